@@ -1,0 +1,127 @@
+// Optimizers (SGD with (Nesterov) momentum, Adam), global-norm gradient clipping and the
+// per-epoch learning-rate annealing of Deep Speech 2. State lives in the heap next to the
+// parameters; pruned weights get their state zeroed by the pruner through `zeroState`.
+
+import type { Heap } from '../kernels/heap.js';
+import type { Param } from './param.js';
+
+export interface SgdOptions {
+  kind: 'sgd';
+  lr: number;
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+}
+export interface AdamOptions {
+  kind: 'adam';
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+}
+export type OptimizerOptions = SgdOptions | AdamOptions;
+
+export class Optimizer {
+  lr: number;
+  /** Adam's step count (bias correction). */
+  t = 0;
+  private readonly m = new Map<Param, number>();
+  private readonly v = new Map<Param, number>();
+
+  constructor(readonly params: Param[], readonly opts: OptimizerOptions) {
+    this.lr = opts.lr;
+    const heap: Heap | undefined = params[0]?.heap;
+    for (const p of params) {
+      if (opts.kind === 'adam' || (opts.momentum ?? 0) > 0) this.m.set(p, heap!.alloc(p.size));
+      if (opts.kind === 'adam') this.v.set(p, heap!.alloc(p.size));
+    }
+  }
+
+  step(): void {
+    const o = this.opts;
+    this.t++;
+    for (const p of this.params) {
+      const f = p.heap.f32, w = p.w, g = p.g, n = p.size, lr = this.lr, wd = o.weightDecay ?? 0;
+      if (o.kind === 'adam') {
+        const b1 = o.beta1 ?? 0.9, b2 = o.beta2 ?? 0.999, eps = o.eps ?? 1e-8;
+        const m = this.m.get(p)!, v = this.v.get(p)!;
+        const c1 = 1 - Math.pow(b1, this.t), c2 = 1 - Math.pow(b2, this.t);
+        const stepSize = lr / c1, sc2 = Math.sqrt(c2);
+        for (let i = 0; i < n; i++) {
+          const gi = f[g + i] + wd * f[w + i];
+          const mi = (f[m + i] = b1 * f[m + i] + (1 - b1) * gi);
+          const vi = (f[v + i] = b2 * f[v + i] + (1 - b2) * gi * gi);
+          f[w + i] -= (stepSize * mi) / (Math.sqrt(vi) / sc2 + eps);
+        }
+      } else {
+        const mu = o.momentum ?? 0;
+        const m = this.m.get(p);
+        if (m === undefined) {
+          for (let i = 0; i < n; i++) f[w + i] -= lr * (f[g + i] + wd * f[w + i]);
+          continue;
+        }
+        // PyTorch's formulation: buf = μ·buf + g; step = g + μ·buf (Nesterov) or buf.
+        for (let i = 0; i < n; i++) {
+          const gi = f[g + i] + wd * f[w + i];
+          const b = (f[m + i] = mu * f[m + i] + gi);
+          f[w + i] -= lr * (o.nesterov ? gi + mu * b : b);
+        }
+      }
+    }
+  }
+
+  /** Zero the optimizer state where mask = 0 (called by the pruner after a mask update). */
+  zeroState(p: Param, mask: Float32Array): void {
+    const f = p.heap.f32;
+    for (const buf of [this.m.get(p), this.v.get(p)]) {
+      if (buf === undefined) continue;
+      for (let i = 0; i < p.size; i++) if (mask[i] === 0) f[buf + i] = 0;
+    }
+  }
+
+  /** State tensors by name, for checkpoints (views; copy before the next allocation). */
+  stateTensors(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const p of this.params) {
+      const m = this.m.get(p), v = this.v.get(p);
+      if (m !== undefined) out.set(`optim.${p.name}.m`, p.heap.view(m, p.size));
+      if (v !== undefined) out.set(`optim.${p.name}.v`, p.heap.view(v, p.size));
+    }
+    return out;
+  }
+
+  loadStateTensors(t: Map<string, Float32Array>, file = 'checkpoint'): void {
+    for (const p of this.params) {
+      for (const [suffix, buf] of [['m', this.m.get(p)], ['v', this.v.get(p)]] as const) {
+        if (buf === undefined) continue;
+        const name = `optim.${p.name}.${suffix}`;
+        const src = t.get(name);
+        if (!src) throw new Error(`${file}: missing optimizer tensor ${name}`);
+        if (src.length !== p.size) throw new Error(`${file}: ${name} has ${src.length} values, expected ${p.size}`);
+        p.heap.f32.set(src, buf);
+      }
+    }
+  }
+}
+
+/** Scale all gradients so their global L2 norm is at most maxNorm (as torch.nn.utils.clip_grad_norm_). Returns the norm before clipping. */
+export function clipGradNorm(params: Param[], maxNorm: number, sumSquares?: (n: number, x: number) => number): number {
+  let s = 0;
+  for (const p of params) {
+    if (sumSquares) s += sumSquares(p.size, p.g);
+    else {
+      const f = p.heap.f32;
+      for (let i = 0; i < p.size; i++) s += f[p.g + i] * f[p.g + i];
+    }
+  }
+  const norm = Math.sqrt(s);
+  if (maxNorm > 0 && norm > maxNorm) {
+    const c = maxNorm / (norm + 1e-6);
+    for (const p of params) {
+      const f = p.heap.f32;
+      for (let i = 0; i < p.size; i++) f[p.g + i] *= c;
+    }
+  }
+  return norm;
+}

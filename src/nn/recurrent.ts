@@ -1,0 +1,212 @@
+// One direction of one recurrent layer (RNN, GRU or LSTM), forward and backward over a window.
+//
+// Layout (PyTorch's default): sequences are time-major, X [T, B, I] with row t·B + b.
+// Everything is stored in *time order*. The hidden-state history `hs` holds T + 1 rows of [B, H]:
+//   forward direction:  hs[0] = h0,  hs[t + 1] = h_t,  so h_{t−1} = hs[t]
+//   reverse direction:  hs[T] = h0,  hs[t]     = h_t,  so h_{t+1} = hs[t + 1]
+// so the "previous state" rows of all steps form one contiguous [T·B, H] block. That turns the
+// weight gradient dW_hh into a single large GEMM after the time loop (instead of T small ones),
+// which is most of what makes training fast.
+
+import type { Kernels } from '../kernels/types.js';
+import { ACTIVATION_CODE } from '../kernels/types.js';
+import type { CellType } from './config.js';
+import { gateCount } from './config.js';
+import type { Param } from './param.js';
+
+/** Per-(T, B) activations kept for backward; allocated once per shape. */
+interface Workspace {
+  T: number;
+  B: number;
+  gi: number; // [T, B, G·H]  input projection (+ b_ih); LSTM: activated gates afterwards
+  hs: number; // [T + 1, B, H]
+  gates: number; // GRU: [T, B, 3H] (r, z, n)
+  ghn: number; // GRU: [T, B, H]
+  gh: number; // GRU: [B, 3H] scratch
+  cs: number; // LSTM: [T + 1, B, H] cell states, same indexing as hs
+  tc: number; // LSTM: [T, B, H] tanh(c)
+  dG: number; // [T, B, G·H] ∂L/∂ input-projection pre-activations
+  dGH: number; // GRU: [T, B, 3H] ∂L/∂(W_hh h + b_hh); other cells reuse dG
+  dHs: number; // [T, B, H] ∂L/∂h_t
+  carry: number; // [B, H] ∂L/∂h flowing to the previous step
+  dc: number; // LSTM: [B, H] ∂L/∂c flowing to the previous step
+}
+
+export class RecurrentDirection {
+  readonly G: number;
+  private ws: Workspace | null = null;
+  private X = 0; // input of the last forward (float index, [T, B, I] contiguous)
+
+  constructor(
+    readonly k: Kernels,
+    readonly cell: CellType,
+    readonly I: number,
+    readonly H: number,
+    readonly reverse: boolean,
+    readonly wih: Param,
+    readonly whh: Param,
+    readonly bih: Param,
+    readonly bhh: Param,
+  ) {
+    this.G = gateCount(cell) * H;
+  }
+
+  private workspace(T: number, B: number): Workspace {
+    if (this.ws && this.ws.T === T && this.ws.B === B) return this.ws;
+    const h = this.k.heap, H = this.H, G = this.G, TB = T * B;
+    const gru = this.cell === 'gru', lstm = this.cell === 'lstm';
+    this.ws = {
+      T, B,
+      gi: h.alloc(TB * G),
+      hs: h.alloc((T + 1) * B * H),
+      gates: gru ? h.alloc(TB * G) : 0,
+      ghn: gru ? h.alloc(TB * H) : 0,
+      gh: gru ? h.alloc(B * G) : 0,
+      cs: lstm ? h.alloc((T + 1) * B * H) : 0,
+      tc: lstm ? h.alloc(TB * H) : 0,
+      dG: h.alloc(TB * G),
+      dGH: gru ? h.alloc(TB * G) : 0,
+      dHs: h.alloc(TB * H),
+      carry: h.alloc(B * H),
+      dc: lstm ? h.alloc(B * H) : 0,
+    };
+    return this.ws;
+  }
+
+  /** Reserve the activations for a (T, B) window now, so later calls never grow the heap. */
+  reserve(T: number, B: number): void {
+    this.workspace(T, B);
+  }
+
+  /** Row index in `hs` of h_t, and of the state that step t reads. */
+  private hRow(t: number, T: number): number {
+    return this.reverse ? t : t + 1;
+  }
+  private prevRow(t: number, T: number): number {
+    return this.reverse ? t + 1 : t;
+  }
+  private initRow(T: number): number {
+    return this.reverse ? T : 0;
+  }
+
+  /**
+   * Run the window. X: [T, B, I] contiguous. h0/c0: [B, H] (float index) or −1 for zeros.
+   * Writes h_t into Y [T, B, ldy] at column `col`. Final states go to hT/cT when ≥ 0.
+   */
+  forward(X: number, T: number, B: number, h0: number, c0: number, Y: number, ldy: number, col: number,
+    hT: number, cT: number): void {
+    const k = this.k, H = this.H, G = this.G, BH = B * H;
+    const ws = this.workspace(T, B);
+    this.X = X;
+    const f = () => k.heap.f32;
+    // gi = X · W_ihᵀ + b_ih for all timesteps at once.
+    k.gemm(false, true, T * B, G, this.I, X, this.I, this.wih.w, this.I, ws.gi, G, false);
+    k.addBias(T * B, G, ws.gi, G, this.bih.w);
+    const init = ws.hs + this.initRow(T) * BH;
+    if (h0 >= 0) f().copyWithin(init, h0, h0 + BH);
+    else f().fill(0, init, init + BH);
+    if (this.cell === 'lstm') {
+      const ci = ws.cs + this.initRow(T) * BH;
+      if (c0 >= 0) f().copyWithin(ci, c0, c0 + BH);
+      else f().fill(0, ci, ci + BH);
+    }
+    for (let s = 0; s < T; s++) {
+      const t = this.reverse ? T - 1 - s : s;
+      const hPrev = ws.hs + this.prevRow(t, T) * BH;
+      const hOut = ws.hs + this.hRow(t, T) * BH;
+      const gi = ws.gi + t * B * G;
+      if (this.cell === 'gru') {
+        k.gemm(false, true, B, G, H, hPrev, H, this.whh.w, H, ws.gh, G, false);
+        k.addBias(B, G, ws.gh, G, this.bhh.w);
+        k.gruForward(B, H, gi, ws.gh, hPrev, hOut, H, ws.gates + t * B * G, ws.ghn + t * BH);
+      } else if (this.cell === 'lstm') {
+        k.gemm(false, true, B, G, H, hPrev, H, this.whh.w, H, gi, G, true);
+        k.addBias(B, G, gi, G, this.bhh.w);
+        const cPrev = ws.cs + this.prevRow(t, T) * BH;
+        const cOut = ws.cs + this.hRow(t, T) * BH;
+        k.lstmForward(B, H, gi, cPrev, cOut, hOut, H, ws.tc + t * BH);
+      } else {
+        f().copyWithin(hOut, gi, gi + BH);
+        k.gemm(false, true, B, H, H, hPrev, H, this.whh.w, H, hOut, H, true);
+        k.addBias(B, H, hOut, H, this.bhh.w);
+        k.actForward(BH, ACTIVATION_CODE[this.cell === 'rnn_tanh' ? 'tanh' : this.cell === 'rnn_relu' ? 'relu' : 'clipped_relu'], hOut);
+      }
+    }
+    // Scatter h_t into the layer output (a column block when bidirectional).
+    const fa = f();
+    for (let t = 0; t < T; t++) {
+      const src = ws.hs + this.hRow(t, T) * BH;
+      if (ldy === H && col === 0) {
+        fa.copyWithin(Y + t * BH, src, src + BH);
+        continue;
+      }
+      for (let b = 0; b < B; b++) {
+        const s = src + b * H, d = Y + (t * B + b) * ldy + col;
+        fa.copyWithin(d, s, s + H);
+      }
+    }
+    const last = ws.hs + (this.reverse ? 0 : T) * BH;
+    if (hT >= 0) fa.copyWithin(hT, last, last + BH);
+    if (cT >= 0 && this.cell === 'lstm') {
+      const lc = ws.cs + (this.reverse ? 0 : T) * BH;
+      fa.copyWithin(cT, lc, lc + BH);
+    }
+  }
+
+  /**
+   * Backward over the window of the last forward. dY: [T, B, ldy] gradient of the outputs
+   * (column block `col`). Accumulates parameter gradients; adds ∂L/∂X into dX (when ≥ 0);
+   * writes ∂L/∂h0 (∂L/∂c0) into dh0 (dc0) when ≥ 0.
+   */
+  backward(dY: number, ldy: number, col: number, dX: number, dh0: number, dc0: number): void {
+    const ws = this.ws;
+    if (!ws) throw new Error('backward before forward');
+    const k = this.k, H = this.H, G = this.G, T = ws.T, B = ws.B, BH = B * H;
+    let f = k.heap.f32;
+    // Gather the output gradient into contiguous [T, B, H].
+    for (let t = 0; t < T; t++) {
+      if (ldy === H && col === 0) {
+        f.copyWithin(ws.dHs + t * BH, dY + t * BH, dY + (t + 1) * BH);
+        continue;
+      }
+      for (let b = 0; b < B; b++) {
+        const s = dY + (t * B + b) * ldy + col;
+        f.copyWithin(ws.dHs + t * BH + b * H, s, s + H);
+      }
+    }
+    f.fill(0, ws.carry, ws.carry + BH);
+    if (this.cell === 'lstm') f.fill(0, ws.dc, ws.dc + BH);
+    const act = ACTIVATION_CODE[this.cell === 'rnn_tanh' ? 'tanh' : this.cell === 'rnn_relu' ? 'relu' : 'clipped_relu'];
+    for (let s = T - 1; s >= 0; s--) {
+      const t = this.reverse ? T - 1 - s : s;
+      const dh = ws.dHs + t * BH;
+      k.axpy(BH, 1, ws.carry, dh); // total ∂L/∂h_t = from the output + from step t+1
+      const hPrev = ws.hs + this.prevRow(t, T) * BH;
+      const dG = ws.dG + t * B * G;
+      if (this.cell === 'gru') {
+        const dGH = ws.dGH + t * B * G;
+        k.gruBackward(B, H, dh, hPrev, H, ws.gates + t * B * G, ws.ghn + t * BH, dG, dGH, ws.carry);
+        k.gemm(false, false, B, H, G, dGH, G, this.whh.w, H, ws.carry, H, true);
+      } else if (this.cell === 'lstm') {
+        k.lstmBackward(B, H, dh, H, ws.gi + t * B * G, ws.cs + this.prevRow(t, T) * BH, ws.tc + t * BH, ws.dc, dG);
+        k.gemm(false, false, B, H, G, dG, G, this.whh.w, H, ws.carry, H, false);
+      } else {
+        k.actBackward(BH, act, ws.hs + this.hRow(t, T) * BH, dh);
+        f = k.heap.f32;
+        f.copyWithin(dG, dh, dh + BH);
+        k.gemm(false, false, B, H, G, dG, G, this.whh.w, H, ws.carry, H, false);
+      }
+    }
+    const dGH = this.cell === 'gru' ? ws.dGH : ws.dG;
+    const TB = T * B;
+    // Weight gradients as three large GEMMs over the whole window.
+    k.gemm(true, false, G, this.I, TB, ws.dG, G, this.X, this.I, this.wih.g, this.I, true);
+    k.gemm(true, false, G, H, TB, dGH, G, ws.hs + (this.reverse ? 1 : 0) * BH, H, this.whh.g, H, true);
+    k.sumRows(TB, G, ws.dG, G, this.bih.g);
+    k.sumRows(TB, G, dGH, G, this.bhh.g);
+    if (dX >= 0) k.gemm(false, false, TB, this.I, G, ws.dG, G, this.wih.w, this.I, dX, this.I, true);
+    f = k.heap.f32;
+    if (dh0 >= 0) f.copyWithin(dh0, ws.carry, ws.carry + BH);
+    if (dc0 >= 0 && this.cell === 'lstm') f.copyWithin(dc0, ws.dc, ws.dc + BH);
+  }
+}
