@@ -1,0 +1,339 @@
+// Connectionist Temporal Classification (Graves et al. 2006): loss, gradient and decoders.
+//
+// Semantics follow PyTorch's nn.CTCLoss(blank=0, reduction='none'):
+//   - logits are [T, B, C], time-major, *unnormalised*; log_softmax over C is applied here, and the
+//     gradient returned is with respect to the logits (i.e. already through the log_softmax), exactly
+//     what torch gives for `ctc_loss(logits.log_softmax(2), ...)` backpropagated to `logits`.
+//   - targets are concatenated (PyTorch's 1-D form): sample b owns targetLengths[b] labels, in order.
+//   - repeated labels need a blank between them; target length 0 means "all blanks";
+//   - an impossible alignment (input too short for the targets and their repeats) gives loss
+//     +Infinity and, like PyTorch, NaN gradients for that sample, unless `zeroInfinity` is set, in
+//     which case both the loss and the gradient of that sample are 0;
+//   - frames t >= inputLengths[b] do not take part and get zero gradient.
+//
+// Everything is computed in float64 (log-space forward–backward), so the result is accurate enough
+// for tight finite-difference checks; only the logits/grad buffers are float32.
+
+export interface CtcOptions {
+  /** Replace infinite losses (impossible alignments) and their gradients by 0, as PyTorch's zero_infinity. */
+  zeroInfinity?: boolean;
+  /**
+   * Per-sample multipliers for the gradient (default 1 each, i.e. the gradient of Σ_b loss_b).
+   * Use `ctcMeanWeights` to get the gradient of PyTorch's reduction='mean'. Returned losses are
+   * never scaled.
+   */
+  gradWeights?: ArrayLike<number>;
+  /** Label index of the blank (default 0). */
+  blank?: number;
+}
+
+const NEG_INF = -Infinity;
+
+function logAdd(a: number, b: number): number {
+  if (a === NEG_INF) return b;
+  if (b === NEG_INF) return a;
+  return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
+}
+
+/** log_softmax of frames t < n of sample b from a [T,B,C] buffer into out[n*C] (float64). */
+function logSoftmaxSample(x: ArrayLike<number>, n: number, B: number, C: number, b: number, out: Float64Array): void {
+  for (let t = 0; t < n; t++) {
+    const base = (t * B + b) * C;
+    let m = NEG_INF;
+    for (let c = 0; c < C; c++) if (x[base + c] > m) m = x[base + c];
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(x[base + c] - m);
+    const lse = m + Math.log(s);
+    const o = t * C;
+    for (let c = 0; c < C; c++) out[o + c] = x[base + c] - lse;
+  }
+}
+
+function checkShapes(what: string, x: ArrayLike<number>, T: number, B: number, C: number, inputLengths: ArrayLike<number>): void {
+  for (const [k, v] of [['T', T], ['B', B], ['C', C]] as const)
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`${what}: ${k} must be a non-negative integer, got ${v}`);
+  if (x.length !== T * B * C) throw new RangeError(`${what}: logits has ${x.length} values, expected T*B*C = ${T * B * C}`);
+  if (inputLengths.length !== B) throw new RangeError(`${what}: inputLengths has ${inputLengths.length} entries, expected B = ${B}`);
+  for (let b = 0; b < B; b++) {
+    const n = inputLengths[b];
+    if (!Number.isInteger(n) || n < 0 || n > T) throw new RangeError(`${what}: inputLengths[${b}] = ${n} is outside [0, T=${T}]`);
+  }
+}
+
+/**
+ * Per-sample CTC negative log-likelihoods. When `grad` ([T,B,C], float32 or float64) is given it is
+ * overwritten with ∂(Σ_b w_b·loss_b)/∂logits (w_b = gradWeights[b], default 1).
+ */
+export function ctcLoss(
+  logits: ArrayLike<number>,
+  T: number,
+  B: number,
+  C: number,
+  targets: ArrayLike<number>,
+  targetLengths: ArrayLike<number>,
+  inputLengths: ArrayLike<number>,
+  grad?: Float32Array | Float64Array,
+  options: CtcOptions = {},
+): Float64Array {
+  checkShapes('ctcLoss', logits, T, B, C, inputLengths);
+  const blank = options.blank ?? 0;
+  if (!Number.isInteger(blank) || blank < 0 || blank >= C) throw new RangeError(`ctcLoss: blank ${blank} is outside [0, C=${C})`);
+  if (targetLengths.length !== B) throw new RangeError(`ctcLoss: targetLengths has ${targetLengths.length} entries, expected B = ${B}`);
+  const offsets = new Int32Array(B + 1);
+  for (let b = 0; b < B; b++) {
+    const L = targetLengths[b];
+    if (!Number.isInteger(L) || L < 0) throw new RangeError(`ctcLoss: targetLengths[${b}] = ${L} is not a non-negative integer`);
+    offsets[b + 1] = offsets[b] + L;
+  }
+  if (targets.length < offsets[B])
+    throw new RangeError(`ctcLoss: targets has ${targets.length} labels but targetLengths sum to ${offsets[B]}`);
+  for (let i = 0; i < offsets[B]; i++) {
+    const l = targets[i];
+    if (!Number.isInteger(l) || l < 0 || l >= C) throw new RangeError(`ctcLoss: targets[${i}] = ${l} is outside [0, C=${C})`);
+    if (l === blank) throw new RangeError(`ctcLoss: targets[${i}] is the blank label ${blank}`);
+  }
+  const w = options.gradWeights;
+  if (w && w.length !== B) throw new RangeError(`ctcLoss: gradWeights has ${w.length} entries, expected B = ${B}`);
+  if (grad) {
+    if (grad.length !== T * B * C) throw new RangeError(`ctcLoss: grad has ${grad.length} values, expected T*B*C = ${T * B * C}`);
+    grad.fill(0);
+  }
+
+  const losses = new Float64Array(B);
+  let lp = new Float64Array(0);
+  let alpha = new Float64Array(0);
+  let beta = new Float64Array(0);
+  const lcab = new Float64Array(C);
+
+  for (let b = 0; b < B; b++) {
+    const n = inputLengths[b];
+    const L = targetLengths[b];
+    const off = offsets[b];
+    const S = 2 * L + 1;
+    // Extended label sequence l' = blank, l1, blank, l2, ..., lL, blank.
+    const lab = (s: number): number => ((s & 1) === 0 ? blank : targets[off + (s >> 1)]);
+    if (n === 0) {
+      // No frames: the empty target has probability 1, anything else is impossible.
+      losses[b] = L === 0 ? 0 : Infinity;
+      if (L > 0 && options.zeroInfinity) losses[b] = 0;
+      continue;
+    }
+    if (lp.length < n * C) lp = new Float64Array(n * C);
+    if (alpha.length < n * S) {
+      alpha = new Float64Array(n * S);
+      beta = new Float64Array(n * S);
+    }
+    logSoftmaxSample(logits, n, B, C, b, lp);
+
+    // Forward: alpha[t, s] = log P(l'_1..s emitted by frames 0..t, frame t in state s).
+    alpha.fill(NEG_INF, 0, n * S);
+    alpha[0] = lp[blank];
+    if (S > 1) alpha[1] = lp[lab(1)];
+    for (let t = 1; t < n; t++) {
+      const a0 = (t - 1) * S;
+      const a1 = t * S;
+      const lpt = t * C;
+      // States that can still reach the end by frame n-1 need s >= S - 2(n - t); earlier ones
+      // could be skipped, but the full table keeps the code obviously right and S is small.
+      for (let s = 0; s < S; s++) {
+        const l = lab(s);
+        let v = alpha[a0 + s];
+        if (s >= 1) v = logAdd(v, alpha[a0 + s - 1]);
+        if (s >= 2 && l !== blank && l !== lab(s - 2)) v = logAdd(v, alpha[a0 + s - 2]);
+        alpha[a1 + s] = v === NEG_INF ? NEG_INF : v + lp[lpt + l];
+      }
+    }
+    const last = (n - 1) * S;
+    const logLik = S > 1 ? logAdd(alpha[last + S - 1], alpha[last + S - 2]) : alpha[last];
+    let nll = -logLik;
+    const infinite = nll === Infinity;
+    if (infinite && options.zeroInfinity) nll = 0;
+    losses[b] = nll;
+    if (!grad) continue;
+    const wb = w ? w[b] : 1;
+    if (infinite) {
+      // PyTorch: NaN gradients for an infinite loss, zeros with zero_infinity.
+      if (!options.zeroInfinity)
+        for (let t = 0; t < n; t++) grad.fill(NaN, (t * B + b) * C, (t * B + b + 1) * C);
+      continue;
+    }
+
+    // Backward: beta[t, s] = log P(l'_s..S emitted by frames t..n-1, frame t in state s).
+    beta.fill(NEG_INF, 0, n * S);
+    beta[last + S - 1] = lp[(n - 1) * C + blank];
+    if (S > 1) beta[last + S - 2] = lp[(n - 1) * C + lab(S - 2)];
+    for (let t = n - 2; t >= 0; t--) {
+      const b0 = (t + 1) * S;
+      const b1 = t * S;
+      const lpt = t * C;
+      for (let s = 0; s < S; s++) {
+        const l = lab(s);
+        let v = beta[b0 + s];
+        if (s + 1 < S) v = logAdd(v, beta[b0 + s + 1]);
+        if (s + 2 < S && l !== blank && l !== lab(s + 2)) v = logAdd(v, beta[b0 + s + 2]);
+        beta[b1 + s] = v === NEG_INF ? NEG_INF : v + lp[lpt + l];
+      }
+    }
+
+    // ∂nll/∂logit[t,c] = softmax[t,c] − (1/P) Σ_{s: l'_s = c} α_t(s) β_t(s) / y_t(c).
+    for (let t = 0; t < n; t++) {
+      lcab.fill(NEG_INF);
+      const r = t * S;
+      for (let s = 0; s < S; s++) {
+        const l = lab(s);
+        lcab[l] = logAdd(lcab[l], alpha[r + s] + beta[r + s]);
+      }
+      const g = (t * B + b) * C;
+      const lpt = t * C;
+      for (let c = 0; c < C; c++) {
+        const lpc = lp[lpt + c];
+        const occ = lcab[c] === NEG_INF ? 0 : Math.exp(lcab[c] - lpc + nll);
+        grad[g + c] = wb * (Math.exp(lpc) - occ);
+      }
+    }
+  }
+  return losses;
+}
+
+/**
+ * Gradient weights that turn ctcLoss's gradient into that of PyTorch's reduction='mean':
+ * mean over the batch of loss_b / max(targetLength_b, 1).
+ */
+export function ctcMeanWeights(targetLengths: ArrayLike<number>): Float64Array {
+  const B = targetLengths.length;
+  const w = new Float64Array(B);
+  for (let b = 0; b < B; b++) w[b] = 1 / (Math.max(targetLengths[b], 1) * B);
+  return w;
+}
+
+/**
+ * Best-path decoding: per frame argmax over C (logits, log-probs or probs all work), collapse
+ * repeats, drop blanks. Frames t >= inputLengths[b] are ignored.
+ */
+export function ctcGreedyDecode(
+  x: ArrayLike<number>,
+  T: number,
+  B: number,
+  C: number,
+  inputLengths: ArrayLike<number>,
+  blank = 0,
+): number[][] {
+  checkShapes('ctcGreedyDecode', x, T, B, C, inputLengths);
+  const out: number[][] = [];
+  for (let b = 0; b < B; b++) {
+    const seq: number[] = [];
+    let prev = -1;
+    for (let t = 0; t < inputLengths[b]; t++) {
+      const base = (t * B + b) * C;
+      let best = 0;
+      let bv = x[base];
+      for (let c = 1; c < C; c++)
+        if (x[base + c] > bv) {
+          bv = x[base + c];
+          best = c;
+        }
+      if (best !== prev && best !== blank) seq.push(best);
+      prev = best;
+    }
+    out.push(seq);
+  }
+  return out;
+}
+
+export interface CtcBeamOptions {
+  blank?: number;
+  /** Only extend prefixes with the `topK` most likely labels of each frame (default: all C). */
+  topK?: number;
+  /** Skip labels whose log-probability at a frame is below this (default −∞: none skipped). */
+  pruneLogProb?: number;
+}
+
+export interface CtcBeamResult {
+  labels: number[];
+  /** log P(labels | x), summed over the alignments the beam kept. */
+  logProb: number;
+}
+
+/**
+ * CTC prefix beam search (Hannun et al. 2014) without a language model. `x` holds logits or
+ * log-probabilities [T,B,C] (log_softmax is applied here, so either works; plain probabilities do
+ * not). Returns the best `beamWidth` prefixes per sample, best first.
+ */
+export function ctcBeamSearch(
+  x: ArrayLike<number>,
+  T: number,
+  B: number,
+  C: number,
+  inputLengths: ArrayLike<number>,
+  beamWidth = 8,
+  options: CtcBeamOptions = {},
+): CtcBeamResult[][] {
+  checkShapes('ctcBeamSearch', x, T, B, C, inputLengths);
+  if (!Number.isInteger(beamWidth) || beamWidth < 1) throw new RangeError(`ctcBeamSearch: beamWidth must be a positive integer, got ${beamWidth}`);
+  const blank = options.blank ?? 0;
+  const topK = Math.min(options.topK ?? C, C);
+  const prune = options.pruneLogProb ?? NEG_INF;
+  const results: CtcBeamResult[][] = [];
+  const lp = new Float64Array(T * C);
+  const order = Array.from({ length: C }, (_, i) => i);
+
+  interface Beam {
+    labels: number[];
+    pb: number; // log P(prefix, ending in blank)
+    pnb: number; // log P(prefix, ending in its last label)
+  }
+  const total = (bm: Beam): number => logAdd(bm.pb, bm.pnb);
+
+  for (let b = 0; b < B; b++) {
+    const n = inputLengths[b];
+    logSoftmaxSample(x, n, B, C, b, lp);
+    let beams = new Map<string, Beam>([['', { labels: [], pb: 0, pnb: NEG_INF }]]);
+    for (let t = 0; t < n; t++) {
+      const row = t * C;
+      let cands = order;
+      if (topK < C) cands = order.slice().sort((p, q) => lp[row + q] - lp[row + p]).slice(0, topK);
+      const next = new Map<string, Beam>();
+      const get = (key: string, labels: number[]): Beam => {
+        let e = next.get(key);
+        if (!e) next.set(key, (e = { labels, pb: NEG_INF, pnb: NEG_INF }));
+        return e;
+      };
+      for (const [key, bm] of beams) {
+        const tot = total(bm);
+        const last = bm.labels.length ? bm.labels[bm.labels.length - 1] : -1;
+        // Blank: the prefix stays, now ending in blank.
+        const same = get(key, bm.labels);
+        same.pb = logAdd(same.pb, tot + lp[row + blank]);
+        // Repeating the last label without a blank in between collapses onto the same prefix.
+        if (last >= 0) same.pnb = logAdd(same.pnb, bm.pnb + lp[row + last]);
+        for (const c of cands) {
+          if (c === blank) continue;
+          const p = lp[row + c];
+          if (p < prune) continue;
+          const labels = bm.labels.concat(c);
+          const e = get(key + ',' + c, labels);
+          // After the same label, a new copy needs a blank in between.
+          e.pnb = logAdd(e.pnb, (c === last ? bm.pb : tot) + p);
+        }
+      }
+      // Drop impossible prefixes (e.g. a repeat right after a non-blank), keep the best beamWidth.
+      const live = [...next.entries()].filter((e) => total(e[1]) > NEG_INF);
+      beams = new Map(live.sort((p, q) => total(q[1]) - total(p[1])).slice(0, beamWidth));
+    }
+    results.push([...beams.values()].map((bm) => ({ labels: bm.labels, logProb: total(bm) })));
+  }
+  return results;
+}
+
+/** Best prefix of `ctcBeamSearch` per sample. */
+export function ctcBeamDecode(
+  x: ArrayLike<number>,
+  T: number,
+  B: number,
+  C: number,
+  inputLengths: ArrayLike<number>,
+  beamWidth = 8,
+  options: CtcBeamOptions = {},
+): number[][] {
+  return ctcBeamSearch(x, T, B, C, inputLengths, beamWidth, options).map((r) => r[0].labels);
+}
