@@ -36,8 +36,9 @@ export class RNNModel {
   readonly layers: RecurrentDirection[][];
   readonly D: number;
   private win: Window | null = null;
+  private readonly windows = new Map<string, Window>();
+  private readonly states = new Map<number, RecurrentState>();
   private ids: Int32Array | null = null;
-  private train = false;
   /** Output width of the recurrent stack. */
   readonly stackOut: number;
 
@@ -102,6 +103,14 @@ export class RNNModel {
     return { B, h: this.heap.alloc(n), c: this.config.cell === 'lstm' ? this.heap.alloc(n) : -1 };
   }
 
+  /** A zeroed state of batch B that the model keeps and reuses (for evaluation and sampling). */
+  scratchState(B: number): RecurrentState {
+    let s = this.states.get(B);
+    if (!s) this.states.set(B, (s = this.createState(B)));
+    this.resetState(s);
+    return s;
+  }
+
   resetState(s: RecurrentState): void {
     const n = this.config.numLayers * this.D * s.B * this.config.hiddenSize;
     this.heap.f32.fill(0, s.h, s.h + n);
@@ -110,6 +119,11 @@ export class RNNModel {
 
   private window(T: number, B: number): Window {
     if (this.win && this.win.T === T && this.win.B === B) return this.win;
+    const hit = this.windows.get(`${T}x${B}`);
+    if (hit) {
+      for (const dirs of this.layers) for (const d of dirs) d.reserve(T, B);
+      return (this.win = hit);
+    }
     const h = this.heap, TB = T * B, L = this.config.numLayers, W = this.stackOut;
     const drop = (this.config.dropout ?? 0) > 0;
     const w: Window = {
@@ -127,6 +141,7 @@ export class RNNModel {
       w.xs.push(l === 0 ? w.x0 : drop ? h.alloc(TB * W) : w.ys[l - 1]);
     }
     for (const dirs of this.layers) for (const d of dirs) d.reserve(T, B);
+    this.windows.set(`${T}x${B}`, w);
     this.win = w;
     return w;
   }
@@ -144,7 +159,6 @@ export class RNNModel {
   forward(T: number, B: number, opts: { ids?: Int32Array; state?: RecurrentState; train?: boolean; rng?: Rng } = {}): number {
     const c = this.config, k = this.k;
     const w = this.window(T, B);
-    this.train = !!opts.train;
     const TB = T * B, H = c.hiddenSize, W = this.stackOut;
     if (c.vocabSize) {
       const ids = opts.ids;

@@ -35,6 +35,8 @@ interface Workspace {
 export class RecurrentDirection {
   readonly G: number;
   private ws: Workspace | null = null;
+  /** One workspace per (T, B) seen: alternating train/eval windows never grow the heap again. */
+  private readonly cache = new Map<string, Workspace>();
   private X = 0; // input of the last forward (float index, [T, B, I] contiguous)
 
   constructor(
@@ -53,6 +55,8 @@ export class RecurrentDirection {
 
   private workspace(T: number, B: number): Workspace {
     if (this.ws && this.ws.T === T && this.ws.B === B) return this.ws;
+    const hit = this.cache.get(`${T}x${B}`);
+    if (hit) return (this.ws = hit);
     const h = this.k.heap, H = this.H, G = this.G, TB = T * B;
     const gru = this.cell === 'gru', lstm = this.cell === 'lstm';
     this.ws = {
@@ -70,6 +74,7 @@ export class RecurrentDirection {
       carry: h.alloc(B * H),
       dc: lstm ? h.alloc(B * H) : 0,
     };
+    this.cache.set(`${T}x${B}`, this.ws);
     return this.ws;
   }
 
