@@ -1,0 +1,150 @@
+// WebAssembly SIMD kernels (AssemblyScript sources in src/kernels/as/, built by scripts/build-wasm.mjs).
+//
+// The module imports the Heap's WebAssembly.Memory, so the kernels work directly on the tensors. Its
+// exports take BYTE offsets; this class converts the interface's float indices with `* 4` (not `<< 2`,
+// which would wrap above 2 GiB). The bytes are embedded (base64) so no fs/fetch is needed.
+
+import type { Heap } from './heap.js';
+import type { Kernels } from './types.js';
+import { WASM_KERNELS_BASE64 } from './wasm-bytes.generated.js';
+
+/** Raw exports of the kernel module (byte-offset pointers). Other kernel files add their own. */
+export interface WasmKernelExports {
+  gemm(tA: number, tB: number, M: number, N: number, K: number,
+    A: number, lda: number, B: number, ldb: number, C: number, ldc: number, acc: number): void;
+  addBias(M: number, N: number, C: number, ldc: number, bias: number): void;
+  sumRows(M: number, N: number, dC: number, ldc: number, db: number): void;
+  mul(n: number, x: number, m: number, y: number): void;
+  axpy(n: number, a: number, x: number, y: number): void;
+  sumSquares(n: number, x: number): number;
+  scale(n: number, a: number, x: number): void;
+  actForward(n: number, act: number, x: number): void;
+  actBackward(n: number, act: number, y: number, d: number): void;
+  gruForward(B: number, H: number, gi: number, gh: number, hPrev: number, h: number, ldh: number,
+    gates: number, ghn: number): void;
+  gruBackward(B: number, H: number, dh: number, hPrev: number, ldh: number, gates: number, ghn: number,
+    dgi: number, dgh: number, dhPrev: number): void;
+  lstmForward(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number, tc: number): void;
+  lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
+    dc: number, dg4: number): void;
+  /** Test hooks: y[i] = exp(x[i]) / sigmoid(x[i]) with the vectorised approximations. */
+  expN(n: number, x: number, y: number): void;
+  sigmoidN(n: number, x: number, y: number): void;
+  /** Anything else the module exports (e.g. the sparse kernels). */
+  [name: string]: unknown;
+}
+
+// The smallest module using a SIMD instruction: (func (result v128) i32.const 0 i32x4.splat).
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section
+  0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x11, 0x0b, // code: i32.const 0; i32x4.splat; end
+]);
+
+let simdSupported: boolean | undefined;
+/** Whether this platform runs WebAssembly SIMD (fixed-width, not relaxed). */
+export function wasmSimdSupported(): boolean {
+  if (simdSupported === undefined) {
+    try {
+      simdSupported = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+    } catch {
+      simdSupported = false;
+    }
+  }
+  return simdSupported;
+}
+
+function decodeBase64(s: string): Uint8Array {
+  const g = globalThis as { atob?: (s: string) => string; Buffer?: { from(s: string, enc: string): Uint8Array } };
+  if (g.Buffer) {
+    const b = g.Buffer.from(s, 'base64');
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  const bin = g.atob!(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+let compiled: WebAssembly.Module | undefined;
+function moduleBytes(): Uint8Array {
+  return decodeBase64(WASM_KERNELS_BASE64);
+}
+
+function imports(heap: Heap): WebAssembly.Imports {
+  return { env: { memory: heap.memory } };
+}
+
+/** Instantiates the kernels synchronously (fine in Node and in workers). Null without WASM SIMD. */
+export function createWasmKernelsSync(heap: Heap): WasmKernels | null {
+  if (!wasmSimdSupported()) return null;
+  try {
+    compiled ??= new WebAssembly.Module(moduleBytes() as BufferSource);
+    const inst = new WebAssembly.Instance(compiled, imports(heap));
+    return new WasmKernels(heap, inst.exports as unknown as WasmKernelExports);
+  } catch {
+    return null;
+  }
+}
+
+/** Instantiates the kernels (async compile; preferred on browser main threads). Null without WASM SIMD. */
+export async function createWasmKernels(heap: Heap): Promise<WasmKernels | null> {
+  if (!wasmSimdSupported()) return null;
+  try {
+    compiled ??= await WebAssembly.compile(moduleBytes() as BufferSource);
+    const inst = await WebAssembly.instantiate(compiled, imports(heap));
+    return new WasmKernels(heap, inst.exports as unknown as WasmKernelExports);
+  } catch {
+    return null;
+  }
+}
+
+export class WasmKernels implements Kernels {
+  readonly name = 'wasm' as const;
+  constructor(readonly heap: Heap, readonly exports: WasmKernelExports) {}
+
+  gemm(tA: boolean, tB: boolean, M: number, N: number, K: number,
+    A: number, lda: number, B: number, ldb: number, C: number, ldc: number, acc: boolean): void {
+    this.exports.gemm(tA ? 1 : 0, tB ? 1 : 0, M, N, K, A * 4, lda, B * 4, ldb, C * 4, ldc, acc ? 1 : 0);
+  }
+  addBias(M: number, N: number, C: number, ldc: number, bias: number): void {
+    this.exports.addBias(M, N, C * 4, ldc, bias * 4);
+  }
+  sumRows(M: number, N: number, dC: number, ldc: number, db: number): void {
+    this.exports.sumRows(M, N, dC * 4, ldc, db * 4);
+  }
+  mul(n: number, x: number, m: number, y: number): void {
+    this.exports.mul(n, x * 4, m * 4, y * 4);
+  }
+  axpy(n: number, a: number, x: number, y: number): void {
+    this.exports.axpy(n, a, x * 4, y * 4);
+  }
+  sumSquares(n: number, x: number): number {
+    return this.exports.sumSquares(n, x * 4);
+  }
+  scale(n: number, a: number, x: number): void {
+    this.exports.scale(n, a, x * 4);
+  }
+  actForward(n: number, act: number, x: number): void {
+    this.exports.actForward(n, act, x * 4);
+  }
+  actBackward(n: number, act: number, y: number, d: number): void {
+    this.exports.actBackward(n, act, y * 4, d * 4);
+  }
+  gruForward(B: number, H: number, gi: number, gh: number, hPrev: number, h: number, ldh: number,
+    gates: number, ghn: number): void {
+    this.exports.gruForward(B, H, gi * 4, gh * 4, hPrev * 4, h * 4, ldh, gates * 4, ghn * 4);
+  }
+  gruBackward(B: number, H: number, dh: number, hPrev: number, ldh: number, gates: number, ghn: number,
+    dgi: number, dgh: number, dhPrev: number): void {
+    this.exports.gruBackward(B, H, dh * 4, hPrev * 4, ldh, gates * 4, ghn * 4, dgi * 4, dgh * 4, dhPrev * 4);
+  }
+  lstmForward(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number, tc: number): void {
+    this.exports.lstmForward(B, H, g4 * 4, cPrev * 4, c * 4, h * 4, ldh, tc * 4);
+  }
+  lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
+    dc: number, dg4: number): void {
+    this.exports.lstmBackward(B, H, dh * 4, ldh, g4 * 4, cPrev * 4, tc * 4, dc * 4, dg4 * 4);
+  }
+}
