@@ -23,8 +23,9 @@
 // end below SCRATCH_BASE. A fixed address (not memory.data) keeps 128 KiB of zeros out of the binary.
 // @ts-ignore: decorator
 @inline const SCRATCH_FLOATS: i32 = 32768; // 128 KiB
+// NT products with at least this many rows pack Bᵀ; fewer use the dot kernel.
 // @ts-ignore: decorator
-@inline const PACK_NC: i32 = SCRATCH_FLOATS / KC; // 128 columns per packed block
+@inline const PACK_MIN_M: i32 = 64;
 // @ts-ignore: decorator
 @inline const scratch: usize = 0x80000;
 
@@ -129,10 +130,11 @@ function bcastRow(kc: i32, n4: i32, a: usize, aks: usize, b: usize, ldb: usize, 
 
 /**
  * Broadcast GEMM over the region rows [0, M), columns [0, N4) with N4 % 4 == 0, K in blocks.
- * op(A)[i,k] at a + i*ars + k*aks; op(B)[k,j] at b + k*ldb + j*4; C row stride ldc (bytes).
- * `load0`: whether the first K block starts from C's contents.
+ * op(A)[i,k] at a + i*ars + k*aks; op(B)[k,j] at b + k*ldb + j*bcs for j inside an 8-column panel
+ * start (bcs = 4: plain row-major B; bcs = kc*4 with ldb = 32: B packed panel-major by packBT, then
+ * K must be ≤ KC). C row stride ldc (bytes). `load0`: whether the first K block starts from C.
  */
-function bcastGemm(M: i32, N4: i32, K: i32, a: usize, ars: usize, aks: usize, b: usize, ldb: usize,
+function bcastGemm(M: i32, N4: i32, K: i32, a: usize, ars: usize, aks: usize, b: usize, ldb: usize, bcs: usize,
   c: usize, ldc: usize, load0: bool): void {
   const M4 = M & ~3;
   const N8 = N4 & ~7;
@@ -143,20 +145,74 @@ function bcastGemm(M: i32, N4: i32, K: i32, a: usize, ars: usize, aks: usize, b:
     for (let ic = 0; ic < M4; ic += MC_BCAST) {
       const mc = min(MC_BCAST, M4 - ic);
       for (let j = 0; j < N8; j += 8) {
-        const bj = bp + <usize>j * 4;
+        const bj = bp + <usize>j * bcs;
         for (let i = ic; i < ic + mc; i += 4) {
           bcast4x8(kc, ap + <usize>i * ars, ars, aks, bj, ldb, c + <usize>i * ldc + <usize>j * 4, ldc, ldc0);
         }
       }
       if (N8 < N4) {
-        const bj = bp + <usize>N8 * 4;
+        const bj = bp + <usize>N8 * bcs;
         for (let i = ic; i < ic + mc; i += 4) {
           bcast4x4(kc, ap + <usize>i * ars, ars, aks, bj, ldb, c + <usize>i * ldc + <usize>N8 * 4, ldc, ldc0);
         }
       }
     }
     for (let i = M4; i < M; i++) {
-      bcastRow(kc, N4, ap + <usize>i * ars, aks, bp, ldb, c + <usize>i * ldc, ldc0);
+      if (bcs == 4) {
+        bcastRow(kc, N4, ap + <usize>i * ars, aks, bp, ldb, c + <usize>i * ldc, ldc0);
+      } else {
+        for (let j = 0; j < N4; j += 8) {
+          bcastRow(kc, min(8, N4 - j), ap + <usize>i * ars, aks, bp + <usize>j * bcs, ldb,
+            c + <usize>i * ldc + <usize>j * 4, ldc0);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Packs op(B)[0:kc, 0:nc] = (B stored N×K)ᵀ, from src = &B[j0, k0] with row stride ldb (bytes), into
+ * dst panel-major: 8-column panels (the last may hold 4), each kc rows × 32 bytes. nc % 4 == 0.
+ */
+function packBT(kc: i32, nc: i32, src: usize, ldb: usize, dst: usize): void {
+  const k4 = kc & ~3;
+  const panelBytes = <usize>kc * 32;
+  for (let j = 0; j < nc; j += 4) {
+    const d = dst + <usize>(j >> 3) * panelBytes + <usize>(j & 7) * 4;
+    const s0 = src + <usize>j * ldb, s1 = s0 + ldb, s2 = s1 + ldb, s3 = s2 + ldb;
+    let k = 0;
+    for (; k < k4; k += 4) {
+      const o = <usize>k * 4;
+      const r0 = v128.load(s0 + o), r1 = v128.load(s1 + o), r2 = v128.load(s2 + o), r3 = v128.load(s3 + o);
+      const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const dk = d + <usize>k * 32;
+      v128.store(dk, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+      v128.store(dk, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 32);
+      v128.store(dk, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 64);
+      v128.store(dk, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 96);
+    }
+    for (; k < kc; k++) {
+      const o = <usize>k * 4, dk = d + <usize>k * 32;
+      store<f32>(dk, load<f32>(s0 + o));
+      store<f32>(dk, load<f32>(s1 + o), 4);
+      store<f32>(dk, load<f32>(s2 + o), 8);
+      store<f32>(dk, load<f32>(s3 + o), 12);
+    }
+  }
+}
+
+/** C[:, 0:N4] (+)= op(A)·Bᵀ with B stored N×K: packs Bᵀ block by block into scratch, then broadcasts. */
+function packedGemmBT(M: i32, N4: i32, K: i32, a: usize, ars: usize, aks: usize, b: usize, ldb: usize,
+  c: usize, ldc: usize, accum: bool): void {
+  for (let p = 0; p < K; p += KC) {
+    const kc = min(KC, K - p);
+    const ldc0 = accum || p > 0;
+    const ncMax = (SCRATCH_FLOATS / kc) & ~7;
+    for (let jc = 0; jc < N4; jc += ncMax) {
+      const nc = min(ncMax, N4 - jc);
+      packBT(kc, nc, b + <usize>jc * ldb + <usize>p * 4, ldb, scratch);
+      bcastGemm(M, nc, kc, a + <usize>p * aks, ars, aks, scratch, 32, <usize>kc * 4, c + <usize>jc * 4, ldc, ldc0);
     }
   }
 }
@@ -343,30 +399,18 @@ export function gemm(transA: i32, transB: i32, M: i32, N: i32, K: i32,
   const aks: usize = transA ? ldaB : 4;
   if (!transB) {
     const N4 = N & ~3;
-    bcastGemm(M, N4, K, a, ars, aks, b, ldbB, c, ldcB, accum);
+    bcastGemm(M, N4, K, a, ars, aks, b, ldbB, 4, c, ldcB, accum);
     if (N4 < N) edgeCols(M, N4, N, K, a, ars, aks, b, ldbB, 4, c, ldcB, accum);
     return;
   }
-  if (!transA) {
+  if (!transA && M < PACK_MIN_M) {
+    // Few rows (the recurrent step): packing Bᵀ would cost as much as it saves; dot products instead.
     dotGemm(M, N, K, a, ldaB, b, ldbB, c, ldcB, accum);
     return;
   }
-  // TT: pack op(B)[p:p+kc, jc:jc+nc] (= B[jc:jc+nc, p:p+kc]ᵀ) into scratch, kc × nc row-major.
+  // NT with many rows, and TT: pack op(B) = Bᵀ panel-major and run the broadcast kernel.
   const N4 = N & ~3;
-  for (let p = 0; p < K; p += KC) {
-    const kc = min(KC, K - p);
-    const ldl = accum || p > 0;
-    for (let jc = 0; jc < N4; jc += PACK_NC) {
-      const nc = min(PACK_NC, N4 - jc);
-      const ncB = <usize>nc * 4;
-      for (let j = 0; j < nc; j++) {
-        const src = b + <usize>(jc + j) * ldbB + <usize>p * 4;
-        const dst = scratch + <usize>j * 4;
-        for (let k = 0; k < kc; k++) store<f32>(dst + <usize>k * ncB, load<f32>(src + <usize>k * 4));
-      }
-      bcastGemm(M, nc, kc, a + <usize>p * aks, ars, aks, scratch, ncB, c + <usize>jc * 4, ldcB, ldl);
-    }
-  }
+  packedGemmBT(M, N4, K, a, ars, aks, b, ldbB, c, ldcB, accum);
   if (N4 < N) edgeCols(M, N4, N, K, a, ars, aks, b, 4, ldbB, c, ldcB, accum);
 }
 
