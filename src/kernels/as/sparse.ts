@@ -1,0 +1,190 @@
+// Sparse kernels (AssemblyScript, WebAssembly SIMD f32x4): CSR SpMV, SpMM on batch-interleaved
+// activations, and a strided transpose. Contract: src/kernels/sparse.ts.
+//
+// All pointers are BYTE offsets into the imported memory (the JS side multiplies float indices by
+// 4); counts and leading dimensions are element counts. rowptr is u32, colidx u16 or u32
+// (generic `I`), values f32.
+//
+// SpMV ("as_v" in PERF.md §3): per row, 8 nonzeros per iteration: the values are loaded as two
+// f32x4, x is "gathered" into two f32x4 with replace_lane, two vector accumulators; then a 4-wide
+// step and a scalar tail. No relaxed-simd (Node 20 needs a flag for it).
+//
+// SpMM: X is [cols, B], Y is [rows, B] (row-major, so each nonzero multiplies one contiguous
+// B-vector of X). Rows outer (the matrix streams from memory once), then 16-lane passes
+// (4 accumulators; PERF.md: 32-lane passes spill with V8's 16 xmm registers), then an 8-, a 4-lane
+// pass and scalar lanes for the remainder of B.
+
+// @ts-ignore: decorator
+@inline function gather4<I>(x: usize, pc: usize): v128 {
+  let g = f32x4.splat(load<f32>(x + (<usize>load<I>(pc) << 2)));
+  g = f32x4.replace_lane(g, 1, load<f32>(x + (<usize>load<I>(pc + sizeof<I>()) << 2)));
+  g = f32x4.replace_lane(g, 2, load<f32>(x + (<usize>load<I>(pc + 2 * sizeof<I>()) << 2)));
+  g = f32x4.replace_lane(g, 3, load<f32>(x + (<usize>load<I>(pc + 3 * sizeof<I>()) << 2)));
+  return g;
+}
+
+// @ts-ignore: decorator
+@inline function spmvT<I>(rows: i32, rowptr: usize, colidx: usize, values: usize, x: usize, y: usize, acc: i32): void {
+  let start = <usize>load<u32>(rowptr);
+  for (let r = 0; r < rows; r++) {
+    const end = <usize>load<u32>(rowptr + ((<usize>r + 1) << 2));
+    const n = end - start;
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let pv = values + (start << 2);
+    let pc = colidx + start * sizeof<I>();
+    const pv8 = pv + ((n & ~(<usize>7)) << 2);
+    while (pv < pv8) {
+      const v0 = v128.load(pv);
+      const v1 = v128.load(pv, 16);
+      const g0 = gather4<I>(x, pc);
+      const g1 = gather4<I>(x, pc + 4 * sizeof<I>());
+      a0 = f32x4.add(a0, f32x4.mul(v0, g0));
+      a1 = f32x4.add(a1, f32x4.mul(v1, g1));
+      pv += 32;
+      pc += 8 * sizeof<I>();
+    }
+    if (n & 4) {
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(pv), gather4<I>(x, pc)));
+      pv += 16;
+      pc += 4 * sizeof<I>();
+    }
+    a0 = f32x4.add(a0, a1);
+    let s = f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1) + f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3);
+    const rest = n & 3;
+    for (let k: usize = 0; k < rest; k++) {
+      s += load<f32>(pv) * load<f32>(x + (<usize>load<I>(pc) << 2));
+      pv += 4;
+      pc += sizeof<I>();
+    }
+    const py = y + (<usize>r << 2);
+    store<f32>(py, acc ? load<f32>(py) + s : s);
+    start = end;
+  }
+}
+
+export function sp_spmv16(rows: i32, rowptr: usize, colidx: usize, values: usize, x: usize, y: usize, acc: i32): void {
+  spmvT<u16>(rows, rowptr, colidx, values, x, y, acc);
+}
+
+export function sp_spmv32(rows: i32, rowptr: usize, colidx: usize, values: usize, x: usize, y: usize, acc: i32): void {
+  spmvT<u32>(rows, rowptr, colidx, values, x, y, acc);
+}
+
+// @ts-ignore: decorator
+@inline function spmmT<I>(rows: i32, rowptr: usize, colidx: usize, values: usize, X: usize, Y: usize, B: i32, acc: i32): void {
+  const ldx = <usize>B << 2;
+  let start = <usize>load<u32>(rowptr);
+  for (let r = 0; r < rows; r++) {
+    const end = <usize>load<u32>(rowptr + ((<usize>r + 1) << 2));
+    const yr = Y + <usize>r * ldx;
+    let b = 0;
+    for (; b + 16 <= B; b += 16) {
+      const yb = yr + (<usize>b << 2);
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      if (acc) { c0 = v128.load(yb); c1 = v128.load(yb, 16); c2 = v128.load(yb, 32); c3 = v128.load(yb, 48); }
+      const xb = X + (<usize>b << 2);
+      let pv = values + (start << 2);
+      let pc = colidx + start * sizeof<I>();
+      const pe = values + (end << 2);
+      while (pv < pe) {
+        const v = v128.load32_splat(pv);
+        const xp = xb + <usize>load<I>(pc) * ldx;
+        c0 = f32x4.add(c0, f32x4.mul(v, v128.load(xp)));
+        c1 = f32x4.add(c1, f32x4.mul(v, v128.load(xp, 16)));
+        c2 = f32x4.add(c2, f32x4.mul(v, v128.load(xp, 32)));
+        c3 = f32x4.add(c3, f32x4.mul(v, v128.load(xp, 48)));
+        pv += 4;
+        pc += sizeof<I>();
+      }
+      v128.store(yb, c0); v128.store(yb, c1, 16); v128.store(yb, c2, 32); v128.store(yb, c3, 48);
+    }
+    if (b + 8 <= B) {
+      const yb = yr + (<usize>b << 2);
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+      if (acc) { c0 = v128.load(yb); c1 = v128.load(yb, 16); }
+      const xb = X + (<usize>b << 2);
+      let pv = values + (start << 2);
+      let pc = colidx + start * sizeof<I>();
+      const pe = values + (end << 2);
+      while (pv < pe) {
+        const v = v128.load32_splat(pv);
+        const xp = xb + <usize>load<I>(pc) * ldx;
+        c0 = f32x4.add(c0, f32x4.mul(v, v128.load(xp)));
+        c1 = f32x4.add(c1, f32x4.mul(v, v128.load(xp, 16)));
+        pv += 4;
+        pc += sizeof<I>();
+      }
+      v128.store(yb, c0); v128.store(yb, c1, 16);
+      b += 8;
+    }
+    if (b + 4 <= B) {
+      // Two accumulators over alternate nonzeros hide the add latency of a single chain.
+      const yb = yr + (<usize>b << 2);
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+      if (acc) c0 = v128.load(yb);
+      const xb = X + (<usize>b << 2);
+      let pv = values + (start << 2);
+      let pc = colidx + start * sizeof<I>();
+      const pe = values + (end << 2);
+      const pe2 = pv + (((end - start) & ~(<usize>1)) << 2);
+      while (pv < pe2) {
+        const v0 = v128.load32_splat(pv);
+        const v1 = v128.load32_splat(pv, 4);
+        c0 = f32x4.add(c0, f32x4.mul(v0, v128.load(xb + <usize>load<I>(pc) * ldx)));
+        c1 = f32x4.add(c1, f32x4.mul(v1, v128.load(xb + <usize>load<I>(pc + sizeof<I>()) * ldx)));
+        pv += 8;
+        pc += 2 * sizeof<I>();
+      }
+      if (pv < pe) c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(pv), v128.load(xb + <usize>load<I>(pc) * ldx)));
+      v128.store(yb, f32x4.add(c0, c1));
+      b += 4;
+    }
+    for (; b < B; b++) {
+      const xb = X + (<usize>b << 2);
+      let s: f32 = 0;
+      let pv = values + (start << 2);
+      let pc = colidx + start * sizeof<I>();
+      const pe = values + (end << 2);
+      while (pv < pe) {
+        s += load<f32>(pv) * load<f32>(xb + <usize>load<I>(pc) * ldx);
+        pv += 4;
+        pc += sizeof<I>();
+      }
+      const py = yr + (<usize>b << 2);
+      store<f32>(py, acc ? load<f32>(py) + s : s);
+    }
+    start = end;
+  }
+}
+
+export function sp_spmm16(rows: i32, rowptr: usize, colidx: usize, values: usize, X: usize, Y: usize, B: i32, acc: i32): void {
+  spmmT<u16>(rows, rowptr, colidx, values, X, Y, B, acc);
+}
+
+export function sp_spmm32(rows: i32, rowptr: usize, colidx: usize, values: usize, X: usize, Y: usize, B: i32, acc: i32): void {
+  spmmT<u32>(rows, rowptr, colidx, values, X, Y, B, acc);
+}
+
+/** dst[j*ldd + i] = src[i*lds + j] (+= when acc) for i < rows, j < cols. */
+export function sp_transpose(rows: i32, cols: i32, src: usize, lds: i32, dst: usize, ldd: i32, acc: i32): void {
+  const ls = <usize>lds << 2;
+  const ld = <usize>ldd << 2;
+  for (let j = 0; j < cols; j++) {
+    let ps = src + (<usize>j << 2);
+    let pd = dst + <usize>j * ld;
+    if (acc) {
+      for (let i = 0; i < rows; i++) {
+        store<f32>(pd, load<f32>(pd) + load<f32>(ps));
+        ps += ls;
+        pd += 4;
+      }
+    } else {
+      for (let i = 0; i < rows; i++) {
+        store<f32>(pd, load<f32>(ps));
+        ps += ls;
+        pd += 4;
+      }
+    }
+  }
+}

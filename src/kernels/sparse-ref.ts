@@ -1,0 +1,62 @@
+// Plain TypeScript reference for the sparse kernels (see sparse.ts for the contract).
+
+import type { Heap } from './heap.js';
+import type { SparseKernels } from './sparse.js';
+
+export class SparseRefKernels implements SparseKernels {
+  readonly name = 'ts' as const;
+  private buf: ArrayBufferLike | null = null;
+  private u16 = new Uint16Array(0);
+  private u32 = new Uint32Array(0);
+  constructor(readonly heap: Heap) {}
+
+  private views(): void {
+    const b = this.heap.memory.buffer;
+    if (b !== this.buf) {
+      this.buf = b;
+      this.u16 = new Uint16Array(b);
+      this.u32 = new Uint32Array(b);
+    }
+  }
+
+  spmv(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
+    x: number, y: number, accumulate: boolean): void {
+    this.views();
+    const f = this.heap.f32, u32 = this.u32;
+    const ci = idx16 ? this.u16 : u32;
+    const cbase = idx16 ? colidx * 2 : colidx;
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      const end = u32[rowptr + r + 1];
+      for (let k = u32[rowptr + r]; k < end; k++) s += f[values + k] * f[x + ci[cbase + k]];
+      f[y + r] = accumulate ? f[y + r] + s : s;
+    }
+  }
+
+  spmm(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
+    X: number, Y: number, B: number, accumulate: boolean): void {
+    this.views();
+    const f = this.heap.f32, u32 = this.u32;
+    const ci = idx16 ? this.u16 : u32;
+    const cbase = idx16 ? colidx * 2 : colidx;
+    for (let r = 0; r < rows; r++) {
+      const yr = Y + r * B;
+      if (!accumulate) f.fill(0, yr, yr + B);
+      const end = u32[rowptr + r + 1];
+      for (let k = u32[rowptr + r]; k < end; k++) {
+        const v = f[values + k];
+        const xr = X + ci[cbase + k] * B;
+        for (let b = 0; b < B; b++) f[yr + b] += v * f[xr + b];
+      }
+    }
+  }
+
+  transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
+    const f = this.heap.f32;
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++) {
+        const d = dst + j * ldd + i;
+        f[d] = accumulate ? f[d] + f[src + i * lds + j] : f[src + i * lds + j];
+      }
+  }
+}

@@ -1,0 +1,76 @@
+// The sparse kernel interface: CSR SpMV / SpMM and the transposes that move activations between
+// the batch-major layout of the dense kernels ([B, n], one sample per row) and the batch-interleaved
+// layout of SpMM ([n, B], one B-vector per feature: each nonzero multiplies a contiguous vector).
+//
+// Pointers are float indices into the Heap (heap.f32), like every other kernel. A CSR matrix is
+// rowptr (u32, rows+1 entries), colidx (u16 when it has ≤ 65536 columns, u32 otherwise; the
+// pointer is the float index of its 4-byte-aligned start) and values (f32). Two implementations:
+// sparse-ref.ts (plain TypeScript) and the AssemblyScript WASM SIMD kernels in as/sparse.ts.
+
+import type { Heap } from './heap.js';
+import type { Kernels } from './types.js';
+import { SparseRefKernels } from './sparse-ref.js';
+
+export interface SparseKernels {
+  readonly name: 'ts' | 'wasm';
+  readonly heap: Heap;
+  /**
+   * y[r] = Σ_{k ∈ row r} values[k] · x[colidx[k]] for r < rows (y[r] += ... when `accumulate`).
+   * `idx16`: colidx holds u16 (else u32). x and y must not overlap.
+   */
+  spmv(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
+    x: number, y: number, accumulate: boolean): void;
+  /**
+   * Y[r, 0:B] = Σ_{k ∈ row r} values[k] · X[colidx[k], 0:B] (+= when `accumulate`), with X [cols, B]
+   * and Y [rows, B] row-major (batch-interleaved). B ≥ 1; the fast path has 16-lane passes.
+   */
+  spmm(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
+    X: number, Y: number, B: number, accumulate: boolean): void;
+  /** dst[j·ldd + i] = src[i·lds + j] (+= when `accumulate`) for i < rows, j < cols. */
+  transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void;
+}
+
+/** The raw exports the WASM module provides for the sparse kernels (byte pointers). */
+export interface SparseWasmExports {
+  sp_spmv16(rows: number, rowptr: number, colidx: number, values: number, x: number, y: number, acc: number): void;
+  sp_spmv32(rows: number, rowptr: number, colidx: number, values: number, x: number, y: number, acc: number): void;
+  sp_spmm16(rows: number, rowptr: number, colidx: number, values: number, X: number, Y: number, B: number, acc: number): void;
+  sp_spmm32(rows: number, rowptr: number, colidx: number, values: number, X: number, Y: number, B: number, acc: number): void;
+  sp_transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, acc: number): void;
+}
+
+export function hasSparseExports(e: unknown): e is SparseWasmExports {
+  return typeof e === 'object' && e !== null && typeof (e as Record<string, unknown>).sp_spmv16 === 'function'
+    && typeof (e as Record<string, unknown>).sp_spmm16 === 'function';
+}
+
+/** WASM SIMD sparse kernels over the exports of the kernels module (pointers converted to bytes). */
+export class WasmSparseKernels implements SparseKernels {
+  readonly name = 'wasm' as const;
+  constructor(readonly heap: Heap, private readonly e: SparseWasmExports) {}
+  spmv(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
+    x: number, y: number, accumulate: boolean): void {
+    (idx16 ? this.e.sp_spmv16 : this.e.sp_spmv32)(rows, rowptr * 4, colidx * 4, values * 4, x * 4, y * 4, accumulate ? 1 : 0);
+  }
+  spmm(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
+    X: number, Y: number, B: number, accumulate: boolean): void {
+    (idx16 ? this.e.sp_spmm16 : this.e.sp_spmm32)(rows, rowptr * 4, colidx * 4, values * 4, X * 4, Y * 4, B, accumulate ? 1 : 0);
+  }
+  transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
+    this.e.sp_transpose(rows, cols, src * 4, lds, dst * 4, ldd, accumulate ? 1 : 0);
+  }
+}
+
+/**
+ * The sparse kernels that go with a dense Kernels object: WASM when `kernels` is the WASM backend
+ * and its module carries the sparse exports, the TypeScript reference otherwise.
+ */
+export function sparseKernelsFor(kernels: Kernels): SparseKernels {
+  if (kernels.name === 'wasm') {
+    const e = (kernels as unknown as { exports?: unknown }).exports;
+    if (hasSparseExports(e)) return new WasmSparseKernels(kernels.heap, e);
+  }
+  return new SparseRefKernels(kernels.heap);
+}
+
+export { SparseRefKernels };

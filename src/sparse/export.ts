@@ -1,0 +1,183 @@
+// Export a (pruned, masked) model to .srnn: per weight matrix, CSR or dense storage (which is also
+// how the runtime executes it), fp32 or fp16 values, and the most compact column-index encoding.
+// Browser-safe: gzip sizes use CompressionStream when no gzip function is passed in.
+
+import { paramSpecs, validateConfig, type ModelConfig, type ParamSpec } from '../nn/config.js';
+import { countNonzeros, delta8Padding, denseToCsr, encodeDelta8, indexDtypeFor, type IndexEncoding } from './csr.js';
+import { SrnnFormatError } from './errors.js';
+import { encodeF16 } from './fp16.js';
+import { writeSrnn, type ValueDtype, type WriteTensor } from './format.js';
+
+/**
+ * A weight matrix is stored (and run) as CSR when its density (nonzeros / size) is at most this,
+ * dense otherwise.
+ *
+ * Measured with our kernels on the 2-vCPU dev VM (bench/kernels.ts crossover probe, medians,
+ * single thread; see `crossoverProbe`): CSR SpMV/SpMM (WASM SIMD) against our WASM dense GEMV/GEMM
+ * on 1024x1024 and 3072x1024, density 0.1–0.6, batch 1, 4, 32. Sparse stays faster at B = 1 up
+ * to density ≈ 0.5–0.6 (bandwidth-bound: 6 bytes per nonzero against 4 per dense element, and
+ * SpMV streams faster than dense GEMV), but batched dense GEMM pulls ahead earlier: the B = 32
+ * crossover was the lowest, at density ≈ 0.3–0.35. We take the conservative end, 0.3, so a
+ * CSR matrix is never slower than its dense form at any batch we run (the whole-sequence input
+ * projections run at batch T·B). Below it CSR is also smaller on disk (CSR u16+fp32 breaks even
+ * with dense at density 0.67).
+ */
+export const CSR_MAX_DENSITY = 0.3;
+
+export interface ExportOptions {
+  /** Precision of weight-matrix values in the file. fp16 halves the values' size; biases stay fp32. */
+  values: 'fp32' | 'fp16';
+  /** Free-form metadata stored in the header (vocabulary, training info, ...). */
+  extra?: Record<string, unknown>;
+  /** Force a storage format for every weight matrix (default 'auto': by CSR_MAX_DENSITY). */
+  storage?: 'auto' | 'csr' | 'dense';
+  /** Prefix of the recurrent parameters' names (default 'rnn.', as paramSpecs). */
+  prefix?: string;
+}
+
+export interface ExportedTensorInfo {
+  name: string;
+  shape: number[];
+  format: 'dense' | 'csr';
+  density: number;
+  index?: IndexEncoding;
+}
+
+const isMatrix = (s: ParamSpec): boolean => s.kind !== 'bias';
+
+function checkWeights(config: ModelConfig, weights: Map<string, Float32Array>, prefix: string): ParamSpec[] {
+  const specs = paramSpecs(config, prefix);
+  for (const s of specs) {
+    const w = weights.get(s.name);
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    if (!w) throw new SrnnFormatError('tensor', s.name, `missing from the weights (expected shape [${s.shape}])`);
+    if (w.length !== n) throw new SrnnFormatError('tensor', s.name, `has ${w.length} values, expected ${n} for shape [${s.shape}]`);
+    for (let i = 0; i < w.length; i++)
+      if (!Number.isFinite(w[i])) throw new SrnnFormatError('tensor', s.name, `value ${w[i]} at index ${i} is not finite`);
+  }
+  return specs;
+}
+
+/** Serialise a model to .srnn bytes. `weights` are the masked dense tensors by PyTorch name. */
+export function exportModel(config: ModelConfig, weights: Map<string, Float32Array>, opts: ExportOptions): Uint8Array {
+  return exportModelWithInfo(config, weights, opts).bytes;
+}
+
+/** exportModel, plus what was chosen for each tensor. */
+export function exportModelWithInfo(config: ModelConfig, weights: Map<string, Float32Array>, opts: ExportOptions):
+  { bytes: Uint8Array; tensors: ExportedTensorInfo[] } {
+  validateConfig(config);
+  if (opts.values !== 'fp32' && opts.values !== 'fp16') throw new Error(`exportModel: values must be 'fp32' or 'fp16'`);
+  const specs = checkWeights(config, weights, opts.prefix ?? 'rnn.');
+  const vd: ValueDtype = opts.values === 'fp16' ? 'f16' : 'f32';
+  const tensors: WriteTensor[] = [];
+  const info: ExportedTensorInfo[] = [];
+  for (const s of specs) {
+    const w = weights.get(s.name)!;
+    if (!isMatrix(s)) {
+      tensors.push({ name: s.name, format: 'dense', dtype: 'f32', shape: s.shape, data: w });
+      info.push({ name: s.name, shape: s.shape, format: 'dense', density: countNonzeros(w) / Math.max(1, w.length) });
+      continue;
+    }
+    const [rows, cols] = s.shape;
+    const density = countNonzeros(w) / Math.max(1, w.length);
+    const useCsr = opts.storage === 'csr' || (opts.storage !== 'dense' && density <= CSR_MAX_DENSITY);
+    if (!useCsr) {
+      if (vd === 'f16') tensors.push({ name: s.name, format: 'dense', dtype: 'f16', shape: s.shape, data: encodeF16(w) });
+      else tensors.push({ name: s.name, format: 'dense', dtype: 'f32', shape: s.shape, data: w });
+      info.push({ name: s.name, shape: s.shape, format: 'dense', density });
+      continue;
+    }
+    const m = denseToCsr(w, rows, cols);
+    const nnz = m.values.length;
+    const vsize = vd === 'f16' ? 2 : 4;
+    const plain = indexDtypeFor(cols);
+    const plainBytes = nnz * ((plain === 'u16' ? 2 : 4) + vsize);
+    const pad = delta8Padding(m);
+    const deltaBytes = (nnz + pad) * (1 + vsize);
+    let index: IndexEncoding = plain;
+    let rowptr = m.rowptr, colidx: Uint8Array | Uint16Array | Uint32Array = m.colidx, values = m.values;
+    if (deltaBytes < plainBytes) {
+      const d = encodeDelta8(m);
+      index = 'delta8';
+      rowptr = d.rowptr;
+      colidx = d.gaps;
+      values = d.values;
+    }
+    tensors.push({
+      name: s.name, format: 'csr', dtype: vd, shape: [rows, cols], rowptr, index, colidx,
+      values: vd === 'f16' ? encodeF16(values) : values,
+    });
+    info.push({ name: s.name, shape: s.shape, format: 'csr', density, index });
+  }
+  const bytes = writeSrnn({ config, values: vd, extra: opts.extra, tensors });
+  return { bytes, tensors: info };
+}
+
+export type GzipFn = (bytes: Uint8Array) => Promise<Uint8Array> | Uint8Array;
+
+/** gzip with the platform's CompressionStream (browsers, Node ≥ 18). */
+export async function gzipWithCompressionStream(bytes: Uint8Array): Promise<Uint8Array> {
+  const CS = (globalThis as { CompressionStream?: new (f: string) => TransformStream<Uint8Array, Uint8Array> }).CompressionStream;
+  if (!CS) throw new Error('gzip: CompressionStream is not available; pass a gzip function');
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CS('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+export interface SizeReport {
+  /** Σ numel·4 over the model's parameters (the dense fp32 weights). */
+  denseBytes: number;
+  srnnBytes: number;
+  /** gzip of the dense fp32 weights concatenated / of the .srnn file. */
+  denseGzipBytes: number | null;
+  srnnGzipBytes: number | null;
+  /** denseBytes / srnnBytes. */
+  ratio: number;
+  /** Nonzero fraction over the weight matrices (biases excluded). */
+  density: number;
+}
+
+/** Sizes of the dense fp32 weights and of the .srnn file, raw and gzipped. */
+export async function sizeReport(config: ModelConfig, weights: Map<string, Float32Array>, srnn: Uint8Array,
+  opts: { gzip?: GzipFn | null; prefix?: string } = {}): Promise<SizeReport> {
+  const specs = paramSpecs(config, opts.prefix ?? 'rnn.');
+  let denseBytes = 0, nz = 0, n = 0;
+  for (const s of specs) {
+    const w = weights.get(s.name);
+    if (!w) throw new SrnnFormatError('tensor', s.name, 'missing from the weights');
+    denseBytes += w.length * 4;
+    if (isMatrix(s)) {
+      nz += countNonzeros(w);
+      n += w.length;
+    }
+  }
+  let gz: GzipFn | null = opts.gzip === undefined
+    ? ((globalThis as { CompressionStream?: unknown }).CompressionStream ? gzipWithCompressionStream : null)
+    : opts.gzip;
+  let denseGzipBytes: number | null = null, srnnGzipBytes: number | null = null;
+  if (gz) {
+    const all = new Uint8Array(denseBytes);
+    let o = 0;
+    for (const s of specs) {
+      const w = weights.get(s.name)!;
+      all.set(new Uint8Array(w.buffer, w.byteOffset, w.byteLength), o);
+      o += w.byteLength;
+    }
+    denseGzipBytes = (await gz(all)).length;
+    srnnGzipBytes = (await gz(srnn)).length;
+  }
+  return { denseBytes, srnnBytes: srnn.length, denseGzipBytes, srnnGzipBytes, ratio: denseBytes / srnn.length, density: n ? nz / n : 0 };
+}
+
+/** Human-readable lines for a size report. */
+export function formatSizeReport(r: SizeReport): string {
+  const mb = (b: number | null): string => (b === null ? 'n/a' : b >= 1 << 20 ? `${(b / 2 ** 20).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+  const lines = [
+    `weight density     ${(100 * r.density).toFixed(2)}% (sparsity ${(100 * (1 - r.density)).toFixed(2)}%)`,
+    `dense fp32         ${mb(r.denseBytes)}${r.denseGzipBytes !== null ? `  (gzip ${mb(r.denseGzipBytes)})` : ''}`,
+    `.srnn              ${mb(r.srnnBytes)}${r.srnnGzipBytes !== null ? `  (gzip ${mb(r.srnnGzipBytes)})` : ''}`,
+    `ratio              ${r.ratio.toFixed(2)}x smaller` +
+      (r.denseGzipBytes !== null && r.srnnGzipBytes !== null ? `  (gzip vs gzip ${(r.denseGzipBytes / r.srnnGzipBytes).toFixed(2)}x)` : ''),
+  ];
+  return lines.join('\n');
+}

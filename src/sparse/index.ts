@@ -1,0 +1,15 @@
+// sparse-rnn's browser-safe inference runtime: the .srnn format, export, and SparseModel.
+export { SparseModel, type LoadOptions, type RunOptions, type SparseState, type TokenInput } from './runtime.js';
+export {
+  exportModel, exportModelWithInfo, sizeReport, formatSizeReport, gzipWithCompressionStream, CSR_MAX_DENSITY,
+  type ExportOptions, type ExportedTensorInfo, type SizeReport, type GzipFn,
+} from './export.js';
+export {
+  readSrnn, writeSrnn, SRNN_MAGIC, SRNN_VERSION,
+  type SrnnFile, type SrnnHeader, type SrnnEntry, type SrnnCsrEntry, type SrnnDenseEntry, type SrnnTensor,
+  type SrnnCsrTensor, type SrnnDenseTensor, type WriteTensor, type ReadOptions, type TensorDtype, type ValueDtype,
+} from './format.js';
+export { SrnnFormatError, type SrnnErrorKind } from './errors.js';
+export { crc32 } from './crc32.js';
+export { denseToCsr, csrToDense, type CsrMatrix, type IndexEncoding } from './csr.js';
+export { f32ToF16Bits, f16BitsToF32, encodeF16, decodeF16 } from './fp16.js';
