@@ -76,7 +76,14 @@ for (const [name, tA, tB, M, N, K, acc, times] of SHAPES) {
   const tw = time(run(wasm), 0.02);
   let refStr = '      -';
   if (!noRef) {
-    const tr = time(run(ref), 0.05);
+    // The reference is slow (about 1 GFLOP/s): a few single calls, fewer for the big shapes.
+    const fr = run(ref), n = flops > 3e8 ? 1 : 3, ts: number[] = [];
+    for (let s = 0; s < n; s++) {
+      const t0 = now();
+      fr();
+      ts.push((now() - t0) / 1000);
+    }
+    const tr = ts.sort((x, y) => x - y)[n >> 1];
     refStr = (flops / tr / 1e9).toFixed(2).padStart(7);
   }
   total += tw * times;
