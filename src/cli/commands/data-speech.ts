@@ -1,0 +1,80 @@
+// `sparse-rnn data speech`: synthesise the connected-digit speech corpus (see src/data/speech/synth.ts).
+
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { synthesizeCorpus, SynthesizerMissingError, type SynthProgress } from '../../data/speech/synth.js';
+
+function intAtLeast(min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}.`);
+    return n;
+  };
+}
+
+export function registerDataSpeech(dataCommand: Command): void {
+  dataCommand
+    .command('speech')
+    .description(
+      'Synthesise a connected-digit speech corpus with flite and espeak-ng (+ sox): 16 kHz WAVs and manifest.json, ' +
+        'speaker-independent train/valid/test split. Cached and resumable: re-running continues where it stopped.',
+    )
+    .option('--utterances <n>', 'number of utterances', intAtLeast(1), 5000)
+    .option('--out <dir>', 'output directory', 'data/speech')
+    .option('--seed <s>', 'random seed (same seed, same corpus)', intAtLeast(0), 1)
+    .option('--jobs <n>', 'parallel synthesis jobs', intAtLeast(1), 2)
+    .action(async (o: { utterances: number; out: string; seed: number; jobs: number }) => {
+      const outDir = resolve(process.cwd(), o.out);
+      const t0 = performance.now();
+      const tty = process.stderr.isTTY;
+      let lastLine = 0;
+      const show = (p: SynthProgress, force = false): void => {
+        const now = performance.now();
+        if (!force && now - lastLine < (tty ? 200 : 5000)) return;
+        lastLine = now;
+        const el = (now - t0) / 1000;
+        const fresh = p.done - p.cached;
+        const rate = fresh > 0 && el > 0 ? fresh / el : 0;
+        const eta = rate > 0 ? (p.total - p.done) / rate : 0;
+        const line =
+          `speech: ${p.done}/${p.total} utterances (${p.cached} cached), ${(p.audioSeconds / 60).toFixed(1)} min of audio` +
+          (rate > 0 ? `, ${rate.toFixed(1)} utt/s, eta ${eta.toFixed(0)} s` : '');
+        process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+      };
+      process.stderr.write(`speech: ${o.utterances} utterances, seed ${o.seed}, into ${outDir}\n`);
+      const ac = new AbortController();
+      const onSig = (): void => ac.abort(new Error('interrupted (re-run the same command to resume)'));
+      process.once('SIGINT', onSig);
+      try {
+        let lastP: SynthProgress | undefined;
+        const m = await synthesizeCorpus({
+          utterances: o.utterances,
+          outDir,
+          seed: o.seed,
+          jobs: o.jobs,
+          signal: ac.signal,
+          onProgress: (p) => show((lastP = p)),
+        });
+        if (lastP) show(lastP, true);
+        if (tty) process.stderr.write('\n');
+        const count = (s: string): number => m.utterances.filter((u) => u.split === s).length;
+        const speakers = (s: string): number => new Set(m.utterances.filter((u) => u.split === s).map((u) => u.speaker)).size;
+        const secs = m.utterances.reduce((a, u) => a + u.seconds, 0);
+        process.stderr.write(
+          `speech: done in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${(secs / 3600).toFixed(2)} h of audio; ` +
+            `train ${count('train')} (${speakers('train')} voices), valid ${count('valid')} (${speakers('valid')}), test ${count('test')} (${speakers('test')})\n` +
+            `speech: manifest ${resolve(outDir, 'manifest.json')}\n`,
+        );
+      } catch (e) {
+        if (tty) process.stderr.write('\n');
+        if (e instanceof SynthesizerMissingError) {
+          process.stderr.write(`error: ${e.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw e;
+      } finally {
+        process.off('SIGINT', onSig);
+      }
+    });
+}
