@@ -31,7 +31,11 @@ import {
   svgLinePlot,
   thetaFromQ,
 } from '../src/prune/index.js';
-import { computeSchedule, registerSchedule } from '../src/cli/commands/schedule.js';
+import { checkpointSchedules, computeSchedule, registerSchedule } from '../src/cli/commands/schedule.js';
+import { serializeSafetensors } from '../src/io/safetensors.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const REF = { startItr: 661, rampItr: 1322, endItr: 3305, freq: 100 };
 const close = (a: number, b: number, tol = 1e-6, msg?: string): void => assert.ok(Math.abs(a - b) <= tol, msg ?? `${a} ≠ ${b} (±${tol})`);
@@ -475,8 +479,13 @@ describe('Pruner: state round trip', () => {
     const ps = makeParams(new Heap(), MODEL, 1);
     const st = new Pruner({ method: 'narang' }, ps, opts).state();
     assert.throws(() => Pruner.restore(st, ps.slice(0, 2), opts), /prunes/);
-    const st2 = { ...st, resolved: { ...st.resolved, revival: 'never' as const } };
-    assert.throws(() => new Pruner({ method: 'narang' }, ps, opts).loadState(st2), /different recipe/);
+    assert.throws(() => new Pruner({ method: 'narang', revival: 'never' }, ps, opts).loadState(st), /different recipe/);
+    // a run extended to more epochs keeps the saved schedule (and says so)
+    const pr = new Pruner({ method: 'narang' }, ps, { epochs: 20, itersPerEpoch: 40 });
+    assert.equal(pr.resolved.narang!.recurrent!.endItr, 400);
+    pr.loadState(st);
+    assert.equal(pr.resolved.narang!.recurrent!.endItr, 200);
+    assert.ok(pr.warnings.some((w) => /keeping the saved schedule/.test(w)));
   });
   test('afterStep iterations must increase', () => {
     const ps = makeParams(new Heap(), MODEL, 1);
@@ -611,6 +620,34 @@ describe('CLI: sparse-rnn schedule', () => {
     assert.match(txt, /\s3300\s+0\.998625/);
     const { schedule } = computeSchedule({ epochs: '10', itersPerEpoch: '661', q: '1' });
     assert.deepEqual([schedule.startItr, schedule.rampItr, schedule.endItr, schedule.freq], [661, 1322, 3305, 100]);
+  });
+
+  test('--checkpoint: q per layer type from a trained dense safetensors file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prune-test-'));
+    try {
+      const r = new Rng(3);
+      const mk = (n: number, s: number) => Float32Array.from({ length: n }, () => s * r.normal());
+      const hh = mk(48 * 16, 0.2), ih = mk(48 * 8, 0.3), fc = mk(20 * 16, 0.1);
+      const file = join(dir, 'dense.safetensors');
+      writeFileSync(file, serializeSafetensors({
+        'gru.weight_hh_l0': { dtype: 'F32', shape: [48, 16], data: hh },
+        'gru.weight_ih_l0': { dtype: 'F32', shape: [48, 8], data: ih },
+        'gru.bias_hh_l0': { dtype: 'F32', shape: [48], data: mk(48, 1) },
+        'out.weight': { dtype: 'F32', shape: [20, 16], data: fc },
+        'out.weight_mask': { dtype: 'U8', shape: [20, 16], data: new Uint8Array(320).fill(1) },
+      }));
+      const { kinds } = checkpointSchedules({ checkpoint: file, epochs: '10', itersPerEpoch: '661' });
+      assert.deepEqual(Object.keys(kinds), ['recurrent', 'input', 'linear']);
+      assert.equal(kinds.recurrent!.q, percentileNearestRank(Float32Array.from(hh, Math.abs), 90));
+      assert.equal(kinds.linear!.q, percentileNearestRank(Float32Array.from(fc, Math.abs), 90));
+      close(kinds.input!.points[26].epsilon, 0.998625 * kinds.input!.q, 1e-6);
+      const j = JSON.parse(await runCli(['--checkpoint', file, '--epochs', '10', '--iters-per-epoch', '661', '--json']));
+      assert.deepEqual(Object.keys(j.kinds), ['recurrent', 'input', 'linear']);
+      assert.throws(() => checkpointSchedules({ checkpoint: file, q: '1', epochs: '10', itersPerEpoch: '661' }), /drop --q/);
+      assert.throws(() => checkpointSchedules({ checkpoint: join(dir, 'missing'), epochs: '10', itersPerEpoch: '661' }), /cannot read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('errors', () => {

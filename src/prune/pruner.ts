@@ -16,6 +16,7 @@ import {
   type ResolvedNarangKind,
   type ResolvedRecipe,
   PRUNABLE_KINDS,
+  parseRecipe,
   resolveRecipe,
 } from './recipe.js';
 import { type ReportRow, tensorReportRow } from './report.js';
@@ -140,7 +141,7 @@ export function qFromWeights(
 
 export class Pruner {
   readonly recipe: PruneRecipe;
-  readonly resolved: ResolvedRecipe;
+  private _resolved: ResolvedRecipe;
   /** The Params this pruner masks, in the order given. */
   readonly pruned: readonly Param[];
   private readonly all: readonly Param[];
@@ -150,13 +151,20 @@ export class Pruner {
   private scratch = new Float32Array(0);
   private s: Omit<PrunerState, 'format' | 'version' | 'recipe' | 'resolved' | 'tensors'>;
   private activeSet = new Set<string>();
+  private readonly runLength: { epochs: number; itersPerEpoch: number };
+
+  /** The recipe with every default filled (Table 1 from the run length); from the saved state after a resume. */
+  get resolved(): ResolvedRecipe {
+    return this._resolved;
+  }
 
   /** A fresh pruner; with `resumeFrom` it continues that state (same as Pruner.restore). */
   constructor(recipe: PruneRecipe, params: Param[], opts: PrunerOptions, resumeFrom?: PrunerState) {
     this.recipe = recipe;
     this.zeroState = opts.zeroState;
     this.log = opts.log;
-    this.resolved = resumeFrom ? resumeFrom.resolved : resolveRecipe(recipe, opts);
+    this._resolved = resumeFrom ? resumeFrom.resolved : resolveRecipe(recipe, opts);
+    this.runLength = { epochs: opts.epochs, itersPerEpoch: opts.itersPerEpoch };
     const names = new Set<string>();
     for (const p of params) {
       if (names.has(p.name)) throw new Error(`Pruner: two parameters are named "${p.name}"`);
@@ -184,8 +192,6 @@ export class Pruner {
     // Masks are allocated once, up front (heap growth never happens inside the training loop).
     for (const p of this.pruned) p.ensureMask();
     if (resumeFrom) {
-      if (resumeFrom.resolved.epochs !== opts.epochs || resumeFrom.resolved.itersPerEpoch !== opts.itersPerEpoch)
-        this.log?.(`warning: resuming a pruner resolved for ${resumeFrom.resolved.epochs}×${resumeFrom.resolved.itersPerEpoch} iterations with ${opts.epochs}×${opts.itersPerEpoch}; keeping the saved schedule`);
       this.loadState(resumeFrom);
       return;
     }
@@ -208,10 +214,15 @@ export class Pruner {
     return new Pruner(state.recipe, params, opts, state);
   }
 
-  /** Replaces this pruner's progress with `state` (which must come from the same recipe and tensors). */
+  /**
+   * Replaces this pruner's progress with `state`, which must come from the same recipe and tensors.
+   * The saved resolved schedule is adopted, so a resumed run continues exactly even when the run is
+   * extended (more epochs): the schedule stays the one the run started with (a warning says so).
+   */
   loadState(state: PrunerState): void {
-    if (state.format !== 'sparse-rnn.pruner' || state.version !== 1) throw new Error('Pruner.loadState: not a sparse-rnn pruner state (version 1)');
-    if (JSON.stringify(state.resolved) !== JSON.stringify(this.resolved)) throw new Error('Pruner.loadState: the state was saved for a different recipe or run length');
+    if (state?.format !== 'sparse-rnn.pruner' || state.version !== 1) throw new Error('Pruner.loadState: not a sparse-rnn pruner state (version 1)');
+    const canon = (r: PruneRecipe): string => JSON.stringify(parseRecipe(r));
+    if (canon(state.recipe) !== canon(this.recipe)) throw new Error('Pruner.loadState: the state was saved for a different recipe');
     const mine = this.pruned.map((p) => `${p.name}:${p.kind}:${p.size}`).join(',');
     const theirs = state.tensors.map((t) => `${t.name}:${t.kind}:${t.size}`).join(',');
     if (mine !== theirs) throw new Error(`Pruner.loadState: the state prunes [${theirs}] but the parameters give [${mine}]`);
@@ -228,6 +239,10 @@ export class Pruner {
       warnings: state.warnings,
     }));
     this.activeSet = new Set(this.s.active);
+    this._resolved = JSON.parse(JSON.stringify(state.resolved));
+    const { epochs, itersPerEpoch } = this.runLength;
+    if (state.resolved.epochs !== epochs || state.resolved.itersPerEpoch !== itersPerEpoch)
+      this.warn(`resumed a pruner scheduled for ${state.resolved.epochs} epochs × ${state.resolved.itersPerEpoch} iterations in a run of ${epochs} × ${itersPerEpoch}; keeping the saved schedule`);
   }
 
   /** A JSON-serialisable snapshot: resolved schedules, measured q/θ/φ and ε per kind, counters, history. */

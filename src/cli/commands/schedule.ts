@@ -1,7 +1,13 @@
 // `sparse-rnn schedule`: print Algorithm 1's threshold schedule (θ, φ and ε at every mask update).
 
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { parseSafetensors } from '../../io/safetensors.js';
+import { type ParamKind, paramSpecs, validateConfig } from '../../nn/config.js';
 import {
+  type PrunableKind,
+  PRUNABLE_KINDS,
+  qFromWeights,
   type NarangSchedule,
   DEFAULT_FREQ,
   DEFAULT_PHI_MULT,
@@ -22,6 +28,8 @@ export interface ScheduleOptions {
   phiMult?: string;
   epochs?: string;
   itersPerEpoch?: string;
+  checkpoint?: string;
+  percentile?: string;
   json?: boolean;
 }
 
@@ -59,7 +67,8 @@ export function computeSchedule(o: ScheduleOptions): { schedule: NarangSchedule;
       const miss = [start === undefined && '--start-itr', ramp === undefined && '--ramp-itr', end === undefined && '--end-itr'].filter(Boolean);
       throw new Error(`missing ${miss.join(', ')} (or give --epochs and --iters-per-epoch for Table 1 defaults)`);
     }
-    const w = defaultNarangWindow({ epochs, itersPerEpoch: ipe!, freq });
+    // With an explicit θ the ε curve depends on freq (ε ∝ θ/freq), so freq is never auto-shrunk then.
+    const w = defaultNarangWindow({ epochs, itersPerEpoch: ipe!, freq: freq ?? (theta !== undefined ? DEFAULT_FREQ : undefined) });
     warnings.push(...w.warnings);
     start ??= w.startItr;
     ramp ??= w.rampItr;
@@ -77,8 +86,77 @@ export function computeSchedule(o: ScheduleOptions): { schedule: NarangSchedule;
   return { schedule, result: { theta: schedule.theta, phi: schedule.phi, points }, warnings };
 }
 
+/** The layer type of a tensor from its PyTorch-style name (used when a checkpoint has no sparse-rnn config). */
+export function kindFromName(name: string, shape: readonly number[]): ParamKind | null {
+  if (/_mask$|^optim\./.test(name)) return null;
+  if (/bias/.test(name) || shape.length < 2) return 'bias';
+  if (/weight_hh/.test(name)) return 'recurrent';
+  if (/weight_ih/.test(name)) return 'input';
+  if (/embed|encoder/.test(name)) return 'embedding';
+  return 'linear';
+}
+
+/**
+ * Dry run on a trained dense checkpoint (safetensors): q per layer type (the percentile of |w| over all
+ * tensors of that type, nearest rank), then each type's schedule. Layer types come from the
+ * checkpoint's sparse-rnn config when it has one, else from the tensor names.
+ */
+export function checkpointSchedules(o: ScheduleOptions): { kinds: Partial<Record<PrunableKind, ScheduleResult & { q: number }>>; warnings: string[] } {
+  if (o.q !== undefined || o.theta !== undefined) throw new Error('--checkpoint measures q itself; drop --q / --theta');
+  const percentile = parseNum(o.percentile, '--percentile', false, 0) ?? 90;
+  if (!(percentile > 0 && percentile <= 100)) throw new Error(`--percentile: expected a number in (0, 100], found ${percentile}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(o.checkpoint!);
+  } catch (e) {
+    throw new Error(`--checkpoint: cannot read ${o.checkpoint} (${(e as Error).message})`);
+  }
+  const st = parseSafetensors(bytes, o.checkpoint);
+  const specKinds = new Map<string, ParamKind>();
+  const meta = st.metadata['sparse-rnn'];
+  if (meta !== undefined) {
+    try {
+      const cfg = validateConfig((JSON.parse(meta) as { config?: unknown }).config, `${o.checkpoint}: config`);
+      for (const sp of paramSpecs(cfg)) specKinds.set(sp.name, sp.kind);
+    } catch {
+      /* fall back to names */
+    }
+  }
+  const weights = new Map<string, Float32Array>();
+  const kinds = new Map<string, ParamKind>();
+  for (const [name, t] of st.tensors) {
+    if (!(t.data instanceof Float32Array)) continue;
+    const k = specKinds.get(name) ?? kindFromName(name, t.shape);
+    if (k === null || k === 'bias') continue;
+    weights.set(name, t.data);
+    kinds.set(name, k);
+  }
+  const qs = qFromWeights(weights, kinds, { percentile });
+  const out: Partial<Record<PrunableKind, ScheduleResult & { q: number }>> = {};
+  const warnings: string[] = [];
+  for (const k of PRUNABLE_KINDS) {
+    const q = qs[k];
+    if (q === undefined) continue;
+    const r = computeSchedule({ ...o, checkpoint: undefined, q: String(q) });
+    warnings.push(...r.warnings.filter((w) => !warnings.includes(w)));
+    out[k] = { q, ...r.result };
+  }
+  if (!Object.keys(out).length) throw new Error(`${o.checkpoint}: no float32 weight matrices found`);
+  return { kinds: out, warnings };
+}
+
 /** The text the command prints: JSON, or a table and an ASCII plot. */
 export function formatSchedule(o: ScheduleOptions): string {
+  if (o.checkpoint !== undefined) {
+    const { kinds, warnings } = checkpointSchedules(o);
+    if (o.json) return JSON.stringify({ kinds });
+    const lines = warnings.map((w) => `warning: ${w}`);
+    for (const [k, r] of Object.entries(kinds)) {
+      const last = r!.points[r!.points.length - 1];
+      lines.push(`${k.padEnd(10)} q = ${r!.q.toPrecision(6)}  θ = ${r!.theta.toPrecision(6)}  φ = ${r!.phi.toPrecision(6)}  final ε = ${last.epsilon.toPrecision(6)} at itr ${last.itr} (${r!.points.length} updates)`);
+    }
+    return lines.join('\n');
+  }
   const { schedule: s, result, warnings } = computeSchedule(o);
   if (o.json) return JSON.stringify(result);
   const lines: string[] = [];
@@ -107,7 +185,9 @@ export function registerSchedule(program: Command): void {
     .option('--phi-mult <m>', `φ = m·θ (default ${DEFAULT_PHI_MULT})`)
     .option('--epochs <E>', 'with --iters-per-epoch: fill missing iterations from Table 1')
     .option('--iters-per-epoch <S>', 'iterations per epoch')
-    .option('--json', 'print {"theta", "phi", "points": [{"itr", "epsilon"}, …]}')
+    .option('--checkpoint <file>', 'dry run: measure q per layer type on a trained dense checkpoint (safetensors)')
+    .option('--percentile <p>', 'with --checkpoint: the percentile of |w| used as q (default 90)')
+    .option('--json', 'print {"theta", "phi", "points": [{"itr", "epsilon"}, …]} ({"kinds": {type: {q, theta, phi, points}}} with --checkpoint)')
     .action((opts: ScheduleOptions) => {
       process.stdout.write(formatSchedule(opts) + '\n');
     });
