@@ -105,6 +105,9 @@ export interface TargetCheck {
   warnings: string[];
 }
 
+/** ∞ (a cut that keeps nothing) → 0, so states stay valid JSON. */
+const finite0 = (x: number): number => (Number.isFinite(x) ? x : 0);
+
 /** Banker's rounding, as Python's round() (REFERENCE.md's AGP uses int(round(s·n))). */
 export function roundHalfEven(x: number): number {
   const f = Math.floor(x);
@@ -505,7 +508,7 @@ export class Pruner {
     const keep = h.targetNnz !== undefined ? h.targetNnz : N - roundHalfEven(h.targetSparsity! * N);
     if (keep > N) this.warn(`hard: targetNnz ${keep} exceeds the ${N} prunable weights; nothing pruned`);
     const rec: UpdateRecord = { itr, method: 'hard', targetSparsity: 1 - Math.min(keep, N) / N, tensors: [] };
-    rec.epsilon = this.topk(this.pruned, Math.min(keep, N), rec);
+    rec.epsilon = finite0(this.topk(this.pruned, Math.min(keep, N), rec));
     this.s.hardDone = true;
     this.record(rec);
   }
@@ -517,7 +520,7 @@ export class Pruner {
       const N = this.pruned.reduce((a, p) => a + p.size, 0);
       const keep = Math.min(N, o.targetNnz !== undefined ? o.targetNnz : N - roundHalfEven(o.targetSparsity! * N));
       rec.targetSparsity = N ? 1 - keep / N : 0;
-      rec.epsilon = this.topk(this.pruned, keep, rec);
+      rec.epsilon = finite0(this.topk(this.pruned, keep, rec));
     } else {
       rec.targetSparsity = o.targetSparsity!;
       for (const p of this.pruned) this.topk([p], p.size - roundHalfEven(o.targetSparsity! * p.size), rec);
