@@ -103,20 +103,29 @@ export function ctcLoss(
   let lp = new Float64Array(0);
   let alpha = new Float64Array(0);
   let beta = new Float64Array(0);
-  const lcab = new Float64Array(C);
+  const occ = new Float64Array(C);
+  let ext = new Int32Array(0);
+  let skip = new Uint8Array(0);
 
   for (let b = 0; b < B; b++) {
     const n = inputLengths[b];
     const L = targetLengths[b];
     const off = offsets[b];
     const S = 2 * L + 1;
-    // Extended label sequence l' = blank, l1, blank, l2, ..., lL, blank.
-    const lab = (s: number): number => ((s & 1) === 0 ? blank : targets[off + (s >> 1)]);
     if (n === 0) {
       // No frames: the empty target has probability 1, anything else is impossible.
-      losses[b] = L === 0 ? 0 : Infinity;
-      if (L > 0 && options.zeroInfinity) losses[b] = 0;
+      losses[b] = L === 0 || options.zeroInfinity ? 0 : Infinity;
       continue;
+    }
+    // Extended label sequence l' = blank, l1, blank, l2, ..., lL, blank; skip[s]: s may be entered
+    // from s − 2 (a label that differs from the previous label).
+    if (ext.length < S) {
+      ext = new Int32Array(S);
+      skip = new Uint8Array(S);
+    }
+    for (let s = 0; s < S; s++) {
+      ext[s] = (s & 1) === 0 ? blank : targets[off + (s >> 1)];
+      skip[s] = s >= 2 && (s & 1) === 1 && ext[s] !== ext[s - 2] ? 1 : 0;
     }
     if (lp.length < n * C) lp = new Float64Array(n * C);
     if (alpha.length < n * S) {
@@ -125,22 +134,26 @@ export function ctcLoss(
     }
     logSoftmaxSample(logits, n, B, C, b, lp);
 
+    // Only states lo(t) ≤ s ≤ hi(t) matter: at frame t at most 2t+2 states have been reached, and
+    // a state below S − 2(n − t) can no longer reach the end. Outside the window alpha and beta stay
+    // −∞ (true for the unreachable side; the other side is never read and has zero occupancy).
+    const lo = (t: number): number => Math.max(0, S - 2 * (n - t));
+    const hi = (t: number): number => Math.min(S - 1, 2 * t + 1);
+
     // Forward: alpha[t, s] = log P(l'_1..s emitted by frames 0..t, frame t in state s).
     alpha.fill(NEG_INF, 0, n * S);
-    alpha[0] = lp[blank];
-    if (S > 1) alpha[1] = lp[lab(1)];
+    if (lo(0) <= 0) alpha[0] = lp[blank];
+    if (S > 1 && lo(0) <= 1) alpha[1] = lp[ext[1]];
     for (let t = 1; t < n; t++) {
       const a0 = (t - 1) * S;
       const a1 = t * S;
       const lpt = t * C;
-      // States that can still reach the end by frame n-1 need s >= S - 2(n - t); earlier ones
-      // could be skipped, but the full table keeps the code obviously right and S is small.
-      for (let s = 0; s < S; s++) {
-        const l = lab(s);
-        let v = alpha[a0 + s];
-        if (s >= 1) v = logAdd(v, alpha[a0 + s - 1]);
-        if (s >= 2 && l !== blank && l !== lab(s - 2)) v = logAdd(v, alpha[a0 + s - 2]);
-        alpha[a1 + s] = v === NEG_INF ? NEG_INF : v + lp[lpt + l];
+      for (let s = lo(t), e = hi(t); s <= e; s++) {
+        const x0 = alpha[a0 + s];
+        const x1 = s >= 1 ? alpha[a0 + s - 1] : NEG_INF;
+        const x2 = skip[s] ? alpha[a0 + s - 2] : NEG_INF;
+        const m = x0 > x1 ? (x0 > x2 ? x0 : x2) : x1 > x2 ? x1 : x2;
+        alpha[a1 + s] = m === NEG_INF ? NEG_INF : m + Math.log(Math.exp(x0 - m) + Math.exp(x1 - m) + Math.exp(x2 - m)) + lp[lpt + ext[s]];
       }
     }
     const last = (n - 1) * S;
@@ -161,35 +174,32 @@ export function ctcLoss(
     // Backward: beta[t, s] = log P(l'_s..S emitted by frames t..n-1, frame t in state s).
     beta.fill(NEG_INF, 0, n * S);
     beta[last + S - 1] = lp[(n - 1) * C + blank];
-    if (S > 1) beta[last + S - 2] = lp[(n - 1) * C + lab(S - 2)];
+    if (S > 1) beta[last + S - 2] = lp[(n - 1) * C + ext[S - 2]];
     for (let t = n - 2; t >= 0; t--) {
       const b0 = (t + 1) * S;
       const b1 = t * S;
       const lpt = t * C;
-      for (let s = 0; s < S; s++) {
-        const l = lab(s);
-        let v = beta[b0 + s];
-        if (s + 1 < S) v = logAdd(v, beta[b0 + s + 1]);
-        if (s + 2 < S && l !== blank && l !== lab(s + 2)) v = logAdd(v, beta[b0 + s + 2]);
-        beta[b1 + s] = v === NEG_INF ? NEG_INF : v + lp[lpt + l];
+      for (let s = lo(t), e = hi(t); s <= e; s++) {
+        const x0 = beta[b0 + s];
+        const x1 = s + 1 < S ? beta[b0 + s + 1] : NEG_INF;
+        const x2 = s + 2 < S && skip[s + 2] ? beta[b0 + s + 2] : NEG_INF;
+        const m = x0 > x1 ? (x0 > x2 ? x0 : x2) : x1 > x2 ? x1 : x2;
+        beta[b1 + s] = m === NEG_INF ? NEG_INF : m + Math.log(Math.exp(x0 - m) + Math.exp(x1 - m) + Math.exp(x2 - m)) + lp[lpt + ext[s]];
       }
     }
 
-    // ∂nll/∂logit[t,c] = softmax[t,c] − (1/P) Σ_{s: l'_s = c} α_t(s) β_t(s) / y_t(c).
+    // ∂nll/∂logit[t,c] = softmax[t,c] − Σ_{s: l'_s = c} γ_t(s), with the state posterior
+    // γ_t(s) = α_t(s) β_t(s) / (y_t(l'_s) P) ≤ 1, accumulated in linear space.
     for (let t = 0; t < n; t++) {
-      lcab.fill(NEG_INF);
+      occ.fill(0);
       const r = t * S;
-      for (let s = 0; s < S; s++) {
-        const l = lab(s);
-        lcab[l] = logAdd(lcab[l], alpha[r + s] + beta[r + s]);
+      const lpt = t * C;
+      for (let s = lo(t), e = hi(t); s <= e; s++) {
+        const v = alpha[r + s] + beta[r + s];
+        if (v !== NEG_INF) occ[ext[s]] += Math.exp(v - lp[lpt + ext[s]] + nll);
       }
       const g = (t * B + b) * C;
-      const lpt = t * C;
-      for (let c = 0; c < C; c++) {
-        const lpc = lp[lpt + c];
-        const occ = lcab[c] === NEG_INF ? 0 : Math.exp(lcab[c] - lpc + nll);
-        grad[g + c] = wb * (Math.exp(lpc) - occ);
-      }
+      for (let c = 0; c < C; c++) grad[g + c] = wb * (Math.exp(lp[lpt + c]) - occ[c]);
     }
   }
   return losses;
