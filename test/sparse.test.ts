@@ -353,6 +353,21 @@ test('runtime matches the dense reference: every cell, 1 and 2 layers, uni/bidir
   }
 });
 
+test('runtime: long sequences exercise the chunked input projection and chunked SpMM (both directions)', () => {
+  for (const be of backends()) {
+    for (const cell of ['gru', 'lstm'] as CellType[]) {
+      const cfg: ModelConfig = { cell, inputSize: 9, hiddenSize: 12, numLayers: 2, bidirectional: true, outputSize: 5 };
+      const W = randomModel(cfg, 400, 0.85);
+      const model = SparseModel.load(exportModel(cfg, W, { values: 'fp32', storage: 'csr' }), { kernels: be.make() });
+      for (const [T, B] of [[100, 3], [70, 5]]) {
+        const x = randomInput(cfg, T, B, T + B);
+        const e = relErr(model.run(x, { batch: B }), refForward(cfg, W, x, T, B));
+        assert.ok(e < 1e-5, `${be.name} ${cell} T=${T} B=${B}: ${e}`);
+      }
+    }
+  }
+});
+
 test('runtime: dense/CSR mix, forced storage, softmax head and token-id step with a number', () => {
   for (const be of backends()) {
     const cfg: ModelConfig = { cell: 'gru', inputSize: 10, hiddenSize: 28, numLayers: 2, bidirectional: false, outputSize: 12, vocabSize: 30 };

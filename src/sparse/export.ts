@@ -12,17 +12,24 @@ import { writeSrnn, type ValueDtype, type WriteTensor } from './format.js';
  * A weight matrix is stored (and run) as CSR when its density (nonzeros / size) is at most this,
  * dense otherwise.
  *
- * Measured with our kernels on the 2-vCPU dev VM (bench/kernels.ts crossover probe, medians,
- * single thread; see `crossoverProbe`): CSR SpMV/SpMM (WASM SIMD) against our WASM dense GEMV/GEMM
- * on 1024x1024 and 3072x1024, density 0.1–0.6, batch 1, 4, 32. Sparse stays faster at B = 1 up
- * to density ≈ 0.5–0.6 (bandwidth-bound: 6 bytes per nonzero against 4 per dense element, and
- * SpMV streams faster than dense GEMV), but batched dense GEMM pulls ahead earlier: the B = 32
- * crossover was the lowest, at density ≈ 0.3–0.35. We take the conservative end, 0.3, so a
- * CSR matrix is never slower than its dense form at any batch we run (the whole-sequence input
- * projections run at batch T·B). Below it CSR is also smaller on disk (CSR u16+fp32 breaks even
- * with dense at density 0.67).
+ * Measured with our kernels (`node dist/bench/kernels.js --crossover`, 2-vCPU dev VM, Node 20,
+ * single thread, medians): CSR exactly as the runtime runs it (SpMV at B = 1; transpose + SpMM +
+ * transpose above) against our WASM dense GEMM on the same uniform-random matrix. dense/CSR time:
+ *
+ *   | shape      | B  | d=0.1 | d=0.2 | d=0.3 | d=0.4 | d=0.5 | d=0.6 |
+ *   | 1024x1024  | 1  | 2.73  | 1.18  | 0.94  | 0.71  | 0.58  | 0.48  |
+ *   | 3072x1024  | 1  | 2.83  | 1.49  | 1.00  | 0.78  | 0.59  | 0.72  |
+ *   | 1024x1024  | 4  | 4.26  | 2.87  | 1.45  | 1.12  | 0.91  | 0.76  |
+ *   | 3072x1024  | 4  | 4.67  | 2.48  | 1.62  | 1.23  | 1.00  | 0.82  |
+ *   | 1024x1024  | 32 | 5.69  | 3.21  | 2.17  | 1.68  | 1.35  | 1.30  |
+ *   | 3072x1024  | 32 | 7.24  | 3.75  | 2.56  | 1.91  | 1.56  | 1.32  |
+ *
+ * The batch-1 SpMV (the per-timestep recurrent product, the latency-critical call) crosses over
+ * at density ≈ 0.3 against an in-cache dense GEMV; batched products favour CSR up to 0.5 (B = 4)
+ * and beyond 0.6 (B = 32). We take 0.25, just below the B = 1 crossover, so CSR is never slower
+ * than dense at any batch. Below it CSR is also smaller on disk (u16 + fp32 breaks even at 0.67).
  */
-export const CSR_MAX_DENSITY = 0.3;
+export const CSR_MAX_DENSITY = 0.25;
 
 export interface ExportOptions {
   /** Precision of weight-matrix values in the file. fp16 halves the values' size; biases stay fp32. */

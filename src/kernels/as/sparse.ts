@@ -188,3 +188,17 @@ export function sp_transpose(rows: i32, cols: i32, src: usize, lds: i32, dst: us
     }
   }
 }
+
+/** Σ x[i] over n floats (n a multiple of 16): a streaming read for measuring memory bandwidth. */
+export function sp_readsum(x: usize, n: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const e = x + (<usize>n << 2);
+  for (let p = x; p < e; p += 64) {
+    a0 = f32x4.add(a0, v128.load(p));
+    a1 = f32x4.add(a1, v128.load(p, 16));
+    a2 = f32x4.add(a2, v128.load(p, 32));
+    a3 = f32x4.add(a3, v128.load(p, 48));
+  }
+  const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+}

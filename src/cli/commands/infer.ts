@@ -1,0 +1,60 @@
+// `sparse-rnn infer model.srnn --input X.npy --output Y.npy`: run whole sequences through the
+// sparse runtime. X is [T, B, input] floats, or [T, B] integer token ids for a model with an
+// embedding; Y is [T, B, outputSize] (or [T, B, dirs·hidden] for a model without a head).
+
+import { Command, Option } from 'commander';
+import { loadNpyFile, readFileBytes, saveNpyFile } from '../../io/fs.js';
+import { SparseModel } from '../../sparse/runtime.js';
+import { action } from '../main.js';
+
+export interface InferOptions {
+  input: string;
+  output: string;
+  softmax: boolean;
+  kernels: 'auto' | 'wasm' | 'ts';
+}
+
+export async function inferCommand(modelPath: string, o: InferOptions): Promise<{ shape: number[]; ms: number; backend: string }> {
+  const model = SparseModel.load(await readFileBytes(modelPath), { backend: o.kernels, softmax: o.softmax });
+  const x = await loadNpyFile(o.input);
+  const c = model.config;
+  let T: number, B: number;
+  let seq: Float32Array | Int32Array;
+  if (c.vocabSize) {
+    if (x.shape.length !== 2) throw new Error(`${o.input}: shape [${x.shape}], expected token ids [T, B] (the model has a ${c.vocabSize}-token embedding)`);
+    [T, B] = x.shape;
+    seq = new Int32Array(x.data.length);
+    for (let i = 0; i < x.data.length; i++) {
+      const v = x.data[i];
+      if (!Number.isInteger(v) || v < 0 || v >= c.vocabSize) throw new Error(`${o.input}: token id ${v} at index ${i} is outside [0, ${c.vocabSize})`);
+      seq[i] = v;
+    }
+  } else {
+    if (x.shape.length !== 3 || x.shape[2] !== c.inputSize)
+      throw new Error(`${o.input}: shape [${x.shape}], expected [T, B, ${c.inputSize}] (time-major)`);
+    if (!(x.data instanceof Float32Array || x.data instanceof Float64Array)) throw new Error(`${o.input}: dtype ${x.dtype}, expected float32`);
+    [T, B] = x.shape;
+    seq = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
+    for (let i = 0; i < seq.length; i++) if (!Number.isFinite(seq[i])) throw new Error(`${o.input}: non-finite value at index ${i}`);
+  }
+  const t0 = performance.now();
+  const y = model.run(seq, { batch: B });
+  const ms = performance.now() - t0;
+  const shape = [T, B, model.outputFeatures];
+  await saveNpyFile(o.output, y, shape);
+  return { shape, ms, backend: `${model.kernels.name}/${model.sparse.name}` };
+}
+
+export function registerInfer(program: Command): void {
+  program.command('infer')
+    .description('run an .srnn model on X.npy [T,B,input] (or token ids [T,B]) → Y.npy [T,B,output]')
+    .argument('<model.srnn>', 'model written by `sparse-rnn export`')
+    .requiredOption('--input <X.npy>', 'inputs [T, B, input] float32, or [T, B] integer token ids')
+    .requiredOption('--output <Y.npy>', 'where to write the outputs [T, B, output]')
+    .option('--softmax', 'apply softmax to the head output (probabilities instead of logits)', false)
+    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
+    .action(action(async (modelPath: string, o: InferOptions) => {
+      const r = await inferCommand(modelPath, o);
+      process.stderr.write(`wrote ${o.output} [${r.shape}] in ${r.ms.toFixed(1)} ms (${r.backend})\n`);
+    }));
+}
