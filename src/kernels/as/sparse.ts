@@ -12,7 +12,8 @@
 // SpMM: X is [cols, B], Y is [rows, B] (row-major, so each nonzero multiplies one contiguous
 // B-vector of X). Rows outer (the matrix streams from memory once), then 16-lane passes
 // (4 accumulators; PERF.md: 32-lane passes spill with V8's 16 xmm registers), then an 8-, a 4-lane
-// pass and scalar lanes for the remainder of B.
+// pass, a 2-lane pass (two nonzeros per vector) and a 1-lane pass (the SpMV gather at stride B)
+// for the remainder of B.
 
 // @ts-ignore: decorator
 @inline function gather4<I>(x: usize, pc: usize): v128 {
@@ -20,6 +21,15 @@
   g = f32x4.replace_lane(g, 1, load<f32>(x + (<usize>load<I>(pc + sizeof<I>()) << 2)));
   g = f32x4.replace_lane(g, 2, load<f32>(x + (<usize>load<I>(pc + 2 * sizeof<I>()) << 2)));
   g = f32x4.replace_lane(g, 3, load<f32>(x + (<usize>load<I>(pc + 3 * sizeof<I>()) << 2)));
+  return g;
+}
+
+// @ts-ignore: decorator
+@inline function gatherS<I>(xb: usize, pc: usize, ldx: usize): v128 {
+  let g = f32x4.splat(load<f32>(xb + <usize>load<I>(pc) * ldx));
+  g = f32x4.replace_lane(g, 1, load<f32>(xb + <usize>load<I>(pc + sizeof<I>()) * ldx));
+  g = f32x4.replace_lane(g, 2, load<f32>(xb + <usize>load<I>(pc + 2 * sizeof<I>()) * ldx));
+  g = f32x4.replace_lane(g, 3, load<f32>(xb + <usize>load<I>(pc + 3 * sizeof<I>()) * ldx));
   return g;
 }
 
@@ -140,13 +150,63 @@ export function sp_spmv32(rows: i32, rowptr: usize, colidx: usize, values: usize
       v128.store(yb, f32x4.add(c0, c1));
       b += 4;
     }
-    for (; b < B; b++) {
+    if (b + 2 <= B) {
+      // Two lanes: two nonzeros per f32x4, [x(c0)[b], x(c0)[b+1], x(c1)[b], x(c1)[b+1]] against
+      // [v0, v0, v1, v1]; 4 nonzeros per iteration in two accumulators.
       const xb = X + (<usize>b << 2);
-      let s: f32 = 0;
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
       let pv = values + (start << 2);
       let pc = colidx + start * sizeof<I>();
       const pe = values + (end << 2);
+      const pe4 = pv + (((end - start) & ~(<usize>3)) << 2);
+      while (pv < pe4) {
+        const va = v128.load(pv);
+        let xa = v128.load64_zero(xb + <usize>load<I>(pc) * ldx);
+        xa = v128.load64_lane(xb + <usize>load<I>(pc + sizeof<I>()) * ldx, xa, 1);
+        let xc = v128.load64_zero(xb + <usize>load<I>(pc + 2 * sizeof<I>()) * ldx);
+        xc = v128.load64_lane(xb + <usize>load<I>(pc + 3 * sizeof<I>()) * ldx, xc, 1);
+        c0 = f32x4.add(c0, f32x4.mul(v128.shuffle<f32>(va, va, 0, 0, 1, 1), xa));
+        c1 = f32x4.add(c1, f32x4.mul(v128.shuffle<f32>(va, va, 2, 2, 3, 3), xc));
+        pv += 16;
+        pc += 4 * sizeof<I>();
+      }
       while (pv < pe) {
+        c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(pv), v128.load64_zero(xb + <usize>load<I>(pc) * ldx)));
+        pv += 4;
+        pc += sizeof<I>();
+      }
+      c0 = f32x4.add(c0, c1);
+      let s0 = f32x4.extract_lane(c0, 0) + f32x4.extract_lane(c0, 2);
+      let s1 = f32x4.extract_lane(c0, 1) + f32x4.extract_lane(c0, 3);
+      const py = yr + (<usize>b << 2);
+      if (acc) { s0 += load<f32>(py); s1 += load<f32>(py, 4); }
+      store<f32>(py, s0);
+      store<f32>(py, s1, 4);
+      b += 2;
+    }
+    if (b < B) {
+      // One lane: the SpMV formulation with x at stride B (values as f32x4, x gathered).
+      const xb = X + (<usize>b << 2);
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+      let pv = values + (start << 2);
+      let pc = colidx + start * sizeof<I>();
+      const n = end - start;
+      const pv8 = pv + ((n & ~(<usize>7)) << 2);
+      while (pv < pv8) {
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(pv), gatherS<I>(xb, pc, ldx)));
+        a1 = f32x4.add(a1, f32x4.mul(v128.load(pv, 16), gatherS<I>(xb, pc + 4 * sizeof<I>(), ldx)));
+        pv += 32;
+        pc += 8 * sizeof<I>();
+      }
+      if (n & 4) {
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(pv), gatherS<I>(xb, pc, ldx)));
+        pv += 16;
+        pc += 4 * sizeof<I>();
+      }
+      a0 = f32x4.add(a0, a1);
+      let s = f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1) + f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3);
+      const rest = n & 3;
+      for (let k: usize = 0; k < rest; k++) {
         s += load<f32>(pv) * load<f32>(xb + <usize>load<I>(pc) * ldx);
         pv += 4;
         pc += sizeof<I>();
