@@ -77,6 +77,33 @@ function timeSync(fn: () => void, minMs: number, samples: number): number {
   return ts[Math.floor(ts.length / 2)];
 }
 
+/**
+ * Median µs per call of each function, timed interleaved: every sample round runs each function
+ * for its own repetition count, so a noisy neighbour slows them alike and their ratio holds.
+ */
+function timeInterleaved(fns: (() => void)[], minMs: number, samples: number): number[] {
+  const reps = fns.map((fn) => {
+    const w0 = now();
+    for (let i = 0; i < 20 || now() - w0 < 30; i++) fn();
+    let r = 1;
+    for (;;) {
+      const t0 = now();
+      for (let i = 0; i < r; i++) fn();
+      const dt = now() - t0;
+      if (dt >= minMs / 4) return Math.max(1, Math.ceil((r * minMs) / Math.max(dt, 1e-3)));
+      r *= 4;
+    }
+  });
+  const ts: number[][] = fns.map(() => []);
+  for (let s = 0; s < samples; s++)
+    fns.forEach((fn, j) => {
+      const t0 = now();
+      for (let i = 0; i < reps[j]; i++) fn();
+      ts[j].push(((now() - t0) * 1000) / reps[j]);
+    });
+  return ts.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+}
+
 async function timeAsync(fn: () => Promise<unknown>, minMs: number, samples: number): Promise<number> {
   const w0 = now();
   for (let i = 0; i < 5 || now() - w0 < 20; i++) await fn();
@@ -261,15 +288,14 @@ export async function benchKernels(opts: { quick: boolean; json: boolean; log?: 
     heap.f32.set(denseW, W);
     const X = heap.alloc(K * Bmax), Y = heap.alloc(M * Bmax);
     { const f = heap.f32, r = rng(9); for (let i = 0; i < K * Bmax; i++) f[X + i] = r() - 0.5; }
-    // Dense (ours) and peer per batch: independent of the sparsity.
-    const denseUs = new Map<number, number>(), peerUs = new Map<number, number | null>();
+    // The native peer per batch (dense, so independent of the sparsity).
+    const peerUs = new Map<number, number | null>();
     let Wt: Float32Array | null = null;
     if (ort) {
       Wt = new Float32Array(K * M);
       for (let i = 0; i < M; i++) for (let j = 0; j < K; j++) Wt[j * M + i] = denseW[i * K + j];
     }
     for (const B of batches) {
-      denseUs.set(B, timeSync(() => kernels.gemm(false, true, B, M, K, X, K, W, K, Y, M, false), minMs, samples));
       let pu: number | null = null;
       if (ort && Wt) {
         try {
@@ -291,11 +317,14 @@ export async function benchKernels(opts: { quick: boolean; json: boolean; log?: 
       const w = s === 0 ? denseW : randomMatrix(M, K, s, M * 13 + K + Math.round(s * 1000));
       const c = putCsr(heap, w, M, K);
       for (const B of batches) {
-        const us = B === 1
-          ? timeSync(() => sparse.spmv(c.idx16, M, c.rp, c.ci, c.va, X, Y, false), minMs, samples)
-          : timeSync(() => sparse.spmm(c.idx16, M, c.rp, c.ci, c.va, X, Y, B, false), minMs, samples);
+        // Ours, dense and sparse, timed interleaved (their ratio is the reliable figure here).
+        const [d, us] = timeInterleaved([
+          () => kernels.gemm(false, true, B, M, K, X, K, W, K, Y, M, false),
+          B === 1 ? () => sparse.spmv(c.idx16, M, c.rp, c.ci, c.va, X, Y, false)
+            : () => sparse.spmm(c.idx16, M, c.rp, c.ci, c.va, X, Y, B, false),
+        ], minMs, samples);
         const bytes = c.nnz * (4 + (c.idx16 ? 2 : 4)) + 4 * (M + 1) + 4 * (K * B + M * B);
-        const d = denseUs.get(B)!, p = peerUs.get(B) ?? null;
+        const p = peerUs.get(B) ?? null;
         const row: Row = {
           m: M, k: K, batch: B, sparsity: s, denseUs: d, sparseUs: us, peerUs: p,
           speedup: d / us, speedupVsPeer: p === null ? null : p / us, sparseGBs: bytes / (us * 1e3),

@@ -558,3 +558,13 @@ test('size: a 90%-sparse model is ≥ 7x smaller than its dense fp32 weights (fp
   assert.ok((rep2.srnnGzipBytes ?? 0) > 0);
   assert.ok(CSR_MAX_DENSITY > 0.1 && CSR_MAX_DENSITY < 0.67);
 });
+
+test('loadAsync and load give the same model; ArrayBuffer input', async () => {
+  const W = randomModel(smallCfg, 9, 0.9);
+  const bytes = exportModel(smallCfg, W, { values: 'fp32' });
+  const a = await SparseModel.loadAsync(bytes);
+  const b = SparseModel.load(bytes.slice().buffer, { backend: 'ts' });
+  const x = randomInput(smallCfg, 4, 2, 1);
+  assert.ok(relErr(a.run(x, { batch: 2 }), b.run(x, { batch: 2 })) < 1e-5);
+  assert.equal(a.kernels.name, wasmKernels() ? 'wasm' : 'ts');
+});

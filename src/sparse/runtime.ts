@@ -15,7 +15,7 @@
 // Heap views returned by `step` are valid until the next heap allocation (another createState,
 // run, or load on the same heap): copy them to keep them.
 
-import { createKernels } from '../kernels/index.js';
+import { createKernels, createWasmKernels } from '../kernels/index.js';
 import type { Heap } from '../kernels/heap.js';
 import { Heap as HeapClass } from '../kernels/heap.js';
 import { sparseKernelsFor, type SparseKernels } from '../kernels/sparse.js';
@@ -185,6 +185,25 @@ export class SparseModel {
     if (!kernels) {
       const heap = new HeapClass(Math.max(16 << 20, (1 << 20) + 2 * file.bytes.length + (8 << 20)));
       kernels = createKernels(heap, opts.backend ?? 'auto');
+    }
+    return new SparseModel(file, kernels, opts.softmax ?? false);
+  }
+
+  /**
+   * As `load`, but compiles the WASM kernels asynchronously (preferred on a browser's main thread,
+   * where large synchronous compiles are refused).
+   */
+  static async loadAsync(bytes: Uint8Array | ArrayBuffer, opts: LoadOptions = {}): Promise<SparseModel> {
+    const file = readSrnn(bytes, { verifyCrc: opts.verifyCrc });
+    let kernels = opts.kernels;
+    if (!kernels) {
+      const heap = new HeapClass(Math.max(16 << 20, (1 << 20) + 2 * file.bytes.length + (8 << 20)));
+      const backend = opts.backend ?? 'auto';
+      kernels = backend === 'ts' ? createKernels(heap, 'ts') : (await createWasmKernels(heap)) ?? undefined;
+      if (!kernels) {
+        if (backend === 'wasm') throw new Error('SparseModel.loadAsync: WebAssembly SIMD is not available on this platform');
+        kernels = createKernels(heap, 'ts');
+      }
     }
     return new SparseModel(file, kernels, opts.softmax ?? false);
   }
