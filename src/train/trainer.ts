@@ -64,7 +64,7 @@ export interface TrainerState {
   history: EpochEvent[];
 }
 
-type Listener<E> = (e: E) => void;
+type Listener<E> = (e: E) => void | Promise<void>;
 
 export class Trainer {
   readonly model: RNNModel;
@@ -157,8 +157,11 @@ export class Trainer {
     return ev;
   }
 
-  /** Train until `opts.epochs` are complete (or a stop is requested: returns false). */
-  run(): boolean {
+  /**
+   * Train until `opts.epochs` are complete, or until a stop is requested (returns false). Yields
+   * to the event loop after every step so signals and progress output are handled.
+   */
+  async run(): Promise<boolean> {
     const { opts } = this;
     while (this.state.epoch < opts.epochs) {
       const t0 = performance.now();
@@ -169,6 +172,7 @@ export class Trainer {
       }
       for (let s = this.state.stepInEpoch; s < this.stepsPerEpoch; s++) {
         this.step(s);
+        await new Promise<void>((r) => setImmediate(r));
         if (this.stopRequested) return false;
       }
       const st = this.state;
@@ -182,7 +186,7 @@ export class Trainer {
       st.stepInEpoch = 0;
       this.optimizer.lr /= opts.lrDecay;
       st.lr = this.optimizer.lr;
-      for (const f of this.epochListeners) f(ev);
+      for (const f of this.epochListeners) await f(ev);
     }
     return true;
   }

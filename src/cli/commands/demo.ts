@@ -1,0 +1,184 @@
+// `sparse-rnn demo`: the main job. Trains a GRU character model on Moby Dick twice, side by side
+// (one worker thread per core): dense, and with gradual pruning (Algorithm 1) to ~90% sparsity.
+// Then compares them: validation bits/char, per-layer sparsity, size dense vs sparse, a sample.
+
+import { Command, Option } from 'commander';
+import { Worker } from 'node:worker_threads';
+import { mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { action } from '../main.js';
+import type { CharLMRunOptions } from '../../train/charlm-run.js';
+import type { EpochEvent } from '../../train/trainer.js';
+import { loadModel } from './train.js';
+import { sampleText } from '../../train/sample.js';
+import { evaluateBpc } from '../../train/trainer.js';
+import { loadCharCorpus } from '../../data/charlm.js';
+import { formatReportTable, tensorReportRow, reportTotals } from '../../prune/index.js';
+import { writeFileAtomic } from '../../io/fs.js';
+
+export interface DemoPlan {
+  hidden: number;
+  epochs: number;
+  maxSteps: number;
+  evalChars: number;
+  startEpoch: number;
+  rampEpoch: number;
+  endEpoch: number;
+  freq: number;
+}
+
+/** Sized for this 2-core machine: full ≤ 10 minutes, --quick < 2 minutes. */
+export function demoPlan(quick: boolean): DemoPlan {
+  return quick
+    ? { hidden: 128, epochs: 4, maxSteps: 150, evalChars: 20000, startEpoch: 1, rampEpoch: 1.5, endEpoch: 2.5, freq: 10 }
+    : { hidden: 256, epochs: 6, maxSteps: 0, evalChars: 0, startEpoch: 1, rampEpoch: 2, endEpoch: 4, freq: 100 };
+}
+
+interface Msg { type: string; [k: string]: unknown }
+
+function runWorker(label: string, opts: Omit<CharLMRunOptions, 'onStep' | 'onEpoch' | 'log' | 'signal'>, render: (label: string, m: Msg) => void): { done: Promise<Msg>; worker: Worker } {
+  const worker = new Worker(new URL('../demo-worker.js', import.meta.url), { workerData: opts });
+  const done = new Promise<Msg>((resolve, reject) => {
+    worker.on('message', (m: Msg) => {
+      if (m.type === 'done') {
+        resolve(m);
+        void worker.terminate(); // its message port would otherwise keep the process alive
+      } else render(label, m);
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new Error(`${label} training worker exited (code ${code}) before finishing`)));
+  });
+  return { done, worker };
+}
+
+export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' | 'wasm' | 'ts'; seed: number }): Promise<void> {
+  const plan = demoPlan(o.quick);
+  mkdirSync(join(o.out, 'dense'), { recursive: true });
+  mkdirSync(join(o.out, 'sparse'), { recursive: true });
+  const corpusInfo = loadCharCorpus('moby-dick');
+  const B = 32, T = 50;
+  const S = plan.maxSteps || Math.floor((Math.floor(corpusInfo.train.length / B) - 1) / T);
+  const itr = (e: number): number => Math.round(e * S);
+  const base: Omit<CharLMRunOptions, 'onStep' | 'onEpoch' | 'log' | 'signal' | 'checkpoint' | 'prune'> = {
+    corpus: 'moby-dick', cell: 'gru', layers: 1, hidden: plan.hidden, embed: 64, dropout: 0, resume: true, kernels: o.kernels,
+    train: {
+      epochs: plan.epochs, batch: B, seqLen: T, clip: 5, lrDecay: 1, seed: o.seed, maxStepsPerEpoch: plan.maxSteps,
+      evalChars: plan.evalChars, optimizer: { kind: 'adam', lr: 2e-3 },
+    },
+  };
+  const out = process.stderr;
+  out.write(`sparse-rnn demo${o.quick ? ' --quick' : ''}: GRU-${plan.hidden} character model on Moby Dick, ${plan.epochs} epochs of ${S} steps,\n` +
+    `dense and pruned (Narang et al. Algorithm 1, target 90% sparsity, pruning iterations ${itr(plan.startEpoch)}–${itr(plan.endEpoch)}) side by side.\n` +
+    `Outputs in ${o.out}/ (an existing finished run is reused; delete the folder to retrain).\n`);
+  const status = new Map<string, string>();
+  let lastDraw = 0;
+  const render = (label: string, m: Msg): void => {
+    if (m.type === 'log') { out.write(`[${label}] ${String(m.line)}\n`); return; }
+    if (m.type === 'epoch') {
+      const e = m as unknown as EpochEvent;
+      out.write(`${out.isTTY ? '\r\x1b[K' : ''}[${label}] epoch ${e.epoch}: train ${e.trainBpc.toFixed(3)} bpc, valid ${e.validBpc.toFixed(3)} bpc (${e.seconds.toFixed(0)} s)\n`);
+      return;
+    }
+    if (m.type !== 'step') return;
+    const done = (m.epoch as number) * (m.steps as number) + (m.step as number) + 1, total = (m.epochs as number) * (m.steps as number);
+    const pct = (100 * done) / total;
+    const bar = '█'.repeat(Math.round(pct / 5)).padEnd(20, '░');
+    status.set(label, `${label} ${bar} ${pct.toFixed(0).padStart(3)}% ep ${(m.epoch as number) + 1} ${((m.loss as number) / Math.LN2).toFixed(2)} bpc` +
+      (label === 'sparse' ? ` ${(100 * (m.sparsity as number)).toFixed(0)}% sparse` : ''));
+    const now = Date.now();
+    if (out.isTTY && now - lastDraw > 200) {
+      out.write(`\r\x1b[K${[...status.values()].join('  |  ')}`);
+      lastDraw = now;
+    } else if (!out.isTTY && now - lastDraw > 15000) {
+      out.write(`${[...status.values()].join('  |  ')}\n`);
+      lastDraw = now;
+    }
+  };
+  const t0 = performance.now();
+  const dense = runWorker('dense', { ...base, checkpoint: join(o.out, 'dense', 'model.ckpt'), prune: null }, render);
+  const sparse = runWorker('sparse', {
+    ...base, checkpoint: join(o.out, 'sparse', 'model.ckpt'),
+    prune: {
+      method: 'narang', targetSparsity: 0.9,
+      schedules: { default: { startItr: itr(plan.startEpoch), rampItr: itr(plan.rampEpoch), endItr: itr(plan.endEpoch), freq: plan.freq } },
+    },
+  }, render);
+  const stop = (): void => {
+    out.write('\nstopping both runs after this step; checkpoints will be saved (rerun the demo to continue)…\n');
+    dense.worker.postMessage({ type: 'stop' });
+    sparse.worker.postMessage({ type: 'stop' });
+  };
+  process.once('SIGINT', stop);
+  const [dr, sr] = await Promise.all([dense.done, sparse.done]);
+  process.off('SIGINT', stop);
+  if (out.isTTY) out.write('\n');
+  if (!dr.completed || !sr.completed) {
+    process.exitCode = 130;
+    return;
+  }
+  const minutes = (performance.now() - t0) / 60000;
+  // Compare on the full validation split, batch 1 (as the reference).
+  const d = loadModel(join(o.out, 'dense', 'model.ckpt'), o.kernels);
+  const s = loadModel(join(o.out, 'sparse', 'model.ckpt'), o.kernels);
+  const corpus = loadCharCorpus('moby-dick', d.ck.meta.vocab);
+  const valid = plan.evalChars ? corpus.valid.subarray(0, plan.evalChars + 1) : corpus.valid;
+  const dBpc = evaluateBpc(d.model, valid), sBpc = evaluateBpc(s.model, valid);
+  const rows = s.model.params.map((p) => tensorReportRow(p.name, p.shape, p.data, { kind: p.kind, pruned: p.kind !== 'bias' && p.kind !== 'embedding' }));
+  const tot = reportTotals(rows);
+  let srnnBytes: number | null = null, srnnNote = '';
+  try {
+    const expPath = '../../sparse/export.js';
+    const exp = (await import(expPath)) as { exportModel?: (c: unknown, w: Map<string, Float32Array>, o: unknown) => Uint8Array };
+    if (exp.exportModel) {
+      const weights = new Map(s.model.params.map((p) => [p.name, Float32Array.from(p.data)]));
+      const bytes = exp.exportModel(s.model.config, weights, { values: 'fp32', extra: { vocab: s.ck.meta.vocab } });
+      await writeFileAtomic(join(o.out, 'model.srnn'), bytes);
+      srnnBytes = bytes.length;
+      srnnNote = ` → ${join(o.out, 'model.srnn')}`;
+    }
+  } catch (e) {
+    srnnNote = ` (export skipped: ${(e as Error).message})`;
+  }
+  const dense4 = 4 * d.model.parameterCount();
+  const rel = (100 * (dBpc - sBpc)) / dBpc;
+  const sample = sampleText(s.model, s.ck.meta.vocab!, { prompt: 'The whale ', length: 240, temperature: 0.7, seed: 7 });
+  const lines = [
+    '',
+    `== sparse-rnn demo results (${minutes.toFixed(1)} min) ==`,
+    `validation bits/char (${valid.length - 1} characters, batch 1):`,
+    `  dense  GRU-${plan.hidden}: ${dBpc.toFixed(4)}  (${d.model.parameterCount().toLocaleString('en')} parameters)`,
+    `  sparse GRU-${plan.hidden}: ${sBpc.toFixed(4)}  (${s.model.nonZeroCount().toLocaleString('en')} non-zero, ${(100 * (sr.sparsity as { overall: number }).overall).toFixed(1)}% of the pruned tensors are zero)`,
+    `  relative: ${rel >= 0 ? '+' : ''}${rel.toFixed(2)}% (positive = sparse better)`,
+    '',
+    'per-tensor sparsity of the pruned model:',
+    formatReportTable(rows),
+    '',
+    `size: dense fp32 ${(dense4 / 1024).toFixed(0)} KiB; sparse CSR ${(tot.sparseBytes / 1024).toFixed(0)} KiB` +
+      (srnnBytes !== null ? `; .srnn file ${(srnnBytes / 1024).toFixed(0)} KiB (${(dense4 / srnnBytes).toFixed(1)}x smaller)` : '') + srnnNote,
+    ...((sr.warnings as string[]) ?? []).map((w) => `note: ${w}`),
+    '',
+    'sample from the sparse model (temperature 0.7):',
+    `  The whale ${sample.replace(/\n/g, '\n  ')}`,
+    '',
+    `checkpoints, reports (report.json, curves.svg, sparsity.svg) in ${o.out}/dense and ${o.out}/sparse`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  await writeFileAtomic(join(o.out, 'summary.json'), new TextEncoder().encode(JSON.stringify({
+    quick: o.quick, minutes, plan, validBpc: { dense: dBpc, sparse: sBpc }, relativePercent: rel,
+    parameters: d.model.parameterCount(), nonZeroSparse: s.model.nonZeroCount(), sparsity: sr.sparsity,
+    bytes: { denseFp32: dense4, csr: tot.sparseBytes, srnn: srnnBytes }, history: { dense: dr.history, sparse: sr.history },
+  }, null, 2) + '\n'));
+  void existsSync;
+}
+
+export function registerDemo(program: Command): void {
+  program.command('demo')
+    .description('train a dense and a ~90%-sparse GRU character model on Moby Dick side by side and compare them')
+    .option('--quick', 'a small run that finishes in under 2 minutes', false)
+    .option('-o, --out <dir>', 'output folder', 'runs/demo')
+    .option('--seed <n>', 'random seed', (v) => Number(v), 1234)
+    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
+    .action(action(async (o: { quick: boolean; out: string; kernels: 'auto' | 'wasm' | 'ts'; seed: number }) => {
+      await runDemo({ ...o, out: o.quick && o.out === 'runs/demo' ? 'runs/demo-quick' : o.out });
+    }));
+}

@@ -1,0 +1,83 @@
+// `sparse-rnn forward`: run a PyTorch nn.GRU / nn.LSTM / nn.RNN stack from its state-dict
+// (safetensors) on X [T, B, input] (.npy) and write the output sequence [T, B, dirs·hidden].
+
+import { Command, Option } from 'commander';
+import { loadSafetensorsFileSync, loadNpyFile, saveNpyFile } from '../../io/fs.js';
+import { checkFinite } from '../../io/safetensors.js';
+import { Heap } from '../../kernels/heap.js';
+import { createKernels } from '../../kernels/index.js';
+import { gateCount, type CellType, type ModelConfig } from '../../nn/config.js';
+import { RNNModel } from '../../nn/model.js';
+import { action, int } from '../main.js';
+
+const CELLS = ['gru', 'lstm', 'rnn_tanh', 'rnn_relu', 'rnn_clipped'];
+
+export interface ForwardOptions {
+  weights: string;
+  cell: CellType;
+  layers: number;
+  bidirectional: boolean;
+  prefix: string;
+  input: string;
+  output: string;
+  kernels: 'auto' | 'wasm' | 'ts';
+}
+
+export async function forwardCommand(o: ForwardOptions): Promise<{ shape: number[] }> {
+  const st = loadSafetensorsFileSync(o.weights);
+  const name = (n: string): string => `${o.prefix}${n}`;
+  const get = (n: string) => {
+    const t = st.tensors.get(name(n));
+    if (!t) {
+      const have = [...st.tensors.keys()].slice(0, 8).join(', ');
+      throw new Error(`${o.weights}: missing tensor ${name(n)} (found: ${have}${st.tensors.size > 8 ? ', …' : ''}; check --prefix and --layers)`);
+    }
+    return t;
+  };
+  const wih = get('weight_ih_l0'), whh = get('weight_hh_l0');
+  const G = gateCount(o.cell);
+  if (whh.shape.length !== 2 || whh.shape[0] !== G * whh.shape[1])
+    throw new Error(`${o.weights}: ${name('weight_hh_l0')} has shape [${whh.shape}], expected [${G}·hidden, hidden] for --cell ${o.cell}`);
+  const H = whh.shape[1];
+  if (wih.shape.length !== 2 || wih.shape[0] !== G * H)
+    throw new Error(`${o.weights}: ${name('weight_ih_l0')} has shape [${wih.shape}], expected [${G * H}, input]`);
+  const config: ModelConfig = { cell: o.cell, inputSize: wih.shape[1], hiddenSize: H, numLayers: o.layers, bidirectional: o.bidirectional, outputSize: 0 };
+  const model = new RNNModel(config, createKernels(new Heap(), o.kernels));
+  for (const p of model.params) {
+    const t = get(p.name.slice('rnn.'.length));
+    if (t.shape.join(',') !== p.shape.join(','))
+      throw new Error(`${o.weights}: ${name(p.name.slice(4))} has shape [${t.shape}], expected [${p.shape}]`);
+    if (!(t.data instanceof Float32Array)) throw new Error(`${o.weights}: ${name(p.name.slice(4))} is ${t.dtype}, expected a float tensor`);
+    checkFinite(p.name, t.data, o.weights, t.shape);
+    p.data.set(t.data);
+  }
+  const x = await loadNpyFile(o.input);
+  if (x.shape.length !== 3 || x.shape[2] !== config.inputSize)
+    throw new Error(`${o.input}: shape [${x.shape}], expected [T, B, ${config.inputSize}] (time-major, as PyTorch's default)`);
+  if (!(x.data instanceof Float32Array || x.data instanceof Float64Array))
+    throw new Error(`${o.input}: dtype ${x.dtype}, expected float32 (or float64)`);
+  checkFinite('input', x.data, o.input, x.shape);
+  const [T, B] = x.shape;
+  model.heap.f32.set(x.data, model.inputBuffer(T, B));
+  const y = model.forward(T, B, {});
+  const shape = [T, B, model.stackOut];
+  await saveNpyFile(o.output, Float32Array.from(model.heap.view(y, T * B * model.stackOut)), shape);
+  return { shape };
+}
+
+export function registerForward(program: Command): void {
+  program.command('forward')
+    .description('run a PyTorch RNN/GRU/LSTM state-dict (safetensors) on X.npy [T,B,input] → Y.npy [T,B,dirs·hidden]')
+    .requiredOption('--weights <file>', 'safetensors with weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}[_reverse]')
+    .addOption(new Option('--cell <cell>', 'cell type').choices(CELLS).makeOptionMandatory())
+    .option('--layers <n>', 'stacked layers', int('--layers', 1), 1)
+    .option('--bidirectional', 'bidirectional stack', false)
+    .option('--prefix <p>', 'name prefix of the tensors (e.g. "rnn.")', '')
+    .requiredOption('--input <X.npy>', 'input [T, B, input], float32')
+    .requiredOption('--output <Y.npy>', 'where to write the outputs')
+    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
+    .action(action(async (o: ForwardOptions) => {
+      const { shape } = await forwardCommand(o);
+      process.stderr.write(`wrote ${o.output} [${shape}]\n`);
+    }));
+}

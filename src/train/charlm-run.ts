@@ -1,0 +1,98 @@
+// A complete character-LM training run: build (or resume) the model, attach the pruner, train
+// with checkpoints after every epoch and on interruption, and report. The CLI and the demo are
+// thin wrappers around this.
+
+import { existsSync } from 'node:fs';
+import { Heap } from '../kernels/heap.js';
+import { createKernels } from '../kernels/index.js';
+import type { CellType, ModelConfig } from '../nn/config.js';
+import { RNNModel } from '../nn/model.js';
+import type { OptimizerOptions } from '../nn/optim.js';
+import { loadCharCorpus, type CharCorpus } from '../data/charlm.js';
+import { Trainer, type EpochEvent, type StepEvent, type TrainOptions, type TrainerState } from './trainer.js';
+import { applyCheckpoint, loadCarriedState, loadCheckpoint, optimizerTensors, saveCheckpoint } from './checkpoint.js';
+import { Pruner, parseRecipe, type PruneRecipe } from '../prune/index.js';
+
+export interface CharLMRunOptions {
+  corpus: string;
+  cell: CellType;
+  layers: number;
+  hidden: number;
+  embed: number;
+  dropout: number;
+  train: TrainOptions;
+  /** Checkpoint file written after every epoch (atomically) and on interruption. */
+  checkpoint: string;
+  /** Continue from `checkpoint` when it exists. */
+  resume: boolean;
+  prune: PruneRecipe | null;
+  kernels: 'auto' | 'wasm' | 'ts';
+  onStep?: (e: StepEvent, t: Trainer, p: Pruner | null) => void;
+  onEpoch?: (e: EpochEvent, t: Trainer, p: Pruner | null) => void;
+  log?: (s: string) => void;
+  /** Set by the caller (e.g. a SIGINT handler) to stop after the current step. */
+  signal?: { stop: boolean };
+}
+
+export interface CharLMRunResult {
+  model: RNNModel;
+  trainer: Trainer;
+  pruner: Pruner | null;
+  corpus: CharCorpus;
+  completed: boolean;
+}
+
+export async function runCharLM(o: CharLMRunOptions): Promise<CharLMRunResult> {
+  const log = o.log ?? (() => {});
+  const resuming = o.resume && existsSync(o.checkpoint);
+  const ck = resuming ? loadCheckpoint(o.checkpoint) : null;
+  const corpus = loadCharCorpus(o.corpus, ck?.meta.vocab);
+  const config: ModelConfig = ck?.meta.config ?? {
+    cell: o.cell, inputSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, bidirectional: false,
+    vocabSize: corpus.vocab.length, outputSize: corpus.vocab.length, dropout: o.dropout,
+  };
+  const trainOpts: TrainOptions = (ck?.meta.train?.options as TrainOptions | undefined) ?? o.train;
+  if (ck && trainOpts.epochs !== o.train.epochs) trainOpts.epochs = o.train.epochs; // allow extending a run
+  const k = createKernels(new Heap(), o.kernels);
+  const model = new RNNModel(config, k);
+  model.init(trainOpts.seed);
+  const trainer = new Trainer(model, corpus.train, corpus.valid, trainOpts);
+  const recipe = ck ? ((ck.meta.prune?.recipe as PruneRecipe | undefined) ?? null) : o.prune;
+  let pruner: Pruner | null = null;
+  if (recipe && recipe.method !== 'none') {
+    pruner = new Pruner(parseRecipe(recipe, 'prune recipe'), model.params, {
+      epochs: trainOpts.epochs,
+      itersPerEpoch: trainer.stepsPerEpoch,
+      zeroState: (p, mask) => trainer.optimizer.zeroState(p, mask),
+      log,
+    });
+    trainer.hooks.push(pruner);
+  }
+  if (ck) {
+    applyCheckpoint(model, ck);
+    trainer.optimizer.loadStateTensors(optimizerTensors(ck), ck.file);
+    trainer.restore(ck.meta.train!.state as TrainerState);
+    loadCarriedState(model, ck, trainer.carried);
+    if (pruner && ck.meta.prune?.state) pruner.loadState(ck.meta.prune.state as ReturnType<Pruner['state']>);
+    log(`resumed ${ck.file} at epoch ${trainer.state.epoch}, step ${trainer.state.stepInEpoch} (iteration ${trainer.state.itr})`);
+  }
+  const save = (): Promise<void> =>
+    saveCheckpoint(o.checkpoint, model, {
+      task: 'charlm', vocab: corpus.vocab, corpus: o.corpus,
+      train: { options: trainOpts, state: trainer.state },
+      prune: pruner ? { recipe: pruner.recipe, state: pruner.state() } : undefined,
+    }, { optimizer: trainer.optimizer, carried: trainer.carried });
+
+  if (o.onStep) trainer.onStep((e) => o.onStep!(e, trainer, pruner));
+  trainer.onEpoch(async (e) => {
+    o.onEpoch?.(e, trainer, pruner);
+    await save();
+  });
+  if (o.signal) trainer.onStep(() => void (o.signal!.stop && trainer.requestStop()));
+  const completed = await trainer.run();
+  if (!completed) {
+    await save();
+    log(`interrupted: checkpoint saved to ${o.checkpoint} at iteration ${trainer.state.itr}; continue with --resume`);
+  }
+  return { model, trainer, pruner, corpus, completed };
+}
