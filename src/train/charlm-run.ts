@@ -2,7 +2,8 @@
 // with checkpoints after every epoch and on interruption, and report. The CLI and the demo are
 // thin wrappers around this.
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Heap } from '../kernels/heap.js';
 import { createKernels } from '../kernels/index.js';
 import type { CellType, ModelConfig } from '../nn/config.js';
@@ -44,6 +45,7 @@ export interface CharLMRunResult {
 
 export async function runCharLM(o: CharLMRunOptions): Promise<CharLMRunResult> {
   const log = o.log ?? (() => {});
+  mkdirSync(dirname(o.checkpoint), { recursive: true });
   const resuming = o.resume && existsSync(o.checkpoint);
   const ck = resuming ? loadCheckpoint(o.checkpoint) : null;
   const corpus = loadCharCorpus(o.corpus, ck?.meta.vocab);

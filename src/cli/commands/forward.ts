@@ -20,6 +20,9 @@ export interface ForwardOptions {
   prefix: string;
   input: string;
   output: string;
+  /** Initial states [layers·dirs, B, hidden] (.npy), as PyTorch's module(x, h0) / (h0, c0). */
+  h0?: string;
+  c0?: string;
   kernels: 'auto' | 'wasm' | 'ts';
 }
 
@@ -59,7 +62,19 @@ export async function forwardCommand(o: ForwardOptions): Promise<{ shape: number
   checkFinite('input', x.data, o.input, x.shape);
   const [T, B] = x.shape;
   model.heap.f32.set(x.data, model.inputBuffer(T, B));
-  const y = model.forward(T, B, {});
+  const state = model.createState(B);
+  const nState = config.numLayers * model.D * B * H;
+  for (const [opt, file, dst] of [['--h0', o.h0, state.h], ['--c0', o.c0, state.c]] as const) {
+    if (!file) continue;
+    if (dst < 0) throw new Error(`${opt} is only for --cell lstm`);
+    const a = await loadNpyFile(file);
+    const want = [config.numLayers * model.D, B, H];
+    if (a.shape.join(',') !== want.join(',')) throw new Error(`${file}: shape [${a.shape}], expected [${want}] (layers·directions, batch, hidden)`);
+    if (!(a.data instanceof Float32Array || a.data instanceof Float64Array)) throw new Error(`${file}: dtype ${a.dtype}, expected float32`);
+    checkFinite(opt.slice(2), a.data, file, a.shape);
+    model.heap.f32.set(a.data.subarray(0, nState), dst);
+  }
+  const y = model.forward(T, B, { state });
   const shape = [T, B, model.stackOut];
   await saveNpyFile(o.output, Float32Array.from(model.heap.view(y, T * B * model.stackOut)), shape);
   return { shape };
@@ -75,6 +90,8 @@ export function registerForward(program: Command): void {
     .option('--prefix <p>', 'name prefix of the tensors (e.g. "rnn.")', '')
     .requiredOption('--input <X.npy>', 'input [T, B, input], float32')
     .requiredOption('--output <Y.npy>', 'where to write the outputs')
+    .option('--h0 <H0.npy>', 'initial hidden state [layers·dirs, B, hidden] (default zeros)')
+    .option('--c0 <C0.npy>', 'initial LSTM cell state (default zeros)')
     .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
     .action(action(async (o: ForwardOptions) => {
       const { shape } = await forwardCommand(o);

@@ -1,0 +1,170 @@
+// End-to-end training behaviour on small models: learning, pruning reaching its target, exact
+// resume (bit-identical to an uninterrupted run, interrupted in the middle of the pruning
+// schedule), checkpoints, the `forward` command against PyTorch, and the CLI's error handling.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { runCharLM, type CharLMRunOptions } from '../src/train/charlm-run.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { Rng } from '../src/util/rng.js';
+import { parseSafetensors } from '../src/io/safetensors.js';
+import { serializeNpy, parseNpy } from '../src/io/npy.js';
+import { forwardCommand } from '../src/cli/commands/forward.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'sparse-rnn-train-'));
+
+/** A small corpus with structure a tiny model can learn: words from a seeded Markov source. */
+function corpusFile(): string {
+  const p = join(tmp, 'corpus.txt');
+  if (existsSync(p)) return p;
+  const words = ['the', 'whale', 'sea', 'ship', 'captain', 'white', 'and', 'of', 'a', 'harpoon', 'boat', 'deep'];
+  const rng = new Rng(5);
+  const out: string[] = [];
+  let prev = 0;
+  while (out.join(' ').length < 40000) {
+    const w = (prev * 7 + Math.floor(rng.next() * 3)) % words.length;
+    out.push(words[w]);
+    prev = w;
+    if (rng.next() < 0.1) out.push('.\n');
+  }
+  writeFileSync(p, out.join(' '));
+  return p;
+}
+
+function options(name: string, over: Partial<CharLMRunOptions> = {}): CharLMRunOptions {
+  return {
+    corpus: corpusFile(), cell: 'gru', layers: 1, hidden: 24, embed: 8, dropout: 0,
+    train: { epochs: 3, batch: 8, seqLen: 20, clip: 5, lrDecay: 1, seed: 3, maxStepsPerEpoch: 30, evalChars: 2000, optimizer: { kind: 'adam', lr: 5e-3 } },
+    checkpoint: join(tmp, name, 'model.ckpt'), resume: false, prune: null, kernels: 'auto',
+    ...over,
+  };
+}
+
+const pruneRecipe = {
+  method: 'narang' as const, targetSparsity: 0.8,
+  schedules: { default: { startItr: 20, rampItr: 35, endItr: 60, freq: 5 } },
+};
+
+test('training reduces validation bits/char', async () => {
+  const r = await runCharLM(options('learn'));
+  const h = r.trainer.state.history;
+  assert.equal(h.length, 3);
+  assert.ok(h[2].validBpc < h[0].validBpc - 0.2, `valid bpc ${h.map((e) => e.validBpc.toFixed(3)).join(' → ')}`);
+  assert.ok(h[2].validBpc < 3.2, `final valid bpc ${h[2].validBpc}`);
+});
+
+test('gradual pruning reaches the configured sparsity and keeps masks after endItr', async () => {
+  const r = await runCharLM(options('prune', { prune: pruneRecipe }));
+  assert.ok(r.pruner);
+  const s = r.pruner!.sparsity();
+  assert.ok(Math.abs(s.overall - 0.8) < 0.02, `overall sparsity ${s.overall}`);
+  for (const p of r.model.params) {
+    const zeros = p.data.reduce((n, v) => n + (v === 0 ? 1 : 0), 0);
+    if (p.kind === 'bias' || p.kind === 'embedding') assert.equal(zeros, 0, `${p.name} must not be pruned`);
+    else assert.ok(zeros / p.size > 0.7, `${p.name} sparsity ${zeros / p.size}`);
+  }
+  // The checkpoint carries the masks, and the weights are zero wherever the mask is.
+  const ck = loadCheckpoint(r.trainer ? join(tmp, 'prune', 'model.ckpt') : '');
+  const m = ck.tensors.get('rnn.weight_hh_l0_mask')!, w = ck.tensors.get('rnn.weight_hh_l0')!;
+  for (let i = 0; i < m.data.length; i++) if (!m.data[i]) assert.ok(w.data[i] === 0, `weight ${i} is masked but ${w.data[i]}`);
+});
+
+test('resume is exact: interrupted mid-schedule and resumed == uninterrupted (bit for bit)', async () => {
+  const full = await runCharLM(options('straight', { prune: pruneRecipe }));
+  assert.ok(full.completed);
+  // Interrupt at iteration 41 (inside the pruning window, between mask updates), then resume.
+  const signal = { stop: false };
+  const o = options('resumed', { prune: pruneRecipe, signal, onStep: (e) => void (e.itr === 40 && (signal.stop = true)) });
+  const first = await runCharLM(o);
+  assert.equal(first.completed, false);
+  assert.equal(first.trainer.state.itr, 41);
+  const second = await runCharLM({ ...options('resumed', { prune: pruneRecipe }), resume: true });
+  assert.ok(second.completed);
+  const a = parseSafetensors(readFileSync(join(tmp, 'straight', 'model.ckpt')));
+  const b = parseSafetensors(readFileSync(join(tmp, 'resumed', 'model.ckpt')));
+  assert.deepEqual([...a.tensors.keys()].sort(), [...b.tensors.keys()].sort());
+  for (const [name, t] of a.tensors) {
+    const u = b.tensors.get(name)!;
+    assert.deepEqual(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength),
+      Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength), `tensor ${name} differs`);
+  }
+  const ma = JSON.parse(a.metadata['sparse-rnn']), mb = JSON.parse(b.metadata['sparse-rnn']);
+  const noTime = (st: { history: { seconds?: number }[] }) => ({ ...st, history: st.history.map(({ seconds, ...h }) => (void seconds, h)) });
+  assert.deepEqual(noTime(mb.train.state), noTime(ma.train.state));
+  assert.deepEqual(mb.prune.state, ma.prune.state);
+});
+
+test('forward command equals PyTorch nn.GRU (2 layers, bidirectional) on its state dict', async () => {
+  const fx = parseSafetensors(readFileSync(join(root, 'test/fixtures/gru_l2_bi.safetensors')));
+  const x = fx.tensors.get('x')!;
+  const h0 = fx.tensors.get('h0')!;
+  const xPath = join(tmp, 'x.npy'), yPath = join(tmp, 'y.npy'), hPath = join(tmp, 'h0.npy');
+  writeFileSync(xPath, serializeNpy(x.data as Float32Array, x.shape));
+  writeFileSync(hPath, serializeNpy(h0.data as Float32Array, h0.shape));
+  await forwardCommand({ h0: hPath,
+    weights: join(root, 'test/fixtures/gru_l2_bi.safetensors'), cell: 'gru', layers: 2, bidirectional: true,
+    prefix: 'rnn.', input: xPath, output: yPath, kernels: 'auto',
+  });
+  const y = parseNpy(readFileSync(yPath)), want = fx.tensors.get('y')!;
+  assert.deepEqual(y.shape, want.shape);
+  for (let i = 0; i < want.data.length; i++)
+    assert.ok(Math.abs(y.data[i] - want.data[i]) <= 1e-5 * (1 + Math.abs(want.data[i])), `y[${i}] ${y.data[i]} vs ${want.data[i]}`);
+});
+
+test('forward command names the tensor and shapes when the weights do not fit', async () => {
+  const xPath = join(tmp, 'x-bad.npy');
+  writeFileSync(xPath, serializeNpy(new Float32Array(2 * 3 * 4), [2, 3, 4]));
+  await assert.rejects(forwardCommand({
+    weights: join(root, 'test/fixtures/gru_l1.safetensors'), cell: 'lstm', layers: 1, bidirectional: false,
+    prefix: 'rnn.', input: xPath, output: join(tmp, 'o.npy'), kernels: 'ts',
+  }), /weight_hh_l0 has shape \[21,7\], expected \[4·hidden, hidden\]/);
+  await assert.rejects(forwardCommand({
+    weights: join(root, 'test/fixtures/gru_l1.safetensors'), cell: 'gru', layers: 2, bidirectional: false,
+    prefix: 'rnn.', input: xPath, output: join(tmp, 'o.npy'), kernels: 'ts',
+  }), /missing tensor rnn\.weight_ih_l1/);
+  await assert.rejects(forwardCommand({
+    weights: join(root, 'test/fixtures/gru_l1.safetensors'), cell: 'gru', layers: 1, bidirectional: false,
+    prefix: 'rnn.', input: xPath, output: join(tmp, 'o.npy'), kernels: 'ts',
+  }), /x-bad\.npy: shape \[2,3,4\], expected \[T, B, 5\]/);
+});
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [join(root, 'bin/sparse-rnn.js'), ...args], { encoding: 'utf8', timeout: 60000 });
+}
+
+test('CLI: unknown options, bad values and missing files fail clearly with a non-zero exit', () => {
+  let r = cli('train', '--hiden', '12');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /unknown option '--hiden'/);
+  r = cli('train', '--hidden', '-3');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /--hidden must be an integer ≥ 1/);
+  r = cli('eval', join(tmp, 'missing.ckpt'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /missing\.ckpt.*(no such file|not found)/i);
+  writeFileSync(join(tmp, 'garbage.ckpt'), 'this is not a checkpoint');
+  r = cli('eval', join(tmp, 'garbage.ckpt'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /garbage\.ckpt/);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+});
+
+test('CLI: train → eval → sample on a small corpus', () => {
+  const out = join(tmp, 'cli', 'm.ckpt');
+  let r = cli('train', '--corpus', corpusFile(), '--hidden', '16', '--embed', '8', '--epochs', '1', '--max-steps', '10',
+    '--batch', '4', '--seq-len', '16', '--eval-chars', '500', '-o', out, '--quiet');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /epoch 1: train [\d.]+ bpc, valid [\d.]+ bpc/);
+  r = cli('eval', out, '--split', 'test');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /test bits\/char: \d+\.\d{4}/);
+  r = cli('sample', out, '--length', '40', '--prompt', 'the ');
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.startsWith('the ') && r.stdout.length >= 44, r.stdout);
+});
