@@ -10,6 +10,8 @@
 // characters outside the vocabulary map to it; an empty prompt is fed as '\n'.
 
 import type { SparseModel, SparseState } from './runtime.js';
+import type { ModelConfig } from '../nn/config.js';
+import type { SrnnHeader } from './format.js';
 import { Rng } from '../util/rng.js';
 
 export interface GenerateOptions {
@@ -33,10 +35,11 @@ export interface GeneratedToken {
 const UNK = '<unk>';
 
 /**
- * The character vocabulary of a char-LM model: `header.extra.vocab`, checked against the model
+ * The character vocabulary of a char-LM model (a SparseModel, or an SrnnFile): `header.extra.vocab`,
+ * checked against the model
  * (embedding and output both over the vocabulary, unidirectional). Throws a clear error otherwise.
  */
-export function charVocab(model: SparseModel): string[] {
+export function charVocab(model: { readonly config: ModelConfig; readonly header: SrnnHeader }): string[] {
   const c = model.config;
   const v = model.header.extra?.vocab;
   if (!Array.isArray(v) || v.length === 0 || !v.every((s) => typeof s === 'string'))

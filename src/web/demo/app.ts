@@ -1,0 +1,540 @@
+// The demo page (served by `sparse-rnn serve`): the char LM generating text token by token with the
+// per-step latency of the sparse model and of a dense model measured live in this browser, the
+// sparsity pattern of every weight matrix, sizes, and (when the server has one) a speech model.
+//
+// The runtime comes from ./sparse-rnn.js (the build keeps it external), exactly what users import.
+// URL parameters preset the controls: backend=auto|wasm|ts, worker=1, fast=1, prompt, length,
+// temperature, seed, model=<url of an .srnn to load instead of the server's>, dense=<url>|twin.
+// <body data-state> is loading | ready | generating | done | error (the end-to-end test waits on it).
+
+import {
+  SparseModel, WorkerModel, SparseWorker, CharGenerator, charVocab, readSrnn, wasmSimdSupported, fetchModelBytes,
+  denseTwin, modelStats, densityGrid, type SrnnFile, type GeneratedToken, type ModelConfig,
+} from '../runtime.js';
+
+// ---------------------------------------------------------------------------------------------
+// DOM
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`page: #${id} is missing`);
+  return e as T;
+};
+const el = {
+  status: $('status'), error: $('error'), modelInfo: $('model-info'), file: $<HTMLInputElement>('model-file'),
+  reload: $<HTMLButtonElement>('reload-server'), backend: $<HTMLSelectElement>('backend'), worker: $<HTMLInputElement>('use-worker'),
+  charlm: $('charlm'), prompt: $<HTMLInputElement>('prompt'), length: $<HTMLInputElement>('length'),
+  temperature: $<HTMLInputElement>('temperature'), seed: $<HTMLInputElement>('seed'), fast: $<HTMLInputElement>('fast'),
+  generate: $<HTMLButtonElement>('generate'), stop: $<HTMLButtonElement>('stop'),
+  outSparse: $('out-sparse'), outDense: $('out-dense'), nameSparse: $('name-sparse'), nameDense: $('name-dense'),
+  latSparse: $('lat-sparse'), latDense: $('lat-dense'), chart: $<HTMLCanvasElement>('latency-chart'), latSummary: $('lat-summary'),
+  speech: $('speech'), speechInfo: $('speech-info'), speechFrames: $<HTMLInputElement>('speech-frames'),
+  speechRun: $<HTMLButtonElement>('speech-run'), speechResult: $('speech-result'),
+  sparsity: $('sparsity'), maps: $('maps'), layers: $<HTMLTableElement>('layers'),
+};
+
+type PageState = 'loading' | 'ready' | 'generating' | 'done' | 'error';
+function setState(s: PageState): void {
+  document.body.dataset.state = s;
+}
+
+function showError(what: string, e: unknown): void {
+  const msg = e instanceof Error ? e.message : String(e);
+  el.error.textContent = `${what}\n${msg}`;
+  el.error.hidden = false;
+  setState('error');
+  console.error(what, e);
+}
+function clearError(): void {
+  el.error.hidden = true;
+  el.error.textContent = '';
+}
+
+const kib = (n: number): string => (n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+// ---------------------------------------------------------------------------------------------
+// Models: on the main thread or in a worker, behind one small interface
+
+interface Gen {
+  start(prompt: string): Promise<void>;
+  next(n: number): Promise<GeneratedToken[]>;
+}
+interface Handle {
+  backend: string;
+  generator(vocab: string[], o: { temperature: number; seed: number }): Promise<Gen>;
+  dispose(): void;
+}
+
+let sharedWorker: SparseWorker | null = null;
+const workerUrl = new URL('./sparse-rnn-worker.js', import.meta.url);
+
+async function openModel(bytes: Uint8Array, backend: 'auto' | 'wasm' | 'ts', inWorker: boolean): Promise<Handle> {
+  if (inWorker) {
+    sharedWorker ??= new SparseWorker(workerUrl);
+    const m = await WorkerModel.load(bytes, { worker: sharedWorker, backend });
+    return {
+      backend: `${m.backend}, Web Worker`,
+      generator: async (vocab, o) => m.generator(vocab, o),
+      dispose: () => void m.dispose().catch(() => undefined),
+    };
+  }
+  const m = await SparseModel.loadAsync(bytes, { backend });
+  return {
+    backend: `${m.kernels.name}/${m.sparse.name}, main thread`,
+    generator: async (vocab, o) => {
+      const g = new CharGenerator(m, vocab, o);
+      return { start: async (p) => g.start(p), next: async (n) => Array.from({ length: n }, () => g.next()) };
+    },
+    dispose: () => undefined,
+  };
+}
+
+function describeConfig(c: ModelConfig): string {
+  const cell = c.cell === 'gru' ? 'GRU' : c.cell === 'lstm' ? 'LSTM' : `RNN (${c.cell.slice(4)})`;
+  return `${cell}, ${c.numLayers} layer${c.numLayers > 1 ? 's' : ''} × ${c.hiddenSize} hidden${c.bidirectional ? ', bidirectional' : ''}` +
+    (c.vocabSize ? `, vocabulary ${c.vocabSize}, embedding ${c.inputSize}` : `, ${c.inputSize} input features`) +
+    (c.outputSize ? `, ${c.outputSize} outputs` : '');
+}
+
+/** Parse an .srnn file with an error that says which file and what is wrong. */
+function parse(bytes: Uint8Array, label: string): SrnnFile {
+  if (bytes.length === 0) throw new Error(`${label} is empty (0 bytes)`);
+  try {
+    return readSrnn(bytes);
+  } catch (e) {
+    throw new Error(`${label} is not a valid .srnn model: ${(e as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server listing
+
+interface ServedModel { url: string; source: string }
+interface Listing { dir: string; charlm: ServedModel | null; dense: ServedModel | null; speech: ServedModel | null; notes: string[] }
+
+async function listing(): Promise<Listing | null> {
+  try {
+    const r = await fetch('api/models', { cache: 'no-store' });
+    if (!r.ok) return null;
+    return (await r.json()) as Listing;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Char LM
+
+interface CharLM {
+  vocab: string[];
+  sparse: Handle;
+  dense: Handle;
+  denseIsTwin: boolean;
+}
+let charlm: CharLM | null = null;
+let stopRequested = false;
+let generating = false;
+
+function disposeCharLM(): void {
+  charlm?.sparse.dispose();
+  charlm?.dense.dispose();
+  charlm = null;
+}
+
+/** Load a char LM (sparse bytes, optional dense-trained bytes) and show its weights. */
+async function openCharLM(bytes: Uint8Array, label: string, denseBytes: Uint8Array | null, denseLabel: string): Promise<void> {
+  disposeCharLM();
+  el.charlm.hidden = true;
+  el.sparsity.hidden = true;
+  const file = parse(bytes, label);
+  renderSparsity(file, label);
+  const c = file.header.config;
+  if (!c.vocabSize && !file.header.extra?.vocab) {
+    // A model over features (speech): show it in the speech section.
+    await openSpeech(bytes, label);
+    el.modelInfo.textContent = `${label}: ${describeConfig(c)} — not a character model; see the speech section.`;
+    return;
+  }
+  let vocab: string[];
+  try {
+    vocab = charVocab({ config: c, header: file.header });
+  } catch (e) {
+    throw new Error(`${label} cannot be used as a character language model: ${(e as Error).message}`);
+  }
+  const backend = el.backend.value as 'auto' | 'wasm' | 'ts';
+  const inWorker = el.worker.checked;
+  let denseSrc = denseBytes, denseName = denseLabel, twin = false, note = '';
+  if (denseSrc) {
+    try {
+      const df = parse(denseSrc, denseLabel);
+      const dv = charVocab({ config: df.header.config, header: df.header });
+      if (dv.length !== vocab.length || dv.some((ch, i) => ch !== vocab[i])) throw new Error('its vocabulary differs from the sparse model\'s');
+    } catch (e) {
+      note = `The dense model ${denseLabel} does not match (${(e as Error).message}); comparing with the sparse model's weights stored dense instead.`;
+      denseSrc = null;
+    }
+  }
+  if (!denseSrc) {
+    denseSrc = denseTwin(file);
+    denseName = 'same weights, stored dense';
+    twin = true;
+  }
+  const sparse = await openModel(bytes, backend, inWorker);
+  const dense = await openModel(denseSrc, backend, inWorker);
+  charlm = { vocab, sparse, dense, denseIsTwin: twin };
+  el.nameSparse.textContent = `(${label}, ${kib(bytes.length)})`;
+  el.nameDense.textContent = `(${denseName}, ${kib(denseSrc.length)})`;
+  el.modelInfo.textContent = `${label}: ${describeConfig(c)} · kernels ${sparse.backend}`;
+  el.latSummary.textContent = note;
+  for (const o of [el.outSparse, el.outDense]) {
+    o.querySelector('.prompt')!.textContent = '';
+    o.querySelector('.gen')!.textContent = '';
+  }
+  el.latSparse.textContent = el.latDense.textContent = '';
+  el.charlm.hidden = false;
+}
+
+function stats(ms: number[]): { median: number; p90: number; mean: number } {
+  const s = [...ms].sort((a, b) => a - b);
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
+  return { median: q(0.5), p90: q(0.9), mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) };
+}
+const fmtMs = (x: number): string => (x >= 1 ? `${x.toFixed(2)} ms` : `${(1000 * x).toFixed(0)} µs`);
+function latLine(ms: number[]): string {
+  if (!ms.length) return '';
+  const st = stats(ms);
+  return `step ${ms.length}: last ${fmtMs(ms[ms.length - 1])} · mean ${fmtMs(st.mean)} · median ${fmtMs(st.median)} · p90 ${fmtMs(st.p90)} · ` +
+    `${st.mean > 0 ? Math.round(1000 / st.mean).toLocaleString('en') : '∞'} steps/s`;
+}
+
+function drawChart(a: number[], b: number[]): void {
+  const cv = el.chart, ctx = cv.getContext('2d');
+  if (!ctx) return;
+  const W = cv.width, H = cv.height, pad = 28;
+  ctx.clearRect(0, 0, W, H);
+  const all = [...a, ...b].sort((x, y) => x - y);
+  const top = Math.max(1e-3, all[Math.floor(0.98 * (all.length - 1))] ?? 1e-3) * 1.1;
+  const n = Math.max(a.length, b.length, 2);
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.fillStyle = '#667085';
+  ctx.fillText(`${fmtMs(top)}`, 2, 12);
+  ctx.fillText('0', 2, H - pad + 4);
+  ctx.fillText('per-step latency (ms) by generated character', pad + 40, 12);
+  ctx.strokeStyle = '#e3e6ee';
+  ctx.beginPath();
+  ctx.moveTo(pad + 20, H - pad);
+  ctx.lineTo(W - 4, H - pad);
+  ctx.stroke();
+  const plot = (v: number[], color: string): void => {
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 1.2;
+    ctx.beginPath();
+    v.forEach((y, i) => {
+      const px = pad + 20 + ((W - pad - 24) * i) / (n - 1);
+      const py = H - pad - ((H - pad - 16) * Math.min(y, top)) / top;
+      if (i === 0) ctx.moveTo(px, py);
+      else ctx.lineTo(px, py);
+    });
+    ctx.stroke();
+  };
+  plot(b, '#d9480f');
+  plot(a, '#1f6feb');
+  ctx.fillStyle = '#1f6feb';
+  ctx.fillText('sparse', W - 110, H - 8);
+  ctx.fillStyle = '#d9480f';
+  ctx.fillText('dense', W - 55, H - 8);
+}
+
+function readInt(input: HTMLInputElement, name: string, min: number, max: number): number {
+  const v = Number(input.value);
+  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${name} must be an integer in [${min}, ${max}], found "${input.value}"`);
+  return v;
+}
+
+const yieldToBrowser = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function runGeneration(): Promise<void> {
+  if (!charlm || generating) return;
+  const lm = charlm;
+  let length: number, temperature: number, seed: number;
+  try {
+    length = readInt(el.length, 'Length', 1, 20000);
+    seed = readInt(el.seed, 'Seed', 0, 2 ** 32 - 1);
+    temperature = Number(el.temperature.value);
+    if (!(temperature >= 0 && temperature <= 100)) throw new Error(`Temperature must be a number ≥ 0 (0 = greedy), found "${el.temperature.value}"`);
+  } catch (e) {
+    showError('Check the generation settings:', e);
+    return;
+  }
+  clearError();
+  generating = true;
+  stopRequested = false;
+  el.generate.disabled = true;
+  el.stop.disabled = false;
+  setState('generating');
+  const prompt = el.prompt.value;
+  const outs = [el.outSparse, el.outDense];
+  const genSpans = outs.map((o) => o.querySelector('.gen')!);
+  for (const o of outs) o.querySelector('.prompt')!.textContent = prompt;
+  for (const s of genSpans) s.textContent = '';
+  const lat: [number[], number[]] = [[], []];
+  const texts = ['', ''];
+  try {
+    const gens = [await lm.sparse.generator(lm.vocab, { temperature, seed }), await lm.dense.generator(lm.vocab, { temperature, seed })];
+    await gens[0].start(prompt);
+    await gens[1].start(prompt);
+    const fast = el.fast.checked;
+    let lastDraw = 0;
+    for (let i = 0; i < length && !stopRequested;) {
+      const n = Math.min(fast ? 32 : 1, length - i);
+      for (let k = 0; k < 2; k++) {
+        const toks = await gens[k].next(n);
+        let s = '';
+        for (const t of toks) {
+          s += t.char;
+          lat[k].push(t.ms);
+        }
+        texts[k] += s;
+        genSpans[k].textContent += s;
+      }
+      i += n;
+      const now = performance.now();
+      if (!fast || now - lastDraw > 100 || i >= length) {
+        el.latSparse.textContent = latLine(lat[0]);
+        el.latDense.textContent = latLine(lat[1]);
+        drawChart(lat[0], lat[1]);
+        for (const o of outs) o.scrollTop = o.scrollHeight;
+        lastDraw = now;
+      }
+      await yieldToBrowser(fast ? 0 : 16);
+    }
+    el.latSparse.textContent = latLine(lat[0]);
+    el.latDense.textContent = latLine(lat[1]);
+    drawChart(lat[0], lat[1]);
+    const s = stats(lat[0]), d = stats(lat[1]);
+    let agree = 0;
+    while (agree < texts[0].length && texts[0][agree] === texts[1][agree]) agree++;
+    // The mean: browsers round performance.now() (5 µs cross-origin isolated, 100 µs otherwise, with
+    // jitter), so single steps of a small model are quantised, but their mean over many steps is not.
+    const ratio = s.mean > 0 ? d.mean / s.mean : Infinity;
+    el.latSummary.textContent = `Mean per-step latency over ${lat[0].length} steps: sparse ${fmtMs(s.mean)}, dense ${fmtMs(d.mean)} → ` +
+      `sparse is ${ratio >= 1 ? `${ratio.toFixed(2)}× faster` : `${(1 / ratio).toFixed(2)}× slower`}` +
+      (lm.denseIsTwin ? ` · same weights: the texts agree on ${agree} of ${texts[0].length} characters` +
+        (agree < texts[0].length ? ' (dense and sparse sum in different orders; a sampled character can flip)' : '') : '') +
+      (crossOriginIsolated ? '' : ' · timer resolution is coarse here (the page is not cross-origin isolated)');
+    setState('done');
+  } catch (e) {
+    showError('Generation failed:', e);
+  } finally {
+    generating = false;
+    el.generate.disabled = false;
+    el.stop.disabled = true;
+    document.body.dataset.generated = texts[0];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Speech (or any model over features): latency sparse vs dense on random frames
+
+let speechModels: { sparse: SparseModel; dense: SparseModel } | null = null;
+
+async function openSpeech(bytes: Uint8Array, label: string): Promise<void> {
+  const file = parse(bytes, label);
+  const c = file.header.config;
+  const backend = el.backend.value as 'auto' | 'wasm' | 'ts';
+  const sparse = await SparseModel.loadAsync(bytes, { backend });
+  const dense = await SparseModel.loadAsync(denseTwin(file), { backend });
+  speechModels = { sparse, dense };
+  const st = modelStats(file);
+  const syms = file.header.extra?.vocab;
+  el.speechInfo.textContent = `${label}: ${describeConfig(c)} · ${pct(1 - st.nonzeros / Math.max(1, st.weights))} of the weights are zero · ` +
+    `${kib(st.fileBytes)} (dense fp32 ${kib(st.denseBytes)})` + (Array.isArray(syms) ? ` · ${syms.length} output symbols` : '') +
+    ` · kernels ${sparse.kernels.name}/${sparse.sparse.name}`;
+  el.speechResult.textContent = '';
+  el.speech.hidden = false;
+}
+
+function timeSpeech(): void {
+  if (!speechModels) return;
+  try {
+    const T = readInt(el.speechFrames, 'Frames', 1, 10000);
+    const out: string[] = [];
+    for (const [name, m] of [['sparse', speechModels.sparse], ['dense', speechModels.dense]] as const) {
+      const I = m.config.inputSize;
+      const x = Float32Array.from({ length: T * I }, (_, i) => Math.sin(i * 0.37) * 0.5);
+      m.run(x.subarray(0, Math.min(T, 4) * I)); // warm up
+      const t0 = performance.now();
+      m.run(x);
+      const ms = performance.now() - t0;
+      out.push(`${name}: ${fmtMs(ms)} for ${T} frames (${fmtMs(ms / T)} per frame)`);
+    }
+    el.speechResult.textContent = out.join(' · ');
+  } catch (e) {
+    showError('Speech timing failed:', e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sparsity pictures and the size table
+
+function renderSparsity(file: SrnnFile, label: string): void {
+  el.maps.replaceChildren();
+  const tbody = el.layers.tBodies[0], tfoot = el.layers.tFoot!;
+  tbody.replaceChildren();
+  tfoot.replaceChildren();
+  const st = modelStats(file);
+  for (const m of st.matrices) {
+    const t = file.tensors.get(m.name)!;
+    const g = densityGrid(t, 256);
+    const cv = document.createElement('canvas');
+    cv.width = g.gw;
+    cv.height = g.gh;
+    const scale = Math.min(4, 240 / Math.max(g.gw, g.gh));
+    cv.style.width = `${Math.round(g.gw * scale)}px`;
+    cv.style.height = `${Math.round(g.gh * scale)}px`;
+    const ctx = cv.getContext('2d');
+    if (ctx) {
+      const img = ctx.createImageData(g.gw, g.gh);
+      for (let i = 0; i < g.density.length; i++) {
+        const s = Math.sqrt(g.density[i]); // √ so that a few nonzeros still show
+        img.data[4 * i] = 255 - s * (255 - 16);
+        img.data[4 * i + 1] = 255 - s * (255 - 60);
+        img.data[4 * i + 2] = 255 - s * (255 - 140);
+        img.data[4 * i + 3] = 255;
+      }
+      ctx.putImageData(img, 0, 0);
+    }
+    const fig = document.createElement('figure');
+    const cap = document.createElement('figcaption');
+    const sparsity = 1 - m.nonzeros / (m.rows * m.cols);
+    const c = file.header.config;
+    const gates = c.cell === 'gru' ? 'r, z, n' : c.cell === 'lstm' ? 'i, f, g, o' : '';
+    cap.textContent = `${m.name} [${m.rows}×${m.cols}] · ${pct(sparsity)} zero · ${m.storage}` + (g.f > 1 ? ` · ${g.f}×${g.f} blocks` : '') +
+      (gates && m.name.startsWith('rnn.weight_') ? ` · gates ${gates} top to bottom` : '');
+    fig.append(cv, cap);
+    el.maps.append(fig);
+    const tr = document.createElement('tr');
+    for (const v of [m.name, `${m.rows}×${m.cols}`, m.storage, m.nonzeros.toLocaleString('en'), pct(sparsity), kib(m.denseBytes), kib(m.fileBytes)]) {
+      const td = document.createElement('td');
+      td.textContent = v;
+      tr.append(td);
+    }
+    tbody.append(tr);
+  }
+  const tr = document.createElement('tr');
+  const total = [`${label} (all tensors, header included)`, '', '', st.nonzeros.toLocaleString('en'),
+    pct(1 - st.nonzeros / Math.max(1, st.weights)), kib(st.denseBytes), `${kib(st.fileBytes)} (${(st.denseBytes / st.fileBytes).toFixed(1)}× smaller)`];
+  for (const v of total) {
+    const td = document.createElement('td');
+    td.textContent = v;
+    tr.append(td);
+  }
+  tfoot.append(tr);
+  el.sparsity.hidden = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up and controls
+
+const params = new URLSearchParams(location.search);
+function preset(): void {
+  const b = params.get('backend');
+  if (b === 'auto' || b === 'wasm' || b === 'ts') el.backend.value = b;
+  if (params.get('worker') === '1') el.worker.checked = true;
+  if (params.get('fast') === '1') el.fast.checked = true;
+  for (const [k, input] of [['prompt', el.prompt], ['length', el.length], ['temperature', el.temperature], ['seed', el.seed]] as const) {
+    const v = params.get(k);
+    if (v !== null) input.value = v;
+  }
+}
+
+let userFile: { bytes: Uint8Array; name: string } | null = null;
+
+async function loadFromServer(): Promise<void> {
+  setState('loading');
+  clearError();
+  el.status.textContent = 'Loading models…';
+  const custom = params.get('model');
+  const list = await listing();
+  let found = false;
+  if (custom) {
+    const dense = params.get('dense');
+    const bytes = await fetchModelBytes(custom);
+    const denseBytes = dense && dense !== 'twin' ? await fetchModelBytes(dense) : null;
+    await openCharLM(bytes, custom.split('/').pop() ?? custom, denseBytes, dense ?? '');
+    found = true;
+  } else if (list?.charlm) {
+    const bytes = await fetchModelBytes(list.charlm.url);
+    let denseBytes: Uint8Array | null = null;
+    if (list.dense && params.get('dense') !== 'twin') {
+      try {
+        denseBytes = await fetchModelBytes(list.dense.url);
+      } catch (e) {
+        el.latSummary.textContent = `(dense model unavailable: ${(e as Error).message})`;
+      }
+    }
+    await openCharLM(bytes, list.charlm.source, denseBytes, list.dense?.source ?? '');
+    found = true;
+  }
+  if (list?.speech && !custom) {
+    await openSpeech(await fetchModelBytes(list.speech.url), list.speech.source);
+    found = true;
+  }
+  if (!found) {
+    const why = list ? `No model in ${list.dir}${list.notes.length ? ` (${list.notes.join('; ')})` : ''}.` : 'The server lists no models (is this page served by `sparse-rnn serve`?).';
+    throw new Error(`${why} Run \`sparse-rnn demo\` to train one, or load your own .srnn file above.`);
+  }
+}
+
+async function loadUserFile(): Promise<void> {
+  if (!userFile) return;
+  setState('loading');
+  clearError();
+  el.speech.hidden = true;
+  await openCharLM(userFile.bytes, userFile.name, null, '');
+}
+
+async function guarded(what: string, f: () => Promise<void>): Promise<void> {
+  el.generate.disabled = true;
+  try {
+    await f();
+    setState('ready');
+  } catch (e) {
+    showError(what, e);
+  } finally {
+    el.generate.disabled = !charlm;
+    updateStatus();
+  }
+}
+
+function updateStatus(): void {
+  el.status.textContent = `WebAssembly SIMD: ${wasmSimdSupported() ? 'yes' : 'no (TypeScript kernels)'} · ` +
+    `timer resolution: ${crossOriginIsolated ? 'fine (cross-origin isolated)' : 'coarse'}`;
+}
+
+function init(): void {
+  preset();
+  updateStatus();
+  el.generate.addEventListener('click', () => void runGeneration());
+  el.stop.addEventListener('click', () => { stopRequested = true; });
+  el.speechRun.addEventListener('click', timeSpeech);
+  el.file.addEventListener('change', () => {
+    const f = el.file.files?.[0];
+    if (!f) return;
+    void guarded(`Could not load ${f.name}:`, async () => {
+      userFile = { bytes: new Uint8Array(await f.arrayBuffer()), name: f.name };
+      await loadUserFile();
+    });
+  });
+  el.reload.addEventListener('click', () => { userFile = null; el.file.value = ''; void guarded('Could not load the server\'s models:', loadFromServer); });
+  const reopen = (): void => {
+    if (generating) stopRequested = true;
+    void guarded('Could not load the model:', userFile ? loadUserFile : loadFromServer);
+  };
+  el.backend.addEventListener('change', reopen);
+  el.worker.addEventListener('change', reopen);
+  void guarded('Could not load the server\'s models:', loadFromServer);
+}
+
+init();

@@ -1,0 +1,221 @@
+// End to end in a real browser: `sparse-rnn serve` on an ephemeral port, Debian's Chromium driven
+// headless by playwright-core. A small random ~90%-sparse char LM is generated here; the page's
+// text must equal the Node runtime's for the same model, prompt, temperature and seed (WASM SIMD
+// and TypeScript kernels, main thread and Web Worker), and bad files must show a visible error.
+// A screenshot goes to test-artifacts/browser-demo.png.
+//
+// Skips (with the reason) when Chromium or playwright-core is missing; never downloads a browser.
+// CHROMIUM_PATH overrides /usr/bin/chromium.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { paramSpecs, type ModelConfig } from '../src/nn/config.js';
+import { exportModel } from '../src/sparse/export.js';
+import { readSrnn } from '../src/sparse/format.js';
+import { SparseModel } from '../src/sparse/runtime.js';
+import { charVocab, generate } from '../src/sparse/generate.js';
+import { denseTwin } from '../src/web/model-tools.js';
+import { serializeSafetensors, type TensorInput } from '../src/io/safetensors.js';
+import { Rng } from '../src/util/rng.js';
+import { checkpointToSrnn, ensureWebBuilt, startServer } from '../src/cli/commands/serve.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(root, 'test-artifacts');
+
+// --- playwright-core, typed by the little this test uses (it is an optional devDependency) ---
+interface PWLocator {
+  textContent(): Promise<string | null>;
+  isVisible(): Promise<boolean>;
+  count(): Promise<number>;
+  click(): Promise<void>;
+  setInputFiles(f: { name: string; mimeType: string; buffer: Buffer }): Promise<void>;
+}
+interface PWPage {
+  goto(url: string): Promise<unknown>;
+  locator(sel: string): PWLocator;
+  waitForSelector(sel: string, o?: { timeout?: number; state?: string }): Promise<unknown>;
+  screenshot(o: { path: string; fullPage?: boolean }): Promise<unknown>;
+  on(ev: 'pageerror', f: (e: Error) => void): void;
+  on(ev: 'console', f: (m: { type(): string; text(): string }) => void): void;
+  evaluate<T>(f: () => T): Promise<T>;
+  addInitScript(script: string): Promise<void>;
+  close(): Promise<void>;
+}
+interface PWContext { newPage(): Promise<PWPage>; close(): Promise<void> }
+interface PW {
+  chromium: {
+    launchPersistentContext(dir: string, o: { executablePath: string; headless: boolean; args: string[]; timeout?: number }): Promise<PWContext>;
+  };
+}
+
+async function importOptional<T>(name: string): Promise<T | null> {
+  try {
+    return (await import(name)) as T;
+  } catch {
+    return null;
+  }
+}
+
+const pw = await importOptional<PW>('playwright-core');
+let skip: string | false = false;
+if (!pw) skip = 'playwright-core is not installed (a devDependency: npm install)';
+else if (!existsSync(CHROMIUM)) skip = `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
+else if (!(await importOptional('esbuild')) && !existsSync(join(root, 'dist/web/demo.js'))) skip = 'esbuild is not installed and dist/web is not built';
+if (skip) process.stderr.write(`browser.test: skipped: ${skip}\n`);
+
+// --- a small random char LM, ~90% of every weight matrix zero ---
+const VOCAB = ['<unk>', '\n', ' ', ...'abcdefghijklmnopqrstuvwxyz.,', 'É', '🐋'];
+const PROMPT = 'the whale 🐋 ';
+
+function randomModel(seed: number, cell: ModelConfig['cell'], density: number): { config: ModelConfig; weights: Map<string, Float32Array> } {
+  const V = VOCAB.length;
+  const config: ModelConfig = { cell, inputSize: 12, hiddenSize: 48, numLayers: 2, bidirectional: false, vocabSize: V, outputSize: V };
+  const rng = new Rng(seed);
+  const weights = new Map<string, Float32Array>();
+  for (const s of paramSpecs(config)) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const keep = s.kind === 'bias' ? 1 : density;
+    weights.set(s.name, Float32Array.from({ length: n }, () => (rng.next() < keep ? rng.uniform(-1.5, 1.5) : 0)));
+  }
+  return { config, weights };
+}
+
+interface Scenario {
+  name: string; query: string; backend: 'wasm' | 'ts'; temperature: number; seed: number; length: number; denseTwin: boolean;
+  /** Make the page's WebAssembly SIMD probe fail, as in a browser without SIMD (main thread only). */
+  noSimd?: boolean;
+}
+
+// Run before the page's scripts: WebAssembly.validate rejects modules with SIMD opcodes (0xfd prefix).
+const NO_SIMD = `{ const v = WebAssembly.validate; WebAssembly.validate = (b) => { const u = b instanceof Uint8Array ? b : new Uint8Array(b.buffer || b); return u.includes(0xfd) ? false : v(b); }; }`;
+
+test('browser demo page: generation equals Node, sparsity maps, worker, clear errors for bad files', { skip, timeout: 240_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'srnn-browser-'));
+  const profile = mkdtempSync(join(tmpdir(), 'srnn-chromium-'));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  ensureWebBuilt();
+  // The sparse model (model.srnn) and a dense-trained one (a checkpoint, exported by the server).
+  const sp = randomModel(1, 'gru', 0.1);
+  const bytes = exportModel(sp.config, sp.weights, { values: 'fp32', extra: { vocab: VOCAB } });
+  writeFileSync(join(dir, 'model.srnn'), bytes);
+  const file = readSrnn(bytes);
+  assert.ok([...file.tensors.values()].some((t) => t.format === 'csr'), 'the test model is stored sparse');
+  const dn = randomModel(2, 'gru', 1);
+  const ck = new Map<string, TensorInput>();
+  for (const [k, v] of dn.weights) ck.set(k, { dtype: 'F32', shape: paramSpecs(dn.config).find((s) => s.name === k)!.shape, data: v });
+  mkdirSync(join(dir, 'dense'));
+  writeFileSync(join(dir, 'dense', 'model.ckpt'), serializeSafetensors(ck, {
+    'sparse-rnn': JSON.stringify({ format: 'sparse-rnn-checkpoint', version: 1, config: dn.config, vocab: VOCAB }),
+  }));
+  const denseBytes = checkpointToSrnn(join(dir, 'dense', 'model.ckpt'));
+  assert.ok([...readSrnn(denseBytes).tensors.values()].every((t) => t.format === 'dense'), 'the dense model is stored dense');
+
+  const server = await startServer({ port: 0, dir, log: () => undefined });
+  const ctx = await pw!.chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, timeout: 60_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+  try {
+    // The server: listing, static files, no path escapes.
+    const list = await (await fetch(`${server.url}api/models`)).json() as { charlm: { url: string } | null; dense: unknown; speech: unknown };
+    assert.equal(list.charlm?.url, '/models/charlm.srnn');
+    assert.ok(list.dense);
+    assert.equal(list.speech, null);
+    assert.deepEqual(new Uint8Array(await (await fetch(`${server.url}models/charlm.srnn`)).arrayBuffer()), bytes);
+    for (const bad of ['..%2fpackage.json', '%2e%2e/package.json', 'models/../../package.json', '.hidden.js'])
+      assert.equal((await fetch(`${server.url}${bad}`)).status, 404, bad);
+
+    const page = await ctx.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
+    const waitState = async (states: string[], timeout = 60_000): Promise<string> => {
+      await page.waitForSelector(states.map((s) => `body[data-state="${s}"]`).join(', '), { timeout });
+      return (await page.evaluate(() => document.body.dataset.state)) ?? '';
+    };
+    const errorText = async (): Promise<string> => ((await page.locator('#error').isVisible()) ? (await page.locator('#error').textContent()) ?? '' : '');
+
+    const scenarios: Scenario[] = [
+      { name: 'wasm, sampled, dense-trained comparison', query: 'backend=wasm', backend: 'wasm', temperature: 0.8, seed: 42, length: 150, denseTwin: false },
+      { name: 'TypeScript kernels, greedy, dense twin', query: 'backend=ts&dense=twin', backend: 'ts', temperature: 0, seed: 0, length: 80, denseTwin: true },
+      { name: 'Web Worker, wasm, sampled', query: 'backend=wasm&worker=1', backend: 'wasm', temperature: 1, seed: 7, length: 120, denseTwin: false },
+      { name: 'no WebAssembly SIMD: auto falls back to TypeScript', query: 'backend=auto', backend: 'ts', temperature: 0.5, seed: 3, length: 60, denseTwin: false, noSimd: true },
+    ];
+    for (const s of scenarios) {
+      if (s.noSimd) await page.addInitScript(NO_SIMD); // the last scenario: stays for the rest of the test
+      const q = `${s.query}&fast=1&temperature=${s.temperature}&seed=${s.seed}&length=${s.length}&prompt=${encodeURIComponent(PROMPT)}`;
+      await page.goto(`${server.url}?${q}`);
+      const st = await waitState(['ready', 'error']);
+      assert.equal(st, 'ready', `${s.name}: page did not load: ${await errorText()}`);
+      const info = (await page.locator('#model-info').textContent()) ?? '';
+      assert.match(info, s.backend === 'wasm' ? /wasm\/wasm/ : /ts\/ts/, `${s.name}: kernels: ${info}`);
+      if (s.query.includes('worker=1')) assert.match(info, /Web Worker/);
+      assert.match((await page.locator('#status').textContent()) ?? '', s.noSimd ? /SIMD: no/ : /SIMD: yes/);
+      await page.locator('#generate').click();
+      assert.equal(await waitState(['done', 'error']), 'done', `${s.name}: ${await errorText()}`);
+      const got = (await page.locator('#out-sparse .gen').textContent()) ?? '';
+      const gotDense = (await page.locator('#out-dense .gen').textContent()) ?? '';
+      const o = { prompt: PROMPT, length: s.length, temperature: s.temperature, seed: s.seed };
+      const node = SparseModel.load(bytes, { backend: s.backend });
+      const want = generate(node, charVocab(node), o);
+      assert.equal(Array.from(want).length, s.length);
+      assert.equal(got, want, `${s.name}: the page's text differs from Node's`);
+      const dm = SparseModel.load(s.denseTwin ? denseTwin(file) : denseBytes, { backend: s.backend });
+      assert.equal(gotDense, generate(dm, VOCAB, o), `${s.name}: the dense pane differs from Node's`);
+      assert.match((await page.locator('#lat-sparse').textContent()) ?? '', new RegExp(`step ${s.length}: .*median`));
+      assert.match((await page.locator('#lat-summary').textContent()) ?? '', /Mean per-step latency over \d+ steps: sparse .* dense .* sparse is/);
+    }
+    // Sparsity pictures: one per weight matrix, and the size table.
+    const matrices = paramSpecs(sp.config).filter((p) => p.kind !== 'bias').length;
+    assert.equal(await page.locator('#maps canvas').count(), matrices);
+    assert.equal(await page.locator('#layers tbody tr').count(), matrices);
+    assert.match((await page.locator('#layers tfoot').textContent()) ?? '', /smaller/);
+    assert.equal(await page.locator('#speech').isVisible(), false, 'no speech model: no speech section');
+    await page.screenshot({ path: join(ARTIFACTS, 'browser-demo.png'), fullPage: true });
+
+    // Bad files through the file picker: a visible, specific message, never a blank page.
+    const corrupt = Buffer.from(bytes);
+    corrupt[corrupt.length - 5] ^= 0xff;
+    const noVocab = exportModel(sp.config, sp.weights, { values: 'fp32' });
+    const speechLike = exportModel({ ...sp.config, vocabSize: undefined, inputSize: 12 },
+      new Map([...sp.weights].filter(([k]) => k !== 'embedding.weight')), { values: 'fp16' });
+    const bad: [string, Buffer, RegExp][] = [
+      ['corrupt.srnn', corrupt, /corrupt\.srnn is not a valid \.srnn model: .*crc/i],
+      ['notes.txt.srnn', Buffer.from('hello, not a model'), /not a valid \.srnn model/],
+      ['empty.srnn', Buffer.alloc(0), /empty/],
+      ['novocab.srnn', Buffer.from(noVocab), /cannot be used as a character language model: .*no vocabulary/],
+    ];
+    for (const [name, buf, re] of bad) {
+      await page.locator('#model-file').setInputFiles({ name, mimeType: 'application/octet-stream', buffer: buf });
+      assert.equal(await waitState(['error', 'ready']), 'error', `${name}: expected an error`);
+      const msg = await errorText();
+      assert.match(msg, re, `${name}: message "${msg}"`);
+      assert.equal(await page.locator('#charlm').isVisible(), false, `${name}: no stale generator`);
+      if (name === 'corrupt.srnn') await page.screenshot({ path: join(ARTIFACTS, 'browser-demo-error.png') });
+    }
+    // A model over features (speech-like) goes to the speech section; its timing runs.
+    await page.locator('#model-file').setInputFiles({ name: 'speech.srnn', mimeType: 'application/octet-stream', buffer: Buffer.from(speechLike) });
+    assert.equal(await waitState(['ready', 'error']), 'ready', await errorText());
+    assert.equal(await page.locator('#speech').isVisible(), true);
+    await page.locator('#speech-run').click();
+    await page.waitForSelector('#speech-result:not(:empty)', { timeout: 30_000 });
+    assert.match((await page.locator('#speech-result').textContent()) ?? '', /sparse: .* per frame.*dense: /);
+    // And the server's model comes back.
+    await page.locator('#reload-server').click();
+    assert.equal(await waitState(['ready', 'error']), 'ready', await errorText());
+    assert.equal(await page.locator('#charlm').isVisible(), true);
+    assert.deepEqual(pageErrors.filter((e) => !/not a valid|cannot be used|empty|Failed to load resource/.test(e)), [], 'uncaught page errors');
+    await page.close();
+  } finally {
+    await ctx.close().catch(() => undefined);
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
