@@ -56,7 +56,19 @@ export interface TrainCliOptions {
   hardEpoch?: number;
   pruneEmbedding?: boolean;
   quiet?: boolean;
+  /** Speech (--task speech): log-mel bands, frame stacking and striding, bidirectional layers, length buckets, beam width. */
+  mels?: number;
+  stack?: number;
+  stride?: number;
+  bidirectional?: boolean;
+  buckets?: number;
+  beam?: number;
 }
+
+/** Defaults that --task speech uses instead of the character-LM ones, for options not given explicitly. */
+export const SPEECH_TRAIN_DEFAULTS: Readonly<Partial<Record<keyof TrainCliOptions, unknown>>> = {
+  corpus: 'data/speech', layers: 2, hidden: 256, batch: 16, epochs: 10, lr: 1e-3, clip: 5,
+};
 
 /** The pruning recipe from --prune-config and/or the command-line schedule options. */
 export function recipeFromOptions(o: TrainCliOptions): PruneRecipe | null {
@@ -122,7 +134,20 @@ export function addTrainOptions(c: Command): Command {
     .addOption(new Option('--revival <mode>', 'may pruned weights come back').choices(['paper', 'never']))
     .option('--hard-epoch <k>', 'hard pruning: prune after epoch k', int('--hard-epoch', 1))
     .option('--prune-embedding', 'also prune the embedding', false)
-    .option('--quiet', 'no progress bar', false);
+    .option('--quiet', 'no progress bar', false)
+    .option('--mels <n>', 'speech: log-mel bands', int('--mels', 1), 40)
+    .option('--stack <n>', 'speech: frames stacked per model input frame', int('--stack', 1), 3)
+    .option('--stride <n>', 'speech: keep every n-th stacked frame (1-3)', int('--stride', 1), 2)
+    .option('--bidirectional', 'speech: bidirectional recurrent layers (the paper\'s RNN model: --cell rnn_clipped --bidirectional)', false)
+    .option('--buckets <n>', 'speech: window lengths batches are padded to (memory vs padding)', int('--buckets', 1), 6)
+    .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0)
+    .addHelpText('after', `\nWith --task speech, options not given default to: ${Object.entries(SPEECH_TRAIN_DEFAULTS).map(([k, v]) => `${k} ${String(v)}`).join(', ')}` +
+      ' (--corpus is the corpus directory of "sparse-rnn data speech"; --embed and --seq-len are not used).')
+    .hook('preAction', (cmd) => {
+      if (cmd.getOptionValue('task') !== 'speech') return;
+      for (const [k, v] of Object.entries(SPEECH_TRAIN_DEFAULTS))
+        if (cmd.getOptionValueSource(k) === 'default') cmd.setOptionValueWithSource(k, v, 'default');
+    });
 }
 
 export async function trainCharLMFromCli(o: TrainCliOptions): Promise<boolean> {
@@ -136,7 +161,7 @@ export async function trainCharLMFromCli(o: TrainCliOptions): Promise<boolean> {
   process.on('SIGINT', onSig);
   process.on('SIGTERM', onSig);
   mkdirSync(dirname(o.out) || '.', { recursive: true });
-  let chars = 0, t0 = performance.now(), started = false;
+  let emaMs = 0, started = false;
   const res = await runCharLM({
     corpus: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, embed: o.embed, dropout: o.dropout,
     train: {
@@ -152,13 +177,11 @@ export async function trainCharLMFromCli(o: TrainCliOptions): Promise<boolean> {
       if (!started || e.step === 0) {
         progress.start(e.stepsPerEpoch, `epoch ${e.epoch + 1}/${t.opts.epochs}`);
         started = true;
-        chars = 0;
-        t0 = performance.now();
       }
-      chars += t.opts.batch * t.opts.seqLen;
+      emaMs = emaMs ? 0.9 * emaMs + 0.1 * e.ms : e.ms; // smoothed step time
       const fields: Record<string, string> = {
         loss: (e.loss / Math.LN2).toFixed(3) + ' bpc',
-        speed: `${Math.round(chars / ((performance.now() - t0) / 1000))} char/s`,
+        speed: `${Math.round((t.opts.batch * t.opts.seqLen) / (emaMs / 1000))} char/s (${emaMs.toFixed(0)} ms/step)`,
       };
       if (p) {
         fields.sparsity = (100 * p.sparsity().overall).toFixed(1) + '%';
