@@ -21,6 +21,8 @@ export interface CheckpointMeta {
   vocab?: string[];
   task?: 'charlm' | 'speech';
   corpus?: string;
+  /** Speech: the feature settings (log-mel, normalisation, stacking) the model was trained on. */
+  features?: unknown;
   /** Training options and counters (TrainOptions / TrainerState), for --resume. */
   train?: { options: unknown; state: unknown };
   /** Pruning recipe and pruner state. */

@@ -67,7 +67,7 @@ export interface TrainCliOptions {
 
 /** Defaults that --task speech uses instead of the character-LM ones, for options not given explicitly. */
 export const SPEECH_TRAIN_DEFAULTS: Readonly<Partial<Record<keyof TrainCliOptions, unknown>>> = {
-  corpus: 'data/speech', layers: 2, hidden: 256, batch: 16, epochs: 10, lr: 1e-3, clip: 5,
+  corpus: 'data/speech', layers: 2, hidden: 256, batch: 8, epochs: 15, lr: 3e-3, lrDecay: 1.1, clip: 5,
 };
 
 /** The pruning recipe from --prune-config and/or the command-line schedule options. */

@@ -1,0 +1,104 @@
+// `sparse-rnn transcribe model.(srnn|ckpt) file.wav [more.wav]`: speech to text with a model
+// trained by `sparse-rnn train --task speech`. A .srnn model (`sparse-rnn export`) runs on the
+// SPARSE RUNTIME (SparseModel: CSR for pruned matrices); a training checkpoint runs on the dense
+// training model. The feature settings (log-mel, normalisation, stacking) travel with the model:
+// in the checkpoint metadata (`features`) and, after export, in the .srnn header's `extra`.
+// The file type is recognised by its content (the .srnn magic), not its extension.
+
+import { Command, Option } from 'commander';
+import { readFileBytes } from '../../io/fs.js';
+import { Heap } from '../../kernels/heap.js';
+import { createKernels } from '../../kernels/index.js';
+import type { ModelConfig } from '../../nn/config.js';
+import { RNNModel } from '../../nn/model.js';
+import { SRNN_MAGIC } from '../../sparse/format.js';
+import { SparseModel } from '../../sparse/runtime.js';
+import { applyCheckpoint, loadCheckpoint } from '../../train/checkpoint.js';
+import {
+  decodeLogits, denseRecognizer, resolveFeatureSettings, sparseRecognizer, wavToModelFeatures, featureWidth,
+  type Recognizer, type SpeechFeatureSettings,
+} from '../../train/speech-run.js';
+import { action, int } from '../main.js';
+
+export interface LoadedSpeechModel {
+  file: string;
+  format: 'srnn' | 'ckpt';
+  config: ModelConfig;
+  features: SpeechFeatureSettings;
+  /** Output symbols, index 0 the CTC blank. */
+  vocab: string[];
+  recognizer: Recognizer;
+  /** Backend description. */
+  backend: string;
+}
+
+function checkSpeechModel(file: string, config: ModelConfig, features: unknown, vocab: unknown, task: unknown): { features: SpeechFeatureSettings; vocab: string[] } {
+  if (features === undefined || (task !== undefined && task !== 'speech'))
+    throw new Error(`${file}: not a speech model (no feature settings; train one with "sparse-rnn train --task speech")`);
+  const f = resolveFeatureSettings(features, `${file}: features`);
+  if (!Array.isArray(vocab) || !vocab.every((v) => typeof v === 'string')) throw new Error(`${file}: has no output vocabulary`);
+  if (vocab.length !== config.outputSize) throw new Error(`${file}: ${vocab.length} vocabulary symbols but ${config.outputSize} outputs`);
+  if (config.vocabSize) throw new Error(`${file}: the model takes token ids, not speech features`);
+  if (featureWidth(f) !== config.inputSize) throw new Error(`${file}: the feature settings give ${featureWidth(f)} features per frame, the model takes ${config.inputSize}`);
+  return { features: f, vocab: vocab as string[] };
+}
+
+/** Load a speech model: .srnn on the sparse runtime, or a training checkpoint on the dense model. */
+export async function loadSpeechModel(file: string, kernels: 'auto' | 'wasm' | 'ts' = 'auto'): Promise<LoadedSpeechModel> {
+  const bytes = await readFileBytes(file);
+  const isSrnn = bytes.length >= 4 && new TextDecoder().decode(bytes.subarray(0, 4)) === SRNN_MAGIC;
+  if (isSrnn) {
+    const m = SparseModel.load(bytes, { backend: kernels });
+    const extra = m.header.extra ?? {};
+    const { features, vocab } = checkSpeechModel(file, m.config, extra.features, extra.vocab, extra.task);
+    return { file, format: 'srnn', config: m.config, features, vocab, recognizer: sparseRecognizer(m), backend: `sparse runtime (${m.kernels.name}/${m.sparse.name})` };
+  }
+  const ck = loadCheckpoint(file);
+  const { features, vocab } = checkSpeechModel(file, ck.meta.config, ck.meta.features, ck.meta.vocab, ck.meta.task);
+  const k = createKernels(new Heap(), kernels);
+  const model = new RNNModel(ck.meta.config, k);
+  applyCheckpoint(model, ck);
+  return { file, format: 'ckpt', config: ck.meta.config, features, vocab, recognizer: denseRecognizer(model), backend: `dense model (${k.name})` };
+}
+
+export interface Transcript {
+  file: string;
+  text: string;
+  /** Seconds of audio, model frames, and milliseconds spent (features + network + decoding). */
+  seconds: number;
+  frames: number;
+  ms: number;
+}
+
+/** Transcribe WAV files (any rate: resampled to the model's). */
+export async function transcribeFiles(m: LoadedSpeechModel, files: readonly string[], opts: { beam?: number } = {}): Promise<Transcript[]> {
+  const out: Transcript[] = [];
+  for (const file of files) {
+    const bytes = await readFileBytes(file);
+    const t0 = performance.now();
+    const f = wavToModelFeatures(bytes, file, m.features);
+    const y = m.recognizer.logits(f.feats, f.T);
+    const text = decodeLogits(y, f.T, m.vocab, opts.beam ?? 0);
+    out.push({ file, text, frames: f.T, seconds: f.T * m.features.hopSec * m.features.stride, ms: performance.now() - t0 });
+  }
+  return out;
+}
+
+export function registerTranscribe(program: Command): void {
+  program.command('transcribe')
+    .description('speech to text with a model from "train --task speech": .srnn runs on the sparse runtime, .ckpt on the dense model')
+    .argument('<model>', 'model.srnn (sparse-rnn export) or a training checkpoint')
+    .argument('<wav...>', 'WAV files (PCM or float, any sample rate, mono or multichannel)')
+    .option('--beam <n>', 'prefix beam search width (0 = greedy)', int('--beam', 0), 0)
+    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
+    .option('--verbose', 'also print timing and the backend on stderr', false)
+    .action(action(async (modelFile: string, wavs: string[], o: { beam: number; kernels: 'auto' | 'wasm' | 'ts'; verbose: boolean }) => {
+      const m = await loadSpeechModel(modelFile, o.kernels);
+      if (o.verbose) process.stderr.write(`${modelFile}: ${m.config.cell}${m.config.bidirectional ? ' bidirectional' : ''} ${m.config.numLayers}x${m.config.hiddenSize} on the ${m.backend}\n`);
+      const rs = await transcribeFiles(m, wavs, { beam: o.beam });
+      for (const r of rs) {
+        process.stdout.write(wavs.length > 1 ? `${r.file}\t${r.text}\n` : `${r.text}\n`);
+        if (o.verbose) process.stderr.write(`${r.file}: ${r.seconds.toFixed(2)} s of audio in ${r.ms.toFixed(1)} ms\n`);
+      }
+    }));
+}
