@@ -85,6 +85,84 @@ function randomModel(seed: number, cell: ModelConfig['cell'], density: number): 
   return { config, weights };
 }
 
+// --- without a browser: the shared sampling loop and the server ---
+
+test('generate: greedy is the argmax of run() logits, sampling is seeded, <unk> never emitted, vocabulary checks', () => {
+  const sp = randomModel(5, 'lstm', 0.1);
+  const bytes = exportModel(sp.config, sp.weights, { values: 'fp16', extra: { vocab: VOCAB } });
+  const m = SparseModel.load(bytes, { backend: 'ts' });
+  const vocab = charVocab(m);
+  assert.deepEqual(vocab, VOCAB);
+  const greedy = generate(m, vocab, { prompt: PROMPT, length: 40 });
+  // Reference: run() over prompt + generated text; each next character is the argmax (skipping <unk>).
+  const ids = Array.from(PROMPT + greedy, (ch) => Math.max(0, VOCAB.indexOf(ch)));
+  const y = m.run(Int32Array.from(ids));
+  const V = VOCAB.length, P = Array.from(PROMPT).length;
+  for (let t = P - 1; t < ids.length - 1; t++) {
+    let best = 1;
+    for (let j = 2; j < V; j++) if (y[t * V + j] > y[t * V + best]) best = j;
+    assert.equal(ids[t + 1], best, `step ${t}`);
+  }
+  const a = generate(m, vocab, { prompt: PROMPT, length: 200, temperature: 1.5, seed: 11 });
+  assert.equal(generate(m, vocab, { prompt: PROMPT, length: 200, temperature: 1.5, seed: 11 }), a, 'same seed, same text');
+  assert.notEqual(generate(m, vocab, { prompt: PROMPT, length: 200, temperature: 1.5, seed: 12 }), a);
+  assert.ok(!a.includes('<unk>'));
+  // A model loaded with softmax samples the same text (log-probabilities = logits + const).
+  const ms = SparseModel.load(bytes, { backend: 'ts', softmax: true });
+  assert.equal(generate(ms, vocab, { prompt: PROMPT, length: 40 }), greedy);
+  assert.equal(generate(m, vocab, { prompt: '', length: 0 }), '');
+  assert.throws(() => generate(m, vocab, { prompt: 'x', length: 3, temperature: -1 }), /temperature/);
+  assert.throws(() => charVocab(SparseModel.load(exportModel(sp.config, sp.weights, { values: 'fp32' }))), /no vocabulary/);
+  assert.throws(() => charVocab(SparseModel.load(exportModel(sp.config, sp.weights, { values: 'fp32', extra: { vocab: VOCAB.slice(1) } }))), /does not match/);
+});
+
+test('serve: model listing, checkpoints exported on the fly, static files, no path escapes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'srnn-serve-'));
+  const web = mkdtempSync(join(tmpdir(), 'srnn-web-'));
+  writeFileSync(join(web, 'index.html'), '<!doctype html><title>t</title>');
+  writeFileSync(join(web, 'demo.js'), 'export {};');
+  const server = await startServer({ port: 0, dir, webDir: web, log: () => undefined });
+  try {
+    const get = (p: string): Promise<Response> => fetch(`${server.url}${p}`);
+    let list = await (await get('api/models')).json() as Record<string, unknown>;
+    assert.equal(list.charlm, null);
+    assert.equal((await get('models/charlm.srnn')).status, 404);
+    // A pruned checkpoint (masks applied by the export) under sparse/, as `sparse-rnn demo` writes it.
+    const sp = randomModel(3, 'gru', 1);
+    const t = new Map<string, TensorInput>();
+    for (const s of paramSpecs(sp.config)) {
+      t.set(s.name, { dtype: 'F32', shape: s.shape, data: sp.weights.get(s.name)! });
+      if (s.kind !== 'bias') t.set(`${s.name}_mask`, { dtype: 'U8', shape: s.shape, data: Uint8Array.from(sp.weights.get(s.name)!, (_, i) => (i % 10 === 0 ? 1 : 0)) });
+    }
+    mkdirSync(join(dir, 'sparse'));
+    writeFileSync(join(dir, 'sparse', 'model.ckpt'), serializeSafetensors(t, {
+      'sparse-rnn': JSON.stringify({ format: 'sparse-rnn-checkpoint', version: 1, config: sp.config, vocab: VOCAB }),
+    }));
+    list = await (await get('api/models')).json() as Record<string, unknown>;
+    assert.deepEqual(list.charlm, { url: '/models/charlm.srnn', source: join(dir, 'sparse', 'model.ckpt') });
+    const r = await get('models/charlm.srnn');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    const f = readSrnn(new Uint8Array(await r.arrayBuffer()));
+    assert.deepEqual(f.header.extra?.vocab, VOCAB);
+    for (const [name, tt] of f.tensors) if (name.includes('weight')) assert.equal(tt.format, 'csr', `${name}: 90% masked → CSR`);
+    // A broken checkpoint: a 500 whose text says what is wrong.
+    writeFileSync(join(dir, 'sparse', 'model.ckpt'), 'garbage');
+    const bad = await get('models/charlm.srnn');
+    assert.equal(bad.status, 500);
+    assert.match(await bad.text(), /model\.ckpt/);
+    assert.equal((await get('')).status, 200);
+    assert.match((await get('demo.js')).headers.get('content-type') ?? '', /javascript/);
+    for (const p of ['..%2fpackage.json', '%2e%2e/%2e%2e/etc/passwd', 'models/x.srnn', 'api/other', 'nope.js'])
+      assert.equal((await get(p)).status, 404, p);
+    assert.equal((await fetch(server.url, { method: 'POST' })).status, 405);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(web, { recursive: true, force: true });
+  }
+});
+
 interface Scenario {
   name: string; query: string; backend: 'wasm' | 'ts'; temperature: number; seed: number; length: number; denseTwin: boolean;
   /** Make the page's WebAssembly SIMD probe fail, as in a browser without SIMD (main thread only). */

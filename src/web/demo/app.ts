@@ -147,6 +147,7 @@ async function openCharLM(bytes: Uint8Array, label: string, denseBytes: Uint8Arr
   disposeCharLM();
   el.charlm.hidden = true;
   el.sparsity.hidden = true;
+  el.modelInfo.textContent = '';
   const file = parse(bytes, label);
   renderSparsity(file, label);
   const c = file.header.config;
