@@ -74,7 +74,11 @@ export class CharGenerator {
   private logits: Float32Array | null = null;
   private lastMs = 0;
 
-  constructor(readonly model: SparseModel, vocab: readonly string[], opts: { temperature?: number; seed?: number } = {}) {
+  /**
+   * `opts.state`: a batch-1 state of `model` to reuse (it is reset by `start`); by default a new
+   * one is allocated (states live in the model's heap until it is dropped).
+   */
+  constructor(readonly model: SparseModel, vocab: readonly string[], opts: { temperature?: number; seed?: number; state?: SparseState } = {}) {
     const t = opts.temperature ?? 0;
     if (!(t >= 0) || !Number.isFinite(t)) throw new RangeError(`generate: temperature must be a finite number ≥ 0, found ${t}`);
     if (model.config.outputSize !== vocab.length)
@@ -82,7 +86,8 @@ export class CharGenerator {
     this.vocab = vocab;
     this.temperature = t;
     this.rng = new Rng(opts.seed ?? 0);
-    this.state = model.createState(1);
+    if (opts.state && opts.state.batch !== 1) throw new RangeError('generate: the state must have batch 1');
+    this.state = opts.state ?? model.createState(1);
     this.p = new Float64Array(vocab.length);
     this.first = vocab[0] === UNK ? 1 : 0;
   }

@@ -120,7 +120,10 @@ export class WorkerModel {
     return this.worker.call<Float32Array>({ op: 'run', model: this.id, seq, options: opts });
   }
 
-  /** A CharGenerator in the worker (vocabulary: the file's, unless given). */
+  /**
+   * A CharGenerator in the worker (vocabulary: the file's, unless given). Generators of one model
+   * share its streaming state: creating one ends the model's previous generator.
+   */
   async generator(vocab?: string[], opts: { temperature?: number; seed?: number } = {}): Promise<WorkerCharGenerator> {
     const id = await this.worker.call<number>({ op: 'genCreate', model: this.id, vocab, options: opts });
     return new WorkerCharGenerator(this.worker, id);

@@ -16,6 +16,8 @@ const scope = globalThis as unknown as WorkerScope;
 const models = new Map<number, SparseModel>();
 const states = new Map<number, SparseState>();
 const gens = new Map<number, CharGenerator>();
+/** One streaming state per model, reused by its generators (states are never freed from a heap). */
+const genStates = new Map<number, SparseState>();
 let nextId = 1;
 
 function need<T>(m: Map<number, T>, id: number, what: string): T {
@@ -37,7 +39,10 @@ async function handle(req: WorkerRequest): Promise<{ result: unknown; transfer?:
       return { result: info };
     }
     case 'dispose': {
+      const model = models.get(req.model);
       models.delete(req.model);
+      genStates.delete(req.model);
+      for (const [id, g] of gens) if (g.model === model) gens.delete(id);
       return { result: null };
     }
     case 'createState': {
@@ -60,7 +65,10 @@ async function handle(req: WorkerRequest): Promise<{ result: unknown; transfer?:
     }
     case 'genCreate': {
       const model = need(models, req.model, 'model');
-      const g = new CharGenerator(model, req.vocab ?? charVocab(model), req.options);
+      let state = genStates.get(req.model);
+      if (!state) genStates.set(req.model, (state = model.createState(1)));
+      for (const [id, g] of gens) if (g.model === model) gens.delete(id); // one generator per model at a time
+      const g = new CharGenerator(model, req.vocab ?? charVocab(model), { ...req.options, state });
       const id = nextId++;
       gens.set(id, g);
       return { result: id };

@@ -80,10 +80,11 @@ async function openModel(bytes: Uint8Array, backend: 'auto' | 'wasm' | 'ts', inW
     };
   }
   const m = await SparseModel.loadAsync(bytes, { backend });
+  const state = m.createState(1); // reused by every generation (heap allocations are never freed)
   return {
     backend: `${m.kernels.name}/${m.sparse.name}, main thread`,
     generator: async (vocab, o) => {
-      const g = new CharGenerator(m, vocab, o);
+      const g = new CharGenerator(m, vocab, { ...o, state });
       return { start: async (p) => g.start(p), next: async (n) => Array.from({ length: n }, () => g.next()) };
     },
     dispose: () => undefined,
