@@ -324,6 +324,7 @@ async function runGeneration(): Promise<void> {
       `sparse is ${ratio >= 1 ? `${ratio.toFixed(2)}× faster` : `${(1 / ratio).toFixed(2)}× slower`}` +
       (lm.denseIsTwin ? ` · same weights: the texts agree on ${agree} of ${texts[0].length} characters` +
         (agree < texts[0].length ? ' (dense and sparse sum in different orders; a sampled character can flip)' : '') : '') +
+      (el.fast.checked ? '' : ' · animated: each step follows an idle pause (cold caches); tick "as fast as possible" for steady-state numbers') +
       (crossOriginIsolated ? '' : ' · timer resolution is coarse here (the page is not cross-origin isolated)');
     setState('done');
   } catch (e) {
