@@ -160,7 +160,7 @@ test('CLI: train → eval → sample on a small corpus', () => {
   let r = cli('train', '--corpus', corpusFile(), '--hidden', '16', '--embed', '8', '--epochs', '1', '--max-steps', '10',
     '--batch', '4', '--seq-len', '16', '--eval-chars', '500', '-o', out, '--quiet');
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /epoch 1: train [\d.]+ bpc, valid [\d.]+ bpc/);
+  assert.match(r.stderr, /epoch 1\/1: train [\d.]+ bpc, valid [\d.]+ bpc/);
   r = cli('eval', out, '--split', 'test');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /test bits\/char: \d+\.\d{4}/);

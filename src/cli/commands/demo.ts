@@ -4,7 +4,7 @@
 
 import { Command, Option } from 'commander';
 import { Worker } from 'node:worker_threads';
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { action } from '../main.js';
 import type { CharLMRunOptions } from '../../train/charlm-run.js';
@@ -73,7 +73,12 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
   const status = new Map<string, string>();
   let lastDraw = 0;
   const render = (label: string, m: Msg): void => {
-    if (m.type === 'log') { out.write(`[${label}] ${String(m.line)}\n`); return; }
+    if (m.type === 'log') {
+      // Per-update pruning lines go to the report; the console keeps warnings and resume notes.
+      const line = String(m.line);
+      if (!line.startsWith('prune itr')) out.write(`${out.isTTY ? '\r\x1b[K' : ''}[${label}] ${line}\n`);
+      return;
+    }
     if (m.type === 'epoch') {
       const e = m as unknown as EpochEvent;
       out.write(`${out.isTTY ? '\r\x1b[K' : ''}[${label}] epoch ${e.epoch}: train ${e.trainBpc.toFixed(3)} bpc, valid ${e.validBpc.toFixed(3)} bpc (${e.seconds.toFixed(0)} s)\n`);
@@ -168,7 +173,6 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
     parameters: d.model.parameterCount(), nonZeroSparse: s.model.nonZeroCount(), sparsity: sr.sparsity,
     bytes: { denseFp32: dense4, csr: tot.sparseBytes, srnn: srnnBytes }, history: { dense: dr.history, sparse: sr.history },
   }, null, 2) + '\n'));
-  void existsSync;
 }
 
 export function registerDemo(program: Command): void {

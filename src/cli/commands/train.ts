@@ -2,7 +2,7 @@
 
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { CellType } from '../../nn/config.js';
 import { runCharLM } from '../../train/charlm-run.js';
@@ -193,9 +193,8 @@ export async function trainCharLMFromCli(o: TrainCliOptions): Promise<boolean> {
     onEpoch: (e, t, p) => {
       progress.stop();
       started = false;
-      progress.log(`epoch ${e.epoch}: train ${e.trainBpc.toFixed(4)} bpc, valid ${e.validBpc.toFixed(4)} bpc` +
+      progress.log(`epoch ${e.epoch}/${t.opts.epochs}: train ${e.trainBpc.toFixed(4)} bpc, valid ${e.validBpc.toFixed(4)} bpc` +
         (p ? `, sparsity ${(100 * p.sparsity().overall).toFixed(2)}%` : '') + `, ${e.seconds.toFixed(1)} s`);
-      void t;
     },
   });
   process.off('SIGINT', onSig);
@@ -260,5 +259,3 @@ export function loadModel(file: string, kernels: 'auto' | 'wasm' | 'ts' = 'auto'
   applyCheckpoint(model, ck);
   return { model, ck };
 }
-
-export const reportDir = (out: string): string => join(dirname(out));
