@@ -46,6 +46,7 @@ async function registerOptional(program: Command, bench: Command, data: Command)
   call(await tryImport('./commands/bench-kernels.js'), 'addBenchSubcommands', bench);
   call(await tryImport('./commands/bench-train.js'), 'addBenchTrain', bench);
   call(await tryImport('./commands/data-speech.js'), 'registerDataSpeech', data);
+  call(await tryImport('./commands/reproduce.js'), 'registerReproduce', program);
 }
 
 export async function main(argv: string[]): Promise<void> {

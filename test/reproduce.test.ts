@@ -1,0 +1,131 @@
+// `sparse-rnn reproduce` (char-LM): the plan's arithmetic, and a micro plan (tiny GRUs, a few
+// steps per run, a small synthetic corpus) through the whole runner: worker threads, dependencies,
+// the tables/markdown/plots, and resume (a second invocation skips finished runs; a run whose
+// result is missing continues from its checkpoint).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { reproduce, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
+import { charlmPlan, dependencies, estimateFullMinutes, gruPrunedSize, gruTotalParams, solveHidden, type RunResult } from '../experiments/charlm.js';
+
+test('reproduce plan: parameter formulas, sizes and dependencies (REFERENCE.md §2)', () => {
+  assert.equal(gruTotalParams(256, 64, 90), 276186);
+  assert.equal(gruTotalParams(512, 64, 90), 939738);
+  assert.equal(gruTotalParams(115, 64, 90), 78645);
+  assert.equal(gruPrunedSize(256, 64, 90), 268800);
+  assert.equal(gruPrunedSize(512, 64, 90), 930816);
+  assert.equal(solveHidden(78645, 64, 90), 115);
+  const full = charlmPlan('full');
+  assert.deepEqual(full.runs.map((r) => r.id).sort(), ['1', '2', '2a', '3', '4', '4m', '5', '5p', '6']);
+  const by = new Map(full.runs.map((r) => [r.id, r]));
+  assert.equal(by.get('1')!.hidden, 256);
+  assert.equal(by.get('4')!.hidden, 512);
+  // Run 3: total(H) nearest 10% of 268,800 + 7,386 = 34,266 → H = 61 (total 34,581; H = 60 gives 33,930).
+  assert.equal(by.get('3')!.hidden, 61);
+  for (const id of ['5', '5p', '6']) assert.deepEqual(dependencies(by.get(id)!), ['2']);
+  // Dependencies come after what they depend on in the scheduling order.
+  const pos = new Map(full.runs.map((r, i) => [r.id, i]));
+  for (const r of full.runs) for (const d of dependencies(r)) assert.ok(pos.get(d)! < pos.get(r.id)!);
+  assert.equal(full.epochs, 10);
+  assert.equal(full.maxStepsPerEpoch, 0);
+  // 4m (GRU-384 at 92%) is the larger sparse model under 25% of run 1's parameters.
+  const nnz4m = Math.round(0.08 * gruPrunedSize(384, 64, 90)) + gruTotalParams(384, 64, 90) - gruPrunedSize(384, 64, 90);
+  assert.ok(nnz4m < 0.25 * 276186);
+  const est = estimateFullMinutes({ hidden: 256, msPerStep: 80 });
+  assert.ok(est.minutes > 30 && est.minutes < 180, `estimate ${est.minutes}`);
+});
+
+test('writeSection replaces its own section and keeps the others', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'srnn-repro-md-'));
+  const f = join(dir, 'R.md');
+  writeFileSync(f, '# Results\n\n<!-- demo:begin -->\ndemo text\n<!-- demo:end -->\n');
+  writeSection(f, 'charlm', 'first');
+  writeSection(f, 'charlm', 'second');
+  const t = readFileSync(f, 'utf8');
+  assert.match(t, /demo text/);
+  assert.doesNotMatch(t, /first/);
+  assert.equal(t.split('<!-- reproduce:charlm:begin -->').length, 2);
+  assert.match(t, /<!-- reproduce:charlm:begin -->\nsecond\n<!-- reproduce:charlm:end -->/);
+});
+
+function syntheticCorpus(n: number): string {
+  const words = ['the', 'whale', 'sea', 'ship', 'captain', 'white', 'harpoon', 'deck', 'and', 'of', 'a', 'Ahab', 'said', 'boat'];
+  let s = 1234, out = '';
+  while (out.length < n) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out += words[s % words.length] + ((s >>> 8) % 9 === 0 ? '.\n' : ' ');
+  }
+  return out.slice(0, n);
+}
+
+test('reproduce: a micro plan runs end to end, writes the tables, and resumes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'srnn-repro-'));
+  const corpus = join(dir, 'corpus.txt');
+  writeFileSync(corpus, syntheticCorpus(6000));
+  const resultsFile = join(dir, 'RESULTS.md');
+  writeFileSync(resultsFile, '# Results\n\n<!-- demo:begin -->\nthe demo section\n<!-- demo:end -->\n');
+  const logs: string[] = [];
+  const opts: ReproduceOptions = {
+    mode: 'quick', task: 'all', out: join(dir, 'runs'), resultsFile, plotsDir: join(dir, 'results'), bench: false,
+    log: (s) => logs.push(s), command: 'test micro plan',
+    plan: {
+      corpus, sizes: { base: 8, big: 16, medium: 12 }, epochs: 3, maxStepsPerEpoch: 4, evalChars: 0, batch: 4, seqLen: 8,
+      window: { start: 1, ramp: 1.5, end: 2, freq: 1 }, hardEpochs: [1, 2],
+    },
+  };
+  const r1 = await reproduce(opts);
+  assert.ok(r1.completed, logs.join('\n'));
+  const c = r1.charlm!;
+  assert.deepEqual(c.trained.sort(), ['1', '2', '2a', '3', '4', '4m', '5', '5p', '6']);
+  assert.equal(c.skipped.length, 0);
+  const R = c.results;
+  // Matched runs: hard keeps exactly run 2's non-zeros; AGP within rounding per tensor.
+  const nnz2 = R.get('2')!.params.prunedNnz;
+  assert.ok(R.get('2')!.sparsity > 0.5, `run 2 sparsity ${R.get('2')!.sparsity}`);
+  assert.equal(R.get('5')!.params.prunedNnz, nnz2);
+  assert.equal(R.get('5p')!.params.prunedNnz, nnz2);
+  assert.ok(Math.abs(R.get('6')!.params.prunedNnz - nnz2) <= 3);
+  assert.equal(R.get('1')!.sparsity, 0);
+  for (const r of R.values()) {
+    assert.equal(r.history.length, 3);
+    assert.ok(Number.isFinite(r.validBpc) && Number.isFinite(r.testBpc));
+    assert.equal(r.stepsPerEpoch, 4);
+  }
+  const md = r1.sections.charlm!;
+  for (const h of ['### Claims', '### Table 3 analog', '### Table 4 analog', '### Per-layer sparsity', '### Table 6 analog', '### Training time', '### Figures'])
+    assert.ok(md.includes(h), `missing ${h}`);
+  for (const id of ['1', '2', '2a', '3', '4', '4m', '6']) assert.match(md, new RegExp(`^\\| ${id} \\| GRU`, 'm'), `Table 3 row ${id}`);
+  for (const m of ['hard (run 5)', "hard (run 5')", 'gradual Narang (run 2)', 'AGP (run 6)']) assert.ok(md.includes(m), `Table 4 row ${m}`);
+  for (const cl of ['within 10%', '≤ 25%', 'Gradual pruning beats hard', 'within 5% of dense']) assert.ok(md.includes(cl), `claim ${cl}`);
+  assert.match(md, /QUICK/);
+  const text = readFileSync(resultsFile, 'utf8');
+  assert.match(text, /the demo section/);
+  assert.match(text, /<!-- reproduce:charlm:begin -->[\s\S]*<!-- reproduce:charlm:end -->/);
+  for (const f of ['charlm-fig1-valid.svg', 'charlm-fig1-hard.svg', 'charlm-fig2-sparsity.svg', 'charlm-fig2a-layers.svg'])
+    assert.ok(existsSync(join(dir, 'results', f)), f);
+  assert.match(text, /!\[[^\]]*\]\(results\/charlm-fig1-valid\.svg\)/);
+  if (!existsSync(new URL('../experiments/speech.js', import.meta.url))) assert.ok(r1.notes.some((n) => n.includes('speech')));
+
+  // Second invocation: everything finished → all skipped, nothing retrained.
+  const res2 = join(dir, 'runs', 'charlm', 'run-2', 'result.json');
+  const mtime = statSync(res2).mtimeMs;
+  const r2 = await reproduce({ ...opts, task: 'charlm' });
+  assert.ok(r2.completed);
+  assert.equal(r2.charlm!.trained.length, 0);
+  assert.equal(r2.charlm!.skipped.length, 9);
+  assert.equal(statSync(res2).mtimeMs, mtime);
+  assert.equal(r2.charlm!.results.get('4')!.validBpc, R.get('4')!.validBpc);
+
+  // A run without its result continues from its checkpoint (here: already at the last epoch).
+  rmSync(join(dir, 'runs', 'charlm', 'run-6', 'result.json'));
+  logs.length = 0;
+  const r3 = await reproduce({ ...opts, task: 'charlm' });
+  assert.deepEqual(r3.charlm!.trained, ['6']);
+  assert.ok(logs.some((l) => l.includes('run 6') && l.includes('continuing from its checkpoint')), logs.join('\n'));
+  const r6: RunResult = r3.charlm!.results.get('6')!;
+  assert.equal(r6.validBpc, R.get('6')!.validBpc);
+  assert.equal(r6.testBpc, R.get('6')!.testBpc);
+});
