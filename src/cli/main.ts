@@ -41,11 +41,14 @@ async function registerOptional(program: Command, bench: Command, data: Command)
   };
   call(await tryImport('./commands/schedule.js'), 'registerSchedule', program);
   call(await tryImport('./commands/export.js'), 'registerExport', program);
+  call(await tryImport('./commands/export-onnx.js'), 'registerExportOnnx', program);
+  call(await tryImport('./commands/import.js'), 'registerImport', program);
   call(await tryImport('./commands/infer.js'), 'registerInfer', program);
   call(await tryImport('./commands/transcribe.js'), 'registerTranscribe', program);
   call(await tryImport('./commands/bench-kernels.js'), 'addBenchSubcommands', bench);
   call(await tryImport('./commands/bench-train.js'), 'addBenchTrain', bench);
   call(await tryImport('./commands/data-speech.js'), 'registerDataSpeech', data);
+  call(await tryImport('./commands/serve.js'), 'registerServe', program);
   call(await tryImport('./commands/reproduce.js'), 'registerReproduce', program);
 }
 

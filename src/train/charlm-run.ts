@@ -12,7 +12,7 @@ import type { OptimizerOptions } from '../nn/optim.js';
 import { loadCharCorpus, type CharCorpus } from '../data/charlm.js';
 import { Trainer, type EpochEvent, type StepEvent, type TrainOptions, type TrainerState } from './trainer.js';
 import { applyCheckpoint, loadCarriedState, loadCheckpoint, optimizerTensors, saveCheckpoint } from './checkpoint.js';
-import { Pruner, parseRecipe, type PruneRecipe } from '../prune/index.js';
+import { Pruner, parseRecipe, type PruneRecipe, type PrunerState } from '../prune/index.js';
 
 export interface CharLMRunOptions {
   corpus: string;
@@ -26,6 +26,11 @@ export interface CharLMRunOptions {
   checkpoint: string;
   /** Continue from `checkpoint` when it exists. */
   resume: boolean;
+  /**
+   * Start from the weights (and masks) of this checkpoint, with a fresh optimizer and schedule:
+   * fine-tuning, one-shot pruning of a trained model, or continuing an imported PyTorch model.
+   */
+  initFrom?: string;
   prune: PruneRecipe | null;
   kernels: 'auto' | 'wasm' | 'ts';
   onStep?: (e: StepEvent, t: Trainer, p: Pruner | null) => void;
@@ -48,17 +53,30 @@ export async function runCharLM(o: CharLMRunOptions): Promise<CharLMRunResult> {
   mkdirSync(dirname(o.checkpoint), { recursive: true });
   const resuming = o.resume && existsSync(o.checkpoint);
   const ck = resuming ? loadCheckpoint(o.checkpoint) : null;
-  const corpus = loadCharCorpus(o.corpus, ck?.meta.vocab);
-  const config: ModelConfig = ck?.meta.config ?? {
+  const init = !ck && o.initFrom ? loadCheckpoint(o.initFrom) : null;
+  const base = ck ?? init;
+  const corpus = loadCharCorpus(o.corpus, base?.meta.vocab);
+  const config: ModelConfig = base?.meta.config ?? {
     cell: o.cell, inputSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, bidirectional: false,
     vocabSize: corpus.vocab.length, outputSize: corpus.vocab.length, dropout: o.dropout,
   };
+  if (config.vocabSize !== corpus.vocab.length || config.outputSize !== corpus.vocab.length)
+    throw new Error(`${base?.file ?? 'model'}: vocabulary of ${corpus.vocab.length} characters does not match the model's ${config.vocabSize}/${config.outputSize}`);
   const trainOpts: TrainOptions = (ck?.meta.train?.options as TrainOptions | undefined) ?? o.train;
   if (ck && trainOpts.epochs !== o.train.epochs) trainOpts.epochs = o.train.epochs; // allow extending a run
   const k = createKernels(new Heap(), o.kernels);
   const model = new RNNModel(config, k);
   model.init(trainOpts.seed);
   const trainer = new Trainer(model, corpus.train, corpus.valid, trainOpts);
+  if (base) applyCheckpoint(model, base);
+  if (ck) {
+    trainer.optimizer.loadStateTensors(optimizerTensors(ck), ck.file);
+    trainer.restore(ck.meta.train!.state as TrainerState);
+    loadCarriedState(model, ck, trainer.carried);
+    log(`resumed ${ck.file} at epoch ${trainer.state.epoch}, step ${trainer.state.stepInEpoch} (iteration ${trainer.state.itr})`);
+  } else if (init) log(`initialised from ${init.file} (fresh optimizer and schedule)`);
+  // After the weights are in place: one-shot pruning cuts at construction; a resumed pruner
+  // continues its saved state (and its saved, resolved schedule) exactly.
   const recipe = ck ? ((ck.meta.prune?.recipe as PruneRecipe | undefined) ?? null) : o.prune;
   let pruner: Pruner | null = null;
   if (recipe && recipe.method !== 'none') {
@@ -67,16 +85,8 @@ export async function runCharLM(o: CharLMRunOptions): Promise<CharLMRunResult> {
       itersPerEpoch: trainer.stepsPerEpoch,
       zeroState: (p, mask) => trainer.optimizer.zeroState(p, mask),
       log,
-    });
+    }, ck?.meta.prune?.state as PrunerState | undefined);
     trainer.hooks.push(pruner);
-  }
-  if (ck) {
-    applyCheckpoint(model, ck);
-    trainer.optimizer.loadStateTensors(optimizerTensors(ck), ck.file);
-    trainer.restore(ck.meta.train!.state as TrainerState);
-    loadCarriedState(model, ck, trainer.carried);
-    if (pruner && ck.meta.prune?.state) pruner.loadState(ck.meta.prune.state as ReturnType<Pruner['state']>);
-    log(`resumed ${ck.file} at epoch ${trainer.state.epoch}, step ${trainer.state.stepInEpoch} (iteration ${trainer.state.itr})`);
   }
   const save = (): Promise<void> =>
     saveCheckpoint(o.checkpoint, model, {

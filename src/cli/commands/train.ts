@@ -42,6 +42,7 @@ export interface TrainCliOptions {
   evalChars: number;
   out: string;
   resume: boolean;
+  initFrom?: string;
   kernels: 'auto' | 'wasm' | 'ts';
   prune: string;
   pruneConfig?: string;
@@ -121,6 +122,7 @@ export function addTrainOptions(c: Command): Command {
     .option('--eval-chars <n>', 'validation characters per evaluation (0 = all)', int('--eval-chars', 0), 0)
     .option('-o, --out <file>', 'checkpoint file', 'runs/model.ckpt')
     .option('--resume', 'continue from --out if it exists', false)
+    .option('--init-from <checkpoint>', 'start from these weights/masks with a fresh optimizer (fine-tune, one-shot prune)')
     .addOption(new Option('--kernels <impl>', 'kernel implementation').choices(['auto', 'wasm', 'ts']).default('auto'))
     .addOption(new Option('--prune <method>', 'pruning during training').choices(PRUNE_METHODS as unknown as string[]).default('none'))
     .option('--prune-config <recipe.json>', 'pruning recipe (JSON); options below override it')
@@ -171,7 +173,7 @@ export async function trainCharLMFromCli(o: TrainCliOptions): Promise<boolean> {
         ? { kind: 'adam', lr: o.lr, weightDecay: o.weightDecay }
         : { kind: 'sgd', lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay },
     },
-    checkpoint: o.out, resume: o.resume, prune: recipeFromOptions(o), kernels: o.kernels, signal,
+    checkpoint: o.out, resume: o.resume, initFrom: o.initFrom, prune: recipeFromOptions(o), kernels: o.kernels, signal,
     log: (s) => progress.log(s),
     onStep: (e, t, p) => {
       if (!started || e.step === 0) {
