@@ -16,6 +16,7 @@ import { decodeF16 } from '../src/sparse/fp16.js';
 import { readSrnn } from '../src/sparse/format.js';
 import { exportModel } from '../src/sparse/export.js';
 import { SparseModel } from '../src/sparse/runtime.js';
+import { mulberry32 as rng } from '../src/util/rng.js';
 
 export interface Row {
   m: number;
@@ -128,16 +129,6 @@ async function timeAsync(fn: () => Promise<unknown>, minMs: number, samples: num
   return ts[Math.floor(ts.length / 2)];
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Native peer: onnxruntime-node MatMul built as an in-memory ONNX model (tiny protobuf writer).

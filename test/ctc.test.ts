@@ -5,18 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { ctcLoss, ctcGreedyDecode, ctcBeamDecode, ctcBeamSearch, ctcMeanWeights } from '../src/nn/ctc.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { editDistance, cer, wer, cerCounts, werCounts } from '../src/nn/metrics.js';
+import { mulberry32 as rng } from '../src/util/rng.js';
 
-// Small deterministic PRNG (mulberry32) so failures reproduce.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function randn(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() + 1e-300)) * Math.cos(2 * Math.PI * r());
 }

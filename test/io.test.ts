@@ -17,6 +17,7 @@ import {
   saveNpyFile,
 } from '../src/io/fs.js';
 import { paramSpecs, type CellType, type ModelConfig } from '../src/nn/config.js';
+import { mulberry32 } from '../src/util/rng.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 
@@ -48,16 +49,6 @@ function raw(header: string | object, data: Uint8Array | number = 0, hlenOverrid
   return out;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sampleTensors(): Record<string, TensorInput> {
   return {

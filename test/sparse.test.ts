@@ -14,24 +14,12 @@ import {
 } from '../src/sparse/index.js';
 import { delta8Padding, encodeDelta8, decodeDelta8 } from '../src/sparse/csr.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
+import { mulberry32 as rng, randn } from '../src/util/rng.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function randn(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
 
 /** max |a - b| / max |b|. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
