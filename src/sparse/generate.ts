@@ -114,23 +114,31 @@ export class CharGenerator {
   next(): GeneratedToken {
     const z = this.logits;
     if (!z) throw new Error('generate: call start(prompt) first');
-    const V = this.vocab.length, T = this.temperature, lo = this.first;
-    let c = lo;
-    if (T === 0) {
-      for (let j = lo + 1; j < V; j++) if (z[j] > z[c]) c = j;
-    } else {
-      let m = -Infinity;
-      for (let j = lo; j < V; j++) m = Math.max(m, z[j] / T);
-      let sum = 0;
-      for (let j = lo; j < V; j++) sum += this.p[j] = Math.exp(z[j] / T - m);
-      let r = this.rng.next() * sum;
-      c = V - 1;
-      for (let j = lo; j < V; j++) if ((r -= this.p[j]) <= 0) { c = j; break; }
-    }
+    const c = pickToken(z, this.vocab.length, this.first, this.temperature, this.rng, this.p);
     const ms = this.lastMs;
     this.feed(c);
     return { id: c, char: this.vocab[c], ms };
   }
+}
+
+/**
+ * The next token from scores z[0..V): argmax when temperature is 0, else a sample of
+ * softmax(z / temperature) drawn with `rng`. Ids below `first` are never chosen (<unk>).
+ * `p` is scratch of length ≥ V. Shared by the dense trainer's sampler and the sparse runtime.
+ */
+export function pickToken(z: ArrayLike<number>, V: number, first: number, temperature: number, rng: Rng, p: Float64Array): number {
+  let c = first;
+  if (temperature === 0) {
+    for (let j = first + 1; j < V; j++) if (z[j] > z[c]) c = j;
+    return c;
+  }
+  let m = -Infinity;
+  for (let j = first; j < V; j++) m = Math.max(m, z[j] / temperature);
+  let sum = 0;
+  for (let j = first; j < V; j++) sum += p[j] = Math.exp(z[j] / temperature - m);
+  let r = rng.next() * sum;
+  for (let j = first; j < V; j++) if ((r -= p[j]) <= 0) return j;
+  return V - 1;
 }
 
 /** Generate `length` characters after `prompt` (the text generated, without the prompt). */

@@ -245,7 +245,7 @@ export function registerTrainCommands(program: Command): void {
     .argument('<checkpoint>')
     .option('--prompt <text>', 'text to start from', 'The whale ')
     .option('--length <n>', 'characters to generate', int('--length', 1), 300)
-    .option('--temperature <t>', 'softmax temperature', num('--temperature', 1e-3, 100), 0.8)
+    .option('--temperature <t>', 'softmax temperature (0 = greedy)', num('--temperature', 0, 100), 0.8)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
     .action(action(async (file: string, o: { prompt: string; length: number; temperature: number; seed: number; kernels: 'auto' | 'wasm' | 'ts' }) => {
