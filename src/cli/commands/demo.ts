@@ -166,6 +166,8 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
     `  The whale ${sample.replace(/\n/g, '\n  ')}`,
     '',
     `checkpoints, reports (report.json, curves.svg, sparsity.svg) in ${o.out}/dense and ${o.out}/sparse`,
+    `live in your browser (generation with sparse vs dense latency, sparsity maps):`,
+    `  npx sparse-rnn serve --dir ${o.out}   →   http://127.0.0.1:8080/`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
   await writeFileAtomic(join(o.out, 'summary.json'), new TextEncoder().encode(JSON.stringify({
