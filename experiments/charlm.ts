@@ -264,8 +264,10 @@ export interface RunnerReport {
   results: Map<string, RunResult>;
   /** Runs skipped because they had finished before. */
   skipped: string[];
-  /** Runs trained (or continued) in this invocation. */
+  /** Runs trained (or continued) to the end in this invocation. */
   trained: string[];
+  /** Runs that trained in this invocation (finished or interrupted). */
+  started: string[];
   completed: boolean;
   seconds: number;
 }
@@ -296,7 +298,7 @@ export async function runPlan(plan: CharlmPlan, o: RunnerOptions): Promise<Runne
   const corpus = loadCharCorpus(plan.corpus);
   const S = stepsPerEpoch(corpus.train.length, plan);
   const results = new Map<string, RunResult>();
-  const skipped: string[] = [], trained: string[] = [];
+  const skipped: string[] = [], trained: string[] = [], started: string[] = [];
   const pending = [...plan.runs];
   const running = new Map<string, { worker: Worker; done: Promise<{ id: string; completed: boolean }> }>();
   const status = new Map<string, string>();
@@ -369,6 +371,7 @@ export async function runPlan(plan: CharlmPlan, o: RunnerOptions): Promise<Runne
       });
     });
     running.set(r.id, { worker, done });
+    started.push(r.id);
   };
 
   try {
@@ -425,7 +428,7 @@ export async function runPlan(plan: CharlmPlan, o: RunnerOptions): Promise<Runne
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
-  return { results, skipped, trained, completed: !stopping && results.size === plan.runs.length, seconds: (performance.now() - t0) / 1000 };
+  return { results, skipped, trained, started, completed: !stopping && results.size === plan.runs.length, seconds: (performance.now() - t0) / 1000 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,15 +529,28 @@ const signed = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : '�
 const int = (x: number): string => Math.round(x).toLocaleString('en');
 export const relPerf = (base: number, x: number): number => (100 * (base - x)) / base;
 
+/** One invocation of the runner, as recorded in <out>/invocations.json. */
+export interface Invocation {
+  command: string;
+  startedAt: string;
+  seconds: number;
+  /** Runs that trained in it (finished or not). */
+  started: string[];
+  completed: boolean;
+  loadStart: number[];
+  loadEnd: number[];
+}
+
 export interface ReportContext {
   command: string;
   /** Folder the plots are written to, and the markdown file that will reference them. */
   plotsDir: string;
   resultsFile: string;
   machine: string;
-  loadStart: number[];
-  loadEnd: number[];
-  wallSeconds: number;
+  /** The invocations that trained the runs reported (from <out>/invocations.json), this one last if it trained. */
+  invocations: Invocation[];
+  /** This invocation. */
+  current: Invocation;
   skipped: string[];
   latencyNote?: string;
   /** Extra bullet points for the notes. */
@@ -573,6 +589,18 @@ export function estimateFullMinutes(measured: { hidden: number; msPerStep: numbe
     free[0] = start + perRun[r.id];
   }
   return { minutes: Math.max(...end.values()) / 60, perRun };
+}
+
+/** A piecewise-constant series from mask-update points: 0 from iteration 0, held until `end`. */
+export function stepped(points: [number, number][], end: number): [number, number][] {
+  const out: [number, number][] = [[0, 0]];
+  let y = 0;
+  for (const [x, v] of points) {
+    out.push([x, y], [x, v]);
+    y = v;
+  }
+  out.push([Math.max(end, out[out.length - 1][0]), y]);
+  return out;
 }
 
 function mdTable(head: string[], rows: string[][]): string {
@@ -623,7 +651,7 @@ export function checkClaims(plan: CharlmPlan, R: Map<string, RunResult>): ClaimC
       claim: 'Gradual pruning beats hard pruning at the same number of parameters',
       numbers: `run 2 gradual ${f4(r2.validBpc)} (${int(r2.params.nonZero)} params) vs ` +
         hards.map((h) => `hard at epoch ${(h.spec.recipe as { hard: { atEpoch: number } }).hard.atEpoch} ${f4(h.validBpc)} (${int(h.params.nonZero)})`).join(', ') +
-        ` valid bpc; gap ${hards.map((h) => `${(rel(r2) - rel(h)).toFixed(2)}`).join(' / ')} points`,
+        ` valid bpc; gap ${hards.map((h) => signed(rel(r2) - rel(h)).replace('%', '')).join(' / ')} points`,
       verdict: hards.every((h) => r2.validBpc < h.validBpc) ? 'PASS' : 'FAIL',
     });
   const r3 = R.get('3');
@@ -664,9 +692,16 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
       'Run `npx sparse-rnn reproduce --full` for the real table.');
   else o.push('> Full runs: the reference\'s recipe (REFERENCE.md §1–3), 10 epochs of 661 steps, whole valid/test splits.');
   o.push('');
-  o.push(`- Command: \`${ctx.command}\`; written ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; wall time ${(ctx.wallSeconds / 60).toFixed(1)} min for this invocation` +
-    (ctx.skipped.length ? ` (runs ${ctx.skipped.map(displayId).join(', ')} were finished before and reused)` : '') + '.');
-  o.push(`- Machine: ${ctx.machine}; load average ${ctx.loadStart.map((x) => x.toFixed(1)).join('/')} at the start, ${ctx.loadEnd.map((x) => x.toFixed(1)).join('/')} at the end (1/5/15 min; the machine is shared, so timings are noisy).`);
+  const inv = ctx.invocations;
+  const la = (x: number[]): string => x.map((v) => v.toFixed(1)).join('/');
+  const trainMin = inv.reduce((a, i) => a + i.seconds, 0) / 60;
+  o.push(`- Command: \`${ctx.command}\`; section written ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`);
+  if (inv.length)
+    o.push(`- Wall time: ${trainMin.toFixed(1)} min in ${inv.length === 1 ? 'one invocation' : `${inv.length} invocations (resumed)`} that trained these runs ` +
+      `(started ${inv[0].startedAt.slice(0, 16).replace('T', ' ')} UTC, training + latency measurement)` +
+      (ctx.current.started.length ? '' : `; this invocation reused the finished runs and took ${ctx.current.seconds.toFixed(0)} s`) + '.');
+  o.push(`- Machine: ${ctx.machine}; load average (1/5/15 min) ${la((inv[0] ?? ctx.current).loadStart)} at the start, ${la((inv[inv.length - 1] ?? ctx.current).loadEnd)} at the end ` +
+    '— the machine is shared (other jobs were running), so timings are noisy.');
   o.push(`- Setup (all runs): corpus \`${plan.corpus}\` ${plan.corpus === 'moby-dick' ? 'split 119/10/10 chapters' : 'split 90/5/5 by position'}, V = ${plan.vocabSize}; Embedding(${plan.vocabSize}, ${plan.embed}) → 1-layer GRU(H) → Linear(H, ${plan.vocabSize}); ` +
     `Adam lr ${plan.lr}, clip ${plan.clip}, batch ${plan.batch} × ${plan.seqLen} (truncated BPTT), seed ${plan.seed}; ${plan.epochs} epochs × ${S} steps; ` +
     `valid/test bits/char at batch 1 over ${v0 ? `${int(v0.validChars)} / ${int(v0.testChars)}` : '—'} predictions, final epoch (no model selection; test is reported, never used for a choice). ` +
@@ -821,14 +856,15 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
     svgLinePlot({ title: `Validation bits/char, dense vs sparse${quick ? ' (quick)' : ''}`, xLabel: 'epoch', yLabel: 'valid bits/char', series: curve(['1', '2', '3', '4', '4m', '2a']) }));
   add('charlm-fig1-hard.svg', 'Validation bits/char per epoch: gradual (Narang), AGP and hard pruning at the same non-zeros',
     svgLinePlot({ title: `Gradual vs hard vs AGP${quick ? ' (quick)' : ''}`, xLabel: 'epoch', yLabel: 'valid bits/char', series: curve(['1', '2', '5', '5p', '6']) }));
-  const sp = pr.map((r) => ({ name: `${displayId(r.id)}: GRU-${r.hidden} ${r.prune!.method}`, points: r.prune!.series[0]?.points ?? [] }));
+  const sp = pr.map((r) => ({ name: `${displayId(r.id)}: GRU-${r.hidden} ${r.prune!.method}`, points: stepped(r.prune!.series[0]?.points ?? [], r.epochs * r.stepsPerEpoch) }));
   if (sp.length)
     add('charlm-fig2-sparsity.svg', 'Figure 2b analog: sparsity of the pruned tensors against iteration',
       svgLinePlot({ title: `Sparsity against iteration${quick ? ' (quick)' : ''}`, xLabel: 'iteration', yLabel: 'sparsity', yMin: 0, yMax: 1, series: sp }));
   const r2 = R.get('2');
   if (r2?.prune)
     add('charlm-fig2-run2-tensors.svg', 'Run 2 per tensor: sparsity against iteration',
-      svgLinePlot({ title: `Run 2 (Narang) sparsity per tensor${quick ? ' (quick)' : ''}`, xLabel: 'iteration', yLabel: 'sparsity', yMin: 0, yMax: 1, series: r2.prune.series }));
+      svgLinePlot({ title: `Run 2 (Narang) sparsity per tensor${quick ? ' (quick)' : ''}`, xLabel: 'iteration', yLabel: 'sparsity', yMin: 0, yMax: 1,
+        series: r2.prune.series.map((x) => ({ name: x.name, points: stepped(x.points, r2.epochs * r2.stepsPerEpoch) })) }));
   if (pr.length)
     add('charlm-fig2a-layers.svg', 'Figure 2a analog: final sparsity per layer (1 = weight_ih, 2 = weight_hh, 3 = fc.weight)',
       svgLinePlot({ title: `Final sparsity per layer (1 = input, 2 = recurrent, 3 = output)${quick ? ' (quick)' : ''}`, xLabel: 'layer', yLabel: 'sparsity',

@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { loadCharCorpus } from '../src/data/charlm.js';
 import {
   charlmPlan, charlmReport, estimateFullMinutes, machineDescription, measureLatency, runPlan,
-  type CharlmPlan, type Latency, type PlanOverrides, type RunResult,
+  type CharlmPlan, type Invocation, type Latency, type PlanOverrides, type RunResult,
 } from './charlm.js';
 
 export type ReproduceTask = 'charlm' | 'speech' | 'all';
@@ -62,6 +62,7 @@ export function writeSection(file: string, name: string, markdown: string): void
 
 async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, resultsFile: string, plotsDir: string): Promise<{ md: string | null; info: ReproduceResult['charlm'] }> {
   const t0 = performance.now();
+  const startedAt = new Date().toISOString();
   const loadStart = loadavg();
   const corpusName = o.plan?.corpus ?? 'moby-dick';
   const corpus = loadCharCorpus(corpusName);
@@ -70,7 +71,20 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   log(`reproduce charlm (${o.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs${plan.maxStepsPerEpoch ? ` capped at ${plan.maxStepsPerEpoch} steps` : ''}, ` +
     `${o.parallel ?? 2} at a time; run folders in ${out}/`);
   const rep = await runPlan(plan, { out, parallel: o.parallel, kernels: o.kernels, log: o.log, exportSrnn: o.bench ?? true });
+  const invFile = join(out, 'invocations.json');
+  const invocations: Invocation[] = existsSync(invFile) ? (JSON.parse(readFileSync(invFile, 'utf8')) as Invocation[]) : [];
+  const current = (): Invocation => ({
+    command: o.command ?? `sparse-rnn reproduce --${o.mode} --task charlm`, startedAt, seconds: (performance.now() - t0) / 1000,
+    started: rep.started, completed: rep.completed, loadStart, loadEnd: loadavg(),
+  });
+  const record = (): void => {
+    if (!rep.started.length) return;
+    mkdirSync(out, { recursive: true });
+    writeFileSync(`${invFile}.tmp`, JSON.stringify([...invocations, current()], null, 2) + '\n');
+    renameSync(`${invFile}.tmp`, invFile);
+  };
   if (!rep.completed) {
+    record();
     log('reproduce charlm: not all runs finished; RESULTS.md not updated (run the same command again to continue)');
     return { md: null, info: { plan, results: rep.results, latency: new Map(), skipped: rep.skipped, trained: rep.trained } };
   }
@@ -89,12 +103,15 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
     const est = estimateFullMinutes({ hidden: ref.hidden, msPerStep: ref.timing.msPerStep, evalSecPerKChar });
     notes.push(`Estimated \`--full\` duration on this machine: about ${est.minutes.toFixed(0)} min wall with 2 runs at a time ` +
       `(from GRU-${ref.hidden} at ${ref.timing.msPerStep.toFixed(0)} ms/step measured here, scaled by multiply-adds per character; GRU-512 ≈ ${(est.perRun['4'] / 60).toFixed(0)} min, GRU-256 ≈ ${(est.perRun['1'] / 60).toFixed(0)} min per run). ` +
+      `At the 65–95 ms/step GRU-256 takes on an idle core: about ${estimateFullMinutes({ hidden: 256, msPerStep: 65 }).minutes.toFixed(0)}–${estimateFullMinutes({ hidden: 256, msPerStep: 95 }).minutes.toFixed(0)} min. ` +
       'Budget: 3 h; every run gets the full 10 epochs.');
   }
+  record();
+  const cur = current();
   const md = charlmReport(plan, rep.results, latency, {
     command: o.command ?? `sparse-rnn reproduce --${o.mode} --task charlm`,
-    plotsDir, resultsFile, machine: machineDescription(), loadStart, loadEnd: loadavg(),
-    wallSeconds: (performance.now() - t0) / 1000, skipped: rep.skipped, latencyNote, notes,
+    plotsDir, resultsFile, machine: machineDescription(), invocations: rep.started.length ? [...invocations, cur] : invocations, current: cur,
+    skipped: rep.skipped, latencyNote, notes,
   });
   return { md, info: { plan, results: rep.results, latency, skipped: rep.skipped, trained: rep.trained } };
 }

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reproduce, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
-import { charlmPlan, dependencies, estimateFullMinutes, gruPrunedSize, gruTotalParams, solveHidden, type RunResult } from '../experiments/charlm.js';
+import { charlmPlan, dependencies, estimateFullMinutes, gruPrunedSize, gruTotalParams, solveHidden, stepped, type RunResult } from '../experiments/charlm.js';
 
 test('reproduce plan: parameter formulas, sizes and dependencies (REFERENCE.md §2)', () => {
   assert.equal(gruTotalParams(256, 64, 90), 276186);
@@ -34,6 +34,7 @@ test('reproduce plan: parameter formulas, sizes and dependencies (REFERENCE.md �
   // 4m (GRU-384 at 92%) is the larger sparse model under 25% of run 1's parameters.
   const nnz4m = Math.round(0.08 * gruPrunedSize(384, 64, 90)) + gruTotalParams(384, 64, 90) - gruPrunedSize(384, 64, 90);
   assert.ok(nnz4m < 0.25 * 276186);
+  assert.deepEqual(stepped([[10, 0.2], [20, 0.5]], 30), [[0, 0], [10, 0], [10, 0.2], [20, 0.2], [20, 0.5], [30, 0.5]]);
   const est = estimateFullMinutes({ hidden: 256, msPerStep: 80 });
   assert.ok(est.minutes > 30 && est.minutes < 180, `estimate ${est.minutes}`);
 });
@@ -109,6 +110,10 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
   assert.match(text, /!\[[^\]]*\]\(results\/charlm-fig1-valid\.svg\)/);
   if (!existsSync(new URL('../experiments/speech.js', import.meta.url))) assert.ok(r1.notes.some((n) => n.includes('speech')));
 
+  const inv = JSON.parse(readFileSync(join(dir, 'runs', 'charlm', 'invocations.json'), 'utf8')) as { started: string[] }[];
+  assert.equal(inv.length, 1);
+  assert.equal(inv[0].started.length, 9);
+
   // Second invocation: everything finished → all skipped, nothing retrained.
   const res2 = join(dir, 'runs', 'charlm', 'run-2', 'result.json');
   const mtime = statSync(res2).mtimeMs;
@@ -125,6 +130,7 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
   const r3 = await reproduce({ ...opts, task: 'charlm' });
   assert.deepEqual(r3.charlm!.trained, ['6']);
   assert.ok(logs.some((l) => l.includes('run 6') && l.includes('continuing from its checkpoint')), logs.join('\n'));
+  assert.equal((JSON.parse(readFileSync(join(dir, 'runs', 'charlm', 'invocations.json'), 'utf8')) as unknown[]).length, 2);
   const r6: RunResult = r3.charlm!.results.get('6')!;
   assert.equal(r6.validBpc, R.get('6')!.validBpc);
   assert.equal(r6.testBpc, R.get('6')!.testBpc);
