@@ -21,6 +21,7 @@ import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { exportOnnxCommand } from '../src/cli/commands/export-onnx.js';
 import { importCommand, importStateDict } from '../src/cli/commands/import.js';
 import { Rng } from '../src/util/rng.js';
+import { runCharLM, type CharLMRunOptions } from '../src/train/charlm-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = join(root, 'test/fixtures/onnx');
@@ -289,4 +290,25 @@ test('CLI: import (state dict, vocab file) → export-onnx → export (.srnn); e
   assert.equal(r.status, 1);
   assert.match(r.stderr, /junk\.onnx/);
   assert.doesNotMatch(r.stderr, /^\s+at /m);
+});
+
+test('fine-tuning an imported model: train → export-onnx → import → train --init-from (with pruning)', async () => {
+  const corpus = join(tmp, 'corpus.txt');
+  const words = ['the', 'whale', 'sea', 'ship', 'and', 'of', 'a', 'boat'];
+  const rng = new Rng(2);
+  writeFileSync(corpus, Array.from({ length: 4000 }, () => words[Math.floor(rng.next() * words.length)]).join(' '));
+  const base = (name: string, over: Partial<CharLMRunOptions> = {}): CharLMRunOptions => ({
+    corpus, cell: 'gru', layers: 1, hidden: 12, embed: 6, dropout: 0,
+    train: { epochs: 1, batch: 4, seqLen: 12, clip: 5, lrDecay: 1, seed: 1, maxStepsPerEpoch: 8, evalChars: 300, optimizer: { kind: 'adam', lr: 5e-3 } },
+    checkpoint: join(tmp, name, 'model.ckpt'), resume: false, prune: null, kernels: 'auto', ...over,
+  });
+  const first = await runCharLM(base('ft-a'));
+  assert.ok(first.completed);
+  const onnx = join(tmp, 'ft.onnx'), imported = join(tmp, 'ft-imported.ckpt');
+  await exportOnnxCommand(join(tmp, 'ft-a', 'model.ckpt'), { output: onnx });
+  await importCommand(onnx, { output: imported });
+  const tuned = await runCharLM(base('ft-b', { initFrom: imported, prune: { method: 'oneshot', oneshot: { targetSparsity: 0.5 } } as CharLMRunOptions['prune'] }));
+  assert.ok(tuned.completed);
+  const hh = tuned.model.byName.get('rnn.weight_hh_l0')!;
+  assert.ok(hh.sparsity() >= 0.45, `one-shot pruned the imported weights (${hh.sparsity()})`);
 });

@@ -748,6 +748,10 @@ export function importOnnx(m: OnnxModel, file = '<onnx>'): OnnxImport {
     if (!Rt) fail(`${where}: missing input R`);
     const Bt = tensor(n.inputs[3], 'B', n);
     if (n.inputs[4]) fail(`${where}: sequence_lens is not supported (variable-length batches)`);
+    for (const [k, what] of [[5, 'initial_h'], [6, 'initial_c']] as const) {
+      const s = consts.get(n.inputs[k] ?? '');
+      if (s?.data?.some((v) => v !== 0)) notes.push(`${where}: constant non-zero ${what} ignored (a checkpoint holds weights only; pass states at run time)`);
+    }
     if (n.opType === 'LSTM' && n.inputs[7]) {
       const P = floats(tensor(n.inputs[7], 'P', n)!);
       if (P.some((v) => v !== 0)) fail(`${where}: peephole weights P are not supported`);

@@ -13,6 +13,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { readFileBytes } from '../../io/fs.js';
+import { FormatError } from '../../io/errors.js';
 import { parseSafetensors, type ParsedSafetensors } from '../../io/safetensors.js';
 import { checkFinite } from '../../io/util.js';
 import { importOnnx, parseOnnx } from '../../io/onnx.js';
@@ -171,6 +172,7 @@ export function readVocabFile(path: string): string[] {
   } catch (e) {
     throw new Error(`${path}: cannot read the vocabulary file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  if (text.length === 0) throw new Error(`${path}: the vocabulary file is empty`);
   if (text.trimStart().startsWith('[')) {
     let v: unknown;
     try {
@@ -197,7 +199,20 @@ export async function importCommand(weightsFile: string, o: ImportOptions): Prom
   const bytes = await readFileBytes(weightsFile);
   const ext = extname(weightsFile).toLowerCase();
   let imp: ImportedModel;
-  if (ext === '.onnx' || (ext !== '.safetensors' && ext !== '.ckpt' && bytes.length >= 8 && bytes[0] === 0x08)) {
+  if (ext === '.pt' || ext === '.pth' || ext === '.bin' || (bytes[0] === 0x80 && bytes[1] === 0x02) || (bytes[0] === 0x50 && bytes[1] === 0x4b))
+    throw new Error(`${weightsFile}: PyTorch pickle/zip files are not read (they can run code); save the state dict as safetensors ` +
+      `(safetensors.torch.save_file(model.state_dict(), "w.safetensors")) or export ONNX (torch.onnx.export)`);
+  let onnx = ext === '.onnx';
+  if (!onnx && ext !== '.safetensors' && ext !== '.ckpt') {
+    // Unknown extension: safetensors if it parses as such, otherwise ONNX.
+    try {
+      parseSafetensors(bytes, weightsFile);
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      onnx = true;
+    }
+  }
+  if (onnx) {
     const r = importOnnx(parseOnnx(bytes, weightsFile), weightsFile);
     if (o.cell && o.cell !== r.config.cell) throw new Error(`${weightsFile}: the ONNX graph holds a ${r.config.cell} model, not --cell ${o.cell}`);
     if (o.prefix !== undefined) r.notes.push('--prefix is ignored for ONNX models');
