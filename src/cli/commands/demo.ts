@@ -27,11 +27,14 @@ export interface DemoPlan {
   freq: number;
 }
 
-/** Sized for this 2-core machine: full ≤ 10 minutes, --quick < 2 minutes. */
+/**
+ * Sized for this 2-core machine: full ≤ 10 minutes, --quick < 2 minutes. The pruning window follows
+ * Table 1: start at the 2nd epoch, ramp at 25% of training, end at 50%, then recover.
+ */
 export function demoPlan(quick: boolean): DemoPlan {
   return quick
     ? { hidden: 128, epochs: 4, maxSteps: 150, evalChars: 20000, startEpoch: 1, rampEpoch: 1.5, endEpoch: 2.5, freq: 10 }
-    : { hidden: 256, epochs: 6, maxSteps: 0, evalChars: 0, startEpoch: 1, rampEpoch: 2, endEpoch: 4, freq: 100 };
+    : { hidden: 256, epochs: 6, maxSteps: 0, evalChars: 0, startEpoch: 1, rampEpoch: 1.5, endEpoch: 3, freq: 100 };
 }
 
 interface Msg { type: string; [k: string]: unknown }
@@ -130,7 +133,7 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
   const dBpc = evaluateBpc(d.model, valid), sBpc = evaluateBpc(s.model, valid);
   const rows = s.model.params.map((p) => tensorReportRow(p.name, p.shape, p.data, { kind: p.kind, pruned: p.kind !== 'bias' && p.kind !== 'embedding' }));
   const tot = reportTotals(rows);
-  let srnnBytes: number | null = null, srnnNote = '';
+  let srnnBytes: number | null = null, srnn16Bytes: number | null = null, srnnNote = '';
   try {
     const expPath = '../../sparse/export.js';
     const exp = (await import(expPath)) as { exportModel?: (c: unknown, w: Map<string, Float32Array>, o: unknown) => Uint8Array };
@@ -139,6 +142,7 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
       const bytes = exp.exportModel(s.model.config, weights, { values: 'fp32', extra: { vocab: s.ck.meta.vocab } });
       await writeFileAtomic(join(o.out, 'model.srnn'), bytes);
       srnnBytes = bytes.length;
+      srnn16Bytes = exp.exportModel(s.model.config, weights, { values: 'fp16', extra: { vocab: s.ck.meta.vocab } }).length;
       srnnNote = ` → ${join(o.out, 'model.srnn')}`;
     }
   } catch (e) {
@@ -160,6 +164,7 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
     '',
     `size: dense fp32 ${(dense4 / 1024).toFixed(0)} KiB; sparse CSR ${(tot.sparseBytes / 1024).toFixed(0)} KiB` +
       (srnnBytes !== null ? `; .srnn file ${(srnnBytes / 1024).toFixed(0)} KiB (${(dense4 / srnnBytes).toFixed(1)}x smaller)` : '') + srnnNote,
+    ...(srnn16Bytes !== null ? [`      with fp16 values (sparse-rnn export --values fp16): ${(srnn16Bytes / 1024).toFixed(0)} KiB (${(dense4 / srnn16Bytes).toFixed(1)}x smaller)`] : []),
     ...((sr.warnings as string[]) ?? []).map((w) => `note: ${w}`),
     '',
     'sample from the sparse model (temperature 0.7):',
@@ -173,7 +178,7 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
   await writeFileAtomic(join(o.out, 'summary.json'), new TextEncoder().encode(JSON.stringify({
     quick: o.quick, minutes, plan, validBpc: { dense: dBpc, sparse: sBpc }, relativePercent: rel,
     parameters: d.model.parameterCount(), nonZeroSparse: s.model.nonZeroCount(), sparsity: sr.sparsity,
-    bytes: { denseFp32: dense4, csr: tot.sparseBytes, srnn: srnnBytes }, history: { dense: dr.history, sparse: sr.history },
+    bytes: { denseFp32: dense4, csr: tot.sparseBytes, srnn: srnnBytes, srnnFp16: srnn16Bytes }, history: { dense: dr.history, sparse: sr.history },
   }, null, 2) + '\n'));
 }
 
