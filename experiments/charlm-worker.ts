@@ -10,6 +10,7 @@ import { runCharLM } from '../src/train/charlm-run.js';
 import { evaluateBpc } from '../src/train/trainer.js';
 import { sparsitySeries, writeReports } from '../src/train/reports.js';
 import { exportModel } from '../src/sparse/export.js';
+import { exportOnnx } from '../src/io/onnx.js';
 import type { RunResult, WorkerInput } from './charlm.js';
 
 const input = workerData as WorkerInput;
@@ -81,6 +82,14 @@ if (res.completed) {
     writeFileSync(`${file}.tmp`, bytes);
     renameSync(`${file}.tmp`, file);
     srnn = { file, bytes: bytes.length };
+    // The dense weights as ONNX (with state in/out) for the onnxruntime peer of the latency table.
+    try {
+      const onnx = exportOnnx(model.config, weights, { state: true }).bytes;
+      writeFileSync(join(input.dir, 'model.onnx.tmp'), onnx);
+      renameSync(join(input.dir, 'model.onnx.tmp'), join(input.dir, 'model.onnx'));
+    } catch (e) {
+      parentPort!.postMessage({ type: 'log', line: `ONNX export skipped: ${(e as Error).message}` });
+    }
   }
   await writeReports(input.dir, model, trainer, pruner);
   const st = pruner?.state();
