@@ -979,6 +979,9 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
   o.push('- Hard pruning (Yu et al.): after epoch k, one global magnitude threshold over the three pruned tensors keeps exactly run 2\'s non-zeros; masks fixed afterwards; same total epochs. AGP: per-tensor top-k on the cubic schedule to run 2\'s overall sparsity.');
   o.push('- Every run resumes from its checkpoint (`<out>/run-<id>/model.ckpt`, written after every epoch and on Ctrl-C); finished runs (with `result.json`) are skipped; delete a run folder to retrain it.');
   for (const n of ctx.notes ?? []) o.push(`- ${n}`);
-  if (!quick && R.get('4')) o.push('- All runs, including GRU-512, trained the full 10 epochs (no epochs were shrunk).');
+  const short = [...R.values()].filter((r) => r.epochs < plan.epochs);
+  o.push(short.length
+    ? `- Shortened runs: ${short.map((r) => `run ${displayId(r.id)} (GRU-${r.hidden}) ${r.epochs} of ${plan.epochs} epochs`).join(', ')}.`
+    : `- Every run, the largest (GRU-${Math.max(...[...R.values()].map((r) => r.hidden))}) included, trained all ${plan.epochs} epochs (none shortened).`);
   return o.join('\n') + '\n';
 }

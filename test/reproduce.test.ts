@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reproduce, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
-import { charlmPlan, dependencies, estimateFullMinutes, gruPrunedSize, gruTotalParams, solveHidden, stepped, type RunResult } from '../experiments/charlm.js';
+import { charlmPlan, dependencies, estimateFullMinutes, gruPrunedSize, gruTotalParams, resolveRun, solveHidden, stepped, type RunResult } from '../experiments/charlm.js';
+import { resolveRecipe } from '../src/prune/index.js';
 
 test('reproduce plan: parameter formulas, sizes and dependencies (REFERENCE.md §2)', () => {
   assert.equal(gruTotalParams(256, 64, 90), 276186);
@@ -34,6 +35,19 @@ test('reproduce plan: parameter formulas, sizes and dependencies (REFERENCE.md �
   // 4m (GRU-384 at 92%) is the larger sparse model under 25% of run 1's parameters.
   const nnz4m = Math.round(0.08 * gruPrunedSize(384, 64, 90)) + gruTotalParams(384, 64, 90) - gruPrunedSize(384, 64, 90);
   assert.ok(nnz4m < 0.25 * 276186);
+  // The full plan's recipes resolve to the reference's schedule (REFERENCE.md §3) at S = 661.
+  const fake = new Map([['2', { params: { prunedNnz: 26880 } } as unknown as RunResult]]);
+  for (const r of full.runs) {
+    const spec = resolveRun(full, r, 661, fake);
+    if (!spec.recipe) continue;
+    const res = resolveRecipe(spec.recipe, { epochs: 10, itersPerEpoch: 661 });
+    assert.deepEqual(res.warnings, [], `run ${r.id}: ${res.warnings.join('; ')}`);
+    if (res.narang) for (const k of Object.values(res.narang)) assert.deepEqual([k!.startItr, k!.rampItr, k!.endItr, k!.freq], [661, 1322, 3305, 100]);
+    if (r.id === '5') assert.deepEqual(res.hard, { atItr: 1982, targetNnz: 26880 });
+    if (r.id === '5p') assert.deepEqual(res.hard, { atItr: 3304, targetNnz: 26880 });
+    if (r.id === '6') assert.deepEqual([res.agp!.startItr, res.agp!.endItr, res.agp!.freq, res.agp!.finalSparsity], [661, 3305, 100, 0.9]);
+    if (r.id === '2a') assert.equal(res.narang!.recurrent!.phiMult, 1.5);
+  }
   assert.deepEqual(stepped([[10, 0.2], [20, 0.5]], 30), [[0, 0], [10, 0], [10, 0.2], [20, 0.2], [20, 0.5], [30, 0.5]]);
   const est = estimateFullMinutes({ hidden: 256, msPerStep: 80 });
   assert.ok(est.minutes > 30 && est.minutes < 180, `estimate ${est.minutes}`);
