@@ -116,8 +116,8 @@ export function benchTrain(opts: { quick: boolean; log?: (s: string) => void }):
   if (existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) {
     const r = spawnSync('/usr/bin/python3', [script, String(opts.quick ? 8 : 20)], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' } });
     for (const line of r.stdout.split('\n').filter(Boolean)) {
-      const j = JSON.parse(line) as { cell: string; medianMs: number; samples: number; maxRssKiB: number; torch: string };
-      rows.push({ impl: `PyTorch ${j.torch} (CPU)`, cell: j.cell, medianMs: j.medianMs, samples: j.samples, threads: 1 });
+      const j = JSON.parse(line) as { cell: string; medianMs: number; samples: number; maxRssKiB: number; torch: string; blas: string };
+      rows.push({ impl: `PyTorch ${j.torch} (CPU, ${j.blas})`, cell: j.cell, medianMs: j.medianMs, samples: j.samples, threads: 1 });
       torchRss = j.maxRssKiB / 1024;
     }
     if (r.status !== 0) log(`PyTorch peer failed: ${r.stderr.slice(-300)}`);
@@ -133,7 +133,7 @@ export function benchTrain(opts: { quick: boolean; log?: (s: string) => void }):
 export function trainMarkdown(r: TrainBenchResult): string {
   const ours = (cell: string): number | undefined => r.rows.find((x) => x.cell === cell && x.impl.includes('wasm'))?.medianMs;
   const lines = [
-    '| implementation | cell | median ms / step | vs ours (wasm) | threads | samples |',
+    '| implementation | cell | median ms / step | time vs ours (wasm) | threads | samples |',
     '|---|---|---|---|---|---|',
     ...r.rows.map((x) => `| ${x.impl} | ${x.cell} | ${x.medianMs.toFixed(1)} | ${ours(x.cell) ? (x.medianMs / ours(x.cell)!).toFixed(2) + 'x' : '–'} | ${x.threads} | ${x.samples} |`),
     '',

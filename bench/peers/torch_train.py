@@ -12,6 +12,13 @@ torch.manual_seed(0)
 T, B, I, H, O = 50, 32, 64, 256, 64
 reps = int(sys.argv[1]) if len(sys.argv) > 1 else 15
 cells = sys.argv[2].split(",") if len(sys.argv) > 2 else ["gru", "lstm", "rnn_tanh"]
+def blas():
+    """Which BLAS the process loaded: Debian's torch uses the libblas.so.3 alternative, which is the
+    slow reference BLAS unless libopenblas0 is installed (10x slower training here)."""
+    with open("/proc/self/maps") as f:
+        maps = f.read()
+    return "openblas" if "openblas" in maps else "mkl" if "mkl" in maps else "reference (install libopenblas0-pthread)"
+
 for cell in cells:
     rnn = {"gru": torch.nn.GRU, "lstm": torch.nn.LSTM, "rnn_tanh": torch.nn.RNN}[cell](I, H)
     head = torch.nn.Linear(H, O)
@@ -31,4 +38,4 @@ for cell in cells:
             times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     print(json.dumps({"cell": cell, "medianMs": times[len(times) // 2], "samples": len(times),
-                      "maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "torch": torch.__version__}), flush=True)
+                      "maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "torch": torch.__version__, "blas": blas()}), flush=True)
