@@ -701,11 +701,11 @@ export function stepped(points: [number, number][], end: number): [number, numbe
   return out;
 }
 
-function mdTable(head: string[], rows: string[][]): string {
+export function mdTable(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-function writePlot(dir: string, name: string, svg: string): string {
+export function writePlot(dir: string, name: string, svg: string): string {
   mkdirSync(dir, { recursive: true });
   const p = join(dir, name);
   writeFileSync(`${p}.tmp`, svg);

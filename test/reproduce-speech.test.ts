@@ -1,0 +1,209 @@
+// `sparse-rnn reproduce --task speech` (experiments/speech.ts): the plan's sizes and schedule, and a
+// micro plan on synthetic feature data (no synthesizer) through the runner, the report and a
+// second invocation that skips every finished run.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '../src/util/rng.js';
+import { encodeText, type SpeechSplit, type SpeechUtterance } from '../src/data/speech/dataset.js';
+import { RNNModel } from '../src/nn/model.js';
+import { Heap } from '../src/kernels/heap.js';
+import { createKernels } from '../src/kernels/index.js';
+import {
+  estimateSpeechMinutes, reproduceSpeech, speechParams, speechPlan, speechReport, speechStepsPerEpoch,
+  type SpeechLatency, type SpeechReproduceOptions, type SpeechRunOutcome,
+} from '../experiments/speech.js';
+
+// The synthetic "phoneme template" CTC task of speech-train.test.ts: each character is a fixed
+// random F-dimensional template held for 2–4 frames, silence between characters, plus noise.
+const F = 12;
+const LETTERS = ['a', 'b', 'c', 'd', 'e'];
+
+function synthUtterances(n: number, seed: number): SpeechUtterance[] {
+  const t = new Rng(7);
+  const tpl = new Map<string, Float32Array>();
+  for (const c of [...LETTERS, ' ']) tpl.set(c, Float32Array.from({ length: F }, () => 1.5 * t.normal()));
+  const r = new Rng(seed);
+  const out: SpeechUtterance[] = [];
+  for (let i = 0; i < n; i++) {
+    const words: string[] = [];
+    for (let w = 0, nw = 1 + Math.floor(r.next() * 2); w < nw; w++) {
+      let s = '';
+      for (let c = 0, nc = 1 + Math.floor(r.next() * 3); c < nc; c++) s += LETTERS[Math.floor(r.next() * LETTERS.length)];
+      words.push(s);
+    }
+    const text = words.join(' ');
+    const frames: Float32Array[] = [];
+    const silence = (): void => void frames.push(Float32Array.from({ length: F }, () => 0.3 * r.normal()));
+    silence();
+    for (const ch of text) {
+      for (let k = 0, d = 2 + Math.floor(r.next() * 3); k < d; k++) frames.push(Float32Array.from(tpl.get(ch)!, (v) => v + 0.3 * r.normal()));
+      silence();
+    }
+    const feats = new Float32Array(frames.length * F);
+    frames.forEach((f, j) => feats.set(f, j * F));
+    out.push({ id: `u${seed}-${i}`, text, labels: encodeText(text), feats, T: frames.length, speaker: 'synthetic', voice: 'synthetic' });
+  }
+  return out;
+}
+
+const split = (name: 'train' | 'valid' | 'test', utterances: SpeechUtterance[]): SpeechSplit => ({ split: name, F, utterances, cached: false, cacheFile: '' });
+
+const ALL = ['rnn-dense', 'rnn-sparse', 'gru-dense', 'gru-sparse', 'rnn-big', 'rnn-medium', 'gru-medium', 'rnn-hard1', 'rnn-hard2', 'rnn-agp', 'rnn-small', 'gru-small'];
+
+test('speech plan: both families, sizes, ≤ 25% big models, dense small solved from the planned 90%, schedule', () => {
+  for (const mode of ['quick', 'full'] as const) {
+    const p = speechPlan(mode);
+    assert.deepEqual(p.runs.map((r) => r.id), ALL);
+    const Fw = p.features.nMels * p.features.stack;
+    assert.equal(Fw, 120);
+    const size = (id: string): { total: number; pruned: number } => {
+      const r = p.runs.find((x) => x.id === id)!;
+      const f = p.families[r.family];
+      return speechParams(f.cell, f.bidirectional, p.layers, Fw, r.hidden);
+    };
+    assert.equal(p.families.rnn.cell, 'rnn_clipped');
+    assert.equal(p.families.rnn.bidirectional, true);
+    assert.equal(p.families.gru.cell, 'gru');
+    assert.equal(p.families.gru.bidirectional, false);
+    for (const fam of ['rnn', 'gru'] as const) {
+      const dense = size(`${fam}-dense`);
+      // Larger sparse models at 92% plan fewer non-zeros than 25% of the dense baseline.
+      for (const id of [`${fam}-medium`, `${fam}-big`].filter((id) => p.runs.some((r) => r.id === id))) {
+        const s = size(id);
+        assert.ok(p.runs.find((r) => r.id === id)!.hidden > p.runs.find((r) => r.id === `${fam}-dense`)!.hidden);
+        assert.ok(0.08 * s.pruned + (s.total - s.pruned) <= 0.25 * dense.total, `${mode} ${id}`);
+      }
+      // Dense small ≈ the same-size sparse model's planned non-zeros (within one unit's worth).
+      const planned = 0.1 * dense.pruned + dense.total - dense.pruned;
+      const small = size(`${fam}-small`);
+      assert.ok(Math.abs(small.total - planned) / planned < 0.1, `${mode} ${fam}-small ${small.total} vs ${planned}`);
+    }
+    assert.ok(p.window.start < p.window.ramp && p.window.ramp < p.window.end && p.window.end <= p.epochs / 2);
+    assert.ok(p.hardEpochs[0] < p.hardEpochs[1] && p.hardEpochs[1] < p.epochs);
+  }
+  const full = speechPlan('full');
+  assert.equal(full.runs.find((r) => r.id === 'rnn-dense')!.hidden, 256);
+  assert.equal(full.runs.find((r) => r.id === 'gru-dense')!.hidden, 256);
+  assert.equal(full.epochs, 16);
+  assert.equal(full.utterances, 3500);
+  // Parameter formula = the model's own count.
+  const m = new RNNModel({ cell: 'rnn_clipped', inputSize: 120, hiddenSize: 24, numLayers: 2, bidirectional: true, outputSize: 29 }, createKernels(new Heap(), 'ts'));
+  assert.equal(speechParams('rnn_clipped', true, 2, 120, 24).total, m.parameterCount());
+  // The --full estimate from the measured speed of RNN-256 at ~85 ms/step stays within the 2 h budget.
+  const w = speechParams('rnn_clipped', true, 2, 120, 256).pruned;
+  const est = estimateSpeechMinutes(full, { weights: w, msPerStep: 85, trainFraction: 0.84 });
+  assert.ok(est.minutes > 30 && est.minutes < 110, `full estimate ${est.minutes} min`);
+  assert.equal(speechStepsPerEpoch(2940, full), 368);
+});
+
+test('reproduce speech: a micro plan runs end to end through the runner, writes the tables, and skips finished runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'srnn-repro-speech-'));
+  try {
+    const resultsFile = join(dir, 'RESULTS.md');
+    writeFileSync(resultsFile, '# Results\n');
+    const logs: string[] = [];
+    const opts: SpeechReproduceOptions = {
+      mode: 'quick', task: 'speech', out: join(dir, 'runs', 'speech'), resultsFile, plotsDir: join(dir, 'results'), bench: false,
+      log: (s) => logs.push(s), command: 'test micro speech plan',
+      speech: {
+        splits: { train: split('train', synthUtterances(24, 1)), valid: split('valid', synthUtterances(6, 2)), test: split('test', synthUtterances(6, 3)) },
+        features: { nMels: F, stack: 1, stride: 1 }, layers: 1,
+        sizes: { rnn: { base: 12, medium: 14, big: 16 }, gru: { base: 12, medium: 14 } },
+        epochs: 3, batch: 4, window: { start: 1, ramp: 1.5, end: 2, freq: 1 }, hardEpochs: [1, 2],
+      },
+    };
+    const t0 = performance.now();
+    const md = await reproduceSpeech(opts);
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(`# micro speech plan: 12 runs in ${seconds.toFixed(1)} s`);
+    assert.ok(md, logs.join('\n'));
+    const out = opts.out;
+    const R = new Map<string, SpeechRunOutcome>(ALL.map((id) => [id, JSON.parse(readFileSync(join(out, `run-${id}`, 'result.json'), 'utf8')) as SpeechRunOutcome]));
+    for (const r of R.values()) {
+      assert.equal(r.history.length, 3, r.id);
+      assert.equal(r.stepsPerEpoch, 6);
+      assert.ok(Number.isFinite(r.validCer) && Number.isFinite(r.testCer) && Number.isFinite(r.validWer), r.id);
+      assert.equal(r.testUtterances, 6);
+      assert.ok(existsSync(join(out, `run-${r.id}`, 'model.ckpt')));
+      assert.ok(existsSync(join(out, `run-${r.id}`, 'curves.svg')));
+    }
+    assert.equal(R.get('rnn-dense')!.cell, 'rnn_clipped');
+    assert.equal(R.get('rnn-dense')!.bidirectional, true);
+    assert.equal(R.get('gru-dense')!.bidirectional, false);
+    assert.equal(R.get('rnn-dense')!.sparsity, 0);
+    const nnz = R.get('rnn-sparse')!.params.prunedNnz;
+    assert.ok(R.get('rnn-sparse')!.sparsity > 0.5, `rnn-sparse sparsity ${R.get('rnn-sparse')!.sparsity}`);
+    assert.ok(R.get('gru-sparse')!.sparsity > 0.5);
+    // Matched runs: hard keeps exactly rnn-sparse's non-zeros; AGP within rounding per tensor.
+    assert.equal(R.get('rnn-hard1')!.params.prunedNnz, nnz);
+    assert.equal(R.get('rnn-hard2')!.params.prunedNnz, nnz);
+    assert.ok(Math.abs(R.get('rnn-agp')!.params.prunedNnz - nnz) <= 4, `agp ${R.get('rnn-agp')!.params.prunedNnz} vs ${nnz}`);
+
+    for (const h of ['### Claims', '### Table 3 analog', '### Table 4 analog', '### Sparsity per layer type', '### Table 6 analog', '### Training time', '### Figures'])
+      assert.ok(md.includes(h), `missing ${h}`);
+    for (const id of ['rnn-dense', 'rnn-small', 'rnn-sparse', 'rnn-medium', 'rnn-big', 'gru-dense', 'gru-small', 'gru-sparse', 'gru-medium'])
+      assert.match(md, new RegExp(`^\\| ${id} \\| (RNN|GRU) `, 'm'), `Table 3 row ${id}`);
+    for (const m of ['hard (rnn-hard1)', 'hard (rnn-hard2)', 'gradual Narang (rnn-sparse)', 'AGP (rnn-agp)']) assert.ok(md.includes(m), `Table 4 row ${m}`);
+    for (const c of ['RNN: the same-size model pruned to ~90% is within 10%', 'GRU: the same-size model pruned to ~90% is within 10%',
+      'RNN: a larger sparse model with ≤ 25%', 'GRU: a larger sparse model with ≤ 25%', 'RNN: gradual pruning beats hard pruning',
+      'RNN: training time with pruning is within 5% of dense', 'GRU: training time with pruning is within 5% of dense'])
+      assert.ok(md.includes(c), `claim ${c}`);
+    assert.match(md, /\*\*(PASS|FAIL)\*\*/);
+    assert.match(md, /QUICK/);
+    assert.match(md, /Not measured: latency measurement switched off/);
+    for (const f of ['speech-cer-rnn.svg', 'speech-cer-gru.svg', 'speech-cer-hard.svg', 'speech-sparsity.svg']) {
+      assert.ok(existsSync(join(dir, 'results', f)), f);
+      assert.ok(md.includes(`](results/${f})`), `link to ${f}`);
+    }
+    const inv = JSON.parse(readFileSync(join(out, 'invocations.json'), 'utf8')) as { started: string[] }[];
+    assert.equal(inv.length, 1);
+    assert.equal(inv[0].started.length, 12);
+
+    // Second invocation: everything finished → skipped, nothing retrained, same numbers.
+    const res = join(out, 'run-rnn-sparse', 'result.json');
+    const mtime = statSync(res).mtimeMs;
+    logs.length = 0;
+    const md2 = await reproduceSpeech(opts);
+    assert.ok(md2);
+    assert.equal(logs.filter((l) => l.includes('finished before, skipped')).length, 12, logs.join('\n'));
+    assert.ok(!logs.some((l) => l.includes(': starting')));
+    assert.equal(statSync(res).mtimeMs, mtime);
+    assert.equal((JSON.parse(readFileSync(join(out, 'invocations.json'), 'utf8')) as unknown[]).length, 1);
+    assert.match(md2, /this invocation reused the finished runs/);
+
+    // A run without its result continues from its checkpoint (here: already at the last epoch) and reproduces its numbers.
+    rmSync(join(out, 'run-rnn-agp', 'result.json'));
+    logs.length = 0;
+    assert.ok(await reproduceSpeech(opts));
+    assert.ok(logs.some((l) => l.includes('run rnn-agp') && l.includes('continuing from its checkpoint')), logs.join('\n'));
+    assert.equal(logs.filter((l) => l.includes('finished before, skipped')).length, 11);
+    const agp = JSON.parse(readFileSync(join(out, 'run-rnn-agp', 'result.json'), 'utf8')) as SpeechRunOutcome;
+    assert.equal(agp.validCer, R.get('rnn-agp')!.validCer);
+    assert.equal(agp.testCer, R.get('rnn-agp')!.testCer);
+    assert.equal((JSON.parse(readFileSync(join(out, 'invocations.json'), 'utf8')) as unknown[]).length, 2);
+    // A changed plan is refused rather than mixed with the old runs.
+    await assert.rejects(reproduceSpeech({ ...opts, speech: { ...opts.speech, epochs: 4 } }), /different plan/);
+
+    // Table 6 rendering with latencies (the measurement itself is `benchModel`, tested in bench).
+    const plan = speechPlan('quick', { ...opts.speech, splits: undefined });
+    const L = new Map<string, SpeechLatency>([
+      ['rnn-dense', { sparseStepUs: null, denseStepUs: null, sparseRunUsPerStep: 20, denseRunUsPerStep: 20, backend: 'x', measuredAt: '' }],
+      ['rnn-sparse', { sparseStepUs: null, denseStepUs: null, sparseRunUsPerStep: 8, denseRunUsPerStep: 20, backend: 'x', measuredAt: '' }],
+      ['gru-dense', { sparseStepUs: 30, denseStepUs: 30, sparseRunUsPerStep: 25, denseRunUsPerStep: 25, backend: 'x', measuredAt: '' }],
+      ['gru-sparse', { sparseStepUs: 10, denseStepUs: 30, sparseRunUsPerStep: 9, denseRunUsPerStep: 25, backend: 'x', measuredAt: '' }],
+    ]);
+    const inv0 = { command: 'x', startedAt: new Date().toISOString(), seconds: 1, started: [], completed: true, loadStart: [0, 0, 0], loadEnd: [0, 0, 0] };
+    const md3 = speechReport(plan, R, L, {
+      command: 'x', plotsDir: join(dir, 'results'), resultsFile, machine: 'test', invocations: [], current: inv0, skipped: [],
+      data: { dir: null, splits: null, description: 'provided splits', counts: { train: 24, valid: 6, test: 6 }, hours: {}, voices: {} },
+    });
+    assert.match(md3, /^\| rnn-sparse \| RNN \(bidirectional\) \| 12 \| [\d.]+% \| — \/ 20\.0 \| — \/ 8\.0 \| 2\.50x \| 2\.50x \|/m);
+    assert.match(md3, /^\| gru-sparse \| GRU \| 12 \| [\d.]+% \| 30\.0 \/ 25\.0 \| 10\.0 \/ 9\.0 \| 2\.78x \| 2\.78x \|/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
