@@ -8,11 +8,11 @@ import { Heap } from '../kernels/heap.js';
 import { createKernels } from '../kernels/index.js';
 import type { CellType, ModelConfig } from '../nn/config.js';
 import { RNNModel } from '../nn/model.js';
-import type { OptimizerOptions } from '../nn/optim.js';
 import { loadCharCorpus, type CharCorpus } from '../data/charlm.js';
 import { Trainer, type EpochEvent, type StepEvent, type TrainOptions, type TrainerState } from './trainer.js';
 import { applyCheckpoint, loadCarriedState, loadCheckpoint, optimizerTensors, saveCheckpoint } from './checkpoint.js';
 import { Pruner, parseRecipe, type PruneRecipe, type PrunerState } from '../prune/index.js';
+import { runCheckpointed } from './checkpointed.js';
 
 export interface CharLMRunOptions {
   corpus: string;
@@ -96,15 +96,7 @@ export async function runCharLM(o: CharLMRunOptions): Promise<CharLMRunResult> {
     }, { optimizer: trainer.optimizer, carried: trainer.carried });
 
   if (o.onStep) trainer.onStep((e) => o.onStep!(e, trainer, pruner));
-  trainer.onEpoch(async (e) => {
-    o.onEpoch?.(e, trainer, pruner);
-    await save();
-  });
-  if (o.signal) trainer.onStep(() => void (o.signal!.stop && trainer.requestStop()));
-  const completed = await trainer.run();
-  if (!completed) {
-    await save();
-    log(`interrupted: checkpoint saved to ${o.checkpoint} at iteration ${trainer.state.itr}; continue with --resume`);
-  }
+  if (o.onEpoch) trainer.onEpoch((e) => o.onEpoch!(e, trainer, pruner));
+  const completed = await runCheckpointed(trainer, save, o, log);
   return { model, trainer, pruner, corpus, completed };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { RNNModel } from '../nn/model.js';
 import type { Trainer } from './trainer.js';
 import type { Pruner } from '../prune/index.js';
-import { formatReportTable, reportJson, svgLinePlot, tensorReportRow, type ReportRow } from '../prune/index.js';
+import { formatReportTable, reportJson, svgLinePlot, tensorReportRow, type LinePlotSpec, type ReportRow } from '../prune/index.js';
 import { writeFileAtomic } from '../io/fs.js';
 
 export function modelReportRows(model: RNNModel, pruner: Pruner | null): ReportRow[] {
@@ -34,7 +34,13 @@ export function sparsitySeries(pruner: Pruner): { name: string; points: [number,
   return [{ name: 'all pruned tensors', points: overall }, ...[...per].map(([name, points]) => ({ name, points }))];
 }
 
-export async function writeReports(dir: string, model: RNNModel, trainer: Trainer, pruner: Pruner | null): Promise<string[]> {
+/**
+ * The report files every task writes next to its checkpoint: report.json (the task's own fields,
+ * then the common ones), report.txt (per-tensor table), the task's plots, and sparsity.svg when
+ * pruning happened. Returns the paths written.
+ */
+export async function writeRunReports(dir: string, model: RNNModel, pruner: Pruner | null,
+  task: Record<string, unknown>, plots: Record<string, LinePlotSpec | null>): Promise<string[]> {
   const rows = modelReportRows(model, pruner);
   const written: string[] = [];
   const put = async (name: string, text: string): Promise<void> => {
@@ -42,25 +48,16 @@ export async function writeReports(dir: string, model: RNNModel, trainer: Traine
     await writeFileAtomic(p, new TextEncoder().encode(text));
     written.push(p);
   };
-  const hist = trainer.state.history;
   await put('report.json', JSON.stringify({
+    ...task,
     config: model.config,
     parameters: model.parameterCount(),
     nonZero: model.nonZeroCount(),
-    history: hist,
     tensors: reportJson(rows),
     pruning: pruner ? { sparsity: pruner.sparsity(), target: pruner.targetCheck(), warnings: pruner.warnings, updates: pruner.history.length } : null,
   }, null, 2) + '\n');
   await put('report.txt', formatReportTable(rows) + '\n');
-  if (hist.length) {
-    await put('curves.svg', svgLinePlot({
-      title: 'Training and validation (bits per character)', xLabel: 'epoch', yLabel: 'bits/char',
-      series: [
-        { name: 'train', points: hist.map((h) => [h.epoch, h.trainBpc]) },
-        { name: 'valid', points: hist.map((h) => [h.epoch, h.validBpc]) },
-      ],
-    }));
-  }
+  for (const [file, spec] of Object.entries(plots)) if (spec) await put(file, svgLinePlot(spec));
   if (pruner && pruner.history.length) {
     await put('sparsity.svg', svgLinePlot({
       title: 'Sparsity during training', xLabel: 'iteration', yLabel: 'sparsity', yMin: 0, yMax: 1,
@@ -68,4 +65,18 @@ export async function writeReports(dir: string, model: RNNModel, trainer: Traine
     }));
   }
   return written;
+}
+
+/** Char-LM reports: the common ones plus curves.svg (train/valid bits per character per epoch). */
+export async function writeReports(dir: string, model: RNNModel, trainer: Trainer, pruner: Pruner | null): Promise<string[]> {
+  const hist = trainer.state.history;
+  return writeRunReports(dir, model, pruner, { task: 'charlm', history: hist }, {
+    'curves.svg': hist.length ? {
+      title: 'Training and validation (bits per character)', xLabel: 'epoch', yLabel: 'bits/char',
+      series: [
+        { name: 'train', points: hist.map((h) => [h.epoch, h.trainBpc]) },
+        { name: 'valid', points: hist.map((h) => [h.epoch, h.validBpc]) },
+      ],
+    } : null,
+  });
 }

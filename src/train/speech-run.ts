@@ -46,11 +46,11 @@ import { batchIndices, loadSpeechSplit, wavFeatures, VOCAB, VOCAB_SIZE, type Spe
 import { INSTALL_HINT, readManifest, type Split } from '../data/speech/synth.js';
 import { SparseModel } from '../sparse/runtime.js';
 import { exportModel } from '../sparse/export.js';
-import { Pruner, parseRecipe, formatReportTable, reportJson, svgLinePlot, type PruneRecipe } from '../prune/index.js';
+import { Pruner, parseRecipe, type PruneRecipe } from '../prune/index.js';
 import { applyCheckpoint, loadCheckpoint, optimizerTensors, saveCheckpoint } from './checkpoint.js';
-import { modelReportRows, sparsitySeries } from './reports.js';
-import { writeFileAtomic } from '../io/fs.js';
+import { writeRunReports } from './reports.js';
 import type { TrainHook } from './trainer.js';
+import { runCheckpointed } from './checkpointed.js';
 
 // ---------------------------------------------------------------------------------------------
 // Features
@@ -619,16 +619,8 @@ export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
     }, { optimizer: trainer.optimizer });
 
   if (o.onStep) trainer.onStep((e) => o.onStep!(e, trainer, pruner));
-  trainer.onEpoch(async (e) => {
-    o.onEpoch?.(e, trainer, pruner);
-    await save();
-  });
-  if (o.signal) trainer.onStep(() => void (o.signal!.stop && trainer.requestStop()));
-  const completed = await trainer.run();
-  if (!completed) {
-    await save();
-    log(`interrupted: checkpoint saved to ${o.checkpoint} at iteration ${trainer.state.itr}; continue with --resume`);
-  }
+  if (o.onEpoch) trainer.onEpoch((e) => o.onEpoch!(e, trainer, pruner));
+  const completed = await runCheckpointed(trainer, save, o, log);
   let test: SpeechEval | null = null;
   if (completed && (o.test ?? true) && splits.test && splits.test.utterances.length) test = trainer.evaluate(splits.test, 0);
   return { model, trainer, pruner, features, splits, completed, test };
@@ -640,49 +632,28 @@ export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
 /** report.json, report.txt, curves.svg (CER/WER per epoch), loss.svg and sparsity.svg in `dir`. */
 export async function writeSpeechReports(dir: string, r: Pick<SpeechRunResult, 'model' | 'trainer' | 'pruner' | 'features' | 'test'>): Promise<string[]> {
   const { model, trainer, pruner } = r;
-  const rows = modelReportRows(model, pruner);
-  const written: string[] = [];
-  const put = async (name: string, text: string): Promise<void> => {
-    const p = join(dir, name);
-    await writeFileAtomic(p, new TextEncoder().encode(text));
-    written.push(p);
-  };
   const hist = trainer.state.history;
-  await put('report.json', JSON.stringify({
+  return writeRunReports(dir, model, pruner, {
     task: 'speech',
-    config: model.config,
     features: r.features,
     train: trainer.opts,
     buckets: trainer.buckets,
-    parameters: model.parameterCount(),
-    nonZero: model.nonZeroCount(),
     history: hist,
     test: r.test ? { cer: r.test.cer, wer: r.test.wer, loss: r.test.loss, utterances: r.test.utterances } : null,
-    tensors: reportJson(rows),
-    pruning: pruner ? { sparsity: pruner.sparsity(), target: pruner.targetCheck(), warnings: pruner.warnings, updates: pruner.history.length } : null,
-  }, null, 2) + '\n');
-  await put('report.txt', formatReportTable(rows) + '\n');
-  if (hist.length) {
-    await put('curves.svg', svgLinePlot({
+  }, {
+    'curves.svg': hist.length ? {
       title: 'Validation error rates (held-out voices)', xLabel: 'epoch', yLabel: 'error rate (%)', yMin: 0,
       series: [
         { name: 'CER', points: hist.map((h) => [h.epoch, 100 * h.validCer]) },
         { name: 'WER', points: hist.map((h) => [h.epoch, 100 * h.validWer]) },
       ],
-    }));
-    await put('loss.svg', svgLinePlot({
+    } : null,
+    'loss.svg': hist.length ? {
       title: 'CTC loss (nats per character)', xLabel: 'epoch', yLabel: 'loss',
       series: [
         { name: 'train', points: hist.map((h) => [h.epoch, h.trainLoss]) },
         { name: 'valid', points: hist.map((h) => [h.epoch, h.validLoss]) },
       ],
-    }));
-  }
-  if (pruner && pruner.history.length) {
-    await put('sparsity.svg', svgLinePlot({
-      title: 'Sparsity during training', xLabel: 'iteration', yLabel: 'sparsity', yMin: 0, yMax: 1,
-      series: sparsitySeries(pruner),
-    }));
-  }
-  return written;
+    } : null,
+  });
 }

@@ -8,19 +8,13 @@ import { createProgress } from '../progress.js';
 import { formatReportTable } from '../../prune/index.js';
 import { recipeFromOptions, type TrainCliOptions } from './train.js';
 import { runSpeech, writeSpeechReports, type SpeechRunResult } from '../../train/speech-run.js';
+import { stopOnSignals } from '../stop-signal.js';
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : 'n/a');
 
 export async function trainSpeechFromCli(o: TrainCliOptions): Promise<SpeechRunResult | null> {
   const progress = createProgress(process.stderr, o.quiet);
-  const signal = { stop: false };
-  const onSig = (): void => {
-    if (signal.stop) process.exit(130);
-    signal.stop = true;
-    progress.log('stopping after this step and saving a checkpoint (Ctrl-C again to abort)…');
-  };
-  process.on('SIGINT', onSig);
-  process.on('SIGTERM', onSig);
+  const { signal, dispose } = stopOnSignals(progress);
   mkdirSync(dirname(o.out) || '.', { recursive: true });
   let busy = 0, audio = 0, started = false, announced = false, featStart = 0;
   let res: SpeechRunResult;
@@ -85,8 +79,7 @@ export async function trainSpeechFromCli(o: TrainCliOptions): Promise<SpeechRunR
       },
     });
   } finally {
-    process.off('SIGINT', onSig);
-    process.off('SIGTERM', onSig);
+    dispose();
   }
   if (!res.completed) {
     process.exitCode = 130;

@@ -18,6 +18,7 @@ import { loadCharCorpus } from '../../data/charlm.js';
 import { evaluateBpc } from '../../train/trainer.js';
 import { sampleText } from '../../train/sample.js';
 import { writeReports } from '../../train/reports.js';
+import { stopOnSignals } from '../stop-signal.js';
 
 export interface TrainCliOptions {
   task: 'charlm' | 'speech';
@@ -154,14 +155,7 @@ export function addTrainOptions(c: Command): Command {
 
 export async function trainCharLMFromCli(o: TrainCliOptions): Promise<boolean> {
   const progress = createProgress(process.stderr, o.quiet);
-  const signal = { stop: false };
-  const onSig = (): void => {
-    if (signal.stop) process.exit(130);
-    signal.stop = true;
-    progress.log('stopping after this step and saving a checkpoint (Ctrl-C again to abort)…');
-  };
-  process.on('SIGINT', onSig);
-  process.on('SIGTERM', onSig);
+  const { signal, dispose } = stopOnSignals(progress);
   mkdirSync(dirname(o.out) || '.', { recursive: true });
   let emaMs = 0, started = false;
   const res = await runCharLM({
@@ -199,8 +193,7 @@ export async function trainCharLMFromCli(o: TrainCliOptions): Promise<boolean> {
         (p ? `, sparsity ${(100 * p.sparsity().overall).toFixed(2)}%` : '') + `, ${e.seconds.toFixed(1)} s`);
     },
   });
-  process.off('SIGINT', onSig);
-  process.off('SIGTERM', onSig);
+  dispose();
   if (!res.completed) {
     process.exitCode = 130;
     return false;
