@@ -4,7 +4,7 @@
 
 import { Command, Option } from 'commander';
 import { Worker } from 'node:worker_threads';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { action } from '../main.js';
 import type { CharLMRunOptions } from '../../train/charlm-run.js';
@@ -13,7 +13,7 @@ import { loadModel } from './train.js';
 import { sampleText } from '../../train/sample.js';
 import { evaluateBpc } from '../../train/trainer.js';
 import { loadCharCorpus } from '../../data/charlm.js';
-import { formatReportTable, tensorReportRow, reportTotals } from '../../prune/index.js';
+import { formatReportTable, tensorReportRow, reportTotals, type ReportRow } from '../../prune/index.js';
 import { writeFileAtomic } from '../../io/fs.js';
 
 export interface DemoPlan {
@@ -131,7 +131,13 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
   const corpus = loadCharCorpus('moby-dick', d.ck.meta.vocab);
   const valid = plan.evalChars ? corpus.valid.subarray(0, plan.evalChars + 1) : corpus.valid;
   const dBpc = evaluateBpc(d.model, valid), sBpc = evaluateBpc(s.model, valid);
-  const rows = s.model.params.map((p) => tensorReportRow(p.name, p.shape, p.data, { kind: p.kind, pruned: p.kind !== 'bias' && p.kind !== 'embedding' }));
+  // The pruned run's report (written by its worker) has the pruner's rows, with each tensor's final ε.
+  let rows: ReportRow[];
+  try {
+    rows = (JSON.parse(readFileSync(join(o.out, 'sparse', 'report.json'), 'utf8')) as { tensors: { rows: ReportRow[] } }).tensors.rows;
+  } catch {
+    rows = s.model.params.map((p) => tensorReportRow(p.name, p.shape, p.data, { kind: p.kind, pruned: p.kind !== 'bias' && p.kind !== 'embedding' }));
+  }
   const tot = reportTotals(rows);
   let srnnBytes: number | null = null, srnn16Bytes: number | null = null, srnnNote = '';
   try {
