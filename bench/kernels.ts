@@ -17,6 +17,9 @@ import { readSrnn } from '../src/sparse/format.js';
 import { exportModel } from '../src/sparse/export.js';
 import { SparseModel } from '../src/sparse/runtime.js';
 import { mulberry32 as rng } from '../src/util/rng.js';
+import { exportOnnx } from '../src/io/onnx.js';
+import { loadOrt, ortRunUs } from './ort.js';
+import { PbWriter } from '../src/io/protobuf.js';
 
 export interface Row {
   m: number;
@@ -133,83 +136,19 @@ async function timeAsync(fn: () => Promise<unknown>, minMs: number, samples: num
 // ---------------------------------------------------------------------------------------------
 // Native peer: onnxruntime-node MatMul built as an in-memory ONNX model (tiny protobuf writer).
 
-type Ort = {
-  InferenceSession: { create(b: Uint8Array, o: object): Promise<{ run(feeds: object): Promise<object>; release?(): Promise<void> }> };
-  Tensor: new (t: string, d: Float32Array, dims: number[]) => object;
-};
-
-class Pb {
-  /** Chunks of the encoded message (large raw payloads are kept as they are, not copied per byte). */
-  chunks: Uint8Array[] = [];
-  private cur: number[] = [];
-  private flush(): void {
-    if (this.cur.length) {
-      this.chunks.push(Uint8Array.from(this.cur));
-      this.cur = [];
-    }
-  }
-  get length(): number {
-    return this.chunks.reduce((a, c) => a + c.length, 0) + this.cur.length;
-  }
-  varint(v: number): this {
-    while (v > 127) {
-      this.cur.push((v & 127) | 128);
-      v = Math.floor(v / 128);
-    }
-    this.cur.push(v);
-    return this;
-  }
-  tag(field: number, wire: number): this { return this.varint(field * 8 + wire); }
-  int(field: number, v: number): this { return this.tag(field, 0).varint(v); }
-  bytes(field: number, b: Uint8Array): this {
-    this.tag(field, 2).varint(b.length);
-    this.flush();
-    this.chunks.push(b);
-    return this;
-  }
-  str(field: number, s: string): this { return this.bytes(field, new TextEncoder().encode(s)); }
-  msg(field: number, m: Pb): this {
-    m.flush();
-    this.tag(field, 2).varint(m.length);
-    this.flush();
-    this.chunks.push(...m.chunks);
-    return this;
-  }
-  out(): Uint8Array {
-    this.flush();
-    const o = new Uint8Array(this.length);
-    let p = 0;
-    for (const c of this.chunks) {
-      o.set(c, p);
-      p += c.length;
-    }
-    return o;
-  }
-}
-
-function valueInfo(name: string, dims: number[]): Pb {
-  const shape = new Pb();
-  for (const d of dims) shape.msg(1, new Pb().int(1, d));
-  return new Pb().str(1, name).msg(2, new Pb().msg(1, new Pb().int(1, 1).msg(2, shape)));
+function valueInfo(name: string, dims: number[]): PbWriter {
+  const shape = new PbWriter();
+  for (const d of dims) shape.message(1, new PbWriter().int(1, d));
+  return new PbWriter().string(1, name).message(2, new PbWriter().message(1, new PbWriter().int(1, 1).message(2, shape)));
 }
 
 /** ONNX model: Y[B, M] = X[B, K] · Wt[K, M] with Wt an initializer. */
 function matmulModel(Wt: Float32Array, K: number, M: number, B: number): Uint8Array {
   const raw = new Uint8Array(Wt.buffer, Wt.byteOffset, Wt.byteLength);
-  const init = new Pb().int(1, K).int(1, M).int(2, 1).str(8, 'W').bytes(9, raw);
-  const node = new Pb().str(1, 'X').str(1, 'W').str(2, 'Y').str(4, 'MatMul');
-  const graph = new Pb().msg(1, node).str(2, 'g').msg(5, init).msg(11, valueInfo('X', [B, K])).msg(12, valueInfo('Y', [B, M]));
-  return new Pb().int(1, 8).msg(8, new Pb().str(1, '').int(2, 13)).msg(7, graph).out();
-}
-
-async function loadOrt(): Promise<Ort | null> {
-  try {
-    const name = 'onnxruntime-node';
-    const m = (await import(name)) as Ort & { default?: Ort };
-    return m.InferenceSession ? m : (m.default ?? null);
-  } catch {
-    return null;
-  }
+  const init = new PbWriter().int(1, K).int(1, M).int(2, 1).string(8, 'W').bytes(9, raw);
+  const node = new PbWriter().string(1, 'X').string(1, 'W').string(2, 'Y').string(4, 'MatMul');
+  const graph = new PbWriter().message(1, node).string(2, 'g').message(5, init).message(11, valueInfo('X', [B, K])).message(12, valueInfo('Y', [B, M]));
+  return new PbWriter().int(1, 8).message(8, new PbWriter().string(1, '').int(2, 13)).message(7, graph).finish();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,6 +347,25 @@ export interface ModelBenchResult {
   sparseRunUsPerStep: number;
   denseRunUsPerStep: number;
   seqLen: number;
+  /** onnxruntime-node (1 thread, dense weights): µs per streaming step, and per timestep over seqLen; null if absent. */
+  peerStepUs?: number | null;
+  peerRunUsPerStep?: number | null;
+}
+
+/** The native dense peer on the same weights: onnxruntime's GRU/LSTM/RNN ops (exportOnnx). */
+export async function benchModelPeer(path: string, r: ModelBenchResult, log: (s: string) => void = (s) => console.error(s)): Promise<ModelBenchResult> {
+  const ort = await loadOrt();
+  r.peerStepUs = r.peerRunUsPerStep = null;
+  if (!ort) {
+    log('onnxruntime-node is not installed (ONNXRUNTIME_NODE_INSTALL=skip npm ci): no peer');
+    return r;
+  }
+  const { config, weights } = denseWeightsOf(new Uint8Array(readFileSync(path)));
+  const onnx = exportOnnx(config, weights, { state: true }).bytes;
+  r.peerStepUs = config.bidirectional ? null : await ortRunUs(ort, onnx, config, 1);
+  r.peerRunUsPerStep = (await ortRunUs(ort, onnx, config, r.seqLen)) / r.seqLen;
+  log(`onnxruntime (dense, 1 thread): step ${r.peerStepUs?.toFixed(1) ?? '–'} µs; run ${r.peerRunUsPerStep.toFixed(1)} µs/timestep (T=${r.seqLen})`);
+  return r;
 }
 
 /** Rebuild the dense weights of an .srnn file (tools only). */

@@ -28,6 +28,9 @@ import { applyCheckpoint, loadCheckpoint } from '../src/train/checkpoint.js';
 import { RNNModel } from '../src/nn/model.js';
 import { Heap } from '../src/kernels/heap.js';
 import { createKernels } from '../src/kernels/index.js';
+import { loadOrt, ortRunUs } from '../bench/ort.js';
+import { readSrnn } from '../src/sparse/format.js';
+import type { ModelConfig } from '../src/nn/config.js';
 
 // ---------------------------------------------------------------------------------------------
 // The plan (data)
@@ -454,52 +457,9 @@ export interface Latency {
   measuredAt: string;
 }
 
-// onnxruntime-node is optional: typed minimally so the build needs no types from it.
-interface OrtTensor { data: unknown; dims: readonly number[] }
-interface OrtSession { run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> }
-interface Ort {
-  Tensor: new (type: string, data: Float32Array | BigInt64Array, dims: number[]) => OrtTensor;
-  InferenceSession: { create(bytes: Uint8Array, opts?: object): Promise<OrtSession> };
-}
-
-async function loadOrt(): Promise<Ort | null> {
-  try {
-    const name = 'onnxruntime-node';
-    const m = (await import(name)) as Ort & { default?: Ort };
-    return m.InferenceSession ? m : (m.default ?? null);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Median µs of one session.run in onnxruntime (1 thread) at batch 1 over T timesteps
- * (ids [T, 1], h0 → hn fed back); divide by T for µs per timestep.
- */
-export async function ortRunUs(ort: Ort, onnxFile: string, hidden: number, T = 1): Promise<number> {
-  const s = await ort.InferenceSession.create(new Uint8Array(readFileSync(onnxFile)), {
-    intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
-  });
-  const ids = new ort.Tensor('int64', BigInt64Array.from({ length: T }, (_, i) => BigInt(i % 2)), [T, 1]);
-  let h: OrtTensor = new ort.Tensor('float32', new Float32Array(hidden), [1, 1, hidden]);
-  const step = async (): Promise<void> => {
-    const out = await s.run({ ids, h0: h });
-    h = out.hn;
-  };
-  const w0 = performance.now();
-  for (let i = 0; i < 50 || performance.now() - w0 < 50; i++) await step();
-  const samples: number[] = [];
-  for (let k = 0; k < 7; k++) {
-    const t0 = performance.now();
-    let n = 0;
-    while (performance.now() - t0 < 50) {
-      await step();
-      n++;
-    }
-    samples.push(((performance.now() - t0) * 1000) / n);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[3];
+/** The architecture stored in an .srnn file's header. */
+function readSrnnConfig(file: string): ModelConfig {
+  return readSrnn(new Uint8Array(readFileSync(file)), { verifyCrc: false }).header.config;
 }
 
 export async function measureLatency(results: Map<string, RunResult>, o: { log?: (s: string) => void; remeasure?: boolean } = {}): Promise<Map<string, Latency>> {
@@ -545,8 +505,9 @@ export async function measureLatency(results: Map<string, RunResult>, o: { log?:
     l.ortRunUsPerStep = null;
     if (ort && existsSync(onnx)) {
       try {
-        l.ortStepUs = Math.min(await ortRunUs(ort, onnx, r.hidden, 1), await ortRunUs(ort, onnx, r.hidden, 1));
-        l.ortRunUsPerStep = Math.min(await ortRunUs(ort, onnx, r.hidden, 50), await ortRunUs(ort, onnx, r.hidden, 50)) / 50;
+        const bytes = new Uint8Array(readFileSync(onnx)), cfg = readSrnnConfig(r.srnn.file);
+        l.ortStepUs = Math.min(await ortRunUs(ort, bytes, cfg, 1), await ortRunUs(ort, bytes, cfg, 1));
+        l.ortRunUsPerStep = Math.min(await ortRunUs(ort, bytes, cfg, 50), await ortRunUs(ort, bytes, cfg, 50)) / 50;
         log(`latency ${displayId(id)}: onnxruntime (dense, 1 thread) ${l.ortStepUs.toFixed(1)} µs/step, ${l.ortRunUsPerStep.toFixed(1)} µs/timestep over T=50`);
       } catch (e) {
         log(`latency ${displayId(id)}: onnxruntime failed: ${(e as Error).message.split('\n')[0]}`);

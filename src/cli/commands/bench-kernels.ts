@@ -31,13 +31,13 @@ export function addBenchSubcommands(bench: Command): void {
       if (!o.json) process.stdout.write(`${renderKernelRows(r)}\n`);
     }));
   bench.command('model')
-    .description('per-timestep latency of an .srnn model, sparse vs its dense form')
+    .description('per-timestep latency of an .srnn model: sparse vs its dense form vs onnxruntime (if installed)')
     .argument('<file.srnn>', 'model')
     .option('--seq <T>', 'sequence length for run()', int('--seq', 1), 50)
     .option('--json', 'print JSON', false)
     .action(action(async (file: string, o: { seq: number; json: boolean }) => {
-      const { benchModel } = await loadBench();
-      const r = benchModel(file, { seqLen: o.seq });
+      const { benchModel, benchModelPeer } = await loadBench();
+      const r = await benchModelPeer(file, benchModel(file, { seqLen: o.seq }));
       if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     }));
 }
