@@ -64,11 +64,13 @@ export interface Kernels {
    * LSTM step, gate order i, f, g, o. g4 [B,4H] holds W_ih x + b_ih + W_hh h + b_hh and is
    * overwritten with the activated gates (σ i, σ f, tanh g, σ o). c = f ⊙ cPrev + i ⊙ g,
    * h = o ⊙ tanh(c). Writes c [B,H], h [B,H] (stride ldh), tc [B,H] = tanh(c).
+   * Only h uses ldh: cPrev, c and tc are contiguous [B,H] (row stride H).
    */
   lstmForward(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number, tc: number): void;
   /**
    * LSTM step backward. dh (stride ldh) = ∂L/∂h_t, dc [B,H] = ∂L/∂c_t from the future (updated in
    * place to ∂L/∂c_{t−1}). Writes dg4 [B,4H] = ∂L/∂ gate pre-activations.
+   * Only dh uses ldh: cPrev, tc and dc are contiguous [B,H] (row stride H).
    */
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void;
