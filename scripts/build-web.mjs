@@ -9,7 +9,9 @@
 // by `npm run build:wasm`), so the runtime is one file with no .wasm to fetch.
 //
 // The runtime must not pull in training or Node code: the build fails if any input lies outside
-// src/sparse/, src/kernels/, src/nn/config.ts, src/util/rng.ts and src/web/.
+// src/sparse/, src/kernels/, src/nn/config.ts, src/util/rng.ts, src/web/, and, for speech to text
+// (src/sparse/transcribe.ts), the pure modules src/nn/ctc.ts, src/io/errors.ts and
+// src/data/speech/{wav,features,vocab}.ts.
 //
 // Usage: node scripts/build-web.mjs [--no-minify] [--quiet]
 
@@ -36,7 +38,8 @@ if (!existsSync(resolve(root, 'src/kernels/wasm-bytes.generated.ts'))) {
   process.exit(1);
 }
 
-const ALLOWED = ['src/sparse/', 'src/kernels/', 'src/nn/config.ts', 'src/util/rng.ts', 'src/web/'];
+const ALLOWED = ['src/sparse/', 'src/kernels/', 'src/nn/config.ts', 'src/util/rng.ts', 'src/web/',
+  'src/nn/ctc.ts', 'src/io/errors.ts', 'src/data/speech/wav.ts', 'src/data/speech/features.ts', 'src/data/speech/vocab.ts'];
 const FORBIDDEN = ['src/kernels/as/'];
 
 /** demo.js imports the runtime from ./sparse-rnn.js instead of bundling a second copy. */

@@ -41,11 +41,11 @@ import { Optimizer, clipGradNorm, type OptimizerOptions } from '../nn/optim.js';
 import { ctcBeamDecode, ctcGreedyDecode, ctcLoss } from '../nn/ctc.js';
 import { cerCounts, werCounts } from '../nn/metrics.js';
 import { Rng } from '../util/rng.js';
-import { DEFAULT_FEATURES, stackFrames, type FeatureConfig } from '../data/speech/features.js';
-import { batchIndices, loadSpeechSplit, wavFeatures, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
+import { batchIndices, loadSpeechSplit, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
 import { INSTALL_HINT, readManifest, type Split } from '../data/speech/synth.js';
 import { SparseModel } from '../sparse/runtime.js';
 import { exportModel } from '../sparse/export.js';
+import { featureConfigOf, featureWidth, resolveFeatureSettings, type SpeechFeatureSettings } from '../sparse/transcribe.js';
 import { Pruner, parseRecipe, type PruneRecipe } from '../prune/index.js';
 import { applyCheckpoint, loadCheckpoint, optimizerTensors, saveCheckpoint } from './checkpoint.js';
 import { writeRunReports } from './reports.js';
@@ -53,77 +53,12 @@ import type { TrainHook } from './trainer.js';
 import { runCheckpointed } from './checkpointed.js';
 
 // ---------------------------------------------------------------------------------------------
-// Features
+// Features: the settings and the WAV → model features front end live in src/sparse/transcribe.ts
+// (browser-safe, shared with `sparse-rnn transcribe` and the demo page).
 
-/** Everything needed to compute a model's input features from a WAV file (stored with the model). */
-export interface SpeechFeatureSettings {
-  kind: 'logmel';
-  sampleRate: number;
-  winSec: number;
-  hopSec: number;
-  nFft?: number;
-  nMels: number;
-  fMin: number;
-  fMax?: number;
-  preemphasis: number;
-  logFloor: number;
-  /** Per-utterance mean/variance normalisation. */
-  normalize: boolean;
-  /** Frames stacked into one model input frame, and the step between model frames. */
-  stack: number;
-  stride: number;
-}
-
-export const DEFAULT_SPEECH_FEATURES: Readonly<SpeechFeatureSettings> = {
-  kind: 'logmel', ...DEFAULT_FEATURES, nMels: 40, normalize: true, stack: 3, stride: 2,
-};
-
-/** Fill defaults and validate (throws with the offending field). */
-export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unknown = {}, where = 'features'): SpeechFeatureSettings {
-  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new Error(`${where}: expected an object`);
-  const s = { ...DEFAULT_SPEECH_FEATURES, ...(p as Partial<SpeechFeatureSettings>) } as SpeechFeatureSettings;
-  if (s.kind !== 'logmel') throw new Error(`${where}.kind: only "logmel" features are supported, found ${JSON.stringify(s.kind)}`);
-  const int = (k: keyof SpeechFeatureSettings, lo: number, hi: number): void => {
-    const v = s[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw new Error(`${where}.${k}: expected an integer in [${lo}, ${hi}], found ${JSON.stringify(v)}`);
-  };
-  const pos = (k: keyof SpeechFeatureSettings, lo = 0): void => {
-    const v = s[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo) throw new Error(`${where}.${k}: expected a number ≥ ${lo}, found ${JSON.stringify(v)}`);
-  };
-  int('nMels', 1, 512);
-  int('stack', 1, 16);
-  int('stride', 1, 3);
-  int('sampleRate', 1000, 192000);
-  pos('winSec');
-  pos('hopSec');
-  pos('fMin');
-  pos('preemphasis');
-  pos('logFloor');
-  if (s.nFft !== undefined) int('nFft', 2, 1 << 16);
-  if (s.fMax !== undefined) pos('fMax');
-  if (typeof s.normalize !== 'boolean') throw new Error(`${where}.normalize: expected true or false`);
-  return s;
-}
-
-/** Model input width for these settings. */
-export function featureWidth(s: SpeechFeatureSettings): number {
-  return s.nMels * s.stack;
-}
-
-function featureConfigOf(s: SpeechFeatureSettings): Partial<FeatureConfig> & { normalize: boolean; stack: number; stride: number } {
-  const { kind: _kind, ...rest } = s;
-  void _kind;
-  return rest;
-}
-
-/** Model input features [T, F] of a WAV file, exactly as training computed them. */
-export function wavToModelFeatures(bytes: Uint8Array, file: string, s: SpeechFeatureSettings): { feats: Float32Array; T: number; F: number } {
-  const f = wavFeatures(bytes, file, featureConfigOf(s));
-  if (s.stack === 1 && s.stride === 1) return f;
-  const st = stackFrames(f.feats, f.T, f.F, s.stack, s.stride);
-  return { feats: st.data, T: st.T, F: st.F };
-}
+export {
+  DEFAULT_SPEECH_FEATURES, featureWidth, resolveFeatureSettings, wavToModelFeatures, type SpeechFeatureSettings,
+} from '../sparse/transcribe.js';
 
 // ---------------------------------------------------------------------------------------------
 // Recognition: logits of one utterance, decoding, error rates

@@ -1,7 +1,7 @@
 // Entry of the browser runtime bundle (dist/web/sparse-rnn.js, built by scripts/build-web.mjs):
 // the .srnn reader, the sparse inference runtime (WASM SIMD kernels embedded as base64, the
-// TypeScript kernels where WebAssembly SIMD is missing), text generation, and the same API in a
-// Web Worker. No training code and no Node APIs.
+// TypeScript kernels where WebAssembly SIMD is missing), text generation, speech to text (WAV or
+// samples → features → greedy CTC), and the same API in a Web Worker. No training code and no Node APIs.
 //
 //   import { loadModel, charVocab, generate } from './sparse-rnn.js';
 //   const model = await loadModel('model.srnn');            // URL, Response, ArrayBuffer or bytes
@@ -15,6 +15,11 @@ export { readSrnn, type SrnnFile, type SrnnHeader, type SrnnTensor } from '../sp
 export { SrnnFormatError } from '../sparse/errors.js';
 export { exportModel, CSR_MAX_DENSITY } from '../sparse/export.js';
 export { CharGenerator, charVocab, encodeChars, generate, type GenerateOptions, type GeneratedToken } from '../sparse/generate.js';
+export {
+  transcribeWav, transcribeSamples, speechModelInfo, wavToModelFeatures, samplesToModelFeatures, greedyTranscript,
+  type SpeechModelInfo, type SpeechFeatureSettings, type TranscribeResult, type TranscribeOptions,
+} from '../sparse/transcribe.js';
+export { decodeWav, encodeWav16, resample, type DecodedWav } from '../data/speech/wav.js';
 export { wasmSimdSupported } from '../kernels/wasm.js';
 export type { ModelConfig } from '../nn/config.js';
 export { fetchModelBytes, denseTwin, modelStats, densityGrid, tensorToDense, type MatrixStats, type DensityGrid } from './model-tools.js';

@@ -6,7 +6,8 @@
 //   GET /models/dense.srnn   the dense char LM: <dir>/dense/model.srnn, else exported from <dir>/dense/model.ckpt
 //                            (the exporter stores low-sparsity matrices dense, so it runs dense)
 //   GET /models/speech.srnn  a speech model, if any: <dir>/speech/model.srnn or <dir>/speech.srnn,
-//                            else exported from <dir>/speech/model.ckpt
+//                            else exported from <dir>/speech/model.ckpt (with its feature settings: the
+//                            page transcribes uploaded or recorded audio with it)
 // Exports happen on the fly and are cached until the checkpoint changes. The page is served
 // cross-origin isolated (COOP/COEP), which gives its timers 5 µs resolution instead of 100 µs.
 
@@ -86,6 +87,7 @@ export function checkpointToSrnn(file: string): Uint8Array {
   if (ck.meta.vocab) extra.vocab = ck.meta.vocab;
   if (ck.meta.task) extra.task = ck.meta.task;
   if (ck.meta.corpus) extra.corpus = ck.meta.corpus;
+  if (ck.meta.features !== undefined) extra.features = ck.meta.features; // a speech model's front end (the page transcribes with it)
   return exportModel(config, weights, { values: 'fp32', extra });
 }
 
@@ -230,7 +232,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 
 export function registerServe(program: Command): void {
   program.command('serve')
-    .description('serve the live demo page (char LM generation with live sparse vs dense latency, sparsity maps) on 127.0.0.1')
+    .description('serve the live demo page (char LM generation with live sparse vs dense latency, speech to text, sparsity maps) on 127.0.0.1')
     .option('-p, --port <n>', 'port (0: any free port)', int('port', 0), 8080)
     .option('--dir <dir>', 'demo output folder with the models', 'runs/demo')
     .action(action(async (o: { port: number; dir: string }) => {

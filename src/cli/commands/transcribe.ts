@@ -14,10 +14,8 @@ import { RNNModel } from '../../nn/model.js';
 import { SRNN_MAGIC } from '../../sparse/format.js';
 import { SparseModel } from '../../sparse/runtime.js';
 import { applyCheckpoint, loadCheckpoint } from '../../train/checkpoint.js';
-import {
-  decodeLogits, denseRecognizer, resolveFeatureSettings, sparseRecognizer, wavToModelFeatures, featureWidth,
-  type Recognizer, type SpeechFeatureSettings,
-} from '../../train/speech-run.js';
+import { checkSpeechModel, speechModelInfo, transcribeWav, wavToModelFeatures, type SpeechFeatureSettings } from '../../sparse/transcribe.js';
+import { decodeLogits, denseRecognizer, sparseRecognizer, type Recognizer } from '../../train/speech-run.js';
 import { action, int } from '../main.js';
 
 export interface LoadedSpeechModel {
@@ -30,17 +28,8 @@ export interface LoadedSpeechModel {
   recognizer: Recognizer;
   /** Backend description. */
   backend: string;
-}
-
-function checkSpeechModel(file: string, config: ModelConfig, features: unknown, vocab: unknown, task: unknown): { features: SpeechFeatureSettings; vocab: string[] } {
-  if (features === undefined || (task !== undefined && task !== 'speech'))
-    throw new Error(`${file}: not a speech model (no feature settings; train one with "sparse-rnn train --task speech")`);
-  const f = resolveFeatureSettings(features, `${file}: features`);
-  if (!Array.isArray(vocab) || !vocab.every((v) => typeof v === 'string')) throw new Error(`${file}: has no output vocabulary`);
-  if (vocab.length !== config.outputSize) throw new Error(`${file}: ${vocab.length} vocabulary symbols but ${config.outputSize} outputs`);
-  if (config.vocabSize) throw new Error(`${file}: the model takes token ids, not speech features`);
-  if (featureWidth(f) !== config.inputSize) throw new Error(`${file}: the feature settings give ${featureWidth(f)} features per frame, the model takes ${config.inputSize}`);
-  return { features: f, vocab: vocab as string[] };
+  /** The sparse runtime model (format 'srnn'). */
+  sparse?: SparseModel;
 }
 
 /** Load a speech model: .srnn on the sparse runtime, or a training checkpoint on the dense model. */
@@ -49,9 +38,8 @@ export async function loadSpeechModel(file: string, kernels: 'auto' | 'wasm' | '
   const isSrnn = bytes.length >= 4 && new TextDecoder().decode(bytes.subarray(0, 4)) === SRNN_MAGIC;
   if (isSrnn) {
     const m = SparseModel.load(bytes, { backend: kernels });
-    const extra = m.header.extra ?? {};
-    const { features, vocab } = checkSpeechModel(file, m.config, extra.features, extra.vocab, extra.task);
-    return { file, format: 'srnn', config: m.config, features, vocab, recognizer: sparseRecognizer(m), backend: `sparse runtime (${m.kernels.name}/${m.sparse.name})` };
+    const { features, vocab } = speechModelInfo(m, file);
+    return { file, format: 'srnn', config: m.config, features, vocab, recognizer: sparseRecognizer(m), backend: `sparse runtime (${m.kernels.name}/${m.sparse.name})`, sparse: m };
   }
   const ck = loadCheckpoint(file);
   const { features, vocab } = checkSpeechModel(file, ck.meta.config, ck.meta.features, ck.meta.vocab, ck.meta.task);
@@ -70,11 +58,19 @@ export interface Transcript {
   ms: number;
 }
 
-/** Transcribe WAV files (any rate: resampled to the model's). */
+/**
+ * Transcribe WAV files (any rate: resampled to the model's). A .srnn model decoded greedily goes
+ * through transcribeWav (src/sparse/transcribe.ts), the very function the demo page runs.
+ */
 export async function transcribeFiles(m: LoadedSpeechModel, files: readonly string[], opts: { beam?: number } = {}): Promise<Transcript[]> {
   const out: Transcript[] = [];
   for (const file of files) {
     const bytes = await readFileBytes(file);
+    if (m.sparse && (opts.beam ?? 0) <= 1) {
+      const r = transcribeWav(m.sparse, bytes, { label: file, info: { features: m.features, vocab: m.vocab } });
+      out.push({ file, text: r.text, frames: r.frames, seconds: r.seconds, ms: r.ms });
+      continue;
+    }
     const t0 = performance.now();
     const f = wavToModelFeatures(bytes, file, m.features);
     const y = m.recognizer.logits(f.feats, f.T);

@@ -1,0 +1,184 @@
+// Speech to text with a sparse .srnn model: WAV bytes (or PCM samples) → the model's input features
+// → SparseModel → greedy CTC transcript. Pure and browser-safe: `sparse-rnn transcribe` (for .srnn
+// models) and the demo page both call transcribeWav, so Node and the browser give the same text.
+//
+// The feature settings (log-mel, normalisation, stacking) travel with the model: in the training
+// checkpoint's metadata (`features`) and, after export, in the .srnn header's `extra.features`,
+// next to `extra.vocab` (the output symbols, index 0 the CTC blank) and `extra.task` ('speech').
+// The front end is the one training uses (src/data/speech/dataset.ts wavFeatures, then
+// stackFrames): decode → mono mixdown → resample to the model's rate → log-mel → per-utterance
+// mean/variance normalisation → stack `stack` frames, keep every `stride`-th.
+
+import type { ModelConfig } from '../nn/config.js';
+import { ctcGreedyDecode } from '../nn/ctc.js';
+import { DEFAULT_FEATURES, logMelSpectrogram, normalizeFeatures, stackFrames, type FeatureConfig } from '../data/speech/features.js';
+import { decodeWav, resample } from '../data/speech/wav.js';
+import type { SparseModel } from './runtime.js';
+
+// ---------------------------------------------------------------------------------------------
+// Feature settings
+
+/** Everything needed to compute a model's input features from a WAV file (stored with the model). */
+export interface SpeechFeatureSettings {
+  kind: 'logmel';
+  sampleRate: number;
+  winSec: number;
+  hopSec: number;
+  nFft?: number;
+  nMels: number;
+  fMin: number;
+  fMax?: number;
+  preemphasis: number;
+  logFloor: number;
+  /** Per-utterance mean/variance normalisation. */
+  normalize: boolean;
+  /** Frames stacked into one model input frame, and the step between model frames. */
+  stack: number;
+  stride: number;
+}
+
+export const DEFAULT_SPEECH_FEATURES: Readonly<SpeechFeatureSettings> = {
+  kind: 'logmel', ...DEFAULT_FEATURES, nMels: 40, normalize: true, stack: 3, stride: 2,
+};
+
+/** Fill defaults and validate (throws with the offending field). */
+export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unknown = {}, where = 'features'): SpeechFeatureSettings {
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new Error(`${where}: expected an object`);
+  const s = { ...DEFAULT_SPEECH_FEATURES, ...(p as Partial<SpeechFeatureSettings>) } as SpeechFeatureSettings;
+  if (s.kind !== 'logmel') throw new Error(`${where}.kind: only "logmel" features are supported, found ${JSON.stringify(s.kind)}`);
+  const int = (k: keyof SpeechFeatureSettings, lo: number, hi: number): void => {
+    const v = s[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw new Error(`${where}.${k}: expected an integer in [${lo}, ${hi}], found ${JSON.stringify(v)}`);
+  };
+  const pos = (k: keyof SpeechFeatureSettings, lo = 0): void => {
+    const v = s[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo) throw new Error(`${where}.${k}: expected a number ≥ ${lo}, found ${JSON.stringify(v)}`);
+  };
+  int('nMels', 1, 512);
+  int('stack', 1, 16);
+  int('stride', 1, 3);
+  int('sampleRate', 1000, 192000);
+  pos('winSec');
+  pos('hopSec');
+  pos('fMin');
+  pos('preemphasis');
+  pos('logFloor');
+  if (s.nFft !== undefined) int('nFft', 2, 1 << 16);
+  if (s.fMax !== undefined) pos('fMax');
+  if (typeof s.normalize !== 'boolean') throw new Error(`${where}.normalize: expected true or false`);
+  return s;
+}
+
+/** Model input width for these settings. */
+export function featureWidth(s: SpeechFeatureSettings): number {
+  return s.nMels * s.stack;
+}
+
+/** The settings as the options of the dataset loader (src/data/speech/dataset.ts): everything but `kind`. */
+export function featureConfigOf(s: SpeechFeatureSettings): Partial<FeatureConfig> & { normalize: boolean; stack: number; stride: number } {
+  const { kind: _kind, ...rest } = s;
+  void _kind;
+  return rest;
+}
+
+const FEATURE_KEYS = ['sampleRate', 'winSec', 'hopSec', 'nFft', 'nMels', 'fMin', 'fMax', 'preemphasis', 'logFloor'] as const;
+
+/** Model input features [T, F] of mono samples at `sampleRate` Hz (resampled to the model's rate). */
+export function samplesToModelFeatures(samples: Float32Array, sampleRate: number, s: SpeechFeatureSettings): { feats: Float32Array; T: number; F: number } {
+  const cfg: FeatureConfig = { ...DEFAULT_FEATURES };
+  for (const k of FEATURE_KEYS) if (s[k] !== undefined) (cfg as unknown as Record<string, unknown>)[k] = s[k];
+  const x = resample(samples, sampleRate, cfg.sampleRate);
+  const f = logMelSpectrogram(x, cfg);
+  if (s.normalize) normalizeFeatures(f.data, f.T, f.F);
+  if (s.stack === 1 && s.stride === 1) return { feats: f.data, T: f.T, F: f.F };
+  const st = stackFrames(f.data, f.T, f.F, s.stack, s.stride);
+  return { feats: st.data, T: st.T, F: st.F };
+}
+
+/** Model input features [T, F] of a WAV file (any rate, any channel count), exactly as training computed them. */
+export function wavToModelFeatures(bytes: Uint8Array, file: string, s: SpeechFeatureSettings): { feats: Float32Array; T: number; F: number } {
+  const w = decodeWav(bytes, file);
+  return samplesToModelFeatures(w.samples, w.sampleRate, s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Speech models
+
+export interface SpeechModelInfo {
+  features: SpeechFeatureSettings;
+  /** Output symbols, index 0 the CTC blank. */
+  vocab: string[];
+}
+
+/** Check that a model (config + its stored metadata) is a speech model; `label` names it in errors. */
+export function checkSpeechModel(label: string, config: ModelConfig, features: unknown, vocab: unknown, task: unknown): SpeechModelInfo {
+  if (features === undefined || (task !== undefined && task !== 'speech'))
+    throw new Error(`${label}: not a speech model (no feature settings; train one with "sparse-rnn train --task speech")`);
+  const f = resolveFeatureSettings(features, `${label}: features`);
+  if (!Array.isArray(vocab) || !vocab.every((v) => typeof v === 'string')) throw new Error(`${label}: has no output vocabulary`);
+  if (vocab.length !== config.outputSize) throw new Error(`${label}: ${vocab.length} vocabulary symbols but ${config.outputSize} outputs`);
+  if (config.vocabSize) throw new Error(`${label}: the model takes token ids, not speech features`);
+  if (featureWidth(f) !== config.inputSize) throw new Error(`${label}: the feature settings give ${featureWidth(f)} features per frame, the model takes ${config.inputSize}`);
+  return { features: f, vocab: vocab as string[] };
+}
+
+/** The speech settings stored in a loaded .srnn model's header (`extra.features`, `extra.vocab`). */
+export function speechModelInfo(model: Pick<SparseModel, 'config' | 'header'>, label = 'model'): SpeechModelInfo {
+  const extra = model.header.extra ?? {};
+  return checkSpeechModel(label, model.config, extra.features, extra.vocab, extra.task);
+}
+
+/** Greedy CTC text of logits [T, C] (batch 1): best symbol per frame, repeats merged, blanks (index 0) dropped. */
+export function greedyTranscript(logits: Float32Array, T: number, vocab: readonly string[]): string {
+  const C = vocab.length;
+  if (logits.length !== T * C) throw new RangeError(`decode: ${logits.length} logits, expected T·C = ${T * C}`);
+  return ctcGreedyDecode(logits, T, 1, C, [T])[0].map((i) => vocab[i]).join('');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transcription
+
+export interface TranscribeOptions {
+  /** Names the input in error messages (default '<bytes>'). */
+  label?: string;
+  /** The model's speech settings (default: read and checked from its header, see speechModelInfo). */
+  info?: SpeechModelInfo;
+}
+
+export interface TranscribeResult {
+  text: string;
+  /** Model frames (after stacking and striding). */
+  frames: number;
+  /** Seconds of audio. */
+  seconds: number;
+  /** Milliseconds in all: features + network + decoding. */
+  ms: number;
+  /** Milliseconds in the network (SparseModel.run) alone. */
+  modelMs: number;
+}
+
+/** Transcribe mono samples at `sampleRate` Hz (greedy CTC). */
+export function transcribeSamples(model: SparseModel, samples: Float32Array, sampleRate: number, opts: TranscribeOptions = {}): TranscribeResult {
+  const t0 = performance.now();
+  const info = opts.info ?? speechModelInfo(model);
+  const f = samplesToModelFeatures(samples, sampleRate, info.features);
+  return finish(model, info, f, samples.length / sampleRate, t0);
+}
+
+/** Transcribe a WAV file's bytes (PCM or float, any sample rate, mono or multichannel; greedy CTC). */
+export function transcribeWav(model: SparseModel, wavBytes: Uint8Array, opts: TranscribeOptions = {}): TranscribeResult {
+  const t0 = performance.now();
+  const info = opts.info ?? speechModelInfo(model);
+  const w = decodeWav(wavBytes, opts.label ?? '<bytes>');
+  const f = samplesToModelFeatures(w.samples, w.sampleRate, info.features);
+  return finish(model, info, f, w.samples.length / w.sampleRate, t0);
+}
+
+function finish(model: SparseModel, info: SpeechModelInfo, f: { feats: Float32Array; T: number; F: number }, seconds: number, t0: number): TranscribeResult {
+  if (f.F !== model.config.inputSize) throw new Error(`the features have ${f.F} values per frame, the model takes ${model.config.inputSize}`);
+  const t1 = performance.now();
+  const y = f.T ? model.run(f.feats, { batch: 1, softmax: false }) : new Float32Array(0);
+  const modelMs = performance.now() - t1;
+  const text = greedyTranscript(y, f.T, info.vocab);
+  return { text, frames: f.T, seconds, ms: performance.now() - t0, modelMs };
+}
