@@ -2,7 +2,9 @@
 // headless by playwright-core. A small random ~90%-sparse char LM is generated here; the page's
 // text must equal the Node runtime's for the same model, prompt, temperature and seed (WASM SIMD
 // and TypeScript kernels, main thread and Web Worker), and bad files must show a visible error.
-// A screenshot goes to test-artifacts/browser-demo.png.
+// A small random speech model and a WAV of tones made here: the transcript the page shows for the
+// uploaded WAV must equal transcribeWav's in Node, and a bad WAV must show a visible error.
+// Screenshots go to test-artifacts/browser-demo.png and browser-speech.png.
 //
 // Skips (with the reason) when Chromium or playwright-core is missing; never downloads a browser.
 // CHROMIUM_PATH overrides /usr/bin/chromium.
@@ -22,6 +24,12 @@ import { denseTwin } from '../src/web/model-tools.js';
 import { serializeSafetensors, type TensorInput } from '../src/io/safetensors.js';
 import { Rng } from '../src/util/rng.js';
 import { checkpointToSrnn, ensureWebBuilt, startServer } from '../src/cli/commands/serve.js';
+import {
+  resolveFeatureSettings, featureWidth, speechModelInfo, transcribeWav, transcribeSamples, wavToModelFeatures, greedyTranscript,
+} from '../src/sparse/transcribe.js';
+import { decodeWav, encodeWav16 } from '../src/data/speech/wav.js';
+import { stackFrames } from '../src/data/speech/features.js';
+import { wavFeatures, VOCAB as SPEECH_VOCAB } from '../src/data/speech/dataset.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -83,6 +91,34 @@ function randomModel(seed: number, cell: ModelConfig['cell'], density: number): 
     weights.set(s.name, Float32Array.from({ length: n }, () => (rng.next() < keep ? rng.uniform(-1.5, 1.5) : 0)));
   }
   return { config, weights };
+}
+
+// --- a small random speech model (as `train --task speech` exports it) and a WAV of tones ---
+const SPEECH_FEATURES = resolveFeatureSettings({ nMels: 20, stack: 2, stride: 2 });
+
+function randomSpeechModel(seed: number): { config: ModelConfig; weights: Map<string, Float32Array>; bytes: Uint8Array } {
+  const config: ModelConfig = { cell: 'gru', inputSize: featureWidth(SPEECH_FEATURES), hiddenSize: 48, numLayers: 2, bidirectional: true, outputSize: SPEECH_VOCAB.length };
+  const rng = new Rng(seed);
+  const weights = new Map<string, Float32Array>();
+  for (const s of paramSpecs(config)) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const keep = s.kind === 'bias' ? 1 : 0.1;
+    const scale = s.name.startsWith('fc.') ? 4 : 1.5; // large output weights: some non-blank labels win frames
+    weights.set(s.name, Float32Array.from({ length: n }, () => (rng.next() < keep ? rng.uniform(-scale, scale) : 0)));
+  }
+  const bytes = exportModel(config, weights, { values: 'fp32', extra: { task: 'speech', vocab: [...SPEECH_VOCAB], features: SPEECH_FEATURES } });
+  return { config, weights, bytes };
+}
+
+/** A few tones of different pitch with silences between and a little noise, at `rate` Hz. */
+function tonesWav(rate: number, seed: number): Uint8Array {
+  const rng = new Rng(seed);
+  const x: number[] = [];
+  for (const [f, sec] of [[220, 0.25], [0, 0.1], [880, 0.2], [440, 0.3], [0, 0.1], [1760, 0.15], [330, 0.25]]) {
+    const n = Math.round(sec * rate);
+    for (let i = 0; i < n; i++) x.push((f ? 0.4 * Math.sin((2 * Math.PI * f * i) / rate) : 0) + 0.01 * rng.normal());
+  }
+  return encodeWav16(x, rate);
 }
 
 // --- without a browser: the shared sampling loop and the server ---
@@ -160,6 +196,46 @@ test('serve: model listing, checkpoints exported on the fly, static files, no pa
     await server.close();
     rmSync(dir, { recursive: true, force: true });
     rmSync(web, { recursive: true, force: true });
+  }
+});
+
+test('transcribeWav: the training front end, greedy CTC, clear errors; the server exports a speech checkpoint with its features', async () => {
+  const sp = randomSpeechModel(4);
+  const m = SparseModel.load(sp.bytes, { backend: 'ts' });
+  const info = speechModelInfo(m, 'speech.srnn');
+  assert.deepEqual(info.features, SPEECH_FEATURES);
+  const wav = tonesWav(22050, 1); // resampled to 16 kHz by the front end
+  // The features are the training pipeline's (dataset.ts wavFeatures, then stackFrames), bit for bit.
+  const f = wavToModelFeatures(wav, 'tones.wav', SPEECH_FEATURES);
+  const raw = wavFeatures(wav, 'tones.wav', { nMels: 20 });
+  const st = stackFrames(raw.feats, raw.T, raw.F, 2, 2);
+  assert.equal(f.T, st.T);
+  assert.deepEqual(f.feats, st.data);
+  const r = transcribeWav(m, wav, { label: 'tones.wav' });
+  assert.equal(r.frames, f.T);
+  assert.ok(Math.abs(r.seconds - 1.35) < 1e-3, `${r.seconds} s`);
+  assert.equal(r.text, greedyTranscript(m.run(f.feats, { softmax: false }), f.T, SPEECH_VOCAB));
+  assert.ok(r.text.length >= 3, `the random model should emit some characters, got "${r.text}"`);
+  const w = decodeWav(wav);
+  assert.equal(transcribeSamples(m, w.samples, w.sampleRate).text, r.text, 'samples and WAV bytes: one path');
+  assert.throws(() => transcribeWav(m, new TextEncoder().encode('not a wav file at all'), { label: 'bad.wav' }), /bad\.wav: RIFF header: .*not a WAV file/);
+  assert.throws(() => transcribeWav(m, wav.subarray(0, 30), { label: 'cut.wav' }), /cut\.wav/);
+  const noFeatures = SparseModel.load(exportModel(sp.config, sp.weights, { values: 'fp32', extra: { vocab: [...SPEECH_VOCAB] } }));
+  assert.throws(() => transcribeWav(noFeatures, wav), /not a speech model/);
+  // A speech checkpoint served on the fly keeps its feature settings.
+  const dir = mkdtempSync(join(tmpdir(), 'srnn-serve-speech-'));
+  try {
+    const t = new Map<string, TensorInput>();
+    for (const s of paramSpecs(sp.config)) t.set(s.name, { dtype: 'F32', shape: s.shape, data: sp.weights.get(s.name)! });
+    const ck = join(dir, 'model.ckpt');
+    writeFileSync(ck, serializeSafetensors(t, {
+      'sparse-rnn': JSON.stringify({ format: 'sparse-rnn-checkpoint', version: 1, config: sp.config, task: 'speech', vocab: [...SPEECH_VOCAB], features: SPEECH_FEATURES }),
+    }));
+    const served = SparseModel.load(checkpointToSrnn(ck), { backend: 'ts' });
+    assert.deepEqual(speechModelInfo(served).features, SPEECH_FEATURES);
+    assert.equal(transcribeWav(served, wav).text, r.text);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -289,6 +365,96 @@ test('browser demo page: generation equals Node, sparsity maps, worker, clear er
     assert.equal(await waitState(['ready', 'error']), 'ready', await errorText());
     assert.equal(await page.locator('#charlm').isVisible(), true);
     assert.deepEqual(pageErrors.filter((e) => !/not a valid|cannot be used|empty|Failed to load resource/.test(e)), [], 'uncaught page errors');
+    await page.close();
+  } finally {
+    await ctx.close().catch(() => undefined);
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test('browser demo page: speech transcript of an uploaded WAV equals Node\'s transcribeWav; clear errors', { skip, timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'srnn-browser-speech-'));
+  const profile = mkdtempSync(join(tmpdir(), 'srnn-chromium-'));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  ensureWebBuilt();
+  const sp = randomSpeechModel(4);
+  mkdirSync(join(dir, 'speech'));
+  writeFileSync(join(dir, 'speech', 'model.srnn'), sp.bytes);
+  const wavs: [string, Uint8Array][] = [['tones-22k.wav', tonesWav(22050, 1)], ['tones-16k.wav', tonesWav(16000, 2)]];
+  const server = await startServer({ port: 0, dir, log: () => undefined });
+  const ctx = await pw!.chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, timeout: 60_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+  try {
+    const list = await (await fetch(`${server.url}api/models`)).json() as { charlm: unknown; speech: { url: string } | null };
+    assert.equal(list.charlm, null);
+    assert.equal(list.speech?.url, '/models/speech.srnn');
+    const page = await ctx.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
+    const waitState = async (states: string[], timeout = 60_000): Promise<string> => {
+      await page.waitForSelector(states.map((s) => `body[data-state="${s}"]`).join(', '), { timeout });
+      return (await page.evaluate(() => document.body.dataset.state)) ?? '';
+    };
+    const errorText = async (): Promise<string> => ((await page.locator('#error').isVisible()) ? (await page.locator('#error').textContent()) ?? '' : '');
+    const upload = (sel: string, name: string, buf: Uint8Array, mimeType = 'audio/wav'): Promise<void> =>
+      page.locator(sel).setInputFiles({ name, mimeType, buffer: Buffer.from(buf) });
+
+    for (const backend of ['wasm', 'ts'] as const) {
+      await page.goto(`${server.url}?backend=${backend}`);
+      assert.equal(await waitState(['ready', 'error']), 'ready', `${backend}: page did not load: ${await errorText()}`);
+      assert.equal(await page.locator('#speech').isVisible(), true);
+      assert.equal(await page.locator('#charlm').isVisible(), false);
+      assert.equal(await page.locator('#speech-unavailable').isVisible(), false);
+      assert.match((await page.locator('#speech-info').textContent()) ?? '', new RegExp(`20 log-mel bands at 16 kHz.*kernels ${backend}/${backend}`));
+      const node = SparseModel.load(sp.bytes, { backend });
+      for (const [name, wav] of wavs) {
+        await upload('#speech-wav', name, wav);
+        assert.equal(await waitState(['done', 'error']), 'done', `${backend} ${name}: ${await errorText()}`);
+        const want = transcribeWav(node, wav).text;
+        assert.ok(want.length > 0, 'the random model emits some characters');
+        assert.equal((await page.locator('#speech-transcript').textContent()) ?? '', want, `${backend} ${name}: the page's transcript differs from Node's`);
+        assert.match((await page.locator('#speech-timing').textContent()) ?? '',
+          new RegExp(`${name.replace('.', '\\.')}: 1\\.35 s of audio, \\d+ model frames · sparse model .* dense form .* sparse is`));
+      }
+    }
+    await page.screenshot({ path: join(ARTIFACTS, 'browser-speech.png'), fullPage: true });
+    // A bad WAV: a visible error naming the file and what is wrong; the transcript is cleared.
+    const bad: [string, Uint8Array, RegExp][] = [
+      ['notes.wav', new TextEncoder().encode('these are not audio samples'), /Could not transcribe notes\.wav:\s+notes\.wav: RIFF header: .*not a WAV file/],
+      ['cut.wav', wavs[0][1].subarray(0, 30), /Could not transcribe cut\.wav:\s+cut\.wav: /],
+    ];
+    for (const [name, buf, re] of bad) {
+      await upload('#speech-wav', name, buf);
+      assert.equal(await waitState(['error', 'done']), 'error', `${name}: expected an error`);
+      assert.match(await errorText(), re);
+      assert.equal((await page.locator('#speech-transcript').textContent()) ?? '', '');
+    }
+    // A good upload afterwards clears the error.
+    await upload('#speech-wav', wavs[1][0], wavs[1][1]);
+    assert.equal(await waitState(['done', 'error']), 'done', await errorText());
+    assert.equal(await page.locator('#error').isVisible(), false);
+    // A model over features without speech settings: the section says why transcription is off.
+    const noFeatures = exportModel(sp.config, sp.weights, { values: 'fp32', extra: { vocab: [...SPEECH_VOCAB] } });
+    await upload('#model-file', 'features-only.srnn', noFeatures, 'application/octet-stream');
+    assert.equal(await waitState(['ready', 'error']), 'ready', await errorText());
+    assert.equal(await page.locator('#speech-unavailable').isVisible(), true);
+    assert.match((await page.locator('#speech-unavailable').textContent()) ?? '', /features-only\.srnn: not a speech model/);
+    assert.equal(await page.evaluate(() => (document.getElementById('speech-wav') as HTMLInputElement).disabled), true);
+    // A speech .srnn of your own through the model picker (it has extra.vocab, but no embedding): transcribes.
+    await upload('#model-file', 'my-speech.srnn', sp.bytes, 'application/octet-stream');
+    assert.equal(await waitState(['ready', 'error']), 'ready', await errorText());
+    assert.equal(await page.locator('#speech-unavailable').isVisible(), false);
+    assert.match((await page.locator('#model-info').textContent()) ?? '', /my-speech\.srnn: .*not a character model; see the speech section/);
+    await upload('#speech-wav', wavs[0][0], wavs[0][1]);
+    assert.equal(await waitState(['done', 'error']), 'done', await errorText());
+    assert.equal((await page.locator('#speech-transcript').textContent()) ?? '', transcribeWav(SparseModel.load(sp.bytes), wavs[0][1]).text);
+    assert.deepEqual(pageErrors.filter((e) => !/not a WAV|truncated|Could not transcribe|Failed to load resource/.test(e)), [], 'uncaught page errors');
     await page.close();
   } finally {
     await ctx.close().catch(() => undefined);

@@ -1,15 +1,19 @@
 // The demo page (served by `sparse-rnn serve`): the char LM generating text token by token with the
 // per-step latency of the sparse model and of a dense model measured live in this browser, the
-// sparsity pattern of every weight matrix, sizes, and (when the server has one) a speech model.
+// sparsity pattern of every weight matrix, sizes, and (when the server has one) a speech model:
+// upload a WAV or record from the microphone, see the transcript and the time the sparse model and
+// its dense form took (transcribeWav, the function `sparse-rnn transcribe` runs in Node).
 //
 // The runtime comes from ./sparse-rnn.js (the build keeps it external), exactly what users import.
 // URL parameters preset the controls: backend=auto|wasm|ts, worker=1, fast=1, prompt, length,
 // temperature, seed, model=<url of an .srnn to load instead of the server's>, dense=<url>|twin.
-// <body data-state> is loading | ready | generating | done | error (the end-to-end test waits on it).
+// <body data-state> is loading | ready | generating | transcribing | done | error (the end-to-end
+// test waits on it).
 
 import {
   SparseModel, WorkerModel, SparseWorker, CharGenerator, charVocab, readSrnn, wasmSimdSupported, fetchModelBytes,
-  denseTwin, modelStats, densityGrid, type SrnnFile, type GeneratedToken, type ModelConfig,
+  denseTwin, modelStats, densityGrid, transcribeWav, speechModelInfo, encodeWav16,
+  type SrnnFile, type GeneratedToken, type ModelConfig, type SpeechModelInfo, type TranscribeResult,
 } from '../runtime.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -29,11 +33,13 @@ const el = {
   outSparse: $('out-sparse'), outDense: $('out-dense'), nameSparse: $('name-sparse'), nameDense: $('name-dense'),
   latSparse: $('lat-sparse'), latDense: $('lat-dense'), chart: $<HTMLCanvasElement>('latency-chart'), latSummary: $('lat-summary'),
   speech: $('speech'), speechInfo: $('speech-info'), speechFrames: $<HTMLInputElement>('speech-frames'),
-  speechRun: $<HTMLButtonElement>('speech-run'), speechResult: $('speech-result'),
+  speechRun: $<HTMLButtonElement>('speech-run'), speechResult: $('speech-result'), speechUnavailable: $('speech-unavailable'),
+  speechWav: $<HTMLInputElement>('speech-wav'), speechRecord: $<HTMLButtonElement>('speech-record'), speechRecStatus: $('speech-rec-status'),
+  speechDownload: $<HTMLAnchorElement>('speech-download'), speechTranscript: $('speech-transcript'), speechTiming: $('speech-timing'),
   sparsity: $('sparsity'), maps: $('maps'), layers: $<HTMLTableElement>('layers'),
 };
 
-type PageState = 'loading' | 'ready' | 'generating' | 'done' | 'error';
+type PageState = 'loading' | 'ready' | 'generating' | 'transcribing' | 'done' | 'error';
 function setState(s: PageState): void {
   document.body.dataset.state = s;
 }
@@ -152,8 +158,8 @@ async function openCharLM(bytes: Uint8Array, label: string, denseBytes: Uint8Arr
   const file = parse(bytes, label);
   renderSparsity(file, label);
   const c = file.header.config;
-  if (!c.vocabSize && !file.header.extra?.vocab) {
-    // A model over features (speech): show it in the speech section.
+  if (!c.vocabSize) {
+    // A model over features (speech: its extra.vocab is the output symbols): show it in the speech section.
     await openSpeech(bytes, label);
     el.modelInfo.textContent = `${label}: ${describeConfig(c)} — not a character model; see the speech section.`;
     return;
@@ -338,9 +344,17 @@ async function runGeneration(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Speech (or any model over features): latency sparse vs dense on random frames
+// Speech: transcripts of an uploaded WAV or a microphone recording; latency on random frames
 
-let speechModels: { sparse: SparseModel; dense: SparseModel } | null = null;
+interface SpeechModels {
+  sparse: SparseModel;
+  dense: SparseModel;
+  /** Feature settings and output symbols from the header; null with the reason when it is not a speech model. */
+  info: SpeechModelInfo | null;
+  why: string;
+}
+let speechModels: SpeechModels | null = null;
+let recordingUrl: string | null = null;
 
 async function openSpeech(bytes: Uint8Array, label: string): Promise<void> {
   const file = parse(bytes, label);
@@ -348,14 +362,110 @@ async function openSpeech(bytes: Uint8Array, label: string): Promise<void> {
   const backend = el.backend.value as 'auto' | 'wasm' | 'ts';
   const sparse = await SparseModel.loadAsync(bytes, { backend });
   const dense = await SparseModel.loadAsync(denseTwin(file), { backend });
-  speechModels = { sparse, dense };
+  let info: SpeechModelInfo | null = null, why = '';
+  try {
+    info = speechModelInfo(sparse, label);
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  speechModels = { sparse, dense, info, why };
   const st = modelStats(file);
   const syms = file.header.extra?.vocab;
   el.speechInfo.textContent = `${label}: ${describeConfig(c)} · ${pct(1 - st.nonzeros / Math.max(1, st.weights))} of the weights are zero · ` +
     `${kib(st.fileBytes)} (dense fp32 ${kib(st.denseBytes)})` + (Array.isArray(syms) ? ` · ${syms.length} output symbols` : '') +
+    (info ? ` · ${info.features.nMels} log-mel bands at ${info.features.sampleRate / 1000} kHz, ${info.features.stack} stacked, stride ${info.features.stride}` : '') +
     ` · kernels ${sparse.kernels.name}/${sparse.sparse.name}`;
-  el.speechResult.textContent = '';
+  el.speechUnavailable.textContent = info ? '' : `Transcription is off: ${why}. The timing on random features below still works.`;
+  el.speechUnavailable.hidden = !!info;
+  el.speechWav.disabled = el.speechRecord.disabled = !info;
+  el.speechResult.textContent = el.speechTiming.textContent = el.speechTranscript.textContent = '';
+  delete el.speechTranscript.dataset.done;
   el.speech.hidden = false;
+}
+
+/** Transcribe WAV bytes with the sparse model and its dense form; show the text and both timings. */
+function showTranscript(wav: Uint8Array, label: string): void {
+  const sm = speechModels;
+  if (!sm) return;
+  clearError();
+  el.speechTranscript.textContent = el.speechTiming.textContent = '';
+  delete el.speechTranscript.dataset.done;
+  try {
+    if (!sm.info) throw new Error(sm.why);
+    const info = sm.info;
+    const s: TranscribeResult = transcribeWav(sm.sparse, wav, { label, info });
+    const d: TranscribeResult = transcribeWav(sm.dense, wav, { label, info });
+    el.speechTranscript.textContent = s.text;
+    el.speechTranscript.dataset.done = '1';
+    const ratio = s.modelMs > 0 ? d.modelMs / s.modelMs : Infinity;
+    el.speechTiming.textContent = `${label}: ${s.seconds.toFixed(2)} s of audio, ${s.frames} model frames · ` +
+      `sparse model ${fmtMs(s.modelMs)} (${fmtMs(s.ms)} with features and decoding) · dense form ${fmtMs(d.modelMs)} → ` +
+      `sparse is ${ratio >= 1 ? `${ratio.toFixed(2)}× faster` : `${(1 / ratio).toFixed(2)}× slower`}` +
+      (d.text === s.text ? ' · same transcript from the dense form' : ` · the dense form reads "${d.text}" (summation order differs)`);
+    setState('done');
+  } catch (e) {
+    showError(`Could not transcribe ${label}:`, e);
+  }
+}
+
+/** Mono samples of a recorded blob (any format the browser decodes), at the AudioContext's rate. */
+async function decodeRecording(blob: Blob): Promise<{ samples: Float32Array; sampleRate: number }> {
+  const ctx = new AudioContext();
+  try {
+    const buf = await ctx.decodeAudioData(await blob.arrayBuffer());
+    const n = buf.length, C = buf.numberOfChannels, x = new Float32Array(n);
+    for (let c = 0; c < C; c++) {
+      const d = buf.getChannelData(c);
+      for (let i = 0; i < n; i++) x[i] += d[i] / C;
+    }
+    return { samples: x, sampleRate: buf.sampleRate };
+  } finally {
+    void ctx.close();
+  }
+}
+
+let recorder: MediaRecorder | null = null;
+
+/** Record from the microphone (click again to stop); the recording becomes a WAV and goes through the upload path. */
+async function toggleRecording(): Promise<void> {
+  if (recorder) {
+    recorder.stop();
+    return;
+  }
+  if (!navigator.mediaDevices?.getUserMedia || typeof MediaRecorder === 'undefined')
+    throw new Error('this browser cannot record here (the microphone needs a secure context: https or localhost, and MediaRecorder)');
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+  const chunks: Blob[] = [];
+  const rec = new MediaRecorder(stream);
+  rec.ondataavailable = (e): void => { if (e.data.size) chunks.push(e.data); };
+  rec.onstop = (): void => {
+    for (const t of stream.getTracks()) t.stop();
+    recorder = null;
+    el.speechRecord.textContent = '● Record';
+    el.speechRecord.classList.remove('recording');
+    el.speechRecStatus.textContent = '';
+    void (async () => {
+      try {
+        const { samples, sampleRate } = await decodeRecording(new Blob(chunks, { type: rec.mimeType }));
+        if (!samples.length) throw new Error('the recording is empty');
+        // 16-bit WAV bytes: the downloadable file gives this very transcript with `sparse-rnn transcribe`.
+        const wav = encodeWav16(samples, sampleRate);
+        if (recordingUrl) URL.revokeObjectURL(recordingUrl);
+        recordingUrl = URL.createObjectURL(new Blob([wav as Uint8Array<ArrayBuffer>], { type: 'audio/wav' }));
+        el.speechDownload.href = recordingUrl;
+        el.speechDownload.hidden = false;
+        showTranscript(wav, 'the recording');
+      } catch (e) {
+        showError('Could not use the recording:', e);
+      }
+    })();
+  };
+  rec.start();
+  recorder = rec;
+  clearError();
+  el.speechRecord.textContent = '■ Stop';
+  el.speechRecord.classList.add('recording');
+  el.speechRecStatus.textContent = 'recording… click Stop to transcribe';
 }
 
 function timeSpeech(): void {
@@ -522,6 +632,19 @@ function init(): void {
   el.generate.addEventListener('click', () => void runGeneration());
   el.stop.addEventListener('click', () => { stopRequested = true; });
   el.speechRun.addEventListener('click', timeSpeech);
+  el.speechWav.addEventListener('change', () => {
+    const f = el.speechWav.files?.[0];
+    if (!f) return;
+    setState('transcribing');
+    void f.arrayBuffer().then((b) => showTranscript(new Uint8Array(b), f.name), (e: unknown) => showError(`Could not read ${f.name}:`, e))
+      .finally(() => { el.speechWav.value = ''; });
+  });
+  el.speechRecord.addEventListener('click', () => {
+    void toggleRecording().catch((e: unknown) => {
+      recorder = null;
+      showError('Could not record from the microphone:', e);
+    });
+  });
   el.file.addEventListener('change', () => {
     const f = el.file.files?.[0];
     if (!f) return;
