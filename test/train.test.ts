@@ -168,3 +168,17 @@ test('CLI: train → eval → sample on a small corpus', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.ok(r.stdout.startsWith('the ') && r.stdout.length >= 44, r.stdout);
 });
+
+test('corpora: Moby Dick splits by chapter (119/10/10) as the reference; SOTU and files split 90/5/5 by position', async () => {
+  const { loadTextSplits, buildVocab } = await import('../src/data/charlm.js');
+  const m = loadTextSplits('moby-dick');
+  assert.deepEqual([m.train.length, m.valid.length, m.test.length], [1058628, 53488, 101024]); // REFERENCE.md §1
+  assert.equal(buildVocab(m.train).length, 90);
+  const s = loadTextSplits('sotu');
+  const n = s.train.length + s.valid.length + s.test.length;
+  assert.equal(s.train.length, Math.floor(n * 0.9));
+  assert.ok(Math.abs(s.valid.length - 0.05 * n) <= 1 && s.test.length > 0);
+  assert.throws(() => loadTextSplits(join(tmp, 'no-such-corpus.txt')), /neither moby-dick, sotu nor a readable file/);
+  writeFileSync(join(tmp, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20]));
+  assert.throws(() => loadTextSplits(join(tmp, 'latin1.txt')), /not valid UTF-8/);
+});
