@@ -282,10 +282,10 @@ export interface RunnerReport {
 
 interface Msg { type: string; [k: string]: unknown }
 
-function readJson<T>(p: string): T {
+export function readJson<T>(p: string): T {
   return JSON.parse(readFileSync(p, 'utf8')) as T;
 }
-function writeJsonAtomic(p: string, v: unknown): void {
+export function writeJsonAtomic(p: string, v: unknown): void {
   const tmp = `${p}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(v, null, 2) + '\n');
   renameSync(tmp, p);

@@ -21,7 +21,7 @@
 // Adam instead of Nesterov SGD (the paper gives no learning rates); 2 recurrent layers.
 
 import { Worker } from 'node:worker_threads';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { loadavg } from 'node:os';
 import type { CellType } from '../src/nn/config.js';
@@ -37,7 +37,7 @@ import {
 import { benchModel } from '../bench/kernels.js';
 import {
   PAPER_TABLE3, PAPER_TABLE4, PAPER_TABLE6, machineDescription, mdTable, relPerf, stepped, writePlot,
-  type Invocation, type PruneSpec,
+  readJson, writeJsonAtomic, type Invocation, type PruneSpec,
 } from './charlm.js';
 import type { ReproduceOptions } from './reproduce.js';
 
@@ -403,14 +403,6 @@ export interface SpeechRunnerReport {
 
 interface Msg { type: string; [k: string]: unknown }
 
-function readJson<T>(p: string): T {
-  return JSON.parse(readFileSync(p, 'utf8')) as T;
-}
-function writeJsonAtomic(p: string, v: unknown): void {
-  const tmp = `${p}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(v, null, 2) + '\n');
-  renameSync(tmp, p);
-}
 
 const pctS = (x: number, d = 1): string => (Number.isFinite(x) ? `${(100 * x).toFixed(d)}%` : '—');
 
