@@ -1,60 +1,27 @@
 // Worker thread of `sparse-rnn reproduce` (char-LM): one training run of the plan, resumable.
-// Trains (or continues) with runCharLM, records training-only time per epoch (timing.json, kept
-// across resumes), then evaluates the test split, exports the model to .srnn, writes the run's
-// reports and `result.json` (atomically; its presence marks the run finished) and posts 'done'.
+// Trains (or continues) with runCharLM, then evaluates the test split, exports the model to .srnn
+// and ONNX (the onnxruntime peer of the latency table), writes the run's reports and result.json.
+// Timing, progress and the weight summary are ./worker-kit.ts's.
 
-import { parentPort, workerData } from 'node:worker_threads';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { workerData } from 'node:worker_threads';
 import { runCharLM } from '../src/train/charlm-run.js';
 import { evaluateBpc } from '../src/train/trainer.js';
-import { sparsitySeries, writeReports } from '../src/train/reports.js';
-import { exportModel } from '../src/sparse/export.js';
+import { writeReports } from '../src/train/reports.js';
 import { exportOnnx } from '../src/io/onnx.js';
 import type { RunResult, WorkerInput } from './charlm.js';
+import {
+  RunRecorder, exportSrnnFile, post, summarisePruning, summariseWeights, weightMap, writeFileAtomicSync, writeJsonAtomic,
+} from './worker-kit.js';
 
 const input = workerData as WorkerInput;
-const signal = { stop: false };
-parentPort!.on('message', (m: { type: string }) => {
-  if (m.type === 'stop') signal.stop = true;
-});
-
-function writeJsonAtomic(path: string, v: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(v, null, 2) + '\n');
-  renameSync(tmp, path);
-}
-
-type Timing = Record<string, { trainMs: number; steps: number; seconds: number }>;
-const timingFile = join(input.dir, 'timing.json');
-const timing: Timing = existsSync(timingFile) ? (JSON.parse(readFileSync(timingFile, 'utf8')) as Timing) : {};
-const acc = new Map<number, { ms: number; steps: number }>();
-let lastPost = 0;
+const rec = new RunRecorder(input.dir);
 
 const res = await runCharLM({
   ...input.run,
-  signal,
-  log: (line) => parentPort!.postMessage({ type: 'log', line }),
-  onStep: (e, t, p) => {
-    const a = acc.get(e.epoch + 1) ?? { ms: 0, steps: 0 };
-    a.ms += e.ms;
-    a.steps++;
-    acc.set(e.epoch + 1, a);
-    const now = Date.now();
-    if (now - lastPost > 1000 || e.step === e.stepsPerEpoch - 1) {
-      lastPost = now;
-      parentPort!.postMessage({
-        type: 'step', epoch: e.epoch, epochs: t.opts.epochs, step: e.step, steps: e.stepsPerEpoch,
-        loss: e.loss, sparsity: p ? p.sparsity().overall : 0, ms: e.ms,
-      });
-    }
-  },
-  onEpoch: (e) => {
-    const a = acc.get(e.epoch) ?? { ms: 0, steps: 0 };
-    timing[String(e.epoch)] = { trainMs: a.ms, steps: a.steps, seconds: e.seconds };
-    writeJsonAtomic(timingFile, timing);
-    parentPort!.postMessage({ type: 'epoch', ...e });
-  },
+  signal: rec.signal,
+  log: rec.log,
+  onStep: (e, t, p) => rec.step(e, t.opts.epochs, p),
+  onEpoch: (e) => rec.epoch(e),
 });
 
 if (res.completed) {
@@ -62,71 +29,35 @@ if (res.completed) {
   const hist = trainer.state.history;
   const evalChars = input.run.train.evalChars ?? 0;
   const testBpc = evaluateBpc(model, corpus.test, input.run.train.evalChunk ?? 1000, evalChars);
-  const prunable = model.params.filter((p) => p.kind === 'input' || p.kind === 'recurrent' || p.kind === 'linear');
-  const tensors = prunable.map((p) => {
-    const d = p.data;
-    let z = 0;
-    for (let i = 0; i < d.length; i++) if (d[i] === 0) z++;
-    return { name: p.name, kind: p.kind, size: p.size, zeros: z, sparsity: p.size ? z / p.size : 0 };
-  });
-  const prunedSize = tensors.reduce((a, t) => a + t.size, 0);
-  const prunedZeros = pruner ? tensors.reduce((a, t) => a + t.zeros, 0) : 0;
-  const total = model.parameterCount();
-  const epochs = Object.entries(timing).map(([k, v]) => ({ epoch: Number(k), ...v })).sort((a, b) => a.epoch - b.epoch);
-  const S = trainer.stepsPerEpoch;
   let srnn: RunResult['srnn'] = null;
   if (input.exportSrnn) {
-    const weights = new Map(model.params.map((p) => [p.name, Float32Array.from(p.data)]));
-    const bytes = exportModel(model.config, weights, { values: 'fp32', extra: { vocab: corpus.vocab, run: input.id } });
-    const file = join(input.dir, 'model.srnn');
-    writeFileSync(`${file}.tmp`, bytes);
-    renameSync(`${file}.tmp`, file);
-    srnn = { file, bytes: bytes.length };
-    // The dense weights as ONNX (with state in/out) for the onnxruntime peer of the latency table.
+    const weights = weightMap(model);
+    srnn = exportSrnnFile(input.dir, model, weights, { vocab: corpus.vocab, run: input.id });
     try {
-      const onnx = exportOnnx(model.config, weights, { state: true }).bytes;
-      writeFileSync(join(input.dir, 'model.onnx.tmp'), onnx);
-      renameSync(join(input.dir, 'model.onnx.tmp'), join(input.dir, 'model.onnx'));
+      writeFileAtomicSync(input.dir, 'model.onnx', exportOnnx(model.config, weights, { state: true }).bytes);
     } catch (e) {
-      parentPort!.postMessage({ type: 'log', line: `ONNX export skipped: ${(e as Error).message}` });
+      rec.log(`ONNX export skipped: ${(e as Error).message}`);
     }
   }
   await writeReports(input.dir, model, trainer, pruner);
-  const st = pruner?.state();
-  const hardRec = pruner?.history.find((h) => h.method === 'hard');
+  const chars = (n: number): number => (evalChars > 0 ? Math.min(n - 1, evalChars) : n - 1);
   const result: RunResult = {
     id: input.id,
     spec: input.spec,
     finishedAt: new Date().toISOString(),
     hidden: model.config.hiddenSize,
     epochs: trainer.opts.epochs,
-    stepsPerEpoch: S,
+    stepsPerEpoch: trainer.stepsPerEpoch,
     history: hist,
     validBpc: hist.length ? hist[hist.length - 1].validBpc : NaN,
     testBpc,
-    validChars: (evalChars > 0 ? Math.min(corpus.valid.length - 1, evalChars) : corpus.valid.length - 1),
-    testChars: (evalChars > 0 ? Math.min(corpus.test.length - 1, evalChars) : corpus.test.length - 1),
-    params: { total, nonZero: total - prunedZeros, prunedSize, prunedNnz: prunedSize - prunedZeros },
-    tensors,
-    sparsity: prunedSize ? prunedZeros / prunedSize : 0,
-    prune: pruner && st ? {
-      method: pruner.recipe.method,
-      kinds: Object.fromEntries(Object.entries(st.kinds).map(([k, v]) => [k, { q: v!.q, theta: v!.theta, phi: v!.phi, epsilon: v!.epsilon, revivals: v!.revivals }])),
-      revivals: st.counters.revivals,
-      maskUpdates: st.counters.maskUpdates,
-      warnings: [...pruner.warnings],
-      series: sparsitySeries(pruner),
-      threshold: hardRec ? hardRec.tensors[0]?.threshold ?? null : null,
-    } : null,
-    timing: {
-      epochs,
-      msPerStep: (() => {
-        const ms = epochs.reduce((a, e) => a + e.trainMs, 0), n = epochs.reduce((a, e) => a + e.steps, 0);
-        return n ? ms / n : NaN;
-      })(),
-    },
+    validChars: chars(corpus.valid.length),
+    testChars: chars(corpus.test.length),
+    ...summariseWeights(model, pruner),
+    prune: summarisePruning(pruner),
+    timing: rec.summary(),
     srnn,
   };
-  writeJsonAtomic(join(input.dir, 'result.json'), result);
+  writeJsonAtomic(`${input.dir}/result.json`, result);
 }
-parentPort!.postMessage({ type: 'done', completed: res.completed });
+post({ type: 'done', completed: res.completed });

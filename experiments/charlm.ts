@@ -13,8 +13,7 @@
 // scheduler starts a run only when the runs it depends on have finished). Run 3's size is solved
 // from run 2's *planned* sparsity (it need not wait; the difference is a few parameters).
 
-import { Worker } from 'node:worker_threads';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { CharLMRunOptions } from '../src/train/charlm-run.js';
@@ -23,26 +22,20 @@ import type { PruneRecipe } from '../src/prune/index.js';
 import { svgLinePlot, type PlotSeries } from '../src/prune/report.js';
 import { loadCharCorpus } from '../src/data/charlm.js';
 import { benchModel } from '../bench/kernels.js';
-import { exportOnnx } from '../src/io/onnx.js';
-import { applyCheckpoint, loadCheckpoint } from '../src/train/checkpoint.js';
-import { RNNModel } from '../src/nn/model.js';
-import { Heap } from '../src/kernels/heap.js';
-import { createKernels } from '../src/kernels/index.js';
-import { loadOrt, ortRunUs } from '../bench/ort.js';
-import { readSrnn } from '../src/sparse/format.js';
-import type { ModelConfig } from '../src/nn/config.js';
+import { loadOrt, ortLatency } from './latency.js';
+import {
+  pruneDependencies, readJson, resolveRecipe, runPlan, writeJsonAtomic,
+  type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport,
+} from './runner.js';
+import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
 
 // ---------------------------------------------------------------------------------------------
 // The plan (data)
 
 export type Mode = 'quick' | 'full';
 
-export type PruneSpec =
-  | { method: 'none' }
-  /** targetSparsity: target mode (adaptive); else Algorithm 1 as printed, q measured at startItr, φ = phiMult·θ. */
-  | { method: 'narang'; targetSparsity?: number; phiMult?: number }
-  | { method: 'hard'; atEpoch: number; matchNnzOf: string }
-  | { method: 'agp'; matchNnzOf: string };
+export type { PruneSpec };
+export { readJson, writeJsonAtomic };
 
 export interface RunSpec {
   /** REFERENCE.md numbering: '1', '2', '2a', '3', '4', '4m', '5', '5p' (5'), '6'. */
@@ -152,9 +145,7 @@ export function charlmPlan(mode: Mode, o: PlanOverrides = {}): CharlmPlan {
 }
 
 /** The run ids a run waits for. */
-export function dependencies(r: RunSpec): string[] {
-  return r.prune.method === 'hard' || r.prune.method === 'agp' ? [r.prune.matchNnzOf] : [];
-}
+export const dependencies = (r: RunSpec): string[] => pruneDependencies(r.prune);
 
 export const displayId = (id: string): string => id.replace(/p$/, "'");
 
@@ -178,7 +169,8 @@ export interface ResolvedRun {
   seed: number;
 }
 
-export interface RunResult {
+/** result.json of a finished run (./charlm-worker.ts). */
+export interface RunResult extends WeightSummary {
   id: string;
   spec: ResolvedRun;
   finishedAt: string;
@@ -190,22 +182,8 @@ export interface RunResult {
   testBpc: number;
   validChars: number;
   testChars: number;
-  /** total: every parameter; nonZero: total − zeros of the pruned tensors (REFERENCE.md's # PARAMS). */
-  params: { total: number; nonZero: number; prunedSize: number; prunedNnz: number };
-  tensors: { name: string; kind: string; size: number; zeros: number; sparsity: number }[];
-  /** Fraction of zeros over the pruned tensors (0 for dense runs). */
-  sparsity: number;
-  prune: null | {
-    method: string;
-    kinds: Record<string, { q: number | null; theta: number | null; phi: number | null; epsilon: number; revivals: number }>;
-    revivals: number;
-    maskUpdates: number;
-    warnings: string[];
-    series: { name: string; points: [number, number][] }[];
-    /** Hard pruning: the global magnitude threshold. */
-    threshold: number | null;
-  };
-  timing: { epochs: { epoch: number; trainMs: number; steps: number; seconds: number }[]; msPerStep: number };
+  prune: PruneSummary | null;
+  timing: { epochs: EpochTiming[]; msPerStep: number };
   srnn: { file: string; bytes: number } | null;
 }
 
@@ -225,27 +203,12 @@ export function stepsPerEpoch(trainChars: number, plan: CharlmPlan): number {
 
 /** The run with its recipe made concrete (window in iterations; nnz targets from finished dependencies). */
 export function resolveRun(plan: CharlmPlan, r: RunSpec, S: number, done: ReadonlyMap<string, RunResult>): ResolvedRun {
-  const itr = (e: number): number => Math.round(e * S);
-  const w = plan.window;
-  const win = { startItr: itr(w.start), rampItr: itr(w.ramp), endItr: itr(w.end), freq: w.freq };
-  let recipe: PruneRecipe | null = null;
-  const p = r.prune;
-  const matched = (dep: string): number => {
+  const nnzOf = (dep: string): number => {
     const d = done.get(dep);
     if (!d) throw new Error(`run ${r.id} needs run ${dep} to have finished`);
     return d.params.prunedNnz;
   };
-  if (p.method === 'narang') {
-    recipe = p.targetSparsity !== undefined
-      ? { method: 'narang', targetSparsity: p.targetSparsity, schedules: { default: win } }
-      : { method: 'narang', schedules: { default: { ...win, phiMult: p.phiMult ?? 1.5 } } };
-  } else if (p.method === 'hard') {
-    recipe = { method: 'hard', hard: { atEpoch: p.atEpoch, targetNnz: matched(p.matchNnzOf) } };
-  } else if (p.method === 'agp') {
-    const size = gruPrunedSize(r.hidden, plan.embed, plan.vocabSize);
-    const s = 1 - matched(p.matchNnzOf) / size;
-    recipe = { method: 'agp', agp: { startItr: win.startItr, endItr: win.endItr, freq: win.freq, targetSparsity: Number(s.toFixed(8)) } };
-  }
+  const recipe = resolveRecipe(r.prune, plan.window, S, nnzOf, () => gruPrunedSize(r.hidden, plan.embed, plan.vocabSize));
   return {
     id: r.id, label: r.label, hidden: r.hidden, recipe, corpus: plan.corpus, embed: plan.embed, batch: plan.batch,
     seqLen: plan.seqLen, epochs: plan.epochs, maxStepsPerEpoch: plan.maxStepsPerEpoch, evalChars: plan.evalChars,
@@ -254,189 +217,44 @@ export function resolveRun(plan: CharlmPlan, r: RunSpec, S: number, done: Readon
 }
 
 // ---------------------------------------------------------------------------------------------
-// Runner
+// Runner (./runner.ts does the scheduling, resuming and progress)
 
-export interface RunnerOptions {
-  out: string;
-  /** Runs trained at once (one worker thread each); default 2 (this machine's cores). */
-  parallel?: number;
+export interface CharlmRunnerOptions extends RunnerOptions {
   kernels?: 'auto' | 'wasm' | 'ts';
-  log?: (s: string) => void;
   /** Export each trained model to .srnn (needed for the latency table); default true. */
   exportSrnn?: boolean;
-  /** Seconds between progress lines (non-TTY); default 30. */
-  progressEvery?: number;
 }
 
-export interface RunnerReport {
-  results: Map<string, RunResult>;
-  /** Runs skipped because they had finished before. */
-  skipped: string[];
-  /** Runs trained (or continued) to the end in this invocation. */
-  trained: string[];
-  /** Runs that trained in this invocation (finished or interrupted). */
-  started: string[];
-  completed: boolean;
-  seconds: number;
-}
-
-interface Msg { type: string; [k: string]: unknown }
-
-export function readJson<T>(p: string): T {
-  return JSON.parse(readFileSync(p, 'utf8')) as T;
-}
-export function writeJsonAtomic(p: string, v: unknown): void {
-  const tmp = `${p}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(v, null, 2) + '\n');
-  renameSync(tmp, p);
-}
-
-/**
- * Trains every run of the plan that has not finished, `parallel` at a time, respecting
- * dependencies. A run's folder is `<out>/run-<id>`: model.ckpt (after every epoch; an unfinished
- * run continues from it exactly), spec.json, timing.json, reports, model.srnn and result.json
- * (written last: a run with result.json is finished and is skipped). Ctrl-C stops every run after
- * its current step and saves its checkpoint.
- */
-export async function runPlan(plan: CharlmPlan, o: RunnerOptions): Promise<RunnerReport> {
-  const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
-  const parallel = Math.max(1, o.parallel ?? 2);
-  const t0 = performance.now();
-  mkdirSync(o.out, { recursive: true });
-  const corpus = loadCharCorpus(plan.corpus);
-  const S = stepsPerEpoch(corpus.train.length, plan);
-  const results = new Map<string, RunResult>();
-  const skipped: string[] = [], trained: string[] = [], started: string[] = [];
-  const pending = [...plan.runs];
-  const running = new Map<string, { worker: Worker; done: Promise<{ id: string; completed: boolean }> }>();
-  const status = new Map<string, string>();
-  let stopping = false;
-  let failure: Error | null = null;
-  const isTTY = process.stderr.isTTY && !o.log;
-  let lastLine = Date.now();
-
-  const dirOf = (id: string): string => join(o.out, `run-${id}`);
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    log('\nstopping: every running run saves its checkpoint after this step (run the same command again to continue)…');
-    for (const r of running.values()) r.worker.postMessage({ type: 'stop' });
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-
-  const startRun = (r: RunSpec, spec: ResolvedRun): void => {
-    const dir = dirOf(r.id);
-    mkdirSync(dir, { recursive: true });
-    const specFile = join(dir, 'spec.json');
-    if (existsSync(specFile) && JSON.stringify(readJson(specFile)) !== JSON.stringify(spec))
-      throw new Error(`run ${displayId(r.id)}: ${dir} holds a run of a different plan (spec.json differs); delete that folder or use another --out`);
-    writeJsonAtomic(specFile, spec);
-    const input: WorkerInput = {
+/** Trains every run of the plan that has not finished (see ./runner.ts for the run folders). */
+export function runCharlmPlan(plan: CharlmPlan, o: CharlmRunnerOptions): Promise<RunnerReport<RunResult>> {
+  const S = stepsPerEpoch(loadCharCorpus(plan.corpus).train.length, plan);
+  const driver: PlanDriver<RunSpec, ResolvedRun, RunResult> = {
+    runs: plan.runs,
+    worker: new URL('./charlm-worker.js', import.meta.url),
+    dependencies,
+    resolve: (r, done) => resolveRun(plan, r, S, done),
+    workerInput: (r, spec, dir, checkpoint): WorkerInput => ({
       id: r.id, dir, spec, exportSrnn: o.exportSrnn ?? true,
       run: {
         corpus: plan.corpus, cell: 'gru', layers: 1, hidden: r.hidden, embed: plan.embed, dropout: 0,
-        checkpoint: join(dir, 'model.ckpt'), resume: true, prune: spec.recipe, kernels: o.kernels ?? 'auto',
+        checkpoint, resume: true, prune: spec.recipe, kernels: o.kernels ?? 'auto',
         train: {
           epochs: plan.epochs, batch: plan.batch, seqLen: plan.seqLen, clip: plan.clip, lrDecay: 1, seed: plan.seed,
           maxStepsPerEpoch: plan.maxStepsPerEpoch, evalChars: plan.evalChars, optimizer: { kind: 'adam', lr: plan.lr },
         },
       },
-    };
-    const resumed = existsSync(input.run.checkpoint);
-    log(`run ${displayId(r.id)} (${r.label}, GRU-${r.hidden}): ${resumed ? 'continuing from its checkpoint' : 'starting'}`);
-    const worker = new Worker(new URL('./charlm-worker.js', import.meta.url), { workerData: input });
-    const done = new Promise<{ id: string; completed: boolean }>((resolve, reject) => {
-      let finished = false;
-      worker.on('message', (m: Msg) => {
-        if (m.type === 'done') {
-          finished = true;
-          resolve({ id: r.id, completed: m.completed as boolean });
-          void worker.terminate();
-        } else if (m.type === 'log') {
-          const line = String(m.line);
-          if (!line.startsWith('prune itr')) log(`[${displayId(r.id)}] ${line}`);
-        } else if (m.type === 'epoch') {
-          const e = m as unknown as EpochEvent;
-          log(`[${displayId(r.id)}] epoch ${e.epoch}/${plan.epochs}: train ${e.trainBpc.toFixed(3)} bpc, valid ${e.validBpc.toFixed(4)} bpc (${e.seconds.toFixed(0)} s)`);
-        } else if (m.type === 'step') {
-          const pct = (100 * ((m.epoch as number) * (m.steps as number) + (m.step as number) + 1)) / ((m.epochs as number) * (m.steps as number));
-          status.set(r.id, `${displayId(r.id)}: ep ${(m.epoch as number) + 1}/${m.epochs} ${pct.toFixed(0)}% ${((m.loss as number) / Math.LN2).toFixed(2)} bpc` +
-            ((m.sparsity as number) > 0 ? ` ${(100 * (m.sparsity as number)).toFixed(0)}% sparse` : '') + ` ${(m.ms as number).toFixed(0)} ms/step`);
-          const now = Date.now();
-          if (isTTY && now - lastLine > 500) {
-            process.stderr.write(`\r\x1b[K${[...status.values()].join('  |  ')}`);
-            lastLine = now;
-          } else if (!isTTY && now - lastLine > 1000 * (o.progressEvery ?? 30)) {
-            log(`progress: ${[...status.values()].join('  |  ')}`);
-            lastLine = now;
-          }
-        }
-      });
-      worker.on('error', (e) => { finished = true; reject(new Error(`run ${displayId(r.id)}: ${e.message}`)); });
-      worker.on('exit', (code) => {
-        if (!finished) reject(new Error(`run ${displayId(r.id)}: worker exited (code ${code}) before finishing`));
-      });
-    });
-    running.set(r.id, { worker, done });
-    started.push(r.id);
+    }),
+    name: displayId,
+    model: (r) => `GRU-${r.hidden}`,
+    epochLine: (m) => {
+      const e = m as unknown as EpochEvent;
+      return `epoch ${e.epoch}/${plan.epochs}: train ${e.trainBpc.toFixed(3)} bpc, valid ${e.validBpc.toFixed(4)} bpc (${e.seconds.toFixed(0)} s)`;
+    },
+    lossText: (loss) => `${(loss / Math.LN2).toFixed(2)} bpc`,
+    finishedLine: (rr) => `valid ${rr.validBpc.toFixed(4)}, test ${rr.testBpc.toFixed(4)} bpc, ` +
+      `${rr.params.nonZero.toLocaleString('en')} non-zero parameters, sparsity ${(100 * rr.sparsity).toFixed(2)}%, ${rr.timing.msPerStep.toFixed(1)} ms/step`,
   };
-
-  try {
-    while ((pending.length || running.size) && !failure) {
-      // Fill free slots with the first runs whose dependencies have finished.
-      while (!stopping && running.size < parallel) {
-        const i = pending.findIndex((r) => dependencies(r).every((d) => results.has(d)));
-        if (i < 0) break;
-        const r = pending.splice(i, 1)[0];
-        const spec = resolveRun(plan, r, S, results);
-        const resultFile = join(dirOf(r.id), 'result.json');
-        if (existsSync(resultFile)) {
-          const res = readJson<RunResult>(resultFile);
-          if (JSON.stringify(res.spec) !== JSON.stringify(spec))
-            throw new Error(`run ${displayId(r.id)}: ${dirOf(r.id)} holds a finished run of a different plan; delete that folder or use another --out`);
-          results.set(r.id, res);
-          skipped.push(r.id);
-          log(`run ${displayId(r.id)} (${r.label}): finished before, skipped`);
-          continue;
-        }
-        startRun(r, spec);
-      }
-      if (!running.size) {
-        if (pending.length && !stopping)
-          throw new Error(`runs ${pending.map((r) => displayId(r.id)).join(', ')} wait for runs that did not finish`);
-        break;
-      }
-      let res: { id: string; completed: boolean };
-      try {
-        res = await Promise.race([...running.values()].map((r) => r.done));
-      } catch (e) {
-        failure = e as Error;
-        stop();
-        break;
-      }
-      running.delete(res.id);
-      status.delete(res.id);
-      if (isTTY) process.stderr.write('\r\x1b[K');
-      if (res.completed) {
-        const rr = readJson<RunResult>(join(dirOf(res.id), 'result.json'));
-        results.set(res.id, rr);
-        trained.push(res.id);
-        log(`run ${displayId(res.id)} finished: valid ${rr.validBpc.toFixed(4)}, test ${rr.testBpc.toFixed(4)} bpc, ` +
-          `${rr.params.nonZero.toLocaleString('en')} non-zero parameters, sparsity ${(100 * rr.sparsity).toFixed(2)}%, ${rr.timing.msPerStep.toFixed(1)} ms/step`);
-      } else {
-        stopping = true;
-      }
-    }
-    // Wait for the others to save their checkpoints.
-    const rest = await Promise.allSettled([...running.values()].map((r) => r.done));
-    void rest;
-    if (failure) throw failure;
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
-  return { results, skipped, trained, started, completed: !stopping && results.size === plan.runs.length, seconds: (performance.now() - t0) / 1000 };
+  return runPlan(driver, o);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -455,11 +273,6 @@ export interface Latency {
   speedup: number;
   backend: string;
   measuredAt: string;
-}
-
-/** The architecture stored in an .srnn file's header. */
-function readSrnnConfig(file: string): ModelConfig {
-  return readSrnn(new Uint8Array(readFileSync(file)), { verifyCrc: false }).header.config;
 }
 
 export async function measureLatency(results: Map<string, RunResult>, o: { log?: (s: string) => void; remeasure?: boolean } = {}): Promise<Map<string, Latency>> {
@@ -490,29 +303,11 @@ export async function measureLatency(results: Map<string, RunResult>, o: { log?:
       sparseStepUs: m.sparseStepUs, denseStepUs: m.denseStepUs, speedup: m.speedup, backend: m.backend, measuredAt: new Date().toISOString(),
       sparseRunUsPerStep: m.sparseRunUsPerStep, denseRunUsPerStep: m.denseRunUsPerStep,
     };
-    const onnx = join(dirname(r.srnn.file), 'model.onnx');
-    const ckpt = join(dirname(r.srnn.file), 'model.ckpt');
-    if (ort && !existsSync(onnx) && existsSync(ckpt)) {
-      // Runs trained before the worker wrote model.onnx: export it from the checkpoint's weights.
-      const ck = loadCheckpoint(ckpt);
-      const model = new RNNModel(ck.meta.config, createKernels(new Heap(), 'ts'));
-      applyCheckpoint(model, ck);
-      const weights = new Map(model.params.map((p) => [p.name, Float32Array.from(p.data)]));
-      writeFileSync(`${onnx}.tmp`, exportOnnx(model.config, weights, { state: true }).bytes);
-      renameSync(`${onnx}.tmp`, onnx);
-    }
-    l.ortStepUs = null;
-    l.ortRunUsPerStep = null;
-    if (ort && existsSync(onnx)) {
-      try {
-        const bytes = new Uint8Array(readFileSync(onnx)), cfg = readSrnnConfig(r.srnn.file);
-        l.ortStepUs = Math.min(await ortRunUs(ort, bytes, cfg, 1), await ortRunUs(ort, bytes, cfg, 1));
-        l.ortRunUsPerStep = Math.min(await ortRunUs(ort, bytes, cfg, 50), await ortRunUs(ort, bytes, cfg, 50)) / 50;
-        log(`latency ${displayId(id)}: onnxruntime (dense, 1 thread) ${l.ortStepUs.toFixed(1)} µs/step, ${l.ortRunUsPerStep.toFixed(1)} µs/timestep over T=50`);
-      } catch (e) {
-        log(`latency ${displayId(id)}: onnxruntime failed: ${(e as Error).message.split('\n')[0]}`);
-      }
-    }
+    const o2 = await ortLatency(ort, r.srnn.file, log);
+    l.ortStepUs = o2.ortStepUs;
+    l.ortRunUsPerStep = o2.ortRunUsPerStep;
+    if (o2.ortStepUs !== null && o2.ortRunUsPerStep !== null)
+      log(`latency ${displayId(id)}: onnxruntime (dense, 1 thread) ${o2.ortStepUs.toFixed(1)} µs/step, ${o2.ortRunUsPerStep.toFixed(1)} µs/timestep over T=50`);
     writeJsonAtomic(cache, l);
     out.set(id, l);
   }

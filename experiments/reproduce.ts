@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { loadavg } from 'node:os';
 import { loadCharCorpus } from '../src/data/charlm.js';
 import {
-  charlmPlan, charlmReport, estimateFullMinutes, machineDescription, measureLatency, runPlan,
+  charlmPlan, charlmReport, estimateFullMinutes, machineDescription, measureLatency, runCharlmPlan,
   type CharlmPlan, type Invocation, type Latency, type PlanOverrides, type RunResult,
 } from './charlm.js';
 
@@ -70,7 +70,7 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   const out = join(o.out, 'charlm');
   log(`reproduce charlm (${o.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs${plan.maxStepsPerEpoch ? ` capped at ${plan.maxStepsPerEpoch} steps` : ''}, ` +
     `${o.parallel ?? 2} at a time; run folders in ${out}/`);
-  const rep = await runPlan(plan, { out, parallel: o.parallel, kernels: o.kernels, log: o.log, exportSrnn: o.bench ?? true });
+  const rep = await runCharlmPlan(plan, { out, parallel: o.parallel, kernels: o.kernels, log: o.log, exportSrnn: o.bench ?? true });
   const invFile = join(out, 'invocations.json');
   const invocations: Invocation[] = existsSync(invFile) ? (JSON.parse(readFileSync(invFile, 'utf8')) as Invocation[]) : [];
   const current = (): Invocation => ({

@@ -16,6 +16,7 @@ import {
   estimateSpeechMinutes, reproduceSpeech, speechParams, speechPlan, speechReport, speechStepsPerEpoch,
   type SpeechLatency, type SpeechReproduceOptions, type SpeechRunOutcome,
 } from '../experiments/speech.js';
+import { measurePruningOverhead } from '../experiments/speech-overhead.js';
 
 // The synthetic "phoneme template" CTC task of speech-train.test.ts: each character is a fixed
 // random F-dimensional template held for 2–4 frames, silence between characters, plus noise.
@@ -192,18 +193,40 @@ test('reproduce speech: a micro plan runs end to end through the runner, writes 
     const plan = speechPlan('quick', { ...opts.speech, splits: undefined });
     const L = new Map<string, SpeechLatency>([
       ['rnn-dense', { sparseStepUs: null, denseStepUs: null, sparseRunUsPerStep: 20, denseRunUsPerStep: 20, backend: 'x', measuredAt: '' }],
-      ['rnn-sparse', { sparseStepUs: null, denseStepUs: null, sparseRunUsPerStep: 8, denseRunUsPerStep: 20, backend: 'x', measuredAt: '' }],
+      ['rnn-sparse', { sparseStepUs: null, denseStepUs: null, sparseRunUsPerStep: 8, denseRunUsPerStep: 20, ortStepUs: null, ortRunUsPerStep: 16, backend: 'x', measuredAt: '' }],
       ['gru-dense', { sparseStepUs: 30, denseStepUs: 30, sparseRunUsPerStep: 25, denseRunUsPerStep: 25, backend: 'x', measuredAt: '' }],
-      ['gru-sparse', { sparseStepUs: 10, denseStepUs: 30, sparseRunUsPerStep: 9, denseRunUsPerStep: 25, backend: 'x', measuredAt: '' }],
+      ['gru-sparse', { sparseStepUs: 10, denseStepUs: 30, sparseRunUsPerStep: 9, denseRunUsPerStep: 25, ortStepUs: 12, ortRunUsPerStep: 18, backend: 'x', measuredAt: '' }],
     ]);
     const inv0 = { command: 'x', startedAt: new Date().toISOString(), seconds: 1, started: [], completed: true, loadStart: [0, 0, 0], loadEnd: [0, 0, 0] };
     const md3 = speechReport(plan, R, L, {
       command: 'x', plotsDir: join(dir, 'results'), resultsFile, machine: 'test', invocations: [], current: inv0, skipped: [],
       data: { dir: null, splits: null, description: 'provided splits', counts: { train: 24, valid: 6, test: 6 }, hours: {}, voices: {} },
+      overhead: [
+        { cell: 'rnn_clipped', bidirectional: true, layers: 1, hidden: 12, batch: 4, rounds: 60, freq: 1, denseMedianMs: 10, prunedMedianMs: 10.2, overheadPercent: 1.5, finalSparsity: 0.9, measuredAt: '' },
+        { cell: 'gru', bidirectional: false, layers: 1, hidden: 12, batch: 4, rounds: 60, freq: 1, denseMedianMs: 10, prunedMedianMs: 11, overheadPercent: 7.25, finalSparsity: 0.9, measuredAt: '' },
+      ],
     });
-    assert.match(md3, /^\| rnn-sparse \| RNN \(bidirectional\) \| 12 \| [\d.]+% \| — \/ 20\.0 \| — \/ 8\.0 \| 2\.50x \| 2\.50x \|/m);
-    assert.match(md3, /^\| gru-sparse \| GRU \| 12 \| [\d.]+% \| 30\.0 \/ 25\.0 \| 10\.0 \/ 9\.0 \| 2\.78x \| 2\.78x \|/m);
+    // Columns: dense form, sparse, onnxruntime (step / T=50), speed-up vs own dense, vs onnxruntime, vs the family's dense baseline.
+    assert.match(md3, /^\| rnn-sparse \| RNN \(bidirectional\) \| 12 \| [\d.]+% \| — \/ 20\.0 \| — \/ 8\.0 \| — \/ 16\.0 \| 2\.50x \| 2\.00x \| 2\.50x \|/m);
+    assert.match(md3, /^\| gru-sparse \| GRU \| 12 \| [\d.]+% \| 30\.0 \/ 25\.0 \| 10\.0 \/ 9\.0 \| 12\.0 \/ 18\.0 \| 2\.78x \| 2\.00x \| 2\.78x \|/m);
+    assert.match(md3, /^\| rnn-dense \| RNN \(bidirectional\) \| 12 \| 0% \| — \/ 20\.0 \| — \/ 20\.0 \| — \/ — \| 1\.00x \| — \|/m);
+    // The training-time claims take the interleaved measurement when there is one: +1.5% passes, +7.25% fails.
+    assert.match(md3, /RNN: training time with pruning is within 5% of dense \| interleaved[^|]*\+1\.50%[^|]*\| \*\*PASS\*\*/);
+    assert.match(md3, /GRU: training time with pruning is within 5% of dense \| interleaved[^|]*\+7\.25%[^|]*\| \*\*FAIL\*\*/);
+    assert.match(md3, /\| rnn_clipped bidirectional 1×12 \| 4 \| 60 \| 1 steps \| 10\.0 \| 10\.2 \| \+1\.50% \|/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('reproduce speech: the interleaved pruning-overhead measurement times both steps and really prunes', () => {
+  const train = split('train', synthUtterances(16, 4));
+  for (const [cell, bidirectional] of [['rnn_clipped', true], ['gru', false]] as const) {
+    const m = measurePruningOverhead({ cell, bidirectional, layers: 1, hidden: 10 }, train, { batch: 4, buckets: 2, lr: 3e-3, clip: 5, seed: 1, rounds: 20, freq: 2 });
+    assert.equal(m.rounds, 20);
+    assert.ok(m.denseMedianMs > 0 && m.prunedMedianMs > 0, JSON.stringify(m));
+    assert.ok(Number.isFinite(m.overheadPercent));
+    // The schedule ends on the last timed step: the pruned model reaches the 90% target.
+    assert.ok(Math.abs(m.finalSparsity - 0.9) < 0.02, `${cell}: final sparsity ${m.finalSparsity}`);
   }
 });

@@ -1,0 +1,75 @@
+// The training-time claim measured cleanly: a dense training step and the same step with the
+// pruner attached, interleaved in one thread on the same batches, for each family's baseline
+// model. The full runs also give ms/step, but two runs share the machine and each other's noise
+// (a few %); interleaving cancels the machine's load, which drifts over minutes, not steps.
+
+import type { CellType } from '../src/nn/config.js';
+import { RNNModel } from '../src/nn/model.js';
+import { Heap } from '../src/kernels/heap.js';
+import { createKernels } from '../src/kernels/index.js';
+import { Pruner } from '../src/prune/index.js';
+import { VOCAB_SIZE } from '../src/data/speech/dataset.js';
+import type { SpeechSplit } from '../src/data/speech/dataset.js';
+import { SpeechTrainer } from '../src/train/speech-run.js';
+
+export interface PruningOverhead {
+  cell: CellType;
+  bidirectional: boolean;
+  layers: number;
+  hidden: number;
+  batch: number;
+  /** Interleaved step pairs timed (after warm-up). */
+  rounds: number;
+  /** The pruner's mask-update period here (the runs use the plan's, 10x rarer). */
+  freq: number;
+  denseMedianMs: number;
+  prunedMedianMs: number;
+  /** 100 · (Σ pruned − Σ dense) / Σ dense over the rounds: includes the mask updates. */
+  overheadPercent: number;
+  /** Sparsity the pruned model reached (the pruner really ran). */
+  finalSparsity: number;
+  measuredAt: string;
+}
+
+const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+export function measurePruningOverhead(
+  m: { cell: CellType; bidirectional: boolean; layers: number; hidden: number },
+  train: SpeechSplit,
+  o: { batch: number; buckets: number; lr: number; clip: number; seed: number; rounds?: number; freq?: number; kernels?: 'auto' | 'wasm' | 'ts' },
+): PruningOverhead {
+  const rounds = o.rounds ?? 60, freq = o.freq ?? 10;
+  const trainer = (): SpeechTrainer => {
+    const model = new RNNModel({
+      cell: m.cell, inputSize: train.F, hiddenSize: m.hidden, numLayers: m.layers, bidirectional: m.bidirectional, outputSize: VOCAB_SIZE, dropout: 0,
+    }, createKernels(new Heap(), o.kernels ?? 'auto'));
+    model.init(o.seed);
+    return new SpeechTrainer(model, train, null, {
+      epochs: 1, batch: o.batch, clip: o.clip, lrDecay: 1, seed: o.seed, buckets: o.buckets, optimizer: { kind: 'adam', lr: o.lr },
+    });
+  };
+  const dense = trainer(), pruned = trainer();
+  // Pruning all through the measurement, the masks updated every `freq` steps up to 90%.
+  const warm = 4, total = warm + rounds;
+  const pruner = new Pruner({ method: 'narang', targetSparsity: 0.9, schedules: { default: { startItr: 1, rampItr: Math.round(total / 2), endItr: total, freq } } },
+    pruned.model.params, { epochs: 1, itersPerEpoch: total + 1, zeroState: (p, mask) => pruned.optimizer.zeroState(p, mask) });
+  pruned.hooks.push(pruner);
+  const S = dense.stepsPerEpoch;
+  const td: number[] = [], tp: number[] = [];
+  for (let i = 0; i < total; i++) {
+    // Alternate which goes first, so neither always follows the other's cache footprint.
+    const [a, b] = i % 2 ? [pruned, dense] : [dense, pruned];
+    const ea = a.step(i % S).ms, eb = b.step(i % S).ms;
+    if (i < warm) continue;
+    (a === dense ? td : tp).push(ea);
+    (b === dense ? td : tp).push(eb);
+  }
+  const sum = (x: number[]): number => x.reduce((s, v) => s + v, 0);
+  return {
+    ...m, batch: o.batch, rounds, freq,
+    denseMedianMs: median(td), prunedMedianMs: median(tp),
+    overheadPercent: (100 * (sum(tp) - sum(td))) / sum(td),
+    finalSparsity: pruner.sparsity().overall,
+    measuredAt: new Date().toISOString(),
+  };
+}
