@@ -785,10 +785,22 @@ export function speechReport(plan: SpeechPlan, R: Map<string, SpeechRunOutcome>,
   if (['rnn-hard1', 'rnn-hard2', 'rnn-agp'].some((id) => R.has(id)))
     add('speech-cer-hard.svg', 'Validation CER per epoch, RNN: gradual (Narang), AGP and hard pruning at the same non-zeros',
       svgLinePlot({ title: `RNN: gradual vs hard vs AGP${quick ? ' (quick)' : ''}`, xLabel: 'epoch', yLabel: 'valid CER (%)', yMin: 0, series: curve(['rnn-dense', 'rnn-sparse', 'rnn-hard1', 'rnn-hard2', 'rnn-agp']) }));
+  const lossIds = SPEECH_FAMILIES.flatMap((fam) => [`${fam}-dense`, `${fam}-sparse`]).filter((id) => R.has(id));
+  if (lossIds.length)
+    add('speech-train-loss.svg', 'Figure 1 analog: training CTC loss per epoch (nats per character), dense vs sparse at the same size',
+      svgLinePlot({ title: `Training CTC loss, dense vs sparse${quick ? ' (quick)' : ''}`, xLabel: 'epoch', yLabel: 'train loss', yMin: 0,
+        series: lossIds.map((id) => { const r = R.get(id)!; return { name: `${id}: ${famName(r)}-${r.hidden}`, points: r.history.map((h) => [h.epoch, h.trainLoss] as [number, number]) }; }) }));
   const sp = pr.map((r) => ({ name: `${r.id}: ${famName(r)}-${r.hidden} ${r.prune!.method}`, points: stepped(r.prune!.series[0]?.points ?? [], r.epochs * r.stepsPerEpoch) }));
   if (sp.length)
     add('speech-sparsity.svg', 'Sparsity of the pruned tensors against iteration (Figure 2b analog)',
       svgLinePlot({ title: `Speech: sparsity against iteration${quick ? ' (quick)' : ''}`, xLabel: 'iteration', yLabel: 'sparsity', yMin: 0, yMax: 1, series: sp }));
+  for (const fam of SPEECH_FAMILIES) {
+    const narang = pr.filter((r) => r.prune!.method === 'narang' && r.spec.family === fam);
+    if (!narang.length) continue;
+    add(`speech-layers-${fam}.svg`, `Figure 2a analog, ${plan.families[fam].name} model: final sparsity per pruned tensor (${narang[0].tensors.map((t, i) => `${i + 1} = ${t.name}`).join(', ')})`,
+      svgLinePlot({ title: `${plan.families[fam].name}: final sparsity per tensor (Narang runs)${quick ? ' (quick)' : ''}`, xLabel: 'tensor (model order)', yLabel: 'sparsity', yMin: 0, yMax: 1,
+        series: narang.map((r) => ({ name: `${r.id}: ${famName(r)}-${r.hidden}`, points: r.tensors.map((t, i) => [i + 1, t.sparsity] as [number, number]) })) }));
+  }
   for (const [caption, rel] of figs) o.push(`![${caption}](${rel})\n\n_${caption}._\n`);
 
   // Notes

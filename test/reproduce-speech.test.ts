@@ -156,7 +156,7 @@ test('reproduce speech: a micro plan runs end to end through the runner, writes 
     assert.match(md, /\*\*(PASS|FAIL)\*\*/);
     assert.match(md, /QUICK/);
     assert.match(md, /Not measured: latency measurement switched off/);
-    for (const f of ['speech-cer-rnn.svg', 'speech-cer-gru.svg', 'speech-cer-hard.svg', 'speech-sparsity.svg']) {
+    for (const f of ['speech-cer-rnn.svg', 'speech-cer-gru.svg', 'speech-cer-hard.svg', 'speech-sparsity.svg', 'speech-train-loss.svg', 'speech-layers-rnn.svg', 'speech-layers-gru.svg']) {
       assert.ok(existsSync(join(dir, 'results', f)), f);
       assert.ok(md.includes(`](results/${f})`), `link to ${f}`);
     }
