@@ -22,13 +22,28 @@ export interface PruningOverhead {
   rounds: number;
   /** The pruner's mask-update period here (the runs use the plan's, 10x rarer). */
   freq: number;
-  denseMedianMs: number;
-  prunedMedianMs: number;
+  /** Mean ms per step (batches of several window lengths, so a median would jump between them). */
+  denseMeanMs: number;
+  prunedMeanMs: number;
   /** 100 · (Σ pruned − Σ dense) / Σ dense over the rounds: includes the mask updates. */
   overheadPercent: number;
+  /** Median over the pairs (same batch) of 100 · (pruned / dense − 1): robust to a noisy step. */
+  medianPairPercent: number;
+  /** Mean ms per step spent inside the pruner here (re-masking, and a mask update every `freq` steps): what pruning adds, free of the machine's noise. */
+  prunerMeanMs: number;
+  /** 100 · prunerMeanMs / denseMeanMs. */
+  prunerPercent: number;
+  /** The pruner's ms on a step without a mask update (re-masking), and the extra ms of a mask update. */
+  remaskMs: number;
+  maskUpdateMs: number;
   /** Sparsity the pruned model reached (the pruner really ran). */
   finalSparsity: number;
   measuredAt: string;
+}
+
+/** The pruner's share of a dense step (%) when masks are updated every `freq` steps, as in the runs. */
+export function prunerPercentAt(m: PruningOverhead, freq: number): number {
+  return (100 * (m.remaskMs + m.maskUpdateMs / freq)) / m.denseMeanMs;
 }
 
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -53,22 +68,40 @@ export function measurePruningOverhead(
   const warm = 4, total = warm + rounds;
   const pruner = new Pruner({ method: 'narang', targetSparsity: 0.9, schedules: { default: { startItr: 1, rampItr: Math.round(total / 2), endItr: total, freq } } },
     pruned.model.params, { epochs: 1, itersPerEpoch: total + 1, zeroState: (p, mask) => pruned.optimizer.zeroState(p, mask) });
-  pruned.hooks.push(pruner);
+  let counting = false;
+  const plain: number[] = [], updates: number[] = [];
+  pruned.hooks.push({
+    afterStep: (itr: number) => {
+      const n = pruner.history.length;
+      const t0 = performance.now();
+      pruner.afterStep(itr);
+      const ms = performance.now() - t0;
+      if (counting) (pruner.history.length > n ? updates : plain).push(ms);
+    },
+  });
   const S = dense.stepsPerEpoch;
-  const td: number[] = [], tp: number[] = [];
+  const td: number[] = [], tp: number[] = [], pairs: number[] = [];
   for (let i = 0; i < total; i++) {
     // Alternate which goes first, so neither always follows the other's cache footprint.
     const [a, b] = i % 2 ? [pruned, dense] : [dense, pruned];
+    counting = i >= warm;
     const ea = a.step(i % S).ms, eb = b.step(i % S).ms;
     if (i < warm) continue;
-    (a === dense ? td : tp).push(ea);
-    (b === dense ? td : tp).push(eb);
+    const [d, p] = a === dense ? [ea, eb] : [eb, ea];
+    td.push(d);
+    tp.push(p);
+    pairs.push(100 * (p / d - 1));
   }
   const sum = (x: number[]): number => x.reduce((s, v) => s + v, 0);
   return {
     ...m, batch: o.batch, rounds, freq,
-    denseMedianMs: median(td), prunedMedianMs: median(tp),
+    denseMeanMs: sum(td) / td.length, prunedMeanMs: sum(tp) / tp.length,
     overheadPercent: (100 * (sum(tp) - sum(td))) / sum(td),
+    medianPairPercent: median(pairs),
+    prunerMeanMs: (sum(plain) + sum(updates)) / rounds,
+    prunerPercent: (100 * (sum(plain) + sum(updates))) / sum(td),
+    remaskMs: median(plain),
+    maskUpdateMs: updates.length ? Math.max(0, median(updates) - median(plain)) : 0,
     finalSparsity: pruner.sparsity().overall,
     measuredAt: new Date().toISOString(),
   };

@@ -35,7 +35,7 @@ import {
 } from '../src/train/speech-run.js';
 import { benchModel } from '../bench/kernels.js';
 import { loadOrt, ortLatency } from './latency.js';
-import { measurePruningOverhead, type PruningOverhead } from './speech-overhead.js';
+import { measurePruningOverhead, prunerPercentAt, type PruningOverhead } from './speech-overhead.js';
 import {
   PAPER_TABLE3, PAPER_TABLE4, PAPER_TABLE6, machineDescription, mdTable, relPerf, stepped, writePlot,
   type Invocation,
@@ -498,6 +498,46 @@ export interface SpeechClaim {
 }
 
 /** The paper's claims against the runs (validation CER of the final epoch; test shown, never decides). */
+/** Epochs whose validation CER spread is shown as the run's noise. */
+const LATE = 4;
+const lateCers = (r: SpeechRunOutcome): number[] => r.history.slice(-LATE).map((h) => h.validCer);
+const lateRange = (r: SpeechRunOutcome): string => {
+  const c = lateCers(r);
+  return c.length ? `${f2(Math.min(...c))}–${f2(Math.max(...c))}` : '—';
+};
+
+/** Plain-language reading of the full results, computed from them (what differs from the paper, and how large the noise is). */
+export function readSpeechResults(plan: SpeechPlan, R: Map<string, SpeechRunOutcome>): string[] {
+  const out: string[] = [];
+  const runs = [...R.values()];
+  if (!runs.length) return out;
+  const lastLoss = runs.map((r) => r.history[r.history.length - 1]?.trainLoss ?? NaN).filter(Number.isFinite);
+  const better: string[] = [];
+  for (const fam of SPEECH_FAMILIES) {
+    const base = R.get(plan.families[fam].baseline), sp = R.get(`${fam}-sparse`);
+    if (base && sp && sp.validCer < base.validCer) better.push(`${plan.families[fam].name} ${signed(relPerf(base.validCer, sp.validCer))}`);
+  }
+  if (lastLoss.length)
+    out.push(`Every model fits its training split almost exactly (final training CTC loss ${Math.min(...lastLoss).toFixed(3)}–${Math.max(...lastLoss).toFixed(3)} nats per character); ` +
+      'the runs differ in how well they generalise to voices they have not heard.' +
+      (better.length ? ` Here the same-size pruned models are *better* than their dense baselines (${better.join(', ')} relative valid CER), where the paper found them 14–21% worse: ` +
+        `with ${plan.utterances.toLocaleString('en')} synthetic digit strings, models of this size are over-parameterised and pruning acts as a regulariser. ` +
+        'The within-10% claim therefore holds easily here and says little about the paper\'s regime (2100 h of speech, where the dense models are not over-parameterised).' : ''));
+  const spreads = SPEECH_FAMILIES.map((fam) => R.get(plan.families[fam].baseline)).filter((r): r is SpeechRunOutcome => !!r)
+    .map((r) => ({ id: r.id, lo: Math.min(...lateCers(r)), hi: Math.max(...lateCers(r)) }));
+  if (spreads.length)
+    out.push(`Noise: one seed per run. Over their last ${LATE} epochs the dense baselines' validation CER moved by ${spreads.map((x) => `${f2(x.hi - x.lo)} points (${x.id}: ${f2(x.lo)}–${f2(x.hi)})`).join(' and ')}, ` +
+      'so differences between runs smaller than about that are not evidence.');
+  const gs = R.get('gru-sparse'), gm = R.get('gru-medium');
+  if (gs && gm && gm.validCer > gs.validCer)
+    out.push(`gru-medium (GRU-${gm.hidden}, ${int(gm.params.nonZero)} non-zeros) ends worse than gru-sparse (GRU-${gs.hidden}, ${int(gs.params.nonZero)}) although it keeps more weights ` +
+      `(valid CER ${f2(gm.validCer)} vs ${f2(gs.validCer)}). Both use the family's learning rate ${plan.families.gru.lr}; no other setting was tried, so whether a larger sparse GRU can beat the dense one here is open.`);
+  const tests = runs.map((r) => r.testCer - r.validCer).filter(Number.isFinite);
+  if (tests.length)
+    out.push(`Test CER is ${f2(Math.min(...tests))}–${f2(Math.max(...tests))} points above validation CER for every run: the held-out test voices are harder than the validation voices for every model (the split is by speaker). No setting was tuned on either split.`);
+  return out;
+}
+
 export function checkSpeechClaims(plan: SpeechPlan, R: Map<string, SpeechRunOutcome>, overhead: readonly PruningOverhead[] = []): SpeechClaim[] {
   const out: SpeechClaim[] = [];
   const name = (id: string): string => {
@@ -553,13 +593,16 @@ export function checkSpeechClaims(plan: SpeechPlan, R: Map<string, SpeechRunOutc
       `${sp.id} ${sec(sp).toFixed(2)} s (${sp.timing.msPerStep.toFixed(1)} ms/step) → ${d >= 0 ? '+' : '−'}${Math.abs(100 * d).toFixed(1)}% ` +
       '(same batches, but the two ran side by side with other work on a shared machine: several % of noise)';
     const m = overhead.find((x) => x.cell === F.cell && x.hidden === base.hidden);
+    const sgn = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}%`;
+    const atRuns = m ? prunerPercentAt(m, plan.window.freq) : NaN;
     out.push({
       claim: `${F.name}: training time with pruning is within 5% of dense`,
       numbers: m
-        ? `interleaved in one thread on the same batches (${m.rounds} pairs, masks updated every ${m.freq} steps${plan.window.freq > m.freq ? `, ${+(plan.window.freq / m.freq).toFixed(1)}x more often than in the runs` : ''}): dense ${m.denseMedianMs.toFixed(1)} ms/step, ` +
-          `with the pruner ${m.prunedMedianMs.toFixed(1)} ms/step (medians), total ${m.overheadPercent >= 0 ? '+' : '−'}${Math.abs(m.overheadPercent).toFixed(2)}%; ${sideBySide}`
+        ? `time inside the pruner: re-masking ${m.remaskMs.toFixed(2)} ms per step plus ${m.maskUpdateMs.toFixed(1)} ms per mask update, i.e. ${sgn(atRuns)} of a ` +
+          `${m.denseMeanMs.toFixed(1)} ms dense step at the runs' update period (${plan.window.freq} steps); end to end, dense and pruned steps interleaved on the same batches ` +
+          `(${m.rounds} pairs, masks updated every ${m.freq} steps): ${m.denseMeanMs.toFixed(1)} vs ${m.prunedMeanMs.toFixed(1)} ms/step → ${sgn(m.overheadPercent)}; ${sideBySide}`
         : sideBySide,
-      verdict: m ? (m.overheadPercent <= 5 ? 'PASS' : 'FAIL') : Number.isFinite(d) ? (d <= 0.05 ? 'PASS' : 'FAIL') : 'not tested',
+      verdict: m ? (atRuns <= 5 && m.overheadPercent <= 5 ? 'PASS' : 'FAIL') : Number.isFinite(d) ? (d <= 0.05 ? 'PASS' : 'FAIL') : 'not tested',
     });
   }
   return out;
@@ -636,6 +679,13 @@ export function speechReport(plan: SpeechPlan, R: Map<string, SpeechRunOutcome>,
   o.push(mdTable(['claim (paper)', 'numbers here (CER/WER in %, valid unless stated)', 'result'], claims.map((c) => [c.claim, c.numbers, `**${c.verdict}**`])));
   if (quick) o.push('\n_Quick-mode verdicts are about a few hundred training steps on a small corpus and are not evidence either way._');
   o.push('');
+  const reading = readSpeechResults(plan, R);
+  if (reading.length && !quick) {
+    o.push('What the numbers say, and do not:');
+    o.push('');
+    for (const x of reading) o.push(`- ${x}`);
+    o.push('');
+  }
 
   // Table 3
   o.push(`### Table 3 analog: dense vs sparse, both model families${tag}`);
@@ -648,15 +698,16 @@ export function speechReport(plan: SpeechPlan, R: Map<string, SpeechRunOutcome>,
     if (!r || !spec) continue;
     const base = R.get(plan.families[spec.family].baseline);
     rows3.push([
-      id, spec.label, String(r.hidden), f2(r.validCer), f2(r.validWer), f2(r.testCer), f2(r.testWer), int(r.params.nonZero),
+      id, spec.label, String(r.hidden), f2(r.validCer), lateRange(r), f2(r.validWer), f2(r.testCer), f2(r.testWer), int(r.params.nonZero),
       base ? pct(r.params.nonZero / base.params.total, 1) : '—', r.sparsity ? pct(r.sparsity) : '0%',
       base ? signed(relPerf(base.validCer, r.validCer)) : '—', base ? signed(relPerf(base.testCer, r.testCer)) : '—', spec.paper,
     ]);
   }
-  o.push(mdTable(['run', 'model', 'units', 'valid CER', 'valid WER', 'test CER', 'test WER', '# params (non-zero)', '% of dense baseline', 'sparsity (pruned tensors)',
+  o.push(mdTable(['run', 'model', 'units', 'valid CER', `valid CER, last ${LATE} epochs (min–max)`, 'valid WER', 'test CER', 'test WER', '# params (non-zero)', '% of dense baseline', 'sparsity (pruned tensors)',
     'rel. CER valid', 'rel. CER test', 'paper analog (DS2: units, sparsity, CER, rel. perf)'], rows3));
   o.push('');
-  o.push('# params counts every non-zero parameter (pruned weights + biases), as the paper. The relative CER of a row is against its own family\'s dense baseline.');
+  o.push('# params counts every non-zero parameter (pruned weights + biases), as the paper. The relative CER of a row is against its own family\'s dense baseline. ' +
+    `Each run is one seed; the spread of its validation CER over the last ${LATE} epochs (when the learning rate is already small) is a rough measure of how much of a difference between two runs is noise.`);
   for (const r of plan.runs.filter((x) => x.note && R.has(x.id))) o.push(`${r.id}: ${r.note}.`);
   o.push('');
   o.push('<details><summary>The paper\'s Table 3 (Deep Speech 2, CER on a 3.5 h dev set, 2100 h of training speech)</summary>\n');
@@ -757,12 +808,14 @@ export function speechReport(plan: SpeechPlan, R: Map<string, SpeechRunOutcome>,
   o.push('');
   if (ctx.overhead?.length) {
     o.push('Because two runs share the machine (and its noise) during training, the pruning overhead was also measured on its own, after training: a dense training step and ' +
-      'the same step with the pruner attached (target 90%, masks updated every few steps), interleaved in one thread on the same batches of the training split ' +
-      '(experiments/speech-overhead.ts):');
+      'the same step with the pruner attached (target 90%, masks updated every few steps, so more often than in the runs), interleaved in one thread on the same batches of the training split, ' +
+      'with the time spent inside the pruner clocked separately (experiments/speech-overhead.ts). The pruner\'s share at the runs\' update period is what pruning adds to training:');
     o.push('');
-    o.push(mdTable(['model', 'batch', 'pairs timed', 'mask update every', 'dense ms/step (median)', 'with pruner ms/step (median)', 'overhead (totals)'],
-      ctx.overhead.map((m) => [`${m.cell}${m.bidirectional ? ' bidirectional' : ''} ${m.layers}×${m.hidden}`, String(m.batch), String(m.rounds), `${m.freq} steps`,
-        m.denseMedianMs.toFixed(1), m.prunedMedianMs.toFixed(1), `${m.overheadPercent >= 0 ? '+' : '−'}${Math.abs(m.overheadPercent).toFixed(2)}%`])));
+    o.push(mdTable(['model', 'batch', 'pairs timed', 'dense ms/step (mean)', 'with pruner, update every ' + (ctx.overhead[0].freq) + ' steps (mean)', 'end to end (totals)', 'median pair',
+      're-mask ms/step', 'mask update ms', `pruner share at the runs' period (${plan.window.freq})`],
+      ctx.overhead.map((m) => [`${m.cell}${m.bidirectional ? ' bidirectional' : ''} ${m.layers}×${m.hidden}`, String(m.batch), String(m.rounds),
+        m.denseMeanMs.toFixed(1), m.prunedMeanMs.toFixed(1), signed(m.overheadPercent), signed(m.medianPairPercent),
+        m.remaskMs.toFixed(2), m.maskUpdateMs.toFixed(1), signed(prunerPercentAt(m, plan.window.freq))])));
     o.push('');
   }
 
@@ -883,7 +936,8 @@ export async function speechPruningOverheads(plan: SpeechPlan, data: SpeechData,
     return base ? { fam, cell: f.cell, bidirectional: f.bidirectional, layers: plan.layers, hidden: base.hidden, lr: f.lr } : null;
   }).filter((x): x is NonNullable<typeof x> => !!x);
   const same = (a: PruningOverhead, w: (typeof wanted)[number]): boolean =>
-    a.cell === w.cell && a.bidirectional === w.bidirectional && a.layers === w.layers && a.hidden === w.hidden && a.batch === plan.batch;
+    a.cell === w.cell && a.bidirectional === w.bidirectional && a.layers === w.layers && a.hidden === w.hidden && a.batch === plan.batch &&
+    a.maskUpdateMs !== undefined; // (caches written by older versions are measured again)
   if (existsSync(cache)) {
     const c = readJson<PruningOverhead[]>(cache);
     if (c.length === wanted.length && wanted.every((w, i) => same(c[i], w))) return c;
@@ -893,7 +947,8 @@ export async function speechPruningOverheads(plan: SpeechPlan, data: SpeechData,
   const res = wanted.map((w) => {
     log(`reproduce speech: timing training steps with and without the pruner, interleaved (${plan.families[w.fam].name}-${w.hidden})…`);
     const r = measurePruningOverhead(w, train, { batch: plan.batch, buckets: plan.buckets, lr: w.lr, clip: plan.clip, seed: plan.seed });
-    log(`  dense ${r.denseMedianMs.toFixed(1)} ms/step, with the pruner ${r.prunedMedianMs.toFixed(1)} ms/step (medians); total ${r.overheadPercent >= 0 ? '+' : ''}${r.overheadPercent.toFixed(2)}%`);
+    log(`  dense ${r.denseMeanMs.toFixed(1)} ms/step, with the pruner ${r.prunedMeanMs.toFixed(1)} ms/step (means): ${signed(r.overheadPercent)}, median pair ${signed(r.medianPairPercent)}; ` +
+      `re-mask ${r.remaskMs.toFixed(2)} ms, mask update ${r.maskUpdateMs.toFixed(1)} ms → ${signed(prunerPercentAt(r, plan.window.freq))} at the runs' period`);
     return r;
   });
   writeJsonAtomic(cache, res);
