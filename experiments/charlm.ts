@@ -24,7 +24,7 @@ import { loadCharCorpus } from '../src/data/charlm.js';
 import { benchModel } from '../bench/kernels.js';
 import { loadOrt, ortLatency } from './latency.js';
 import {
-  pruneDependencies, readJson, resolveRecipe, runPlan, writeJsonAtomic,
+  pruneDependencies, readJson, resolveRecipe, runPlan, selectRuns, writeJsonAtomic,
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport,
 } from './runner.js';
 import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
@@ -80,7 +80,9 @@ export interface PlanOverrides {
   seqLen?: number;
   window?: CharlmPlan['window'];
   hardEpochs?: [number, number];
-  /** Keep only these run ids (tests). */
+  /** Training seed of every run (default 1234, the reference's). */
+  seed?: number;
+  /** Keep only these run ids (and refuse a run whose dependency is left out). */
   only?: string[];
 }
 
@@ -136,16 +138,18 @@ export function charlmPlan(mode: Mode, o: PlanOverrides = {}): CharlmPlan {
     evalChars: o.evalChars ?? (full ? 0 : 20000),
     lr: 2e-3,
     clip: 5,
-    seed: 1234,
+    seed: o.seed ?? 1234,
     // full: Table 1 with E = 10 — start of epoch 2, ramp at ⌊0.25E⌋, end at ⌊0.5E⌋, freq 100 (661/1322/3305).
     window: o.window ?? (full ? { start: 1, ramp: 2, end: 5, freq: 100 } : { start: 1, ramp: 1.5, end: 2.5, freq: 10 }),
     baseline: '1',
-    runs: o.only ? runs.filter((r) => o.only!.includes(r.id)) : runs,
+    runs: selectRuns(runs, o.only, dependencies),
   };
 }
 
 /** The run ids a run waits for. */
-export const dependencies = (r: RunSpec): string[] => pruneDependencies(r.prune);
+export function dependencies(r: RunSpec): string[] {
+  return pruneDependencies(r.prune);
+}
 
 export const displayId = (id: string): string => id.replace(/p$/, "'");
 

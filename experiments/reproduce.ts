@@ -1,8 +1,7 @@
 // `sparse-rnn reproduce`: the paper's experiments on real data, written to RESULTS.md (each task
 // between its own markers, so the sections of other tasks and of the demo stay untouched) with
-// SVG plots in results/. The char-LM part lives in ./charlm.ts; the speech part, when present,
-// in ./speech.ts (`export async function reproduceSpeech(opts: ReproduceOptions): Promise<string>`,
-// returning its markdown), imported dynamically and skipped with a note when absent.
+// SVG plots in results/. The char-LM part lives in ./charlm.ts, the speech part in ./speech.ts;
+// both train through ./runner.ts.
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,6 +11,7 @@ import {
   charlmPlan, charlmReport, estimateFullMinutes, machineDescription, measureLatency, runCharlmPlan,
   type CharlmPlan, type Invocation, type Latency, type PlanOverrides, type RunResult,
 } from './charlm.js';
+import { reproduceSpeech } from './speech.js';
 
 export type ReproduceTask = 'charlm' | 'speech' | 'all';
 
@@ -34,6 +34,10 @@ export interface ReproduceOptions {
   bench?: boolean;
   /** Char-LM plan changes (tests, custom corpora). */
   plan?: PlanOverrides;
+  /** Training seed of every run (a seed-noise check); default the plans' 1234. */
+  seed?: number;
+  /** Only these run ids of the task's plan (one task at a time). */
+  only?: string[];
 }
 
 export interface ReproduceResult {
@@ -66,7 +70,7 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   const loadStart = loadavg();
   const corpusName = o.plan?.corpus ?? 'moby-dick';
   const corpus = loadCharCorpus(corpusName);
-  const plan = charlmPlan(o.mode, { ...o.plan, vocabSize: corpus.vocab.length });
+  const plan = charlmPlan(o.mode, { ...o.plan, vocabSize: corpus.vocab.length, seed: o.seed ?? o.plan?.seed, only: o.only ?? o.plan?.only });
   const out = join(o.out, 'charlm');
   log(`reproduce charlm (${o.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs${plan.maxStepsPerEpoch ? ` capped at ${plan.maxStepsPerEpoch} steps` : ''}, ` +
     `${o.parallel ?? 2} at a time; run folders in ${out}/`);
@@ -117,6 +121,7 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
 }
 
 export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
+  if (o.only && o.task === 'all') throw new Error('--only names runs of one plan: use it with --task charlm or --task speech');
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const resultsFile = o.resultsFile ?? 'RESULTS.md';
   const plotsDir = o.plotsDir ?? 'results';
@@ -134,25 +139,11 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     }
   }
   if (o.task === 'speech' || o.task === 'all') {
-    type SpeechModule = { reproduceSpeech?: (opts: ReproduceOptions) => Promise<string> };
-    let mod: SpeechModule | null = null;
-    const path = './speech.js';
-    try {
-      mod = (await import(path)) as SpeechModule;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes('speech.js')) throw e;
-    }
-    if (!mod?.reproduceSpeech) {
-      const note = 'speech: experiments/speech.ts (reproduceSpeech) is not available in this build; the speech part was skipped';
-      res.notes.push(note);
-      log(`reproduce ${note}`);
-    } else {
-      const md = await mod.reproduceSpeech({ ...o, out: join(o.out, 'speech'), resultsFile, plotsDir, log });
-      if (md) {
-        writeSection(resultsFile, 'speech', md);
-        res.sections.speech = md;
-      } else res.completed = false;
-    }
+    const md = await reproduceSpeech({ ...o, out: join(o.out, 'speech'), resultsFile, plotsDir, log });
+    if (md) {
+      writeSection(resultsFile, 'speech', md);
+      res.sections.speech = md;
+    } else res.completed = false;
   }
   return res;
 }

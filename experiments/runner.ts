@@ -222,6 +222,23 @@ export async function runPlan<R extends PlanRun, Spec, Result extends { spec: Sp
   return { results, skipped, trained, started, completed: !stopping && results.size === d.runs.length, seconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * The plan's runs restricted to `only` (all when absent). Unknown ids and runs whose dependencies
+ * were left out are refused, naming them, rather than failing hours later.
+ */
+export function selectRuns<R extends PlanRun>(runs: R[], only: readonly string[] | undefined, dependencies: (r: R) => string[]): R[] {
+  if (!only) return runs;
+  const ids = new Set(runs.map((r) => r.id));
+  const unknown = only.filter((id) => !ids.has(id));
+  if (unknown.length) throw new Error(`--only: unknown run id(s) ${unknown.join(', ')}; this plan's runs are ${[...ids].join(', ')}`);
+  const kept = runs.filter((r) => only.includes(r.id));
+  for (const r of kept) {
+    const missing = dependencies(r).filter((d) => !only.includes(d));
+    if (missing.length) throw new Error(`--only: run ${r.id} needs run(s) ${missing.join(', ')} (it matches their non-zeros); add them`);
+  }
+  return kept;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pruning as plans state it, and as runs get it
 

@@ -42,7 +42,7 @@ import {
 } from './charlm.js';
 import type { ReproduceOptions } from './reproduce.js';
 import {
-  pruneDependencies, readJson, resolveRecipe, runPlan, writeJsonAtomic,
+  pruneDependencies, readJson, resolveRecipe, runPlan, selectRuns, writeJsonAtomic,
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport,
 } from './runner.js';
 import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
@@ -112,7 +112,9 @@ export interface SpeechPlanOverrides {
   features?: SpeechPlan['features'];
   layers?: number;
   lr?: Partial<Record<SpeechFamily, number>>;
-  /** Keep only these run ids (tests). */
+  /** Training seed of every run (default 1234). The corpus keeps its own seed. */
+  seed?: number;
+  /** Keep only these run ids (and refuse a run whose dependency is left out). */
   only?: string[];
   /** Pre-built splits (tests, custom data): no synthesis; their F must equal nMels × stack. */
   splits?: SpeechSplits;
@@ -203,17 +205,19 @@ export function speechPlan(mode: 'quick' | 'full', o: SpeechPlanOverrides = {}):
     evalUtterances: o.evalUtterances ?? 0,
     lrDecay: 1.1,
     clip: 5,
-    seed: 1234,
+    seed: o.seed ?? 1234,
     buckets: 6,
     // Table 1's heuristics: start at the second epoch, ramp at ~25% and end at 50% of the epochs.
     window: o.window ?? (full ? { start: 1, ramp: 4, end: 8, freq: 100 } : { start: 1, ramp: 3, end: 5, freq: 10 }),
     hardEpochs: [k1, k2],
-    runs: o.only ? runs.filter((r) => o.only!.includes(r.id)) : runs,
+    runs: selectRuns(runs, o.only, speechDependencies),
   };
 }
 
 /** The run ids a run waits for. */
-export const speechDependencies = (r: SpeechRunSpec): string[] => pruneDependencies(r.prune);
+export function speechDependencies(r: SpeechRunSpec): string[] {
+  return pruneDependencies(r.prune);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -640,6 +644,9 @@ export function speechReport(plan: SpeechPlan, R: Map<string, SpeechRunOutcome>,
       `${int(ctx.data.counts.train + ctx.data.counts.valid + ctx.data.counts.test)} utterances, ${plan.epochs} epochs. ` +
       'They test the pipeline, not the paper\'s claims. Run `npx sparse-rnn reproduce --full --task speech` for the real table.');
   else o.push(`> Full runs: ${plan.utterances} synthesised utterances, ${plan.epochs} epochs, every validation and test utterance.`);
+  const all = speechPlan(plan.mode).runs.length;
+  if (plan.runs.length < all || plan.seed !== 1234)
+    o.push(`>\n> ${plan.runs.length < all ? `Only ${plan.runs.length} of the plan's ${all} runs (${plan.runs.map((r) => r.id).join(', ')}), ` : ''}training seed ${plan.seed}${plan.seed !== 1234 ? ' (the main runs use 1234)' : ''}.`);
   o.push('');
   const inv = ctx.invocations;
   const la = (x: number[]): string => x.map((v) => v.toFixed(1)).join('/');
@@ -881,7 +888,7 @@ export async function reproduceSpeech(opts: SpeechReproduceOptions): Promise<str
   const plotsDir = opts.plotsDir ?? 'results';
   const command = opts.command ?? `sparse-rnn reproduce --${opts.mode} --task speech`;
   const { splits, ...over } = opts.speech ?? {};
-  const plan = speechPlan(opts.mode, over);
+  const plan = speechPlan(opts.mode, { ...over, seed: opts.seed ?? over.seed, only: opts.only ?? over.only });
   const out = opts.out;
   mkdirSync(out, { recursive: true });
   log(`reproduce speech (${opts.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs, ${opts.parallel ?? 2} at a time; run folders in ${out}/`);

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reproduce, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
+import { speechPlan } from '../experiments/speech.js';
 import { charlmPlan, dependencies, estimateFullMinutes, gruPrunedSize, gruTotalParams, resolveRun, solveHidden, stepped, type RunResult } from '../experiments/charlm.js';
 import { resolveRecipe } from '../src/prune/index.js';
 
@@ -51,6 +52,23 @@ test('reproduce plan: parameter formulas, sizes and dependencies (REFERENCE.md Â
   assert.deepEqual(stepped([[10, 0.2], [20, 0.5]], 30), [[0, 0], [10, 0], [10, 0.2], [20, 0.2], [20, 0.5], [30, 0.5]]);
   const est = estimateFullMinutes({ hidden: 256, msPerStep: 80 });
   assert.ok(est.minutes > 30 && est.minutes < 180, `estimate ${est.minutes}`);
+});
+
+test('--only and --seed: a subset of a plan, refused when unknown or missing a dependency', async () => {
+  const sub = charlmPlan('full', { only: ['1', '4'], seed: 7 });
+  assert.deepEqual(sub.runs.map((r) => r.id), ['1', '4']);
+  assert.equal(sub.seed, 7);
+  assert.equal(charlmPlan('full').seed, 1234);
+  assert.throws(() => charlmPlan('full', { only: ['1', '9'] }), /unknown run id\(s\) 9; this plan's runs are 1, 2, /);
+  // Hard pruning matches run 2's non-zeros: it cannot run without run 2.
+  assert.throws(() => charlmPlan('full', { only: ['5'] }), /run 5 needs run\(s\) 2/);
+  assert.deepEqual(charlmPlan('full', { only: ['2', '5'] }).runs.map((r) => r.id), ['2', '5']);
+  const sp = speechPlan('full', { only: ['gru-dense', 'gru-medium'], seed: 2 });
+  assert.deepEqual(sp.runs.map((r) => r.id), ['gru-dense', 'gru-medium']);
+  assert.equal(sp.seed, 2);
+  assert.throws(() => speechPlan('full', { only: ['rnn-agp'] }), /rnn-agp needs run\(s\) rnn-sparse/);
+  // Ids belong to one plan, so --only with --task all is refused before anything runs.
+  await assert.rejects(reproduce({ mode: 'quick', task: 'all', out: '/nonexistent', only: ['1'] }), /one plan/);
 });
 
 test('writeSection replaces its own section and keeps the others', () => {

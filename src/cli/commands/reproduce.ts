@@ -16,6 +16,8 @@ interface CliOptions {
   bench: boolean;
   results: string;
   plots: string;
+  seed?: number;
+  only?: string[];
 }
 
 export function registerReproduce(program: Command): void {
@@ -30,13 +32,15 @@ export function registerReproduce(program: Command): void {
     .option('--no-bench', 'skip the inference latency measurement (Table 6 analog)')
     .option('--results <file>', 'markdown file whose reproduce sections are rewritten', 'RESULTS.md')
     .option('--plots <dir>', 'folder for the SVG plots', 'results')
+    .option('--seed <n>', 'training seed of every run (default 1234; use another --out and --results for a seed-noise check)', int('--seed', 0))
+    .option('--only <ids>', 'only these runs of the task\'s plan, comma-separated (e.g. gru-dense,gru-medium)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .action(action(async (o: CliOptions) => {
       const mode = o.quick ? 'quick' : 'full';
       const modPath = '../../../experiments/reproduce.js';
       const m = (await import(modPath)) as { reproduce: (opts: ReproduceOptions) => Promise<{ completed: boolean }> };
       const res = await m.reproduce({
         mode, task: o.task, out: o.out ?? (mode === 'quick' ? 'runs/reproduce-quick' : 'runs/reproduce'),
-        parallel: o.parallel, kernels: o.kernels, bench: o.bench, resultsFile: o.results, plotsDir: o.plots,
+        parallel: o.parallel, kernels: o.kernels, bench: o.bench, resultsFile: o.results, plotsDir: o.plots, seed: o.seed, only: o.only,
         command: `sparse-rnn ${process.argv.slice(2).join(' ')}`,
       });
       if (!res.completed) process.exitCode = 130;
