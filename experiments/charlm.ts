@@ -24,7 +24,7 @@ import { loadCharCorpus } from '../src/data/charlm.js';
 import { benchModel } from '../bench/kernels.js';
 import { loadOrt, ortLatency } from './latency.js';
 import {
-  pruneDependencies, readJson, resolveRecipe, runPlan, selectRuns, writeJsonAtomic,
+  pruneDependencies, readJson, resolveRecipe, runPlan, scheduledSeconds, selectRuns, writeJsonAtomic,
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport,
 } from './runner.js';
 import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
@@ -429,24 +429,7 @@ export function estimateFullMinutes(measured: { hidden: number; msPerStep: numbe
   const evalS = (H: number): number => ((measured.evalSecPerKChar ?? 0.1) * (53.5 * plan.epochs + 101) * cost(H)) / cost(measured.hidden);
   const perRun: Record<string, number> = {};
   for (const r of plan.runs) perRun[r.id] = (plan.epochs * 661 * ms(r.hidden)) / 1000 + evalS(r.hidden);
-  // List scheduling in plan order, respecting dependencies.
-  const end = new Map<string, number>();
-  const free = Array<number>(slots).fill(0);
-  const pending = [...plan.runs];
-  while (pending.length) {
-    free.sort((a, b) => a - b);
-    const t = free[0];
-    let i = pending.findIndex((r) => dependencies(r).every((d) => (end.get(d) ?? Infinity) <= t));
-    let start = t;
-    if (i < 0) {
-      i = 0;
-      start = Math.max(t, ...dependencies(pending[0]).map((d) => end.get(d) ?? t));
-    }
-    const r = pending.splice(i, 1)[0];
-    end.set(r.id, start + perRun[r.id]);
-    free[0] = start + perRun[r.id];
-  }
-  return { minutes: Math.max(...end.values()) / 60, perRun };
+  return { minutes: scheduledSeconds(plan.runs, perRun, dependencies, slots) / 60, perRun };
 }
 
 /** A piecewise-constant series from mask-update points: 0 from iteration 0, held until `end`. */

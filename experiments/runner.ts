@@ -239,6 +239,27 @@ export function selectRuns<R extends PlanRun>(runs: R[], only: readonly string[]
   return kept;
 }
 
+/** Wall seconds of a plan run by `runPlan` with `slots` workers: list scheduling in plan order, respecting dependencies (for duration estimates). */
+export function scheduledSeconds<R extends PlanRun>(runs: readonly R[], seconds: Readonly<Record<string, number>>, dependencies: (r: R) => string[], slots: number): number {
+  const end = new Map<string, number>();
+  const free = Array<number>(Math.max(1, slots)).fill(0);
+  const pending = [...runs];
+  while (pending.length) {
+    free.sort((a, b) => a - b);
+    const t = free[0];
+    let i = pending.findIndex((r) => dependencies(r).every((d) => (end.get(d) ?? Infinity) <= t));
+    let start = t;
+    if (i < 0) {
+      i = 0;
+      start = Math.max(t, ...dependencies(pending[0]).map((d) => end.get(d) ?? t));
+    }
+    const r = pending.splice(i, 1)[0];
+    end.set(r.id, start + seconds[r.id]);
+    free[0] = start + seconds[r.id];
+  }
+  return Math.max(0, ...end.values());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pruning as plans state it, and as runs get it
 

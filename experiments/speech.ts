@@ -42,7 +42,7 @@ import {
 } from './charlm.js';
 import type { ReproduceOptions } from './reproduce.js';
 import {
-  pruneDependencies, readJson, resolveRecipe, runPlan, selectRuns, writeJsonAtomic,
+  pruneDependencies, readJson, resolveRecipe, runPlan, scheduledSeconds, selectRuns, writeJsonAtomic,
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport,
 } from './runner.js';
 import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
@@ -468,23 +468,7 @@ export function estimateSpeechMinutes(plan: SpeechPlan, measured: { weights: num
     const w = speechParams(f.cell, f.bidirectional, plan.layers, F, r.hidden).pruned;
     perRun[r.id] = (1.1 * plan.epochs * S * measured.msPerStep * w) / measured.weights / 1000;
   }
-  const end = new Map<string, number>();
-  const free = Array<number>(slots).fill(0);
-  const pending = [...plan.runs];
-  while (pending.length) {
-    free.sort((a, b) => a - b);
-    const t = free[0];
-    let i = pending.findIndex((r) => speechDependencies(r).every((d) => (end.get(d) ?? Infinity) <= t));
-    let start = t;
-    if (i < 0) {
-      i = 0;
-      start = Math.max(t, ...speechDependencies(pending[0]).map((d) => end.get(d) ?? t));
-    }
-    const r = pending.splice(i, 1)[0];
-    end.set(r.id, start + perRun[r.id]);
-    free[0] = start + perRun[r.id];
-  }
-  return { minutes: Math.max(0, ...end.values()) / 60, perRun };
+  return { minutes: scheduledSeconds(plan.runs, perRun, speechDependencies, slots) / 60, perRun };
 }
 
 // ---------------------------------------------------------------------------------------------
