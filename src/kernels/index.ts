@@ -22,3 +22,5 @@ export function createKernels(heap: Heap, prefer: 'wasm' | 'ts' | 'auto' = 'auto
   if (prefer === 'wasm') throw new Error('createKernels: WebAssembly SIMD is not available on this platform');
   return new RefKernels(heap);
 }
+export { createEngine, defaultThreads, KERNEL_CHOICES } from './engine.js';
+export type { Engine, EngineOptions, KernelChoice } from './engine.js';
