@@ -1,6 +1,7 @@
 // Public API of sparse-rnn (Node). The browser-safe inference runtime alone: 'sparse-rnn/runtime'.
-export { Heap, createKernels, RefKernels, createEngine, defaultThreads } from './kernels/index.js';
-export type { Engine, EngineOptions, KernelChoice } from './kernels/index.js';
+export { Heap, createKernels, RefKernels } from './kernels/index.js';
+export { createEngine, defaultThreads, KERNEL_CHOICES } from './kernels/engine.js';
+export type { Engine, EngineOptions, KernelChoice } from './kernels/engine.js';
 export type { Kernels, Activation } from './kernels/index.js';
 export * from './nn/config.js';
 export { Param } from './nn/param.js';

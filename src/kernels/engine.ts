@@ -1,55 +1,137 @@
-// The compute engine: one heap, its kernels and (where available) a pool of worker threads.
+// The compute engine (Node): one heap, its kernels and a pool of worker threads.
 //
 // Every command that computes creates one engine with `await createEngine({ kernels, threads })` and
-// uses `engine.kernels` synchronously afterwards. The factory is async because a worker pool starts
-// asynchronously; the kernels it returns are plain synchronous calls (workers are driven through
-// shared memory with Atomics, never with messages).
+// then calls `engine.kernels` synchronously: the factory is async only because workers start
+// asynchronously; afterwards each kernel call drives the workers through shared memory (pool.ts).
+// With threads > 1 the heap is a shared WebAssembly.Memory. Results do not depend on the thread count
+// (parallel.ts), so a run may resume on a machine with another number of cores and continue bit-exactly.
+//
+// Kernel variants: 'wasm' (fixed-width SIMD, everywhere), 'relaxed' (fused multiply-add through relaxed
+// SIMD; results differ from 'wasm' in the last bits, and are reproducible within the variant), 'ts'
+// (the TypeScript reference, one thread). 'auto' takes 'relaxed' only where the engine supports it and a
+// short calibration shows it at least 10% faster than 'wasm' (it is slower on AMD Zen, where separate
+// multiply and add pipes beat FMA; faster on Intel and ARM), else 'wasm', else 'ts'.
 
 import { Heap } from './heap.js';
 import type { Kernels } from './types.js';
-import { createKernels } from './index.js';
+import { RefKernels } from './ref.js';
+import {
+  compileKernelModule, createWasmKernelsSync, wasmRelaxedSupported, wasmSimdSupported, type WasmVariant,
+} from './wasm.js';
+import { ThreadPool } from './pool.js';
+import { ThreadedKernels } from './threaded.js';
+import { MAX_THREADS } from './parallel.js';
+import { nodeCores, spawnNodeWorker } from './node.js';
 
-/** What `--kernels` accepts. `auto`: the fastest supported variant on this machine. */
+/** What `--kernels` accepts. */
 export type KernelChoice = 'auto' | 'wasm' | 'relaxed' | 'ts';
 export const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', 'wasm', 'relaxed', 'ts'];
 
 export interface EngineOptions {
   /** Kernel variant (default 'auto'). */
   kernels?: KernelChoice;
-  /** Worker threads including the calling thread (default: the machine's cores; 1 = single-threaded). */
+  /** Threads including the calling thread (default: the machine's cores; 1 = no worker threads). */
   threads?: number;
   /** Initial heap size in bytes. */
   heapBytes?: number;
+  /** Microseconds an idle worker spins before it sleeps (default 200). */
+  spinMicros?: number;
+  /** Split every kernel call across the threads, however small (tests of the partitioning). */
+  splitAll?: boolean;
 }
 
 export interface Engine {
   readonly heap: Heap;
   readonly kernels: Kernels;
-  /** Threads actually used (1 when the platform or the kernel variant has no threads). */
+  /** The kernel variant that runs: 'simd128', 'relaxed' or 'ts'. */
+  readonly variant: WasmVariant | 'ts';
+  /** Threads that compute (1 without a pool). */
   readonly threads: number;
-  /** One line for logs: the kernel variant and the thread count, e.g. "kernels wasm (simd128), 2 threads". */
+  /** Why fewer threads or another variant than asked for run, if so. */
+  readonly note: string | null;
+  /** One line for logs, e.g. "kernels wasm simd128 (auto), 2 threads". */
   describe(): string;
   /** Stops the worker pool (idle workers never keep the process alive; this frees them early). */
   close(): Promise<void>;
 }
 
-/** The number of cores the platform reports (1 where it reports none). */
+/** The number of cores (the default thread count). */
 export function defaultThreads(): number {
-  const g = globalThis as { navigator?: { hardwareConcurrency?: number } };
-  const n = g.navigator?.hardwareConcurrency;
-  return typeof n === 'number' && n >= 1 ? Math.floor(n) : 1;
+  return nodeCores();
 }
 
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const choice = opts.kernels ?? 'auto';
-  const heap = new Heap(opts.heapBytes);
-  const kernels = createKernels(heap, choice === 'relaxed' ? 'wasm' : choice);
-  const label = kernels.name === 'wasm' ? 'wasm (simd128)' : 'ts (reference)';
+  if (!KERNEL_CHOICES.includes(choice)) throw new RangeError(`--kernels must be one of ${KERNEL_CHOICES.join(', ')}, got "${choice}"`);
+  const asked = opts.threads ?? defaultThreads();
+  if (!Number.isInteger(asked) || asked < 1 || asked > MAX_THREADS) {
+    throw new RangeError(`--threads must be an integer from 1 to ${MAX_THREADS}, got "${asked}"`);
+  }
+  let note: string | null = null;
+  let variant: WasmVariant | 'ts';
+  if (choice === 'ts') variant = 'ts';
+  else if (!wasmSimdSupported()) {
+    if (choice !== 'auto') throw new Error('--kernels: WebAssembly SIMD is not available in this JavaScript engine; use --kernels ts');
+    variant = 'ts';
+    note = 'WebAssembly SIMD is not available: TypeScript reference kernels';
+  } else if (choice === 'relaxed') {
+    if (!wasmRelaxedSupported()) {
+      throw new Error('--kernels relaxed: this JavaScript engine does not run relaxed SIMD; use --kernels wasm (or auto)');
+    }
+    variant = 'relaxed';
+  } else variant = choice === 'wasm' ? 'simd128' : autoVariant();
+
+  const threads = variant === 'ts' ? 1 : asked;
+  if (variant === 'ts' && asked > 1) note = `${note ? note + '; ' : ''}the TypeScript kernels run on one thread`;
+  const heap = new Heap(opts.heapBytes, { shared: threads > 1 });
+  let kernels: Kernels;
+  let pool: ThreadPool | null = null;
+  if (variant === 'ts') kernels = new RefKernels(heap);
+  else {
+    const inner = createWasmKernelsSync(heap, variant);
+    if (!inner) throw new Error(`kernels: the ${variant} WebAssembly module failed to instantiate`);
+    kernels = inner;
+    if (threads > 1) {
+      pool = await ThreadPool.start({
+        threads, module: compileKernelModule(variant, true), memory: heap.memory, main: inner.exports,
+        scratch: () => heap.alloc(32768) * 4, spawn: spawnNodeWorker, spinMicros: opts.spinMicros,
+      });
+      kernels = new ThreadedKernels(inner, pool, { splitAll: opts.splitAll });
+    }
+  }
+  const label = variant === 'ts' ? 'ts (reference)' : `wasm ${variant}`;
   return {
-    heap,
-    kernels,
-    threads: 1,
-    describe: () => `kernels ${label}, 1 thread`,
-    close: async () => {},
+    heap, kernels, variant, threads, note,
+    describe: () => `kernels ${label}${choice === 'auto' ? ' (auto)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}` +
+      (note ? ` (${note})` : ''),
+    close: async () => {
+      await pool?.close();
+    },
   };
+}
+
+let autoChoice: WasmVariant | undefined;
+/** 'relaxed' where supported and clearly faster on this machine (a ~20 ms GEMM calibration, once per process). */
+export function autoVariant(): WasmVariant {
+  if (autoChoice) return autoChoice;
+  if (!wasmRelaxedSupported()) return (autoChoice = 'simd128');
+  const time = (variant: WasmVariant): number[] => {
+    const heap = new Heap(4 << 20);
+    const k = createWasmKernelsSync(heap, variant)!;
+    const M = 64, N = 256, K = 256;
+    const A = heap.alloc(M * K), B = heap.alloc(N * K), C = heap.alloc(M * N);
+    heap.f32.fill(0.5, A, A + M * K + N * K);
+    const out: number[] = [];
+    for (let r = 0; r < 15; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < 4; i++) k.gemm(false, true, M, N, K, A, K, B, K, C, N, false);
+      out.push(performance.now() - t0);
+    }
+    return out;
+  };
+  const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1];
+  // Interleave the two variants twice so a neighbour's burst hits both alike.
+  const s = [...time('simd128'), ...time('simd128')], rl = [...time('relaxed'), ...time('relaxed')];
+  autoChoice = med(rl) <= 0.9 * med(s) ? 'relaxed' : 'simd128';
+  return autoChoice;
 }

@@ -14,14 +14,21 @@ export const HEAP_BASE = 1 << 20;
 
 export class Heap {
   readonly memory: WebAssembly.Memory;
+  /** Whether the memory is shared (a SharedArrayBuffer that worker threads can compute on). */
+  readonly shared: boolean;
   f32!: Float32Array;
   i32!: Int32Array;
   u8!: Uint8Array;
   private top = HEAP_BASE; // bytes
 
-  constructor(initialBytes = 16 << 20) {
+  /**
+   * `shared`: back the heap with shared memory so a pool of worker threads can run kernels on it
+   * (needs SharedArrayBuffer: always in Node, in browsers only when cross-origin isolated).
+   */
+  constructor(initialBytes = 16 << 20, opts: { shared?: boolean } = {}) {
     const pages = Math.ceil(Math.max(initialBytes, HEAP_BASE + PAGE) / PAGE);
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: 65536 });
+    this.shared = opts.shared ?? false;
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: this.shared } as WebAssembly.MemoryDescriptor);
     this.refresh();
   }
 
@@ -51,7 +58,11 @@ export class Heap {
   /** Make sure the memory holds at least `bytes` bytes (grows at most once per call). */
   ensure(bytes: number): void {
     const have = this.memory.buffer.byteLength;
-    if (bytes <= have) return;
+    if (bytes <= have) {
+      // Shared memory never detaches: a view made before another thread grew it is merely short.
+      if (this.u8.byteLength < have) this.refresh();
+      return;
+    }
     // Grow geometrically so a sequence of allocations grows the memory a handful of times.
     const want = Math.max(bytes, Math.floor(have * 1.5));
     const pages = Math.ceil((want - have) / PAGE);

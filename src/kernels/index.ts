@@ -22,5 +22,7 @@ export function createKernels(heap: Heap, prefer: 'wasm' | 'ts' | 'auto' = 'auto
   if (prefer === 'wasm') throw new Error('createKernels: WebAssembly SIMD is not available on this platform');
   return new RefKernels(heap);
 }
-export { createEngine, defaultThreads, KERNEL_CHOICES } from './engine.js';
-export type { Engine, EngineOptions, KernelChoice } from './engine.js';
+export { wasmRelaxedSupported, kernelModuleBytes, compileKernelModule } from './wasm.js';
+export type { WasmVariant } from './wasm.js';
+// The Node engine (worker threads) lives in './engine.js'; it is not re-exported here so that the
+// browser runtime, which imports this file, never pulls in Node modules.

@@ -66,6 +66,9 @@ export class WasmSparseKernels implements SparseKernels {
  * and its module carries the sparse exports, the TypeScript reference otherwise.
  */
 export function sparseKernelsFor(kernels: Kernels): SparseKernels {
+  // Threaded kernels carry their own (threaded) sparse kernels.
+  const own = (kernels as { sparse?: SparseKernels }).sparse;
+  if (own) return own;
   if (kernels.name === 'wasm') {
     const e = (kernels as unknown as { exports?: unknown }).exports;
     if (hasSparseExports(e)) return new WasmSparseKernels(kernels.heap, e);

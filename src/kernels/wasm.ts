@@ -6,7 +6,7 @@
 
 import type { Heap } from './heap.js';
 import type { Kernels } from './types.js';
-import { WASM_KERNELS_BASE64 } from './wasm-bytes.generated.js';
+import { WASM_KERNELS_BASE64, WASM_KERNELS_RELAXED_BASE64 } from './wasm-bytes.generated.js';
 
 /** Raw exports of the kernel module (byte-offset pointers). Other kernel files add their own. */
 export interface WasmKernelExports {
@@ -30,6 +30,8 @@ export interface WasmKernelExports {
   /** Test hooks: y[i] = exp(x[i]) / sigmoid(x[i]) with the vectorised approximations. */
   expN(n: number, x: number, y: number): void;
   sigmoidN(n: number, x: number, y: number): void;
+  /** Points this instance's GEMM packing scratch (128 KiB, byte offset) elsewhere. */
+  setScratch(p: number): void;
   /** Anything else the module exports (e.g. the sparse kernels). */
   [name: string]: unknown;
 }
@@ -67,9 +69,74 @@ function decodeBase64(s: string): Uint8Array {
   return out;
 }
 
-let compiled: WebAssembly.Module | undefined;
-function moduleBytes(): Uint8Array {
-  return decodeBase64(WASM_KERNELS_BASE64);
+/**
+ * The two builds of the kernel module: 'simd128' (fixed-width SIMD) and 'relaxed' (the GEMM and sparse
+ * inner loops use f32x4.relaxed_madd, a fused multiply-add where the CPU has one).
+ */
+export type WasmVariant = 'simd128' | 'relaxed';
+
+/**
+ * The module's bytes. `shared`: the memory import is declared shared (for a pool of threads over one
+ * shared heap); the builds declare a maximum, so this flips one flag byte (0x01 → 0x03).
+ */
+export function kernelModuleBytes(variant: WasmVariant, shared = false): Uint8Array {
+  const bytes = decodeBase64(variant === 'relaxed' ? WASM_KERNELS_RELAXED_BASE64 : WASM_KERNELS_BASE64);
+  return shared ? withSharedMemory(bytes) : bytes;
+}
+
+let relaxedOk: boolean | undefined;
+/** Whether this engine runs the relaxed-SIMD build (Node 20 needs V8's flag; see src/kernels/node.ts). */
+export function wasmRelaxedSupported(): boolean {
+  if (relaxedOk === undefined) {
+    try {
+      relaxedOk = wasmSimdSupported() && WebAssembly.validate(kernelModuleBytes('relaxed') as BufferSource);
+    } catch {
+      relaxedOk = false;
+    }
+  }
+  return relaxedOk;
+}
+
+const compiledCache = new Map<string, WebAssembly.Module>();
+/** The compiled kernel module (cached per variant and memory kind). */
+export function compileKernelModule(variant: WasmVariant, shared: boolean): WebAssembly.Module {
+  const key = `${variant}:${shared}`;
+  let m = compiledCache.get(key);
+  if (!m) compiledCache.set(key, (m = new WebAssembly.Module(kernelModuleBytes(variant, shared) as BufferSource)));
+  return m;
+}
+
+/** Sets the memory-import flags of a module from 0x01 (has maximum) to 0x03 (shared, has maximum). */
+function withSharedMemory(src: Uint8Array): Uint8Array {
+  const bytes = src.slice();
+  let p = 8;
+  const u32 = (): number => {
+    let r = 0, sh = 0, b: number;
+    do { b = bytes[p++]; r |= (b & 0x7f) << sh; sh += 7; } while (b & 0x80);
+    return r >>> 0;
+  };
+  const skipName = (): void => { const n = u32(); p += n; };
+  while (p < bytes.length) {
+    const id = bytes[p++];
+    const size = u32();
+    const end = p + size;
+    if (id === 2) {
+      for (let n = u32(); n > 0; n--) {
+        skipName(); skipName();
+        const kind = bytes[p++];
+        if (kind === 0) u32();
+        else if (kind === 1) { p++; const f = bytes[p++]; u32(); if (f & 1) u32(); }
+        else if (kind === 3) p += 2;
+        else if (kind === 2) {
+          if (bytes[p] !== 0x01) throw new Error(`kernels: memory import flags ${bytes[p]}, expected 1 (a maximum)`);
+          bytes[p] = 0x03;
+          return bytes;
+        }
+      }
+    }
+    p = end;
+  }
+  throw new Error('kernels: the module imports no memory');
 }
 
 function imports(heap: Heap): WebAssembly.Imports {
@@ -77,24 +144,25 @@ function imports(heap: Heap): WebAssembly.Imports {
 }
 
 /** Instantiates the kernels synchronously (fine in Node and in workers). Null without WASM SIMD. */
-export function createWasmKernelsSync(heap: Heap): WasmKernels | null {
-  if (!wasmSimdSupported()) return null;
+export function createWasmKernelsSync(heap: Heap, variant: WasmVariant = 'simd128'): WasmKernels | null {
+  if (!wasmSimdSupported() || (variant === 'relaxed' && !wasmRelaxedSupported())) return null;
   try {
-    compiled ??= new WebAssembly.Module(moduleBytes() as BufferSource);
-    const inst = new WebAssembly.Instance(compiled, imports(heap));
-    return new WasmKernels(heap, inst.exports as unknown as WasmKernelExports);
+    const inst = new WebAssembly.Instance(compileKernelModule(variant, heap.shared), imports(heap));
+    return new WasmKernels(heap, inst.exports as unknown as WasmKernelExports, variant);
   } catch {
     return null;
   }
 }
 
 /** Instantiates the kernels (async compile; preferred on browser main threads). Null without WASM SIMD. */
-export async function createWasmKernels(heap: Heap): Promise<WasmKernels | null> {
-  if (!wasmSimdSupported()) return null;
+export async function createWasmKernels(heap: Heap, variant: WasmVariant = 'simd128'): Promise<WasmKernels | null> {
+  if (!wasmSimdSupported() || (variant === 'relaxed' && !wasmRelaxedSupported())) return null;
   try {
-    compiled ??= await WebAssembly.compile(moduleBytes() as BufferSource);
-    const inst = await WebAssembly.instantiate(compiled, imports(heap));
-    return new WasmKernels(heap, inst.exports as unknown as WasmKernelExports);
+    const key = `${variant}:${heap.shared}`;
+    let m = compiledCache.get(key);
+    if (!m) compiledCache.set(key, (m = await WebAssembly.compile(kernelModuleBytes(variant, heap.shared) as BufferSource)));
+    const inst = await WebAssembly.instantiate(m, imports(heap));
+    return new WasmKernels(heap, inst.exports as unknown as WasmKernelExports, variant);
   } catch {
     return null;
   }
@@ -102,7 +170,7 @@ export async function createWasmKernels(heap: Heap): Promise<WasmKernels | null>
 
 export class WasmKernels implements Kernels {
   readonly name = 'wasm' as const;
-  constructor(readonly heap: Heap, readonly exports: WasmKernelExports) {}
+  constructor(readonly heap: Heap, readonly exports: WasmKernelExports, readonly variant: WasmVariant = 'simd128') {}
 
   gemm(tA: boolean, tB: boolean, M: number, N: number, K: number,
     A: number, lda: number, B: number, ldb: number, C: number, ldc: number, acc: boolean): void {

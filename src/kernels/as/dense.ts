@@ -14,20 +14,28 @@
 //    __heap_base, then the broadcast kernel runs on it.
 // Blocking: K in blocks of KC (C accumulates across blocks), M in blocks so the A block stays in L1/L2.
 
+import { madd } from './simd';
+
 // @ts-ignore: decorator
 @inline const KC: i32 = 256;
 // @ts-ignore: decorator
 @inline const MC_BCAST: i32 = 128;
-// Scratch for packing op(B) in the TT case: a fixed region inside the 1 MiB reserved below HEAP_BASE,
-// [512 KiB, 640 KiB). scripts/build-wasm.mjs checks that the module's static data (and __heap_base)
-// end below SCRATCH_BASE. A fixed address (not memory.data) keeps 128 KiB of zeros out of the binary.
+// Scratch for packing op(B) (NT with many rows, TT): 128 KiB per instance. By default the fixed region
+// [512 KiB, 640 KiB) inside the 1 MiB reserved below HEAP_BASE (scripts/build-wasm.mjs checks that the
+// module's static data end below it; a fixed address keeps 128 KiB of zeros out of the binary). Each
+// worker thread's instance shares the memory, so the pool gives every other instance its own region
+// (setScratch) from the heap.
 // @ts-ignore: decorator
 @inline const SCRATCH_FLOATS: i32 = 32768; // 128 KiB
 // NT products with at least this many rows pack Bᵀ; fewer use the dot kernel.
 // @ts-ignore: decorator
 @inline const PACK_MIN_M: i32 = 64;
-// @ts-ignore: decorator
-@inline const scratch: usize = 0x80000;
+let scratch: usize = 0x80000;
+
+/** Points this instance's packing scratch (SCRATCH_FLOATS floats, byte offset) elsewhere. */
+export function setScratch(p: usize): void {
+  scratch = p;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Broadcast kernels. op(A)[i, k] lives at a + i*ars + k*aks (bytes); B row k at b + k*ldb (bytes).
@@ -49,17 +57,17 @@
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let x = v128.load32_splat(pa);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0));
-    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
     x = v128.load32_splat(pa + o1);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0));
-    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
     x = v128.load32_splat(pa + o2);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0));
-    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
     x = v128.load32_splat(pa + o3);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0));
-    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    c30 = madd(x, b0, c30);
+    c31 = madd(x, b1, c31);
     pa += aks;
     pb += ldb;
   }
@@ -80,10 +88,10 @@
   let pa = a, pb = b;
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(pb);
-    c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(pa), b0));
-    c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(pa + o1), b0));
-    c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(pa + o2), b0));
-    c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(pa + o3), b0));
+    c0 = madd(v128.load32_splat(pa), b0, c0);
+    c1 = madd(v128.load32_splat(pa + o1), b0, c1);
+    c2 = madd(v128.load32_splat(pa + o2), b0, c2);
+    c3 = madd(v128.load32_splat(pa + o3), b0, c3);
     pa += aks;
     pb += ldb;
   }
@@ -102,10 +110,10 @@ function bcastRow(kc: i32, n4: i32, a: usize, aks: usize, b: usize, ldb: usize, 
     let pa = a, pb = pbj;
     for (let k = 0; k < kc; k++) {
       const x = v128.load32_splat(pa);
-      c0 = f32x4.add(c0, f32x4.mul(x, v128.load(pb)));
-      c1 = f32x4.add(c1, f32x4.mul(x, v128.load(pb, 16)));
-      c2 = f32x4.add(c2, f32x4.mul(x, v128.load(pb, 32)));
-      c3 = f32x4.add(c3, f32x4.mul(x, v128.load(pb, 48)));
+      c0 = madd(x, v128.load(pb), c0);
+      c1 = madd(x, v128.load(pb, 16), c1);
+      c2 = madd(x, v128.load(pb, 32), c2);
+      c3 = madd(x, v128.load(pb, 48), c3);
       pa += aks;
       pb += ldb;
     }
@@ -118,12 +126,12 @@ function bcastRow(kc: i32, n4: i32, a: usize, aks: usize, b: usize, ldb: usize, 
     let pa = a, pb = pbj;
     let k = 0;
     for (; k + 2 <= kc; k += 2) {
-      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(pa), v128.load(pb)));
-      c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(pa + aks), v128.load(pb + ldb)));
+      c0 = madd(v128.load32_splat(pa), v128.load(pb), c0);
+      c1 = madd(v128.load32_splat(pa + aks), v128.load(pb + ldb), c1);
       pa += aks * 2;
       pb += ldb * 2;
     }
-    if (k < kc) c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(pa), v128.load(pb)));
+    if (k < kc) c0 = madd(v128.load32_splat(pa), v128.load(pb), c0);
     v128.store(pcj, f32x4.add(c0, c1));
   }
 }
@@ -247,17 +255,17 @@ function dot2x4(kc: i32, a: usize, lda: usize, b: usize, ldb: usize, c: usize, l
     const x0 = v128.load(a + o);
     const x1 = v128.load(a1 + o);
     let y = v128.load(b + o);
-    s00 = f32x4.add(s00, f32x4.mul(x0, y));
-    s10 = f32x4.add(s10, f32x4.mul(x1, y));
+    s00 = madd(x0, y, s00);
+    s10 = madd(x1, y, s10);
     y = v128.load(b1 + o);
-    s01 = f32x4.add(s01, f32x4.mul(x0, y));
-    s11 = f32x4.add(s11, f32x4.mul(x1, y));
+    s01 = madd(x0, y, s01);
+    s11 = madd(x1, y, s11);
     y = v128.load(b2 + o);
-    s02 = f32x4.add(s02, f32x4.mul(x0, y));
-    s12 = f32x4.add(s12, f32x4.mul(x1, y));
+    s02 = madd(x0, y, s02);
+    s12 = madd(x1, y, s12);
     y = v128.load(b3 + o);
-    s03 = f32x4.add(s03, f32x4.mul(x0, y));
-    s13 = f32x4.add(s13, f32x4.mul(x1, y));
+    s03 = madd(x0, y, s03);
+    s13 = madd(x1, y, s13);
   }
   let r0 = hsum4(s00, s01, s02, s03);
   let r1 = hsum4(s10, s11, s12, s13);
@@ -267,8 +275,8 @@ function dot2x4(kc: i32, a: usize, lda: usize, b: usize, ldb: usize, c: usize, l
     y = f32x4.replace_lane(y, 1, load<f32>(b1 + ok));
     y = f32x4.replace_lane(y, 2, load<f32>(b2 + ok));
     y = f32x4.replace_lane(y, 3, load<f32>(b3 + ok));
-    r0 = f32x4.add(r0, f32x4.mul(v128.load32_splat(a + ok), y));
-    r1 = f32x4.add(r1, f32x4.mul(v128.load32_splat(a1 + ok), y));
+    r0 = madd(v128.load32_splat(a + ok), y, r0);
+    r1 = madd(v128.load32_splat(a1 + ok), y, r1);
   }
   if (ldc0) {
     r0 = f32x4.add(r0, v128.load(c));
@@ -286,10 +294,10 @@ function dot1x4(kc: i32, a: usize, b: usize, ldb: usize, c: usize, ldc0: bool): 
   const end = <usize>k4 * 4;
   for (let o: usize = 0; o < end; o += 16) {
     const x0 = v128.load(a + o);
-    s0 = f32x4.add(s0, f32x4.mul(x0, v128.load(b + o)));
-    s1 = f32x4.add(s1, f32x4.mul(x0, v128.load(b1 + o)));
-    s2 = f32x4.add(s2, f32x4.mul(x0, v128.load(b2 + o)));
-    s3 = f32x4.add(s3, f32x4.mul(x0, v128.load(b3 + o)));
+    s0 = madd(x0, v128.load(b + o), s0);
+    s1 = madd(x0, v128.load(b1 + o), s1);
+    s2 = madd(x0, v128.load(b2 + o), s2);
+    s3 = madd(x0, v128.load(b3 + o), s3);
   }
   let r0 = hsum4(s0, s1, s2, s3);
   for (let k = k4; k < kc; k++) {
@@ -298,7 +306,7 @@ function dot1x4(kc: i32, a: usize, b: usize, ldb: usize, c: usize, ldc0: bool): 
     y = f32x4.replace_lane(y, 1, load<f32>(b1 + ok));
     y = f32x4.replace_lane(y, 2, load<f32>(b2 + ok));
     y = f32x4.replace_lane(y, 3, load<f32>(b3 + ok));
-    r0 = f32x4.add(r0, f32x4.mul(v128.load32_splat(a + ok), y));
+    r0 = madd(v128.load32_splat(a + ok), y, r0);
   }
   if (ldc0) r0 = f32x4.add(r0, v128.load(c));
   v128.store(c, r0);
@@ -311,12 +319,12 @@ function dot1(kc: i32, a: usize, b: usize): f32 {
   const end8 = <usize>k8 * 4;
   let o: usize = 0;
   for (; o < end8; o += 32) {
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
-    s1 = f32x4.add(s1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
+    s0 = madd(v128.load(a + o), v128.load(b + o), s0);
+    s1 = madd(v128.load(a + o, 16), v128.load(b + o, 16), s1);
   }
   const end4 = <usize>(kc & ~3) * 4;
   if (o < end4) {
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+    s0 = madd(v128.load(a + o), v128.load(b + o), s0);
     o += 16;
   }
   let s = hsum(f32x4.add(s0, s1));

@@ -15,6 +15,8 @@
 // pass, a 2-lane pass (two nonzeros per vector) and a 1-lane pass (the SpMV gather at stride B)
 // for the remainder of B.
 
+import { madd } from './simd';
+
 // @ts-ignore: decorator
 @inline function gather4<I>(x: usize, pc: usize): v128 {
   let g = f32x4.splat(load<f32>(x + (<usize>load<I>(pc) << 2)));
@@ -49,13 +51,13 @@
       const v1 = v128.load(pv, 16);
       const g0 = gather4<I>(x, pc);
       const g1 = gather4<I>(x, pc + 4 * sizeof<I>());
-      a0 = f32x4.add(a0, f32x4.mul(v0, g0));
-      a1 = f32x4.add(a1, f32x4.mul(v1, g1));
+      a0 = madd(v0, g0, a0);
+      a1 = madd(v1, g1, a1);
       pv += 32;
       pc += 8 * sizeof<I>();
     }
     if (n & 4) {
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(pv), gather4<I>(x, pc)));
+      a0 = madd(v128.load(pv), gather4<I>(x, pc), a0);
       pv += 16;
       pc += 4 * sizeof<I>();
     }
@@ -100,10 +102,10 @@ export function sp_spmv32(rows: i32, rowptr: usize, colidx: usize, values: usize
       while (pv < pe) {
         const v = v128.load32_splat(pv);
         const xp = xb + <usize>load<I>(pc) * ldx;
-        c0 = f32x4.add(c0, f32x4.mul(v, v128.load(xp)));
-        c1 = f32x4.add(c1, f32x4.mul(v, v128.load(xp, 16)));
-        c2 = f32x4.add(c2, f32x4.mul(v, v128.load(xp, 32)));
-        c3 = f32x4.add(c3, f32x4.mul(v, v128.load(xp, 48)));
+        c0 = madd(v, v128.load(xp), c0);
+        c1 = madd(v, v128.load(xp, 16), c1);
+        c2 = madd(v, v128.load(xp, 32), c2);
+        c3 = madd(v, v128.load(xp, 48), c3);
         pv += 4;
         pc += sizeof<I>();
       }
@@ -120,8 +122,8 @@ export function sp_spmv32(rows: i32, rowptr: usize, colidx: usize, values: usize
       while (pv < pe) {
         const v = v128.load32_splat(pv);
         const xp = xb + <usize>load<I>(pc) * ldx;
-        c0 = f32x4.add(c0, f32x4.mul(v, v128.load(xp)));
-        c1 = f32x4.add(c1, f32x4.mul(v, v128.load(xp, 16)));
+        c0 = madd(v, v128.load(xp), c0);
+        c1 = madd(v, v128.load(xp, 16), c1);
         pv += 4;
         pc += sizeof<I>();
       }
@@ -141,12 +143,12 @@ export function sp_spmv32(rows: i32, rowptr: usize, colidx: usize, values: usize
       while (pv < pe2) {
         const v0 = v128.load32_splat(pv);
         const v1 = v128.load32_splat(pv, 4);
-        c0 = f32x4.add(c0, f32x4.mul(v0, v128.load(xb + <usize>load<I>(pc) * ldx)));
-        c1 = f32x4.add(c1, f32x4.mul(v1, v128.load(xb + <usize>load<I>(pc + sizeof<I>()) * ldx)));
+        c0 = madd(v0, v128.load(xb + <usize>load<I>(pc) * ldx), c0);
+        c1 = madd(v1, v128.load(xb + <usize>load<I>(pc + sizeof<I>()) * ldx), c1);
         pv += 8;
         pc += 2 * sizeof<I>();
       }
-      if (pv < pe) c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(pv), v128.load(xb + <usize>load<I>(pc) * ldx)));
+      if (pv < pe) c0 = madd(v128.load32_splat(pv), v128.load(xb + <usize>load<I>(pc) * ldx), c0);
       v128.store(yb, f32x4.add(c0, c1));
       b += 4;
     }
@@ -165,13 +167,13 @@ export function sp_spmv32(rows: i32, rowptr: usize, colidx: usize, values: usize
         xa = v128.load64_lane(xb + <usize>load<I>(pc + sizeof<I>()) * ldx, xa, 1);
         let xc = v128.load64_zero(xb + <usize>load<I>(pc + 2 * sizeof<I>()) * ldx);
         xc = v128.load64_lane(xb + <usize>load<I>(pc + 3 * sizeof<I>()) * ldx, xc, 1);
-        c0 = f32x4.add(c0, f32x4.mul(v128.shuffle<f32>(va, va, 0, 0, 1, 1), xa));
-        c1 = f32x4.add(c1, f32x4.mul(v128.shuffle<f32>(va, va, 2, 2, 3, 3), xc));
+        c0 = madd(v128.shuffle<f32>(va, va, 0, 0, 1, 1), xa, c0);
+        c1 = madd(v128.shuffle<f32>(va, va, 2, 2, 3, 3), xc, c1);
         pv += 16;
         pc += 4 * sizeof<I>();
       }
       while (pv < pe) {
-        c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(pv), v128.load64_zero(xb + <usize>load<I>(pc) * ldx)));
+        c0 = madd(v128.load32_splat(pv), v128.load64_zero(xb + <usize>load<I>(pc) * ldx), c0);
         pv += 4;
         pc += sizeof<I>();
       }
@@ -193,13 +195,13 @@ export function sp_spmv32(rows: i32, rowptr: usize, colidx: usize, values: usize
       const n = end - start;
       const pv8 = pv + ((n & ~(<usize>7)) << 2);
       while (pv < pv8) {
-        a0 = f32x4.add(a0, f32x4.mul(v128.load(pv), gatherS<I>(xb, pc, ldx)));
-        a1 = f32x4.add(a1, f32x4.mul(v128.load(pv, 16), gatherS<I>(xb, pc + 4 * sizeof<I>(), ldx)));
+        a0 = madd(v128.load(pv), gatherS<I>(xb, pc, ldx), a0);
+        a1 = madd(v128.load(pv, 16), gatherS<I>(xb, pc + 4 * sizeof<I>(), ldx), a1);
         pv += 32;
         pc += 8 * sizeof<I>();
       }
       if (n & 4) {
-        a0 = f32x4.add(a0, f32x4.mul(v128.load(pv), gatherS<I>(xb, pc, ldx)));
+        a0 = madd(v128.load(pv), gatherS<I>(xb, pc, ldx), a0);
         pv += 16;
         pc += 4 * sizeof<I>();
       }
