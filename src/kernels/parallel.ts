@@ -17,10 +17,13 @@ export const Op = {
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
-/** Argument slots per call; SpMV/SpMM row boundaries (one per thread + 1) follow at BOUNDS. */
+/** Argument slots per call; SpMV/SpMM row boundaries (one per chunk + 1) follow at BOUNDS. */
 export const ARGS = 16;
 export const BOUNDS = 16;
 export const MAX_THREADS = 64;
+/** A call is cut into at most this many chunks, which the threads claim one at a time. */
+export const MAX_CHUNKS = 256;
+export const ARG_SLOTS = BOUNDS + MAX_CHUNKS + 1;
 
 /** [start, end) of part t of n over `total` units, both ends multiples of `unit` (the last end is total). */
 export function span(total: number, unit: number, t: number, n: number): [number, number] {
@@ -37,9 +40,40 @@ export function gemmSplitsColumns(transB: boolean, M: number, N: number): boolea
   return transB || M < 64 || M < N;
 }
 
+/** Chunks per thread: enough for a thread that falls behind to be covered by the others. */
+export const CHUNKS_PER_THREAD = 4;
+
+/**
+ * How many chunks to cut a call into for `threads` threads: about CHUNKS_PER_THREAD per thread, never
+ * more than the call has blocks (the unit of its split), never more than MAX_CHUNKS.
+ */
+export function chunkCount(op: Op, a: Float64Array, threads: number): number {
+  let units: number;
+  switch (op) {
+    case Op.Gemm:
+      units = gemmSplitsColumns(a[1] !== 0, a[2], a[3]) ? Math.ceil(a[3] / 16) : Math.ceil(a[2] / 4);
+      break;
+    case Op.AddBias: case Op.GruForward: case Op.GruBackward: case Op.LstmForward: case Op.LstmBackward:
+      units = a[0];
+      break;
+    case Op.SumRows:
+      units = Math.ceil(a[1] / 16);
+      break;
+    case Op.Spmv16: case Op.Spmv32: case Op.Spmm16: case Op.Spmm32:
+      units = a[0];
+      break;
+    default:
+      units = Math.ceil(a[0] / 16);
+  }
+  return Math.max(1, Math.min(units, threads * CHUNKS_PER_THREAD, MAX_CHUNKS));
+}
+
 type Exports = WasmKernelExports & Record<string, (...a: number[]) => unknown>;
 
-/** Runs part t of n of the call described by (op, a) on one thread's kernel instance. */
+/**
+ * Runs chunk t of n of the call described by (op, a) on one thread's kernel instance. Any thread may
+ * run any chunk: the chunks' boundaries alone decide the arithmetic, and those sit on block multiples.
+ */
 export function runPart(e: Exports, op: Op, a: Float64Array, t: number, n: number): void {
   switch (op) {
     case Op.Gemm: {

@@ -1,32 +1,39 @@
 // A pool of worker threads that run the WASM kernels on one shared heap, driven through shared memory.
 //
-// The calling thread is thread 0; workers 1..n-1 each hold their own instance of the same module over
-// the same shared WebAssembly.Memory. A call writes its arguments into a control block, bumps a
-// generation counter and runs its own part; workers see the new generation, run theirs (the split is
-// computed identically everywhere: parallel.ts) and count themselves done. No messages after start-up:
-// the recurrent product is sequential over time, so each call must cost microseconds, not a message.
+// The calling thread and workers 1..n-1 each hold an instance of the same module over the same shared
+// WebAssembly.Memory. A call writes its arguments into a control block, cuts the work into chunks
+// (parallel.ts: chunk boundaries on kernel-block multiples, so any thread may run any chunk and the
+// result is the same bit for bit) and bumps a generation counter. Every thread, the caller included,
+// then claims chunks one at a time until none is left. The caller never waits for a worker that is
+// asleep or descheduled unless that worker holds a chunk, which keeps a busy neighbour from stalling
+// every call. No messages after start-up: a per-timestep call must cost microseconds.
 //
-// Waiting, as OpenMP and pthreadpool do it: spin for a bounded time (workers: `spinMicros`, so the
-// per-timestep calls of a training step find them awake), then sleep in Atomics.wait. A sleeping
-// worker is woken with Atomics.notify (15–30 µs here). Workers never keep the process alive.
+// Claims are a compare-and-swap on one word holding (generation, next chunk), so a worker that read a
+// call's arguments just as the call finished can never run a chunk of the next call with them.
+//
+// Waiting, as OpenMP and pthreadpool do it: workers spin for a bounded time (`spinMicros`, so the
+// per-timestep calls of a training step find them awake), then sleep in Atomics.wait; a sleeping worker
+// is woken with Atomics.notify. Workers never keep the process alive.
 //
 // Browser-safe: spawning a worker is the platform's job (src/kernels/node.ts for Node; a page passes
 // its own). Threads need SharedArrayBuffer: Node, or a cross-origin isolated page.
 
-import { ARGS, BOUNDS, MAX_THREADS, runPart, type Op } from './parallel.js';
+import { ARGS, ARG_SLOTS, MAX_THREADS, runPart, type Op } from './parallel.js';
 import type { WasmKernelExports } from './wasm.js';
 
-// Control block (Int32 indices). GEN and DONE sit on their own 64-byte lines.
+// Control block (Int32 indices). Words written by different threads sit on their own 64-byte lines.
 const GEN = 0;
-const DONE = 16;
-const OP = 32;
-const SLEEPERS = 33;
-const MAIN_WAITING = 34;
-const STOP = 35;
-const FAILED = 36;
+const TICKET = 16; // (generation & 0x7fff) << 16 | next chunk
+const DONE = 32; // chunks finished
+const OP = 48;
+const CHUNKS = 49;
+const SLEEPERS = 50;
+const MAIN_WAITING = 51;
+const STOP = 52;
+const FAILED = 53;
 const CONTROL_INTS = 64;
 const ARG_OFFSET = CONTROL_INTS * 4;
-export const CONTROL_BYTES = ARG_OFFSET + (ARGS + BOUNDS + MAX_THREADS + 1) * 8;
+export const CONTROL_BYTES = ARG_OFFSET + (ARGS + ARG_SLOTS) * 8;
 
 /** What a worker needs to join the pool (structured-cloneable). */
 export interface WorkerInit {
@@ -53,7 +60,31 @@ type Exports = WasmKernelExports & Record<string, (...a: number[]) => unknown>;
 const now = (): number => performance.now();
 
 /**
- * A worker's loop: wait for a call, run its part, count itself done. Returns when the pool stops.
+ * Claims and runs chunks of generation `gen` until none is left. Returns how many it ran.
+ * `c`: control words, `a`: arguments; both already hold generation `gen`'s call when called.
+ */
+function work(e: Exports, c: Int32Array, a: Float64Array, gen: number): number {
+  const tag = (gen & 0x7fff) << 16;
+  let ran = 0;
+  for (;;) {
+    const t = Atomics.load(c, TICKET);
+    if ((t & ~0xffff) !== tag) return ran; // the call is over (and another may have begun)
+    const i = t & 0xffff, n = c[CHUNKS];
+    if (i >= n) return ran;
+    if (Atomics.compareExchange(c, TICKET, t, t + 1) !== t) continue;
+    // Claimed chunk i of this call: its arguments cannot change until every chunk is done.
+    try {
+      runPart(e, c[OP] as Op, a, i, n);
+    } catch {
+      Atomics.store(c, FAILED, 1);
+    }
+    ran++;
+    if (Atomics.add(c, DONE, 1) + 1 === n && Atomics.load(c, MAIN_WAITING)) Atomics.notify(c, DONE);
+  }
+}
+
+/**
+ * A worker's loop: wait for a call, claim and run chunks, repeat. Returns when the pool stops.
  * Runs inside the worker (src/kernels/pool-worker.ts).
  */
 export function serveKernels(init: WorkerInit, onReady: () => void): void {
@@ -61,7 +92,7 @@ export function serveKernels(init: WorkerInit, onReady: () => void): void {
   const e = inst.exports as unknown as Exports;
   e.setScratch(init.scratch);
   const c = new Int32Array(init.control, 0, CONTROL_INTS);
-  const a = new Float64Array(init.control, ARG_OFFSET, ARGS + BOUNDS + MAX_THREADS + 1);
+  const a = new Float64Array(init.control, ARG_OFFSET, ARGS + ARG_SLOTS);
   const spinMs = init.spinMicros / 1000;
   // Read the generation before saying ready: the first call may come right after.
   let seen = Atomics.load(c, GEN);
@@ -81,12 +112,7 @@ export function serveKernels(init: WorkerInit, onReady: () => void): void {
     }
     seen = g;
     if (Atomics.load(c, STOP)) return;
-    try {
-      runPart(e, c[OP] as Op, a, init.index, init.threads);
-    } catch {
-      Atomics.store(c, FAILED, 1);
-    }
-    if (Atomics.add(c, DONE, 1) + 1 === init.threads - 1 && Atomics.load(c, MAIN_WAITING)) Atomics.notify(c, DONE);
+    work(e, c, a, g);
   }
 }
 
@@ -95,10 +121,11 @@ export class ThreadPool {
   private readonly c: Int32Array;
   private workers: PoolWorker[] = [];
   private closed = false;
+  private gen = 0;
 
   private constructor(readonly threads: number, readonly main: Exports, readonly control: SharedArrayBuffer) {
     this.c = new Int32Array(control, 0, CONTROL_INTS);
-    this.args = new Float64Array(control, ARG_OFFSET, ARGS + BOUNDS + MAX_THREADS + 1);
+    this.args = new Float64Array(control, ARG_OFFSET, ARGS + ARG_SLOTS);
   }
 
   /**
@@ -124,23 +151,28 @@ export class ThreadPool {
     return pool;
   }
 
-  /** Runs `op` with the arguments already written into `args`, on every thread; returns when all are done. */
-  run(op: Op): void {
-    const c = this.c, n = this.threads;
+  /**
+   * Runs `op`, with its arguments already in `args`, as `chunks` chunks over all threads; returns when
+   * every chunk is done.
+   */
+  run(op: Op, chunks: number): void {
+    const c = this.c;
     if (this.closed) throw new Error('kernels: the thread pool is closed');
+    const gen = (this.gen = (this.gen + 1) & 0x7fffffff);
     c[OP] = op;
+    c[CHUNKS] = chunks;
     Atomics.store(c, DONE, 0);
-    Atomics.add(c, GEN, 1);
+    Atomics.store(c, TICKET, (gen & 0x7fff) << 16);
+    Atomics.store(c, GEN, gen);
     if (Atomics.load(c, SLEEPERS) > 0) Atomics.notify(c, GEN);
-    runPart(this.main, op, this.args, 0, n);
-    const want = n - 1;
-    if (Atomics.load(c, DONE) < want) {
-      // Workers finish about when we do: spin briefly, then sleep until the last one notifies.
-      const deadline = now() + 1;
-      for (let i = 1; Atomics.load(c, DONE) < want; i++) {
+    work(this.main, c, this.args, gen);
+    if (Atomics.load(c, DONE) < chunks) {
+      // The last chunks are running on workers: spin briefly, then sleep until the last one notifies.
+      const deadline = now() + 0.5;
+      for (let i = 1; Atomics.load(c, DONE) < chunks; i++) {
         if ((i & 127) === 0 && now() > deadline) {
           Atomics.store(c, MAIN_WAITING, 1);
-          for (let d = Atomics.load(c, DONE); d < want; d = Atomics.load(c, DONE)) Atomics.wait(c, DONE, d, 1000);
+          for (let d = Atomics.load(c, DONE); d < chunks; d = Atomics.load(c, DONE)) Atomics.wait(c, DONE, d, 1000);
           Atomics.store(c, MAIN_WAITING, 0);
           break;
         }
@@ -148,7 +180,7 @@ export class ThreadPool {
     }
     if (Atomics.load(c, FAILED)) {
       Atomics.store(c, FAILED, 0);
-      throw new Error('kernels: a worker thread failed inside a kernel (out-of-bounds memory access?)');
+      throw new Error('kernels: a kernel failed on a worker thread (out-of-bounds memory access?)');
     }
   }
 
@@ -157,7 +189,7 @@ export class ThreadPool {
     if (this.closed) return;
     this.closed = true;
     Atomics.store(this.c, STOP, 1);
-    Atomics.add(this.c, GEN, 1);
+    Atomics.store(this.c, GEN, (this.gen + 1) & 0x7fffffff);
     Atomics.notify(this.c, GEN);
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers = [];

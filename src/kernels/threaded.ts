@@ -5,7 +5,7 @@
 import type { Heap } from './heap.js';
 import type { Kernels } from './types.js';
 import type { WasmKernels, WasmVariant } from './wasm.js';
-import { BOUNDS, Op, nnzBounds } from './parallel.js';
+import { BOUNDS, Op, chunkCount, nnzBounds } from './parallel.js';
 import type { ThreadPool } from './pool.js';
 import type { SparseKernels } from './sparse.js';
 import { WasmSparseKernels, hasSparseExports } from './sparse.js';
@@ -37,6 +37,11 @@ export class ThreadedKernels implements Kernels {
     return this.pool.threads;
   }
 
+  /** Runs `op` (arguments already in the pool's slots) in chunks over every thread. */
+  go(op: Op): void {
+    this.pool.run(op, chunkCount(op, this.a, this.pool.threads));
+  }
+
   /** Exports of the calling thread's instance (what `sparseKernelsFor` and tests look at). */
   get exports() {
     return this.inner.exports;
@@ -51,31 +56,31 @@ export class ThreadedKernels implements Kernels {
     const a = this.a;
     a[0] = tA ? 1 : 0; a[1] = tB ? 1 : 0; a[2] = M; a[3] = N; a[4] = K;
     a[5] = A * 4; a[6] = lda; a[7] = B * 4; a[8] = ldb; a[9] = C * 4; a[10] = ldc; a[11] = acc ? 1 : 0;
-    this.pool.run(Op.Gemm);
+    this.go(Op.Gemm);
   }
   addBias(M: number, N: number, C: number, ldc: number, bias: number): void {
     if (M * N < MIN_ELEMENTS * this.minScale || M < 2) return this.inner.addBias(M, N, C, ldc, bias);
     const a = this.a;
     a[0] = M; a[1] = N; a[2] = C * 4; a[3] = ldc; a[4] = bias * 4;
-    this.pool.run(Op.AddBias);
+    this.go(Op.AddBias);
   }
   sumRows(M: number, N: number, dC: number, ldc: number, db: number): void {
     if (M * N < MIN_ELEMENTS * this.minScale || N < 32 * this.minScale) return this.inner.sumRows(M, N, dC, ldc, db);
     const a = this.a;
     a[0] = M; a[1] = N; a[2] = dC * 4; a[3] = ldc; a[4] = db * 4;
-    this.pool.run(Op.SumRows);
+    this.go(Op.SumRows);
   }
   mul(n: number, x: number, m: number, y: number): void {
     if (n < MIN_ELEMENTS * this.minScale) return this.inner.mul(n, x, m, y);
     const a = this.a;
     a[0] = n; a[1] = x * 4; a[2] = m * 4; a[3] = y * 4;
-    this.pool.run(Op.Mul);
+    this.go(Op.Mul);
   }
   axpy(n: number, alpha: number, x: number, y: number): void {
     if (n < MIN_ELEMENTS * this.minScale) return this.inner.axpy(n, alpha, x, y);
     const a = this.a;
     a[0] = n; a[1] = alpha; a[2] = x * 4; a[3] = y * 4;
-    this.pool.run(Op.Axpy);
+    this.go(Op.Axpy);
   }
   /** A reduction: one thread, so the sum's rounding never depends on the thread count. */
   sumSquares(n: number, x: number): number {
@@ -85,26 +90,26 @@ export class ThreadedKernels implements Kernels {
     if (n < MIN_ELEMENTS * this.minScale) return this.inner.scale(n, alpha, x);
     const a = this.a;
     a[0] = n; a[1] = alpha; a[2] = x * 4;
-    this.pool.run(Op.Scale);
+    this.go(Op.Scale);
   }
   actForward(n: number, act: number, x: number): void {
     if (n < MIN_ELEMENTS * this.minScale) return this.inner.actForward(n, act, x);
     const a = this.a;
     a[0] = n; a[1] = act; a[2] = x * 4;
-    this.pool.run(Op.ActForward);
+    this.go(Op.ActForward);
   }
   actBackward(n: number, act: number, y: number, d: number): void {
     if (n < MIN_ELEMENTS * this.minScale) return this.inner.actBackward(n, act, y, d);
     const a = this.a;
     a[0] = n; a[1] = act; a[2] = y * 4; a[3] = d * 4;
-    this.pool.run(Op.ActBackward);
+    this.go(Op.ActBackward);
   }
   gruForward(B: number, H: number, gi: number, gh: number, hPrev: number, h: number, ldh: number,
     gates: number, ghn: number): void {
     if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) return this.inner.gruForward(B, H, gi, gh, hPrev, h, ldh, gates, ghn);
     const a = this.a;
     a[0] = B; a[1] = H; a[2] = gi * 4; a[3] = gh * 4; a[4] = hPrev * 4; a[5] = h * 4; a[6] = ldh; a[7] = gates * 4; a[8] = ghn * 4;
-    this.pool.run(Op.GruForward);
+    this.go(Op.GruForward);
   }
   gruBackward(B: number, H: number, dh: number, hPrev: number, ldh: number, gates: number, ghn: number,
     dgi: number, dgh: number, dhPrev: number): void {
@@ -112,20 +117,20 @@ export class ThreadedKernels implements Kernels {
     const a = this.a;
     a[0] = B; a[1] = H; a[2] = dh * 4; a[3] = hPrev * 4; a[4] = ldh; a[5] = gates * 4; a[6] = ghn * 4;
     a[7] = dgi * 4; a[8] = dgh * 4; a[9] = dhPrev * 4;
-    this.pool.run(Op.GruBackward);
+    this.go(Op.GruBackward);
   }
   lstmForward(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number, tc: number): void {
     if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) return this.inner.lstmForward(B, H, g4, cPrev, c, h, ldh, tc);
     const a = this.a;
     a[0] = B; a[1] = H; a[2] = g4 * 4; a[3] = cPrev * 4; a[4] = c * 4; a[5] = h * 4; a[6] = ldh; a[7] = tc * 4;
-    this.pool.run(Op.LstmForward);
+    this.go(Op.LstmForward);
   }
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void {
     if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) return this.inner.lstmBackward(B, H, dh, ldh, g4, cPrev, tc, dc, dg4);
     const a = this.a;
     a[0] = B; a[1] = H; a[2] = dh * 4; a[3] = ldh; a[4] = g4 * 4; a[5] = cPrev * 4; a[6] = tc * 4; a[7] = dc * 4; a[8] = dg4 * 4;
-    this.pool.run(Op.LstmBackward);
+    this.go(Op.LstmBackward);
   }
 }
 
@@ -142,27 +147,33 @@ export class ThreadedSparseKernels implements SparseKernels {
     this.one = new WasmSparseKernels(k.heap, e);
   }
 
-  private bounds(rows: number, rowptr: number): number {
+  /** Cuts the rows into chunks of about equal non-zeros; 0 when the matrix is too small to split. */
+  private chunks(rows: number, rowptr: number): number {
     const i32 = this.heap.i32;
     const nnz = (i32[rowptr + rows] >>> 0) - (i32[rowptr] >>> 0);
     if (nnz < MIN_SPARSE_NNZ * this.k.minScale || rows < 2) return 0;
-    nnzBounds(i32, rowptr, rows, this.k.threads, this.k.pool.args, BOUNDS);
-    return nnz;
+    const a = this.k.pool.args;
+    a[0] = rows;
+    const n = chunkCount(Op.Spmv16, a, this.k.threads);
+    nnzBounds(i32, rowptr, rows, n, a, BOUNDS);
+    return n;
   }
 
   spmv(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
     x: number, y: number, accumulate: boolean): void {
-    if (!this.bounds(rows, rowptr)) return this.one.spmv(idx16, rows, rowptr, colidx, values, x, y, accumulate);
+    const n = this.chunks(rows, rowptr);
+    if (!n) return this.one.spmv(idx16, rows, rowptr, colidx, values, x, y, accumulate);
     const a = this.k.pool.args;
     a[0] = rows; a[1] = rowptr * 4; a[2] = colidx * 4; a[3] = values * 4; a[4] = x * 4; a[5] = y * 4; a[6] = accumulate ? 1 : 0;
-    this.k.pool.run(idx16 ? Op.Spmv16 : Op.Spmv32);
+    this.k.pool.run(idx16 ? Op.Spmv16 : Op.Spmv32, n);
   }
   spmm(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
     X: number, Y: number, B: number, accumulate: boolean): void {
-    if (!this.bounds(rows, rowptr)) return this.one.spmm(idx16, rows, rowptr, colidx, values, X, Y, B, accumulate);
+    const n = this.chunks(rows, rowptr);
+    if (!n) return this.one.spmm(idx16, rows, rowptr, colidx, values, X, Y, B, accumulate);
     const a = this.k.pool.args;
     a[0] = rows; a[1] = rowptr * 4; a[2] = colidx * 4; a[3] = values * 4; a[4] = X * 4; a[5] = Y * 4; a[6] = B; a[7] = accumulate ? 1 : 0;
-    this.k.pool.run(idx16 ? Op.Spmm16 : Op.Spmm32);
+    this.k.pool.run(idx16 ? Op.Spmm16 : Op.Spmm32, n);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     this.one.transpose(rows, cols, src, lds, dst, ldd, accumulate);
