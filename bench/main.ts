@@ -31,7 +31,7 @@ function save(name: string, json: unknown, md: string): void {
 }
 
 if (want('train')) {
-  const r = benchTrain({ quick, log });
+  const r = await benchTrain({ quick, log });
   save('train', r, trainMarkdown(r));
 }
 if (want('kernels')) {

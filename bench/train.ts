@@ -1,11 +1,14 @@
 // `npm run bench -- train`: one training step of the reference workload (PEERS.md: batch 32,
-// sequence 50, input 64, hidden 256, per-step Linear(64) + cross-entropy, SGD) for GRU, LSTM and
-// a tanh RNN; the same GRU step with a pruner attached (masks active, mask updates every
-// `freq` steps) to measure pruning overhead; and PyTorch (1 thread) in the same run when
-// installed. Medians over repeated steps, interleaved where compared.
+// sequence 50, input 64, hidden 256, per-step Linear(64) + cross-entropy, SGD) for GRU, LSTM and a tanh
+// RNN, at 1 thread and at every core, with each kernel variant (simd128, relaxed SIMD); PyTorch at the
+// same thread counts in the same run; the machine's multiply-add ceiling on 1 and on all cores; and the
+// same GRU step with a pruner attached (masks active, mask updates every `freq` steps) for the pruning
+// overhead. Every configuration runs in its own process, one after the other (never concurrently), so
+// each peak RSS is its own. Medians over repeated steps.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Heap } from '../src/kernels/heap.js';
 import { createKernels } from '../src/kernels/index.js';
@@ -15,6 +18,7 @@ import { Optimizer, clipGradNorm } from '../src/nn/optim.js';
 import { softmaxCrossEntropy } from '../src/nn/loss.js';
 import { Pruner } from '../src/prune/index.js';
 import { Rng } from '../src/util/rng.js';
+import { peakGflops, peakVariants } from './peak.js';
 
 const T = 50, B = 32, I = 64, H = 256, O = 64;
 
@@ -24,14 +28,20 @@ export interface TrainBenchRow {
   medianMs: number;
   samples: number;
   threads: number;
+  /** 'ours' or 'pytorch' (or 'ours-ts' for the reference kernels). */
+  side: 'ours' | 'pytorch' | 'ours-ts';
+  variant?: string;
+  maxRssMiB?: number;
   note?: string;
 }
 
 export interface TrainBenchResult {
   rows: TrainBenchRow[];
+  peak: { variant: string; threads: number; gflops: number }[];
   pruning: { denseMs: number; prunedMs: number; overheadPercent: number; maskUpdateMs: number; remaskMs: number; updatesPerRun: number };
   peakRssMiB: number;
   torchPeakRssMiB: number | null;
+  cores: number;
 }
 
 function makeStep(cell: CellType, kernels: 'wasm' | 'ts', withPruner: boolean) {
@@ -67,24 +77,30 @@ function makeStep(cell: CellType, kernels: 'wasm' | 'ts', withPruner: boolean) {
 
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
-export function benchTrain(opts: { quick: boolean; log?: (s: string) => void }): TrainBenchResult {
+export async function benchTrain(opts: { quick: boolean; log?: (s: string) => void }): Promise<TrainBenchResult> {
   const log = opts.log ?? (() => {});
   const reps = opts.quick ? 8 : 30;
+  const cores = Math.max(1, availableParallelism());
+  const threadCounts = cores > 1 ? [1, cores] : [1];
   const rows: TrainBenchRow[] = [];
+  const stepScript = fileURLToPath(new URL('./train-step.js', import.meta.url));
   for (const cell of ['gru', 'lstm', 'rnn_tanh'] as CellType[]) {
-    const step = makeStep(cell, 'wasm', false);
-    for (let i = 0; i < 3; i++) step();
-    const t: number[] = [];
-    for (let i = 0; i < reps; i++) t.push(step());
-    rows.push({ impl: 'sparse-rnn (wasm simd)', cell, medianMs: median(t), samples: reps, threads: 1 });
-    log(`${cell}: ${median(t).toFixed(1)} ms/step`);
+    for (const threads of threadCounts) {
+      for (const variant of peakVariants()) {
+        const r = spawnSync(process.execPath, [stepScript, cell, String(threads), variant === 'relaxed' ? 'relaxed' : 'wasm', String(reps)], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`bench train: ${cell} ${threads} threads ${variant} failed: ${r.stderr.slice(-400)}`);
+        const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { medianMs: number; samples: number; maxRssMiB: number; threads: number };
+        rows.push({ impl: `sparse-rnn (wasm ${variant})`, side: 'ours', variant, cell, medianMs: j.medianMs, samples: j.samples, threads: j.threads, maxRssMiB: j.maxRssMiB });
+        log(`${cell}: ${variant}, ${threads} thread(s): ${j.medianMs.toFixed(1)} ms/step, peak RSS ${j.maxRssMiB.toFixed(0)} MiB`);
+      }
+    }
   }
   {
     const step = makeStep('gru', 'ts', false);
     const t = [step(), step()];
-    rows.push({ impl: 'sparse-rnn (plain ts)', cell: 'gru', medianMs: Math.min(...t), samples: 2, threads: 1, note: 'reference kernels' });
+    rows.push({ impl: 'sparse-rnn (plain ts)', side: 'ours-ts', cell: 'gru', medianMs: Math.min(...t), samples: 2, threads: 1, note: 'reference kernels' });
   }
-  // Pruning overhead: dense and pruned steps interleaved in one process.
+  // Pruning overhead: dense and pruned steps interleaved in one process (1 thread).
   const dense = makeStep('gru', 'wasm', false), pruned = makeStep('gru', 'wasm', true);
   for (let i = 0; i < 3; i++) (dense(), pruned());
   const td: number[] = [], tp: number[] = [];
@@ -110,20 +126,38 @@ export function benchTrain(opts: { quick: boolean; log?: (s: string) => void }):
   // Per step in a real run: one re-mask, plus one update every freq = 100 steps.
   const overheadPercent = (100 * (remaskMs + maskUpdateMs / 100)) / denseMs;
   log(`pruning: dense ${denseMs.toFixed(1)} ms, with pruner ${prunedMs.toFixed(1)} ms; re-mask ${remaskMs.toFixed(3)} ms, mask update ${maskUpdateMs.toFixed(2)} ms`);
-  // The peer, in a separate process after ours (never concurrently).
+  // The peer, in separate processes after ours (never concurrently): the same thread counts, and
+  // for 2+ threads also intra-op threads with a single-threaded BLAS (the two thread pools otherwise
+  // oversubscribe the cores).
   let torchRss: number | null = null;
   const script = fileURLToPath(new URL('../../bench/peers/torch_train.py', import.meta.url));
   if (existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) {
-    const r = spawnSync('/usr/bin/python3', [script, String(opts.quick ? 8 : 20)], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' } });
-    for (const line of r.stdout.split('\n').filter(Boolean)) {
-      const j = JSON.parse(line) as { cell: string; medianMs: number; samples: number; maxRssKiB: number; torch: string; blas: string };
-      rows.push({ impl: `PyTorch ${j.torch} (CPU, ${j.blas})`, cell: j.cell, medianMs: j.medianMs, samples: j.samples, threads: 1 });
-      torchRss = j.maxRssKiB / 1024;
+    const configs: { threads: number; blas: number }[] = threadCounts.flatMap((t) => (t === 1 ? [{ threads: 1, blas: 1 }] : [{ threads: t, blas: t }, { threads: t, blas: 1 }]));
+    for (const c of configs) {
+      const r = spawnSync('/usr/bin/python3', [script, String(opts.quick ? 8 : 20), '', String(c.threads)],
+        { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: String(c.blas), OMP_NUM_THREADS: String(c.threads) } });
+      for (const line of r.stdout.split('\n').filter(Boolean)) {
+        const j = JSON.parse(line) as { cell: string; medianMs: number; samples: number; maxRssKiB: number; torch: string; blas: string };
+        rows.push({
+          impl: `PyTorch ${j.torch} (CPU, ${j.blas}${c.threads > 1 ? `, BLAS threads ${c.blas}` : ''})`, side: 'pytorch', cell: j.cell,
+          medianMs: j.medianMs, samples: j.samples, threads: c.threads, maxRssMiB: j.maxRssKiB / 1024,
+        });
+        torchRss = Math.max(torchRss ?? 0, j.maxRssKiB / 1024);
+        log(`PyTorch ${j.cell}, ${c.threads} thread(s), BLAS ${c.blas}: ${j.medianMs.toFixed(1)} ms/step`);
+      }
+      if (r.status !== 0) log(`PyTorch peer failed: ${r.stderr.slice(-300)}`);
     }
-    if (r.status !== 0) log(`PyTorch peer failed: ${r.stderr.slice(-300)}`);
   } else log('PyTorch not installed (apt-get install -y --no-install-recommends python3-torch): peer skipped');
+  const peak: TrainBenchResult['peak'] = [];
+  for (const variant of peakVariants()) {
+    for (const threads of threadCounts) {
+      const gflops = await peakGflops(variant, threads);
+      peak.push({ variant, threads, gflops });
+      log(`multiply-add peak, ${variant}, ${threads} thread(s): ${gflops.toFixed(1)} GFLOP/s`);
+    }
+  }
   return {
-    rows,
+    rows, peak, cores,
     pruning: { denseMs, prunedMs, overheadPercent, maskUpdateMs, remaskMs, updatesPerRun: 0 },
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     torchPeakRssMiB: torchRss,
@@ -131,17 +165,39 @@ export function benchTrain(opts: { quick: boolean; log?: (s: string) => void }):
 }
 
 export function trainMarkdown(r: TrainBenchResult): string {
-  const ours = (cell: string): number | undefined => r.rows.find((x) => x.cell === cell && x.impl.includes('wasm'))?.medianMs;
+  const best = (side: string, cell: string, threads?: number): TrainBenchRow | undefined =>
+    r.rows.filter((x) => x.side === side && x.cell === cell && (threads === undefined || x.threads === threads))
+      .sort((a, b) => a.medianMs - b.medianMs)[0];
+  const threadCounts = [...new Set(r.rows.filter((x) => x.side === 'ours').map((x) => x.threads))].sort((a, b) => a - b);
+  const cells = ['gru', 'lstm', 'rnn_tanh'];
+  const ratio = (a?: TrainBenchRow, b?: TrainBenchRow): string => (a && b ? `**${(a.medianMs / b.medianMs).toFixed(2)}x**` : '–');
+  const ms = (x?: TrainBenchRow): string => (x ? `${x.medianMs.toFixed(1)}` : '–');
   const lines = [
-    '| implementation | cell | median ms / step | time vs ours (wasm) | threads | samples |',
-    '|---|---|---|---|---|---|',
-    ...r.rows.map((x) => `| ${x.impl} | ${x.cell} | ${x.medianMs.toFixed(1)} | ${ours(x.cell) ? (x.medianMs / ours(x.cell)!).toFixed(2) + 'x' : '–'} | ${x.threads} | ${x.samples} |`),
+    '### Ours vs PyTorch (time ratio; below 1 means we are faster)',
     '',
-    `Pruning overhead (GRU, interleaved): dense step ${r.pruning.denseMs.toFixed(1)} ms, with the pruner attached ${r.pruning.prunedMs.toFixed(1)} ms ` +
+    '| cell | ' + threadCounts.map((t) => `ours ${t}T ms | PyTorch ${t}T ms | ratio ${t}T`).join(' | ') + ' | ours best | PyTorch best | best vs best |',
+    '|---|' + threadCounts.map(() => '---|---|---').join('|') + '|---|---|---|',
+    ...cells.map((c) => {
+      const same = threadCounts.map((t) => `${ms(best('ours', c, t))} | ${ms(best('pytorch', c, t))} | ${ratio(best('ours', c, t), best('pytorch', c, t))}`);
+      const bo = best('ours', c), bp = best('pytorch', c);
+      return `| ${c} | ${same.join(' | ')} | ${ms(bo)} (${bo?.variant}, ${bo?.threads}T) | ${ms(bp)} (${bp?.threads}T) | ${ratio(bo, bp)} |`;
+    }),
+    '',
+    'Every configuration (ours: the faster kernel variant at that thread count; PyTorch: the faster BLAS setting):',
+    '',
+    '| implementation | cell | threads | median ms / step | peak RSS MiB | samples |',
+    '|---|---|---|---|---|---|',
+    ...r.rows.map((x) => `| ${x.impl} | ${x.cell} | ${x.threads} | ${x.medianMs.toFixed(1)} | ${x.maxRssMiB ? x.maxRssMiB.toFixed(0) : '–'} | ${x.samples} |`),
+    '',
+    'Multiply-add ceiling (independent f32x4 chains, all threads at once):',
+    '',
+    '| variant | threads | GFLOP/s |',
+    '|---|---|---|',
+    ...r.peak.map((p) => `| ${p.variant} | ${p.threads} | ${p.gflops.toFixed(1)} |`),
+    '',
+    `Pruning overhead (GRU, 1 thread, interleaved): dense step ${r.pruning.denseMs.toFixed(1)} ms, with the pruner attached ${r.pruning.prunedMs.toFixed(1)} ms ` +
       `(masks updated every 10 steps there). In isolation: re-masking ${r.pruning.remaskMs.toFixed(3)} ms per step, one mask update ` +
       `${r.pruning.maskUpdateMs.toFixed(2)} ms; at the paper's freq = 100 that is **${r.pruning.overheadPercent.toFixed(2)}%** of a training step.`,
-    '',
-    `Peak RSS: sparse-rnn bench process ${r.peakRssMiB.toFixed(0)} MiB` + (r.torchPeakRssMiB ? `; PyTorch process ${r.torchPeakRssMiB.toFixed(0)} MiB.` : '.'),
   ];
   return lines.join('\n');
 }

@@ -2,3 +2,4 @@
 export * from './dense';
 export * from './pointwise';
 export * from './sparse';
+export * from './peak';
