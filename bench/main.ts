@@ -1,4 +1,4 @@
-// `npm run bench [-- train|kernels|all] [--quick]`: runs the benchmark suites one after the other
+// `npm run bench [-- train|kernels|model|all] [--quick]`: runs the benchmark suites one after the other
 // (never concurrently: this is a 2-core machine), prints markdown tables and writes
 // bench/results/<suite>.json and .md. BENCHMARKS.md quotes these files.
 
@@ -12,9 +12,10 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const suites = args.filter((a) => !a.startsWith('--'));
 const want = (s: string): boolean => suites.length === 0 || suites.includes(s) || suites.includes('all');
-const unknown = suites.filter((s) => !['train', 'kernels', 'all'].includes(s));
+const SUITES = ['train', 'kernels', 'model', 'all'];
+const unknown = suites.filter((s) => !SUITES.includes(s));
 if (unknown.length) {
-  process.stderr.write(`bench: unknown suite(s) ${unknown.join(', ')} (expected train, kernels or all)\n`);
+  process.stderr.write(`bench: unknown suite(s) ${unknown.join(', ')} (expected ${SUITES.join(', ')})\n`);
   process.exit(2);
 }
 const outDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -37,5 +38,12 @@ if (want('train')) {
 if (want('kernels')) {
   const m = (await import('./kernels.js')) as typeof import('./kernels.js');
   const r = await m.benchKernels({ quick, json: false, log });
-  save('kernels', r, m.renderKernelRows(r));
+  const t = await import('./threads.js');
+  const threads = await t.benchKernelThreads({ quick, log });
+  save('kernels', { ...r, threads }, m.renderKernelRows(r) + '\n\n### 1 thread vs all cores\n\n' + t.threadKernelMarkdown(threads));
+}
+if (want('model')) {
+  const t = await import('./threads.js');
+  const r = await t.benchModelThreads({ quick, log });
+  save('model', r, t.threadModelMarkdown(r));
 }

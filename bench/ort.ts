@@ -26,9 +26,9 @@ export async function loadOrt(): Promise<Ort | null> {
  * Median µs of one session.run at batch 1 over T timesteps of an ONNX model written by
  * `exportOnnx(config, weights, { state: true })` (inputs ids|x and h0[/c0], outputs hn[/cn]).
  */
-export async function ortRunUs(ort: Ort, onnx: Uint8Array, c: ModelConfig, T = 1): Promise<number> {
+export async function ortRunUs(ort: Ort, onnx: Uint8Array, c: ModelConfig, T = 1, threads = 1): Promise<number> {
   const s = await ort.InferenceSession.create(onnx, {
-    intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
   });
   const dirs = c.bidirectional ? 2 : 1, n = c.numLayers * dirs * c.hiddenSize, dims = [c.numLayers * dirs, 1, c.hiddenSize];
   const feeds: Record<string, OrtTensor> = c.vocabSize

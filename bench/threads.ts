@@ -1,0 +1,246 @@
+// Multi-core benchmarks (`npm run bench -- kernels` and `-- model`), side by side in one run:
+//   * streaming-read bandwidth on 1 and N threads (the roof for a sparse kernel);
+//   * SpMV/SpMM on the paper's 7680×2560 matrix at 90% and 95%, batch 1 and 8, on 1 and N threads, for
+//     each kernel variant, against onnxruntime-node's MatMul at the same intra-op thread count;
+//   * the whole model: a 2-layer GRU-1024 pruned to 90%, batch 1, step() and run() on 1 and N threads,
+//     against onnxruntime's GRU op on the same (dense) weights at the same thread count.
+
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { createEngine, type Engine } from '../src/kernels/engine.js';
+import { kernelModuleBytes, type WasmVariant } from '../src/kernels/wasm.js';
+import { Heap } from '../src/kernels/heap.js';
+import { sparseKernelsFor } from '../src/kernels/sparse.js';
+import { denseToCsr } from '../src/sparse/csr.js';
+import { exportModel } from '../src/sparse/export.js';
+import { SparseModel } from '../src/sparse/runtime.js';
+import { paramSpecs, type ModelConfig } from '../src/nn/config.js';
+import { exportOnnx } from '../src/io/onnx.js';
+import { mulberry32 } from '../src/util/rng.js';
+import { loadOrt, ortRunUs, type Ort } from './ort.js';
+import { peakVariants } from './peak.js';
+import { PbWriter } from '../src/io/protobuf.js';
+
+const now = (): number => performance.now();
+const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+/** Median µs per call: `samples` samples of back-to-back calls lasting ≥ minMs each, after a warm-up. */
+export function usPerCall(fn: () => void, minMs = 40, samples = 7): number {
+  const w0 = now();
+  for (let i = 0; i < 20 || now() - w0 < 30; i++) fn();
+  let reps = 1;
+  for (;;) {
+    const t0 = now();
+    for (let i = 0; i < reps; i++) fn();
+    const dt = now() - t0;
+    if (dt >= minMs / 4) { reps = Math.max(1, Math.ceil((reps * minMs) / Math.max(dt, 1e-3))); break; }
+    reps *= 4;
+  }
+  const ts: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const t0 = now();
+    for (let i = 0; i < reps; i++) fn();
+    ts.push(((now() - t0) * 1000) / reps);
+  }
+  return median(ts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming bandwidth on N threads: each worker sums its own 128/N MiB with the WASM read kernel.
+
+if (!isMainThread && workerData?.bandwidth) {
+  const { floats, start, rounds } = workerData as { floats: number; start: SharedArrayBuffer; rounds: number };
+  const heap = new Heap((floats + (1 << 18)) * 4 + (2 << 20));
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(kernelModuleBytes('simd128') as BufferSource), { env: { memory: heap.memory } });
+  const sum = inst.exports.sp_readsum as (p: number, n: number) => number;
+  const p = heap.alloc(floats);
+  heap.f32.fill(1, p, p + floats);
+  sum(p * 4, floats);
+  Atomics.wait(new Int32Array(start), 0, 0);
+  const t0 = now();
+  for (let r = 0; r < rounds; r++) sum(p * 4, floats);
+  parentPort!.postMessage(now() - t0);
+}
+
+/** GB/s of `threads` threads streaming their own buffers at once (best of 3). */
+export async function bandwidthGBs(threads: number, totalMiB = 256): Promise<number> {
+  const floats = Math.floor((totalMiB << 18) / threads / 16) * 16, rounds = 4;
+  let best = 0;
+  for (let k = 0; k < 3; k++) {
+    const start = new SharedArrayBuffer(4);
+    const ws = Array.from({ length: threads }, () => new Worker(new URL(import.meta.url), { workerData: { bandwidth: true, floats, start, rounds } }));
+    const done = ws.map((w) => new Promise<number>((res, rej) => (w.once('message', res), w.once('error', rej))));
+    await new Promise((res) => setTimeout(res, 300));
+    Atomics.store(new Int32Array(start), 0, 1);
+    Atomics.notify(new Int32Array(start), 0);
+    const ms = Math.max(...(await Promise.all(done)));
+    await Promise.all(ws.map((w) => w.terminate()));
+    best = Math.max(best, (threads * floats * 4 * rounds) / (ms * 1e6));
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sparse kernels on 1 and N threads.
+
+export interface ThreadKernelRow {
+  m: number; k: number; sparsity: number; batch: number; variant: string; threads: number;
+  sparseUs: number; sparseGBs: number; peerUs: number | null; speedupVsPeer: number | null;
+}
+
+function matmulModel(Wt: Float32Array, K: number, M: number, B: number): Uint8Array {
+  const valueInfo = (name: string, dims: number[]): PbWriter => {
+    const shape = new PbWriter();
+    for (const d of dims) shape.message(1, new PbWriter().int(1, d));
+    return new PbWriter().string(1, name).message(2, new PbWriter().message(1, new PbWriter().int(1, 1).message(2, shape)));
+  };
+  const raw = new Uint8Array(Wt.buffer, Wt.byteOffset, Wt.byteLength);
+  const init = new PbWriter().int(1, K).int(1, M).int(2, 1).string(8, 'W').bytes(9, raw);
+  const node = new PbWriter().string(1, 'X').string(1, 'W').string(2, 'Y').string(4, 'MatMul');
+  const graph = new PbWriter().message(1, node).string(2, 'g').message(5, init).message(11, valueInfo('X', [B, K])).message(12, valueInfo('Y', [B, M]));
+  return new PbWriter().int(1, 8).message(8, new PbWriter().string(1, '').int(2, 13)).message(7, graph).finish();
+}
+
+async function ortMatmulUs(ort: Ort, Wt: Float32Array, K: number, M: number, B: number, threads: number, minMs: number): Promise<number> {
+  const sess = await ort.InferenceSession.create(matmulModel(Wt, K, M, B), {
+    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+  });
+  const x = new ort.Tensor('float32', new Float32Array(B * K).fill(0.5), [B, K]);
+  const w0 = now();
+  for (let i = 0; i < 10 || now() - w0 < 30; i++) await sess.run({ X: x });
+  const ts: number[] = [];
+  for (let s = 0; s < 7; s++) {
+    const t0 = now();
+    let n = 0;
+    while (now() - t0 < minMs) (await sess.run({ X: x }), n++);
+    ts.push(((now() - t0) * 1000) / n);
+  }
+  await sess.release?.();
+  return median(ts);
+}
+
+export async function benchKernelThreads(opts: { quick: boolean; log: (s: string) => void }): Promise<{
+  rows: ThreadKernelRow[]; bandwidth: { threads: number; gbs: number }[]; cores: number;
+}> {
+  const cores = Math.max(1, availableParallelism());
+  const threadCounts = cores > 1 ? [1, cores] : [1];
+  const bandwidth: { threads: number; gbs: number }[] = [];
+  for (const t of threadCounts) {
+    const gbs = await bandwidthGBs(t, opts.quick ? 64 : 256);
+    bandwidth.push({ threads: t, gbs });
+    opts.log(`streaming read, ${t} thread(s): ${gbs.toFixed(1)} GB/s`);
+  }
+  const ort = await loadOrt();
+  const M = 7680, K = 2560, minMs = opts.quick ? 15 : 40;
+  const rows: ThreadKernelRow[] = [];
+  for (const sparsity of [0.9, 0.95]) {
+    const r = mulberry32(Math.round(sparsity * 100));
+    const w = new Float32Array(M * K);
+    for (let i = 0; i < w.length; i++) if (r() >= sparsity) w[i] = r() - 0.5;
+    const csr = denseToCsr(w, M, K);
+    const idx16 = csr.colidx instanceof Uint16Array, nnz = csr.values.length;
+    let Wt: Float32Array | null = null;
+    if (ort) {
+      Wt = new Float32Array(K * M);
+      for (let i = 0; i < M; i++) for (let j = 0; j < K; j++) Wt[j * M + i] = w[i * K + j];
+    }
+    for (const B of [1, 8]) {
+      const peer = new Map<number, number | null>();
+      for (const t of threadCounts) peer.set(t, ort && Wt ? await ortMatmulUs(ort, Wt, K, M, B, t, minMs) : null);
+      for (const variant of peakVariants()) {
+        for (const threads of threadCounts) {
+          const e = await createEngine({ threads, kernels: variant === 'relaxed' ? 'relaxed' : 'wasm', heapBytes: 64 << 20 });
+          const h = e.heap, sp = sparseKernelsFor(e.kernels);
+          const rp = h.alloc(M + 1), ci = h.alloc(idx16 ? Math.ceil(nnz / 2) : nnz), va = h.alloc(nnz);
+          const buf = h.memory.buffer;
+          new Uint32Array(buf, rp * 4, M + 1).set(csr.rowptr);
+          (idx16 ? new Uint16Array(buf, ci * 4, nnz) : new Uint32Array(buf, ci * 4, nnz)).set(csr.colidx);
+          new Float32Array(buf, va * 4, nnz).set(csr.values);
+          const X = h.alloc(K * B), Y = h.alloc(M * B);
+          h.f32.fill(0.5, X, X + K * B);
+          const us = usPerCall(B === 1 ? () => sp.spmv(idx16, M, rp, ci, va, X, Y, false)
+            : () => sp.spmm(idx16, M, rp, ci, va, X, Y, B, false), minMs);
+          await e.close();
+          const bytes = nnz * (4 + (idx16 ? 2 : 4)) + 4 * (M + 1) + 4 * (K * B + M * B);
+          const p = peer.get(threads) ?? null;
+          rows.push({ m: M, k: K, sparsity, batch: B, variant, threads, sparseUs: us, sparseGBs: bytes / (us * 1e3), peerUs: p, speedupVsPeer: p === null ? null : p / us });
+          opts.log(`${M}x${K} ${sparsity} B=${B} ${variant} ${threads}T: ${us.toFixed(1)} µs (${(bytes / (us * 1e3)).toFixed(1)} GB/s); ` +
+            `onnxruntime ${threads}T ${p === null ? '–' : p.toFixed(0) + ' µs'}`);
+        }
+      }
+    }
+  }
+  return { rows, bandwidth, cores };
+}
+
+export function threadKernelMarkdown(r: Awaited<ReturnType<typeof benchKernelThreads>>): string {
+  const f = (v: number | null, d = 1): string => (v === null ? '–' : v.toFixed(d));
+  const one = (x: ThreadKernelRow): ThreadKernelRow | undefined =>
+    r.rows.find((y) => y.threads === 1 && y.sparsity === x.sparsity && y.batch === x.batch && y.variant === x.variant);
+  return [
+    `Streaming read (our WASM read kernel, each thread its own buffer): ${r.bandwidth.map((b) => `${b.threads} thread${b.threads > 1 ? 's' : ''} ${b.gbs.toFixed(1)} GB/s`).join(', ')}.`,
+    '',
+    '| 7680×2560 sparsity | batch | variant | threads | sparse µs | vs 1 thread | GB/s (effective) | onnxruntime MatMul µs, same threads | vs onnxruntime |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.rows.map((x) => `| ${x.sparsity} | ${x.batch} | ${x.variant} | ${x.threads} | ${f(x.sparseUs)} | ${x.threads === 1 ? '1.00x' : `**${(one(x)!.sparseUs / x.sparseUs).toFixed(2)}x**`} | ` +
+      `${f(x.sparseGBs)} | ${f(x.peerUs, 0)} | ${x.speedupVsPeer === null ? '–' : `**${x.speedupVsPeer.toFixed(1)}x**`} |`),
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole model on 1 and N threads.
+
+export interface ThreadModelRow {
+  what: string; threads: number; stepUs: number | null; runUsPerStep: number; peerStepUs: number | null; peerRunUsPerStep: number | null;
+}
+
+/** A random model pruned to `sparsity` by magnitude (every weight matrix), as `export` would write it. */
+export function randomPrunedModel(config: ModelConfig, sparsity: number, seed = 1): { bytes: Uint8Array; weights: Map<string, Float32Array> } {
+  const r = mulberry32(seed), weights = new Map<string, Float32Array>();
+  for (const s of paramSpecs(config)) {
+    const n = s.shape.reduce((a, b) => a * b, 1), w = new Float32Array(n);
+    const bound = 1 / Math.sqrt(config.hiddenSize);
+    for (let i = 0; i < n; i++) w[i] = (2 * r() - 1) * bound;
+    if (s.kind !== 'bias' && s.kind !== 'embedding') for (let i = 0; i < n; i++) if (r() < sparsity) w[i] = 0;
+    weights.set(s.name, w);
+  }
+  return { bytes: exportModel(config, weights, { values: 'fp32' }), weights };
+}
+
+export async function benchModelThreads(opts: { quick: boolean; log: (s: string) => void }): Promise<{ rows: ThreadModelRow[]; config: ModelConfig; sparsity: number }> {
+  const cores = Math.max(1, availableParallelism());
+  const threadCounts = cores > 1 ? [1, cores] : [1];
+  const config: ModelConfig = { cell: 'gru', inputSize: 64, hiddenSize: 1024, numLayers: 2, bidirectional: false, vocabSize: 90, outputSize: 90 };
+  const sparsity = 0.9, T = 50;
+  const { bytes, weights } = randomPrunedModel(config, sparsity);
+  const ort = await loadOrt();
+  const onnx = ort ? exportOnnx(config, weights, { state: true }).bytes : null;
+  const rows: ThreadModelRow[] = [];
+  for (const threads of threadCounts) {
+    const e: Engine = await createEngine({ threads, kernels: 'auto', heapBytes: 64 << 20 });
+    const m = SparseModel.load(bytes, { kernels: e.kernels });
+    const st = m.createState(1);
+    const ids = Int32Array.from({ length: T }, (_, i) => i % 90);
+    const stepUs = usPerCall(() => { m.step(1, st); }, opts.quick ? 20 : 50);
+    const runUs = usPerCall(() => { m.run(ids, { batch: 1 }); }, opts.quick ? 20 : 50, 5) / T;
+    const peerStep = ort && onnx ? await ortRunUs(ort, onnx, config, 1, threads) : null;
+    const peerRun = ort && onnx ? (await ortRunUs(ort, onnx, config, T, threads)) / T : null;
+    rows.push({ what: `GRU-1024 ×2, ${sparsity * 100}% sparse (${e.describe()})`, threads, stepUs, runUsPerStep: runUs, peerStepUs: peerStep, peerRunUsPerStep: peerRun });
+    opts.log(`model ${threads}T: step ${stepUs.toFixed(1)} µs, run ${runUs.toFixed(1)} µs/timestep; onnxruntime ${peerStep?.toFixed(1) ?? '–'} / ${peerRun?.toFixed(1) ?? '–'}`);
+    await e.close();
+  }
+  return { rows, config, sparsity };
+}
+
+export function threadModelMarkdown(r: Awaited<ReturnType<typeof benchModelThreads>>): string {
+  const f = (v: number | null): string => (v === null ? '–' : v.toFixed(1));
+  const x = (a: number | null, b: number | null): string => (a === null || b === null ? '–' : `**${(a / b).toFixed(2)}x**`);
+  return [
+    `Whole model, batch 1: a 2-layer GRU-${r.config.hiddenSize} character model (vocabulary ${r.config.vocabSize}) with every weight matrix ${r.sparsity * 100}% sparse, ` +
+      'our sparse runtime against onnxruntime-node\'s GRU op on the same weights stored dense, at the same thread count (intra-op threads).',
+    '',
+    '| model | threads | step() µs | onnxruntime step µs | vs onnxruntime | run() µs/timestep (T=50) | onnxruntime µs/timestep | vs onnxruntime |',
+    '|---|---|---|---|---|---|---|---|',
+    ...r.rows.map((y) => `| ${y.what} | ${y.threads} | ${f(y.stepUs)} | ${f(y.peerStepUs)} | ${x(y.peerStepUs, y.stepUs)} | ${f(y.runUsPerStep)} | ${f(y.peerRunUsPerStep)} | ${x(y.peerRunUsPerStep, y.runUsPerStep)} |`),
+  ].join('\n');
+}
