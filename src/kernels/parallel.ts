@@ -14,6 +14,7 @@ import type { WasmKernelExports } from './wasm.js';
 export const Op = {
   Gemm: 1, AddBias: 2, SumRows: 3, Mul: 4, Axpy: 5, Scale: 6, ActForward: 7, ActBackward: 8,
   GruForward: 9, GruBackward: 10, LstmForward: 11, LstmBackward: 12, Spmv16: 13, Spmv32: 14, Spmm16: 15, Spmm32: 16,
+  Sddmm16: 17, Sddmm32: 18,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -59,7 +60,7 @@ export function chunkCount(op: Op, a: Float64Array, threads: number): number {
     case Op.SumRows:
       units = Math.ceil(a[1] / 16);
       break;
-    case Op.Spmv16: case Op.Spmv32: case Op.Spmm16: case Op.Spmm32:
+    case Op.Spmv16: case Op.Spmv32: case Op.Spmm16: case Op.Spmm32: case Op.Sddmm16: case Op.Sddmm32:
       units = a[0];
       break;
     default:
@@ -172,6 +173,15 @@ export function runPart(e: Exports, op: Op, a: Float64Array, t: number, n: numbe
       if (r1 <= r0) return;
       const f = op === Op.Spmm16 ? e.sp_spmm16 : e.sp_spmm32;
       f(r1 - r0, a[1] + r0 * 4, a[2], a[3], a[4], a[5] + r0 * B * 4, B, a[7]);
+      return;
+    }
+    case Op.Sddmm16:
+    case Op.Sddmm32: {
+      // (rows, rowptr, colidx, A, B, L, out, ldo): rows of A and of out move with the chunk.
+      const r0 = a[BOUNDS + t], r1 = a[BOUNDS + t + 1], L = a[6], ldo = a[8];
+      if (r1 <= r0) return;
+      const f = op === Op.Sddmm16 ? e.sp_sddmm16 : e.sp_sddmm32;
+      f(r1 - r0, a[1] + r0 * 4, a[2], a[3] + r0 * L * 4, a[4], L, a[7] + r0 * ldo * 4, ldo);
       return;
     }
   }

@@ -59,4 +59,21 @@ export class SparseRefKernels implements SparseKernels {
         f[d] = accumulate ? f[d] + f[src + i * lds + j] : f[src + i * lds + j];
       }
   }
+
+  sddmm(idx16: boolean, rows: number, rowptr: number, colidx: number, A: number, B: number, L: number,
+    out: number, ldo: number): void {
+    this.views();
+    const f = this.heap.f32, u32 = this.u32;
+    const ci = idx16 ? this.u16 : u32;
+    const cbase = idx16 ? colidx * 2 : colidx;
+    for (let r = 0; r < rows; r++) {
+      const end = u32[rowptr + r + 1];
+      for (let k = u32[rowptr + r]; k < end; k++) {
+        const c = ci[cbase + k];
+        let s = 0;
+        for (let l = 0; l < L; l++) s += f[A + r * L + l] * f[B + c * L + l];
+        f[out + r * ldo + c] += s;
+      }
+    }
+  }
 }

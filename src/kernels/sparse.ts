@@ -28,6 +28,13 @@ export interface SparseKernels {
     X: number, Y: number, B: number, accumulate: boolean): void;
   /** dst[j·ldd + i] = src[i·lds + j] (+= when `accumulate`) for i < rows, j < cols. */
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void;
+  /**
+   * SDDMM, the weight gradient of a sparse layer: for every stored (r, c) of the CSR pattern,
+   * out[r·ldo + c] += Σ_{l<L} A[r·L + l] · B[c·L + l] (A [rows, L], B [cols, L], contiguous).
+   * Only the pattern's entries of `out` are touched.
+   */
+  sddmm(idx16: boolean, rows: number, rowptr: number, colidx: number, A: number, B: number, L: number,
+    out: number, ldo: number): void;
 }
 
 /** The raw exports the WASM module provides for the sparse kernels (byte pointers). */
@@ -37,6 +44,8 @@ export interface SparseWasmExports {
   sp_spmm16(rows: number, rowptr: number, colidx: number, values: number, X: number, Y: number, B: number, acc: number): void;
   sp_spmm32(rows: number, rowptr: number, colidx: number, values: number, X: number, Y: number, B: number, acc: number): void;
   sp_transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, acc: number): void;
+  sp_sddmm16(rows: number, rowptr: number, colidx: number, A: number, B: number, L: number, out: number, ldo: number): void;
+  sp_sddmm32(rows: number, rowptr: number, colidx: number, A: number, B: number, L: number, out: number, ldo: number): void;
 }
 
 export function hasSparseExports(e: unknown): e is SparseWasmExports {
@@ -58,6 +67,10 @@ export class WasmSparseKernels implements SparseKernels {
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     this.e.sp_transpose(rows, cols, src * 4, lds, dst * 4, ldd, accumulate ? 1 : 0);
+  }
+  sddmm(idx16: boolean, rows: number, rowptr: number, colidx: number, A: number, B: number, L: number,
+    out: number, ldo: number): void {
+    (idx16 ? this.e.sp_sddmm16 : this.e.sp_sddmm32)(rows, rowptr * 4, colidx * 4, A * 4, B * 4, L, out * 4, ldo);
   }
 }
 

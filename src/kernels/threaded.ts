@@ -178,4 +178,12 @@ export class ThreadedSparseKernels implements SparseKernels {
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     this.one.transpose(rows, cols, src, lds, dst, ldd, accumulate);
   }
+  sddmm(idx16: boolean, rows: number, rowptr: number, colidx: number, A: number, B: number, L: number,
+    out: number, ldo: number): void {
+    const n = this.chunks(rows, rowptr);
+    if (!n) return this.one.sddmm(idx16, rows, rowptr, colidx, A, B, L, out, ldo);
+    const a = this.k.pool.args;
+    a[0] = rows; a[1] = rowptr * 4; a[2] = colidx * 4; a[3] = A * 4; a[4] = B * 4; a[5] = 0; a[6] = L; a[7] = out * 4; a[8] = ldo;
+    this.k.pool.run(idx16 ? Op.Sddmm16 : Op.Sddmm32, n);
+  }
 }

@@ -6,6 +6,7 @@ import type { Kernels } from '../kernels/types.js';
 import { Rng } from '../util/rng.js';
 import { type ModelConfig, directions, paramSpecs } from './config.js';
 import { Param } from './param.js';
+import { SparseWeight, WeightProducts } from './sparse-weight.js';
 import { RecurrentDirection } from './recurrent.js';
 
 /** Recurrent state carried between windows (truncated BPTT) or streaming calls. */
@@ -41,11 +42,14 @@ export class RNNModel {
   private ids: Int32Array | null = null;
   /** Output width of the recurrent stack. */
   readonly stackOut: number;
+  /** The output layer's products (dense, or sparse in sparse-phase training). */
+  private readonly fcmm: WeightProducts;
 
   constructor(readonly config: ModelConfig, readonly k: Kernels) {
     this.params = paramSpecs(config).map((s) => Param.fromSpec(k.heap, s));
     this.byName = new Map(this.params.map((p) => [p.name, p]));
     this.D = directions(config);
+    this.fcmm = new WeightProducts(k);
     this.stackOut = this.D * config.hiddenSize;
     const P = (n: string): Param => this.byName.get(n)!;
     this.layers = [];
@@ -91,6 +95,23 @@ export class RNNModel {
       for (let i = 0; i < d.length; i++) if (d[i] !== 0) n++;
     }
     return n;
+  }
+
+  /**
+   * Sparse-phase training for one weight matrix (input, recurrent or Linear) whose mask is frozen:
+   * `on` freezes the mask (Param.freeze) and runs the parameter's products on its non-zeros; `off`
+   * returns it to the dense kernels (the mask stays frozen). Returns whether it runs sparse.
+   */
+  setSparse(p: Param, on: boolean): boolean {
+    if (p.kind === 'bias' || p.kind === 'embedding' || p.shape.length !== 2) return false;
+    if (!on) {
+      p.sparse = null;
+      return false;
+    }
+    if (p.mask < 0) return false;
+    p.freeze();
+    p.sparse ??= new SparseWeight(p, this.heap);
+    return true;
   }
 
   zeroGrad(): void {
@@ -160,6 +181,8 @@ export class RNNModel {
     const c = this.config, k = this.k;
     const w = this.window(T, B);
     const TB = T * B, H = c.hiddenSize, W = this.stackOut;
+    // Sparse weights read CSR values packed from the dense weights, which the optimizer updated.
+    for (const p of this.params) p.sparse?.pack();
     if (c.vocabSize) {
       const ids = opts.ids;
       if (!ids || ids.length !== TB) throw new Error(`forward: expected ${TB} token ids, got ${ids?.length}`);
@@ -185,7 +208,7 @@ export class RNNModel {
     }
     if (!c.outputSize) return w.ys[c.numLayers - 1];
     const fcw = this.byName.get('fc.weight')!, fcb = this.byName.get('fc.bias')!;
-    k.gemm(false, true, TB, c.outputSize, W, w.ys[c.numLayers - 1], W, fcw.w, W, w.logits, c.outputSize, false);
+    this.fcmm.forward(fcw, TB, w.ys[c.numLayers - 1], W, w.logits, c.outputSize, false);
     k.addBias(TB, c.outputSize, w.logits, c.outputSize, fcb.w);
     return w.logits;
   }
@@ -224,9 +247,9 @@ export class RNNModel {
     const L = c.numLayers;
     if (c.outputSize) {
       const fcw = this.byName.get('fc.weight')!, fcb = this.byName.get('fc.bias')!, O = c.outputSize;
-      k.gemm(true, false, O, W, TB, w.dlogits, O, w.ys[L - 1], W, fcw.g, W, true);
+      this.fcmm.backWeight(fcw, TB, w.dlogits, O, w.ys[L - 1], W);
       k.sumRows(TB, O, w.dlogits, O, fcb.g);
-      k.gemm(false, false, TB, W, O, w.dlogits, O, fcw.w, W, w.dys[L - 1], W, false);
+      this.fcmm.backInput(fcw, TB, w.dlogits, O, w.dys[L - 1], W, false);
     }
     const needX0 = !!opts.inputGrad || !!c.vocabSize;
     const ds = opts.dState;

@@ -48,25 +48,29 @@ export class Optimizer {
         const m = this.m.get(p)!, v = this.v.get(p)!;
         const c1 = 1 - Math.pow(b1, this.t), c2 = 1 - Math.pow(b2, this.t);
         const stepSize = lr / c1, sc2 = Math.sqrt(c2);
-        for (let i = 0; i < n; i++) {
+        const upd = (i: number): void => {
           const gi = f[g + i] + wd * f[w + i];
           const mi = (f[m + i] = b1 * f[m + i] + (1 - b1) * gi);
           const vi = (f[v + i] = b2 * f[v + i] + (1 - b2) * gi * gi);
           f[w + i] -= (stepSize * mi) / (Math.sqrt(vi) / sc2 + eps);
-        }
+        };
+        const act = p.active;
+        if (act) for (let j = 0; j < act.length; j++) upd(act[j]);
+        else for (let i = 0; i < n; i++) upd(i);
       } else {
         const mu = o.momentum ?? 0;
         const m = this.m.get(p);
-        if (m === undefined) {
-          for (let i = 0; i < n; i++) f[w + i] -= lr * (f[g + i] + wd * f[w + i]);
-          continue;
-        }
         // PyTorch's formulation: buf = μ·buf + g; step = g + μ·buf (Nesterov) or buf.
-        for (let i = 0; i < n; i++) {
-          const gi = f[g + i] + wd * f[w + i];
-          const b = (f[m + i] = mu * f[m + i] + gi);
-          f[w + i] -= lr * (o.nesterov ? gi + mu * b : b);
-        }
+        const upd = m === undefined
+          ? (i: number): void => { f[w + i] -= lr * (f[g + i] + wd * f[w + i]); }
+          : (i: number): void => {
+            const gi = f[g + i] + wd * f[w + i];
+            const b = (f[m + i] = mu * f[m + i] + gi);
+            f[w + i] -= lr * (o.nesterov ? gi + mu * b : b);
+          };
+        const act = p.active;
+        if (act) for (let j = 0; j < act.length; j++) upd(act[j]);
+        else for (let i = 0; i < n; i++) upd(i);
       }
     }
   }
@@ -105,11 +109,20 @@ export class Optimizer {
   }
 }
 
-/** Scale all gradients so their global L2 norm is at most maxNorm (as torch.nn.utils.clip_grad_norm_). Returns the norm before clipping. */
+/**
+ * Scale all gradients so their global L2 norm is at most maxNorm (as torch.nn.utils.clip_grad_norm_).
+ * Returns the norm before clipping. A parameter whose mask is frozen (`active`) counts only its
+ * non-zeros. Its norm is summed in double precision in index order either way.
+ */
 export function clipGradNorm(params: Param[], maxNorm: number, sumSquares?: (n: number, x: number) => number): number {
   let s = 0;
   for (const p of params) {
-    if (sumSquares) s += sumSquares(p.size, p.g);
+    const act = p.active;
+    if (act) {
+      // A frozen mask: its masked positions are left out (the sparse path never computes them).
+      const f = p.heap.f32;
+      for (let j = 0; j < act.length; j++) s += f[p.g + act[j]] * f[p.g + act[j]];
+    } else if (sumSquares) s += sumSquares(p.size, p.g);
     else {
       const f = p.heap.f32;
       for (let i = 0; i < p.size; i++) s += f[p.g + i] * f[p.g + i];

@@ -13,6 +13,14 @@ export class Param {
   readonly g: number;
   /** Float index of the 0/1 mask, or -1 while the parameter is dense. */
   mask = -1;
+  /**
+   * Once the mask is frozen (it can no longer change): the positions of its non-zeros, ascending.
+   * The optimizer updates and gradient clipping measure only these, in the dense and the sparse
+   * path alike, so both paths take the same steps.
+   */
+  active: Int32Array | null = null;
+  /** Set while the parameter's products run sparse (sparse-phase training, src/nn/sparse-weight.ts). */
+  sparse: import('./sparse-weight.js').SparseWeight | null = null;
 
   constructor(readonly heap: Heap, readonly name: string, readonly kind: ParamKind, readonly shape: number[]) {
     this.size = shape.reduce((a, b) => a * b, 1);
@@ -42,6 +50,14 @@ export class Param {
       this.heap.view(this.mask, this.size).fill(1);
     }
     return this.mask;
+  }
+
+  /** Freezes the mask: from now on only its non-zeros are updated (`active`). Idempotent. */
+  freeze(): void {
+    if (this.active || this.mask < 0) return;
+    const m = this.heap.view(this.mask, this.size), idx: number[] = [];
+    for (let i = 0; i < m.length; i++) if (m[i] !== 0) idx.push(i);
+    this.active = Int32Array.from(idx);
   }
 
   /** w ← w ⊙ mask (no-op for a dense parameter). */

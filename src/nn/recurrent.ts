@@ -13,6 +13,7 @@ import { ACTIVATION_CODE } from '../kernels/types.js';
 import type { CellType } from './config.js';
 import { gateCount } from './config.js';
 import type { Param } from './param.js';
+import { WeightProducts } from './sparse-weight.js';
 
 /** Per-(T, B) activations kept for backward; allocated once per shape. */
 interface Workspace {
@@ -38,6 +39,8 @@ export class RecurrentDirection {
   /** One workspace per (T, B) seen: alternating train/eval windows never grow the heap again. */
   private readonly cache = new Map<string, Workspace>();
   private X = 0; // input of the last forward (float index, [T, B, I] contiguous)
+  /** The products with W_ih and W_hh, dense or (sparse-phase training) sparse. */
+  private readonly mm: WeightProducts;
 
   constructor(
     readonly k: Kernels,
@@ -51,6 +54,7 @@ export class RecurrentDirection {
     readonly bhh: Param,
   ) {
     this.G = gateCount(cell) * H;
+    this.mm = new WeightProducts(k);
   }
 
   private workspace(T: number, B: number): Workspace {
@@ -105,7 +109,7 @@ export class RecurrentDirection {
     this.X = X;
     const f = () => k.heap.f32;
     // gi = X · W_ihᵀ + b_ih for all timesteps at once.
-    k.gemm(false, true, T * B, G, this.I, X, this.I, this.wih.w, this.I, ws.gi, G, false);
+    this.mm.forward(this.wih, T * B, X, this.I, ws.gi, G, false);
     k.addBias(T * B, G, ws.gi, G, this.bih.w);
     const init = ws.hs + this.initRow(T) * BH;
     if (h0 >= 0) f().copyWithin(init, h0, h0 + BH);
@@ -121,18 +125,18 @@ export class RecurrentDirection {
       const hOut = ws.hs + this.hRow(t, T) * BH;
       const gi = ws.gi + t * B * G;
       if (this.cell === 'gru') {
-        k.gemm(false, true, B, G, H, hPrev, H, this.whh.w, H, ws.gh, G, false);
+        this.mm.forward(this.whh, B, hPrev, H, ws.gh, G, false);
         k.addBias(B, G, ws.gh, G, this.bhh.w);
         k.gruForward(B, H, gi, ws.gh, hPrev, hOut, H, ws.gates + t * B * G, ws.ghn + t * BH);
       } else if (this.cell === 'lstm') {
-        k.gemm(false, true, B, G, H, hPrev, H, this.whh.w, H, gi, G, true);
+        this.mm.forward(this.whh, B, hPrev, H, gi, G, true);
         k.addBias(B, G, gi, G, this.bhh.w);
         const cPrev = ws.cs + this.prevRow(t, T) * BH;
         const cOut = ws.cs + this.hRow(t, T) * BH;
         k.lstmForward(B, H, gi, cPrev, cOut, hOut, H, ws.tc + t * BH);
       } else {
         f().copyWithin(hOut, gi, gi + BH);
-        k.gemm(false, true, B, H, H, hPrev, H, this.whh.w, H, hOut, H, true);
+        this.mm.forward(this.whh, B, hPrev, H, hOut, H, true);
         k.addBias(B, H, hOut, H, this.bhh.w);
         k.actForward(BH, ACTIVATION_CODE[this.cell === 'rnn_tanh' ? 'tanh' : this.cell === 'rnn_relu' ? 'relu' : 'clipped_relu'], hOut);
       }
@@ -191,25 +195,25 @@ export class RecurrentDirection {
       if (this.cell === 'gru') {
         const dGH = ws.dGH + t * B * G;
         k.gruBackward(B, H, dh, hPrev, H, ws.gates + t * B * G, ws.ghn + t * BH, dG, dGH, ws.carry);
-        k.gemm(false, false, B, H, G, dGH, G, this.whh.w, H, ws.carry, H, true);
+        this.mm.backInput(this.whh, B, dGH, G, ws.carry, H, true);
       } else if (this.cell === 'lstm') {
         k.lstmBackward(B, H, dh, H, ws.gi + t * B * G, ws.cs + this.prevRow(t, T) * BH, ws.tc + t * BH, ws.dc, dG);
-        k.gemm(false, false, B, H, G, dG, G, this.whh.w, H, ws.carry, H, false);
+        this.mm.backInput(this.whh, B, dG, G, ws.carry, H, false);
       } else {
         k.actBackward(BH, act, ws.hs + this.hRow(t, T) * BH, dh);
         f = k.heap.f32;
         f.copyWithin(dG, dh, dh + BH);
-        k.gemm(false, false, B, H, G, dG, G, this.whh.w, H, ws.carry, H, false);
+        this.mm.backInput(this.whh, B, dG, G, ws.carry, H, false);
       }
     }
     const dGH = this.cell === 'gru' ? ws.dGH : ws.dG;
     const TB = T * B;
     // Weight gradients as three large GEMMs over the whole window.
-    k.gemm(true, false, G, this.I, TB, ws.dG, G, this.X, this.I, this.wih.g, this.I, true);
-    k.gemm(true, false, G, H, TB, dGH, G, ws.hs + (this.reverse ? 1 : 0) * BH, H, this.whh.g, H, true);
+    this.mm.backWeight(this.wih, TB, ws.dG, G, this.X, this.I);
+    this.mm.backWeight(this.whh, TB, dGH, G, ws.hs + (this.reverse ? 1 : 0) * BH, H);
     k.sumRows(TB, G, ws.dG, G, this.bih.g);
     k.sumRows(TB, G, dGH, G, this.bhh.g);
-    if (dX >= 0) k.gemm(false, false, TB, this.I, G, ws.dG, G, this.wih.w, this.I, dX, this.I, true);
+    if (dX >= 0) this.mm.backInput(this.wih, TB, ws.dG, G, dX, this.I, true);
     f = k.heap.f32;
     if (dh0 >= 0) f.copyWithin(dh0, ws.carry, ws.carry + BH);
     if (dc0 >= 0 && this.cell === 'lstm') f.copyWithin(dc0, ws.dc, ws.dc + BH);

@@ -264,3 +264,47 @@ export function sp_readsum(x: usize, n: i32): f32 {
   const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
 }
+
+// SDDMM (sampled dense-dense product), the weight gradient of a sparse layer: for every stored entry
+// (r, c) of a CSR pattern, out[r·ldo + c] += Σ_l A[r, l] · B[c, l], with A [rows, L] and B [cols, L]
+// row-major (both contiguous along L: the activations transposed so the batch·time axis is the row).
+// Per entry one dot product, 8 lanes per iteration in two accumulators, then a 4-wide step and a
+// scalar tail; a fixed order, so the result never depends on how rows are split across threads.
+// @ts-ignore: decorator
+@inline function sddmmT<I>(rows: i32, rowptr: usize, colidx: usize, A: usize, B: usize, L: i32, out: usize, ldo: i32): void {
+  const Lb = <usize>L << 2, ldoB = <usize>ldo << 2;
+  const L8 = <usize>(L & ~7) << 2, L4 = <usize>(L & ~3) << 2;
+  let start = <usize>load<u32>(rowptr);
+  for (let r = 0; r < rows; r++) {
+    const end = <usize>load<u32>(rowptr + ((<usize>r + 1) << 2));
+    const ar = A + <usize>r * Lb, orow = out + <usize>r * ldoB;
+    for (let k = start; k < end; k++) {
+      const c = <usize>load<I>(colidx + k * sizeof<I>());
+      const bc = B + c * Lb;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      let o: usize = 0;
+      for (; o < L8; o += 32) {
+        s0 = madd(v128.load(ar + o), v128.load(bc + o), s0);
+        s1 = madd(v128.load(ar + o, 16), v128.load(bc + o, 16), s1);
+      }
+      if (o < L4) {
+        s0 = madd(v128.load(ar + o), v128.load(bc + o), s0);
+        o += 16;
+      }
+      s0 = f32x4.add(s0, s1);
+      let s = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
+      for (; o < Lb; o += 4) s += load<f32>(ar + o) * load<f32>(bc + o);
+      const po = orow + (c << 2);
+      store<f32>(po, load<f32>(po) + s);
+    }
+    start = end;
+  }
+}
+
+export function sp_sddmm16(rows: i32, rowptr: usize, colidx: usize, A: usize, B: usize, L: i32, out: usize, ldo: i32): void {
+  sddmmT<u16>(rows, rowptr, colidx, A, B, L, out, ldo);
+}
+
+export function sp_sddmm32(rows: i32, rowptr: usize, colidx: usize, A: usize, B: usize, L: i32, out: usize, ldo: i32): void {
+  sddmmT<u32>(rows, rowptr, colidx, A, B, L, out, ldo);
+}
