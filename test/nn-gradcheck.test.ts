@@ -32,7 +32,7 @@ function setup(k: Kernels, config: ModelConfig, T: number, B: number, seed: numb
   model.init(seed);
   const rng = new Rng(seed + 1);
   // Non-trivial biases so every gate is exercised.
-  for (const p of model.params) if (p.kind === 'bias') p.data.forEach((_, i, a) => (a[i] = rng.uniform(-0.5, 0.5)));
+  for (const p of model.params) if (p.kind === 'bias') p.data.forEach((_, i, a) => { a[i] = rng.uniform(-0.5, 0.5); });
   const outW = config.outputSize || model.stackOut;
   const R = Float64Array.from({ length: T * B * outW }, () => rng.uniform(-1, 1));
   const ids = config.vocabSize ? Int32Array.from({ length: T * B }, () => Math.floor(rng.next() * config.vocabSize!)) : undefined;

@@ -52,7 +52,7 @@ function makeModel(cfg: ModelConfig, seed: number): RNNModel {
   if (cfg.cell === 'rnn_clipped')
     for (const p of m.params) {
       const k = p.kind === 'input' ? 16 : p.kind === 'recurrent' ? 1.5 : 1;
-      p.data.forEach((v, i, a) => (a[i] = v * k));
+      p.data.forEach((v, i, a) => { a[i] = v * k; });
     }
   return m;
 }

@@ -52,7 +52,7 @@ function buildWav(s: WavSpec): Uint8Array {
   const size = 12 + 8 + fmtLen + extra + 8 + data.length;
   const out = new Uint8Array(size);
   const o = new DataView(out.buffer);
-  const w4 = (p: number, t: string): void => [...t].forEach((c, i) => (out[p + i] = c.charCodeAt(0)));
+  const w4 = (p: number, t: string): void => [...t].forEach((c, i) => { out[p + i] = c.charCodeAt(0); });
   w4(0, 'RIFF');
   o.setUint32(4, size - 8, true);
   w4(8, 'WAVE');

