@@ -404,10 +404,8 @@ test('synthesis smoke test: 16 kHz files, speaker-independent split, second run 
 
     // Second run: nothing to do.
     let cached = -1;
-    const t0 = performance.now();
     const m2 = await synthesizeCorpus({ utterances: n, outDir: dir, seed: 1, onProgress: (p) => (cached = p.cached) });
     assert.equal(cached, n);
-    assert.ok(performance.now() - t0 < 2000);
     assert.deepEqual(m2.utterances, m.utterances);
     assert.deepEqual(m.utterances.map((u) => statSync(join(dir, u.path)).mtimeMs), mtimes);
     await assert.rejects(synthesizeCorpus({ utterances: n, outDir: dir, seed: 2 }), /seed 1/);
