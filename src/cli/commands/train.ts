@@ -19,6 +19,7 @@ import { evaluateBpc } from '../../train/trainer.js';
 import { sampleText } from '../../train/sample.js';
 import { writeReports } from '../../train/reports.js';
 import { stopOnSignals } from '../stop-signal.js';
+import { trainSpeechFromCli } from './train-speech.js';
 
 export interface TrainCliOptions {
   task: 'charlm' | 'speech';
@@ -212,10 +213,8 @@ export function registerTrainCommands(program: Command): void {
   addTrainOptions(program.command('train').description('train a model (character LM by default), optionally pruning it'))
     .action(action(async (o: TrainCliOptions) => {
       if (o.task === 'speech') {
-        const speechModule = './train-speech.js'; // written by the speech work; optional in this build
-        const m = (await import(speechModule).catch(() => null)) as { trainSpeechFromCli?: (o: TrainCliOptions) => Promise<void> } | null;
-        if (!m?.trainSpeechFromCli) throw new Error('--task speech is not available in this build');
-        return m.trainSpeechFromCli(o);
+        await trainSpeechFromCli(o);
+        return;
       }
       await trainCharLMFromCli(o);
     }));
