@@ -1,5 +1,5 @@
 // The paper's experiments (Narang et al. 2017, Tables 3, 4, 6, Figures 1, 2) on the char-level
-// Moby Dick language model of ../shared/REFERENCE.md: the plan as data, a resumable runner that
+// Moby Dick language model of docs/reference.md: the plan as data, a resumable runner that
 // trains two runs at a time (one worker thread per core), the latency measurement and the report
 // (markdown tables next to the paper's and the PyTorch reference's numbers, SVG plots).
 //

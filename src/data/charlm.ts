@@ -1,5 +1,5 @@
 // Character-level language-model corpora: Moby Dick (bundled via npm, split by chapter exactly as
-// ../shared/REFERENCE.md), the State of the Union addresses (optional npm package), or any UTF-8
+// docs/reference.md), the State of the Union addresses (optional npm package), or any UTF-8
 // text file (split 90/5/5 by position). Vocabulary: <unk> at 0, then the distinct training
 // characters sorted by code point.
 
