@@ -399,7 +399,7 @@ export function benchModel(path: string, opts: { seqLen?: number; log?: (s: stri
   const { config, weights } = denseWeightsOf(bytes);
   const denseModel = SparseModel.load(exportModel(config, weights, { values: 'fp32', storage: 'dense' }));
   const T = opts.seqLen ?? 50;
-  const input = (m: SparseModel): Float32Array | Int32Array => config.vocabSize
+  const input = (_m: SparseModel): Float32Array | Int32Array => config.vocabSize
     ? Int32Array.from({ length: T }, (_, i) => i % config.vocabSize!)
     : Float32Array.from({ length: T * config.inputSize }, (_, i) => Math.sin(i));
   const x = input(sparseModel);

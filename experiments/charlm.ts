@@ -1,5 +1,5 @@
 // The paper's experiments (Narang et al. 2017, Tables 3, 4, 6, Figures 1, 2) on the char-level
-// Moby Dick language model of ../shared/REFERENCE.md: the plan as data, a resumable runner that
+// Moby Dick language model of docs/reference.md: the plan as data, a resumable runner that
 // trains two runs at a time (one worker thread per core), the latency measurement and the report
 // (markdown tables next to the paper's and the PyTorch reference's numbers, SVG plots).
 //
@@ -663,7 +663,7 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
     o.push(mdTable(['#', 'units', 'sparsity', 'type', 'onnxruntime dense µs: step / per timestep of T=50', 'ours, dense form µs: step / T=50', 'ours, sparse (.srnn) µs: step / T=50', 'speed-up vs own dense (step)', 'speed-up vs dense baseline, run 1 (step)', '.srnn KiB', 'dense fp32 KiB'], rows6));
     o.push('');
     o.push(`Whole model per timestep (embedding lookup, GRU cell with W_ih and W_hh products, output layer) with \`SparseModel.step()\` at batch 1, single thread (${[...L.values()][0]?.backend ?? ''}); ` +
-      '"dense form" is the same weights exported with every matrix stored dense, run by the same runtime (bench/kernels.ts \`benchModel\`: median of 7 samples; the fastest of 3 such rounds is shown, since contention only slows a measurement). ' +
+      '"dense form" is the same weights exported with every matrix stored dense, run by the same runtime (bench/kernels.ts `benchModel`: median of 7 samples; the fastest of 3 such rounds is shown, since contention only slows a measurement). ' +
       'The paper\'s speed-up column is against the dense baseline of the family (PAPER.md §5), so "vs dense baseline" is the comparable column. ' +
       'The onnxruntime column is the native dense peer: the same dense weights exported to ONNX (Gather → GRU → MatMul+Add, `exportOnnx`), onnxruntime-node with 1 thread, one `session.run` per timestep with the state fed back (this includes the Node binding\'s per-call overhead, ~20 µs here), and one `run` over 50 timesteps divided by 50 (overhead amortised); — where onnxruntime-node is not installed. ' +
       (ctx.latencyNote ?? '`sparse-rnn bench kernels` compares the kernels alone (onnxruntime MatMul vs our sparse SpMV) on DeepBench shapes.'));

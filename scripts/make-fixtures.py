@@ -3,7 +3,9 @@
 
 Regenerate (from the repository root, with Debian's python3-torch and python3-numpy installed):
 
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 scripts/make-fixtures.py
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 scripts/make-fixtures.py [optim]
+
+(`optim`: only the optimizer fixtures.)
 
 Writes test/fixtures/*.safetensors (a tiny pure-python safetensors writer below, no `safetensors`
 package needed). Everything is computed in float32, like our engine, with a fixed seed; the
@@ -20,6 +22,14 @@ ctc.safetensors:  nn.CTCLoss(blank=0, zero_infinity=False) on log_softmax(logits
   (reduction='none'), grad.logits F32 = d(sum of losses)/d logits.
 xent.safetensors: logits F32 [N,C], targets I64 [N] (torch's native index dtype, which also
   exercises the I64 path of our reader), loss F32 [] (mean), grad.logits F32.
+optim_*.safetensors: several optimizer steps of torch.optim.Adam / torch.optim.SGD (momentum, Nesterov, weight
+  decay) on three small tensors a.weight [4,3], b.bias [5], c.weight [2,3,2], each step after
+  torch.nn.utils.clip_grad_norm_ when __metadata__ clip > 0. Tensors: init.<p>, grad.<k>.<p> (the raw gradient
+  given at step k = 1..steps, before clipping), norm.<k> (clip_grad_norm_'s return value), after.<k>.<p> (the
+  weights after step k) and the optimizer state after the last step as our checkpoints name it:
+  optim.<p>.m (exp_avg or momentum_buffer), optim.<p>.v (exp_avg_sq). With maskAfterStep = j, mask.a.weight
+  (0/1) is applied after step j as our pruner does: weights and every state buffer multiplied by the mask.
+  __metadata__: options (JSON in our OptimizerOptions form), clip, steps, maskAfterStep, torch.
 npy/*.npy: small arrays written by numpy itself (np.save / np.lib.format.write_array) in several
   dtypes, header versions 1.0/2.0/3.0, plus a big-endian and a Fortran-order file that our reader
   must reject; the values are listed in npy/README.json.
@@ -196,6 +206,72 @@ def xent_fixture(fname='xent.safetensors'):
     return fname
 
 
+OPTIM_CASES = [
+    # name, our OptimizerOptions, max grad norm (0 = no clipping), step after which a.weight is masked (0 = never)
+    ('optim_adam_clip', dict(kind='adam', lr=2e-3), 5.0, 0),
+    ('optim_adam_wd', dict(kind='adam', lr=1e-2, beta1=0.8, beta2=0.99, eps=1e-6, weightDecay=1e-2), 0.0, 0),
+    ('optim_adam_masked', dict(kind='adam', lr=5e-3), 5.0, 2),
+    # A large eps: where eps enters the update (outside the square root, after bias correction) shows.
+    ('optim_adam_eps', dict(kind='adam', lr=1e-2, eps=0.1), 0.0, 0),
+    ('optim_sgd', dict(kind='sgd', lr=0.1, weightDecay=1e-3), 2.0, 0),
+    ('optim_sgd_momentum', dict(kind='sgd', lr=0.05, momentum=0.9), 5.0, 2),
+    ('optim_sgd_nesterov', dict(kind='sgd', lr=0.05, momentum=0.9, nesterov=True, weightDecay=1e-4), 2.0, 0),
+]
+
+
+def optim_fixture(name, opts, clip, mask_after, steps=5):
+    g = torch.Generator().manual_seed(sum(map(ord, name)))
+    shapes = [('a.weight', (4, 3)), ('b.bias', (5,)), ('c.weight', (2, 3, 2))]
+    params = [torch.randn(*s, generator=g).float().requires_grad_(False) for _, s in shapes]
+    init = [p.clone() for p in params]
+    if opts['kind'] == 'adam':
+        opt = torch.optim.Adam(params, lr=opts['lr'], betas=(opts.get('beta1', 0.9), opts.get('beta2', 0.999)),
+                               eps=opts.get('eps', 1e-8), weight_decay=opts.get('weightDecay', 0.0))
+    else:
+        opt = torch.optim.SGD(params, lr=opts['lr'], momentum=opts.get('momentum', 0.0),
+                              nesterov=opts.get('nesterov', False), weight_decay=opts.get('weightDecay', 0.0))
+    # Gradient norms of about 12, 1.2, 6, 0.6, 3: clipping at 2 or 5 acts on some steps and not on others.
+    scales = [4.0, 0.4, 2.0, 0.2, 1.0]
+    mask = (torch.rand(4, 3, generator=g) > 0.4).float()
+    tensors = [(f'init.{n}', np32(p)) for (n, _), p in zip(shapes, init)]
+    for k in range(1, steps + 1):
+        grads = [scales[k - 1] * torch.randn(*s, generator=g) for _, s in shapes]
+        tensors += [(f'grad.{k}.{n}', np32(gr)) for (n, _), gr in zip(shapes, grads)]
+        for p, gr in zip(params, grads):
+            p.grad = gr.clone()
+        if clip > 0:
+            norm = torch.nn.utils.clip_grad_norm_(params, clip)
+            if abs(float(norm) - clip) < 1e-3:
+                raise SystemExit(f'{name}: gradient norm {float(norm)} too close to the clip {clip}')
+        else:
+            norm = torch.sqrt(sum((gr.double() ** 2).sum() for gr in grads)).float()
+        tensors.append((f'norm.{k}', np32(norm.reshape(()))))
+        opt.step()
+        if k == mask_after:
+            with torch.no_grad():
+                params[0].mul_(mask)
+                for buf in opt.state[params[0]].values():
+                    if torch.is_tensor(buf) and buf.shape == mask.shape:
+                        buf.mul_(mask)
+        tensors += [(f'after.{k}.{n}', np32(p)) for (n, _), p in zip(shapes, params)]
+    for (n, _), p in zip(shapes, params):
+        st = opt.state[p]
+        if opts['kind'] == 'adam':
+            tensors += [(f'optim.{n}.m', np32(st['exp_avg'])), (f'optim.{n}.v', np32(st['exp_avg_sq']))]
+        elif opts.get('momentum', 0) > 0:
+            tensors.append((f'optim.{n}.m', np32(st['momentum_buffer'])))
+    if mask_after:
+        tensors.append(('mask.a.weight', np32(mask)))
+    meta = dict(options=json.dumps(opts), clip=clip, steps=steps, maskAfterStep=mask_after, torch=torch.__version__)
+    fname = f'{name}.safetensors'
+    write_safetensors(os.path.join(OUT, fname), tensors, meta)
+    return fname
+
+
+def optim_fixtures():
+    return [optim_fixture(*c) for c in OPTIM_CASES]
+
+
 def npy_fixtures():
     d = os.path.join(OUT, 'npy')
     os.makedirs(d, exist_ok=True)
@@ -232,6 +308,11 @@ def npy_fixtures():
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ['optim']:  # only the optimizer fixtures (each has its own generator)
+        written = optim_fixtures()
+        for f in written:
+            print(f'{f:32s} {os.path.getsize(os.path.join(OUT, f)):8d} bytes')
+        return
     written = []
     for cell in ['gru', 'lstm', 'rnn_tanh', 'rnn_relu']:
         written.append(recurrent_fixture(cell, 1, False, 5, 7, 6, 3, f'{cell}_l1.safetensors'))
@@ -240,6 +321,7 @@ def main():
     written.append(ctc_fixture())
     written.append(xent_fixture())
     written += npy_fixtures()
+    written += optim_fixtures()
     total = 0
     for f in written:
         n = os.path.getsize(os.path.join(OUT, f))

@@ -244,7 +244,7 @@ describe('safetensors', () => {
     const rnd = mulberry32(12345);
     const pick = (n: number) => Math.floor(rnd() * n);
     const interesting = [0x00, 0xff, 0x7b, 0x7d, 0x5b, 0x5d, 0x22, 0x2c, 0x3a, 0x2d, 0x30, 0x31, 0x39, 0x65, 0x20, 0x80];
-    const t0 = process.cpuUsage(); // CPU time, so a busy shared machine does not make this flaky
+    const t0 = process.cpuUsage(); // CPU time for the log line (not asserted: no timing in pass/fail tests)
     let parsed = 0;
     const N = 2000;
     for (let c = 0; c < N; c++) {
@@ -288,7 +288,6 @@ describe('safetensors', () => {
     }
     const used = process.cpuUsage(t0);
     const ms = Math.round((used.user + used.system) / 1000);
-    assert.ok(ms < 3000, `fuzz took ${ms} ms of CPU time`);
     assert.ok(parsed > 50 && parsed < N - 200, `a mix of accepted and rejected inputs (${parsed} parsed)`);
     console.log(`safetensors fuzz: ${N} cases, ${parsed} parsed, ${ms} ms CPU`);
   });
@@ -417,7 +416,7 @@ describe('npy', () => {
     const rnd = mulberry32(777);
     const pick = (n: number) => Math.floor(rnd() * n);
     const interesting = [0x00, 0xff, 0x27, 0x28, 0x29, 0x2c, 0x3a, 0x7b, 0x7d, 0x30, 0x39, 0x2d, 0x3c, 0x3e, 0x20, 0x0a, 0x4c];
-    const t0 = process.cpuUsage(); // CPU time, so a busy shared machine does not make this flaky
+    const t0 = process.cpuUsage(); // CPU time for the log line (not asserted: no timing in pass/fail tests)
     let parsed = 0;
     const N = 2000;
     for (let c = 0; c < N; c++) {
@@ -448,7 +447,6 @@ describe('npy', () => {
     }
     const used = process.cpuUsage(t0);
     const ms = Math.round((used.user + used.system) / 1000);
-    assert.ok(ms < 3000, `fuzz took ${ms} ms of CPU time`);
     assert.ok(parsed > 50 && parsed < N - 200, `a mix of accepted and rejected inputs (${parsed} parsed)`);
     console.log(`npy fuzz: ${N} cases, ${parsed} parsed, ${ms} ms CPU`);
   });
@@ -499,10 +497,12 @@ describe('PyTorch fixtures', () => {
   test('all fixtures are present', () => {
     const want = ['ctc', 'xent', 'rnn_clipped_l1'];
     for (const c of ['gru', 'lstm', 'rnn_tanh', 'rnn_relu']) want.push(`${c}_l1`, `${c}_l2_bi`);
+    for (const o of ['adam_clip', 'adam_wd', 'adam_masked', 'adam_eps', 'sgd', 'sgd_momentum', 'sgd_nesterov']) want.push(`optim_${o}`);
     assert.deepEqual(files, want.map((f) => `${f}.safetensors`).sort());
   });
 
-  for (const f of files.filter((f) => f !== 'ctc.safetensors' && f !== 'xent.safetensors')) {
+  // The recurrent-layer fixtures (the optimizer ones are checked by test/optim.test.ts).
+  for (const f of files.filter((f) => f !== 'ctc.safetensors' && f !== 'xent.safetensors' && !f.startsWith('optim_'))) {
     test(`${f}: names and shapes match paramSpecs, all fields present and finite`, () => {
       const { tensors, metadata } = parseSafetensors(new Uint8Array(readFileSync(join(FIXTURES, f))), f, { requireFinite: true });
       const cfg: ModelConfig = {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseSafetensors, type Tensor } from '../src/io/safetensors.js';
 import { Heap } from '../src/kernels/heap.js';
 import { RefKernels } from '../src/kernels/ref.js';
-import * as kernelsIndex from '../src/kernels/index.js';
+import { createKernels } from '../src/kernels/index.js';
 import type { Kernels } from '../src/kernels/types.js';
 import { RNNModel } from '../src/nn/model.js';
 import type { CellType } from '../src/nn/config.js';
@@ -19,14 +19,9 @@ import { softmaxCrossEntropy } from '../src/nn/loss.js';
 const fixture = (name: string) =>
   parseSafetensors(readFileSync(fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url))), name);
 
+/** Both backends; Node ≥ 20 runs WebAssembly SIMD, so createKernels(…, 'wasm') throws rather than skip. */
 function backends(): Kernels[] {
-  const out: Kernels[] = [new RefKernels(new Heap())];
-  const create = (kernelsIndex as Record<string, unknown>).createKernels as ((h: Heap, p: string) => Kernels) | undefined;
-  if (create) {
-    const k = create(new Heap(), 'wasm');
-    if (k.name === 'wasm') out.push(k);
-  }
-  return out;
+  return [new RefKernels(new Heap()), createKernels(new Heap(), 'wasm')];
 }
 
 function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rtol = 1e-5, atol = 1e-6): void {

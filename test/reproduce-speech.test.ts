@@ -45,7 +45,7 @@ function synthUtterances(n: number, seed: number): SpeechUtterance[] {
       silence();
     }
     const feats = new Float32Array(frames.length * F);
-    frames.forEach((f, j) => feats.set(f, j * F));
+    frames.forEach((f, j) => { feats.set(f, j * F); });
     out.push({ id: `u${seed}-${i}`, text, labels: encodeText(text), feats, T: frames.length, speaker: 'synthetic', voice: 'synthetic' });
   }
   return out;

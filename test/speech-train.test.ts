@@ -71,7 +71,7 @@ function synthUtterances(n: number, seed: number): SpeechUtterance[] {
     }
     silence();
     const feats = new Float32Array(frames.length * F);
-    frames.forEach((f, t) => feats.set(f, t * F));
+    frames.forEach((f, t) => { feats.set(f, t * F); });
     out.push({ id: `u${i}`, text, labels: encodeText(text), feats, T: frames.length, speaker: 'synthetic', voice: 'synthetic' });
   }
   return out;

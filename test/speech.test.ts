@@ -52,7 +52,7 @@ function buildWav(s: WavSpec): Uint8Array {
   const size = 12 + 8 + fmtLen + extra + 8 + data.length;
   const out = new Uint8Array(size);
   const o = new DataView(out.buffer);
-  const w4 = (p: number, t: string): void => [...t].forEach((c, i) => (out[p + i] = c.charCodeAt(0)));
+  const w4 = (p: number, t: string): void => [...t].forEach((c, i) => { out[p + i] = c.charCodeAt(0); });
   w4(0, 'RIFF');
   o.setUint32(4, size - 8, true);
   w4(8, 'WAVE');
@@ -404,10 +404,8 @@ test('synthesis smoke test: 16 kHz files, speaker-independent split, second run 
 
     // Second run: nothing to do.
     let cached = -1;
-    const t0 = performance.now();
     const m2 = await synthesizeCorpus({ utterances: n, outDir: dir, seed: 1, onProgress: (p) => (cached = p.cached) });
     assert.equal(cached, n);
-    assert.ok(performance.now() - t0 < 2000);
     assert.deepEqual(m2.utterances, m.utterances);
     assert.deepEqual(m.utterances.map((u) => statSync(join(dir, u.path)).mtimeMs), mtimes);
     await assert.rejects(synthesizeCorpus({ utterances: n, outDir: dir, seed: 2 }), /seed 1/);

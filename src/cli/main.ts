@@ -6,6 +6,16 @@ import { CELL_TYPES, type CellType } from '../nn/config.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerForward } from './commands/forward.js';
 import { registerDemo } from './commands/demo.js';
+import { registerSchedule } from './commands/schedule.js';
+import { registerExport } from './commands/export.js';
+import { registerExportOnnx } from './commands/export-onnx.js';
+import { registerImport } from './commands/import.js';
+import { registerInfer } from './commands/infer.js';
+import { registerTranscribe } from './commands/transcribe.js';
+import { addBenchSubcommands } from './commands/bench-kernels.js';
+import { registerDataSpeech } from './commands/data-speech.js';
+import { registerServe } from './commands/serve.js';
+import { registerReproduce } from './commands/reproduce.js';
 
 export function int(name: string, min = 0) {
   return (v: string): number => {
@@ -25,33 +35,6 @@ export function cellOption(): Option {
   return new Option('--cell <cell>', 'recurrent cell').choices(CELL_TYPES as unknown as string[]).default('gru' as CellType);
 }
 
-/** Optional command modules written alongside (pruning schedule, sparse export/infer, benches, data). */
-async function registerOptional(program: Command, bench: Command, data: Command): Promise<void> {
-  const tryImport = async (path: string): Promise<Record<string, unknown> | null> => {
-    try {
-      return (await import(path)) as Record<string, unknown>;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(path.slice(2)))
-        return null;
-      throw e;
-    }
-  };
-  const call = (m: Record<string, unknown> | null, fn: string, arg: Command): void => {
-    if (m && typeof m[fn] === 'function') (m[fn] as (c: Command) => void)(arg);
-  };
-  call(await tryImport('./commands/schedule.js'), 'registerSchedule', program);
-  call(await tryImport('./commands/export.js'), 'registerExport', program);
-  call(await tryImport('./commands/export-onnx.js'), 'registerExportOnnx', program);
-  call(await tryImport('./commands/import.js'), 'registerImport', program);
-  call(await tryImport('./commands/infer.js'), 'registerInfer', program);
-  call(await tryImport('./commands/transcribe.js'), 'registerTranscribe', program);
-  call(await tryImport('./commands/bench-kernels.js'), 'addBenchSubcommands', bench);
-  call(await tryImport('./commands/bench-train.js'), 'addBenchTrain', bench);
-  call(await tryImport('./commands/data-speech.js'), 'registerDataSpeech', data);
-  call(await tryImport('./commands/serve.js'), 'registerServe', program);
-  call(await tryImport('./commands/reproduce.js'), 'registerReproduce', program);
-}
-
 export async function main(argv: string[]): Promise<void> {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   const program = new Command('sparse-rnn')
@@ -62,9 +45,18 @@ export async function main(argv: string[]): Promise<void> {
   registerDemo(program);
   registerTrainCommands(program);
   registerForward(program);
-  const bench = program.command('bench').description('benchmarks: kernels, model latency, training speed');
+  const bench = program.command('bench').description('benchmarks: sparse vs dense kernels, model latency (training speed: npm run bench -- train)');
   const data = program.command('data').description('obtain or synthesise data sets');
-  await registerOptional(program, bench, data);
+  registerSchedule(program);
+  registerExport(program);
+  registerExportOnnx(program);
+  registerImport(program);
+  registerInfer(program);
+  registerTranscribe(program);
+  addBenchSubcommands(bench);
+  registerDataSpeech(data);
+  registerServe(program);
+  registerReproduce(program);
   await program.parseAsync(argv);
 }
 

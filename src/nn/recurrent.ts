@@ -88,10 +88,10 @@ export class RecurrentDirection {
   }
 
   /** Row index in `hs` of h_t, and of the state that step t reads. */
-  private hRow(t: number, T: number): number {
+  private hRow(t: number, _T: number): number {
     return this.reverse ? t : t + 1;
   }
-  private prevRow(t: number, T: number): number {
+  private prevRow(t: number, _T: number): number {
     return this.reverse ? t + 1 : t;
   }
   private initRow(T: number): number {

@@ -389,7 +389,7 @@ export class Pruner {
       const m = never && this.activeSet.has(p.name) ? p.maskData : null;
       for (let i = 0; i < w.length; i++) {
         const a = Math.abs(w[i]);
-        if (a !== a) throw new Error(`Pruner: non-finite weight in ${p.name}[${i}]`);
+        if (Number.isNaN(a)) throw new Error(`Pruner: non-finite weight in ${p.name}[${i}]`);
         this.scratch[o++] = m && m[i] === 0 ? (sentinel ?? 0) : a;
       }
     }
@@ -465,7 +465,7 @@ export class Pruner {
     for (const p of ps) {
       const w = p.data;
       const m = never && this.activeSet.has(p.name) ? p.maskData : null;
-      for (let i = 0; i < w.length; i++) if ((!m || m[i] !== 0) && Math.abs(w[i]) > thr) above++;
+      for (let i = 0; i < w.length; i++) if ((m?.[i] !== 0) && Math.abs(w[i]) > thr) above++;
     }
     let ties = keep - above;
     for (const p of ps) {

@@ -12,7 +12,7 @@ export function kthSmallest(values: Float32Array | Float64Array, k: number): num
   const n = values.length;
   if (n === 0) throw new RangeError('kthSmallest: empty array');
   if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`kthSmallest: k must be an integer in [1, ${n}], found ${k}`);
-  for (let i = 0; i < n; i++) if (values[i] !== values[i]) throw new RangeError(`kthSmallest: NaN at index ${i}`);
+  for (let i = 0; i < n; i++) if (Number.isNaN(values[i])) throw new RangeError(`kthSmallest: NaN at index ${i}`);
   floydRivest(values, k - 1, 0, n - 1);
   return values[k - 1];
 }

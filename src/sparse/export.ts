@@ -158,7 +158,7 @@ export async function sizeReport(config: ModelConfig, weights: Map<string, Float
       n += w.length;
     }
   }
-  let gz: GzipFn | null = opts.gzip === undefined
+  const gz: GzipFn | null = opts.gzip === undefined
     ? ((globalThis as { CompressionStream?: unknown }).CompressionStream ? gzipWithCompressionStream : null)
     : opts.gzip;
   let denseGzipBytes: number | null = null, srnnGzipBytes: number | null = null;

@@ -58,7 +58,7 @@ export async function writeRunReports(dir: string, model: RNNModel, pruner: Prun
   }, null, 2) + '\n');
   await put('report.txt', formatReportTable(rows) + '\n');
   for (const [file, spec] of Object.entries(plots)) if (spec) await put(file, svgLinePlot(spec));
-  if (pruner && pruner.history.length) {
+  if (pruner?.history.length) {
     await put('sparsity.svg', svgLinePlot({
       title: 'Sparsity during training', xLabel: 'iteration', yLabel: 'sparsity', yMin: 0, yMax: 1,
       series: sparsitySeries(pruner),

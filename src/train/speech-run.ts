@@ -557,7 +557,7 @@ export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
   if (o.onEpoch) trainer.onEpoch((e) => o.onEpoch!(e, trainer, pruner));
   const completed = await runCheckpointed(trainer, save, o, log);
   let test: SpeechEval | null = null;
-  if (completed && (o.test ?? true) && splits.test && splits.test.utterances.length) test = trainer.evaluate(splits.test, 0);
+  if (completed && (o.test ?? true) && splits.test?.utterances.length) test = trainer.evaluate(splits.test, 0);
   return { model, trainer, pruner, features, splits, completed, test };
 }
 

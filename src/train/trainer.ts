@@ -1,6 +1,6 @@
 // The training loop for character language models: truncated BPTT over contiguous streams,
 // cross-entropy, clipping, an optimizer step, then the hooks (the pruner) — in that order, as
-// Algorithm 1 and ../shared/REFERENCE.md §3 prescribe. Emits events the CLI, the pruner and the
+// Algorithm 1 and docs/reference.md §3 prescribe. Emits events the CLI, the pruner and the
 // reports subscribe to. Everything it needs to continue exactly is in `TrainerState`.
 
 import type { Kernels } from '../kernels/types.js';

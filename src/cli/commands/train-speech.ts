@@ -66,7 +66,7 @@ export async function trainSpeechFromCli(o: TrainCliOptions): Promise<SpeechRunR
         if (p) {
           fields.sparsity = (100 * p.sparsity().overall).toFixed(1) + '%';
           const eps = Object.values(p.epsilons()).filter((x): x is number => x !== undefined);
-          if (eps.length) fields['ε'] = Math.max(...eps).toPrecision(3);
+          if (eps.length) fields.ε = Math.max(...eps).toPrecision(3);
         }
         progress.update(e.step + 1, fields);
       },

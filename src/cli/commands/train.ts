@@ -19,6 +19,7 @@ import { evaluateBpc } from '../../train/trainer.js';
 import { sampleText } from '../../train/sample.js';
 import { writeReports } from '../../train/reports.js';
 import { stopOnSignals } from '../stop-signal.js';
+import { trainSpeechFromCli } from './train-speech.js';
 
 export interface TrainCliOptions {
   task: 'charlm' | 'speech';
@@ -182,7 +183,7 @@ export async function trainCharLMFromCli(o: TrainCliOptions): Promise<boolean> {
       if (p) {
         fields.sparsity = (100 * p.sparsity().overall).toFixed(1) + '%';
         const eps = Object.values(p.epsilons()).filter((x): x is number => x !== undefined);
-        if (eps.length) fields['ε'] = Math.max(...eps).toPrecision(3);
+        if (eps.length) fields.ε = Math.max(...eps).toPrecision(3);
       }
       progress.update(e.step + 1, fields);
     },
@@ -212,10 +213,8 @@ export function registerTrainCommands(program: Command): void {
   addTrainOptions(program.command('train').description('train a model (character LM by default), optionally pruning it'))
     .action(action(async (o: TrainCliOptions) => {
       if (o.task === 'speech') {
-        const speechModule = './train-speech.js'; // written by the speech work; optional in this build
-        const m = (await import(speechModule).catch(() => null)) as { trainSpeechFromCli?: (o: TrainCliOptions) => Promise<void> } | null;
-        if (!m?.trainSpeechFromCli) throw new Error('--task speech is not available in this build');
-        return m.trainSpeechFromCli(o);
+        await trainSpeechFromCli(o);
+        return;
       }
       await trainCharLMFromCli(o);
     }));
