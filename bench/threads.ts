@@ -8,7 +8,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { createEngine, type Engine } from '../src/kernels/engine.js';
-import { kernelModuleBytes, type WasmVariant } from '../src/kernels/wasm.js';
+import { kernelModuleBytes } from '../src/kernels/wasm.js';
 import { Heap } from '../src/kernels/heap.js';
 import { sparseKernelsFor } from '../src/kernels/sparse.js';
 import { denseToCsr } from '../src/sparse/csr.js';

@@ -49,7 +49,7 @@ export interface WorkerInit {
 }
 
 export interface PoolWorker {
-  terminate(): void | Promise<unknown>;
+  terminate(): unknown;
 }
 
 /** Starts one worker running `serveKernels` with `init`; resolves once it has instantiated the module. */

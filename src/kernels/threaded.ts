@@ -59,25 +59,25 @@ export class ThreadedKernels implements Kernels {
     this.go(Op.Gemm);
   }
   addBias(M: number, N: number, C: number, ldc: number, bias: number): void {
-    if (M * N < MIN_ELEMENTS * this.minScale || M < 2) return this.inner.addBias(M, N, C, ldc, bias);
+    if (M * N < MIN_ELEMENTS * this.minScale || M < 2) { this.inner.addBias(M, N, C, ldc, bias); return; }
     const a = this.a;
     a[0] = M; a[1] = N; a[2] = C * 4; a[3] = ldc; a[4] = bias * 4;
     this.go(Op.AddBias);
   }
   sumRows(M: number, N: number, dC: number, ldc: number, db: number): void {
-    if (M * N < MIN_ELEMENTS * this.minScale || N < 32 * this.minScale) return this.inner.sumRows(M, N, dC, ldc, db);
+    if (M * N < MIN_ELEMENTS * this.minScale || N < 32 * this.minScale) { this.inner.sumRows(M, N, dC, ldc, db); return; }
     const a = this.a;
     a[0] = M; a[1] = N; a[2] = dC * 4; a[3] = ldc; a[4] = db * 4;
     this.go(Op.SumRows);
   }
   mul(n: number, x: number, m: number, y: number): void {
-    if (n < MIN_ELEMENTS * this.minScale) return this.inner.mul(n, x, m, y);
+    if (n < MIN_ELEMENTS * this.minScale) { this.inner.mul(n, x, m, y); return; }
     const a = this.a;
     a[0] = n; a[1] = x * 4; a[2] = m * 4; a[3] = y * 4;
     this.go(Op.Mul);
   }
   axpy(n: number, alpha: number, x: number, y: number): void {
-    if (n < MIN_ELEMENTS * this.minScale) return this.inner.axpy(n, alpha, x, y);
+    if (n < MIN_ELEMENTS * this.minScale) { this.inner.axpy(n, alpha, x, y); return; }
     const a = this.a;
     a[0] = n; a[1] = alpha; a[2] = x * 4; a[3] = y * 4;
     this.go(Op.Axpy);
@@ -87,47 +87,47 @@ export class ThreadedKernels implements Kernels {
     return this.inner.sumSquares(n, x);
   }
   scale(n: number, alpha: number, x: number): void {
-    if (n < MIN_ELEMENTS * this.minScale) return this.inner.scale(n, alpha, x);
+    if (n < MIN_ELEMENTS * this.minScale) { this.inner.scale(n, alpha, x); return; }
     const a = this.a;
     a[0] = n; a[1] = alpha; a[2] = x * 4;
     this.go(Op.Scale);
   }
   actForward(n: number, act: number, x: number): void {
-    if (n < MIN_ELEMENTS * this.minScale) return this.inner.actForward(n, act, x);
+    if (n < MIN_ELEMENTS * this.minScale) { this.inner.actForward(n, act, x); return; }
     const a = this.a;
     a[0] = n; a[1] = act; a[2] = x * 4;
     this.go(Op.ActForward);
   }
   actBackward(n: number, act: number, y: number, d: number): void {
-    if (n < MIN_ELEMENTS * this.minScale) return this.inner.actBackward(n, act, y, d);
+    if (n < MIN_ELEMENTS * this.minScale) { this.inner.actBackward(n, act, y, d); return; }
     const a = this.a;
     a[0] = n; a[1] = act; a[2] = y * 4; a[3] = d * 4;
     this.go(Op.ActBackward);
   }
   gruForward(B: number, H: number, gi: number, gh: number, hPrev: number, h: number, ldh: number,
     gates: number, ghn: number): void {
-    if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) return this.inner.gruForward(B, H, gi, gh, hPrev, h, ldh, gates, ghn);
+    if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) { this.inner.gruForward(B, H, gi, gh, hPrev, h, ldh, gates, ghn); return; }
     const a = this.a;
     a[0] = B; a[1] = H; a[2] = gi * 4; a[3] = gh * 4; a[4] = hPrev * 4; a[5] = h * 4; a[6] = ldh; a[7] = gates * 4; a[8] = ghn * 4;
     this.go(Op.GruForward);
   }
   gruBackward(B: number, H: number, dh: number, hPrev: number, ldh: number, gates: number, ghn: number,
     dgi: number, dgh: number, dhPrev: number): void {
-    if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) return this.inner.gruBackward(B, H, dh, hPrev, ldh, gates, ghn, dgi, dgh, dhPrev);
+    if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) { this.inner.gruBackward(B, H, dh, hPrev, ldh, gates, ghn, dgi, dgh, dhPrev); return; }
     const a = this.a;
     a[0] = B; a[1] = H; a[2] = dh * 4; a[3] = hPrev * 4; a[4] = ldh; a[5] = gates * 4; a[6] = ghn * 4;
     a[7] = dgi * 4; a[8] = dgh * 4; a[9] = dhPrev * 4;
     this.go(Op.GruBackward);
   }
   lstmForward(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number, tc: number): void {
-    if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) return this.inner.lstmForward(B, H, g4, cPrev, c, h, ldh, tc);
+    if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) { this.inner.lstmForward(B, H, g4, cPrev, c, h, ldh, tc); return; }
     const a = this.a;
     a[0] = B; a[1] = H; a[2] = g4 * 4; a[3] = cPrev * 4; a[4] = c * 4; a[5] = h * 4; a[6] = ldh; a[7] = tc * 4;
     this.go(Op.LstmForward);
   }
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void {
-    if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) return this.inner.lstmBackward(B, H, dh, ldh, g4, cPrev, tc, dc, dg4);
+    if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) { this.inner.lstmBackward(B, H, dh, ldh, g4, cPrev, tc, dc, dg4); return; }
     const a = this.a;
     a[0] = B; a[1] = H; a[2] = dh * 4; a[3] = ldh; a[4] = g4 * 4; a[5] = cPrev * 4; a[6] = tc * 4; a[7] = dc * 4; a[8] = dg4 * 4;
     this.go(Op.LstmBackward);
@@ -162,7 +162,7 @@ export class ThreadedSparseKernels implements SparseKernels {
   spmv(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
     x: number, y: number, accumulate: boolean): void {
     const n = this.chunks(rows, rowptr);
-    if (!n) return this.one.spmv(idx16, rows, rowptr, colidx, values, x, y, accumulate);
+    if (!n) { this.one.spmv(idx16, rows, rowptr, colidx, values, x, y, accumulate); return; }
     const a = this.k.pool.args;
     a[0] = rows; a[1] = rowptr * 4; a[2] = colidx * 4; a[3] = values * 4; a[4] = x * 4; a[5] = y * 4; a[6] = accumulate ? 1 : 0;
     this.k.pool.run(idx16 ? Op.Spmv16 : Op.Spmv32, n);
@@ -170,7 +170,7 @@ export class ThreadedSparseKernels implements SparseKernels {
   spmm(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
     X: number, Y: number, B: number, accumulate: boolean): void {
     const n = this.chunks(rows, rowptr);
-    if (!n) return this.one.spmm(idx16, rows, rowptr, colidx, values, X, Y, B, accumulate);
+    if (!n) { this.one.spmm(idx16, rows, rowptr, colidx, values, X, Y, B, accumulate); return; }
     const a = this.k.pool.args;
     a[0] = rows; a[1] = rowptr * 4; a[2] = colidx * 4; a[3] = values * 4; a[4] = X * 4; a[5] = Y * 4; a[6] = B; a[7] = accumulate ? 1 : 0;
     this.k.pool.run(idx16 ? Op.Spmm16 : Op.Spmm32, n);
@@ -181,7 +181,7 @@ export class ThreadedSparseKernels implements SparseKernels {
   sddmm(idx16: boolean, rows: number, rowptr: number, colidx: number, A: number, B: number, L: number,
     out: number, ldo: number): void {
     const n = this.chunks(rows, rowptr);
-    if (!n) return this.one.sddmm(idx16, rows, rowptr, colidx, A, B, L, out, ldo);
+    if (!n) { this.one.sddmm(idx16, rows, rowptr, colidx, A, B, L, out, ldo); return; }
     const a = this.k.pool.args;
     a[0] = rows; a[1] = rowptr * 4; a[2] = colidx * 4; a[3] = A * 4; a[4] = B * 4; a[5] = 0; a[6] = L; a[7] = out * 4; a[8] = ldo;
     this.k.pool.run(idx16 ? Op.Sddmm16 : Op.Sddmm32, n);
