@@ -1,7 +1,9 @@
 // One training-step configuration of `npm run bench -- train`, in its own process so that its peak RSS
-// is its own: `node dist/bench/train-step.js CELL THREADS KERNELS REPS`. Prints one JSON line.
-// The workload is PEERS.md's reference: batch 32, sequence 50, input 64, hidden 256, a per-step
-// Linear(64) + cross-entropy, one SGD step.
+// is its own: `node dist/bench/train-step.js CELL THREADS KERNELS REPS [HIDDEN SPARSITY SPARSE]`.
+// Prints one JSON line. The workload is PEERS.md's reference: batch 32, sequence 50, input 64, hidden
+// 256, a per-step Linear(64) + cross-entropy, one SGD step. With SPARSITY > 0 every weight matrix
+// gets a random mask of that sparsity, frozen (the pruned phase of a run); SPARSE = 1 trains those
+// matrices on the sparse kernels, 0 on the dense kernels with the masks applied.
 
 import { createEngine, type KernelChoice } from '../src/kernels/engine.js';
 import type { CellType } from '../src/nn/config.js';
@@ -13,9 +15,21 @@ import { Rng } from '../src/util/rng.js';
 export const T = 50, B = 32, I = 64, H = 256, O = 64;
 
 /** A step function (returns its time in ms) for the reference workload on `k`. */
-export function referenceStep(k: import('../src/kernels/types.js').Kernels, cell: CellType): () => number {
-  const model = new RNNModel({ cell, inputSize: I, hiddenSize: H, numLayers: 1, bidirectional: false, outputSize: O }, k);
+export function referenceStep(k: import('../src/kernels/types.js').Kernels, cell: CellType,
+  opts: { hidden?: number; sparsity?: number; sparse?: boolean } = {}): () => number {
+  const model = new RNNModel({ cell, inputSize: I, hiddenSize: opts.hidden ?? H, numLayers: 1, bidirectional: false, outputSize: O }, k);
   model.init(1);
+  if (opts.sparsity) {
+    const r = new Rng(5);
+    for (const p of model.params) {
+      if (p.kind === 'bias') continue;
+      const m = p.heap.view(p.ensureMask(), p.size);
+      for (let i = 0; i < p.size; i++) m[i] = r.next() < opts.sparsity ? 0 : 1;
+      p.applyMask();
+      p.freeze();
+      model.setSparse(p, opts.sparse ?? false);
+    }
+  }
   const opt = new Optimizer(model.params, { kind: 'sgd', lr: 0.01 });
   const rng = new Rng(2);
   const x = model.inputBuffer(T, B);
@@ -38,9 +52,10 @@ export function referenceStep(k: import('../src/kernels/types.js').Kernels, cell
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 if (process.argv[1]?.endsWith('train-step.js') && process.argv.length >= 6) {
-  const [cell, threads, kernels, reps] = process.argv.slice(2);
+  const [cell, threads, kernels, reps, hidden, sparsity, sparse] = process.argv.slice(2);
   const engine = await createEngine({ threads: Number(threads), kernels: kernels as KernelChoice });
-  const step = referenceStep(engine.kernels, cell as CellType);
+  const step = referenceStep(engine.kernels, cell as CellType,
+    { hidden: Number(hidden ?? H), sparsity: Number(sparsity ?? 0), sparse: sparse === '1' });
   for (let i = 0; i < 3; i++) step();
   const t: number[] = [];
   for (let i = 0; i < Number(reps); i++) t.push(step());

@@ -38,6 +38,8 @@ export interface TrainBenchRow {
 export interface TrainBenchResult {
   rows: TrainBenchRow[];
   peak: { variant: string; threads: number; gflops: number }[];
+  /** The pruned phase: GRU-1024 with frozen masks, dense-masked vs the sparse path. */
+  pruned: { sparsity: number; threads: number; denseMs: number; sparseMs: number; speedup: number; denseRssMiB: number; sparseRssMiB: number }[];
   pruning: { denseMs: number; prunedMs: number; overheadPercent: number; maskUpdateMs: number; remaskMs: number; updatesPerRun: number };
   peakRssMiB: number;
   torchPeakRssMiB: number | null;
@@ -93,6 +95,20 @@ export async function benchTrain(opts: { quick: boolean; log?: (s: string) => vo
         rows.push({ impl: `sparse-rnn (wasm ${variant})`, side: 'ours', variant, cell, medianMs: j.medianMs, samples: j.samples, threads: j.threads, maxRssMiB: j.maxRssMiB });
         log(`${cell}: ${variant}, ${threads} thread(s): ${j.medianMs.toFixed(1)} ms/step, peak RSS ${j.maxRssMiB.toFixed(0)} MiB`);
       }
+    }
+  }
+  // The pruned phase of a run: GRU-1024 (batch 32 × 50), every weight matrix masked and frozen.
+  const pruned: TrainBenchResult['pruned'] = [];
+  for (const sparsity of [0.9, 0.95]) {
+    for (const threads of threadCounts) {
+      const run = (sparse: boolean) => {
+        const r = spawnSync(process.execPath, [stepScript, 'gru', String(threads), 'wasm', String(opts.quick ? 3 : 8), '1024', String(sparsity), sparse ? '1' : '0'], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`bench train: pruned phase failed: ${r.stderr.slice(-400)}`);
+        return JSON.parse(r.stdout.trim().split('\n').pop()!) as { medianMs: number; maxRssMiB: number };
+      };
+      const d = run(false), sp = run(true);
+      pruned.push({ sparsity, threads, denseMs: d.medianMs, sparseMs: sp.medianMs, speedup: d.medianMs / sp.medianMs, denseRssMiB: d.maxRssMiB, sparseRssMiB: sp.maxRssMiB });
+      log(`pruned phase GRU-1024 at ${sparsity}, ${threads} thread(s): dense-masked ${d.medianMs.toFixed(0)} ms, sparse ${sp.medianMs.toFixed(0)} ms (${(d.medianMs / sp.medianMs).toFixed(2)}x)`);
     }
   }
   {
@@ -157,7 +173,7 @@ export async function benchTrain(opts: { quick: boolean; log?: (s: string) => vo
     }
   }
   return {
-    rows, peak, cores,
+    rows, peak, cores, pruned,
     pruning: { denseMs, prunedMs, overheadPercent, maskUpdateMs, remaskMs, updatesPerRun: 0 },
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     torchPeakRssMiB: torchRss,
@@ -188,6 +204,12 @@ export function trainMarkdown(r: TrainBenchResult): string {
     '| implementation | cell | threads | median ms / step | peak RSS MiB | samples |',
     '|---|---|---|---|---|---|',
     ...r.rows.map((x) => `| ${x.impl} | ${x.cell} | ${x.threads} | ${x.medianMs.toFixed(1)} | ${x.maxRssMiB ? x.maxRssMiB.toFixed(0) : '–'} | ${x.samples} |`),
+    '',
+    'Pruned phase of training (masks frozen): GRU-1024, batch 32 × 50, input 64, Linear(64), every weight matrix masked at random, SGD:',
+    '',
+    '| sparsity | threads | dense-masked ms / step | sparse path ms / step | speed-up | peak RSS MiB dense / sparse |',
+    '|---|---|---|---|---|---|',
+    ...r.pruned.map((p) => `| ${p.sparsity} | ${p.threads} | ${p.denseMs.toFixed(0)} | ${p.sparseMs.toFixed(0)} | **${p.speedup.toFixed(2)}x** | ${p.denseRssMiB.toFixed(0)} / ${p.sparseRssMiB.toFixed(0)} |`),
     '',
     'Multiply-add ceiling (independent f32x4 chains, all threads at once):',
     '',
