@@ -98,7 +98,7 @@ export async function benchTrain(opts: { quick: boolean; log?: (s: string) => vo
     }
   }
   // The pruned phase of a run: GRU-1024 (batch 32 × 50), every weight matrix masked and frozen.
-  const pruned: TrainBenchResult['pruned'] = [];
+  const prunedPhase: TrainBenchResult['pruned'] = [];
   for (const sparsity of [0.9, 0.95]) {
     for (const threads of threadCounts) {
       const run = (sparse: boolean) => {
@@ -107,7 +107,7 @@ export async function benchTrain(opts: { quick: boolean; log?: (s: string) => vo
         return JSON.parse(r.stdout.trim().split('\n').pop()!) as { medianMs: number; maxRssMiB: number };
       };
       const d = run(false), sp = run(true);
-      pruned.push({ sparsity, threads, denseMs: d.medianMs, sparseMs: sp.medianMs, speedup: d.medianMs / sp.medianMs, denseRssMiB: d.maxRssMiB, sparseRssMiB: sp.maxRssMiB });
+      prunedPhase.push({ sparsity, threads, denseMs: d.medianMs, sparseMs: sp.medianMs, speedup: d.medianMs / sp.medianMs, denseRssMiB: d.maxRssMiB, sparseRssMiB: sp.maxRssMiB });
       log(`pruned phase GRU-1024 at ${sparsity}, ${threads} thread(s): dense-masked ${d.medianMs.toFixed(0)} ms, sparse ${sp.medianMs.toFixed(0)} ms (${(d.medianMs / sp.medianMs).toFixed(2)}x)`);
     }
   }
@@ -173,7 +173,7 @@ export async function benchTrain(opts: { quick: boolean; log?: (s: string) => vo
     }
   }
   return {
-    rows, peak, cores, pruned,
+    rows, peak, cores, pruned: prunedPhase,
     pruning: { denseMs, prunedMs, overheadPercent, maskUpdateMs, remaskMs, updatesPerRun: 0 },
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     torchPeakRssMiB: torchRss,
