@@ -153,11 +153,11 @@ for (const variant of VARIANTS) {
         else heap.i32.set(colidx, ci);
         const vals = heap.alloc(nnz);
         fill(e, vals, nnz, 11);
-        const x = heap.alloc(cols * 8), y1 = heap.alloc(rows * 8), y2 = heap.alloc(rows * 8);
-        fill(e, x, cols * 8, 12);
+        const x = heap.alloc(Math.max(cols * 8, rows * 40)), y1 = heap.alloc(rows * 40), y2 = heap.alloc(rows * 40);
+        fill(e, x, Math.max(cols * 8, rows * 40), 12);
         for (const acc of [false, true]) {
-          fill(e, y1, rows * 8, 13);
-          fill(e, y2, rows * 8, 13);
+          fill(e, y1, rows * 40, 13);
+          fill(e, y2, rows * 40, 13);
           one.spmv(idx16, rows, rp, ci, vals, x, y1, acc);
           sp.spmv(idx16, rows, rp, ci, vals, x, y2, acc);
           sameBits(e, y1, y2, rows, `spmv idx16=${idx16} acc=${acc}`);
@@ -166,6 +166,10 @@ for (const variant of VARIANTS) {
             sp.spmm(idx16, rows, rp, ci, vals, x, y2, B, acc);
             sameBits(e, y1, y2, rows * B, `spmm B=${B} idx16=${idx16} acc=${acc}`);
           }
+          // Transpose of a strided [rows, 37] block into [37, rows + 2].
+          one.transpose(rows, 37, x, 40, y1, rows + 2, acc);
+          sp.transpose(rows, 37, x, 40, y2, rows + 2, acc);
+          sameBits(e, y1, y2, 37 * (rows + 2), `transpose acc=${acc}`);
         }
         heap.release(mk);
       }

@@ -14,7 +14,7 @@ import type { WasmKernelExports } from './wasm.js';
 export const Op = {
   Gemm: 1, AddBias: 2, SumRows: 3, Mul: 4, Axpy: 5, Scale: 6, ActForward: 7, ActBackward: 8,
   GruForward: 9, GruBackward: 10, LstmForward: 11, LstmBackward: 12, Spmv16: 13, Spmv32: 14, Spmm16: 15, Spmm32: 16,
-  Sddmm16: 17, Sddmm32: 18,
+  Sddmm16: 17, Sddmm32: 18, Transpose: 19,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -58,6 +58,9 @@ export function chunkCount(op: Op, a: Float64Array, threads: number): number {
       units = a[0];
       break;
     case Op.SumRows:
+      units = Math.ceil(a[1] / 16);
+      break;
+    case Op.Transpose:
       units = Math.ceil(a[1] / 16);
       break;
     case Op.Spmv16: case Op.Spmv32: case Op.Spmm16: case Op.Spmm32: case Op.Sddmm16: case Op.Sddmm32:
@@ -173,6 +176,12 @@ export function runPart(e: Exports, op: Op, a: Float64Array, t: number, n: numbe
       if (r1 <= r0) return;
       const f = op === Op.Spmm16 ? e.sp_spmm16 : e.sp_spmm32;
       f(r1 - r0, a[1] + r0 * 4, a[2], a[3], a[4], a[5] + r0 * B * 4, B, a[7]);
+      return;
+    }
+    case Op.Transpose: {
+      // (rows, cols, src, lds, dst, ldd, acc): split by columns of src = rows of dst.
+      const [j0, j1] = span(a[1], 16, t, n);
+      if (j1 > j0) e.sp_transpose(a[0], j1 - j0, a[2] + j0 * 4, a[3], a[4] + j0 * a[5] * 4, a[5], a[6]);
       return;
     }
     case Op.Sddmm16:

@@ -134,7 +134,7 @@ export class ThreadedKernels implements Kernels {
   }
 }
 
-/** SpMV / SpMM split by rows, balanced by non-zeros; the transpose stays on one thread. */
+/** SpMV / SpMM / SDDMM split by rows, balanced by non-zeros; the transpose by columns. */
 export class ThreadedSparseKernels implements SparseKernels {
   readonly name = 'wasm' as const;
   readonly heap: Heap;
@@ -176,7 +176,13 @@ export class ThreadedSparseKernels implements SparseKernels {
     this.k.pool.run(idx16 ? Op.Spmm16 : Op.Spmm32, n);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
-    this.one.transpose(rows, cols, src, lds, dst, ldd, accumulate);
+    if (rows * cols < MIN_ELEMENTS * this.k.minScale || cols < 32) {
+      this.one.transpose(rows, cols, src, lds, dst, ldd, accumulate);
+      return;
+    }
+    const a = this.k.pool.args;
+    a[0] = rows; a[1] = cols; a[2] = src * 4; a[3] = lds; a[4] = dst * 4; a[5] = ldd; a[6] = accumulate ? 1 : 0;
+    this.k.pool.run(Op.Transpose, chunkCount(Op.Transpose, a, this.k.threads));
   }
   sddmm(idx16: boolean, rows: number, rowptr: number, colidx: number, A: number, B: number, L: number,
     out: number, ldo: number): void {
