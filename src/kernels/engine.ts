@@ -9,8 +9,9 @@
 // Kernel variants: 'wasm' (fixed-width SIMD, everywhere), 'relaxed' (fused multiply-add through relaxed
 // SIMD; results differ from 'wasm' in the last bits, and are reproducible within the variant), 'ts'
 // (the TypeScript reference, one thread). 'auto' takes 'relaxed' only where the engine supports it and a
-// short calibration shows it at least 10% faster than 'wasm' (it is slower on AMD Zen, where separate
-// multiply and add pipes beat FMA; faster on Intel and ARM), else 'wasm', else 'ts'.
+// short calibration shows it at least 10% faster than 'wasm' (FMA roughly doubles the multiply-add peak
+// on Intel and ARM; on AMD Zen separate multiply and add pipes keep up with it), else 'wasm', else 'ts'.
+// The calibration's verdict is remembered per machine (src/kernels/node.ts), so runs stay reproducible.
 
 import { Heap } from './heap.js';
 import type { Kernels } from './types.js';
@@ -21,7 +22,7 @@ import {
 import { ThreadPool } from './pool.js';
 import { ThreadedKernels } from './threaded.js';
 import { MAX_THREADS } from './parallel.js';
-import { nodeCores, spawnNodeWorker } from './node.js';
+import { nodeCores, rememberedChoice, spawnNodeWorker } from './node.js';
 
 /** What `--kernels` accepts. */
 export type KernelChoice = 'auto' | 'wasm' | 'relaxed' | 'ts';
@@ -111,10 +112,15 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
 }
 
 let autoChoice: WasmVariant | undefined;
-/** 'relaxed' where supported and clearly faster on this machine (a ~20 ms GEMM calibration, once per process). */
+/** 'relaxed' where supported and clearly faster on this machine (remembered; else a ~40 ms calibration). */
 export function autoVariant(): WasmVariant {
   if (autoChoice) return autoChoice;
   if (!wasmRelaxedSupported()) return (autoChoice = 'simd128');
+  return (autoChoice = rememberedChoice(calibrate) === 'relaxed' ? 'relaxed' : 'simd128');
+}
+
+/** Times a recurrent-step-sized GEMM with both variants (minimum of interleaved rounds). */
+function calibrate(): WasmVariant {
   const time = (variant: WasmVariant): number[] => {
     const heap = new Heap(4 << 20);
     const k = createWasmKernelsSync(heap, variant)!;
@@ -129,9 +135,8 @@ export function autoVariant(): WasmVariant {
     }
     return out;
   };
-  const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1];
-  // Interleave the two variants twice so a neighbour's burst hits both alike.
-  const s = [...time('simd128'), ...time('simd128')], rl = [...time('relaxed'), ...time('relaxed')];
-  autoChoice = med(rl) <= 0.9 * med(s) ? 'relaxed' : 'simd128';
-  return autoChoice;
+  // Interleave the two variants so a neighbour's burst hits both alike; the minimum is the least noisy.
+  const s: number[] = [], rl: number[] = [];
+  for (let r = 0; r < 3; r++) (s.push(...time('simd128')), rl.push(...time('relaxed')));
+  return Math.min(...rl) <= 0.9 * Math.min(...s) ? 'relaxed' : 'simd128';
 }

@@ -1,7 +1,9 @@
 // Node specifics of the compute engine: worker threads, the core count, and V8's relaxed-SIMD flag.
 // (Browser-safe code never imports this file.)
 
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus, homedir } from 'node:os';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { SpawnWorker } from './pool.js';
@@ -34,3 +36,31 @@ export const spawnNodeWorker: SpawnWorker = (init) =>
     });
     w.once('error', (e) => reject(new Error(`kernels: a worker thread could not start: ${e.message}`)));
   });
+
+/**
+ * The machine's remembered 'auto' kernel choice (~/.cache/sparse-rnn/kernels.json, keyed by CPU model,
+ * core count and Node version), so that every run on one machine picks the same variant and stays
+ * bit-reproducible. `decide` measures once when nothing is remembered; an unwritable cache is ignored.
+ */
+export function rememberedChoice(decide: () => string): string {
+  const key = `${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.versions.node}`;
+  const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sparse-rnn');
+  const file = join(dir, 'kernels.json');
+  let cache: Record<string, string> = {};
+  try {
+    cache = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch {
+    cache = {};
+  }
+  if (typeof cache[key] === 'string') return cache[key];
+  const choice = decide();
+  try {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ ...cache, [key]: choice }, null, 2) + '\n');
+    renameSync(tmp, file);
+  } catch {
+    // A read-only home: measure again next time.
+  }
+  return choice;
+}
