@@ -6,7 +6,7 @@
 // overhead. Every configuration runs in its own process, one after the other (never concurrently), so
 // each peak RSS is its own. Medians over repeated steps.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,11 @@ export interface TrainBenchRow {
 export interface TrainBenchResult {
   rows: TrainBenchRow[];
   peak: { variant: string; threads: number; gflops: number }[];
+  /**
+   * Two trainings on a 2-core machine: side by side at 1 thread each, or one after the other at all
+   * threads. Steps per second of the pair (GRU reference step, best kernel variant).
+   */
+  schedule: { sideBySideStepsPerS: number; sequentialStepsPerS: number; sideBySideMs: number[]; sequentialMs: number } | null;
   /** The pruned phase: GRU-1024 with frozen masks, dense-masked vs the sparse path. */
   pruned: { sparsity: number; threads: number; denseMs: number; sparseMs: number; speedup: number; denseRssMiB: number; sparseRssMiB: number }[];
   pruning: { denseMs: number; prunedMs: number; overheadPercent: number; maskUpdateMs: number; remaskMs: number; updatesPerRun: number };
@@ -96,6 +101,22 @@ export async function benchTrain(opts: { quick: boolean; log?: (s: string) => vo
         log(`${cell}: ${variant}, ${threads} thread(s): ${j.medianMs.toFixed(1)} ms/step, peak RSS ${j.maxRssMiB.toFixed(0)} MiB`);
       }
     }
+  }
+  // Scheduling two runs (demo, reproduce): side by side on one thread each, or sequentially on all.
+  let schedule: TrainBenchResult['schedule'] = null;
+  if (cores > 1) {
+    const one = (threads: number): Promise<{ medianMs: number }> => new Promise((res, rej) => {
+      const c = spawn(process.execPath, [stepScript, 'gru', String(threads), 'auto', String(reps)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => (out += d));
+      c.on('close', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop()!)) : rej(new Error(`train-step exited ${code}`))));
+    });
+    const pair = await Promise.all([one(1), one(1)]);
+    const seq = await one(cores);
+    const slow = Math.max(...pair.map((p) => p.medianMs));
+    schedule = { sideBySideStepsPerS: 2000 / slow, sequentialStepsPerS: 1000 / seq.medianMs, sideBySideMs: pair.map((p) => p.medianMs), sequentialMs: seq.medianMs };
+    log(`two runs side by side (1 thread each): ${pair.map((p) => p.medianMs.toFixed(1)).join(' / ')} ms/step → ${schedule.sideBySideStepsPerS.toFixed(1)} steps/s; ` +
+      `one at a time on ${cores} threads: ${seq.medianMs.toFixed(1)} ms/step → ${schedule.sequentialStepsPerS.toFixed(1)} steps/s`);
   }
   // The pruned phase of a run: GRU-1024 (batch 32 × 50), every weight matrix masked and frozen.
   const prunedPhase: TrainBenchResult['pruned'] = [];
@@ -173,7 +194,7 @@ export async function benchTrain(opts: { quick: boolean; log?: (s: string) => vo
     }
   }
   return {
-    rows, peak, cores, pruned: prunedPhase,
+    rows, peak, cores, pruned: prunedPhase, schedule,
     pruning: { denseMs, prunedMs, overheadPercent, maskUpdateMs, remaskMs, updatesPerRun: 0 },
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     torchPeakRssMiB: torchRss,
@@ -211,6 +232,12 @@ export function trainMarkdown(r: TrainBenchResult): string {
     '|---|---|---|---|---|---|',
     ...r.pruned.map((p) => `| ${p.sparsity} | ${p.threads} | ${p.denseMs.toFixed(0)} | ${p.sparseMs.toFixed(0)} | **${p.speedup.toFixed(2)}x** | ${p.denseRssMiB.toFixed(0)} / ${p.sparseRssMiB.toFixed(0)} |`),
     '',
+    ...(r.schedule ? [
+      `Two trainings at once (the demo's and reproduce's case), GRU reference step: side by side on 1 thread each ` +
+        `${r.schedule.sideBySideMs.map((m) => m.toFixed(1)).join(' / ')} ms/step = **${r.schedule.sideBySideStepsPerS.toFixed(1)} steps/s** together; ` +
+        `one after the other on ${r.cores} threads ${r.schedule.sequentialMs.toFixed(1)} ms/step = **${r.schedule.sequentialStepsPerS.toFixed(1)} steps/s**.`,
+      '',
+    ] : []),
     'Multiply-add ceiling (independent f32x4 chains, all threads at once):',
     '',
     '| variant | threads | GFLOP/s |',
