@@ -618,7 +618,7 @@ describe('CLI: sparse-rnn schedule', () => {
     const txt = await runCli(args);
     assert.match(txt, /27 mask updates/);
     assert.match(txt, /\s3300\s+0\.998625/);
-    const { schedule } = computeSchedule({ epochs: '10', itersPerEpoch: '661', q: '1' });
+    const { schedule } = computeSchedule({ epochs: 10, itersPerEpoch: 661, q: 1 });
     assert.deepEqual([schedule.startItr, schedule.rampItr, schedule.endItr, schedule.freq], [661, 1322, 3305, 100]);
   });
 
@@ -636,27 +636,25 @@ describe('CLI: sparse-rnn schedule', () => {
         'out.weight': { dtype: 'F32', shape: [20, 16], data: fc },
         'out.weight_mask': { dtype: 'U8', shape: [20, 16], data: new Uint8Array(320).fill(1) },
       }));
-      const { kinds } = checkpointSchedules({ checkpoint: file, epochs: '10', itersPerEpoch: '661' });
+      const { kinds } = checkpointSchedules({ checkpoint: file, epochs: 10, itersPerEpoch: 661 });
       assert.deepEqual(Object.keys(kinds), ['recurrent', 'input', 'linear']);
       assert.equal(kinds.recurrent!.q, percentileNearestRank(Float32Array.from(hh, Math.abs), 90));
       assert.equal(kinds.linear!.q, percentileNearestRank(Float32Array.from(fc, Math.abs), 90));
       close(kinds.input!.points[26].epsilon, 0.998625 * kinds.input!.q, 1e-6);
       const j = JSON.parse(await runCli(['--checkpoint', file, '--epochs', '10', '--iters-per-epoch', '661', '--json']));
       assert.deepEqual(Object.keys(j.kinds), ['recurrent', 'input', 'linear']);
-      assert.throws(() => checkpointSchedules({ checkpoint: file, q: '1', epochs: '10', itersPerEpoch: '661' }), /drop --q/);
-      assert.throws(() => checkpointSchedules({ checkpoint: join(dir, 'missing'), epochs: '10', itersPerEpoch: '661' }), /cannot read/);
+      assert.throws(() => checkpointSchedules({ checkpoint: file, q: 1, epochs: 10, itersPerEpoch: 661 }), /drop --q/);
+      assert.throws(() => checkpointSchedules({ checkpoint: join(dir, 'missing'), epochs: 10, itersPerEpoch: 661 }), /cannot read/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   test('errors', () => {
-    assert.throws(() => computeSchedule({ startItr: '661', rampItr: '1322', endItr: '3305' }), /missing --q/);
-    assert.throws(() => computeSchedule({ startItr: '661', rampItr: '1322', endItr: '3305', q: '1', theta: '0.1' }), /not both/);
-    assert.throws(() => computeSchedule({ startItr: '661', endItr: '3305', q: '1' }), /missing --ramp-itr/);
-    assert.throws(() => computeSchedule({ startItr: '661', rampItr: '1322', endItr: '3305', q: 'abc' }), /--q: expected a number/);
-    assert.throws(() => computeSchedule({ startItr: '661.5', rampItr: '1322', endItr: '3305', q: '1' }), /--start-itr: expected an integer/);
-    assert.throws(() => computeSchedule({ startItr: '3305', rampItr: '1322', endItr: '661', q: '1' }), /start-itr < --end-itr/);
-    assert.throws(() => computeSchedule({ startItr: '661', rampItr: '1322', endItr: '3305', freq: '5000', q: '1' }), /no mask update/);
+    assert.throws(() => computeSchedule({ startItr: 661, rampItr: 1322, endItr: 3305 }), /missing --q/);
+    assert.throws(() => computeSchedule({ startItr: 661, rampItr: 1322, endItr: 3305, q: 1, theta: 0.1 }), /not both/);
+    assert.throws(() => computeSchedule({ startItr: 661, endItr: 3305, q: 1 }), /missing --ramp-itr/);
+    assert.throws(() => computeSchedule({ startItr: 3305, rampItr: 1322, endItr: 661, q: 1 }), /start-itr < --end-itr/);
+    assert.throws(() => computeSchedule({ startItr: 661, rampItr: 1322, endItr: 3305, freq: 5000, q: 1 }), /no mask update/);
   });
 });

@@ -6,10 +6,11 @@ import { Command, Option } from 'commander';
 import { Worker } from 'node:worker_threads';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { action } from '../main.js';
+import { action } from '../common.js';
 import type { CharLMRunOptions } from '../../train/charlm-run.js';
 import type { EpochEvent } from '../../train/trainer.js';
-import { loadModel } from './train.js';
+import { loadModel } from '../../train/checkpoint.js';
+import { createEngine } from '../../kernels/engine.js';
 import { sampleText } from '../../train/sample.js';
 import { evaluateBpc } from '../../train/trainer.js';
 import { loadCharCorpus } from '../../data/charlm.js';
@@ -126,8 +127,9 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
   }
   const minutes = (performance.now() - t0) / 60000;
   // Compare on the full validation split, batch 1 (as the reference).
-  const d = loadModel(join(o.out, 'dense', 'model.ckpt'), o.kernels);
-  const s = loadModel(join(o.out, 'sparse', 'model.ckpt'), o.kernels);
+  const engine = await createEngine({ kernels: o.kernels, threads: 1 });
+  const d = loadModel(join(o.out, 'dense', 'model.ckpt'), engine.kernels, { task: 'charlm' });
+  const s = loadModel(join(o.out, 'sparse', 'model.ckpt'), engine.kernels, { task: 'charlm' });
   const corpus = loadCharCorpus('moby-dick', d.ck.meta.vocab);
   const valid = plan.evalChars ? corpus.valid.subarray(0, plan.evalChars + 1) : corpus.valid;
   const dBpc = evaluateBpc(d.model, valid), sBpc = evaluateBpc(s.model, valid);

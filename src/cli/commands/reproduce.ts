@@ -3,7 +3,7 @@
 // work is in experiments/ (compiled to dist/experiments), imported when the command runs.
 
 import { Command, Option } from 'commander';
-import { action, int } from '../main.js';
+import { action, int } from '../common.js';
 import type { ReproduceOptions, ReproduceTask } from '../../../experiments/reproduce.js';
 
 interface CliOptions {

@@ -7,13 +7,11 @@ import { mkdirSync } from 'node:fs';
 import type { CellType } from '../../nn/config.js';
 import { runCharLM } from '../../train/charlm-run.js';
 import { createProgress } from '../progress.js';
-import { action, cellOption, int, num } from '../main.js';
+import { action, addEngineOptions, cellOption, commandEngine, int, num } from '../common.js';
 import type { PruneRecipe } from '../../prune/index.js';
 import { PRUNE_METHODS, formatReportTable } from '../../prune/index.js';
-import { applyCheckpoint, loadCheckpoint } from '../../train/checkpoint.js';
-import { Heap } from '../../kernels/heap.js';
-import { createKernels } from '../../kernels/index.js';
-import { RNNModel } from '../../nn/model.js';
+import { loadModel } from '../../train/checkpoint.js';
+import type { KernelChoice } from '../../kernels/engine.js';
 import { loadCharCorpus } from '../../data/charlm.js';
 import { evaluateBpc } from '../../train/trainer.js';
 import { sampleText } from '../../train/sample.js';
@@ -220,37 +218,33 @@ export function registerTrainCommands(program: Command): void {
       await trainCharLMFromCli(o);
     }));
 
-  program.command('eval')
-    .description('bits per character of a checkpoint on a split')
-    .argument('<checkpoint>')
-    .addOption(new Option('--split <name>').choices(['valid', 'test', 'train']).default('valid'))
-    .option('--corpus <name|path>', 'override the corpus recorded in the checkpoint')
-    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
-    .action(action(async (file: string, o: { split: 'valid' | 'test' | 'train'; corpus?: string; kernels: 'auto' | 'wasm' | 'ts' }) => {
-      const { model, ck } = loadModel(file, o.kernels);
+  addEngineOptions(program.command('eval')
+    .description('bits per character of a character-LM checkpoint on a split of its corpus')
+    .argument('<checkpoint>', 'checkpoint written by `sparse-rnn train` or `sparse-rnn import`')
+    .addOption(new Option('--split <name>', 'which split of the corpus to score').choices(['valid', 'test', 'train']).default('valid'))
+    .option('--corpus <name|path>', 'override the corpus recorded in the checkpoint'))
+    .option('--quiet', 'print only the result', false)
+    .action(action(async (file: string, o: { split: 'valid' | 'test' | 'train'; corpus?: string; kernels: KernelChoice; threads: number; quiet: boolean }) => {
+      const engine = await commandEngine(o);
+      const { model, ck } = loadModel(file, engine.kernels, { task: 'charlm', purpose: 'eval' });
       const corpus = loadCharCorpus(o.corpus ?? ck.meta.corpus ?? 'moby-dick', ck.meta.vocab);
       const bpc = evaluateBpc(model, corpus[o.split]);
       process.stdout.write(`${o.split} bits/char: ${bpc.toFixed(4)} (${corpus[o.split].length} characters, ${model.nonZeroCount()} non-zero parameters of ${model.parameterCount()})\n`);
     }));
 
-  program.command('sample')
+  addEngineOptions(program.command('sample')
     .description('generate text from a character-LM checkpoint')
-    .argument('<checkpoint>')
+    .argument('<checkpoint>', 'checkpoint written by `sparse-rnn train` or `sparse-rnn import`'))
     .option('--prompt <text>', 'text to start from', 'The whale ')
     .option('--length <n>', 'characters to generate', int('--length', 1), 300)
     .option('--temperature <t>', 'softmax temperature (0 = greedy)', num('--temperature', 0, 100), 0.8)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
-    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
-    .action(action(async (file: string, o: { prompt: string; length: number; temperature: number; seed: number; kernels: 'auto' | 'wasm' | 'ts' }) => {
-      const { model, ck } = loadModel(file, o.kernels);
+    .option('--quiet', 'print only the text', false)
+    .action(action(async (file: string, o: { prompt: string; length: number; temperature: number; seed: number; kernels: KernelChoice; threads: number; quiet: boolean }) => {
+      const engine = await commandEngine(o);
+      const { model, ck } = loadModel(file, engine.kernels, { task: 'charlm', purpose: 'sample' });
       if (!ck.meta.vocab) throw new Error(`${file}: has no vocabulary (not a character-LM checkpoint)`);
       process.stdout.write(o.prompt + sampleText(model, ck.meta.vocab, o) + '\n');
     }));
 }
 
-export function loadModel(file: string, kernels: 'auto' | 'wasm' | 'ts' = 'auto') {
-  const ck = loadCheckpoint(file);
-  const model = new RNNModel(ck.meta.config, createKernels(new Heap(), kernels));
-  applyCheckpoint(model, ck);
-  return { model, ck };
-}

@@ -10,13 +10,12 @@ import { readFileBytes } from '../../io/fs.js';
 import { Heap } from '../../kernels/heap.js';
 import { createKernels } from '../../kernels/index.js';
 import type { ModelConfig } from '../../nn/config.js';
-import { RNNModel } from '../../nn/model.js';
 import { SRNN_MAGIC } from '../../sparse/format.js';
 import { SparseModel } from '../../sparse/runtime.js';
-import { applyCheckpoint, loadCheckpoint } from '../../train/checkpoint.js';
+import { loadModel } from '../../train/checkpoint.js';
 import { checkSpeechModel, speechModelInfo, transcribeWav, wavToModelFeatures, type SpeechFeatureSettings } from '../../sparse/transcribe.js';
 import { decodeLogits, denseRecognizer, sparseRecognizer, type Recognizer } from '../../train/speech-run.js';
-import { action, int } from '../main.js';
+import { action, int } from '../common.js';
 
 export interface LoadedSpeechModel {
   file: string;
@@ -41,11 +40,9 @@ export async function loadSpeechModel(file: string, kernels: 'auto' | 'wasm' | '
     const { features, vocab } = speechModelInfo(m, file);
     return { file, format: 'srnn', config: m.config, features, vocab, recognizer: sparseRecognizer(m), backend: `sparse runtime (${m.kernels.name}/${m.sparse.name})`, sparse: m };
   }
-  const ck = loadCheckpoint(file);
-  const { features, vocab } = checkSpeechModel(file, ck.meta.config, ck.meta.features, ck.meta.vocab, ck.meta.task);
   const k = createKernels(new Heap(), kernels);
-  const model = new RNNModel(ck.meta.config, k);
-  applyCheckpoint(model, ck);
+  const { model, ck } = loadModel(file, k, { task: 'speech', purpose: 'transcribe' });
+  const { features, vocab } = checkSpeechModel(file, ck.meta.config, ck.meta.features, ck.meta.vocab, ck.meta.task);
   return { file, format: 'ckpt', config: ck.meta.config, features, vocab, recognizer: denseRecognizer(model), backend: `dense model (${k.name})` };
 }
 
