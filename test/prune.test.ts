@@ -479,13 +479,33 @@ describe('Pruner: state round trip', () => {
     const ps = makeParams(new Heap(), MODEL, 1);
     const st = new Pruner({ method: 'narang' }, ps, opts).state();
     assert.throws(() => Pruner.restore(st, ps.slice(0, 2), opts), /prunes/);
-    assert.throws(() => new Pruner({ method: 'narang', revival: 'never' }, ps, opts).loadState(st), /different recipe/);
+    assert.throws(() => Pruner.restore(st, ps, { ...opts, recipe: { method: 'narang', revival: 'never' } }), /different recipe/);
     // a run extended to more epochs keeps the saved schedule (and says so)
-    const pr = new Pruner({ method: 'narang' }, ps, { epochs: 20, itersPerEpoch: 40 });
-    assert.equal(pr.resolved.narang!.recurrent!.endItr, 400);
-    pr.loadState(st);
+    assert.equal(new Pruner({ method: 'narang' }, ps, { epochs: 20, itersPerEpoch: 40 }).resolved.narang!.recurrent!.endItr, 400);
+    const pr = Pruner.restore(st, ps, { epochs: 20, itersPerEpoch: 40, recipe: { method: 'narang' } });
     assert.equal(pr.resolved.narang!.recurrent!.endItr, 200);
     assert.ok(pr.warnings.some((w) => /keeping the saved schedule/.test(w)));
+  });
+  test('each method says from which iteration its masks are frozen', () => {
+    const ps = makeParams(new Heap(), MODEL, 1);
+    const run = { epochs: 10, itersPerEpoch: 40 };
+    const narang = new Pruner({ method: 'narang' }, ps, run);
+    assert.equal(narang.pruningMethod!.name, 'narang');
+    assert.equal(narang.frozenFrom(), narang.resolved.narang!.recurrent!.endItr);
+    const never = new Pruner({ method: 'narang', revival: 'never' }, makeParams(new Heap(), MODEL, 1), run);
+    assert.equal(never.frozenFrom(), never.resolved.narang!.recurrent!.endItr, 'with revival "never" masks still shrink until endItr');
+    const agp = new Pruner({ method: 'agp', targetSparsity: 0.8 }, makeParams(new Heap(), MODEL, 1), run);
+    assert.equal(agp.frozenFrom(), agp.resolved.agp!.endItr);
+    const hard = new Pruner({ method: 'hard', hard: { atItr: 7, targetSparsity: 0.5 } }, makeParams(new Heap(), MODEL, 1), run);
+    assert.equal(hard.frozenFrom(), 7);
+    const once = new Pruner({ method: 'oneshot', targetSparsity: 0.5 }, makeParams(new Heap(), MODEL, 1), run);
+    assert.equal(once.frozenFrom(), -1, 'one-shot cuts before the first step');
+    // No mask changes after frozenFrom: AGP run past its end.
+    const ag = agp;
+    for (let i = 0; i <= ag.frozenFrom(); i++) ag.afterStep(i);
+    const n = ag.history.length;
+    for (let i = ag.frozenFrom() + 1; i < ag.frozenFrom() + 30; i++) ag.afterStep(i);
+    assert.equal(ag.history.length, n);
   });
   test('afterStep iterations must increase', () => {
     const ps = makeParams(new Heap(), MODEL, 1);

@@ -80,12 +80,9 @@ export async function runCharLM(o: CharLMRunOptions): Promise<CharLMRunResult> {
   const recipe = ck ? ((ck.meta.prune?.recipe as PruneRecipe | undefined) ?? null) : o.prune;
   let pruner: Pruner | null = null;
   if (recipe && recipe.method !== 'none') {
-    pruner = new Pruner(parseRecipe(recipe, 'prune recipe'), model.params, {
-      epochs: trainOpts.epochs,
-      itersPerEpoch: trainer.stepsPerEpoch,
-      zeroState: (p, mask) => trainer.optimizer.zeroState(p, mask),
-      log,
-    }, ck?.meta.prune?.state as PrunerState | undefined);
+    const po = { epochs: trainOpts.epochs, itersPerEpoch: trainer.stepsPerEpoch, zeroState: (p: import('../nn/param.js').Param, mask: Float32Array) => trainer.optimizer.zeroState(p, mask), log };
+    const saved = ck?.meta.prune?.state as PrunerState | undefined;
+    pruner = saved ? Pruner.restore(saved, model.params, po) : new Pruner(parseRecipe(recipe, 'prune recipe'), model.params, po);
     trainer.hooks.push(pruner);
   }
   const save = (): Promise<void> =>

@@ -179,9 +179,8 @@ export function taskOf(meta: CheckpointMeta): TaskKind {
 export function checkTask(file: string, meta: CheckpointMeta, task: TaskKind, purpose?: string): void {
   const t = taskOf(meta);
   if (t === task) return;
-  const what = purpose ? `${purpose} needs a ${TASK_NAMES[task]} model` : `expected a ${TASK_NAMES[task]} model`;
   const hint = t === 'speech' ? 'use `sparse-rnn transcribe` for speech models' : 'use `sparse-rnn sample` or `eval` for character-LM models';
-  throw new FormatError(file, 'task', `is a ${TASK_NAMES[t]} checkpoint; ${what} (${hint})`);
+  throw new FormatError(file, 'task', `is a ${TASK_NAMES[t]} checkpoint, not a ${TASK_NAMES[task]} model${purpose ? ` as ${purpose} needs` : ''}; ${hint}`);
 }
 
 // ---------------------------------------------------------------------------------------------

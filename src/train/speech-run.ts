@@ -543,7 +543,10 @@ export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
     applyCheckpoint(model, ck);
     trainer.optimizer.loadStateTensors(optimizerTensors(ck), ck.file);
     trainer.restore(ck.meta.train!.state as SpeechTrainerState);
-    if (pruner && ck.meta.prune?.state) pruner.loadState(ck.meta.prune.state as ReturnType<Pruner['state']>);
+    if (pruner && ck.meta.prune?.state) {
+      pruner = Pruner.restore(ck.meta.prune.state as ReturnType<Pruner['state']>, model.params, { epochs: trainOpts.epochs, itersPerEpoch: trainer.stepsPerEpoch, zeroState: (p, mask) => trainer.optimizer.zeroState(p, mask), log });
+      trainer.hooks.splice(0, trainer.hooks.length, pruner);
+    }
     log(`resumed ${ck.file} at epoch ${trainer.state.epoch}, step ${trainer.state.stepInEpoch} (iteration ${trainer.state.itr})`);
   }
   const save = (): Promise<void> =>
