@@ -16,8 +16,7 @@
 import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
-import type { CharLMRunOptions } from '../src/train/charlm-run.js';
-import type { EpochEvent } from '../src/train/trainer.js';
+import type { CharLMRunOptions, EpochEvent } from '../src/train/charlm.js';
 import type { PruneRecipe } from '../src/prune/index.js';
 import { svgLinePlot, type PlotSeries } from '../src/prune/report.js';
 import { loadCharCorpus } from '../src/data/charlm.js';

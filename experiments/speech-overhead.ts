@@ -10,7 +10,8 @@ import { createKernels } from '../src/kernels/index.js';
 import { Pruner } from '../src/prune/index.js';
 import { VOCAB_SIZE } from '../src/data/speech/dataset.js';
 import type { SpeechSplit } from '../src/data/speech/dataset.js';
-import { SpeechTrainer } from '../src/train/speech-run.js';
+import { SpeechTask } from '../src/train/speech.js';
+import { Trainer } from '../src/train/loop.js';
 
 export interface PruningOverhead {
   cell: CellType;
@@ -54,14 +55,14 @@ export function measurePruningOverhead(
   o: { batch: number; buckets: number; lr: number; clip: number; seed: number; rounds?: number; freq?: number; kernels?: 'auto' | 'wasm' | 'ts' },
 ): PruningOverhead {
   const rounds = o.rounds ?? 60, freq = o.freq ?? 10;
-  const trainer = (): SpeechTrainer => {
+  const trainer = (): Trainer<SpeechTask> => {
     const model = new RNNModel({
       cell: m.cell, inputSize: train.F, hiddenSize: m.hidden, numLayers: m.layers, bidirectional: m.bidirectional, outputSize: VOCAB_SIZE, dropout: 0,
     }, createKernels(new Heap(), o.kernels ?? 'auto'));
     model.init(o.seed);
-    return new SpeechTrainer(model, train, null, {
+    return new Trainer(new SpeechTask(model, train, null, {
       epochs: 1, batch: o.batch, clip: o.clip, lrDecay: 1, seed: o.seed, buckets: o.buckets, optimizer: { kind: 'adam', lr: o.lr },
-    });
+    }));
   };
   const dense = trainer(), pruned = trainer();
   // Pruning all through the measurement, the masks updated every `freq` steps up to 90%.

@@ -32,7 +32,7 @@ import { synthesizeCorpus, type Split } from '../src/data/speech/synth.js';
 import {
   featureWidth, loadSpeechCorpus, resolveFeatureSettings,
   type SpeechEpochEvent, type SpeechFeatureSettings, type SpeechRunOptions, type SpeechSplits,
-} from '../src/train/speech-run.js';
+} from '../src/train/speech.js';
 import { benchModel } from '../bench/kernels.js';
 import { loadOrt, ortLatency } from './latency.js';
 import { measurePruningOverhead, prunerPercentAt, type PruningOverhead } from './speech-overhead.js';
@@ -856,7 +856,7 @@ export function speechReport(plan: SpeechPlan, R: Map<string, SpeechRunOutcome>,
   o.push('- Scale: the paper trains 67 M–218 M parameter models on 2100 h of speech on GPUs; here models have 10⁴–10⁶ parameters and the corpus is synthetic digits on 2 CPU cores. ' +
     'The comparison is of the *shape* of the results (relative CER, parameter ratios), not of absolute numbers.');
   o.push('- Every run resumes from its checkpoint (`<out>/run-<id>/model.ckpt`, written after every epoch and on Ctrl-C); finished runs (with `result.json`) are skipped; delete a run folder to retrain it. ' +
-    'Each run folder also holds report.json/txt, curves.svg (CER/WER per epoch), loss.svg, sparsity.svg and model.srnn (`sparse-rnn transcribe <run>/model.srnn file.wav`).');
+    'Each run folder also holds model.report.json/txt, model.curves.svg (CER/WER per epoch), model.loss.svg, model.sparsity.svg and model.srnn (`sparse-rnn transcribe <run>/model.srnn file.wav`).');
   const ex = R.get('rnn-dense')?.examples ?? [];
   if (ex.length) o.push(`- Test examples (rnn-dense): ${ex.map((e) => `"${e.ref}" → "${e.hyp}"`).join('; ')}.`);
   for (const n of ctx.notes ?? []) o.push(`- ${n}`);

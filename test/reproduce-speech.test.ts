@@ -130,7 +130,7 @@ test('reproduce speech: a micro plan runs end to end through the runner, writes 
       assert.ok(Number.isFinite(r.validCer) && Number.isFinite(r.testCer) && Number.isFinite(r.validWer), r.id);
       assert.equal(r.testUtterances, 6);
       assert.ok(existsSync(join(out, `run-${r.id}`, 'model.ckpt')));
-      assert.ok(existsSync(join(out, `run-${r.id}`, 'curves.svg')));
+      assert.ok(existsSync(join(out, `run-${r.id}`, 'model.curves.svg')));
     }
     assert.equal(R.get('rnn-dense')!.cell, 'rnn_clipped');
     assert.equal(R.get('rnn-dense')!.bidirectional, true);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runCharLM, type CharLMRunOptions } from '../src/train/charlm-run.js';
+import { runCharLM, type CharLMRunOptions } from '../src/train/charlm.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { Rng } from '../src/util/rng.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
