@@ -365,6 +365,8 @@ export async function prepareSpeechData(plan: SpeechPlan, out: string, o: { log:
 export interface SpeechRunnerOptions extends RunnerOptions {
   data: SpeechData;
   kernels?: 'auto' | 'wasm' | 'ts';
+  /** Threads of each training's engine (default 1: `parallel` single-threaded trainings at once). */
+  threads?: number;
   /** Export each trained model to .srnn (needed for the latency table); default true. */
   exportSrnn?: boolean;
 }
@@ -384,7 +386,7 @@ export function runSpeechPlan(plan: SpeechPlan, o: SpeechRunnerOptions): Promise
       id: r.id, dir, spec, exportSrnn: o.exportSrnn ?? true, splits: o.data.splits,
       run: {
         data: o.data.dir ?? '(provided splits)', cell: spec.cell, layers: spec.layers, hidden: spec.hidden, bidirectional: spec.bidirectional, dropout: 0,
-        features: spec.features, checkpoint, resume: true, prune: spec.recipe, kernels, test: true,
+        features: spec.features, checkpoint, resume: true, prune: spec.recipe, kernels, threads: o.threads ?? 1, test: true,
         train: {
           epochs: spec.epochs, batch: spec.batch, clip: spec.clip, lrDecay: spec.lrDecay, seed: spec.seed, maxStepsPerEpoch: spec.maxStepsPerEpoch,
           buckets: spec.buckets, beam: 0, evalUtterances: spec.evalUtterances, evalKernels: kernels,
@@ -880,7 +882,7 @@ export async function reproduceSpeech(opts: SpeechReproduceOptions): Promise<str
   mkdirSync(out, { recursive: true });
   log(`reproduce speech (${opts.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs, ${opts.parallel ?? 2} at a time; run folders in ${out}/`);
   const data = await prepareSpeechData(plan, out, { log, jobs: opts.parallel ?? 2, splits });
-  const rep = await runSpeechPlan(plan, { out, data, parallel: opts.parallel, kernels: opts.kernels, log, exportSrnn: true });
+  const rep = await runSpeechPlan(plan, { out, data, parallel: opts.parallel, kernels: opts.kernels, threads: opts.threads, log, exportSrnn: true });
   const invFile = join(out, 'invocations.json');
   const invocations: Invocation[] = existsSync(invFile) ? readJson<Invocation[]>(invFile) : [];
   const current = (): Invocation => ({
