@@ -26,8 +26,8 @@ export function buildProgram(): Command {
   const program = new Command('sparse-rnn')
     .description('Train RNN/GRU/LSTM models, prune them during training (Narang et al. 2017), run them sparse.')
     .version(pkg.version)
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (s, write) => write(s) });
+    // Option errors too are one line: "sparse-rnn: error: … (run with --help for usage)".
+    .configureOutput({ outputError: (s, write) => write(`sparse-rnn: ${s.trim().replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`) });
   registerDemo(program);
   registerTrainCommands(program);
   registerForward(program);

@@ -22,6 +22,8 @@ import { readFileBytes, readFileBytesSync, saveSafetensorsFile } from '../io/fs.
 import { checkFinite } from '../io/safetensors.js';
 import { FormatError } from '../io/errors.js';
 import { exportModelWithInfo, type ExportOptions, type ExportedTensorInfo } from '../sparse/export.js';
+import { SparseModel } from '../sparse/runtime.js';
+import { SrnnFormatError } from '../sparse/errors.js';
 
 export const CHECKPOINT_KEY = 'sparse-rnn';
 
@@ -113,6 +115,24 @@ export async function readSrnnChecked(file: string, purpose = 'this command'): P
       `if it is a training checkpoint, export it first: \`sparse-rnn export ${file} -o model.srnn\``);
   if (kind === 'onnx' || kind === 'npy') throw wrongKind(file, kind, `a sparse .srnn model for ${purpose}`, 'check the arguments');
   return bytes;
+}
+
+/**
+ * A .srnn model on the sparse runtime, from a file: other file kinds are refused with what to use,
+ * and a format error names the file.
+ */
+export async function loadSrnnFile(file: string, kernels: Kernels, o: { purpose?: string; softmax?: boolean } = {}): Promise<SparseModel> {
+  const bytes = await readSrnnChecked(file, o.purpose);
+  try {
+    return SparseModel.load(bytes, { kernels, softmax: o.softmax });
+  } catch (e) {
+    if (e instanceof SrnnFormatError) {
+      const head = `.srnn ${e.kind}: ${e.field}: `;
+      const what = e.message.startsWith(head) ? e.message.slice(head.length) : e.message;
+      throw new FormatError(file, e.field, `${what}${e.kind === 'magic' ? '; .srnn models are written by `sparse-rnn export`' : ''}`);
+    }
+    throw e;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ import {
 } from '../sparse/transcribe.js';
 import type { LinePlotSpec, Pruner } from '../prune/index.js';
 import { readFileBytes } from '../io/fs.js';
-import { fileKindOf, loadModel } from './checkpoint.js';
+import { fileKindOf, loadModel, loadSrnnFile } from './checkpoint.js';
 import type { EpochBase, LoopOptions, StepBase, Task } from './loop.js';
 import { runTraining, type RunOptions, type RunResult } from './run.js';
 
@@ -477,9 +477,9 @@ export interface LoadedSpeechModel {
 
 /** Load a speech model by its content (not its extension): .srnn on the sparse runtime, a checkpoint on the dense model. */
 export async function loadSpeechModel(file: string, kernels: Kernels): Promise<LoadedSpeechModel> {
-  const bytes = await readFileBytes(file);
-  if (fileKindOf(bytes) === 'srnn') {
-    const m = SparseModel.load(bytes, { kernels });
+  const head = (await readFileBytes(file)).subarray(0, 16);
+  if (fileKindOf(head) === 'srnn') {
+    const m = await loadSrnnFile(file, kernels, { purpose: 'transcribe' });
     const { features, vocab } = speechModelInfo(m, file);
     return { file, format: 'srnn', config: m.config, features, vocab, recognizer: sparseRecognizer(m), backend: `sparse runtime (${m.kernels.name}/${m.sparse.name})`, sparse: m };
   }

@@ -20,7 +20,7 @@ export function registerDataSpeech(dataCommand: Command): void {
         'speaker-independent train/valid/test split. Cached and resumable: re-running continues where it stopped.',
     )
     .option('--utterances <n>', 'number of utterances', intAtLeast(1), 5000)
-    .option('--out <dir>', 'output directory', 'data/speech')
+    .option('-o, --out <dir>', 'output directory', 'data/speech')
     .option('--seed <s>', 'random seed (same seed, same corpus)', intAtLeast(0), 1)
     .option('--jobs <n>', 'parallel synthesis jobs', intAtLeast(1), 2)
     .action(async (o: { utterances: number; out: string; seed: number; jobs: number }) => {

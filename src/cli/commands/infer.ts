@@ -5,8 +5,7 @@
 import type { Command } from 'commander';
 import { loadNpyFile, saveNpyFile } from '../../io/fs.js';
 import { createEngine, type Engine, type KernelChoice } from '../../kernels/engine.js';
-import { SparseModel } from '../../sparse/runtime.js';
-import { readSrnnChecked } from '../../train/checkpoint.js';
+import { loadSrnnFile } from '../../train/checkpoint.js';
 import { action, addEngineOptions, commandEngine, outOption } from '../common.js';
 
 export interface InferOptions {
@@ -18,7 +17,7 @@ export interface InferOptions {
 
 export async function inferCommand(modelPath: string, o: InferOptions, engine?: Engine): Promise<{ shape: number[]; ms: number; backend: string }> {
   const e = engine ?? await createEngine({ kernels: o.kernels, threads: 1 });
-  const model = SparseModel.load(await readSrnnChecked(modelPath, 'infer'), { kernels: e.kernels, softmax: o.softmax });
+  const model = await loadSrnnFile(modelPath, e.kernels, { purpose: 'infer', softmax: o.softmax });
   const x = await loadNpyFile(o.input);
   const c = model.config;
   let T: number, B: number;
