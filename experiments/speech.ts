@@ -940,13 +940,14 @@ export async function speechPruningOverheads(plan: SpeechPlan, data: SpeechData,
   }
   if (!wanted.length) return [];
   const train = data.splits?.train ?? (await loadSpeechCorpus(data.dir!, resolveFeatureSettings(plan.features, 'features'))).train;
-  const res = wanted.map((w) => {
+  const res: PruningOverhead[] = [];
+  for (const w of wanted) {
     log(`reproduce speech: timing training steps with and without the pruner, interleaved (${plan.families[w.fam].name}-${w.hidden})…`);
-    const r = measurePruningOverhead(w, train, { batch: plan.batch, buckets: plan.buckets, lr: w.lr, clip: plan.clip, seed: plan.seed });
+    const r = await measurePruningOverhead(w, train, { batch: plan.batch, buckets: plan.buckets, lr: w.lr, clip: plan.clip, seed: plan.seed });
     log(`  dense ${r.denseMeanMs.toFixed(1)} ms/step, with the pruner ${r.prunedMeanMs.toFixed(1)} ms/step (means): ${signed(r.overheadPercent)}, median pair ${signed(r.medianPairPercent)}; ` +
       `re-mask ${r.remaskMs.toFixed(2)} ms, mask update ${r.maskUpdateMs.toFixed(1)} ms → ${signed(prunerPercentAt(r, plan.window.freq))} at the runs' period`);
-    return r;
-  });
+    res.push(r);
+  }
   writeJsonAtomic(cache, res);
   return res;
 }

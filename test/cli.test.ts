@@ -225,3 +225,35 @@ test('serve finds runs/demo-quick when runs/demo has no models', async () => {
   assert.equal(defaultDemoDir(cwd), 'runs/demo-quick');
   assert.ok(statSync(join(cwd, 'runs', 'demo-quick', 'model.srnn')).size > 0);
 });
+
+test('the demo worker trains on a single-threaded engine, reports progress, and says to rerun the demo (not --resume) when stopped', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const checkpoint = join(tmp, 'demo-worker', 'model.ckpt');
+  const run = {
+    corpus: corpus(), cell: 'gru', layers: 1, hidden: 8, embed: 4, dropout: 0, resume: true, kernels: 'auto', threads: 1, checkpoint,
+    prune: { method: 'narang', targetSparsity: 0.5, schedules: { default: { startItr: 1, rampItr: 2, endItr: 4, freq: 1 } } },
+    train: { epochs: 2, batch: 4, seqLen: 8, clip: 5, lrDecay: 1, seed: 1, maxStepsPerEpoch: 3, evalChars: 100, optimizer: { kind: 'adam', lr: 1e-2 } },
+  };
+  const go = (stopAt: number | null) => new Promise<{ msgs: { type: string; [k: string]: unknown }[] }>((resolve, reject) => {
+    const w = new Worker(new URL('../src/cli/demo-worker.js', import.meta.url), { workerData: run });
+    const msgs: { type: string; [k: string]: unknown }[] = [];
+    w.on('message', (m: { type: string; [k: string]: unknown }) => {
+      msgs.push(m);
+      if (m.type === 'step' && stopAt !== null && (m.step as number) >= stopAt) w.postMessage({ type: 'stop' });
+      if (m.type === 'done') void w.terminate().then(() => resolve({ msgs }));
+    });
+    w.on('error', reject);
+  });
+  const first = await go(0);
+  const done1 = first.msgs.find((m) => m.type === 'done')!;
+  assert.equal(done1.completed, false);
+  const logs = first.msgs.filter((m) => m.type === 'log').map((m) => String(m.line));
+  assert.ok(logs.some((l) => /interrupted: .*run the demo again to continue/.test(l)), logs.join('\n'));
+  assert.ok(!logs.some((l) => /--resume/.test(l)));
+  const second = await go(null);
+  const done2 = second.msgs.find((m) => m.type === 'done')!;
+  assert.equal(done2.completed, true);
+  assert.equal((done2.history as unknown[]).length, 2);
+  assert.ok((done2.sparsityPoints as unknown[]).length > 0);
+  assert.ok(existsSync(join(tmp, 'demo-worker', 'model.report.json')));
+});

@@ -228,10 +228,10 @@ test('reproduce speech: a micro plan runs end to end through the runner, writes 
   }
 });
 
-test('reproduce speech: the interleaved pruning-overhead measurement times both steps and really prunes', () => {
+test('reproduce speech: the interleaved pruning-overhead measurement times both steps and really prunes', async () => {
   const train = split('train', synthUtterances(16, 4));
   for (const [cell, bidirectional] of [['rnn_clipped', true], ['gru', false]] as const) {
-    const m = measurePruningOverhead({ cell, bidirectional, layers: 1, hidden: 10 }, train, { batch: 4, buckets: 2, lr: 3e-3, clip: 5, seed: 1, rounds: 20, freq: 2 });
+    const m = await measurePruningOverhead({ cell, bidirectional, layers: 1, hidden: 10 }, train, { batch: 4, buckets: 2, lr: 3e-3, clip: 5, seed: 1, rounds: 20, freq: 2 });
     assert.equal(m.rounds, 20);
     assert.ok(m.denseMeanMs > 0 && m.prunedMeanMs > 0, JSON.stringify(m));
     assert.ok(Number.isFinite(m.overheadPercent) && Number.isFinite(m.medianPairPercent));

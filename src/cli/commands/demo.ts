@@ -86,6 +86,8 @@ export function demoFigure(hidden: number, dense: readonly EpochEvent[], sparse:
 
 export async function runDemo(o: DemoOptions): Promise<void> {
   const plan = demoPlan(o.quick);
+  // The comparison's engine (each training worker makes its own single-threaded one), described once.
+  const engine = await commandEngine({ kernels: o.kernels, threads: o.threads, quiet: o.quiet });
   mkdirSync(join(o.out, 'dense'), { recursive: true });
   mkdirSync(join(o.out, 'sparse'), { recursive: true });
   const corpusInfo = loadCharCorpus('moby-dick');
@@ -180,7 +182,6 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   await writeFileAtomic(figure, new TextEncoder().encode(demoFigure(plan.hidden, dr.history as EpochEvent[], sr.history as EpochEvent[],
     ((sr.sparsityPoints as [number, number][]) ?? []).map(([i, v]) => [(i + 1) / S1, v]))));
   // Compare on the full validation split, batch 1 (as the reference).
-  const engine = await commandEngine({ kernels: o.kernels, threads: o.threads, quiet: o.quiet });
   const d = loadModel(join(o.out, 'dense', 'model.ckpt'), engine.kernels, { task: 'charlm' });
   const s = loadModel(join(o.out, 'sparse', 'model.ckpt'), engine.kernels, { task: 'charlm' });
   const corpus = loadCharCorpus('moby-dick', d.ck.meta.vocab);

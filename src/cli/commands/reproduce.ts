@@ -4,7 +4,7 @@
 // run folder (never the repository's), unless --results names a file.
 
 import { Command, Option } from 'commander';
-import type { KernelChoice } from '../../kernels/engine.js';
+import { createEngine, type KernelChoice } from '../../kernels/engine.js';
 import { reproduce, type ReproduceTask } from '../../../experiments/reproduce.js';
 import { action, int } from '../common.js';
 
@@ -41,6 +41,9 @@ export function registerReproduce(program: Command): void {
     .option('--only <ids>', 'only these runs of the task\'s plan, comma-separated (e.g. gru-dense,gru-medium)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .action(action(async (o: CliOptions) => {
       const mode = o.quick ? 'quick' : 'full';
+      const engine = await createEngine({ kernels: o.kernels, threads: o.threads });
+      process.stderr.write(`${engine.describe()} per training, ${o.parallel} at once\n`);
+      await engine.close();
       const res = await reproduce({
         mode, task: o.task, out: o.out ?? (mode === 'quick' ? 'runs/reproduce-quick' : 'runs/reproduce'),
         parallel: o.parallel, kernels: o.kernels === 'relaxed' ? 'wasm' : o.kernels, threads: o.threads, bench: o.bench,
