@@ -192,6 +192,9 @@ export interface PruningMethod {
   schedule(kind: PrunableKind): NarangSchedule | null;
 }
 
+/** Private key: only Pruner.restore hands a saved state to the constructor. */
+const RESTORE: unique symbol = Symbol('restore');
+
 const NO_STATE: MethodState = { kinds: {}, hardDone: false, oneshotDone: false, agpSparsity: null };
 
 // ---------------------------------------------------------------------------------------------
@@ -522,12 +525,11 @@ export class Pruner {
   }
 
   /** A fresh pruner: resolves the recipe for the run and does what is due before the first step. */
-  constructor(recipe: PruneRecipe, params: Param[], opts: PrunerOptions) {
+  constructor(recipe: PruneRecipe, params: Param[], opts: PrunerOptions & { [RESTORE]?: PrunerState }) {
     this.recipe = recipe;
     this.zeroState = opts.zeroState;
     this.logFn = opts.log;
-    const saved = restoring;
-    restoring = null;
+    const saved = opts[RESTORE] ?? null;
     this._resolved = saved ? JSON.parse(JSON.stringify(saved.resolved)) as ResolvedRecipe : resolveRecipe(recipe, opts);
     const names = new Set<string>();
     for (const p of params) {
@@ -569,8 +571,7 @@ export class Pruner {
     if (state?.format !== 'sparse-rnn.pruner' || state.version !== 1) throw new Error('Pruner.restore: not a sparse-rnn pruner state (version 1)');
     const canon = (r: PruneRecipe): string => JSON.stringify(parseRecipe(r));
     if (opts.recipe && canon(state.recipe) !== canon(opts.recipe)) throw new Error('Pruner.restore: the state was saved for a different recipe');
-    restoring = state;
-    return new Pruner(state.recipe, params, opts);
+    return new Pruner(state.recipe, params, { ...opts, [RESTORE]: state });
   }
 
   private load(state: PrunerState, run: { epochs: number; itersPerEpoch: number }): void {
@@ -820,6 +821,3 @@ export class Pruner {
     return { finished, rows, warnings };
   }
 }
-
-/** The state being restored by Pruner.restore (handed to the constructor without a public parameter). */
-let restoring: PrunerState | null = null;
