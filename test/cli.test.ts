@@ -100,7 +100,8 @@ test('#12.3: options that would be ignored are refused; a finished run says so',
   assert.match(r.stderr, /already finished \(1 of 1 epochs, iteration 2\)/);
   assert.match(r.stderr, /nothing trained\. Raise --epochs to continue it/);
   // --resume --epochs 2 continues, and counts the new epoch as epoch 2 (#12.8).
-  const r2 = cli('train', '--corpus', corpus(), ...TINY.map((a, i) => (TINY[i - 1] === '--epochs' ? '2' : a)).filter((a) => a !== '--quiet'), '-o', out, '--resume');
+  // (without --corpus: a resumed run continues on the corpus recorded in its checkpoint)
+  const r2 = cli('train', ...TINY.map((a, i) => (TINY[i - 1] === '--epochs' ? '2' : a)).filter((a) => a !== '--quiet'), '-o', out, '--resume');
   assert.equal(r2.status, 0, r2.stderr);
   assert.match(r2.stderr, /resumed .*m\.ckpt at epoch 2, step 0 \(iteration 2\)/);
   assert.match(r2.stderr, /epoch 2\/2: train/);

@@ -141,8 +141,9 @@ export interface CharLMRunOptions extends Omit<RunOptions<TrainOptions, CharLMTa
 export type CharLMRunResult = RunResult<CharLMTask> & { corpus: CharCorpus };
 
 export function runCharLM(o: CharLMRunOptions): Promise<CharLMRunResult> {
-  return runTraining('charlm', o, async (base) => {
-    const corpusName = o.corpus;
+  return runTraining('charlm', o, async (base, resuming) => {
+    // A resumed run continues on the corpus it was trained on.
+    const corpusName = resuming ? (base!.meta.corpus ?? o.corpus) : o.corpus;
     const corpus = loadCharCorpus(corpusName, base?.meta.vocab);
     const config: ModelConfig = base?.meta.config ?? {
       cell: o.cell, inputSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, bidirectional: false,

@@ -429,11 +429,12 @@ export async function loadSpeechCorpus(dir: string, features: SpeechFeatureSetti
 }
 
 export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
-  const r = await runTraining('speech', o, async (base) => {
+  const r = await runTraining('speech', o, async (base, resuming) => {
+    const data = resuming && base!.meta.corpus && !o.splits ? base!.meta.corpus : o.data;
     // The model's inputs are its features: a resumed or initialising checkpoint brings its own.
     const features = resolveFeatureSettings(base ? base.meta.features : o.features, base ? `${base.file}: features` : 'features');
     const F = featureWidth(features);
-    const splits: SpeechSplits = o.splits ?? await loadSpeechCorpus(o.data, features, o.onFeatures);
+    const splits: SpeechSplits = o.splits ?? await loadSpeechCorpus(data, features, o.onFeatures);
     if (splits.train.F !== F) throw new Error(`training data has ${splits.train.F} features per frame; the feature settings give ${F}`);
     const config: ModelConfig = base?.meta.config ?? {
       cell: o.cell, inputSize: F, hiddenSize: o.hidden, numLayers: o.layers, bidirectional: o.bidirectional,
@@ -441,7 +442,7 @@ export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
     };
     return {
       config,
-      meta: { vocab: [...VOCAB], corpus: o.data, features },
+      meta: { vocab: [...VOCAB], corpus: data, features },
       build: (model, opts) => {
         const task = new SpeechTask(model, splits.train, splits.valid, opts);
         task.frameSeconds = features.hopSec * features.stride;
