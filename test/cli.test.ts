@@ -18,6 +18,8 @@ import { exportModel } from '../src/sparse/export.js';
 import { formatProgressLine, formatDuration } from '../src/cli/progress.js';
 import { demoFigure } from '../src/cli/commands/demo.js';
 import { buildProgram } from '../src/cli/main.js';
+import { errorLine } from '../src/cli/common.js';
+import { SrnnFormatError } from '../src/sparse/errors.js';
 import { Rng } from '../src/util/rng.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -124,35 +126,39 @@ test('#12.4: every schedule error is one line with a non-zero exit', () => {
 test('#12.5: sample, eval and transcribe refuse a model of the wrong task', async () => {
   const sp = await speechCheckpoint();
   for (const cmd of ['sample', 'eval']) {
-    const line = oneLine(cli(cmd, sp, '--quiet'), cmd);
+    const line = oneLine(cli(cmd, sp), cmd);
     assert.match(line, new RegExp(`speech\\.ckpt: task: is a speech checkpoint, not a character-LM model as ${cmd} needs; use \`sparse-rnn transcribe\``));
   }
   const lm = join(tmp, 'o1', 'm.ckpt');
-  assert.match(oneLine(cli('transcribe', lm, 'x.wav', '--quiet'), 'transcribe'), /m\.ckpt: task: is a character-LM checkpoint, not a speech model/);
+  assert.match(oneLine(cli('transcribe', lm, 'x.wav'), 'transcribe'), /m\.ckpt: task: is a character-LM checkpoint, not a speech model/);
 });
 
 test('#12.6: wrong file kinds are named, with what to use instead (no "magic: magic:")', () => {
   const ck = join(tmp, 'o1', 'm.ckpt');
   const srnn = join(tmp, 'm.srnn');
   assert.equal(cli('export', ck, '-o', srnn).status, 0);
-  let line = oneLine(cli('eval', srnn, '--quiet'), 'eval .srnn');
+  let line = oneLine(cli('eval', srnn), 'eval .srnn');
   assert.match(line, /m\.srnn: is a sparse \.srnn model \(written by `sparse-rnn export`\), expected a training checkpoint \(\.ckpt\) for eval; give the checkpoint it was exported from/);
   line = oneLine(cli('export', srnn, '-o', join(tmp, 'y.srnn')), 'export .srnn');
   assert.match(line, /m\.srnn: is a sparse \.srnn model/);
+  line = oneLine(cli('export', join(root, 'README.md'), '-o', join(tmp, 'y.srnn')), 'export text');
+  assert.match(line, /README\.md: is not a file this tool reads, expected a training checkpoint/);
   const x = join(tmp, 'x.npy');
   writeFileSync(x, Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]));
-  line = oneLine(cli('infer', ck, '--input', x, '-o', join(tmp, 'y.npy'), '--quiet'), 'infer .ckpt');
+  line = oneLine(cli('infer', ck, '--input', x, '-o', join(tmp, 'y.npy')), 'infer .ckpt');
   assert.match(line, /m\.ckpt: is a safetensors file, expected a sparse \.srnn model for infer; if it is a training checkpoint, export it first: `sparse-rnn export .*m\.ckpt -o model\.srnn`/);
   const junk = join(tmp, 'junk.srnn');
   writeFileSync(junk, 'JUNKJUNKJUNKJUNKJUNKJUNKJUNKJUNKJUNKJUNK');
-  line = oneLine(cli('infer', junk, '--input', x, '-o', join(tmp, 'y.npy'), '--quiet'), 'infer junk');
-  assert.match(line, /junk\.srnn: magic: expected "SRNN"/);
-  assert.doesNotMatch(line, /magic: magic:/);
+  line = oneLine(cli('infer', junk, '--input', x, '-o', join(tmp, 'y.npy')), 'infer junk');
+  assert.match(line, /junk\.srnn: is not a file this tool reads, expected a sparse \.srnn model for infer; \.srnn models are written by `sparse-rnn export`/);
+  // A format error of the .srnn reader is printed once, field and all.
+  assert.equal(errorLine(new SrnnFormatError('magic', 'magic', 'expected "SRNN", found "JUNK"')), '.srnn magic: expected "SRNN", found "JUNK"');
+  assert.equal(errorLine(new SrnnFormatError('tensor', 'fc.weight', 'bad')), '.srnn tensor: fc.weight: bad');
 });
 
 test('#12.7: a corpus too small for the batch names the file and says what to change', () => {
   const small = corpus(1500);
-  const line = oneLine(cli('train', '--corpus', small, ...TINY, '--batch', '32', '--seq-len', '50', '-o', join(tmp, 'o7', 'm.ckpt')), 'small corpus');
+  const line = oneLine(cli('train', '--corpus', small, ...TINY.filter((a) => a !== '--quiet'), '--batch', '32', '--seq-len', '50', '-o', join(tmp, 'o7', 'm.ckpt')), 'small corpus');
   assert.match(line, /corpus-1500\.txt: its training split \(\d+ characters\) is too small for batch 32 × sequence 50; use a larger corpus, or lower --batch \/ --seq-len/);
 });
 

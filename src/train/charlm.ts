@@ -41,9 +41,7 @@ export class CharLMTask implements Task<TrainOptions, CharAcc, { sum: number; co
   private readonly targets: Int32Array;
 
   constructor(readonly model: RNNModel, readonly train: Int32Array, readonly valid: Int32Array, readonly opts: TrainOptions, corpusFile = 'the corpus') {
-    if (Math.floor(train.length / opts.batch) - 1 < opts.seqLen)
-      throw new FormatError(corpusFile, '', `its training split (${train.length} characters) is too small for batch ${opts.batch} × sequence ${opts.seqLen}; ` +
-        `use a larger corpus, or lower --batch / --seq-len (at most ${Math.max(1, Math.floor(train.length / (opts.seqLen + 1)))} streams of ${opts.seqLen})`);
+    checkCorpusFits(train.length, opts, corpusFile);
     this.batcher = new StreamBatcher(train, opts.batch, opts.seqLen);
     this.carried = model.createState(opts.batch);
     this.ids = new Int32Array(opts.batch * opts.seqLen);
@@ -107,6 +105,13 @@ export class CharLMTask implements Task<TrainOptions, CharAcc, { sum: number; co
   }
 }
 
+/** A training split must hold `batch` streams of at least one window (+1 target) each. */
+export function checkCorpusFits(chars: number, o: { batch: number; seqLen: number }, corpusFile: string): void {
+  if (Math.floor(chars / o.batch) - 1 < o.seqLen)
+    throw new FormatError(corpusFile, '', `its training split (${chars} characters) is too small for batch ${o.batch} × sequence ${o.seqLen}; ` +
+      `use a larger corpus, or lower --batch / --seq-len (at most ${Math.max(1, Math.floor(chars / (o.seqLen + 1)))} streams of ${o.seqLen})`);
+}
+
 export function evaluateBpc(model: RNNModel, data: Int32Array, chunk = 1000, maxChars = 0): number {
   const n = maxChars > 0 ? Math.min(data.length, maxChars + 1) : data.length;
   const heap = model.heap;
@@ -145,6 +150,7 @@ export function runCharLM(o: CharLMRunOptions): Promise<CharLMRunResult> {
     // A resumed run continues on the corpus it was trained on.
     const corpusName = resuming ? (base!.meta.corpus ?? o.corpus) : o.corpus;
     const corpus = loadCharCorpus(corpusName, base?.meta.vocab);
+    checkCorpusFits(corpus.train.length, resuming ? (base!.meta.train!.options as TrainOptions) : o.train, corpusName);
     const config: ModelConfig = base?.meta.config ?? {
       cell: o.cell, inputSize: o.embed, hiddenSize: o.hidden, numLayers: o.layers, bidirectional: false,
       vocabSize: corpus.vocab.length, outputSize: corpus.vocab.length, dropout: o.dropout,

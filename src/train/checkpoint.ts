@@ -81,9 +81,10 @@ export function fileKindOf(bytes: Uint8Array): FileKind {
   if (bytes.length >= 4 && bytes[0] === 0x53 && bytes[1] === 0x52 && bytes[2] === 0x4e && bytes[3] === 0x4e) return 'srnn'; // "SRNN"
   if (bytes.length >= 6 && bytes[0] === 0x93 && bytes[1] === 0x4e && bytes[2] === 0x55) return 'npy'; // \x93NUMPY
   if (bytes.length >= 9) {
+    // A little-endian header length, then the JSON header: safetensors (perhaps truncated: the parser says so).
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const n = dv.getBigUint64(0, true);
-    if (n > 1n && n <= BigInt(bytes.length - 8) && bytes[8] === 0x7b) return 'safetensors'; // '{'
+    if (n > 1n && n < 1n << 32n && bytes[8] === 0x7b) return 'safetensors'; // '{'
   }
   // ONNX ModelProto: field 1 (ir_version, varint) comes first.
   if (bytes.length >= 2 && bytes[0] === 0x08 && bytes[1] > 0 && bytes[1] < 0x20) return 'onnx';
@@ -114,6 +115,7 @@ export async function readSrnnChecked(file: string, purpose = 'this command'): P
     throw wrongKind(file, kind, `a sparse .srnn model for ${purpose}`,
       `if it is a training checkpoint, export it first: \`sparse-rnn export ${file} -o model.srnn\``);
   if (kind === 'onnx' || kind === 'npy') throw wrongKind(file, kind, `a sparse .srnn model for ${purpose}`, 'check the arguments');
+  if (kind === 'unknown') throw wrongKind(file, kind, `a sparse .srnn model for ${purpose}`, '.srnn models are written by `sparse-rnn export`');
   return bytes;
 }
 
@@ -121,8 +123,9 @@ export async function readSrnnChecked(file: string, purpose = 'this command'): P
  * A .srnn model on the sparse runtime, from a file: other file kinds are refused with what to use,
  * and a format error names the file.
  */
-export async function loadSrnnFile(file: string, kernels: Kernels, o: { purpose?: string; softmax?: boolean } = {}): Promise<SparseModel> {
+export async function loadSrnnFile(file: string, kernels: Kernels | (() => Promise<Kernels>), o: { purpose?: string; softmax?: boolean } = {}): Promise<SparseModel> {
   const bytes = await readSrnnChecked(file, o.purpose);
+  if (typeof kernels === 'function') kernels = await kernels(); // (created once the file is known to be good)
   try {
     return SparseModel.load(bytes, { kernels, softmax: o.softmax });
   } catch (e) {
@@ -161,6 +164,8 @@ export function readSafetensorsChecked(file: string, purpose = 'this command'): 
   if (kind === 'onnx')
     throw wrongKind(file, kind, `a training checkpoint (.ckpt) for ${purpose}`, 'convert it first with `sparse-rnn import FILE -o model.ckpt`');
   if (kind === 'npy') throw wrongKind(file, kind, `a training checkpoint (.ckpt) for ${purpose}`, 'check the argument order');
+  if (kind === 'unknown')
+    throw wrongKind(file, kind, `a training checkpoint (.ckpt, safetensors) for ${purpose}`, 'give a checkpoint written by `sparse-rnn train` or `sparse-rnn import`');
   return parseSafetensors(bytes, file);
 }
 
@@ -303,11 +308,16 @@ export function checkpointToSrnn(ck: LoadedCheckpoint | string, opts: Partial<Ex
 // Dense models
 
 /** A dense training model built from a checkpoint, with its weights and masks. */
-export function loadModel(file: string, kernels: Kernels, o: LoadOptions = {}): { model: RNNModel; ck: LoadedCheckpoint } {
-  const ck = loadCheckpoint(file, o);
+export function modelOf(ck: LoadedCheckpoint, kernels: Kernels): RNNModel {
   const model = new RNNModel(ck.meta.config, kernels);
   applyCheckpoint(model, ck);
-  return { model, ck };
+  return model;
+}
+
+/** loadCheckpoint + modelOf. */
+export function loadModel(file: string, kernels: Kernels, o: LoadOptions = {}): { model: RNNModel; ck: LoadedCheckpoint } {
+  const ck = loadCheckpoint(file, o);
+  return { model: modelOf(ck, kernels), ck };
 }
 
 export function loadCarriedState(model: RNNModel, ck: LoadedCheckpoint, s: RecurrentState): void {

@@ -30,8 +30,11 @@ export interface RunOptions<O extends LoopOptions, T extends Task<O, any, any, a
    */
   initFrom?: string;
   prune: PruneRecipe | null;
-  /** The compute engine, or the options to create one (default: auto kernels, 1 thread). */
-  engine?: Engine;
+  /**
+   * The compute engine, or a function making it once the data and checkpoints are read, or
+   * neither: then one is made from `kernels` and `threads` (default: auto, 1 thread).
+   */
+  engine?: Engine | (() => Promise<Engine>);
   kernels?: KernelChoice;
   threads?: number;
   onStep?: (e: StepEventOf<T>, t: Trainer<T>, p: Pruner | null) => void;
@@ -75,7 +78,7 @@ export async function runTraining<O extends LoopOptions, T extends Task<O, any, 
   const base = ck ?? init;
   const p = await prepare(base, !!ck);
   const opts: O = ck ? { ...(ck.meta.train!.options as O), epochs: o.train.epochs } : o.train; // a resumed run may be extended
-  const engine = o.engine ?? await createEngine({ kernels: o.kernels ?? 'auto', threads: o.threads ?? 1 });
+  const engine = typeof o.engine === 'function' ? await o.engine() : o.engine ?? await createEngine({ kernels: o.kernels ?? 'auto', threads: o.threads ?? 1 });
   const model = new RNNModel(p.config, engine.kernels);
   model.init(opts.seed);
   const trainer = new Trainer(p.build(model, opts));

@@ -48,7 +48,7 @@ import {
 } from '../sparse/transcribe.js';
 import type { LinePlotSpec, Pruner } from '../prune/index.js';
 import { readFileBytes } from '../io/fs.js';
-import { fileKindOf, loadModel, loadSrnnFile } from './checkpoint.js';
+import { fileKindOf, loadCheckpoint, loadSrnnFile, modelOf } from './checkpoint.js';
 import type { EpochBase, LoopOptions, StepBase, Task } from './loop.js';
 import { runTraining, type RunOptions, type RunResult } from './run.js';
 
@@ -477,16 +477,17 @@ export interface LoadedSpeechModel {
 }
 
 /** Load a speech model by its content (not its extension): .srnn on the sparse runtime, a checkpoint on the dense model. */
-export async function loadSpeechModel(file: string, kernels: Kernels): Promise<LoadedSpeechModel> {
+export async function loadSpeechModel(file: string, kernels: Kernels | (() => Promise<Kernels>)): Promise<LoadedSpeechModel> {
   const head = (await readFileBytes(file)).subarray(0, 16);
   if (fileKindOf(head) === 'srnn') {
     const m = await loadSrnnFile(file, kernels, { purpose: 'transcribe' });
     const { features, vocab } = speechModelInfo(m, file);
     return { file, format: 'srnn', config: m.config, features, vocab, recognizer: sparseRecognizer(m), backend: `sparse runtime (${m.kernels.name}/${m.sparse.name})`, sparse: m };
   }
-  const { model, ck } = loadModel(file, kernels, { task: 'speech', purpose: 'transcribe' });
+  const ck = loadCheckpoint(file, { task: 'speech', purpose: 'transcribe' });
   const { features, vocab } = checkSpeechModel(file, ck.meta.config, ck.meta.features, ck.meta.vocab, ck.meta.task);
-  return { file, format: 'ckpt', config: ck.meta.config, features, vocab, recognizer: denseRecognizer(model), backend: `dense model (${kernels.name})` };
+  const k = typeof kernels === 'function' ? await kernels() : kernels;
+  return { file, format: 'ckpt', config: ck.meta.config, features, vocab, recognizer: denseRecognizer(modelOf(ck, k)), backend: `dense model (${k.name})` };
 }
 
 export interface Transcript {

@@ -24,7 +24,7 @@ export interface ForwardOptions {
   kernels: KernelChoice;
 }
 
-export async function forwardCommand(o: ForwardOptions, engine?: Engine): Promise<{ shape: number[] }> {
+export async function forwardCommand(o: ForwardOptions, engine?: () => Promise<Engine>): Promise<{ shape: number[] }> {
   const st = readSafetensorsChecked(o.weights, 'forward');
   const name = (n: string): string => `${o.prefix}${n}`;
   const get = (n: string) => {
@@ -43,7 +43,7 @@ export async function forwardCommand(o: ForwardOptions, engine?: Engine): Promis
   if (wih.shape.length !== 2 || wih.shape[0] !== G * H)
     throw new Error(`${o.weights}: ${name('weight_ih_l0')} has shape [${wih.shape}], expected [${G * H}, input]`);
   const config: ModelConfig = { cell: o.cell, inputSize: wih.shape[1], hiddenSize: H, numLayers: o.layers, bidirectional: o.bidirectional, outputSize: 0 };
-  const model = new RNNModel(config, (engine ?? await createEngine({ kernels: o.kernels, threads: 1 })).kernels);
+  const model = new RNNModel(config, (await (engine ?? (() => createEngine({ kernels: o.kernels, threads: 1 })))()).kernels);
   // The state dict's names are the canonical ones (paramSpecs) under --prefix instead of "rnn.".
   const specs = paramSpecs(config, o.prefix);
   model.params.forEach((p, i) => {
@@ -94,7 +94,7 @@ export function registerForward(program: Command): void {
     .option('--c0 <C0.npy>', 'initial LSTM cell state (default zeros)')
     .option('--quiet', 'print nothing but errors', false)
     .action(action(async (o: Omit<ForwardOptions, 'output'> & { out: string; threads: number; quiet: boolean }) => {
-      const { shape } = await forwardCommand({ ...o, output: o.out }, await commandEngine(o));
+      const { shape } = await forwardCommand({ ...o, output: o.out }, () => commandEngine(o));
       if (!o.quiet) process.stderr.write(`wrote ${o.out} [${shape}]\n`);
     }));
 }

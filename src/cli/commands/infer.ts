@@ -15,9 +15,9 @@ export interface InferOptions {
   kernels: KernelChoice;
 }
 
-export async function inferCommand(modelPath: string, o: InferOptions, engine?: Engine): Promise<{ shape: number[]; ms: number; backend: string }> {
-  const e = engine ?? await createEngine({ kernels: o.kernels, threads: 1 });
-  const model = await loadSrnnFile(modelPath, e.kernels, { purpose: 'infer', softmax: o.softmax });
+export async function inferCommand(modelPath: string, o: InferOptions, engine?: () => Promise<Engine>): Promise<{ shape: number[]; ms: number; backend: string }> {
+  const make = engine ?? (() => createEngine({ kernels: o.kernels, threads: 1 }));
+  const model = await loadSrnnFile(modelPath, async () => (await make()).kernels, { purpose: 'infer', softmax: o.softmax });
   const x = await loadNpyFile(o.input);
   const c = model.config;
   let T: number, B: number;
@@ -56,7 +56,7 @@ export function registerInfer(program: Command): void {
     .option('--softmax', 'apply softmax to the head output (probabilities instead of logits)', false)
     .option('--quiet', 'print nothing but errors', false)
     .action(action(async (modelPath: string, o: Omit<InferOptions, 'output'> & { out: string; threads: number; quiet: boolean }) => {
-      const r = await inferCommand(modelPath, { ...o, output: o.out }, await commandEngine(o));
+      const r = await inferCommand(modelPath, { ...o, output: o.out }, () => commandEngine(o));
       if (!o.quiet) process.stderr.write(`wrote ${o.out} [${r.shape}] in ${r.ms.toFixed(1)} ms (${r.backend})\n`);
     }));
 }

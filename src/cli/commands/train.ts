@@ -4,10 +4,10 @@
 import { Command, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import type { CellType } from '../../nn/config.js';
-import type { KernelChoice } from '../../kernels/engine.js';
+import type { Engine, KernelChoice } from '../../kernels/engine.js';
 import type { PruneRecipe, Pruner } from '../../prune/index.js';
 import { PRUNE_METHODS, formatReportTable } from '../../prune/index.js';
-import { loadCheckpoint, loadModel, type LoadedCheckpoint } from '../../train/checkpoint.js';
+import { loadCheckpoint, modelOf, type LoadedCheckpoint } from '../../train/checkpoint.js';
 import { loadCharCorpus } from '../../data/charlm.js';
 import { evaluateBpc, runCharLM } from '../../train/charlm.js';
 import { runSpeech } from '../../train/speech.js';
@@ -233,13 +233,15 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
   const progress = createProgress(process.stderr, o.quiet);
   const { notes } = checkTrainOptions(o, given);
   for (const n of notes) (n.startsWith('warning') ? progress.log : progress.info)(n);
-  const engine = await commandEngine(o);
+  // The engine is made (and described) once the inputs are known to be good.
+  let engine: Engine | null = null;
+  const makeEngine = async (): Promise<Engine> => (engine = await commandEngine(o));
   const { signal, dispose } = stopOnSignals(progress);
   const optimizer = o.optimizer === 'adam'
     ? { kind: 'adam' as const, lr: o.lr, weightDecay: o.weightDecay }
     : { kind: 'sgd' as const, lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay };
   const loop = { epochs: o.epochs, clip: o.clip, lrDecay: o.lrDecay, seed: o.seed, maxStepsPerEpoch: o.maxSteps, optimizer };
-  const common = { checkpoint: o.out, resume: o.resume, initFrom: o.initFrom, prune: recipeFromOptions(o), engine, signal, log: libraryLog(progress) };
+  const common = { checkpoint: o.out, resume: o.resume, initFrom: o.initFrom, prune: recipeFromOptions(o), engine: makeEngine, signal, log: libraryLog(progress) };
   let res: { completed: boolean; alreadyFinished: boolean; trainer: Trainer<Task<LoopOptions, unknown, object, object>>; pruner: Pruner | null };
   try {
     if (o.task === 'speech') {
@@ -309,7 +311,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
     }
   } finally {
     dispose();
-    await engine.close();
+    await (engine as Engine | null)?.close();
   }
   if (!res.completed) {
     process.exitCode = 130;
@@ -343,8 +345,8 @@ export function registerTrainCommands(program: Command): void {
     .option('--corpus <name|path>', 'override the corpus recorded in the checkpoint'))
     .option('--quiet', 'print only the result', false)
     .action(action(async (file: string, o: { split: 'valid' | 'test' | 'train'; corpus?: string; kernels: KernelChoice; threads: number; quiet: boolean }) => {
-      const engine = await commandEngine(o);
-      const { model, ck } = loadModel(file, engine.kernels, { task: 'charlm', purpose: 'eval' });
+      const ck = loadCheckpoint(file, { task: 'charlm', purpose: 'eval' });
+      const model = modelOf(ck, (await commandEngine(o)).kernels);
       const corpus = loadCharCorpus(o.corpus ?? ck.meta.corpus ?? 'moby-dick', ck.meta.vocab);
       const bpc = evaluateBpc(model, corpus[o.split]);
       process.stdout.write(`${o.split} bits/char: ${bpc.toFixed(4)} (${corpus[o.split].length} characters, ${model.nonZeroCount()} non-zero parameters of ${model.parameterCount()})\n`);
@@ -359,9 +361,9 @@ export function registerTrainCommands(program: Command): void {
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .option('--quiet', 'print only the text', false)
     .action(action(async (file: string, o: { prompt: string; length: number; temperature: number; seed: number; kernels: KernelChoice; threads: number; quiet: boolean }) => {
-      const engine = await commandEngine(o);
-      const { model, ck } = loadModel(file, engine.kernels, { task: 'charlm', purpose: 'sample' });
+      const ck = loadCheckpoint(file, { task: 'charlm', purpose: 'sample' });
       if (!ck.meta.vocab) throw new UsageError(`${file}: has no vocabulary; import it with --vocab-file to sample from it`);
+      const model = modelOf(ck, (await commandEngine(o)).kernels);
       process.stdout.write(o.prompt + sampleText(model, ck.meta.vocab, o) + '\n');
     }));
 }

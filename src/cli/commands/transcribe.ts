@@ -19,8 +19,7 @@ export function registerTranscribe(program: Command): void {
     .option('--verbose', 'also print timing and the backend on stderr', false)
     .option('--quiet', 'print only the transcripts', false)
     .action(action(async (modelFile: string, wavs: string[], o: { beam: number; kernels: KernelChoice; threads: number; verbose: boolean; quiet: boolean }) => {
-      const engine = await commandEngine(o);
-      const m = await loadSpeechModel(modelFile, engine.kernels);
+      const m = await loadSpeechModel(modelFile, async () => (await commandEngine(o)).kernels);
       if (o.verbose) process.stderr.write(`${modelFile}: ${m.config.cell}${m.config.bidirectional ? ' bidirectional' : ''} ${m.config.numLayers}x${m.config.hiddenSize} on the ${m.backend}\n`);
       const rs = await transcribeFiles(m, wavs, { beam: o.beam });
       for (const r of rs) {
