@@ -144,6 +144,12 @@ export class Trainer<T extends Task<LoopOptions, any, any, any>> { // eslint-dis
   /** Restores the loop's counters (after the weights, optimizer tensors and masks are loaded). */
   restore(s: TrainerState<ReturnType<T['emptyEpoch']>, EpochEventOf<T>>): void {
     this.state = structuredClone(s);
+    if (this.state.acc === undefined) {
+      // Checkpoints written before the one loop kept the epoch's sums beside the counters.
+      const flat = s as unknown as Record<string, unknown>, acc = this.task.emptyEpoch() as Record<string, unknown>;
+      for (const k of Object.keys(acc)) if (typeof flat[k] === 'number') acc[k] = flat[k];
+      this.state.acc = acc as ReturnType<T['emptyEpoch']>;
+    }
     this.rng.state = s.rng >>> 0;
     this.optimizer.lr = s.lr;
     this.optimizer.t = s.adamT;
