@@ -4,8 +4,7 @@
 // Timing, progress and the weight summary are ./worker-kit.ts's.
 
 import { workerData } from 'node:worker_threads';
-import { runCharLM } from '../src/train/charlm-run.js';
-import { evaluateBpc } from '../src/train/trainer.js';
+import { evaluateBpc, runCharLM } from '../src/train/charlm.js';
 import { writeReports } from '../src/train/reports.js';
 import { exportOnnx } from '../src/io/onnx.js';
 import type { RunResult, WorkerInput } from './charlm.js';
@@ -39,7 +38,7 @@ if (res.completed) {
       rec.log(`ONNX export skipped: ${(e as Error).message}`);
     }
   }
-  await writeReports(input.dir, model, trainer, pruner);
+  await writeReports(input.run.checkpoint, trainer);
   const chars = (n: number): number => (evalChars > 0 ? Math.min(n - 1, evalChars) : n - 1);
   const result: RunResult = {
     id: input.id,

@@ -16,8 +16,7 @@
 import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
-import type { CharLMRunOptions } from '../src/train/charlm-run.js';
-import type { EpochEvent } from '../src/train/trainer.js';
+import type { CharLMRunOptions, EpochEvent } from '../src/train/charlm.js';
 import type { PruneRecipe } from '../src/prune/index.js';
 import { svgLinePlot, type PlotSeries } from '../src/prune/report.js';
 import { loadCharCorpus } from '../src/data/charlm.js';
@@ -225,6 +224,8 @@ export function resolveRun(plan: CharlmPlan, r: RunSpec, S: number, done: Readon
 
 export interface CharlmRunnerOptions extends RunnerOptions {
   kernels?: 'auto' | 'wasm' | 'ts';
+  /** Threads of each training's engine (default 1: `parallel` single-threaded trainings at once). */
+  threads?: number;
   /** Export each trained model to .srnn (needed for the latency table); default true. */
   exportSrnn?: boolean;
 }
@@ -241,7 +242,7 @@ export function runCharlmPlan(plan: CharlmPlan, o: CharlmRunnerOptions): Promise
       id: r.id, dir, spec, exportSrnn: o.exportSrnn ?? true,
       run: {
         corpus: plan.corpus, cell: 'gru', layers: 1, hidden: r.hidden, embed: plan.embed, dropout: 0,
-        checkpoint, resume: true, prune: spec.recipe, kernels: o.kernels ?? 'auto',
+        checkpoint, resume: true, prune: spec.recipe, kernels: o.kernels ?? 'auto', threads: o.threads ?? 1,
         train: {
           epochs: plan.epochs, batch: plan.batch, seqLen: plan.seqLen, clip: plan.clip, lrDecay: 1, seed: plan.seed,
           maxStepsPerEpoch: plan.maxStepsPerEpoch, evalChars: plan.evalChars, optimizer: { kind: 'adam', lr: plan.lr },

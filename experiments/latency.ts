@@ -7,10 +7,7 @@ import { dirname, join } from 'node:path';
 import type { ModelConfig } from '../src/nn/config.js';
 import { readSrnn } from '../src/sparse/format.js';
 import { exportOnnx } from '../src/io/onnx.js';
-import { applyCheckpoint, loadCheckpoint } from '../src/train/checkpoint.js';
-import { RNNModel } from '../src/nn/model.js';
-import { Heap } from '../src/kernels/heap.js';
-import { createKernels } from '../src/kernels/index.js';
+import { loadCheckpoint, maskedWeights } from '../src/train/checkpoint.js';
 import { ortRunUs, type Ort } from '../bench/ort.js';
 import { writeFileAtomicSync } from './worker-kit.js';
 
@@ -37,10 +34,7 @@ export async function ortLatency(ort: Ort | null, srnnFile: string, log: (s: str
     if (!existsSync(onnx)) {
       if (!existsSync(ckpt)) return none;
       const ck = loadCheckpoint(ckpt);
-      const model = new RNNModel(ck.meta.config, createKernels(new Heap(), 'ts'));
-      applyCheckpoint(model, ck);
-      const weights = new Map(model.params.map((p) => [p.name, Float32Array.from(p.data)]));
-      writeFileAtomicSync(dir, 'model.onnx', exportOnnx(model.config, weights, { state: true }).bytes);
+      writeFileAtomicSync(dir, 'model.onnx', exportOnnx(ck.meta.config, maskedWeights(ck), { state: true }).bytes);
     }
     const bytes = new Uint8Array(readFileSync(onnx)), cfg = readSrnnConfig(srnnFile);
     const best = async (T: number): Promise<number> => Math.min(await ortRunUs(ort, bytes, cfg, T), await ortRunUs(ort, bytes, cfg, T));

@@ -1,6 +1,7 @@
-// `sparse-rnn reproduce`: the paper's experiments on real data, written to RESULTS.md (each task
+// `sparse-rnn reproduce`: the paper's experiments on real data. --full writes RESULTS.md (each task
 // between its own markers, so the sections of other tasks and of the demo stay untouched) with
-// SVG plots in results/. The char-LM part lives in ./charlm.ts, the speech part in ./speech.ts;
+// SVG plots in results/; --quick (a smoke test) writes its own RESULTS.md and results/ into its run
+// folder and never touches the repository's, unless a results file is named explicitly. The char-LM part lives in ./charlm.ts, the speech part in ./speech.ts;
 // both train through ./runner.ts.
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -20,13 +21,15 @@ export interface ReproduceOptions {
   task: ReproduceTask;
   /** Run folders (checkpoints, reports); each task uses a subfolder (`charlm/`, `speech/`). */
   out: string;
-  /** The markdown file whose sections are (re)written; default RESULTS.md. */
+  /** The markdown file whose sections are (re)written; default RESULTS.md (--full) or <out>/RESULTS.md (--quick). */
   resultsFile?: string;
-  /** Where the SVG plots go; default results/. */
+  /** Where the SVG plots go; default results/ (--full) or <out>/results/ (--quick). */
   plotsDir?: string;
   /** Runs trained at once (one worker thread each); default 2. */
   parallel?: number;
   kernels?: 'auto' | 'wasm' | 'ts';
+  /** Threads of each training worker's engine (default 1: `parallel` single-threaded trainings). */
+  threads?: number;
   log?: (s: string) => void;
   /** The command line, recorded in the results. */
   command?: string;
@@ -74,7 +77,7 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   const out = join(o.out, 'charlm');
   log(`reproduce charlm (${o.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs${plan.maxStepsPerEpoch ? ` capped at ${plan.maxStepsPerEpoch} steps` : ''}, ` +
     `${o.parallel ?? 2} at a time; run folders in ${out}/`);
-  const rep = await runCharlmPlan(plan, { out, parallel: o.parallel, kernels: o.kernels, log: o.log, exportSrnn: o.bench ?? true });
+  const rep = await runCharlmPlan(plan, { out, parallel: o.parallel, kernels: o.kernels, threads: o.threads, log: o.log, exportSrnn: o.bench ?? true });
   const invFile = join(out, 'invocations.json');
   const invocations: Invocation[] = existsSync(invFile) ? (JSON.parse(readFileSync(invFile, 'utf8')) as Invocation[]) : [];
   const current = (): Invocation => ({
@@ -89,7 +92,7 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   };
   if (!rep.completed) {
     record();
-    log('reproduce charlm: not all runs finished; RESULTS.md not updated (run the same command again to continue)');
+    log(`reproduce charlm: not all runs finished; ${resultsFile} not updated (run the same command again to continue)`);
     return { md: null, info: { plan, results: rep.results, latency: new Map(), skipped: rep.skipped, trained: rep.trained } };
   }
   let latency = new Map<string, Latency>();
@@ -120,11 +123,17 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   return { md, info: { plan, results: rep.results, latency, skipped: rep.skipped, trained: rep.trained } };
 }
 
+/** Where results go: the repository's RESULTS.md and results/ only for --full (or when named explicitly). */
+export function resultsTargets(o: Pick<ReproduceOptions, 'mode' | 'out' | 'resultsFile' | 'plotsDir'>): { resultsFile: string; plotsDir: string } {
+  const full = o.mode === 'full';
+  const resultsFile = o.resultsFile ?? (full ? 'RESULTS.md' : join(o.out, 'RESULTS.md'));
+  return { resultsFile, plotsDir: o.plotsDir ?? (full || o.resultsFile ? 'results' : join(o.out, 'results')) };
+}
+
 export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   if (o.only && o.task === 'all') throw new Error('--only names runs of one plan: use it with --task charlm or --task speech');
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
-  const resultsFile = o.resultsFile ?? 'RESULTS.md';
-  const plotsDir = o.plotsDir ?? 'results';
+  const { resultsFile, plotsDir } = resultsTargets(o);
   const res: ReproduceResult = { completed: true, sections: {}, notes: [] };
   if (o.task === 'charlm' || o.task === 'all') {
     const c = await reproduceCharLM(o, log, resultsFile, plotsDir);

@@ -5,12 +5,12 @@
 
 import type { CellType } from '../src/nn/config.js';
 import { RNNModel } from '../src/nn/model.js';
-import { Heap } from '../src/kernels/heap.js';
-import { createKernels } from '../src/kernels/index.js';
+import { createEngine } from '../src/kernels/engine.js';
 import { Pruner } from '../src/prune/index.js';
 import { VOCAB_SIZE } from '../src/data/speech/dataset.js';
 import type { SpeechSplit } from '../src/data/speech/dataset.js';
-import { SpeechTrainer } from '../src/train/speech-run.js';
+import { SpeechTask } from '../src/train/speech.js';
+import { Trainer } from '../src/train/loop.js';
 
 export interface PruningOverhead {
   cell: CellType;
@@ -48,20 +48,21 @@ export function prunerPercentAt(m: PruningOverhead, freq: number): number {
 
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
-export function measurePruningOverhead(
+export async function measurePruningOverhead(
   m: { cell: CellType; bidirectional: boolean; layers: number; hidden: number },
   train: SpeechSplit,
   o: { batch: number; buckets: number; lr: number; clip: number; seed: number; rounds?: number; freq?: number; kernels?: 'auto' | 'wasm' | 'ts' },
-): PruningOverhead {
+): Promise<PruningOverhead> {
   const rounds = o.rounds ?? 60, freq = o.freq ?? 10;
-  const trainer = (): SpeechTrainer => {
+  const engine = await createEngine({ kernels: o.kernels ?? 'auto', threads: 1 }); // both trainers on one single-threaded engine
+  const trainer = (): Trainer<SpeechTask> => {
     const model = new RNNModel({
       cell: m.cell, inputSize: train.F, hiddenSize: m.hidden, numLayers: m.layers, bidirectional: m.bidirectional, outputSize: VOCAB_SIZE, dropout: 0,
-    }, createKernels(new Heap(), o.kernels ?? 'auto'));
+    }, engine.kernels);
     model.init(o.seed);
-    return new SpeechTrainer(model, train, null, {
+    return new Trainer(new SpeechTask(model, train, null, {
       epochs: 1, batch: o.batch, clip: o.clip, lrDecay: 1, seed: o.seed, buckets: o.buckets, optimizer: { kind: 'adam', lr: o.lr },
-    });
+    }));
   };
   const dense = trainer(), pruned = trainer();
   // Pruning all through the measurement, the masks updated every `freq` steps up to 90%.

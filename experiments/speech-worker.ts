@@ -4,7 +4,8 @@
 // and result.json. Timing, progress and the weight summary are ./worker-kit.ts's.
 
 import { workerData } from 'node:worker_threads';
-import { runSpeech, writeSpeechReports } from '../src/train/speech-run.js';
+import { runSpeech } from '../src/train/speech.js';
+import { writeReports } from '../src/train/reports.js';
 import { VOCAB } from '../src/data/speech/dataset.js';
 import type { SpeechRunOutcome, SpeechWorkerInput } from './speech.js';
 import { RunRecorder, exportSrnnFile, post, summarisePruning, summariseWeights, weightMap, writeJsonAtomic } from './worker-kit.js';
@@ -28,7 +29,7 @@ if (res.completed) {
   const srnn = input.exportSrnn
     ? exportSrnnFile(input.dir, model, weightMap(model), { task: 'speech', vocab: [...VOCAB], features: res.features, run: input.id })
     : null;
-  await writeSpeechReports(input.dir, res);
+  await writeReports(input.run.checkpoint, trainer);
   const validN = res.splits.valid?.utterances.length ?? 0;
   const evalCap = trainer.opts.evalUtterances ?? 0;
   const result: SpeechRunOutcome = {

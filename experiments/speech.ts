@@ -32,7 +32,7 @@ import { synthesizeCorpus, type Split } from '../src/data/speech/synth.js';
 import {
   featureWidth, loadSpeechCorpus, resolveFeatureSettings,
   type SpeechEpochEvent, type SpeechFeatureSettings, type SpeechRunOptions, type SpeechSplits,
-} from '../src/train/speech-run.js';
+} from '../src/train/speech.js';
 import { benchModel } from '../bench/kernels.js';
 import { loadOrt, ortLatency } from './latency.js';
 import { measurePruningOverhead, prunerPercentAt, type PruningOverhead } from './speech-overhead.js';
@@ -365,6 +365,8 @@ export async function prepareSpeechData(plan: SpeechPlan, out: string, o: { log:
 export interface SpeechRunnerOptions extends RunnerOptions {
   data: SpeechData;
   kernels?: 'auto' | 'wasm' | 'ts';
+  /** Threads of each training's engine (default 1: `parallel` single-threaded trainings at once). */
+  threads?: number;
   /** Export each trained model to .srnn (needed for the latency table); default true. */
   exportSrnn?: boolean;
 }
@@ -384,7 +386,7 @@ export function runSpeechPlan(plan: SpeechPlan, o: SpeechRunnerOptions): Promise
       id: r.id, dir, spec, exportSrnn: o.exportSrnn ?? true, splits: o.data.splits,
       run: {
         data: o.data.dir ?? '(provided splits)', cell: spec.cell, layers: spec.layers, hidden: spec.hidden, bidirectional: spec.bidirectional, dropout: 0,
-        features: spec.features, checkpoint, resume: true, prune: spec.recipe, kernels, test: true,
+        features: spec.features, checkpoint, resume: true, prune: spec.recipe, kernels, threads: o.threads ?? 1, test: true,
         train: {
           epochs: spec.epochs, batch: spec.batch, clip: spec.clip, lrDecay: spec.lrDecay, seed: spec.seed, maxStepsPerEpoch: spec.maxStepsPerEpoch,
           buckets: spec.buckets, beam: 0, evalUtterances: spec.evalUtterances, evalKernels: kernels,
@@ -856,7 +858,7 @@ export function speechReport(plan: SpeechPlan, R: Map<string, SpeechRunOutcome>,
   o.push('- Scale: the paper trains 67 M–218 M parameter models on 2100 h of speech on GPUs; here models have 10⁴–10⁶ parameters and the corpus is synthetic digits on 2 CPU cores. ' +
     'The comparison is of the *shape* of the results (relative CER, parameter ratios), not of absolute numbers.');
   o.push('- Every run resumes from its checkpoint (`<out>/run-<id>/model.ckpt`, written after every epoch and on Ctrl-C); finished runs (with `result.json`) are skipped; delete a run folder to retrain it. ' +
-    'Each run folder also holds report.json/txt, curves.svg (CER/WER per epoch), loss.svg, sparsity.svg and model.srnn (`sparse-rnn transcribe <run>/model.srnn file.wav`).');
+    'Each run folder also holds model.report.json/txt, model.curves.svg (CER/WER per epoch), model.loss.svg, model.sparsity.svg and model.srnn (`sparse-rnn transcribe <run>/model.srnn file.wav`).');
   const ex = R.get('rnn-dense')?.examples ?? [];
   if (ex.length) o.push(`- Test examples (rnn-dense): ${ex.map((e) => `"${e.ref}" → "${e.hyp}"`).join('; ')}.`);
   for (const n of ctx.notes ?? []) o.push(`- ${n}`);
@@ -880,7 +882,7 @@ export async function reproduceSpeech(opts: SpeechReproduceOptions): Promise<str
   mkdirSync(out, { recursive: true });
   log(`reproduce speech (${opts.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs, ${opts.parallel ?? 2} at a time; run folders in ${out}/`);
   const data = await prepareSpeechData(plan, out, { log, jobs: opts.parallel ?? 2, splits });
-  const rep = await runSpeechPlan(plan, { out, data, parallel: opts.parallel, kernels: opts.kernels, log, exportSrnn: true });
+  const rep = await runSpeechPlan(plan, { out, data, parallel: opts.parallel, kernels: opts.kernels, threads: opts.threads, log, exportSrnn: true });
   const invFile = join(out, 'invocations.json');
   const invocations: Invocation[] = existsSync(invFile) ? readJson<Invocation[]>(invFile) : [];
   const current = (): Invocation => ({
@@ -938,13 +940,14 @@ export async function speechPruningOverheads(plan: SpeechPlan, data: SpeechData,
   }
   if (!wanted.length) return [];
   const train = data.splits?.train ?? (await loadSpeechCorpus(data.dir!, resolveFeatureSettings(plan.features, 'features'))).train;
-  const res = wanted.map((w) => {
+  const res: PruningOverhead[] = [];
+  for (const w of wanted) {
     log(`reproduce speech: timing training steps with and without the pruner, interleaved (${plan.families[w.fam].name}-${w.hidden})…`);
-    const r = measurePruningOverhead(w, train, { batch: plan.batch, buckets: plan.buckets, lr: w.lr, clip: plan.clip, seed: plan.seed });
+    const r = await measurePruningOverhead(w, train, { batch: plan.batch, buckets: plan.buckets, lr: w.lr, clip: plan.clip, seed: plan.seed });
     log(`  dense ${r.denseMeanMs.toFixed(1)} ms/step, with the pruner ${r.prunedMeanMs.toFixed(1)} ms/step (means): ${signed(r.overheadPercent)}, median pair ${signed(r.medianPairPercent)}; ` +
       `re-mask ${r.remaskMs.toFixed(2)} ms, mask update ${r.maskUpdateMs.toFixed(1)} ms → ${signed(prunerPercentAt(r, plan.window.freq))} at the runs' period`);
-    return r;
-  });
+    res.push(r);
+  }
   writeJsonAtomic(cache, res);
   return res;
 }

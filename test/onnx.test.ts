@@ -21,7 +21,7 @@ import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { exportOnnxCommand } from '../src/cli/commands/export-onnx.js';
 import { importCommand, importStateDict } from '../src/cli/commands/import.js';
 import { Rng } from '../src/util/rng.js';
-import { runCharLM, type CharLMRunOptions } from '../src/train/charlm-run.js';
+import { runCharLM, type CharLMRunOptions } from '../src/train/charlm.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = join(root, 'test/fixtures/onnx');

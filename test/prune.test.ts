@@ -479,13 +479,33 @@ describe('Pruner: state round trip', () => {
     const ps = makeParams(new Heap(), MODEL, 1);
     const st = new Pruner({ method: 'narang' }, ps, opts).state();
     assert.throws(() => Pruner.restore(st, ps.slice(0, 2), opts), /prunes/);
-    assert.throws(() => new Pruner({ method: 'narang', revival: 'never' }, ps, opts).loadState(st), /different recipe/);
+    assert.throws(() => Pruner.restore(st, ps, { ...opts, recipe: { method: 'narang', revival: 'never' } }), /different recipe/);
     // a run extended to more epochs keeps the saved schedule (and says so)
-    const pr = new Pruner({ method: 'narang' }, ps, { epochs: 20, itersPerEpoch: 40 });
-    assert.equal(pr.resolved.narang!.recurrent!.endItr, 400);
-    pr.loadState(st);
+    assert.equal(new Pruner({ method: 'narang' }, ps, { epochs: 20, itersPerEpoch: 40 }).resolved.narang!.recurrent!.endItr, 400);
+    const pr = Pruner.restore(st, ps, { epochs: 20, itersPerEpoch: 40, recipe: { method: 'narang' } });
     assert.equal(pr.resolved.narang!.recurrent!.endItr, 200);
     assert.ok(pr.warnings.some((w) => /keeping the saved schedule/.test(w)));
+  });
+  test('each method says from which iteration its masks are frozen', () => {
+    const ps = makeParams(new Heap(), MODEL, 1);
+    const run = { epochs: 10, itersPerEpoch: 40 };
+    const narang = new Pruner({ method: 'narang' }, ps, run);
+    assert.equal(narang.pruningMethod!.name, 'narang');
+    assert.equal(narang.frozenFrom(), narang.resolved.narang!.recurrent!.endItr);
+    const never = new Pruner({ method: 'narang', revival: 'never' }, makeParams(new Heap(), MODEL, 1), run);
+    assert.equal(never.frozenFrom(), never.resolved.narang!.recurrent!.endItr, 'with revival "never" masks still shrink until endItr');
+    const agp = new Pruner({ method: 'agp', targetSparsity: 0.8 }, makeParams(new Heap(), MODEL, 1), run);
+    assert.equal(agp.frozenFrom(), agp.resolved.agp!.endItr);
+    const hard = new Pruner({ method: 'hard', hard: { atItr: 7, targetSparsity: 0.5 } }, makeParams(new Heap(), MODEL, 1), run);
+    assert.equal(hard.frozenFrom(), 7);
+    const once = new Pruner({ method: 'oneshot', targetSparsity: 0.5 }, makeParams(new Heap(), MODEL, 1), run);
+    assert.equal(once.frozenFrom(), -1, 'one-shot cuts before the first step');
+    // No mask changes after frozenFrom: AGP run past its end.
+    const ag = agp;
+    for (let i = 0; i <= ag.frozenFrom(); i++) ag.afterStep(i);
+    const n = ag.history.length;
+    for (let i = ag.frozenFrom() + 1; i < ag.frozenFrom() + 30; i++) ag.afterStep(i);
+    assert.equal(ag.history.length, n);
   });
   test('afterStep iterations must increase', () => {
     const ps = makeParams(new Heap(), MODEL, 1);
@@ -618,7 +638,7 @@ describe('CLI: sparse-rnn schedule', () => {
     const txt = await runCli(args);
     assert.match(txt, /27 mask updates/);
     assert.match(txt, /\s3300\s+0\.998625/);
-    const { schedule } = computeSchedule({ epochs: '10', itersPerEpoch: '661', q: '1' });
+    const { schedule } = computeSchedule({ epochs: 10, itersPerEpoch: 661, q: 1 });
     assert.deepEqual([schedule.startItr, schedule.rampItr, schedule.endItr, schedule.freq], [661, 1322, 3305, 100]);
   });
 
@@ -636,27 +656,25 @@ describe('CLI: sparse-rnn schedule', () => {
         'out.weight': { dtype: 'F32', shape: [20, 16], data: fc },
         'out.weight_mask': { dtype: 'U8', shape: [20, 16], data: new Uint8Array(320).fill(1) },
       }));
-      const { kinds } = checkpointSchedules({ checkpoint: file, epochs: '10', itersPerEpoch: '661' });
+      const { kinds } = checkpointSchedules({ checkpoint: file, epochs: 10, itersPerEpoch: 661 });
       assert.deepEqual(Object.keys(kinds), ['recurrent', 'input', 'linear']);
       assert.equal(kinds.recurrent!.q, percentileNearestRank(Float32Array.from(hh, Math.abs), 90));
       assert.equal(kinds.linear!.q, percentileNearestRank(Float32Array.from(fc, Math.abs), 90));
       close(kinds.input!.points[26].epsilon, 0.998625 * kinds.input!.q, 1e-6);
       const j = JSON.parse(await runCli(['--checkpoint', file, '--epochs', '10', '--iters-per-epoch', '661', '--json']));
       assert.deepEqual(Object.keys(j.kinds), ['recurrent', 'input', 'linear']);
-      assert.throws(() => checkpointSchedules({ checkpoint: file, q: '1', epochs: '10', itersPerEpoch: '661' }), /drop --q/);
-      assert.throws(() => checkpointSchedules({ checkpoint: join(dir, 'missing'), epochs: '10', itersPerEpoch: '661' }), /cannot read/);
+      assert.throws(() => checkpointSchedules({ checkpoint: file, q: 1, epochs: 10, itersPerEpoch: 661 }), /drop --q/);
+      assert.throws(() => checkpointSchedules({ checkpoint: join(dir, 'missing'), epochs: 10, itersPerEpoch: 661 }), /cannot read/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   test('errors', () => {
-    assert.throws(() => computeSchedule({ startItr: '661', rampItr: '1322', endItr: '3305' }), /missing --q/);
-    assert.throws(() => computeSchedule({ startItr: '661', rampItr: '1322', endItr: '3305', q: '1', theta: '0.1' }), /not both/);
-    assert.throws(() => computeSchedule({ startItr: '661', endItr: '3305', q: '1' }), /missing --ramp-itr/);
-    assert.throws(() => computeSchedule({ startItr: '661', rampItr: '1322', endItr: '3305', q: 'abc' }), /--q: expected a number/);
-    assert.throws(() => computeSchedule({ startItr: '661.5', rampItr: '1322', endItr: '3305', q: '1' }), /--start-itr: expected an integer/);
-    assert.throws(() => computeSchedule({ startItr: '3305', rampItr: '1322', endItr: '661', q: '1' }), /start-itr < --end-itr/);
-    assert.throws(() => computeSchedule({ startItr: '661', rampItr: '1322', endItr: '3305', freq: '5000', q: '1' }), /no mask update/);
+    assert.throws(() => computeSchedule({ startItr: 661, rampItr: 1322, endItr: 3305 }), /missing --q/);
+    assert.throws(() => computeSchedule({ startItr: 661, rampItr: 1322, endItr: 3305, q: 1, theta: 0.1 }), /not both/);
+    assert.throws(() => computeSchedule({ startItr: 661, endItr: 3305, q: 1 }), /missing --ramp-itr/);
+    assert.throws(() => computeSchedule({ startItr: 3305, rampItr: 1322, endItr: 661, q: 1 }), /start-itr < --end-itr/);
+    assert.throws(() => computeSchedule({ startItr: 661, rampItr: 1322, endItr: 3305, freq: 5000, q: 1 }), /no mask update/);
   });
 });

@@ -130,7 +130,7 @@ test('reproduce speech: a micro plan runs end to end through the runner, writes 
       assert.ok(Number.isFinite(r.validCer) && Number.isFinite(r.testCer) && Number.isFinite(r.validWer), r.id);
       assert.equal(r.testUtterances, 6);
       assert.ok(existsSync(join(out, `run-${r.id}`, 'model.ckpt')));
-      assert.ok(existsSync(join(out, `run-${r.id}`, 'curves.svg')));
+      assert.ok(existsSync(join(out, `run-${r.id}`, 'model.curves.svg')));
     }
     assert.equal(R.get('rnn-dense')!.cell, 'rnn_clipped');
     assert.equal(R.get('rnn-dense')!.bidirectional, true);
@@ -228,10 +228,10 @@ test('reproduce speech: a micro plan runs end to end through the runner, writes 
   }
 });
 
-test('reproduce speech: the interleaved pruning-overhead measurement times both steps and really prunes', () => {
+test('reproduce speech: the interleaved pruning-overhead measurement times both steps and really prunes', async () => {
   const train = split('train', synthUtterances(16, 4));
   for (const [cell, bidirectional] of [['rnn_clipped', true], ['gru', false]] as const) {
-    const m = measurePruningOverhead({ cell, bidirectional, layers: 1, hidden: 10 }, train, { batch: 4, buckets: 2, lr: 3e-3, clip: 5, seed: 1, rounds: 20, freq: 2 });
+    const m = await measurePruningOverhead({ cell, bidirectional, layers: 1, hidden: 10 }, train, { batch: 4, buckets: 2, lr: 3e-3, clip: 5, seed: 1, rounds: 20, freq: 2 });
     assert.equal(m.rounds, 20);
     assert.ok(m.denseMeanMs > 0 && m.prunedMeanMs > 0, JSON.stringify(m));
     assert.ok(Number.isFinite(m.overheadPercent) && Number.isFinite(m.medianPairPercent));

@@ -5,10 +5,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reproduce, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
+import { reproduce, resultsTargets, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
 import { speechPlan } from '../experiments/speech.js';
 import { charlmPlan, dependencies, estimateFullMinutes, gruPrunedSize, gruTotalParams, resolveRun, solveHidden, stepped, type RunResult } from '../experiments/charlm.js';
 import { resolveRecipe } from '../src/prune/index.js';
@@ -166,4 +166,23 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
   const r6: RunResult = r3.charlm!.results.get('6')!;
   assert.equal(r6.validBpc, R.get('6')!.validBpc);
   assert.equal(r6.testBpc, R.get('6')!.testBpc);
+
+  // --quick without --results writes into its run folder and never the repository's RESULTS.md or results/.
+  const cwd = process.cwd();
+  const repo = join(dir, 'repo');
+  mkdirSync(repo);
+  writeFileSync(join(repo, 'RESULTS.md'), 'full results\n');
+  process.chdir(repo);
+  try {
+    assert.deepEqual(resultsTargets({ mode: 'full', out: 'runs/x' }), { resultsFile: 'RESULTS.md', plotsDir: 'results' });
+    assert.deepEqual(resultsTargets({ mode: 'quick', out: 'runs/x', resultsFile: 'R.md' }), { resultsFile: 'R.md', plotsDir: 'results' });
+    const r4 = await reproduce({ ...opts, resultsFile: undefined, plotsDir: undefined });
+    assert.ok(r4.completed);
+    assert.equal(readFileSync(join(repo, 'RESULTS.md'), 'utf8'), 'full results\n', 'the repository\'s RESULTS.md is untouched');
+    assert.ok(!existsSync(join(repo, 'results')), 'no results/ in the repository');
+    assert.match(readFileSync(join(dir, 'runs', 'RESULTS.md'), 'utf8'), /<!-- reproduce:charlm:begin -->[\s\S]*QUICK/);
+    assert.ok(existsSync(join(dir, 'runs', 'results', 'charlm-fig1-valid.svg')));
+  } finally {
+    process.chdir(cwd);
+  }
 });

@@ -21,10 +21,10 @@ import { encodeWav16 } from '../src/data/speech/wav.js';
 import { applyCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { exportModel } from '../src/sparse/export.js';
 import {
-  decodeLogits, denseRecognizer, evaluateSpeech, lengthBuckets, resolveFeatureSettings, runSpeech, wavToModelFeatures,
-  writeSpeechReports, type SpeechRunOptions, type SpeechStepEvent,
-} from '../src/train/speech-run.js';
-import { loadSpeechModel, transcribeFiles } from '../src/cli/commands/transcribe.js';
+  decodeLogits, denseRecognizer, evaluateSpeech, lengthBuckets, loadSpeechModel, resolveFeatureSettings, runSpeech, transcribeFiles,
+  wavToModelFeatures, type SpeechRunOptions, type SpeechStepEvent,
+} from '../src/train/speech.js';
+import { writeReports } from '../src/train/reports.js';
 import type { PruneRecipe } from '../src/prune/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -142,9 +142,9 @@ test('CTC training learns the synthetic phoneme task: loss falls, greedy CER on 
     assert.equal(hist.length, 80);
     assert.ok(hist[hist.length - 1].validCer < hist[0].validCer);
     // Reports.
-    const files = await writeSpeechReports(dir, r);
-    for (const f of ['report.json', 'curves.svg', 'loss.svg']) assert.ok(files.includes(join(dir, f)), f);
-    const rep = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { task: string; history: unknown[]; features: { nMels: number } };
+    const files = await writeReports(o.checkpoint, r.trainer);
+    for (const f of ['model.report.json', 'model.curves.svg', 'model.loss.svg']) assert.ok(files.includes(join(dir, f)), f);
+    const rep = JSON.parse(readFileSync(join(dir, 'model.report.json'), 'utf8')) as { task: string; history: unknown[]; features: { nMels: number } };
     assert.equal(rep.task, 'speech');
     assert.equal(rep.history.length, 80);
     assert.equal(rep.features.nMels, F);
@@ -183,6 +183,30 @@ test('resume is exact: N steps straight = N/2, Ctrl-C checkpoint, resume, N/2 (w
     assert.deepEqual(resumed.pruner!.state().history, straight.pruner!.state().history);
     const strip = (h: { seconds: number; evalSeconds: number }[]): unknown => h.map(({ seconds: _s, evalSeconds: _e, ...rest }) => rest);
     assert.deepEqual(strip(resumed.trainer.state.history), strip(straight.trainer.state.history));
+  } finally {
+    rmSync(d1, { recursive: true, force: true });
+    rmSync(d2, { recursive: true, force: true });
+  }
+});
+
+test('--init-from for speech: the weights and masks of a checkpoint, a fresh optimizer and schedule; the wrong task is refused', async () => {
+  const d1 = tmp(), d2 = tmp();
+  try {
+    const first = await runSpeech(baseOptions(d1, { prune: { method: 'oneshot', oneshot: { targetSparsity: 0.5 } } }));
+    assert.ok(first.completed);
+    const logs: string[] = [];
+    const tuned = await runSpeech(baseOptions(d2, { initFrom: join(d1, 'model.ckpt'), log: (l) => void logs.push(l) }));
+    assert.ok(tuned.completed);
+    assert.equal(tuned.trainer.state.itr, first.trainer.state.itr, 'a fresh schedule: counted from 0');
+    assert.ok(logs.some((l) => /initialised from .*model\.ckpt/.test(l)), logs.join('\n'));
+    // The masks came along: pruned weights stay zero through fine-tuning.
+    const w = tuned.model.byName.get('rnn.weight_hh_l0')!;
+    assert.ok(w.maskData, 'mask loaded');
+    for (let i = 0; i < w.size; i++) if (!w.maskData![i]) assert.ok(w.data[i] === 0, `pruned weight ${i} regrew: ${w.data[i]}`);
+    // A character-LM checkpoint is not a speech model.
+    const lm = join(d2, 'lm.ckpt');
+    await saveCheckpoint(lm, new RNNModel({ cell: 'gru', inputSize: 4, hiddenSize: 4, numLayers: 1, bidirectional: false, vocabSize: 3, outputSize: 3 }, createKernels(new Heap(), 'ts')), { task: 'charlm', vocab: ['a', 'b', 'c'] });
+    await assert.rejects(runSpeech(baseOptions(join(d2, 'x'), { initFrom: lm })), /lm\.ckpt: task: is a character-LM checkpoint, not a speech model/);
   } finally {
     rmSync(d1, { recursive: true, force: true });
     rmSync(d2, { recursive: true, force: true });
@@ -237,9 +261,9 @@ test('transcribe: a .ckpt on the dense model and its .srnn export on the sparse 
       const y = denseRecognizer(model).logits(f.feats, f.T);
       return { text: decodeLogits(y, f.T), y, T: f.T };
     });
-    const dense = await loadSpeechModel(ckpt, 'auto');
+    const dense = await loadSpeechModel(ckpt, createKernels(new Heap(), 'auto'));
     assert.equal(dense.format, 'ckpt');
-    const sparse = await loadSpeechModel(srnn, 'auto');
+    const sparse = await loadSpeechModel(srnn, createKernels(new Heap(), 'auto'));
     assert.equal(sparse.format, 'srnn');
     const rd = await transcribeFiles(dense, wavs), rs = await transcribeFiles(sparse, wavs);
     wavs.forEach((w, i) => {
@@ -262,7 +286,7 @@ test('transcribe: a .ckpt on the dense model and its .srnn export on the sparse 
     const lm = join(dir, 'lm.ckpt');
     const lmModel = new RNNModel({ cell: 'gru', inputSize: 8, hiddenSize: 8, numLayers: 1, bidirectional: false, vocabSize: 5, outputSize: 5 }, createKernels(new Heap(), 'ts'));
     await saveCheckpoint(lm, lmModel, { task: 'charlm', vocab: ['a', 'b', 'c', 'd', 'e'] });
-    await assert.rejects(loadSpeechModel(lm), /not a speech model/);
+    await assert.rejects(loadSpeechModel(lm, createKernels(new Heap(), 'ts')), /not a speech model/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -287,10 +311,10 @@ test('smoke: synthesize ~20 utterances, train one short epoch from the CLI, tran
     const out = join(dir, 'run', 'model.ckpt');
     const r = await run(process.execPath, [BIN, 'train', '--task', 'speech', '--corpus', corpus, '--hidden', '32', '--layers', '1',
       '--epochs', '1', '--batch', '4', '--quiet', '-o', out], { timeout: 120_000 });
-    assert.match(r.stderr, /epoch 1: train loss [\d.]+, valid loss/);
+    assert.match(r.stderr, /epoch 1(\/1)?: train loss [\d.]+, valid loss/);
     assert.ok(existsSync(out));
-    assert.ok(existsSync(join(dir, 'run', 'report.json')));
-    assert.ok(existsSync(join(dir, 'run', 'curves.svg')));
+    assert.ok(existsSync(join(dir, 'run', 'model.report.json')));
+    assert.ok(existsSync(join(dir, 'run', 'model.curves.svg')));
     const ck = loadCheckpoint(out);
     assert.equal(ck.meta.config.numLayers, 1);
     assert.equal(ck.meta.config.inputSize, 120); // 40 mels × stack 3

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runCharLM, type CharLMRunOptions } from '../src/train/charlm-run.js';
+import { runCharLM, type CharLMRunOptions } from '../src/train/charlm.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { Rng } from '../src/util/rng.js';
-import { parseSafetensors } from '../src/io/safetensors.js';
+import { parseSafetensors, serializeSafetensors, type TensorInput } from '../src/io/safetensors.js';
 import { serializeNpy, parseNpy } from '../src/io/npy.js';
 import { forwardCommand } from '../src/cli/commands/forward.js';
 
@@ -98,6 +98,19 @@ test('resume is exact: interrupted mid-schedule and resumed == uninterrupted (bi
   const noTime = (st: { history: { seconds?: number }[] }) => ({ ...st, history: st.history.map(({ seconds, ...h }) => (void seconds, h)) });
   assert.deepEqual(noTime(mb.train.state), noTime(ma.train.state));
   assert.deepEqual(mb.prune.state, ma.prune.state);
+
+  // A checkpoint written before the one loop (the epoch's sums beside the counters) resumes the same.
+  const legacy = join(tmp, 'legacy', 'model.ckpt');
+  const o2 = options('legacy', { prune: pruneRecipe, signal: { stop: false }, onStep: (e) => void (e.itr === 40 && (o2.signal!.stop = true)) });
+  await runCharLM(o2);
+  const st = parseSafetensors(readFileSync(legacy));
+  const meta = JSON.parse(st.metadata['sparse-rnn']);
+  const { acc, ...counters } = meta.train.state;
+  meta.train.state = { ...counters, ...acc };
+  writeFileSync(legacy, serializeSafetensors(st.tensors as Map<string, TensorInput>, { 'sparse-rnn': JSON.stringify(meta) }));
+  const third = await runCharLM({ ...options('legacy', { prune: pruneRecipe }), resume: true });
+  assert.ok(third.completed);
+  for (const p of third.model.params) assert.deepEqual(p.data, full.model.byName.get(p.name)!.data, p.name);
 });
 
 test('forward command equals PyTorch nn.GRU (2 layers, bidirectional) on its state dict', async () => {

@@ -4,3 +4,4 @@ export * from './schedule.js';
 export * from './recipe.js';
 export * from './report.js';
 export * from './pruner.js';
+export * from './plan.js';

@@ -1,4 +1,8 @@
-// The pruner: owns the masks of the pruned Params and updates them on schedule.
+// The pruner: owns the masks of the pruned Params and updates them on schedule. What the masks
+// are at an iteration is decided by a pruning method (a strategy object, in the spirit of
+// PyTorch's torch.nn.utils.prune.BasePruningMethod): NarangMethod, AgpMethod, HardMethod and
+// OneShotMethod. The Pruner does the rest: mask storage, re-masking, optimizer-state zeroing, the
+// update log, state save/restore and reports.
 //
 // Call `afterStep(itr)` after every optimizer step (itr = 0-based index of the step just taken).
 // In that call, in this order (REFERENCE.md §3):
@@ -142,210 +146,138 @@ export function qFromWeights(
   return out;
 }
 
-export class Pruner {
-  readonly recipe: PruneRecipe;
-  private _resolved: ResolvedRecipe;
-  /** The Params this pruner masks, in the order given. */
+/** What a pruning method works with: the pruned tensors, shared helpers, and the update log. */
+export interface PruningContext {
+  readonly resolved: ResolvedRecipe;
   readonly pruned: readonly Param[];
-  private readonly all: readonly Param[];
-  private readonly byKind = new Map<PrunableKind, Param[]>();
-  private readonly zeroState?: (param: Param, mask: Float32Array) => void;
-  private readonly log?: (msg: string) => void;
-  private scratch = new Float32Array(0);
-  private s: Omit<PrunerState, 'format' | 'version' | 'recipe' | 'resolved' | 'tensors'>;
-  private activeSet = new Set<string>();
-  private readonly runLength: { epochs: number; itersPerEpoch: number };
+  readonly byKind: ReadonlyMap<PrunableKind, Param[]>;
+  /** The last itr passed to afterStep (−1 before the first). */
+  readonly lastItr: number;
+  /** Whether a tensor's mask is in force. */
+  isActive(name: string): boolean;
+  /** |w| over tensors (|w|·mask, or `sentinel` where masked, with revival "never"). */
+  gatherAbs(ps: readonly Param[], sentinel?: number): Float32Array;
+  /** Masks keeping exactly `keep` weights of largest |w| over `ps` together; returns the threshold. */
+  topk(ps: readonly Param[], keep: number, rec: UpdateRecord): number;
+  /** A tensor's mask was rewritten: log it, make it active, zero its optimizer state. */
+  maskChanged(p: Param, rec: UpdateRecord, zeros: number, revived: number, threshold: number): void;
+  setThreshold(name: string, threshold: number): void;
+  record(rec: UpdateRecord): void;
+  warn(msg: string): void;
+  log(msg: string): void;
+}
 
-  /** The recipe with every default filled (Table 1 from the run length); from the saved state after a resume. */
-  get resolved(): ResolvedRecipe {
-    return this._resolved;
+/** The method-specific part of PrunerState. */
+export type MethodState = Pick<PrunerState, 'kinds' | 'hardDone' | 'oneshotDone' | 'agpSparsity'>;
+
+/** One pruning method: computes its masks at an iteration and says when they stop changing. */
+export interface PruningMethod {
+  readonly name: UpdateRecord['method'];
+  /** A fresh run (not a resume): whatever is due before the first step (q measurement, a one-shot cut). */
+  start(ctx: PruningContext): void;
+  /** Computes the masks scheduled at `itr` from the post-step weights (before they are re-applied). */
+  computeMasks(itr: number, ctx: PruningContext): void;
+  /** After the masks were applied at `itr` (Narang measures q on the masked weights here). */
+  afterMasks(itr: number, ctx: PruningContext): void;
+  /** The iteration after which no mask can change (−1: cut before the first step; Infinity: never frozen). */
+  frozenFrom(): number;
+  /** Target rows for targetCheck, and whether the schedule has finished. */
+  target(ctx: PruningContext, sp: ReturnType<Pruner['sparsity']>, byTensor: ReturnType<Pruner['sparsityByTensor']>): { finished: boolean; rows: TargetCheck['rows'] };
+  /** Its part of the saved state, and restoring it. */
+  save(): MethodState;
+  load(s: MethodState): void;
+  /** Current ε per layer type (threshold methods). */
+  epsilons(): Partial<Record<PrunableKind, number>>;
+  /** The full ε schedule of a kind, where the method has one. */
+  schedule(kind: PrunableKind): NarangSchedule | null;
+}
+
+/** Private key: only Pruner.restore hands a saved state to the constructor. */
+const RESTORE: unique symbol = Symbol('restore');
+
+const NO_STATE: MethodState = { kinds: {}, hardDone: false, oneshotDone: false, agpSparsity: null };
+
+// ---------------------------------------------------------------------------------------------
+// Narang et al. 2017, Algorithm 1: per layer type, a magnitude threshold ε that grows with θ, then φ
+
+export class NarangMethod implements PruningMethod {
+  readonly name = 'narang' as const;
+  private kinds: Partial<Record<PrunableKind, KindState>> = {};
+  constructor(private readonly r: ResolvedRecipe, private readonly byKind: ReadonlyMap<PrunableKind, Param[]>) {}
+
+  private narangKinds(): [PrunableKind, ResolvedNarangKind][] {
+    const n = this.r.narang ?? {};
+    return (Object.keys(n) as PrunableKind[]).filter((k) => this.byKind.has(k)).map((k) => [k, n[k]!]);
   }
 
-  /** A fresh pruner; with `resumeFrom` it continues that state (same as Pruner.restore). */
-  constructor(recipe: PruneRecipe, params: Param[], opts: PrunerOptions, resumeFrom?: PrunerState) {
-    this.recipe = recipe;
-    this.zeroState = opts.zeroState;
-    this.log = opts.log;
-    this._resolved = resumeFrom ? resumeFrom.resolved : resolveRecipe(recipe, opts);
-    this.runLength = { epochs: opts.epochs, itersPerEpoch: opts.itersPerEpoch };
-    const names = new Set<string>();
-    for (const p of params) {
-      if (names.has(p.name)) throw new Error(`Pruner: two parameters are named "${p.name}"`);
-      names.add(p.name);
+  start(ctx: PruningContext): void {
+    for (const [k, rk] of this.narangKinds()) {
+      this.kinds[k] = { q: null, qMeasuredAt: null, qLast: null, theta: null, phi: null, epsilon: 0, updates: 0, revivals: 0 };
+      if (rk.q !== undefined || rk.theta !== undefined) this.fixSlopes(ctx, k, rk, rk.q ?? null);
+      else if (rk.startItr <= 0) this.measure(ctx, k, 0);
     }
-    this.all = [...params];
-    this.pruned = params.filter((p) => p.kind !== 'bias' && this.resolved.kinds.includes(p.kind as PrunableKind));
-    for (const p of this.pruned) {
-      const k = p.kind as PrunableKind;
-      if (!this.byKind.has(k)) this.byKind.set(k, []);
-      this.byKind.get(k)!.push(p);
-    }
-    this.s = {
-      lastItr: -1,
-      kinds: {},
-      active: [],
-      thresholds: {},
-      hardDone: false,
-      oneshotDone: false,
-      agpSparsity: null,
-      counters: { maskUpdates: 0, revivals: 0 },
-      history: [],
-      warnings: [],
-    };
-    // Masks are allocated once, up front (heap growth never happens inside the training loop).
-    for (const p of this.pruned) p.ensureMask();
-    if (resumeFrom) {
-      this.loadState(resumeFrom);
-      return;
-    }
-    for (const w of this.resolved.warnings) this.warn(w);
-    const kindsMissing = this.resolved.kinds.filter((k) => !this.byKind.has(k));
-    if (this.resolved.method !== 'none' && kindsMissing.length)
-      this.warn(`no parameters of kind ${kindsMissing.join(', ')} to prune`);
-    if (this.resolved.narang) {
-      for (const [k, rk] of this.narangKinds()) {
-        this.s.kinds[k] = { q: null, qMeasuredAt: null, qLast: null, theta: null, phi: null, epsilon: 0, updates: 0, revivals: 0 };
-        if (rk.q !== undefined || rk.theta !== undefined) this.fixSlopes(k, rk, rk.q ?? null);
-        else if (rk.startItr <= 0) this.measure(k, 0);
+  }
+
+  computeMasks(itr: number, ctx: PruningContext): void {
+    for (const [k, rk] of this.narangKinds()) {
+      if (!(itr > rk.startItr && itr < rk.endItr && itr % rk.freq === 0)) continue;
+      if (this.kinds[k]!.theta === null) {
+        ctx.warn(`${k}: q had not been measured before the update at itr ${itr} (startItr ${rk.startItr}); measuring it now`);
+        this.measure(ctx, k, itr);
       }
+      this.narangUpdate(ctx, k, rk, itr);
     }
-    if (this.resolved.oneshot) this.oneshotNow();
   }
 
-  /** A pruner that continues `state` exactly. The Params must carry the masks saved with the state. */
-  static restore(state: PrunerState, params: Param[], opts: PrunerOptions): Pruner {
-    return new Pruner(state.recipe, params, opts, state);
+  afterMasks(itr: number, ctx: PruningContext): void {
+    for (const [k, rk] of this.narangKinds()) {
+      const ks = this.kinds[k]!;
+      if (ks.theta !== null || itr + 1 < rk.startItr || itr + 1 >= rk.endItr) continue;
+      if (itr + 1 > rk.startItr) ctx.warn(`${k}: q measured late, on the weights at the start of itr ${itr + 1} (startItr ${rk.startItr})`);
+      this.measure(ctx, k, itr + 1);
+    }
   }
 
-  /**
-   * Replaces this pruner's progress with `state`, which must come from the same recipe and tensors.
-   * The saved resolved schedule is adopted, so a resumed run continues exactly even when the run is
-   * extended (more epochs): the schedule stays the one the run started with (a warning says so).
-   */
-  loadState(state: PrunerState): void {
-    if (state?.format !== 'sparse-rnn.pruner' || state.version !== 1) throw new Error('Pruner.loadState: not a sparse-rnn pruner state (version 1)');
-    const canon = (r: PruneRecipe): string => JSON.stringify(parseRecipe(r));
-    if (canon(state.recipe) !== canon(this.recipe)) throw new Error('Pruner.loadState: the state was saved for a different recipe');
-    const mine = this.pruned.map((p) => `${p.name}:${p.kind}:${p.size}`).join(',');
-    const theirs = state.tensors.map((t) => `${t.name}:${t.kind}:${t.size}`).join(',');
-    if (mine !== theirs) throw new Error(`Pruner.loadState: the state prunes [${theirs}] but the parameters give [${mine}]`);
-    this.s = JSON.parse(JSON.stringify({
-      lastItr: state.lastItr,
-      kinds: state.kinds,
-      active: state.active,
-      thresholds: state.thresholds,
-      hardDone: state.hardDone,
-      oneshotDone: state.oneshotDone,
-      agpSparsity: state.agpSparsity,
-      counters: state.counters,
-      history: state.history,
-      warnings: state.warnings,
-    }));
-    this.activeSet = new Set(this.s.active);
-    this._resolved = JSON.parse(JSON.stringify(state.resolved));
-    const { epochs, itersPerEpoch } = this.runLength;
-    if (state.resolved.epochs !== epochs || state.resolved.itersPerEpoch !== itersPerEpoch)
-      this.warn(`resumed a pruner scheduled for ${state.resolved.epochs} epochs × ${state.resolved.itersPerEpoch} iterations in a run of ${epochs} × ${itersPerEpoch}; keeping the saved schedule`);
+  /** endItr: updates happen strictly before it (with revival "never" masks still shrink until then). */
+  frozenFrom(): number {
+    const ends = this.narangKinds().map(([, rk]) => rk.endItr);
+    return ends.length ? Math.max(...ends) : -1;
   }
 
-  /** A JSON-serialisable snapshot: resolved schedules, measured q/θ/φ and ε per kind, counters, history. */
-  state(): PrunerState {
-    return JSON.parse(JSON.stringify({
-      format: 'sparse-rnn.pruner',
-      version: 1,
-      recipe: this.recipe,
-      resolved: this.resolved,
-      tensors: this.pruned.map((p) => ({ name: p.name, kind: p.kind, size: p.size })),
-      ...this.s,
-      active: [...this.activeSet],
-    }));
+  target(ctx: PruningContext, sp: ReturnType<Pruner['sparsity']>): { finished: boolean; rows: TargetCheck['rows'] } {
+    const rows: TargetCheck['rows'] = [];
+    let finished = true;
+    for (const [k, rk] of this.narangKinds()) {
+      if (rk.targetSparsity === undefined) continue;
+      if (ctx.lastItr < rk.endItr) finished = false;
+      rows.push({ scope: k, target: rk.targetSparsity, reached: sp.byKind[k] ?? 0 });
+    }
+    return { finished, rows };
   }
 
-  /** Warnings so far (schedule clamping, late measurement, …). */
-  get warnings(): readonly string[] {
-    return this.s.warnings;
+  save(): MethodState {
+    return { ...NO_STATE, kinds: this.kinds };
+  }
+  load(s: MethodState): void {
+    this.kinds = s.kinds;
   }
 
-  /** The mask-update log: one record per update (per kind for Narang), with zeros and revivals per tensor. */
-  get history(): readonly UpdateRecord[] {
-    return this.s.history;
-  }
-
-  /** Current ε per layer type (Narang). */
   epsilons(): Partial<Record<PrunableKind, number>> {
     const out: Partial<Record<PrunableKind, number>> = {};
-    for (const [k, ks] of Object.entries(this.s.kinds)) out[k as PrunableKind] = ks!.epsilon;
+    for (const [k, ks] of Object.entries(this.kinds)) out[k as PrunableKind] = ks!.epsilon;
     return out;
   }
 
-  /** The complete Algorithm 1 schedule of a kind once θ and φ are known (not in adaptive target mode). */
   schedule(kind: PrunableKind): NarangSchedule | null {
-    const rk = this.resolved.narang?.[kind];
-    const ks = this.s.kinds[kind];
+    const rk = this.r.narang?.[kind];
+    const ks = this.kinds[kind];
     if (!rk || !ks || ks.theta === null || ks.phi === null || rk.targetMethod === 'adaptive') return null;
     return { startItr: rk.startItr, rampItr: rk.rampItr, endItr: rk.endItr, theta: ks.theta, phi: ks.phi, freq: rk.freq };
   }
 
-  // -------------------------------------------------------------------------------------------
-  // The per-step hook
-
-  /** Call after every optimizer step; `itr` is the 0-based index of the step just taken. */
-  afterStep(itr: number): void {
-    if (!Number.isInteger(itr) || itr < 0) throw new Error(`Pruner.afterStep: itr must be an integer ≥ 0, found ${itr}`);
-    if (itr <= this.s.lastItr) throw new Error(`Pruner.afterStep(${itr}) after afterStep(${this.s.lastItr}): iterations must increase`);
-    const r = this.resolved;
-    if (r.narang) {
-      for (const [k, rk] of this.narangKinds()) {
-        if (!(itr > rk.startItr && itr < rk.endItr && itr % rk.freq === 0)) continue;
-        if (this.s.kinds[k]!.theta === null) {
-          this.warn(`${k}: q had not been measured before the update at itr ${itr} (startItr ${rk.startItr}); measuring it now`);
-          this.measure(k, itr);
-        }
-        this.narangUpdate(k, rk, itr);
-      }
-    } else if (r.agp) {
-      const st = agpSparsity(r.agp, itr);
-      if (st !== null) this.agpUpdate(st, itr);
-    } else if (r.hard && !this.s.hardDone && itr >= r.hard.atItr) {
-      if (itr > r.hard.atItr) this.warn(`hard: afterStep skipped atItr ${r.hard.atItr}; pruning at itr ${itr}`);
-      this.hardNow(itr);
-    }
-    this.applyMasks();
-    if (r.narang) {
-      for (const [k, rk] of this.narangKinds()) {
-        const ks = this.s.kinds[k]!;
-        if (ks.theta !== null || itr + 1 < rk.startItr || itr + 1 >= rk.endItr) continue;
-        if (itr + 1 > rk.startItr) this.warn(`${k}: q measured late, on the weights at the start of itr ${itr + 1} (startItr ${rk.startItr})`);
-        this.measure(k, itr + 1);
-      }
-    }
-    this.s.lastItr = itr;
-  }
-
-  /** w ← w ⊙ mask for every tensor whose mask is in force. Called by afterStep; cheap (one multiply pass). */
-  applyMasks(): void {
-    for (const p of this.pruned) {
-      if (p.mask < 0 || !this.activeSet.has(p.name)) continue;
-      // Param.applyMask with the offsets hoisted (≈25% faster): one multiply pass over the tensor.
-      const f = p.heap.f32;
-      const w = p.w;
-      const m = p.mask;
-      const n = p.size;
-      for (let i = 0; i < n; i++) f[w + i] *= f[m + i];
-    }
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Narang
-
-  private narangKinds(): [PrunableKind, ResolvedNarangKind][] {
-    const n = this.resolved.narang ?? {};
-    return (Object.keys(n) as PrunableKind[]).filter((k) => this.byKind.has(k)).map((k) => [k, n[k]!]);
-  }
-
   /** Sets θ and φ of a kind from q (Eq. 1) or the explicit values. */
-  private fixSlopes(k: PrunableKind, rk: ResolvedNarangKind, q: number | null): void {
-    const ks = this.s.kinds[k]!;
+  private fixSlopes(ctx: PruningContext, k: PrunableKind, rk: ResolvedNarangKind, q: number | null): void {
+    const ks = this.kinds[k]!;
     ks.q = q;
     if (rk.targetMethod === 'adaptive') {
       // θ is re-solved at every update; this is the value the schedule would have if |w| stopped moving.
@@ -358,9 +290,9 @@ export class Pruner {
     let phi = rk.phi ?? rk.phiMult * theta;
     if (rk.targetMethod === 'calibrated') {
       const m = phiMultForFinalEpsilon(rk, theta, rk.targetGrowth! * q!);
-      if (m === null) this.warn(`${k}: no update after rampItr; the calibrated target cannot set φ`);
+      if (m === null) ctx.warn(`${k}: no update after rampItr; the calibrated target cannot set φ`);
       else if (m < 0) {
-        this.warn(`${k}: calibrated target needs φ/θ = ${m.toFixed(3)} < 0; using 0`);
+        ctx.warn(`${k}: calibrated target needs φ/θ = ${m.toFixed(3)} < 0; using 0`);
         phi = 0;
       } else phi = m * theta;
     }
@@ -376,6 +308,370 @@ export class Pruner {
   /** ε of the schedule with θ = 1 (and φ = phiMult): ε scales linearly with θ. */
   private unitEpsilon(rk: ResolvedNarangKind, itr: number): number {
     return narangEpsilonFormula({ startItr: rk.startItr, rampItr: rk.rampItr, endItr: rk.endItr, freq: rk.freq, theta: 1, phi: rk.phiMult }, itr);
+  }
+
+  /** Measures q (the kind's percentile of |w|) on the current weights, as the start of `atItr`. */
+  private measure(ctx: PruningContext, k: PrunableKind, atItr: number): void {
+    const rk = this.r.narang![k]!;
+    const q = percentileNearestRank(ctx.gatherAbs(this.byKind.get(k)!), rk.percentile);
+    this.fixSlopes(ctx, k, rk, q);
+    const ks = this.kinds[k]!;
+    ks.qMeasuredAt = atItr;
+    ctx.log(`prune ${k}: q = ${q.toPrecision(6)} (${rk.percentile}th percentile at itr ${atItr}), θ = ${ks.theta!.toPrecision(6)}, φ = ${ks.phi!.toPrecision(6)}`);
+  }
+
+  private narangUpdate(ctx: PruningContext, k: PrunableKind, rk: ResolvedNarangKind, itr: number): void {
+    const ks = this.kinds[k]!;
+    const ps = this.byKind.get(k)!;
+    let eps: number;
+    if (rk.targetMethod === 'adaptive') {
+      // Re-solve θ so that the schedule would end exactly at the current target-quantile of |w|.
+      const qNow = percentileNearestRank(ctx.gatherAbs(ps), rk.percentile);
+      const theta = qNow / this.unitEpsilon(rk, this.lastUpdate(rk));
+      ks.qLast = qNow;
+      ks.theta = theta;
+      ks.phi = rk.phiMult * theta;
+      eps = Math.max(ks.epsilon, theta * this.unitEpsilon(rk, itr));
+    } else {
+      eps = narangEpsilonFormula({ startItr: rk.startItr, rampItr: rk.rampItr, endItr: rk.endItr, freq: rk.freq, theta: ks.theta!, phi: ks.phi! }, itr);
+    }
+    ks.epsilon = eps;
+    const never = this.r.revival === 'never';
+    const rec: UpdateRecord = { itr, method: 'narang', kind: k, epsilon: eps, tensors: [] };
+    for (const p of ps) {
+      const w = p.data;
+      const m = p.maskData!;
+      let zeros = 0;
+      let revived = 0;
+      for (let i = 0; i < w.length; i++) {
+        const old = m[i];
+        let keep = Math.abs(w[i]) >= eps ? 1 : 0;
+        if (never && old === 0) keep = 0;
+        if (keep === 0) zeros++;
+        else if (old === 0) revived++;
+        m[i] = keep;
+      }
+      ctx.setThreshold(p.name, eps);
+      ctx.maskChanged(p, rec, zeros, revived, eps);
+    }
+    ks.updates++;
+    ks.revivals += rec.tensors.reduce((a, t) => a + t.revived, 0);
+    ctx.record(rec);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Top-k cuts: AGP (per tensor, on a cubic schedule), hard (global, once), one-shot (before training)
+
+/** Zhu & Gupta 2017: each tensor cut to the schedule's sparsity by magnitude at every update. */
+export class AgpMethod implements PruningMethod {
+  readonly name = 'agp' as const;
+  private last: number | null = null;
+  constructor(private readonly r: ResolvedRecipe) {}
+  start(): void {}
+  computeMasks(itr: number, ctx: PruningContext): void {
+    const st = agpSparsity(this.r.agp!, itr);
+    if (st === null) return;
+    const rec: UpdateRecord = { itr, method: 'agp', targetSparsity: st, tensors: [] };
+    for (const p of ctx.pruned) ctx.topk([p], p.size - roundHalfEven(st * p.size), rec);
+    this.last = st;
+    ctx.record(rec);
+  }
+  afterMasks(): void {}
+  frozenFrom(): number {
+    return this.r.agp!.endItr;
+  }
+  target(ctx: PruningContext, _sp: unknown, byTensor: ReturnType<Pruner['sparsityByTensor']>): { finished: boolean; rows: TargetCheck['rows'] } {
+    return { finished: ctx.lastItr >= this.r.agp!.endItr, rows: byTensor.map((t) => ({ scope: t.name, target: this.r.agp!.finalSparsity, reached: t.sparsity })) };
+  }
+  save(): MethodState {
+    return { ...NO_STATE, agpSparsity: this.last };
+  }
+  load(s: MethodState): void {
+    this.last = s.agpSparsity;
+  }
+  epsilons(): Partial<Record<PrunableKind, number>> {
+    return {};
+  }
+  schedule(): null {
+    return null;
+  }
+}
+
+/** One global magnitude cut at atItr (the "hard pruning" baseline), masks frozen afterwards. */
+export class HardMethod implements PruningMethod {
+  readonly name = 'hard' as const;
+  private done = false;
+  private cutAt: number;
+  constructor(private readonly r: ResolvedRecipe) {
+    this.cutAt = r.hard!.atItr;
+  }
+  start(): void {}
+  computeMasks(itr: number, ctx: PruningContext): void {
+    const h = this.r.hard!;
+    if (this.done || itr < h.atItr) return;
+    if (itr > h.atItr) ctx.warn(`hard: afterStep skipped atItr ${h.atItr}; pruning at itr ${itr}`);
+    const N = ctx.pruned.reduce((a, p) => a + p.size, 0);
+    const keep = h.targetNnz !== undefined ? h.targetNnz : N - roundHalfEven(h.targetSparsity! * N);
+    if (keep > N) ctx.warn(`hard: targetNnz ${keep} exceeds the ${N} prunable weights; nothing pruned`);
+    const rec: UpdateRecord = { itr, method: 'hard', targetSparsity: 1 - Math.min(keep, N) / N, tensors: [] };
+    rec.epsilon = finite0(ctx.topk(ctx.pruned, Math.min(keep, N), rec));
+    this.done = true;
+    this.cutAt = itr;
+    ctx.record(rec);
+  }
+  afterMasks(): void {}
+  frozenFrom(): number {
+    return this.cutAt;
+  }
+  target(_ctx: PruningContext, sp: ReturnType<Pruner['sparsity']>): { finished: boolean; rows: TargetCheck['rows'] } {
+    const h = this.r.hard!, N = sp.size;
+    const target = h.targetNnz !== undefined ? 1 - Math.min(h.targetNnz, N) / N : h.targetSparsity!;
+    return { finished: this.done, rows: [{ scope: 'all pruned tensors', target, reached: sp.overall }] };
+  }
+  save(): MethodState {
+    return { ...NO_STATE, hardDone: this.done };
+  }
+  load(s: MethodState): void {
+    this.done = s.hardDone;
+  }
+  epsilons(): Partial<Record<PrunableKind, number>> {
+    return {};
+  }
+  schedule(): null {
+    return null;
+  }
+}
+
+/** One magnitude cut of the starting weights (per tensor or global), before the first step. */
+export class OneShotMethod implements PruningMethod {
+  readonly name = 'oneshot' as const;
+  private done = false;
+  private cutAt = -1;
+  constructor(private readonly r: ResolvedRecipe) {}
+  start(ctx: PruningContext): void {
+    const o = this.r.oneshot!;
+    const rec: UpdateRecord = { itr: ctx.lastItr, method: 'oneshot', tensors: [] };
+    if (o.scope === 'global') {
+      const N = ctx.pruned.reduce((a, p) => a + p.size, 0);
+      const keep = Math.min(N, o.targetNnz !== undefined ? o.targetNnz : N - roundHalfEven(o.targetSparsity! * N));
+      rec.targetSparsity = N ? 1 - keep / N : 0;
+      rec.epsilon = finite0(ctx.topk(ctx.pruned, keep, rec));
+    } else {
+      rec.targetSparsity = o.targetSparsity!;
+      for (const p of ctx.pruned) ctx.topk([p], p.size - roundHalfEven(o.targetSparsity! * p.size), rec);
+    }
+    this.done = true;
+    this.cutAt = ctx.lastItr;
+    ctx.record(rec);
+  }
+  computeMasks(): void {}
+  afterMasks(): void {}
+  frozenFrom(): number {
+    return this.cutAt;
+  }
+  target(_ctx: PruningContext, sp: ReturnType<Pruner['sparsity']>, byTensor: ReturnType<Pruner['sparsityByTensor']>): { finished: boolean; rows: TargetCheck['rows'] } {
+    const o = this.r.oneshot!;
+    if (o.scope === 'global') {
+      const N = sp.size;
+      const target = o.targetNnz !== undefined ? 1 - Math.min(o.targetNnz, N) / N : o.targetSparsity!;
+      return { finished: this.done, rows: [{ scope: 'all pruned tensors', target, reached: sp.overall }] };
+    }
+    return { finished: true, rows: byTensor.map((t) => ({ scope: t.name, target: o.targetSparsity!, reached: t.sparsity })) };
+  }
+  save(): MethodState {
+    return { ...NO_STATE, oneshotDone: this.done };
+  }
+  load(s: MethodState): void {
+    this.done = s.oneshotDone;
+  }
+  epsilons(): Partial<Record<PrunableKind, number>> {
+    return {};
+  }
+  schedule(): null {
+    return null;
+  }
+}
+
+/** The method object of a resolved recipe ('none' prunes nothing: masks never change). */
+export function pruningMethod(r: ResolvedRecipe, byKind: ReadonlyMap<PrunableKind, Param[]>): PruningMethod | null {
+  const make: Record<Exclude<ResolvedRecipe['method'], 'none'>, () => PruningMethod> = {
+    narang: () => new NarangMethod(r, byKind),
+    agp: () => new AgpMethod(r),
+    hard: () => new HardMethod(r),
+    oneshot: () => new OneShotMethod(r),
+  };
+  return r.method === 'none' ? null : make[r.method]();
+}
+
+export class Pruner {
+  readonly recipe: PruneRecipe;
+  private _resolved: ResolvedRecipe;
+  /** The Params this pruner masks, in the order given. */
+  readonly pruned: readonly Param[];
+  private readonly all: readonly Param[];
+  private readonly byKind = new Map<PrunableKind, Param[]>();
+  private readonly zeroState?: (param: Param, mask: Float32Array) => void;
+  private readonly logFn?: (msg: string) => void;
+  private scratch = new Float32Array(0);
+  private s: Omit<PrunerState, 'format' | 'version' | 'recipe' | 'resolved' | 'tensors' | keyof MethodState>;
+  private activeSet = new Set<string>();
+  private method: PruningMethod | null;
+  private readonly ctx: PruningContext;
+
+  /** The recipe with every default filled (Table 1 from the run length); from the saved state after a resume. */
+  get resolved(): ResolvedRecipe {
+    return this._resolved;
+  }
+
+  /** A fresh pruner: resolves the recipe for the run and does what is due before the first step. */
+  constructor(recipe: PruneRecipe, params: Param[], opts: PrunerOptions & { [RESTORE]?: PrunerState }) {
+    this.recipe = recipe;
+    this.zeroState = opts.zeroState;
+    this.logFn = opts.log;
+    const saved = opts[RESTORE] ?? null;
+    this._resolved = saved ? JSON.parse(JSON.stringify(saved.resolved)) as ResolvedRecipe : resolveRecipe(recipe, opts);
+    const names = new Set<string>();
+    for (const p of params) {
+      if (names.has(p.name)) throw new Error(`Pruner: two parameters are named "${p.name}"`);
+      names.add(p.name);
+    }
+    this.all = [...params];
+    this.pruned = params.filter((p) => p.kind !== 'bias' && this.resolved.kinds.includes(p.kind as PrunableKind));
+    for (const p of this.pruned) {
+      const k = p.kind as PrunableKind;
+      if (!this.byKind.has(k)) this.byKind.set(k, []);
+      this.byKind.get(k)!.push(p);
+    }
+    this.s = { lastItr: -1, active: [], thresholds: {}, counters: { maskUpdates: 0, revivals: 0 }, history: [], warnings: [] };
+    this.ctx = this.context();
+    this.method = pruningMethod(this.resolved, this.byKind);
+    // Masks are allocated once, up front (heap growth never happens inside the training loop).
+    for (const p of this.pruned) p.ensureMask();
+    if (saved) {
+      this.load(saved, opts);
+      return;
+    }
+    for (const w of this.resolved.warnings) this.warn(w);
+    const kindsMissing = this.resolved.kinds.filter((k) => !this.byKind.has(k));
+    if (this.resolved.method !== 'none' && kindsMissing.length)
+      this.warn(`no parameters of kind ${kindsMissing.join(', ')} to prune`);
+    if (this.method) {
+      this.method.start(this.ctx);
+      this.applyMasks();
+    }
+  }
+
+  /**
+   * The one way to continue a saved pruner exactly: `state` as `state()` returned it, the Params
+   * carrying the masks saved with it. With `recipe`, the state must have been saved for it. The
+   * saved resolved schedule is kept even when the run is extended (a warning says so).
+   */
+  static restore(state: PrunerState, params: Param[], opts: PrunerOptions & { recipe?: PruneRecipe }): Pruner {
+    if (state?.format !== 'sparse-rnn.pruner' || state.version !== 1) throw new Error('Pruner.restore: not a sparse-rnn pruner state (version 1)');
+    const canon = (r: PruneRecipe): string => JSON.stringify(parseRecipe(r));
+    if (opts.recipe && canon(state.recipe) !== canon(opts.recipe)) throw new Error('Pruner.restore: the state was saved for a different recipe');
+    return new Pruner(state.recipe, params, { ...opts, [RESTORE]: state });
+  }
+
+  private load(state: PrunerState, run: { epochs: number; itersPerEpoch: number }): void {
+    const mine = this.pruned.map((p) => `${p.name}:${p.kind}:${p.size}`).join(',');
+    const theirs = state.tensors.map((t) => `${t.name}:${t.kind}:${t.size}`).join(',');
+    if (mine !== theirs) throw new Error(`Pruner.restore: the state prunes [${theirs}] but the parameters give [${mine}]`);
+    const c = JSON.parse(JSON.stringify(state)) as PrunerState;
+    this.s = { lastItr: c.lastItr, active: c.active, thresholds: c.thresholds, counters: c.counters, history: c.history, warnings: c.warnings };
+    this.method?.load({ kinds: c.kinds, hardDone: c.hardDone, oneshotDone: c.oneshotDone, agpSparsity: c.agpSparsity });
+    this.activeSet = new Set(this.s.active);
+    if (state.resolved.epochs !== run.epochs || state.resolved.itersPerEpoch !== run.itersPerEpoch)
+      this.warn(`resumed a pruner scheduled for ${state.resolved.epochs} epochs × ${state.resolved.itersPerEpoch} iterations in a run of ${run.epochs} × ${run.itersPerEpoch}; keeping the saved schedule`);
+  }
+
+  /** A JSON-serialisable snapshot: resolved schedules, measured q/θ/φ and ε per kind, counters, history. */
+  state(): PrunerState {
+    return JSON.parse(JSON.stringify({
+      format: 'sparse-rnn.pruner',
+      version: 1,
+      recipe: this.recipe,
+      resolved: this.resolved,
+      tensors: this.pruned.map((p) => ({ name: p.name, kind: p.kind, size: p.size })),
+      lastItr: this.s.lastItr,
+      ...(this.method?.save() ?? NO_STATE),
+      active: [...this.activeSet],
+      thresholds: this.s.thresholds,
+      counters: this.s.counters,
+      history: this.s.history,
+      warnings: this.s.warnings,
+    }));
+  }
+
+  /** The pruning method in use (null for 'none'). */
+  get pruningMethod(): PruningMethod | null {
+    return this.method;
+  }
+
+  /** The iteration after which no mask can change (Infinity without a method). */
+  frozenFrom(): number {
+    return this.method ? this.method.frozenFrom() : Infinity;
+  }
+
+  /** Warnings so far (schedule clamping, late measurement, …). */
+  get warnings(): readonly string[] {
+    return this.s.warnings;
+  }
+
+  /** The mask-update log: one record per update (per kind for Narang), with zeros and revivals per tensor. */
+  get history(): readonly UpdateRecord[] {
+    return this.s.history;
+  }
+
+  /** Current ε per layer type (Narang). */
+  epsilons(): Partial<Record<PrunableKind, number>> {
+    return this.method?.epsilons() ?? {};
+  }
+
+  /** The complete Algorithm 1 schedule of a kind once θ and φ are known (not in adaptive target mode). */
+  schedule(kind: PrunableKind): NarangSchedule | null {
+    return this.method?.schedule(kind) ?? null;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The per-step hook
+
+  /** Call after every optimizer step; `itr` is the 0-based index of the step just taken. */
+  afterStep(itr: number): void {
+    if (!Number.isInteger(itr) || itr < 0) throw new Error(`Pruner.afterStep: itr must be an integer ≥ 0, found ${itr}`);
+    if (itr <= this.s.lastItr) throw new Error(`Pruner.afterStep(${itr}) after afterStep(${this.s.lastItr}): iterations must increase`);
+    this.method?.computeMasks(itr, this.ctx);
+    this.applyMasks();
+    this.method?.afterMasks(itr, this.ctx);
+    this.s.lastItr = itr;
+  }
+
+  /** w ← w ⊙ mask for every tensor whose mask is in force. Called by afterStep. */
+  applyMasks(): void {
+    for (const p of this.pruned) if (this.activeSet.has(p.name)) p.applyMask();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // What the methods use
+
+  private context(): PruningContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return {
+      get resolved() { return self.resolved; },
+      pruned: this.pruned,
+      byKind: this.byKind,
+      get lastItr() { return self.s.lastItr; },
+      isActive: (name) => this.activeSet.has(name),
+      gatherAbs: (ps, sentinel) => this.gatherAbs(ps, sentinel),
+      topk: (ps, keep, rec) => this.topk(ps, keep, rec),
+      maskChanged: (p, rec, zeros, revived, threshold) => this.maskChanged(p, rec, zeros, revived, threshold),
+      setThreshold: (name, t) => void (this.s.thresholds[name] = t),
+      record: (rec) => this.record(rec),
+      warn: (msg) => this.warn(msg),
+      log: (msg) => this.logFn?.(msg),
+    };
   }
 
   /** Fills the scratch with |w| over a kind's tensors (|w|·mask with revival "never"); returns the count. */
@@ -395,58 +691,6 @@ export class Pruner {
     }
     return this.scratch.subarray(0, n);
   }
-
-  /** Measures q (the kind's percentile of |w|) on the current weights, as the start of `atItr`. */
-  private measure(k: PrunableKind, atItr: number): void {
-    const rk = this.resolved.narang![k]!;
-    const q = percentileNearestRank(this.gatherAbs(this.byKind.get(k)!), rk.percentile);
-    this.fixSlopes(k, rk, q);
-    const ks = this.s.kinds[k]!;
-    ks.qMeasuredAt = atItr;
-    this.log?.(`prune ${k}: q = ${q.toPrecision(6)} (${rk.percentile}th percentile at itr ${atItr}), θ = ${ks.theta!.toPrecision(6)}, φ = ${ks.phi!.toPrecision(6)}`);
-  }
-
-  private narangUpdate(k: PrunableKind, rk: ResolvedNarangKind, itr: number): void {
-    const ks = this.s.kinds[k]!;
-    const ps = this.byKind.get(k)!;
-    let eps: number;
-    if (rk.targetMethod === 'adaptive') {
-      // Re-solve θ so that the schedule would end exactly at the current target-quantile of |w|.
-      const qNow = percentileNearestRank(this.gatherAbs(ps), rk.percentile);
-      const theta = qNow / this.unitEpsilon(rk, this.lastUpdate(rk));
-      ks.qLast = qNow;
-      ks.theta = theta;
-      ks.phi = rk.phiMult * theta;
-      eps = Math.max(ks.epsilon, theta * this.unitEpsilon(rk, itr));
-    } else {
-      eps = narangEpsilonFormula({ startItr: rk.startItr, rampItr: rk.rampItr, endItr: rk.endItr, freq: rk.freq, theta: ks.theta!, phi: ks.phi! }, itr);
-    }
-    ks.epsilon = eps;
-    const never = this.resolved.revival === 'never';
-    const rec: UpdateRecord = { itr, method: 'narang', kind: k, epsilon: eps, tensors: [] };
-    for (const p of ps) {
-      const w = p.data;
-      const m = p.maskData!;
-      let zeros = 0;
-      let revived = 0;
-      for (let i = 0; i < w.length; i++) {
-        const old = m[i];
-        let keep = Math.abs(w[i]) >= eps ? 1 : 0;
-        if (never && old === 0) keep = 0;
-        if (keep === 0) zeros++;
-        else if (old === 0) revived++;
-        m[i] = keep;
-      }
-      this.s.thresholds[p.name] = eps;
-      this.maskChanged(p, rec, zeros, revived, eps);
-    }
-    ks.updates++;
-    ks.revivals += rec.tensors.reduce((a, t) => a + t.revived, 0);
-    this.record(rec);
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Top-k cuts: AGP (per tensor), hard (global), one-shot (per tensor or global)
 
   /** Sets the masks of `ps` to keep exactly `keep` weights of largest |w| over all of them together. */
   private topk(ps: readonly Param[], keep: number, rec: UpdateRecord): number {
@@ -495,41 +739,6 @@ export class Pruner {
     return thr;
   }
 
-  private agpUpdate(st: number, itr: number): void {
-    const rec: UpdateRecord = { itr, method: 'agp', targetSparsity: st, tensors: [] };
-    for (const p of this.pruned) this.topk([p], p.size - roundHalfEven(st * p.size), rec);
-    this.s.agpSparsity = st;
-    this.record(rec);
-  }
-
-  private hardNow(itr: number): void {
-    const h = this.resolved.hard!;
-    const N = this.pruned.reduce((a, p) => a + p.size, 0);
-    const keep = h.targetNnz !== undefined ? h.targetNnz : N - roundHalfEven(h.targetSparsity! * N);
-    if (keep > N) this.warn(`hard: targetNnz ${keep} exceeds the ${N} prunable weights; nothing pruned`);
-    const rec: UpdateRecord = { itr, method: 'hard', targetSparsity: 1 - Math.min(keep, N) / N, tensors: [] };
-    rec.epsilon = finite0(this.topk(this.pruned, Math.min(keep, N), rec));
-    this.s.hardDone = true;
-    this.record(rec);
-  }
-
-  private oneshotNow(): void {
-    const o = this.resolved.oneshot!;
-    const rec: UpdateRecord = { itr: this.s.lastItr, method: 'oneshot', tensors: [] };
-    if (o.scope === 'global') {
-      const N = this.pruned.reduce((a, p) => a + p.size, 0);
-      const keep = Math.min(N, o.targetNnz !== undefined ? o.targetNnz : N - roundHalfEven(o.targetSparsity! * N));
-      rec.targetSparsity = N ? 1 - keep / N : 0;
-      rec.epsilon = finite0(this.topk(this.pruned, keep, rec));
-    } else {
-      rec.targetSparsity = o.targetSparsity!;
-      for (const p of this.pruned) this.topk([p], p.size - roundHalfEven(o.targetSparsity! * p.size), rec);
-    }
-    this.s.oneshotDone = true;
-    this.record(rec);
-    this.applyMasks();
-  }
-
   // -------------------------------------------------------------------------------------------
   // Book-keeping
 
@@ -544,17 +753,17 @@ export class Pruner {
     this.s.counters.maskUpdates++;
     const rev = rec.tensors.reduce((a, t) => a + t.revived, 0);
     this.s.counters.revivals += rev;
-    if (this.log) {
+    if (this.logFn) {
       const z = rec.tensors.reduce((a, t) => a + t.zeros, 0);
       const n = rec.tensors.reduce((a, t) => a + (this.pruned.find((p) => p.name === t.name)?.size ?? 0), 0);
       const what = rec.kind ? `${rec.kind} ε = ${rec.epsilon!.toPrecision(5)}` : `${rec.method} target ${(100 * (rec.targetSparsity ?? 0)).toFixed(2)}%`;
-      this.log(`prune itr ${rec.itr}: ${what}, sparsity ${n ? ((100 * z) / n).toFixed(2) : '0'}%, revived ${rev}`);
+      this.logFn(`prune itr ${rec.itr}: ${what}, sparsity ${n ? ((100 * z) / n).toFixed(2) : '0'}%, revived ${rev}`);
     }
   }
 
   private warn(msg: string): void {
     if (!this.s.warnings.includes(msg)) this.s.warnings.push(msg);
-    this.log?.(`warning: ${msg}`);
+    this.logFn?.(`warning: ${msg}`);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -600,28 +809,9 @@ export class Pruner {
    * (AGP, one-shot per tensor) or overall (hard, one-shot global); a warning per miss > 2 points.
    */
   targetCheck(): TargetCheck {
-    const r = this.resolved;
-    const rows: TargetCheck['rows'] = [];
-    let finished = true;
-    const sp = this.sparsity();
-    if (r.narang) {
-      for (const [k, rk] of this.narangKinds()) {
-        if (rk.targetSparsity === undefined) continue;
-        if (this.s.lastItr < rk.endItr) finished = false;
-        rows.push({ scope: k, target: rk.targetSparsity, reached: sp.byKind[k] ?? 0 });
-      }
-    } else if (r.agp) {
-      finished = this.s.lastItr >= r.agp.endItr;
-      for (const t of this.sparsityByTensor()) rows.push({ scope: t.name, target: r.agp.finalSparsity, reached: t.sparsity });
-    } else if (r.hard || (r.oneshot && r.oneshot.scope === 'global')) {
-      finished = r.hard ? this.s.hardDone : this.s.oneshotDone;
-      const N = sp.size;
-      const o = r.hard ?? r.oneshot!;
-      const target = o.targetNnz !== undefined ? 1 - Math.min(o.targetNnz, N) / N : o.targetSparsity!;
-      rows.push({ scope: 'all pruned tensors', target, reached: sp.overall });
-    } else if (r.oneshot) {
-      for (const t of this.sparsityByTensor()) rows.push({ scope: t.name, target: r.oneshot.targetSparsity!, reached: t.sparsity });
-    }
+    const { finished, rows } = this.method
+      ? this.method.target(this.ctx, this.sparsity(), this.sparsityByTensor())
+      : { finished: true, rows: [] as TargetCheck['rows'] };
     const warnings: string[] = [];
     for (const x of rows) {
       const d = 100 * (x.reached - x.target);

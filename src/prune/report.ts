@@ -160,6 +160,8 @@ export interface LinePlotSpec {
   /** Force the y range (e.g. [0, 1] for sparsity). */
   yMin?: number;
   yMax?: number;
+  /** Series on a second y axis (right side, dashed), e.g. sparsity next to validation loss. */
+  y2?: { label: string; series: PlotSeries[]; min?: number; max?: number };
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -190,9 +192,11 @@ function fmtTick(v: number): string {
 export function svgLinePlot(spec: LinePlotSpec): string {
   const W = spec.width ?? 640;
   const H = spec.height ?? 400;
-  const m = { left: 70, right: 20, top: 36, bottom: 52 };
-  const series = spec.series.map((s) => ({ ...s, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)) }));
-  const xs = series.flatMap((s) => s.points.map((p) => p[0]));
+  const m = { left: 70, right: spec.y2 ? 70 : 20, top: 36, bottom: 52 };
+  const finite = (ss: PlotSeries[]): PlotSeries[] => ss.map((s) => ({ ...s, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)) }));
+  const series = finite(spec.series);
+  const right = finite(spec.y2?.series ?? []);
+  const xs = [...series, ...right].flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
   let x0 = xs.length ? Math.min(...xs) : 0;
   let x1 = xs.length ? Math.max(...xs) : 1;
@@ -238,16 +242,38 @@ export function svgLinePlot(spec: LinePlotSpec): string {
     o.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="1.8"><title>${esc(s.name)}</title></path>`);
     if (s.points.length === 1) o.push(`<circle cx="${f(X(s.points[0][0]))}" cy="${f(Y(s.points[0][1]))}" r="3" fill="${c}"/>`);
   });
-  o.push('</g>');
-  // Legend, top right inside the plot.
-  const lw = Math.max(...series.map((s) => s.name.length), 1) * 7 + 34;
+  if (spec.y2) {
+    // The second axis: its own range, ticks on the right, dashed lines.
+    const rys = right.flatMap((s) => s.points.map((p) => p[1]));
+    let r0 = spec.y2.min ?? (rys.length ? Math.min(...rys) : 0);
+    let r1 = spec.y2.max ?? (rys.length ? Math.max(...rys) : 1);
+    if (r1 === r0) {
+      r0 -= 0.5;
+      r1 += 0.5;
+    }
+    const Y2 = (y: number): number => m.top + ph - ((y - r0) / (r1 - r0)) * ph;
+    right.forEach((s, j) => {
+      if (!s.points.length) return;
+      const c = PALETTE[(series.length + j) % PALETTE.length];
+      const d = s.points.map(([x, y], k) => `${k ? 'L' : 'M'}${f(X(x))},${f(Y2(y))}`).join('');
+      o.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="1.8" stroke-dasharray="6 3"><title>${esc(s.name)}</title></path>`);
+    });
+    o.push('</g>');
+    o.push(`<path d="M${m.left + pw},${m.top}V${m.top + ph}" fill="none" stroke="black"/>`);
+    for (const t of niceTicks(r0, r1, 5)) o.push(`<text x="${m.left + pw + 6}" y="${f(Y2(t) + 4)}" text-anchor="start">${fmtTick(t)}</text>`);
+    const rx = W - 14;
+    o.push(`<text x="${rx}" y="${m.top + ph / 2}" text-anchor="middle" transform="rotate(90 ${rx} ${m.top + ph / 2})">${esc(spec.y2.label)}</text>`);
+  } else o.push('</g>');
+  // Legend, top right inside the plot (second-axis series dashed).
+  const legend = [...series.map((s) => ({ name: s.name, dash: false })), ...right.map((s) => ({ name: `${s.name} (right axis)`, dash: true }))];
+  const lw = Math.max(...legend.map((s) => s.name.length), 1) * 7 + 34;
   const lx = m.left + pw - lw - 6;
-  if (series.length) {
-    o.push(`<rect x="${lx}" y="${m.top + 6}" width="${lw}" height="${series.length * 18 + 6}" fill="white" fill-opacity="0.85" stroke="#999"/>`);
-    series.forEach((s, i) => {
+  if (legend.length) {
+    o.push(`<rect x="${lx}" y="${m.top + 6}" width="${lw}" height="${legend.length * 18 + 6}" fill="white" fill-opacity="0.85" stroke="#999"/>`);
+    legend.forEach((s, i) => {
       const y = m.top + 18 + i * 18;
       const c = PALETTE[i % PALETTE.length];
-      o.push(`<line x1="${lx + 6}" y1="${y - 4}" x2="${lx + 26}" y2="${y - 4}" stroke="${c}" stroke-width="2"/>`);
+      o.push(`<line x1="${lx + 6}" y1="${y - 4}" x2="${lx + 26}" y2="${y - 4}" stroke="${c}" stroke-width="2"${s.dash ? ' stroke-dasharray="6 3"' : ''}/>`);
       o.push(`<text x="${lx + 30}" y="${y}">${esc(s.name)}</text>`);
     });
   }

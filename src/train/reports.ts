@@ -1,16 +1,24 @@
-// Reports written next to a checkpoint: the per-tensor table (JSON + text), training/validation
-// curves (the paper's Figure 1) and sparsity against iteration and per layer (Figure 2), as SVG.
+// Reports written next to a checkpoint, named after it (model.ckpt → model.report.json,
+// model.report.txt, model.curves.svg, model.sparsity.svg, …) so runs in one folder never overwrite
+// each other's: the per-tensor table (JSON + text), the task's curves (the paper's Figure 1) and
+// sparsity against iteration (Figure 2).
 
-import { join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import type { RNNModel } from '../nn/model.js';
-import type { Trainer } from './trainer.js';
 import type { Pruner } from '../prune/index.js';
 import { formatReportTable, reportJson, svgLinePlot, tensorReportRow, type LinePlotSpec, type ReportRow } from '../prune/index.js';
 import { writeFileAtomic } from '../io/fs.js';
+import type { EpochBase, LoopOptions, Task, Trainer } from './loop.js';
 
 export function modelReportRows(model: RNNModel, pruner: Pruner | null): ReportRow[] {
   if (pruner) return pruner.report();
   return model.params.map((p) => tensorReportRow(p.name, p.shape, p.data, { kind: p.kind, pruned: false }));
+}
+
+/** The path of a report next to `checkpoint`: <dir>/<checkpoint name without extension>.<suffix>. */
+export function reportPath(checkpoint: string, suffix: string): string {
+  const ext = extname(checkpoint);
+  return join(dirname(checkpoint), `${basename(checkpoint, ext)}.${suffix}`);
 }
 
 /** Sparsity of the pruned tensors after each mask update, per tensor and overall. */
@@ -35,21 +43,22 @@ export function sparsitySeries(pruner: Pruner): { name: string; points: [number,
 }
 
 /**
- * The report files every task writes next to its checkpoint: report.json (the task's own fields,
- * then the common ones), report.txt (per-tensor table), the task's plots, and sparsity.svg when
- * pruning happened. Returns the paths written.
+ * The report files of a run, next to its checkpoint: report.json (the task's fields, then the
+ * common ones), report.txt (per-tensor table), the task's plots, and sparsity.svg when pruning
+ * happened. Returns the paths written.
  */
-export async function writeRunReports(dir: string, model: RNNModel, pruner: Pruner | null,
+export async function writeRunReports(checkpoint: string, model: RNNModel, pruner: Pruner | null,
   task: Record<string, unknown>, plots: Record<string, LinePlotSpec | null>): Promise<string[]> {
   const rows = modelReportRows(model, pruner);
   const written: string[] = [];
-  const put = async (name: string, text: string): Promise<void> => {
-    const p = join(dir, name);
+  const put = async (suffix: string, text: string): Promise<void> => {
+    const p = reportPath(checkpoint, suffix);
     await writeFileAtomic(p, new TextEncoder().encode(text));
     written.push(p);
   };
   await put('report.json', JSON.stringify({
     ...task,
+    checkpoint: basename(checkpoint),
     config: model.config,
     parameters: model.parameterCount(),
     nonZero: model.nonZeroCount(),
@@ -57,26 +66,20 @@ export async function writeRunReports(dir: string, model: RNNModel, pruner: Prun
     pruning: pruner ? { sparsity: pruner.sparsity(), target: pruner.targetCheck(), warnings: pruner.warnings, updates: pruner.history.length } : null,
   }, null, 2) + '\n');
   await put('report.txt', formatReportTable(rows) + '\n');
-  for (const [file, spec] of Object.entries(plots)) if (spec) await put(file, svgLinePlot(spec));
+  // Titles name the run, so plots of runs side by side (dense/, sparse/) tell themselves apart.
+  const run = `${basename(dirname(checkpoint))}/${basename(checkpoint)}`;
+  for (const [suffix, spec] of Object.entries(plots)) if (spec) await put(suffix, svgLinePlot({ ...spec, title: `${spec.title}: ${run}` }));
   if (pruner?.history.length) {
     await put('sparsity.svg', svgLinePlot({
-      title: 'Sparsity during training', xLabel: 'iteration', yLabel: 'sparsity', yMin: 0, yMax: 1,
+      title: `Sparsity during training: ${run}`, xLabel: 'iteration', yLabel: 'sparsity', yMin: 0, yMax: 1,
       series: sparsitySeries(pruner),
     }));
   }
   return written;
 }
 
-/** Char-LM reports: the common ones plus curves.svg (train/valid bits per character per epoch). */
-export async function writeReports(dir: string, model: RNNModel, trainer: Trainer, pruner: Pruner | null): Promise<string[]> {
-  const hist = trainer.state.history;
-  return writeRunReports(dir, model, pruner, { task: 'charlm', history: hist }, {
-    'curves.svg': hist.length ? {
-      title: 'Training and validation (bits per character)', xLabel: 'epoch', yLabel: 'bits/char',
-      series: [
-        { name: 'train', points: hist.map((h) => [h.epoch, h.trainBpc]) },
-        { name: 'valid', points: hist.map((h) => [h.epoch, h.validBpc]) },
-      ],
-    } : null,
-  });
+/** The reports of a trainer's run (any task), next to `checkpoint`. */
+export async function writeReports(checkpoint: string, trainer: Trainer<Task<LoopOptions, unknown, object, object>>, extra: Record<string, unknown> = {}): Promise<string[]> {
+  const { fields, plots } = trainer.task.report(trainer.state.history as (EpochBase & object)[]);
+  return writeRunReports(checkpoint, trainer.model, trainer.pruner, { task: trainer.task.kind, ...fields, ...extra }, plots);
 }

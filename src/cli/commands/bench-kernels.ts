@@ -1,7 +1,7 @@
 // `sparse-rnn bench kernels [--quick] [--json]` and `sparse-rnn bench model <file.srnn>`.
 
 import { Command } from 'commander';
-import { action, int } from '../main.js';
+import { action, int } from '../common.js';
 
 // Loaded on use: the benchmark lives in bench/ (outside dist/src), so registering the commands
 // never depends on it being packaged.

@@ -1,16 +1,9 @@
 // `sparse-rnn data speech`: synthesise the connected-digit speech corpus (see src/data/speech/synth.ts).
 
 import { resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
-import { synthesizeCorpus, SynthesizerMissingError, type SynthProgress } from '../../data/speech/synth.js';
-
-function intAtLeast(min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}.`);
-    return n;
-  };
-}
+import type { Command } from 'commander';
+import { synthesizeCorpus, type SynthProgress } from '../../data/speech/synth.js';
+import { action, int } from '../common.js';
 
 export function registerDataSpeech(dataCommand: Command): void {
   dataCommand
@@ -19,11 +12,11 @@ export function registerDataSpeech(dataCommand: Command): void {
       'Synthesise a connected-digit speech corpus with flite and espeak-ng (+ sox): 16 kHz WAVs and manifest.json, ' +
         'speaker-independent train/valid/test split. Cached and resumable: re-running continues where it stopped.',
     )
-    .option('--utterances <n>', 'number of utterances', intAtLeast(1), 5000)
-    .option('--out <dir>', 'output directory', 'data/speech')
-    .option('--seed <s>', 'random seed (same seed, same corpus)', intAtLeast(0), 1)
-    .option('--jobs <n>', 'parallel synthesis jobs', intAtLeast(1), 2)
-    .action(async (o: { utterances: number; out: string; seed: number; jobs: number }) => {
+    .option('--utterances <n>', 'number of utterances', int('--utterances', 1), 5000)
+    .option('-o, --out <dir>', 'output directory', 'data/speech')
+    .option('--seed <s>', 'random seed (same seed, same corpus)', int('--seed', 0), 1)
+    .option('--jobs <n>', 'parallel synthesis jobs', int('--jobs', 1), 2)
+    .action(action(async (o: { utterances: number; out: string; seed: number; jobs: number }) => {
       const outDir = resolve(process.cwd(), o.out);
       const t0 = performance.now();
       const tty = process.stderr.isTTY;
@@ -67,14 +60,9 @@ export function registerDataSpeech(dataCommand: Command): void {
         );
       } catch (e) {
         if (tty) process.stderr.write('\n');
-        if (e instanceof SynthesizerMissingError) {
-          process.stderr.write(`error: ${e.message}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        throw e;
+        throw e; // the one error path: one line, exit 1
       } finally {
         process.off('SIGINT', onSig);
       }
-    });
+    }));
 }

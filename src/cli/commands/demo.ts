@@ -1,17 +1,18 @@
 // `sparse-rnn demo`: the main job. Trains a GRU character model on Moby Dick twice, side by side
-// (one worker thread per core): dense, and with gradual pruning (Algorithm 1) to ~90% sparsity.
-// Then compares them: validation bits/char, per-layer sparsity, size dense vs sparse, a sample.
+// (one single-threaded worker per training, `parallel` at once): dense, and with gradual pruning
+// (Algorithm 1) to ~90% sparsity. Then compares them: validation bits/char in one figure with the
+// pruned model's sparsity, per-layer sparsity, size dense vs sparse, a sample.
 
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { Worker } from 'node:worker_threads';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { action } from '../main.js';
-import type { CharLMRunOptions } from '../../train/charlm-run.js';
-import type { EpochEvent } from '../../train/trainer.js';
-import { loadModel } from './train.js';
+import { action, addEngineOptions, commandEngine, int } from '../common.js';
+import type { KernelChoice } from '../../kernels/engine.js';
+import { svgLinePlot } from '../../prune/index.js';
+import { evaluateBpc, type CharLMRunOptions, type EpochEvent } from '../../train/charlm.js';
+import { loadModel } from '../../train/checkpoint.js';
 import { sampleText } from '../../train/sample.js';
-import { evaluateBpc } from '../../train/trainer.js';
 import { loadCharCorpus } from '../../data/charlm.js';
 import { formatReportTable, tensorReportRow, reportTotals, type ReportRow } from '../../prune/index.js';
 import { writeFileAtomic } from '../../io/fs.js';
@@ -39,7 +40,9 @@ export function demoPlan(quick: boolean): DemoPlan {
 
 interface Msg { type: string; [k: string]: unknown }
 
-function runWorker(label: string, opts: Omit<CharLMRunOptions, 'onStep' | 'onEpoch' | 'log' | 'signal'>, render: (label: string, m: Msg) => void): { done: Promise<Msg>; worker: Worker } {
+type WorkerRun = Omit<CharLMRunOptions, 'onStep' | 'onEpoch' | 'log' | 'signal' | 'engine'>;
+
+function runWorker(label: string, opts: WorkerRun, render: (label: string, m: Msg) => void): { done: Promise<Msg>; worker: Worker } {
   const worker = new Worker(new URL('../demo-worker.js', import.meta.url), { workerData: opts });
   const done = new Promise<Msg>((resolve, reject) => {
     worker.on('message', (m: Msg) => {
@@ -54,8 +57,37 @@ function runWorker(label: string, opts: Omit<CharLMRunOptions, 'onStep' | 'onEpo
   return { done, worker };
 }
 
-export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' | 'wasm' | 'ts'; seed: number }): Promise<void> {
+export interface DemoOptions {
+  quick: boolean;
+  out: string;
+  kernels: KernelChoice;
+  /** Threads of the final comparison's engine (each training worker runs single-threaded). */
+  threads: number;
+  seed: number;
+  /** Trainings run at once, one worker thread each (2: dense and pruned side by side; 1: one after the other). */
+  parallel: number;
+  quiet?: boolean;
+}
+
+/**
+ * The demo's figure: dense and pruned validation bits/char against epoch, and the pruned model's
+ * sparsity on a second axis.
+ */
+export function demoFigure(hidden: number, dense: readonly EpochEvent[], sparse: readonly EpochEvent[], sparsity: readonly [number, number][]): string {
+  return svgLinePlot({
+    title: `sparse-rnn demo: dense vs pruned GRU-${hidden} on Moby Dick`, xLabel: 'epoch', yLabel: 'validation bits/char',
+    series: [
+      { name: 'dense: valid bits/char', points: dense.map((h) => [h.epoch, h.validBpc]) },
+      { name: 'pruned: valid bits/char', points: sparse.map((h) => [h.epoch, h.validBpc]) },
+    ],
+    y2: { label: 'sparsity of the pruned model', min: 0, max: 1, series: [{ name: 'pruned: sparsity', points: [[0, 0], ...sparsity] }] },
+  });
+}
+
+export async function runDemo(o: DemoOptions): Promise<void> {
   const plan = demoPlan(o.quick);
+  // The comparison's engine (each training worker makes its own single-threaded one), described once.
+  const engine = await commandEngine({ kernels: o.kernels, threads: o.threads, quiet: o.quiet });
   mkdirSync(join(o.out, 'dense'), { recursive: true });
   mkdirSync(join(o.out, 'sparse'), { recursive: true });
   const corpusInfo = loadCharCorpus('moby-dick');
@@ -63,7 +95,7 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
   const S = plan.maxSteps || Math.floor((Math.floor(corpusInfo.train.length / B) - 1) / T);
   const itr = (e: number): number => Math.round(e * S);
   const base: Omit<CharLMRunOptions, 'onStep' | 'onEpoch' | 'log' | 'signal' | 'checkpoint' | 'prune'> = {
-    corpus: 'moby-dick', cell: 'gru', layers: 1, hidden: plan.hidden, embed: 64, dropout: 0, resume: true, kernels: o.kernels,
+    corpus: 'moby-dick', cell: 'gru', layers: 1, hidden: plan.hidden, embed: 64, dropout: 0, resume: true, kernels: o.kernels, threads: 1,
     train: {
       epochs: plan.epochs, batch: B, seqLen: T, clip: 5, lrDecay: 1, seed: o.seed, maxStepsPerEpoch: plan.maxSteps,
       evalChars: plan.evalChars, optimizer: { kind: 'adam', lr: 2e-3 },
@@ -76,10 +108,11 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
   const status = new Map<string, string>();
   let lastDraw = 0;
   const render = (label: string, m: Msg): void => {
+    if (o.quiet && m.type !== 'log') return;
     if (m.type === 'log') {
       // Per-update pruning lines go to the report; the console keeps warnings and resume notes.
       const line = String(m.line);
-      if (!line.startsWith('prune itr')) out.write(`${out.isTTY ? '\r\x1b[K' : ''}[${label}] ${line}\n`);
+      if (!line.startsWith('prune ')) out.write(`${out.isTTY ? '\r\x1b[K' : ''}[${label}] ${line}\n`);
       return;
     }
     if (m.type === 'epoch') {
@@ -103,38 +136,61 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
     }
   };
   const t0 = performance.now();
-  const dense = runWorker('dense', { ...base, checkpoint: join(o.out, 'dense', 'model.ckpt'), prune: null }, render);
-  const sparse = runWorker('sparse', {
-    ...base, checkpoint: join(o.out, 'sparse', 'model.ckpt'),
-    prune: {
-      method: 'narang', targetSparsity: 0.9,
-      schedules: { default: { startItr: itr(plan.startEpoch), rampItr: itr(plan.rampEpoch), endItr: itr(plan.endEpoch), freq: plan.freq } },
-    },
-  }, render);
+  const runs: [string, WorkerRun][] = [
+    ['dense', { ...base, checkpoint: join(o.out, 'dense', 'model.ckpt'), prune: null }],
+    ['sparse', {
+      ...base, checkpoint: join(o.out, 'sparse', 'model.ckpt'),
+      prune: {
+        method: 'narang', targetSparsity: 0.9,
+        schedules: { default: { startItr: itr(plan.startEpoch), rampItr: itr(plan.rampEpoch), endItr: itr(plan.endEpoch), freq: plan.freq } },
+      },
+    }],
+  ];
+  // A small scheduler: at most `parallel` trainings at once, in order.
+  const live = new Set<Worker>();
+  let stopping = false;
   const stop = (): void => {
-    out.write('\nstopping both runs after this step; checkpoints will be saved (rerun the demo to continue)…\n');
-    dense.worker.postMessage({ type: 'stop' });
-    sparse.worker.postMessage({ type: 'stop' });
+    stopping = true;
+    out.write('\nstopping after this step; checkpoints will be saved (run the demo again to continue)…\n');
+    for (const w of live) w.postMessage({ type: 'stop' });
   };
   process.once('SIGINT', stop);
-  const [dr, sr] = await Promise.all([dense.done, sparse.done]);
+  const results = new Map<string, Msg>();
+  const queue = [...runs];
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.parallel, runs.length)) }, async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      if (stopping) {
+        results.set(next[0], { type: 'done', completed: false });
+        continue;
+      }
+      const w = runWorker(next[0], next[1], render);
+      live.add(w.worker);
+      results.set(next[0], await w.done);
+      live.delete(w.worker);
+    }
+  }));
   process.off('SIGINT', stop);
+  const dr = results.get('dense')!, sr = results.get('sparse')!;
   if (out.isTTY) out.write('\n');
   if (!dr.completed || !sr.completed) {
     process.exitCode = 130;
     return;
   }
   const minutes = (performance.now() - t0) / 60000;
+  const S1 = (sr.stepsPerEpoch as number) || S;
+  const figure = join(o.out, 'demo.svg');
+  await writeFileAtomic(figure, new TextEncoder().encode(demoFigure(plan.hidden, dr.history as EpochEvent[], sr.history as EpochEvent[],
+    ((sr.sparsityPoints as [number, number][]) ?? []).map(([i, v]) => [(i + 1) / S1, v]))));
   // Compare on the full validation split, batch 1 (as the reference).
-  const d = loadModel(join(o.out, 'dense', 'model.ckpt'), o.kernels);
-  const s = loadModel(join(o.out, 'sparse', 'model.ckpt'), o.kernels);
+  const d = loadModel(join(o.out, 'dense', 'model.ckpt'), engine.kernels, { task: 'charlm' });
+  const s = loadModel(join(o.out, 'sparse', 'model.ckpt'), engine.kernels, { task: 'charlm' });
   const corpus = loadCharCorpus('moby-dick', d.ck.meta.vocab);
   const valid = plan.evalChars ? corpus.valid.subarray(0, plan.evalChars + 1) : corpus.valid;
   const dBpc = evaluateBpc(d.model, valid), sBpc = evaluateBpc(s.model, valid);
   // The pruned run's report (written by its worker) has the pruner's rows, with each tensor's final ε.
   let rows: ReportRow[];
   try {
-    rows = (JSON.parse(readFileSync(join(o.out, 'sparse', 'report.json'), 'utf8')) as { tensors: { rows: ReportRow[] } }).tensors.rows;
+    rows = (JSON.parse(readFileSync(join(o.out, 'sparse', 'model.report.json'), 'utf8')) as { tensors: { rows: ReportRow[] } }).tensors.rows;
   } catch {
     rows = s.model.params.map((p) => tensorReportRow(p.name, p.shape, p.data, { kind: p.kind, pruned: p.kind !== 'bias' && p.kind !== 'embedding' }));
   }
@@ -176,7 +232,8 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
     'sample from the sparse model (temperature 0.7):',
     `  The whale ${sample.replace(/\n/g, '\n  ')}`,
     '',
-    `checkpoints, reports (report.json, curves.svg, sparsity.svg) in ${o.out}/dense and ${o.out}/sparse`,
+    `figure (dense and pruned validation bits/char, sparsity): ${figure}`,
+    `checkpoints and reports (model.report.json, model.curves.svg, model.sparsity.svg) in ${o.out}/dense and ${o.out}/sparse`,
     `live in your browser (generation with sparse vs dense latency, sparsity maps):`,
     `  npx sparse-rnn serve --dir ${o.out}   →   http://127.0.0.1:8080/`,
   ];
@@ -189,13 +246,14 @@ export async function runDemo(o: { quick: boolean; out: string; kernels: 'auto' 
 }
 
 export function registerDemo(program: Command): void {
-  program.command('demo')
-    .description('train a dense and a ~90%-sparse GRU character model on Moby Dick side by side and compare them')
-    .option('--quick', 'a small run that finishes in under 2 minutes', false)
-    .option('-o, --out <dir>', 'output folder', 'runs/demo')
-    .option('--seed <n>', 'random seed', (v) => Number(v), 1234)
-    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
-    .action(action(async (o: { quick: boolean; out: string; kernels: 'auto' | 'wasm' | 'ts'; seed: number }) => {
-      await runDemo({ ...o, out: o.quick && o.out === 'runs/demo' ? 'runs/demo-quick' : o.out });
+  addEngineOptions(program.command('demo')
+    .description('train a dense and a ~90%-sparse GRU character model on Moby Dick side by side and compare them (rerun to continue an interrupted demo)'))
+    .option('--quick', 'a small run that finishes in under 2 minutes (output in runs/demo-quick)', false)
+    .option('-o, --out <dir>', 'output folder (default runs/demo, --quick: runs/demo-quick)')
+    .option('--seed <n>', 'random seed', int('--seed', 0), 1234)
+    .option('--parallel <n>', 'trainings at once, one single-threaded worker each', int('--parallel', 1, 2), 2)
+    .option('--quiet', 'results only: no progress or engine line', false)
+    .action(action(async (o: Omit<DemoOptions, 'out'> & { out?: string }) => {
+      await runDemo({ ...o, out: o.out ?? (o.quick ? 'runs/demo-quick' : 'runs/demo') });
     }));
 }

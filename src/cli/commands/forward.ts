@@ -2,15 +2,13 @@
 // (safetensors) on X [T, B, input] (.npy) and write the output sequence [T, B, dirs·hidden].
 
 import { Command, Option } from 'commander';
-import { loadSafetensorsFileSync, loadNpyFile, saveNpyFile } from '../../io/fs.js';
+import { loadNpyFile, saveNpyFile } from '../../io/fs.js';
 import { checkFinite } from '../../io/safetensors.js';
-import { Heap } from '../../kernels/heap.js';
-import { createKernels } from '../../kernels/index.js';
-import { gateCount, type CellType, type ModelConfig } from '../../nn/config.js';
+import { createEngine, type Engine, type KernelChoice } from '../../kernels/engine.js';
+import { CELL_TYPES, gateCount, paramSpecs, type CellType, type ModelConfig } from '../../nn/config.js';
 import { RNNModel } from '../../nn/model.js';
-import { action, int } from '../main.js';
-
-const CELLS = ['gru', 'lstm', 'rnn_tanh', 'rnn_relu', 'rnn_clipped'];
+import { readSafetensorsChecked } from '../../train/checkpoint.js';
+import { action, addEngineOptions, commandEngine, int, outOption } from '../common.js';
 
 export interface ForwardOptions {
   weights: string;
@@ -23,11 +21,11 @@ export interface ForwardOptions {
   /** Initial states [layers·dirs, B, hidden] (.npy), as PyTorch's module(x, h0) / (h0, c0). */
   h0?: string;
   c0?: string;
-  kernels: 'auto' | 'wasm' | 'ts';
+  kernels: KernelChoice;
 }
 
-export async function forwardCommand(o: ForwardOptions): Promise<{ shape: number[] }> {
-  const st = loadSafetensorsFileSync(o.weights);
+export async function forwardCommand(o: ForwardOptions, engine?: () => Promise<Engine>): Promise<{ shape: number[] }> {
+  const st = readSafetensorsChecked(o.weights, 'forward');
   const name = (n: string): string => `${o.prefix}${n}`;
   const get = (n: string) => {
     const t = st.tensors.get(name(n));
@@ -45,15 +43,17 @@ export async function forwardCommand(o: ForwardOptions): Promise<{ shape: number
   if (wih.shape.length !== 2 || wih.shape[0] !== G * H)
     throw new Error(`${o.weights}: ${name('weight_ih_l0')} has shape [${wih.shape}], expected [${G * H}, input]`);
   const config: ModelConfig = { cell: o.cell, inputSize: wih.shape[1], hiddenSize: H, numLayers: o.layers, bidirectional: o.bidirectional, outputSize: 0 };
-  const model = new RNNModel(config, createKernels(new Heap(), o.kernels));
-  for (const p of model.params) {
-    const t = get(p.name.slice('rnn.'.length));
+  const model = new RNNModel(config, (await (engine ?? (() => createEngine({ kernels: o.kernels, threads: 1 })))()).kernels);
+  // The state dict's names are the canonical ones (paramSpecs) under --prefix instead of "rnn.".
+  const specs = paramSpecs(config, o.prefix);
+  model.params.forEach((p, i) => {
+    const t = get(specs[i].name.slice(o.prefix.length));
     if (t.shape.join(',') !== p.shape.join(','))
-      throw new Error(`${o.weights}: ${name(p.name.slice(4))} has shape [${t.shape}], expected [${p.shape}]`);
-    if (!(t.data instanceof Float32Array)) throw new Error(`${o.weights}: ${name(p.name.slice(4))} is ${t.dtype}, expected a float tensor`);
-    checkFinite(p.name, t.data, o.weights, t.shape);
+      throw new Error(`${o.weights}: ${specs[i].name} has shape [${t.shape}], expected [${p.shape}]`);
+    if (!(t.data instanceof Float32Array)) throw new Error(`${o.weights}: ${specs[i].name} is ${t.dtype}, expected a float tensor`);
+    checkFinite(specs[i].name, t.data, o.weights, t.shape);
     p.data.set(t.data);
-  }
+  });
   const x = await loadNpyFile(o.input);
   if (x.shape.length !== 3 || x.shape[2] !== config.inputSize)
     throw new Error(`${o.input}: shape [${x.shape}], expected [T, B, ${config.inputSize}] (time-major, as PyTorch's default)`);
@@ -81,20 +81,20 @@ export async function forwardCommand(o: ForwardOptions): Promise<{ shape: number
 }
 
 export function registerForward(program: Command): void {
-  program.command('forward')
+  addEngineOptions(program.command('forward'))
     .description('run a PyTorch RNN/GRU/LSTM state-dict (safetensors) on X.npy [T,B,input] → Y.npy [T,B,dirs·hidden]')
     .requiredOption('--weights <file>', 'safetensors with weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}[_reverse]')
-    .addOption(new Option('--cell <cell>', 'cell type').choices(CELLS).makeOptionMandatory())
+    .addOption(new Option('--cell <cell>', 'cell type').choices(CELL_TYPES as unknown as string[]).makeOptionMandatory())
     .option('--layers <n>', 'stacked layers', int('--layers', 1), 1)
     .option('--bidirectional', 'bidirectional stack', false)
     .option('--prefix <p>', 'name prefix of the tensors (e.g. "rnn.")', '')
     .requiredOption('--input <X.npy>', 'input [T, B, input], float32')
-    .requiredOption('--output <Y.npy>', 'where to write the outputs')
+    .addOption(outOption('where to write the outputs Y.npy').makeOptionMandatory())
     .option('--h0 <H0.npy>', 'initial hidden state [layers·dirs, B, hidden] (default zeros)')
     .option('--c0 <C0.npy>', 'initial LSTM cell state (default zeros)')
-    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
-    .action(action(async (o: ForwardOptions) => {
-      const { shape } = await forwardCommand(o);
-      process.stderr.write(`wrote ${o.output} [${shape}]\n`);
+    .option('--quiet', 'print nothing but errors', false)
+    .action(action(async (o: Omit<ForwardOptions, 'output'> & { out: string; threads: number; quiet: boolean }) => {
+      const { shape } = await forwardCommand({ ...o, output: o.out }, () => commandEngine(o));
+      if (!o.quiet) process.stderr.write(`wrote ${o.out} [${shape}]\n`);
     }));
 }

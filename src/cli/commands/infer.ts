@@ -2,20 +2,22 @@
 // sparse runtime. X is [T, B, input] floats, or [T, B] integer token ids for a model with an
 // embedding; Y is [T, B, outputSize] (or [T, B, dirs·hidden] for a model without a head).
 
-import { Command, Option } from 'commander';
-import { loadNpyFile, readFileBytes, saveNpyFile } from '../../io/fs.js';
-import { SparseModel } from '../../sparse/runtime.js';
-import { action } from '../main.js';
+import type { Command } from 'commander';
+import { loadNpyFile, saveNpyFile } from '../../io/fs.js';
+import { createEngine, type Engine, type KernelChoice } from '../../kernels/engine.js';
+import { loadSrnnFile } from '../../train/checkpoint.js';
+import { action, addEngineOptions, commandEngine, outOption } from '../common.js';
 
 export interface InferOptions {
   input: string;
   output: string;
   softmax: boolean;
-  kernels: 'auto' | 'wasm' | 'ts';
+  kernels: KernelChoice;
 }
 
-export async function inferCommand(modelPath: string, o: InferOptions): Promise<{ shape: number[]; ms: number; backend: string }> {
-  const model = SparseModel.load(await readFileBytes(modelPath), { backend: o.kernels, softmax: o.softmax });
+export async function inferCommand(modelPath: string, o: InferOptions, engine?: () => Promise<Engine>): Promise<{ shape: number[]; ms: number; backend: string }> {
+  const make = engine ?? (() => createEngine({ kernels: o.kernels, threads: 1 }));
+  const model = await loadSrnnFile(modelPath, async () => (await make()).kernels, { purpose: 'infer', softmax: o.softmax });
   const x = await loadNpyFile(o.input);
   const c = model.config;
   let T: number, B: number;
@@ -46,15 +48,15 @@ export async function inferCommand(modelPath: string, o: InferOptions): Promise<
 }
 
 export function registerInfer(program: Command): void {
-  program.command('infer')
+  addEngineOptions(program.command('infer'))
     .description('run an .srnn model on X.npy [T,B,input] (or token ids [T,B]) → Y.npy [T,B,output]')
     .argument('<model.srnn>', 'model written by `sparse-rnn export`')
     .requiredOption('--input <X.npy>', 'inputs [T, B, input] float32, or [T, B] integer token ids')
-    .requiredOption('--output <Y.npy>', 'where to write the outputs [T, B, output]')
+    .addOption(outOption('where to write the outputs Y.npy [T, B, output]').makeOptionMandatory())
     .option('--softmax', 'apply softmax to the head output (probabilities instead of logits)', false)
-    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
-    .action(action(async (modelPath: string, o: InferOptions) => {
-      const r = await inferCommand(modelPath, o);
-      process.stderr.write(`wrote ${o.output} [${r.shape}] in ${r.ms.toFixed(1)} ms (${r.backend})\n`);
+    .option('--quiet', 'print nothing but errors', false)
+    .action(action(async (modelPath: string, o: Omit<InferOptions, 'output'> & { out: string; threads: number; quiet: boolean }) => {
+      const r = await inferCommand(modelPath, { ...o, output: o.out }, () => commandEngine(o));
+      if (!o.quiet) process.stderr.write(`wrote ${o.out} [${r.shape}] in ${r.ms.toFixed(1)} ms (${r.backend})\n`);
     }));
 }

@@ -1,10 +1,12 @@
 // `sparse-rnn reproduce [--quick|--full] [--task charlm|speech|all] [--out runs/reproduce]`: the
-// paper's experiments on real data, written to RESULTS.md (+ SVG plots in results/). Thin: the
-// work is in experiments/ (compiled to dist/experiments), imported when the command runs.
+// paper's experiments on real data. Thin: the work is in experiments/ (compiled to
+// dist/experiments). --full writes RESULTS.md and results/*.svg; --quick writes its own into its
+// run folder (never the repository's), unless --results names a file.
 
 import { Command, Option } from 'commander';
-import { action, int } from '../main.js';
-import type { ReproduceOptions, ReproduceTask } from '../../../experiments/reproduce.js';
+import { createEngine, type KernelChoice } from '../../kernels/engine.js';
+import { reproduce, type ReproduceTask } from '../../../experiments/reproduce.js';
+import { action, int } from '../common.js';
 
 interface CliOptions {
   quick: boolean;
@@ -12,35 +14,40 @@ interface CliOptions {
   task: ReproduceTask;
   out?: string;
   parallel: number;
-  kernels: 'auto' | 'wasm' | 'ts';
+  kernels: KernelChoice;
+  threads: number;
   bench: boolean;
-  results: string;
-  plots: string;
+  results?: string;
+  plots?: string;
   seed?: number;
   only?: string[];
 }
 
 export function registerReproduce(program: Command): void {
   program.command('reproduce')
-    .description("reproduce the paper's experiments (Tables 3, 4, 6, Figures 1, 2) on Moby Dick (and speech when available); writes RESULTS.md and results/*.svg")
-    .addOption(new Option('--quick', 'smoke test of the whole pipeline in under 10 minutes (small models, numbers labelled quick)').conflicts('full'))
+    .description("reproduce the paper's experiments (Tables 3, 4, 6, Figures 1, 2) on Moby Dick and the speech corpus; --full writes RESULTS.md and results/*.svg")
+    .addOption(new Option('--quick', 'smoke test of the whole pipeline in under 10 minutes (small models); results go to <out>/RESULTS.md and <out>/results/').conflicts('full'))
     .addOption(new Option('--full', 'the real runs: 10 epochs of 661 steps as the PyTorch reference (about 1–3 h on 2 cores); the default').conflicts('quick'))
     .addOption(new Option('--task <task>', 'which experiments').choices(['charlm', 'speech', 'all']).default('all'))
     .option('-o, --out <dir>', 'run folders: checkpoints and reports (default runs/reproduce, --quick: runs/reproduce-quick)')
-    .option('--parallel <n>', 'runs trained at once, one worker thread each', int('--parallel', 1), 2)
-    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
+    .option('--parallel <n>', 'trainings at once, one worker thread each', int('--parallel', 1), 2)
+    .addOption(new Option('--kernels <impl>', 'compute kernels: auto (fastest supported), wasm (SIMD), relaxed (relaxed SIMD), ts (reference)')
+      .choices(['auto', 'wasm', 'relaxed', 'ts']).default('auto'))
+    .option('--threads <n>', 'compute threads of each training (default 1: --parallel single-threaded trainings at once)', int('--threads', 1), 1)
     .option('--no-bench', 'skip the inference latency measurement (Table 6 analog)')
-    .option('--results <file>', 'markdown file whose reproduce sections are rewritten', 'RESULTS.md')
-    .option('--plots <dir>', 'folder for the SVG plots', 'results')
+    .option('--results <file>', 'markdown file whose reproduce sections are rewritten (default: RESULTS.md with --full, <out>/RESULTS.md with --quick)')
+    .option('--plots <dir>', 'folder for the SVG plots (default: results/ with --full or --results, <out>/results/ with --quick)')
     .option('--seed <n>', 'training seed of every run (default 1234; use another --out and --results for a seed-noise check)', int('--seed', 0))
     .option('--only <ids>', 'only these runs of the task\'s plan, comma-separated (e.g. gru-dense,gru-medium)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .action(action(async (o: CliOptions) => {
       const mode = o.quick ? 'quick' : 'full';
-      const modPath = '../../../experiments/reproduce.js';
-      const m = (await import(modPath)) as { reproduce: (opts: ReproduceOptions) => Promise<{ completed: boolean }> };
-      const res = await m.reproduce({
+      const engine = await createEngine({ kernels: o.kernels, threads: o.threads });
+      process.stderr.write(`${engine.describe()} per training, ${o.parallel} at once\n`);
+      await engine.close();
+      const res = await reproduce({
         mode, task: o.task, out: o.out ?? (mode === 'quick' ? 'runs/reproduce-quick' : 'runs/reproduce'),
-        parallel: o.parallel, kernels: o.kernels, bench: o.bench, resultsFile: o.results, plotsDir: o.plots, seed: o.seed, only: o.only,
+        parallel: o.parallel, kernels: o.kernels === 'relaxed' ? 'wasm' : o.kernels, threads: o.threads, bench: o.bench,
+        resultsFile: o.results, plotsDir: o.plots, seed: o.seed, only: o.only,
         command: `sparse-rnn ${process.argv.slice(2).join(' ')}`,
       });
       if (!res.completed) process.exitCode = 130;

@@ -16,12 +16,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { paramSpecs } from '../../nn/config.js';
-import { exportModel } from '../../sparse/export.js';
-import { loadCheckpoint } from '../../train/checkpoint.js';
-import { action, int } from '../main.js';
+import { checkpointToSrnn as toSrnn, loadCheckpoint } from '../../train/checkpoint.js';
+import { action, int } from '../common.js';
 
 export interface ServeOptions {
   /** 0: an ephemeral port. */
@@ -69,26 +67,9 @@ interface ModelSource {
   get(): Promise<Uint8Array>;
 }
 
-/** Export a checkpoint to .srnn bytes (masks applied; storage chosen per matrix by density). */
+/** A checkpoint's .srnn bytes (the checkpoint API's export, masks applied). */
 export function checkpointToSrnn(file: string): Uint8Array {
-  const ck = loadCheckpoint(file);
-  const config = ck.meta.config;
-  const weights = new Map<string, Float32Array>();
-  for (const s of paramSpecs(config)) {
-    const t = ck.tensors.get(s.name);
-    if (!t) throw new Error(`${file}: missing tensor ${s.name}`);
-    const w = Float32Array.from(t.data);
-    if (w.length !== s.shape.reduce((a, b) => a * b, 1)) throw new Error(`${file}: ${s.name} has shape [${t.shape}], expected [${s.shape}]`);
-    const m = ck.tensors.get(`${s.name}_mask`);
-    if (m) for (let i = 0; i < w.length; i++) if (!m.data[i]) w[i] = 0;
-    weights.set(s.name, w);
-  }
-  const extra: Record<string, unknown> = { source: basename(dirname(file)) + '/' + basename(file) };
-  if (ck.meta.vocab) extra.vocab = ck.meta.vocab;
-  if (ck.meta.task) extra.task = ck.meta.task;
-  if (ck.meta.corpus) extra.corpus = ck.meta.corpus;
-  if (ck.meta.features !== undefined) extra.features = ck.meta.features; // a speech model's front end (the page transcribes with it)
-  return exportModel(config, weights, { values: 'fp32', extra });
+  return toSrnn(loadCheckpoint(file, { purpose: 'serve' })).bytes;
 }
 
 /** The first existing of `srnn` files, else an on-the-fly export of the first existing checkpoint. */
@@ -230,18 +211,27 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   };
 }
 
+/** The demo folder to serve when --dir is not given: runs/demo, else runs/demo-quick (the --quick demo's). */
+export function defaultDemoDir(cwd = process.cwd()): string {
+  for (const d of ['runs/demo', 'runs/demo-quick']) {
+    const m = models(resolve(cwd, d));
+    if (m.charlm || m.dense || m.speech) return d;
+  }
+  return 'runs/demo';
+}
+
 export function registerServe(program: Command): void {
   program.command('serve')
     .description('serve the live demo page (char LM generation with live sparse vs dense latency, speech to text, sparsity maps) on 127.0.0.1')
-    .option('-p, --port <n>', 'port (0: any free port)', int('port', 0), 8080)
-    .option('--dir <dir>', 'demo output folder with the models', 'runs/demo')
-    .action(action(async (o: { port: number; dir: string }) => {
-      if (o.port > 65535) throw new Error(`port must be at most 65535, got ${o.port}`);
-      const s = await startServer({ port: o.port, dir: o.dir });
-      const m = models(resolve(o.dir));
+    .option('-p, --port <n>', 'port (0: any free port)', int('--port', 0, 65535), 8080)
+    .option('--dir <dir>', 'demo output folder with the models (default: runs/demo, else runs/demo-quick)')
+    .action(action(async (o: { port: number; dir?: string }) => {
+      const dir = o.dir ?? defaultDemoDir();
+      const s = await startServer({ port: o.port, dir });
+      const m = models(resolve(dir));
       const list = Object.entries(m).filter(([, v]) => v).map(([k, v]) => `  ${k.padEnd(7)} ${v!.source}`);
       process.stderr.write(`sparse-rnn serve: ${s.url}\n` +
-        (list.length ? `models:\n${list.join('\n')}\n` : `no models in ${o.dir} yet: run \`sparse-rnn demo\`, or load an .srnn file in the page\n`) +
+        (list.length ? `models:\n${list.join('\n')}\n` : `no models in ${dir} yet: run \`sparse-rnn demo\`, or load an .srnn file in the page\n`) +
         'Ctrl-C to stop.\n');
       await new Promise<void>((r) => process.once('SIGINT', () => { void s.close().then(r); }));
     }));

@@ -1,25 +1,22 @@
-// `sparse-rnn train`, `eval` and `sample` for character language models.
+// `sparse-rnn train`, `eval` and `sample`. Thin: options → the run set-up of src/train (one for
+// every task), progress and results on stderr/stdout.
 
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { CellType } from '../../nn/config.js';
-import { runCharLM } from '../../train/charlm-run.js';
-import { createProgress } from '../progress.js';
-import { action, cellOption, int, num } from '../main.js';
-import type { PruneRecipe } from '../../prune/index.js';
+import type { Engine, KernelChoice } from '../../kernels/engine.js';
+import type { PruneRecipe, Pruner } from '../../prune/index.js';
 import { PRUNE_METHODS, formatReportTable } from '../../prune/index.js';
-import { applyCheckpoint, loadCheckpoint } from '../../train/checkpoint.js';
-import { Heap } from '../../kernels/heap.js';
-import { createKernels } from '../../kernels/index.js';
-import { RNNModel } from '../../nn/model.js';
+import { loadCheckpoint, modelOf, type LoadedCheckpoint } from '../../train/checkpoint.js';
 import { loadCharCorpus } from '../../data/charlm.js';
-import { evaluateBpc } from '../../train/trainer.js';
+import { evaluateBpc, runCharLM } from '../../train/charlm.js';
+import { runSpeech } from '../../train/speech.js';
 import { sampleText } from '../../train/sample.js';
 import { writeReports } from '../../train/reports.js';
+import type { LoopOptions, StepBase, Task, Trainer } from '../../train/loop.js';
+import { createProgress, type Progress } from '../progress.js';
 import { stopOnSignals } from '../stop-signal.js';
-import { trainSpeechFromCli } from './train-speech.js';
+import { UsageError, action, addEngineOptions, cellOption, commandEngine, int, num, outOption, refuseOverwrite } from '../common.js';
 
 export interface TrainCliOptions {
   task: 'charlm' | 'speech';
@@ -44,8 +41,10 @@ export interface TrainCliOptions {
   evalChars: number;
   out: string;
   resume: boolean;
+  force: boolean;
   initFrom?: string;
-  kernels: 'auto' | 'wasm' | 'ts';
+  kernels: KernelChoice;
+  threads: number;
   prune: string;
   pruneConfig?: string;
   targetSparsity?: number;
@@ -73,6 +72,10 @@ export const SPEECH_TRAIN_DEFAULTS: Readonly<Partial<Record<keyof TrainCliOption
   corpus: 'data/speech', layers: 2, hidden: 256, batch: 8, epochs: 15, lr: 3e-3, lrDecay: 1.1, clip: 5,
 };
 
+/** Options that only shape a pruning schedule: ignored without --prune / --prune-config. */
+const PRUNE_ONLY = ['targetSparsity', 'phiMult', 'freq', 'startItr', 'rampItr', 'endItr', 'q', 'revival', 'hardEpoch', 'pruneEmbedding'] as const;
+const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 /** The pruning recipe from --prune-config and/or the command-line schedule options. */
 export function recipeFromOptions(o: TrainCliOptions): PruneRecipe | null {
   let r: PruneRecipe;
@@ -81,12 +84,12 @@ export function recipeFromOptions(o: TrainCliOptions): PruneRecipe | null {
     try {
       text = readFileSync(o.pruneConfig, 'utf8');
     } catch {
-      throw new Error(`--prune-config: cannot read ${o.pruneConfig}`);
+      throw new UsageError(`--prune-config: cannot read ${o.pruneConfig}`);
     }
     try {
       r = JSON.parse(text) as PruneRecipe;
     } catch (e) {
-      throw new Error(`${o.pruneConfig}: not valid JSON (${(e as Error).message})`);
+      throw new UsageError(`${o.pruneConfig}: not valid JSON (${(e as Error).message})`);
     }
   } else r = { method: o.prune as PruneRecipe['method'] };
   if (r.method === 'none') return null;
@@ -101,9 +104,9 @@ export function recipeFromOptions(o: TrainCliOptions): PruneRecipe | null {
 }
 
 export function addTrainOptions(c: Command): Command {
-  return c
+  return addEngineOptions(c
     .addOption(new Option('--task <task>', 'what to train').choices(['charlm', 'speech']).default('charlm'))
-    .option('--corpus <name|path>', 'moby-dick, sotu or a UTF-8 text file', 'moby-dick')
+    .option('--corpus <name|path>', 'moby-dick, sotu or a UTF-8 text file (speech: the corpus folder)', 'moby-dick')
     .addOption(cellOption())
     .option('--layers <n>', 'stacked recurrent layers', int('--layers', 1), 1)
     .option('--hidden <n>', 'hidden units per layer', int('--hidden', 1), 256)
@@ -122,13 +125,13 @@ export function addTrainOptions(c: Command): Command {
     .option('--lr-decay <x>', 'divide the learning rate by this after every epoch (DS2: 1.2)', num('--lr-decay', 1), 1)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1234)
     .option('--eval-chars <n>', 'validation characters per evaluation (0 = all)', int('--eval-chars', 0), 0)
-    .option('-o, --out <file>', 'checkpoint file', 'runs/model.ckpt')
-    .option('--resume', 'continue from --out if it exists', false)
+    .addOption(outOption('checkpoint file (reports are written next to it, named after it)', 'runs/model.ckpt'))
+    .option('--resume', 'continue the run in --out (exactly where it stopped)', false)
+    .option('--force', 'replace an existing --out checkpoint with a new run', false)
     .option('--init-from <checkpoint>', 'start from these weights/masks with a fresh optimizer (fine-tune, one-shot prune)')
-    .addOption(new Option('--kernels <impl>', 'kernel implementation').choices(['auto', 'wasm', 'ts']).default('auto'))
     .addOption(new Option('--prune <method>', 'pruning during training').choices(PRUNE_METHODS as unknown as string[]).default('none'))
     .option('--prune-config <recipe.json>', 'pruning recipe (JSON); options below override it')
-    .option('--target-sparsity <s>', 'final sparsity to reach (e.g. 0.9)', num('--target-sparsity', 0, 0.9999))
+    .option('--target-sparsity <s>', 'final sparsity to reach (e.g. 0.9; needs --prune)', num('--target-sparsity', 0, 0.9999))
     .option('--phi-mult <m>', 'ramp slope φ = m·θ (paper: 1.5–2)', num('--phi-mult', 0))
     .option('--freq <n>', 'iterations between mask updates', int('--freq', 1))
     .option('--start-itr <n>', 'first pruning iteration', int('--start-itr', 0))
@@ -138,15 +141,15 @@ export function addTrainOptions(c: Command): Command {
     .addOption(new Option('--revival <mode>', 'may pruned weights come back').choices(['paper', 'never']))
     .option('--hard-epoch <k>', 'hard pruning: prune after epoch k', int('--hard-epoch', 1))
     .option('--prune-embedding', 'also prune the embedding', false)
-    .option('--quiet', 'no progress bar', false)
+    .option('--quiet', 'no progress bar, engine line or pruner updates: results, warnings and errors only', false)
     .option('--mels <n>', 'speech: log-mel bands', int('--mels', 1), 40)
     .option('--stack <n>', 'speech: frames stacked per model input frame', int('--stack', 1), 3)
-    .option('--stride <n>', 'speech: keep every n-th stacked frame (1-3)', int('--stride', 1), 2)
+    .option('--stride <n>', 'speech: keep every n-th stacked frame (1-3)', int('--stride', 1, 3), 2)
     .option('--bidirectional', 'speech: bidirectional recurrent layers (the paper\'s RNN model: --cell rnn_clipped --bidirectional)', false)
     .option('--buckets <n>', 'speech: window lengths batches are padded to (memory vs padding)', int('--buckets', 1), 6)
-    .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0)
+    .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0))
     .addHelpText('after', `\nWith --task speech, options not given default to: ${Object.entries(SPEECH_TRAIN_DEFAULTS).map(([k, v]) => `${k} ${String(v)}`).join(', ')}` +
-      ' (--corpus is the corpus directory of "sparse-rnn data speech"; --embed and --seq-len are not used).')
+      ' (--corpus is the corpus directory of "sparse-rnn data speech"; --embed, --seq-len and --eval-chars are not used).')
     .hook('preAction', (cmd) => {
       if (cmd.getOptionValue('task') !== 'speech') return;
       for (const [k, v] of Object.entries(SPEECH_TRAIN_DEFAULTS))
@@ -154,102 +157,213 @@ export function addTrainOptions(c: Command): Command {
     });
 }
 
-export async function trainCharLMFromCli(o: TrainCliOptions): Promise<boolean> {
-  const progress = createProgress(process.stderr, o.quiet);
-  const { signal, dispose } = stopOnSignals(progress);
-  mkdirSync(dirname(o.out) || '.', { recursive: true });
-  let emaMs = 0, started = false;
-  const res = await runCharLM({
-    corpus: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, embed: o.embed, dropout: o.dropout,
-    train: {
-      epochs: o.epochs, batch: o.batch, seqLen: o.seqLen, clip: o.clip, lrDecay: o.lrDecay, seed: o.seed,
-      maxStepsPerEpoch: o.maxSteps, evalChars: o.evalChars,
-      optimizer: o.optimizer === 'adam'
-        ? { kind: 'adam', lr: o.lr, weightDecay: o.weightDecay }
-        : { kind: 'sgd', lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay },
-    },
-    checkpoint: o.out, resume: o.resume, initFrom: o.initFrom, prune: recipeFromOptions(o), kernels: o.kernels, signal,
-    log: (s) => progress.log(s),
-    onStep: (e, t, p) => {
+/** Options given on the command line (not defaults). */
+type Given = (k: keyof TrainCliOptions) => boolean;
+
+/**
+ * Options that would be ignored are refused, with what to do instead: pruning options without
+ * pruning, and, with --resume, model or data options that differ from the saved run.
+ */
+export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFrom: LoadedCheckpoint | null; notes: string[] } {
+  const notes: string[] = [];
+  const pruning = o.prune !== 'none' || !!o.pruneConfig;
+  const resuming = o.resume && existsSync(o.out);
+  if (o.resume && o.initFrom) throw new UsageError('--resume continues --out, --init-from starts a new run from other weights: give one of them');
+  if (!pruning && !resuming) {
+    const stray = PRUNE_ONLY.filter((k) => given(k));
+    if (stray.length) throw new UsageError(`${stray.map(flag).join(', ')} only ${stray.length > 1 ? 'apply' : 'applies'} with pruning: add --prune narang (or agp, hard, oneshot) or --prune-config FILE, or drop ${stray.length > 1 ? 'them' : 'it'}`);
+  }
+  if (!resuming) {
+    if (o.resume) notes.push(`${o.out} does not exist yet: starting a new run`);
+    else refuseOverwrite(o.out, o);
+    return { resumeFrom: null, notes };
+  }
+  const ck = loadCheckpoint(o.out, { task: o.task, purpose: `train --task ${o.task} --resume` });
+  const c = ck.meta.config;
+  const saved = (ck.meta.train?.options ?? {}) as { batch?: number; seqLen?: number; maxStepsPerEpoch?: number; seed?: number };
+  const feats = (ck.meta.features ?? {}) as { nMels?: number; stack?: number; stride?: number };
+  const same: [keyof TrainCliOptions, unknown, unknown][] = [
+    ['cell', o.cell, c.cell], ['layers', o.layers, c.numLayers], ['hidden', o.hidden, c.hiddenSize],
+    ['batch', o.batch, saved.batch], ['maxSteps', o.maxSteps, saved.maxStepsPerEpoch ?? 0], ['seed', o.seed, saved.seed],
+    ...(o.task === 'charlm'
+      ? [['embed', o.embed, c.inputSize], ['seqLen', o.seqLen, saved.seqLen], ['dropout', o.dropout, c.dropout ?? 0]] as [keyof TrainCliOptions, unknown, unknown][]
+      : [['bidirectional', !!o.bidirectional, c.bidirectional], ['mels', o.mels, feats.nMels], ['stack', o.stack, feats.stack], ['stride', o.stride, feats.stride]] as [keyof TrainCliOptions, unknown, unknown][]),
+  ];
+  for (const [k, mine, theirs] of same)
+    if (given(k) && theirs !== undefined && mine !== theirs)
+      throw new UsageError(`${flag(k)} ${String(mine)} differs from the checkpoint's ${String(theirs)} (${o.out}): --resume continues the saved run as it was; drop ${flag(k)}, or start a new run with another -o/--out (or --force)`);
+  const ignored = (['prune', 'pruneConfig', ...PRUNE_ONLY, 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clip', 'lrDecay', 'evalChars', 'corpus'] as const).filter((k) => given(k));
+  if (ignored.length) notes.push(`warning: --resume keeps the saved run's settings; ignoring ${ignored.map(flag).join(', ')}`);
+  return { resumeFrom: ck, notes };
+}
+
+const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : 'n/a');
+
+/** Progress fields every task shows: sparsity and the largest ε while pruning. */
+function pruneFields(p: Pruner | null): Record<string, string> {
+  if (!p) return {};
+  const f: Record<string, string> = { sparsity: (100 * p.sparsity().overall).toFixed(1) + '%' };
+  const eps = Object.values(p.epsilons()).filter((x): x is number => x !== undefined);
+  if (eps.length) f.ε = Math.max(...eps).toPrecision(3);
+  return f;
+}
+
+/** Per-step progress shared by the tasks: the bar restarts at every epoch (counted from 1). */
+function stepProgress(progress: Progress, epochs: () => number) {
+  let started = false;
+  return {
+    step(e: StepBase, fields: Record<string, string>): void {
       if (!started || e.step === 0) {
-        progress.start(e.stepsPerEpoch, `epoch ${e.epoch + 1}/${t.opts.epochs}`);
+        progress.start(e.stepsPerEpoch, `epoch ${e.epoch + 1}/${epochs()}`);
         started = true;
-      }
-      emaMs = emaMs ? 0.9 * emaMs + 0.1 * e.ms : e.ms; // smoothed step time
-      const fields: Record<string, string> = {
-        loss: (e.loss / Math.LN2).toFixed(3) + ' bpc',
-        speed: `${Math.round((t.opts.batch * t.opts.seqLen) / (emaMs / 1000))} char/s (${emaMs.toFixed(0)} ms/step)`,
-      };
-      if (p) {
-        fields.sparsity = (100 * p.sparsity().overall).toFixed(1) + '%';
-        const eps = Object.values(p.epsilons()).filter((x): x is number => x !== undefined);
-        if (eps.length) fields.ε = Math.max(...eps).toPrecision(3);
       }
       progress.update(e.step + 1, fields);
     },
-    onEpoch: (e, t, p) => {
+    epochDone(): void {
       progress.stop();
       started = false;
-      progress.log(`epoch ${e.epoch}/${t.opts.epochs}: train ${e.trainBpc.toFixed(4)} bpc, valid ${e.validBpc.toFixed(4)} bpc` +
-        (p ? `, sparsity ${(100 * p.sparsity().overall).toFixed(2)}%` : '') + `, ${e.seconds.toFixed(1)} s`);
     },
-  });
-  dispose();
+  };
+}
+
+/** The library's log lines: the pruner's per-update notes unless --quiet; the rest (warnings, resume, interruption) always. */
+const libraryLog = (progress: Progress) => (s: string): void => (s.startsWith('prune ') ? progress.info(s) : progress.log(s));
+
+export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<boolean> {
+  const progress = createProgress(process.stderr, o.quiet);
+  const { notes } = checkTrainOptions(o, given);
+  for (const n of notes) (n.startsWith('warning') ? progress.log : progress.info)(n);
+  // The engine is made (and described) once the inputs are known to be good.
+  let engine: Engine | null = null;
+  const makeEngine = async (): Promise<Engine> => (engine = await commandEngine(o));
+  const { signal, dispose } = stopOnSignals(progress);
+  const optimizer = o.optimizer === 'adam'
+    ? { kind: 'adam' as const, lr: o.lr, weightDecay: o.weightDecay }
+    : { kind: 'sgd' as const, lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay };
+  const loop = { epochs: o.epochs, clip: o.clip, lrDecay: o.lrDecay, seed: o.seed, maxStepsPerEpoch: o.maxSteps, optimizer };
+  const common = { checkpoint: o.out, resume: o.resume, initFrom: o.initFrom, prune: recipeFromOptions(o), engine: makeEngine, signal, log: libraryLog(progress) };
+  let res: { completed: boolean; alreadyFinished: boolean; trainer: Trainer<Task<LoopOptions, unknown, object, object>>; pruner: Pruner | null };
+  try {
+    if (o.task === 'speech') {
+      const sp = stepProgress(progress, () => o.epochs);
+      let busy = 0, audio = 0, featStart = 0, announced = false;
+      const r = await runSpeech({
+        ...common, data: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, bidirectional: !!o.bidirectional, dropout: o.dropout,
+        features: { nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2 },
+        train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels === 'relaxed' ? 'wasm' : o.kernels },
+        onFeatures: (split, done, total) => {
+          if (done === 1) {
+            featStart = performance.now();
+            progress.start(total, `features ${split}`);
+          }
+          progress.update(done, {});
+          if (done === total) {
+            progress.stop();
+            progress.info(`features ${split}: ${total} utterances in ${((performance.now() - featStart) / 1000).toFixed(1)} s (cached for next time)`);
+          }
+        },
+        onStep: (e, t, p) => {
+          if (!announced) {
+            announced = true;
+            const m = t.model, task = t.task;
+            progress.info(`model: ${m.config.cell}${m.config.bidirectional ? ' bidirectional' : ''} ${m.config.numLayers}x${m.config.hiddenSize}, ` +
+              `${m.config.inputSize} inputs, ${m.parameterCount()} parameters; ${task.train.utterances.length} training utterances, ` +
+              `${task.valid?.utterances.length ?? 0} validation; batch ${t.opts.batch}, windows [${task.buckets.join(', ')}] frames`);
+          }
+          if (e.step === 0) audio = busy = 0;
+          audio += e.audioSeconds;
+          busy += e.ms / 1000;
+          sp.step(e, { loss: e.loss.toFixed(3), speed: `${(audio / busy).toFixed(0)}x realtime`, ...pruneFields(p) });
+        },
+        onEpoch: (e, t) => {
+          sp.epochDone();
+          progress.log(`epoch ${e.epoch}/${t.opts.epochs}: train loss ${e.trainLoss.toFixed(4)}, valid loss ${e.validLoss.toFixed(4)}, ` +
+            `valid CER ${pct(e.validCer)} WER ${pct(e.validWer)}` + (e.sparsity !== null ? `, sparsity ${pct(e.sparsity)}` : '') +
+            `, padding ${pct(e.padding)}, ${e.seconds.toFixed(1)} s (eval ${e.evalSeconds.toFixed(1)} s)`);
+        },
+      });
+      if (r.completed && r.test) {
+        progress.log(`test (held-out voices, ${r.test.utterances} utterances): CER ${pct(r.test.cer)}, WER ${pct(r.test.wer)}`);
+        for (let i = 0; i < Math.min(3, r.test.refs.length); i++) progress.log(`  ref: ${r.test.refs[i]}\n  hyp: ${r.test.hyps[i]}`);
+      }
+      res = r as unknown as typeof res;
+    } else {
+      const sp = stepProgress(progress, () => o.epochs);
+      let emaMs = 0;
+      const r = await runCharLM({
+        ...common, corpus: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, embed: o.embed, dropout: o.dropout,
+        train: { ...loop, batch: o.batch, seqLen: o.seqLen, evalChars: o.evalChars },
+        onStep: (e, t, p) => {
+          emaMs = emaMs ? 0.9 * emaMs + 0.1 * e.ms : e.ms; // smoothed step time
+          sp.step(e, {
+            loss: (e.loss / Math.LN2).toFixed(3) + ' bpc',
+            speed: `${Math.round((t.opts.batch * t.opts.seqLen) / (emaMs / 1000))} char/s`,
+            ...pruneFields(p),
+          });
+        },
+        onEpoch: (e, t, p) => {
+          sp.epochDone();
+          progress.log(`epoch ${e.epoch}/${t.opts.epochs}: train ${e.trainBpc.toFixed(4)} bpc, valid ${e.validBpc.toFixed(4)} bpc` +
+            (p ? `, sparsity ${(100 * p.sparsity().overall).toFixed(2)}%` : '') + `, ${e.seconds.toFixed(1)} s`);
+        },
+      });
+      res = r as unknown as typeof res;
+    }
+  } finally {
+    dispose();
+    await (engine as Engine | null)?.close();
+  }
   if (!res.completed) {
     process.exitCode = 130;
     return false;
   }
-  const dir = dirname(o.out);
-  const reportFiles = await writeReports(dir, res.model, res.trainer, res.pruner);
+  if (res.alreadyFinished) {
+    progress.log(`${o.out}: this run is already finished (${res.trainer.state.epoch} epochs); nothing trained. Raise --epochs to continue it, or start a new run with --force or another -o/--out.`);
+    return true;
+  }
+  const reportFiles = await writeReports(o.out, res.trainer);
   if (res.pruner) {
-    progress.log(formatReportTable(res.pruner.report()));
-    for (const w of res.pruner.warnings) progress.log(w);
+    progress.info(formatReportTable(res.pruner.report()));
+    for (const w of res.pruner.targetCheck().warnings) progress.log(`warning: ${w}`);
   }
   progress.log(`checkpoint: ${o.out}; reports: ${reportFiles.join(', ')}`);
+  if (o.task === 'speech')
+    progress.info(`transcribe with: sparse-rnn transcribe ${o.out} file.wav  (or export to .srnn first: sparse-rnn export ${o.out} -o model.srnn)`);
   return true;
 }
 
 export function registerTrainCommands(program: Command): void {
-  addTrainOptions(program.command('train').description('train a model (character LM by default), optionally pruning it'))
-    .action(action(async (o: TrainCliOptions) => {
-      if (o.task === 'speech') {
-        await trainSpeechFromCli(o);
-        return;
-      }
-      await trainCharLMFromCli(o);
+  addTrainOptions(program.command('train').description('train a model (character LM by default, --task speech for speech), optionally pruning it'))
+    .action(action(async (o: TrainCliOptions, cmd: Command) => {
+      await trainFromCli(o, (k) => cmd.getOptionValueSource(k) === 'cli');
     }));
 
-  program.command('eval')
-    .description('bits per character of a checkpoint on a split')
-    .argument('<checkpoint>')
-    .addOption(new Option('--split <name>').choices(['valid', 'test', 'train']).default('valid'))
-    .option('--corpus <name|path>', 'override the corpus recorded in the checkpoint')
-    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
-    .action(action(async (file: string, o: { split: 'valid' | 'test' | 'train'; corpus?: string; kernels: 'auto' | 'wasm' | 'ts' }) => {
-      const { model, ck } = loadModel(file, o.kernels);
+  addEngineOptions(program.command('eval')
+    .description('bits per character of a character-LM checkpoint on a split of its corpus')
+    .argument('<checkpoint>', 'checkpoint written by `sparse-rnn train` or `sparse-rnn import`')
+    .addOption(new Option('--split <name>', 'which split of the corpus to score (90/5/5 as the reference)').choices(['valid', 'test', 'train']).default('valid'))
+    .option('--corpus <name|path>', 'override the corpus recorded in the checkpoint'))
+    .option('--quiet', 'print only the result', false)
+    .action(action(async (file: string, o: { split: 'valid' | 'test' | 'train'; corpus?: string; kernels: KernelChoice; threads: number; quiet: boolean }) => {
+      const ck = loadCheckpoint(file, { task: 'charlm', purpose: 'eval' });
+      const model = modelOf(ck, (await commandEngine(o)).kernels);
       const corpus = loadCharCorpus(o.corpus ?? ck.meta.corpus ?? 'moby-dick', ck.meta.vocab);
       const bpc = evaluateBpc(model, corpus[o.split]);
       process.stdout.write(`${o.split} bits/char: ${bpc.toFixed(4)} (${corpus[o.split].length} characters, ${model.nonZeroCount()} non-zero parameters of ${model.parameterCount()})\n`);
     }));
 
-  program.command('sample')
+  addEngineOptions(program.command('sample')
     .description('generate text from a character-LM checkpoint')
-    .argument('<checkpoint>')
+    .argument('<checkpoint>', 'checkpoint written by `sparse-rnn train` or `sparse-rnn import`'))
     .option('--prompt <text>', 'text to start from', 'The whale ')
     .option('--length <n>', 'characters to generate', int('--length', 1), 300)
     .option('--temperature <t>', 'softmax temperature (0 = greedy)', num('--temperature', 0, 100), 0.8)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
-    .addOption(new Option('--kernels <impl>').choices(['auto', 'wasm', 'ts']).default('auto'))
-    .action(action(async (file: string, o: { prompt: string; length: number; temperature: number; seed: number; kernels: 'auto' | 'wasm' | 'ts' }) => {
-      const { model, ck } = loadModel(file, o.kernels);
-      if (!ck.meta.vocab) throw new Error(`${file}: has no vocabulary (not a character-LM checkpoint)`);
+    .option('--quiet', 'print only the text', false)
+    .action(action(async (file: string, o: { prompt: string; length: number; temperature: number; seed: number; kernels: KernelChoice; threads: number; quiet: boolean }) => {
+      const ck = loadCheckpoint(file, { task: 'charlm', purpose: 'sample' });
+      if (!ck.meta.vocab) throw new UsageError(`${file}: has no vocabulary; import it with --vocab-file to sample from it`);
+      const model = modelOf(ck, (await commandEngine(o)).kernels);
       process.stdout.write(o.prompt + sampleText(model, ck.meta.vocab, o) + '\n');
     }));
-}
-
-export function loadModel(file: string, kernels: 'auto' | 'wasm' | 'ts' = 'auto') {
-  const ck = loadCheckpoint(file);
-  const model = new RNNModel(ck.meta.config, createKernels(new Heap(), kernels));
-  applyCheckpoint(model, ck);
-  return { model, ck };
 }

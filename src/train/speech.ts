@@ -31,26 +31,26 @@
 //  * Loss: PyTorch's CTCLoss(reduction='mean'): the mean over the batch of loss_b / |target_b|, i.e.
 //    nats per target character; that is what is reported and what is differentiated.
 
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Heap } from '../kernels/heap.js';
-import { createKernels } from '../kernels/index.js';
 import type { CellType, ModelConfig } from '../nn/config.js';
-import { RNNModel } from '../nn/model.js';
-import { Optimizer, clipGradNorm, type OptimizerOptions } from '../nn/optim.js';
+import type { RNNModel } from '../nn/model.js';
+import type { Kernels } from '../kernels/types.js';
 import { ctcBeamDecode, ctcGreedyDecode, ctcLoss } from '../nn/ctc.js';
 import { cerCounts, werCounts } from '../nn/metrics.js';
-import { Rng } from '../util/rng.js';
+import type { Rng } from '../util/rng.js';
 import { batchIndices, loadSpeechSplit, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
 import { INSTALL_HINT, readManifest, type Split } from '../data/speech/synth.js';
 import { SparseModel } from '../sparse/runtime.js';
 import { exportModel } from '../sparse/export.js';
-import { featureConfigOf, featureWidth, resolveFeatureSettings, type SpeechFeatureSettings } from '../sparse/transcribe.js';
-import { Pruner, parseRecipe, type PruneRecipe } from '../prune/index.js';
-import { applyCheckpoint, loadCheckpoint, optimizerTensors, saveCheckpoint } from './checkpoint.js';
-import { writeRunReports } from './reports.js';
-import type { TrainHook } from './trainer.js';
-import { runCheckpointed } from './checkpointed.js';
+import {
+  checkSpeechModel, featureConfigOf, featureWidth, resolveFeatureSettings, speechModelInfo, transcribeWav, wavToModelFeatures,
+  type SpeechFeatureSettings,
+} from '../sparse/transcribe.js';
+import type { LinePlotSpec, Pruner } from '../prune/index.js';
+import { readFileBytes } from '../io/fs.js';
+import { fileKindOf, loadCheckpoint, loadSrnnFile, modelOf } from './checkpoint.js';
+import type { EpochBase, LoopOptions, StepBase, Task } from './loop.js';
+import { runTraining, type RunOptions, type RunResult } from './run.js';
 
 // ---------------------------------------------------------------------------------------------
 // Features: the settings and the WAV → model features front end live in src/sparse/transcribe.ts
@@ -151,20 +151,11 @@ export function evaluateSpeech(rec: Recognizer, utts: readonly SpeechUtterance[]
 }
 
 // ---------------------------------------------------------------------------------------------
-// The trainer
+// The task
 
-export interface SpeechTrainOptions {
-  epochs: number;
+export interface SpeechTrainOptions extends LoopOptions {
   /** Utterances per batch. */
   batch: number;
-  optimizer: OptimizerOptions;
-  /** Global gradient-norm clip (0 = off). */
-  clip: number;
-  /** Divide the learning rate by this after every epoch (DS2: 1.2; 1 = constant). */
-  lrDecay: number;
-  seed: number;
-  /** Cap on steps per epoch (quick runs); 0 = the whole epoch. */
-  maxStepsPerEpoch?: number;
   /** Number of window lengths batches are padded to (quantiles of the training lengths). Default 6. */
   buckets?: number;
   /** Beam width for validation decoding (0 or 1 = greedy, the default). */
@@ -175,16 +166,7 @@ export interface SpeechTrainOptions {
   evalKernels?: 'auto' | 'wasm' | 'ts';
 }
 
-export interface SpeechStepEvent {
-  itr: number;
-  epoch: number;
-  step: number;
-  stepsPerEpoch: number;
-  /** CTC loss, nats per target character (batch mean). */
-  loss: number;
-  gradNorm: number;
-  lr: number;
-  ms: number;
+export interface SpeechStepExtra {
   /** Real (unpadded) input frames and utterances in the batch, and the window [T, B] run. */
   frames: number;
   utterances: number;
@@ -193,9 +175,10 @@ export interface SpeechStepEvent {
   /** Seconds of audio in the batch (frames × hop × stride). */
   audioSeconds: number;
 }
+/** loss: CTC loss, nats per target character (batch mean). */
+export type SpeechStepEvent = StepBase & SpeechStepExtra;
 
-export interface SpeechEpochEvent {
-  epoch: number;
+export interface SpeechEpochMetrics {
   /** Mean training CTC loss over the epoch's steps (nats per character). */
   trainLoss: number;
   validLoss: number;
@@ -203,30 +186,20 @@ export interface SpeechEpochEvent {
   validWer: number;
   /** Fraction of the epoch's training window frames that were padding. */
   padding: number;
-  seconds: number;
   evalSeconds: number;
-  lr: number;
   /** Overall sparsity of the pruned tensors at the end of the epoch (null without pruning). */
   sparsity: number | null;
 }
+export type SpeechEpochEvent = EpochBase & SpeechEpochMetrics;
 
-export interface SpeechTrainerState {
-  itr: number;
-  epoch: number;
-  stepInEpoch: number;
-  lr: number;
-  adamT: number;
-  rng: number;
-  /** Seed of the current epoch's batch order (drawn from rng at the epoch's start). */
+interface SpeechAcc {
+  /** Seed of the epoch's batch order (drawn from the run's Rng at the epoch's start). */
   epochSeed: number;
   trainLossSum: number;
   trainSteps: number;
   realFrames: number;
   windowFrames: number;
-  history: SpeechEpochEvent[];
 }
-
-type Listener<E> = (e: E) => void | Promise<void>;
 
 /**
  * Window lengths for batches of `batch` utterances cut from the length-sorted list (as batchIndices
@@ -270,47 +243,35 @@ export function lengthBuckets(lengths: readonly number[], k: number, batch = 1):
   return out.reverse();
 }
 
-export class SpeechTrainer {
-  readonly model: RNNModel;
-  readonly optimizer: Optimizer;
-  readonly hooks: TrainHook[] = [];
+export class SpeechTask implements Task<SpeechTrainOptions, SpeechAcc, SpeechStepExtra, SpeechEpochMetrics> {
+  readonly kind = 'speech' as const;
   readonly buckets: number[];
-  state: SpeechTrainerState;
-  private readonly rng: Rng;
-  private batches: number[][] = [];
-  private batchesSeed = -1;
+  private batchOrder: number[][] = [];
+  private batchOrderSeed = -1;
   private readonly lengths: number[];
-  private stepListeners: Listener<SpeechStepEvent>[] = [];
-  private epochListeners: Listener<SpeechEpochEvent>[] = [];
-  private stopRequested = false;
   /** Extra metadata for the evaluation runtime's in-memory .srnn. */
   evalExtra?: Record<string, unknown>;
   /** Seconds of audio per model frame (hop × stride), for throughput reporting. */
   frameSeconds = 0;
+  /** Feature settings (for the report). */
+  features?: SpeechFeatureSettings;
+  /** Test-split result (set by runSpeech once training completes; for the report). */
+  test: SpeechEval | null = null;
 
-  constructor(model: RNNModel, readonly train: SpeechSplit, readonly valid: SpeechSplit | null, readonly opts: SpeechTrainOptions) {
-    if (model.config.vocabSize) throw new Error('SpeechTrainer: the model must take features (no embedding)');
-    if (model.config.inputSize !== train.F) throw new Error(`SpeechTrainer: the model takes ${model.config.inputSize} features per frame, the data has ${train.F}`);
-    if (model.config.outputSize !== VOCAB_SIZE) throw new Error(`SpeechTrainer: the model has ${model.config.outputSize} outputs, CTC over the DS2 vocabulary needs ${VOCAB_SIZE}`);
-    if (!train.utterances.length) throw new Error('SpeechTrainer: the training split is empty');
-    if (!(Number.isInteger(opts.batch) && opts.batch >= 1)) throw new Error(`SpeechTrainer: batch must be a positive integer, got ${opts.batch}`);
-    this.model = model;
-    this.optimizer = new Optimizer(model.params, opts.optimizer);
+  constructor(readonly model: RNNModel, readonly train: SpeechSplit, readonly valid: SpeechSplit | null, readonly opts: SpeechTrainOptions) {
+    if (model.config.vocabSize) throw new Error('speech task: the model must take features (no embedding)');
+    if (model.config.inputSize !== train.F) throw new Error(`speech task: the model takes ${model.config.inputSize} features per frame, the data has ${train.F}`);
+    if (model.config.outputSize !== VOCAB_SIZE) throw new Error(`speech task: the model has ${model.config.outputSize} outputs, CTC over the DS2 vocabulary needs ${VOCAB_SIZE}`);
+    if (!train.utterances.length) throw new Error('speech task: the training split is empty');
+    if (!(Number.isInteger(opts.batch) && opts.batch >= 1)) throw new Error(`speech task: batch must be a positive integer, got ${opts.batch}`);
     this.lengths = train.utterances.map((u) => u.T);
     this.buckets = lengthBuckets(this.lengths, opts.buckets ?? 6, opts.batch);
-    this.rng = new Rng(opts.seed ^ 0x5eed);
-    this.state = {
-      itr: 0, epoch: 0, stepInEpoch: 0, lr: opts.optimizer.lr, adamT: 0, rng: this.rng.state, epochSeed: 0,
-      trainLossSum: 0, trainSteps: 0, realFrames: 0, windowFrames: 0, history: [],
-    };
     // Reserve every training window now (one per bucket): the heap grows here, not in the loop.
     for (const T of this.buckets) model.inputBuffer(T, opts.batch); // also reserves the recurrent workspaces
   }
 
-  get stepsPerEpoch(): number {
-    const n = Math.ceil(this.train.utterances.length / this.opts.batch);
-    const m = this.opts.maxStepsPerEpoch ?? 0;
-    return m > 0 ? Math.min(m, n) : n;
+  get batches(): number {
+    return Math.ceil(this.train.utterances.length / this.opts.batch);
   }
 
   /** The padded window length of a batch whose longest utterance has T frames. */
@@ -319,36 +280,25 @@ export class SpeechTrainer {
     return T;
   }
 
-  onStep(f: Listener<SpeechStepEvent>): void {
-    this.stepListeners.push(f);
-  }
-  onEpoch(f: Listener<SpeechEpochEvent>): void {
-    this.epochListeners.push(f);
-  }
-  requestStop(): void {
-    this.stopRequested = true;
+  emptyEpoch(): SpeechAcc {
+    return { epochSeed: 0, trainLossSum: 0, trainSteps: 0, realFrames: 0, windowFrames: 0 };
   }
 
-  restore(s: SpeechTrainerState): void {
-    this.state = structuredClone(s);
-    this.rng.state = s.rng >>> 0;
-    this.optimizer.lr = s.lr;
-    this.optimizer.t = s.adamT;
+  beginEpoch(rng: Rng): SpeechAcc {
+    return { ...this.emptyEpoch(), epochSeed: Math.floor(rng.next() * 4294967296) >>> 0 };
   }
 
-  private epochBatches(): number[][] {
-    if (this.batchesSeed !== this.state.epochSeed || !this.batches.length) {
-      this.batches = batchIndices(this.lengths, { batchSize: this.opts.batch, seed: this.state.epochSeed });
-      this.batchesSeed = this.state.epochSeed;
+  private epochBatches(seed: number): number[][] {
+    if (this.batchOrderSeed !== seed || !this.batchOrder.length) {
+      this.batchOrder = batchIndices(this.lengths, { batchSize: this.opts.batch, seed });
+      this.batchOrderSeed = seed;
     }
-    return this.batches;
+    return this.batchOrder;
   }
 
-  /** One optimizer step on batch `s` of the current epoch. */
-  step(s: number): SpeechStepEvent {
-    const t0 = performance.now();
+  lossAndGradient(s: number, acc: SpeechAcc, rng: Rng): { loss: number; extra: SpeechStepExtra } {
     const { model, opts } = this;
-    const utts = this.epochBatches()[s].map((i) => this.train.utterances[i]);
+    const utts = this.epochBatches(acc.epochSeed)[s].map((i) => this.train.utterances[i]);
     const B = opts.batch, F = this.train.F, C = VOCAB_SIZE;
     const T = this.windowLength(utts.reduce((m, u) => Math.max(m, u.T), 0));
     const x0 = model.inputBuffer(T, B);
@@ -368,82 +318,65 @@ export class SpeechTrainer {
       frames += u.T;
     });
     model.zeroGrad();
-    const logits = model.forward(T, B, { train: true, rng: this.rng });
+    const logits = model.forward(T, B, { train: true, rng });
     const hf = model.heap.f32;
     const losses = ctcLoss(hf.subarray(logits, logits + T * B * C), T, B, C, targets, targetLengths, inputLengths,
       hf.subarray(model.dLogits, model.dLogits + T * B * C), { zeroInfinity: true, gradWeights: weights });
     let loss = 0;
     for (let b = 0; b < utts.length; b++) loss += losses[b] * weights[b];
     model.backward();
-    const gradNorm = clipGradNorm(model.params, opts.clip, (n, x) => model.k.sumSquares(n, x));
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
-      throw new Error(`training diverged at iteration ${this.state.itr}: loss ${loss}, gradient norm ${gradNorm} (try a lower --lr or --clip)`);
-    this.optimizer.step();
-    for (const h of this.hooks) h.afterStep(this.state.itr);
-    const st = this.state;
-    st.trainLossSum += loss;
-    st.trainSteps++;
-    st.realFrames += frames;
-    st.windowFrames += T * B;
-    const ev: SpeechStepEvent = {
-      itr: st.itr, epoch: st.epoch, step: s, stepsPerEpoch: this.stepsPerEpoch, loss, gradNorm, lr: this.optimizer.lr,
-      ms: performance.now() - t0, frames, utterances: utts.length, T, B, audioSeconds: frames * this.frameSeconds,
+    return { loss, extra: { frames, utterances: utts.length, T, B, audioSeconds: frames * this.frameSeconds } };
+  }
+
+  accumulate(acc: SpeechAcc, loss: number, x: SpeechStepExtra): void {
+    acc.trainLossSum += loss;
+    acc.trainSteps++;
+    acc.realFrames += x.frames;
+    acc.windowFrames += x.T * x.B;
+  }
+
+  endEpoch(acc: SpeechAcc, pruner: Pruner | null): SpeechEpochMetrics {
+    const te = performance.now();
+    const v = this.valid ? this.evaluate(this.valid) : null;
+    return {
+      trainLoss: acc.trainLossSum / Math.max(1, acc.trainSteps),
+      validLoss: v?.loss ?? NaN, validCer: v?.cer ?? NaN, validWer: v?.wer ?? NaN,
+      padding: acc.windowFrames ? 1 - acc.realFrames / acc.windowFrames : 0,
+      evalSeconds: (performance.now() - te) / 1000,
+      sparsity: pruner ? pruner.sparsity().overall : null,
     };
-    st.itr++;
-    st.stepInEpoch = s + 1;
-    st.rng = this.rng.state;
-    st.adamT = this.optimizer.t;
-    for (const l of this.stepListeners) void l(ev);
-    return ev;
-  }
-
-  /** Starts an epoch: draws its batch order from the run's Rng and resets the epoch's sums. */
-  private beginEpoch(): void {
-    const st = this.state;
-    st.epochSeed = Math.floor(this.rng.next() * 4294967296) >>> 0;
-    st.rng = this.rng.state;
-    st.trainLossSum = 0;
-    st.trainSteps = 0;
-    st.realFrames = 0;
-    st.windowFrames = 0;
-  }
-
-  /** Train until opts.epochs are complete (true) or a stop is requested (false). */
-  async run(): Promise<boolean> {
-    const { opts } = this;
-    while (this.state.epoch < opts.epochs) {
-      const t0 = performance.now();
-      if (this.state.stepInEpoch === 0) this.beginEpoch();
-      for (let s = this.state.stepInEpoch; s < this.stepsPerEpoch; s++) {
-        this.step(s);
-        await new Promise<void>((r) => setImmediate(r));
-        if (this.stopRequested) return false;
-      }
-      const st = this.state;
-      const te = performance.now();
-      const v = this.valid ? this.evaluate(this.valid) : null;
-      const pruner = this.hooks.find((h): h is Pruner => h instanceof Pruner);
-      const ev: SpeechEpochEvent = {
-        epoch: st.epoch + 1, trainLoss: st.trainLossSum / Math.max(1, st.trainSteps),
-        validLoss: v?.loss ?? NaN, validCer: v?.cer ?? NaN, validWer: v?.wer ?? NaN,
-        padding: st.windowFrames ? 1 - st.realFrames / st.windowFrames : 0,
-        seconds: (performance.now() - t0) / 1000, evalSeconds: (performance.now() - te) / 1000,
-        lr: this.optimizer.lr, sparsity: pruner ? pruner.sparsity().overall : null,
-      };
-      st.history.push(ev);
-      st.epoch++;
-      st.stepInEpoch = 0;
-      this.optimizer.lr /= opts.lrDecay;
-      st.lr = this.optimizer.lr;
-      for (const l of this.epochListeners) await l(ev);
-    }
-    return true;
   }
 
   /** CER/WER/loss of a split through the sparse runtime on the current weights (unpadded, exact). */
   evaluate(split: SpeechSplit, max = this.opts.evalUtterances ?? 0): SpeechEval {
     const utts = max > 0 ? split.utterances.slice(0, max) : split.utterances;
     return evaluateSpeech(sparseRecognizerOf(this.model, this.opts.evalKernels ?? 'auto', this.evalExtra), utts, { beam: this.opts.beam });
+  }
+
+  report(history: readonly SpeechEpochEvent[]): { fields: Record<string, unknown>; plots: Record<string, LinePlotSpec | null> } {
+    const t = this.test;
+    return {
+      fields: {
+        features: this.features, train: this.opts, buckets: this.buckets, history,
+        test: t ? { cer: t.cer, wer: t.wer, loss: t.loss, utterances: t.utterances } : null,
+      },
+      plots: {
+        'curves.svg': history.length ? {
+          title: 'Validation error rates (held-out voices)', xLabel: 'epoch', yLabel: 'error rate (%)', yMin: 0,
+          series: [
+            { name: 'CER', points: history.map((h) => [h.epoch, 100 * h.validCer]) },
+            { name: 'WER', points: history.map((h) => [h.epoch, 100 * h.validWer]) },
+          ],
+        } : null,
+        'loss.svg': history.length ? {
+          title: 'CTC loss (nats per character)', xLabel: 'epoch', yLabel: 'loss',
+          series: [
+            { name: 'train', points: history.map((h) => [h.epoch, h.trainLoss]) },
+            { name: 'valid', points: history.map((h) => [h.epoch, h.validLoss]) },
+          ],
+        } : null,
+      },
+    };
   }
 }
 
@@ -456,7 +389,7 @@ export interface SpeechSplits {
   test?: SpeechSplit | null;
 }
 
-export interface SpeechRunOptions {
+export interface SpeechRunOptions extends Omit<RunOptions<SpeechTrainOptions, SpeechTask>, 'train'> {
   /** Corpus directory written by `sparse-rnn data speech` (manifest.json + wav/). */
   data: string;
   /** Pre-loaded splits (tests, programmatic use); `data` is then only recorded. Their F must match `features`. */
@@ -468,31 +401,18 @@ export interface SpeechRunOptions {
   dropout: number;
   features: Partial<SpeechFeatureSettings>;
   train: SpeechTrainOptions;
-  /** Checkpoint written after every epoch (atomically) and on interruption. */
-  checkpoint: string;
-  resume: boolean;
-  prune: PruneRecipe | null;
-  kernels: 'auto' | 'wasm' | 'ts';
   /** Evaluate the test split (held-out voices) once training completes (default true). */
   test?: boolean;
-  onStep?: (e: SpeechStepEvent, t: SpeechTrainer, p: Pruner | null) => void;
-  onEpoch?: (e: SpeechEpochEvent, t: SpeechTrainer, p: Pruner | null) => void;
   /** Feature extraction progress (first load of a split; later loads come from the cache). */
   onFeatures?: (split: Split, done: number, total: number) => void;
-  log?: (s: string) => void;
-  signal?: { stop: boolean };
 }
 
-export interface SpeechRunResult {
-  model: RNNModel;
-  trainer: SpeechTrainer;
-  pruner: Pruner | null;
+export type SpeechRunResult = RunResult<SpeechTask> & {
   features: SpeechFeatureSettings;
   splits: SpeechSplits;
-  completed: boolean;
   /** Test-split evaluation (when completed and a test split exists). */
   test: SpeechEval | null;
-}
+};
 
 /** Load train/valid/test of a corpus directory; a clear error when the corpus is missing. */
 export async function loadSpeechCorpus(dir: string, features: SpeechFeatureSettings,
@@ -509,86 +429,94 @@ export async function loadSpeechCorpus(dir: string, features: SpeechFeatureSetti
 }
 
 export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
-  const log = o.log ?? (() => {});
-  const resuming = o.resume && existsSync(o.checkpoint);
-  const ck = resuming ? loadCheckpoint(o.checkpoint) : null;
-  if (ck && ck.meta.task !== 'speech') throw new Error(`${o.checkpoint}: is a ${ck.meta.task ?? 'character-LM'} checkpoint, not a speech one; use another --out`);
-  const features = resolveFeatureSettings(ck ? ck.meta.features : o.features, ck ? `${o.checkpoint}: features` : 'features');
-  const F = featureWidth(features);
-  const splits: SpeechSplits = o.splits ?? await loadSpeechCorpus(o.data, features, o.onFeatures);
-  if (splits.train.F !== F) throw new Error(`training data has ${splits.train.F} features per frame; the feature settings give ${F}`);
-  const config: ModelConfig = ck?.meta.config ?? {
-    cell: o.cell, inputSize: F, hiddenSize: o.hidden, numLayers: o.layers, bidirectional: o.bidirectional,
-    outputSize: VOCAB_SIZE, dropout: o.dropout,
-  };
-  const trainOpts: SpeechTrainOptions = (ck?.meta.train?.options as SpeechTrainOptions | undefined) ?? o.train;
-  if (ck && trainOpts.epochs !== o.train.epochs) trainOpts.epochs = o.train.epochs; // allow extending a run
-  const k = createKernels(new Heap(), o.kernels);
-  const model = new RNNModel(config, k);
-  model.init(trainOpts.seed);
-  const trainer = new SpeechTrainer(model, splits.train, splits.valid, trainOpts);
-  trainer.frameSeconds = features.hopSec * features.stride;
-  const recipe = ck ? ((ck.meta.prune?.recipe as PruneRecipe | undefined) ?? null) : o.prune;
-  let pruner: Pruner | null = null;
-  if (recipe && recipe.method !== 'none') {
-    pruner = new Pruner(parseRecipe(recipe, 'prune recipe'), model.params, {
-      epochs: trainOpts.epochs,
-      itersPerEpoch: trainer.stepsPerEpoch,
-      zeroState: (p, mask) => trainer.optimizer.zeroState(p, mask),
-      log,
-    });
-    trainer.hooks.push(pruner);
+  const r = await runTraining('speech', o, async (base, resuming) => {
+    const data = resuming && base!.meta.corpus && !o.splits ? base!.meta.corpus : o.data;
+    // The model's inputs are its features: a resumed or initialising checkpoint brings its own.
+    const features = resolveFeatureSettings(base ? base.meta.features : o.features, base ? `${base.file}: features` : 'features');
+    const F = featureWidth(features);
+    const splits: SpeechSplits = o.splits ?? await loadSpeechCorpus(data, features, o.onFeatures);
+    if (splits.train.F !== F) throw new Error(`training data has ${splits.train.F} features per frame; the feature settings give ${F}`);
+    const config: ModelConfig = base?.meta.config ?? {
+      cell: o.cell, inputSize: F, hiddenSize: o.hidden, numLayers: o.layers, bidirectional: o.bidirectional,
+      outputSize: VOCAB_SIZE, dropout: o.dropout,
+    };
+    return {
+      config,
+      meta: { vocab: [...VOCAB], corpus: data, features },
+      build: (model, opts) => {
+        const task = new SpeechTask(model, splits.train, splits.valid, opts);
+        task.frameSeconds = features.hopSec * features.stride;
+        task.features = features;
+        return task;
+      },
+      extras: { features, splits, test: null as SpeechEval | null },
+    };
+  });
+  if (r.completed && (o.test ?? true) && r.splits.test?.utterances.length) {
+    r.test = r.trainer.task.evaluate(r.splits.test, 0);
+    r.trainer.task.test = r.test;
   }
-  if (ck) {
-    applyCheckpoint(model, ck);
-    trainer.optimizer.loadStateTensors(optimizerTensors(ck), ck.file);
-    trainer.restore(ck.meta.train!.state as SpeechTrainerState);
-    if (pruner && ck.meta.prune?.state) pruner.loadState(ck.meta.prune.state as ReturnType<Pruner['state']>);
-    log(`resumed ${ck.file} at epoch ${trainer.state.epoch}, step ${trainer.state.stepInEpoch} (iteration ${trainer.state.itr})`);
-  }
-  const save = (): Promise<void> =>
-    saveCheckpoint(o.checkpoint, model, {
-      task: 'speech', vocab: [...VOCAB], corpus: o.data, features,
-      train: { options: trainOpts, state: trainer.state },
-      prune: pruner ? { recipe: pruner.recipe, state: pruner.state() } : undefined,
-    }, { optimizer: trainer.optimizer });
-
-  if (o.onStep) trainer.onStep((e) => o.onStep!(e, trainer, pruner));
-  if (o.onEpoch) trainer.onEpoch((e) => o.onEpoch!(e, trainer, pruner));
-  const completed = await runCheckpointed(trainer, save, o, log);
-  let test: SpeechEval | null = null;
-  if (completed && (o.test ?? true) && splits.test?.utterances.length) test = trainer.evaluate(splits.test, 0);
-  return { model, trainer, pruner, features, splits, completed, test };
+  return r;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reports
+// Speech models for transcription: a .srnn on the sparse runtime, or a checkpoint on the dense model
 
-/** report.json, report.txt, curves.svg (CER/WER per epoch), loss.svg and sparsity.svg in `dir`. */
-export async function writeSpeechReports(dir: string, r: Pick<SpeechRunResult, 'model' | 'trainer' | 'pruner' | 'features' | 'test'>): Promise<string[]> {
-  const { model, trainer, pruner } = r;
-  const hist = trainer.state.history;
-  return writeRunReports(dir, model, pruner, {
-    task: 'speech',
-    features: r.features,
-    train: trainer.opts,
-    buckets: trainer.buckets,
-    history: hist,
-    test: r.test ? { cer: r.test.cer, wer: r.test.wer, loss: r.test.loss, utterances: r.test.utterances } : null,
-  }, {
-    'curves.svg': hist.length ? {
-      title: 'Validation error rates (held-out voices)', xLabel: 'epoch', yLabel: 'error rate (%)', yMin: 0,
-      series: [
-        { name: 'CER', points: hist.map((h) => [h.epoch, 100 * h.validCer]) },
-        { name: 'WER', points: hist.map((h) => [h.epoch, 100 * h.validWer]) },
-      ],
-    } : null,
-    'loss.svg': hist.length ? {
-      title: 'CTC loss (nats per character)', xLabel: 'epoch', yLabel: 'loss',
-      series: [
-        { name: 'train', points: hist.map((h) => [h.epoch, h.trainLoss]) },
-        { name: 'valid', points: hist.map((h) => [h.epoch, h.validLoss]) },
-      ],
-    } : null,
-  });
+export interface LoadedSpeechModel {
+  file: string;
+  format: 'srnn' | 'ckpt';
+  config: ModelConfig;
+  features: SpeechFeatureSettings;
+  /** Output symbols, index 0 the CTC blank. */
+  vocab: string[];
+  recognizer: Recognizer;
+  /** Backend description. */
+  backend: string;
+  /** The sparse runtime model (format 'srnn'). */
+  sparse?: SparseModel;
+}
+
+/** Load a speech model by its content (not its extension): .srnn on the sparse runtime, a checkpoint on the dense model. */
+export async function loadSpeechModel(file: string, kernels: Kernels | (() => Promise<Kernels>)): Promise<LoadedSpeechModel> {
+  const head = (await readFileBytes(file)).subarray(0, 16);
+  if (fileKindOf(head) === 'srnn') {
+    const m = await loadSrnnFile(file, kernels, { purpose: 'transcribe' });
+    const { features, vocab } = speechModelInfo(m, file);
+    return { file, format: 'srnn', config: m.config, features, vocab, recognizer: sparseRecognizer(m), backend: `sparse runtime (${m.kernels.name}/${m.sparse.name})`, sparse: m };
+  }
+  const ck = loadCheckpoint(file, { task: 'speech', purpose: 'transcribe' });
+  const { features, vocab } = checkSpeechModel(file, ck.meta.config, ck.meta.features, ck.meta.vocab, ck.meta.task);
+  const k = typeof kernels === 'function' ? await kernels() : kernels;
+  return { file, format: 'ckpt', config: ck.meta.config, features, vocab, recognizer: denseRecognizer(modelOf(ck, k)), backend: `dense model (${k.name})` };
+}
+
+export interface Transcript {
+  file: string;
+  text: string;
+  /** Seconds of audio, model frames, and milliseconds spent (features + network + decoding). */
+  seconds: number;
+  frames: number;
+  ms: number;
+}
+
+/**
+ * Transcribe WAV files (any rate: resampled to the model's). A .srnn model decoded greedily goes
+ * through transcribeWav (src/sparse/transcribe.ts), the very function the demo page runs.
+ */
+export async function transcribeFiles(m: LoadedSpeechModel, files: readonly string[], opts: { beam?: number } = {}): Promise<Transcript[]> {
+  const out: Transcript[] = [];
+  for (const file of files) {
+    const bytes = await readFileBytes(file);
+    if (m.sparse && (opts.beam ?? 0) <= 1) {
+      const r = transcribeWav(m.sparse, bytes, { label: file, info: { features: m.features, vocab: m.vocab } });
+      out.push({ file, text: r.text, frames: r.frames, seconds: r.seconds, ms: r.ms });
+      continue;
+    }
+    const t0 = performance.now();
+    const f = wavToModelFeatures(bytes, file, m.features);
+    const y = m.recognizer.logits(f.feats, f.T);
+    const text = decodeLogits(y, f.T, m.vocab, opts.beam ?? 0);
+    out.push({ file, text, frames: f.T, seconds: f.T * m.features.hopSec * m.features.stride, ms: performance.now() - t0 });
+  }
+  return out;
 }

@@ -1,0 +1,134 @@
+// The one run set-up, for every task, in this order:
+//   1. fresh start, or the weights of --init-from (fresh optimizer and schedule), or --resume
+//      (weights, optimizer state, loop counters, carried state: continues exactly);
+//   2. the pruner, once the weights are in place (a fresh pruner cuts/measures on the real
+//      weights; a resumed one continues its saved state and schedule);
+//   3. checkpoints after every epoch and when stopped early (Ctrl-C), atomically.
+
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createEngine, type Engine, type KernelChoice } from '../kernels/engine.js';
+import type { ModelConfig } from '../nn/config.js';
+import type { Param } from '../nn/param.js';
+import { RNNModel } from '../nn/model.js';
+import { Pruner, parseRecipe, type PruneRecipe, type PrunerState } from '../prune/index.js';
+import {
+  applyCheckpoint, loadCarriedState, loadCheckpoint, optimizerTensors, saveCheckpoint,
+  type CheckpointMeta, type LoadedCheckpoint, type TaskKind,
+} from './checkpoint.js';
+import { Trainer, type EpochEventOf, type LoopOptions, type StepEventOf, type AnyTask, type TrainerState } from './loop.js';
+
+export interface RunOptions<O extends LoopOptions, T extends AnyTask<O>> {
+  train: O;
+  /** Checkpoint file written after every epoch (atomically) and on interruption. */
+  checkpoint: string;
+  /** Continue from `checkpoint` when it exists. */
+  resume: boolean;
+  /**
+   * Start from the weights (and masks) of this checkpoint, with a fresh optimizer and schedule:
+   * fine-tuning, one-shot pruning of a trained model, or continuing an imported PyTorch model.
+   */
+  initFrom?: string;
+  prune: PruneRecipe | null;
+  /**
+   * The compute engine, or a function making it once the data and checkpoints are read, or
+   * neither: then one is made from `kernels` and `threads` (default: auto, 1 thread).
+   */
+  engine?: Engine | (() => Promise<Engine>);
+  kernels?: KernelChoice;
+  threads?: number;
+  onStep?: (e: StepEventOf<T>, t: Trainer<T>, p: Pruner | null) => void;
+  onEpoch?: (e: EpochEventOf<T>, t: Trainer<T>, p: Pruner | null) => void;
+  log?: (s: string) => void;
+  /** Set by the caller (e.g. a SIGINT handler) to stop after the current step. */
+  signal?: { stop: boolean };
+  /** How to continue after an interruption, for the log line (default "continue with --resume"). */
+  resumeHint?: string;
+}
+
+/** What a task contributes to the set-up, given the checkpoint the weights come from (if any). */
+export interface Prepared<O extends LoopOptions, T extends AnyTask<O>, X> {
+  config: ModelConfig;
+  /** Checkpoint metadata of this task (vocabulary, corpus, features). */
+  meta: Omit<CheckpointMeta, 'format' | 'version' | 'config' | 'task' | 'train' | 'prune' | 'createdAt'>;
+  build(model: RNNModel, opts: O): T;
+  /** Returned with the result (the corpus, the splits, …). */
+  extras: X;
+}
+
+export interface RunResult<T extends AnyTask> {
+  model: RNNModel;
+  trainer: Trainer<T>;
+  pruner: Pruner | null;
+  engine: Engine;
+  /** All epochs done (false: stopped early, checkpoint saved). */
+  completed: boolean;
+  /** The checkpoint was already finished when resumed: nothing was trained. */
+  alreadyFinished: boolean;
+}
+
+export async function runTraining<O extends LoopOptions, T extends AnyTask<O>, X>(
+  kind: TaskKind, o: RunOptions<O, T>, prepare: (base: LoadedCheckpoint | null, resuming: boolean) => Promise<Prepared<O, T, X>>,
+): Promise<RunResult<T> & X> {
+  const log = o.log ?? (() => {});
+  mkdirSync(dirname(o.checkpoint) || '.', { recursive: true });
+  // 1. Where the weights come from.
+  const ck = o.resume && existsSync(o.checkpoint) ? loadCheckpoint(o.checkpoint, { task: kind, purpose: '--resume' }) : null;
+  const init = !ck && o.initFrom ? loadCheckpoint(o.initFrom, { task: kind, purpose: '--init-from' }) : null;
+  const base = ck ?? init;
+  const p = await prepare(base, !!ck);
+  const opts: O = ck ? { ...(ck.meta.train!.options as O), epochs: o.train.epochs } : o.train; // a resumed run may be extended
+  const engine = typeof o.engine === 'function' ? await o.engine() : o.engine ?? await createEngine({ kernels: o.kernels ?? 'auto', threads: o.threads ?? 1 });
+  const model = new RNNModel(p.config, engine.kernels);
+  model.init(opts.seed);
+  const trainer = new Trainer(p.build(model, opts));
+  if (base) applyCheckpoint(model, base);
+  let alreadyFinished = false;
+  if (ck) {
+    trainer.optimizer.loadStateTensors(optimizerTensors(ck), ck.file);
+    trainer.restore(ck.meta.train!.state as TrainerState<ReturnType<T['emptyEpoch']>, EpochEventOf<T>>);
+    if (trainer.task.carried) loadCarriedState(model, ck, trainer.task.carried);
+    const st = trainer.state;
+    alreadyFinished = st.epoch >= opts.epochs;
+    log(alreadyFinished
+      ? `${ck.file} is already finished (${st.epoch} of ${opts.epochs} epochs, iteration ${st.itr}); nothing to train (raise --epochs to continue it)`
+      : `resumed ${ck.file} at epoch ${st.epoch + 1}, step ${st.stepInEpoch} (iteration ${st.itr})`);
+  } else if (init) log(`initialised from ${init.file} (fresh optimizer and schedule)`);
+
+  // 2. The pruner, on the weights now in place.
+  const po = {
+    epochs: opts.epochs, itersPerEpoch: trainer.stepsPerEpoch, log,
+    zeroState: (param: Param, mask: Float32Array) => trainer.optimizer.zeroState(param, mask),
+  };
+  const saved = ck?.meta.prune?.state as PrunerState | undefined;
+  const recipe = ck ? null : o.prune;
+  let pruner: Pruner | null = null;
+  if (saved) pruner = Pruner.restore(saved, model.params, po);
+  else if (recipe && recipe.method !== 'none') pruner = new Pruner(parseRecipe(recipe, 'prune recipe'), model.params, po);
+  if (pruner) trainer.attachPruner(pruner);
+  else {
+    // Masks that came with the weights (--init-from a pruned model) stay in force, as PyTorch's
+    // prune reparametrisation keeps weight_orig·weight_mask: pruned weights stay zero.
+    const masked = model.params.filter((q) => q.mask >= 0);
+    if (masked.length) trainer.hooks.push({ afterStep: () => { for (const q of masked) q.applyMask(); } });
+  }
+
+  // 3. Checkpoints: after every epoch, and once more when stopped early.
+  const save = (): Promise<void> =>
+    saveCheckpoint(o.checkpoint, model, {
+      task: kind, ...p.meta,
+      train: { options: opts, state: trainer.state },
+      prune: pruner ? { recipe: pruner.recipe, state: pruner.state() } : undefined,
+    }, { optimizer: trainer.optimizer, carried: trainer.task.carried });
+  if (o.onStep) trainer.onStep((e) => o.onStep!(e, trainer, pruner));
+  if (o.onEpoch) trainer.onEpoch((e) => o.onEpoch!(e, trainer, pruner));
+  trainer.onEpoch(save);
+  const signal = o.signal;
+  if (signal) trainer.onStep(() => void (signal.stop && trainer.requestStop()));
+  const completed = await trainer.run();
+  if (!completed) {
+    await save();
+    log(`interrupted: checkpoint saved to ${o.checkpoint} at iteration ${trainer.state.itr}; ${o.resumeHint ?? 'continue with --resume'}`);
+  }
+  return { model, trainer, pruner, engine, completed, alreadyFinished, ...p.extras };
+}

@@ -1,0 +1,266 @@
+// The command line speaks with one voice (issue #12's observations, one test each where the
+// behaviour is the CLI's): one error line, no overwriting, no silently ignored options, wrong
+// file kinds and tasks named, reports named after their checkpoint, epochs from 1, --quiet,
+// progress lines, consistent help, README's option list. Tiny inputs, a few steps each.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Heap } from '../src/kernels/heap.js';
+import { createKernels } from '../src/kernels/index.js';
+import { RNNModel } from '../src/nn/model.js';
+import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { exportModel } from '../src/sparse/export.js';
+import { formatProgressLine, formatDuration } from '../src/cli/progress.js';
+import { demoFigure } from '../src/cli/commands/demo.js';
+import { buildProgram } from '../src/cli/main.js';
+import { errorLine } from '../src/cli/common.js';
+import { SrnnFormatError } from '../src/sparse/errors.js';
+import { Rng } from '../src/util/rng.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'sparse-rnn-cli-'));
+const BIN = join(root, 'bin/sparse-rnn.js');
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000, cwd: tmp });
+}
+/** One error line: "sparse-rnn: error: …", exit 1, no stack trace. */
+function oneLine(r: ReturnType<typeof cli>, what: string): string {
+  assert.equal(r.status, 1, `${what}: exit status (stderr: ${r.stderr})`);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, `${what}: no stack trace`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `${what}: one line, got:\n${r.stderr}`);
+  return lines[0];
+}
+
+function corpus(chars = 8000): string {
+  const p = join(tmp, `corpus-${chars}.txt`);
+  if (existsSync(p)) return p;
+  const words = ['the', 'whale', 'sea', 'ship', 'and', 'of', 'a', 'boat'];
+  const rng = new Rng(3), out: string[] = [];
+  while (out.join(' ').length < chars) out.push(words[Math.floor(rng.next() * words.length)]);
+  writeFileSync(p, out.join(' ').slice(0, chars));
+  return p;
+}
+const TINY = ['--hidden', '8', '--embed', '4', '--batch', '4', '--seq-len', '8', '--epochs', '1', '--max-steps', '2', '--eval-chars', '100', '--threads', '1', '--quiet'];
+const train = (out: string, ...more: string[]) => cli('train', '--corpus', corpus(), ...TINY, '-o', out, ...more);
+
+async function speechCheckpoint(): Promise<string> {
+  const file = join(tmp, 'speech.ckpt');
+  if (existsSync(file)) return file;
+  const m = new RNNModel({ cell: 'gru', inputSize: 8, hiddenSize: 8, numLayers: 1, bidirectional: false, outputSize: 29 }, createKernels(new Heap(), 'ts'));
+  m.init(1);
+  await saveCheckpoint(file, m, { task: 'speech', vocab: Array.from({ length: 29 }, (_, i) => String(i)), features: { nMels: 8, stack: 1, stride: 1 } });
+  return file;
+}
+
+test('#12.1: train refuses to overwrite an existing checkpoint without --resume or --force', () => {
+  const out = join(tmp, 'o1', 'm.ckpt');
+  assert.equal(train(out).status, 0);
+  const before = readFileSync(out);
+  const line = oneLine(train(out), 'second train');
+  assert.match(line, /o1\/m\.ckpt: a checkpoint already exists; continue it with --resume, replace it with --force/);
+  assert.deepEqual(readFileSync(out), before, 'the trained model is untouched');
+  const r = train(out, '--force');
+  assert.equal(r.status, 0, r.stderr);
+  assert.notDeepEqual(readFileSync(out), before);
+});
+
+test('#12.2: reports are named after their checkpoint; two runs in one folder keep their own', () => {
+  const dir = join(tmp, 'o2');
+  assert.equal(train(join(dir, 'a.ckpt')).status, 0);
+  assert.equal(train(join(dir, 'b.ckpt'), '--prune', 'oneshot', '--target-sparsity', '0.5').status, 0);
+  const files = readdirSync(dir).sort();
+  for (const f of ['a.report.json', 'a.report.txt', 'a.curves.svg', 'b.report.json', 'b.report.txt', 'b.curves.svg'])
+    assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
+  assert.ok(!files.includes('report.json') && !files.includes('curves.svg'));
+  assert.equal(JSON.parse(readFileSync(join(dir, 'a.report.json'), 'utf8')).checkpoint, 'a.ckpt');
+  assert.notEqual(JSON.parse(readFileSync(join(dir, 'b.report.json'), 'utf8')).pruning, null);
+  // distinct plot titles
+  const title = (f: string): string => /<text[^>]*font-size="15">([^<]*)</.exec(readFileSync(join(dir, f), 'utf8'))![1];
+  assert.notEqual(title('a.curves.svg'), title('b.curves.svg'));
+});
+
+test('#12.3: options that would be ignored are refused; a finished run says so', () => {
+  for (const opt of [['--target-sparsity', '0.9'], ['--q', '0.1'], ['--phi-mult', '2']]) {
+    const line = oneLine(train(join(tmp, 'o3', 'x.ckpt'), ...opt), opt[0]);
+    assert.match(line, new RegExp(`${opt[0]} only applies with pruning: add --prune narang`));
+  }
+  const out = join(tmp, 'o3', 'm.ckpt');
+  assert.equal(train(out).status, 0);
+  let line = oneLine(train(out, '--resume', '--hidden', '16'), '--resume --hidden');
+  assert.match(line, /--hidden 16 differs from the checkpoint's 8 \(.*m\.ckpt\): --resume continues the saved run/);
+  line = oneLine(cli('train', '--corpus', corpus(), ...TINY.filter((_, i) => i < 10 || i > 13), '--max-steps', '5', '-o', out, '--resume'), '--resume --max-steps');
+  assert.match(line, /--max-steps 5 differs from the checkpoint's 2/);
+  const r = train(out, '--resume');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /already finished \(1 of 1 epochs, iteration 2\)/);
+  assert.match(r.stderr, /nothing trained\. Raise --epochs to continue it/);
+  // --resume --epochs 2 continues, and counts the new epoch as epoch 2 (#12.8).
+  // (without --corpus: a resumed run continues on the corpus recorded in its checkpoint)
+  const r2 = cli('train', ...TINY.map((a, i) => (TINY[i - 1] === '--epochs' ? '2' : a)).filter((a) => a !== '--quiet'), '-o', out, '--resume');
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.match(r2.stderr, /resumed .*m\.ckpt at epoch 2, step 0 \(iteration 2\)/);
+  assert.match(r2.stderr, /epoch 2\/2: train/);
+  assert.doesNotMatch(r2.stderr, /epoch 0/);
+});
+
+test('#12.4: every schedule error is one line with a non-zero exit', () => {
+  const cases: [string[], RegExp][] = [
+    [['--start-itr', '661', '--ramp-itr', '1322', '--end-itr', '3305'], /missing --q/],
+    [['--start-itr', '3305', '--ramp-itr', '1322', '--end-itr', '661', '--q', '1'], /--start-itr < --end-itr/],
+    [['--start-itr', '1', '--ramp-itr', '2', '--end-itr', '9', '--q', '1', '--freq', '0'], /--freq must be an integer ≥ 1, got "0"/],
+    [['--start-itr', 'x', '--ramp-itr', '2', '--end-itr', '9', '--q', '1'], /--start-itr must be an integer ≥ 0, got "x"/],
+  ];
+  for (const [args, re] of cases) assert.match(oneLine(cli('schedule', ...args), args.join(' ')), re);
+  const trunc = join(tmp, 'trunc.safetensors');
+  writeFileSync(trunc, Uint8Array.from([200, 0, 0, 0, 0, 0, 0, 0, 123, 34]));
+  assert.match(oneLine(cli('schedule', '--checkpoint', trunc, '--epochs', '2', '--iters-per-epoch', '10'), 'truncated'), /trunc\.safetensors/);
+});
+
+test('#12.5: sample, eval and transcribe refuse a model of the wrong task', async () => {
+  const sp = await speechCheckpoint();
+  for (const cmd of ['sample', 'eval']) {
+    const line = oneLine(cli(cmd, sp), cmd);
+    assert.match(line, new RegExp(`speech\\.ckpt: task: is a speech checkpoint, not a character-LM model as ${cmd} needs; use \`sparse-rnn transcribe\``));
+  }
+  const lm = join(tmp, 'o1', 'm.ckpt');
+  assert.match(oneLine(cli('transcribe', lm, 'x.wav'), 'transcribe'), /m\.ckpt: task: is a character-LM checkpoint, not a speech model/);
+});
+
+test('#12.6: wrong file kinds are named, with what to use instead (no "magic: magic:")', () => {
+  const ck = join(tmp, 'o1', 'm.ckpt');
+  const srnn = join(tmp, 'm.srnn');
+  assert.equal(cli('export', ck, '-o', srnn).status, 0);
+  let line = oneLine(cli('eval', srnn), 'eval .srnn');
+  assert.match(line, /m\.srnn: is a sparse \.srnn model \(written by `sparse-rnn export`\), expected a training checkpoint \(\.ckpt\) for eval; give the checkpoint it was exported from/);
+  line = oneLine(cli('export', srnn, '-o', join(tmp, 'y.srnn')), 'export .srnn');
+  assert.match(line, /m\.srnn: is a sparse \.srnn model/);
+  line = oneLine(cli('export', join(root, 'README.md'), '-o', join(tmp, 'y.srnn')), 'export text');
+  assert.match(line, /README\.md: is not a file this tool reads, expected a training checkpoint/);
+  const x = join(tmp, 'x.npy');
+  writeFileSync(x, Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]));
+  line = oneLine(cli('infer', ck, '--input', x, '-o', join(tmp, 'y.npy')), 'infer .ckpt');
+  assert.match(line, /m\.ckpt: is a safetensors file, expected a sparse \.srnn model for infer; if it is a training checkpoint, export it first: `sparse-rnn export .*m\.ckpt -o model\.srnn`/);
+  const junk = join(tmp, 'junk.srnn');
+  writeFileSync(junk, 'JUNKJUNKJUNKJUNKJUNKJUNKJUNKJUNKJUNKJUNK');
+  line = oneLine(cli('infer', junk, '--input', x, '-o', join(tmp, 'y.npy')), 'infer junk');
+  assert.match(line, /junk\.srnn: is not a file this tool reads, expected a sparse \.srnn model for infer; \.srnn models are written by `sparse-rnn export`/);
+  // A format error of the .srnn reader is printed once, field and all.
+  assert.equal(errorLine(new SrnnFormatError('magic', 'magic', 'expected "SRNN", found "JUNK"')), '.srnn magic: expected "SRNN", found "JUNK"');
+  assert.equal(errorLine(new SrnnFormatError('tensor', 'fc.weight', 'bad')), '.srnn tensor: fc.weight: bad');
+});
+
+test('#12.7: a corpus too small for the batch names the file and says what to change', () => {
+  const small = corpus(1500);
+  const line = oneLine(cli('train', '--corpus', small, ...TINY.filter((a) => a !== '--quiet'), '--batch', '32', '--seq-len', '50', '-o', join(tmp, 'o7', 'm.ckpt')), 'small corpus');
+  assert.match(line, /corpus-1500\.txt: its training split \(\d+ characters\) is too small for batch 32 × sequence 50; use a larger corpus, or lower --batch \/ --seq-len/);
+});
+
+test('#12.8: --quiet is quiet (no pruner lines, no progress, no engine line); progress lines show elapsed time and ETA and fit', () => {
+  const r = train(join(tmp, 'o8', 'm.ckpt'), '--prune', 'narang', '--start-itr', '0', '--ramp-itr', '1', '--end-itr', '2', '--freq', '1', '--target-sparsity', '0.5');
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /^prune /m);
+  assert.doesNotMatch(r.stderr, /elapsed|kernels /);
+  assert.match(r.stderr, /epoch 1\/1: train/);
+  const loud = cli('train', '--corpus', corpus(), ...TINY.filter((a) => a !== '--quiet'), '--prune', 'narang', '--start-itr', '0', '--ramp-itr', '1', '--end-itr', '2', '--freq', '1', '-o', join(tmp, 'o8', 'n.ckpt'));
+  assert.equal(loud.status, 0, loud.stderr);
+  assert.match(loud.stderr, /^kernels \S+.*1 thread/m, 'the engine, once');
+  assert.equal((loud.stderr.match(/^kernels /gm) ?? []).length, 1);
+  assert.match(loud.stderr, /^prune /m);
+  assert.match(loud.stderr, /epoch 1\/1 \d+\/2 0:\d\d elapsed, ETA \d+:\d\d/);
+  // The bar itself: elapsed and ETA, cut to the width.
+  const line = formatProgressLine({ label: 'epoch 2/10', value: 50, total: 200, elapsedSec: 30, fields: { loss: '1.234 bpc', speed: '1234 char/s' }, width: 200 });
+  assert.match(line, /^epoch 2\/10 \|█{5}░{15}\| 50\/200 0:30 elapsed, ETA 1:30 · loss 1\.234 bpc/);
+  for (const w of [20, 40, 79]) assert.ok(formatProgressLine({ label: 'epoch 2/10', value: 50, total: 200, elapsedSec: 30, fields: { loss: 'x'.repeat(100) }, width: w }).length <= w);
+  assert.equal(formatDuration(3725), '1:02:05');
+  // The demo restarts itself: its help offers no --resume.
+  assert.doesNotMatch(cli('demo', '--help').stdout, /--resume/);
+});
+
+test('#12.9: help is consistent: every option described, -o is --out, --kernels/--threads on computing commands; README lists every option', () => {
+  const program = buildProgram();
+  const all = new Set<string>();
+  const walk = (c: typeof program, path: string[]): void => {
+    for (const sub of c.commands) walk(sub as typeof program, [...path, sub.name()]);
+    if (!path.length) return;
+    const name = path.join(' ');
+    for (const o of c.options) {
+      if (o.long) all.add(o.long);
+      assert.ok(o.description && o.description.trim().length > 3, `${name} ${o.flags}: no description`);
+      // import's -o stays --output until PyTorch import moves to src/io (another change).
+      if (o.short === '-o' && name !== 'import') assert.equal(o.long, '--out', `${name}: -o must be --out`);
+    }
+  };
+  walk(program, []);
+  const cmd = (n: string) => program.commands.find((c) => c.name() === n)!;
+  for (const n of ['train', 'eval', 'sample', 'infer', 'transcribe', 'forward', 'demo', 'reproduce']) {
+    const longs = cmd(n).options.map((o) => o.long);
+    assert.ok(longs.includes('--kernels') && longs.includes('--threads'), `${n}: --kernels and --threads`);
+  }
+  assert.ok(cmd('infer').options.some((o) => o.short === '-o'), 'infer has -o');
+  assert.ok(cmd('eval').options.find((o) => o.long === '--split')!.description.length > 10);
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const block = readme.slice(readme.indexOf('## Command line'), readme.indexOf('## Library'));
+  for (const long of all) if (long !== '--help' && long !== '--version') assert.ok(block.includes(long), `README's CLI block lists ${long}`);
+});
+
+test('#12.10: the demo draws one figure: dense and pruned validation curves together, sparsity on a second axis', () => {
+  const h = (e: number, v: number) => ({ epoch: e, trainBpc: v + 0.1, validBpc: v, seconds: 1, lr: 1e-3 });
+  const svg = demoFigure(128, [h(1, 3), h(2, 2.5)], [h(1, 3.1), h(2, 2.6)], [[0.5, 0.3], [1.5, 0.9]]);
+  assert.match(svg, /dense: valid bits\/char/);
+  assert.match(svg, /pruned: valid bits\/char/);
+  assert.match(svg, /pruned: sparsity \(right axis\)/);
+  assert.match(svg, /sparsity of the pruned model/);
+  assert.equal((svg.match(/stroke-dasharray="6 3"><title>/g) ?? []).length, 1, 'one dashed series on the second axis');
+});
+
+test('serve finds runs/demo-quick when runs/demo has no models', async () => {
+  const { defaultDemoDir } = await import('../src/cli/commands/serve.js');
+  const cwd = mkdtempSync(join(tmpdir(), 'sparse-rnn-serve-'));
+  assert.equal(defaultDemoDir(cwd), 'runs/demo');
+  const m = new RNNModel({ cell: 'gru', inputSize: 4, hiddenSize: 4, numLayers: 1, bidirectional: false, vocabSize: 3, outputSize: 3 }, createKernels(new Heap(), 'ts'));
+  m.init(1);
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(cwd, 'runs', 'demo-quick'), { recursive: true });
+  writeFileSync(join(cwd, 'runs', 'demo-quick', 'model.srnn'), exportModel(m.config, new Map(m.params.map((p) => [p.name, Float32Array.from(p.data)])), { values: 'fp32' }));
+  assert.equal(defaultDemoDir(cwd), 'runs/demo-quick');
+  assert.ok(statSync(join(cwd, 'runs', 'demo-quick', 'model.srnn')).size > 0);
+});
+
+test('the demo worker trains on a single-threaded engine, reports progress, and says to rerun the demo (not --resume) when stopped', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const checkpoint = join(tmp, 'demo-worker', 'model.ckpt');
+  const run = {
+    corpus: corpus(), cell: 'gru', layers: 1, hidden: 8, embed: 4, dropout: 0, resume: true, kernels: 'auto', threads: 1, checkpoint,
+    prune: { method: 'narang', targetSparsity: 0.5, schedules: { default: { startItr: 1, rampItr: 2, endItr: 4, freq: 1 } } },
+    train: { epochs: 2, batch: 4, seqLen: 8, clip: 5, lrDecay: 1, seed: 1, maxStepsPerEpoch: 3, evalChars: 100, optimizer: { kind: 'adam', lr: 1e-2 } },
+  };
+  const go = (stopAt: number | null) => new Promise<{ msgs: { type: string; [k: string]: unknown }[] }>((resolve, reject) => {
+    const w = new Worker(new URL('../src/cli/demo-worker.js', import.meta.url), { workerData: run });
+    const msgs: { type: string; [k: string]: unknown }[] = [];
+    w.on('message', (m: { type: string; [k: string]: unknown }) => {
+      msgs.push(m);
+      if (m.type === 'step' && stopAt !== null && (m.step as number) >= stopAt) w.postMessage({ type: 'stop' });
+      if (m.type === 'done') void w.terminate().then(() => resolve({ msgs }));
+    });
+    w.on('error', reject);
+  });
+  const first = await go(0);
+  const done1 = first.msgs.find((m) => m.type === 'done')!;
+  assert.equal(done1.completed, false);
+  const logs = first.msgs.filter((m) => m.type === 'log').map((m) => String(m.line));
+  assert.ok(logs.some((l) => /interrupted: .*run the demo again to continue/.test(l)), logs.join('\n'));
+  assert.ok(!logs.some((l) => /--resume/.test(l)));
+  const second = await go(null);
+  const done2 = second.msgs.find((m) => m.type === 'done')!;
+  assert.equal(done2.completed, true);
+  assert.equal((done2.history as unknown[]).length, 2);
+  assert.ok((done2.sparsityPoints as unknown[]).length > 0);
+  assert.ok(existsSync(join(tmp, 'demo-worker', 'model.report.json')));
+});
