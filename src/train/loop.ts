@@ -102,6 +102,8 @@ export class Trainer<T extends AnyTask> {
   readonly hooks: TrainHook[] = [];
   /** The pruner among the hooks (set by attachPruner). */
   pruner: Pruner | null = null;
+  /** The sparse-phase hook, when the run has masks (src/train/sparse-phase.ts). */
+  sparsePhase: import('./sparse-phase.js').SparsePhase | null = null;
   state: TrainerState<ReturnType<T['emptyEpoch']>, EpochEventOf<T>>;
   private readonly rng: Rng;
   private stepListeners: Listener<StepEventOf<T>>[] = [];

@@ -16,6 +16,7 @@ import {
   applyCheckpoint, loadCarriedState, loadCheckpoint, optimizerTensors, saveCheckpoint,
   type CheckpointMeta, type LoadedCheckpoint, type TaskKind,
 } from './checkpoint.js';
+import { SparsePhase, type SparsePhaseEvent, type SparseTrainingMode } from './sparse-phase.js';
 import { Trainer, type EpochEventOf, type LoopOptions, type StepEventOf, type AnyTask, type TrainerState } from './loop.js';
 
 export interface RunOptions<O extends LoopOptions, T extends AnyTask<O>> {
@@ -37,6 +38,12 @@ export interface RunOptions<O extends LoopOptions, T extends AnyTask<O>> {
   engine?: Engine | (() => Promise<Engine>);
   kernels?: KernelChoice;
   threads?: number;
+  /**
+   * Once the masks stop changing: 'auto' (default) trains each weight matrix on the sparse kernels
+   * where its density is at most TRAIN_SPARSE_MAX_DENSITY, 'on' always, 'off' never (the masks are
+   * frozen either way: src/train/sparse-phase.ts).
+   */
+  sparseTraining?: SparseTrainingMode;
   onStep?: (e: StepEventOf<T>, t: Trainer<T>, p: Pruner | null) => void;
   onEpoch?: (e: EpochEventOf<T>, t: Trainer<T>, p: Pruner | null) => void;
   log?: (s: string) => void;
@@ -106,11 +113,16 @@ export async function runTraining<O extends LoopOptions, T extends AnyTask<O>, X
   if (saved) pruner = Pruner.restore(saved, model.params, po);
   else if (recipe && recipe.method !== 'none') pruner = new Pruner(parseRecipe(recipe, 'prune recipe'), model.params, po);
   if (pruner) trainer.attachPruner(pruner);
-  else {
-    // Masks that came with the weights (--init-from a pruned model) stay in force, as PyTorch's
-    // prune reparametrisation keeps weight_orig·weight_mask: pruned weights stay zero.
-    const masked = model.params.filter((q) => q.mask >= 0);
-    if (masked.length) trainer.hooks.push({ afterStep: () => { for (const q of masked) q.applyMask(); } });
+  // The sparse phase: once the pruner's masks stop changing. Masks that came with the weights and no
+  // pruner (--init-from a pruned model) are fixed from the start and stay in force, as PyTorch's prune
+  // reparametrisation keeps weight_orig·weight_mask: their pruned weights are never updated.
+  const masked = model.params.some((q) => q.mask >= 0);
+  if (pruner || masked) {
+    const frozenFrom = pruner ? () => pruner!.frozenFrom() : () => -1;
+    const phase = new SparsePhase(model, frozenFrom, o.sparseTraining ?? 'auto', (e) => log(describeSparsePhase(e)));
+    trainer.sparsePhase = phase;
+    trainer.hooks.push(phase);
+    phase.resumeAt(trainer.state.itr);
   }
 
   // 3. Checkpoints: after every epoch, and once more when stopped early.
@@ -131,4 +143,13 @@ export async function runTraining<O extends LoopOptions, T extends AnyTask<O>, X
     log(`interrupted: checkpoint saved to ${o.checkpoint} at iteration ${trainer.state.itr}; ${o.resumeHint ?? 'continue with --resume'}`);
   }
   return { model, trainer, pruner, engine, completed, alreadyFinished, ...p.extras };
+}
+
+/** One log line for the switch to the sparse phase. */
+export function describeSparsePhase(e: SparsePhaseEvent): string {
+  const pct = (d: number): string => `${(100 * (1 - d)).toFixed(1)}%`;
+  const list = (xs: { name: string; density: number }[]): string => xs.map((x) => `${x.name} (${pct(x.density)} sparse)`).join(', ');
+  return `masks frozen from iteration ${e.itr}: ` +
+    (e.sparse.length ? `sparse kernels for ${list(e.sparse)}` : 'no weight matrix on sparse kernels') +
+    (e.dense.length ? `; dense kernels for ${list(e.dense)}` : '');
 }

@@ -50,7 +50,8 @@ export class SparsePhase {
 
   /** Before the first step of a run that starts (or resumes) at iteration `itr`. */
   resumeAt(itr: number): void {
-    if (!this.entered && itr - 1 >= this.frozenFrom()) this.enter(itr);
+    // The event names the iteration the masks froze at, also when a resumed run finds them frozen.
+    if (!this.entered && itr - 1 >= this.frozenFrom()) this.enter(Math.max(0, this.frozenFrom() + 1));
   }
 
   private enter(itr: number): void {

@@ -14,6 +14,7 @@ import { runSpeech } from '../../train/speech.js';
 import { sampleText } from '../../train/sample.js';
 import { writeReports } from '../../train/reports.js';
 import type { LoopOptions, StepBase, Task, Trainer } from '../../train/loop.js';
+import type { SparsePhaseEvent, SparseTrainingMode } from '../../train/sparse-phase.js';
 import { createProgress, type Progress } from '../progress.js';
 import { stopOnSignals } from '../stop-signal.js';
 import { UsageError, action, addEngineOptions, cellOption, commandEngine, int, num, outOption, refuseOverwrite } from '../common.js';
@@ -55,6 +56,7 @@ export interface TrainCliOptions {
   endItr?: number;
   q?: number;
   revival?: 'paper' | 'never';
+  sparseTraining: SparseTrainingMode;
   hardEpoch?: number;
   pruneEmbedding?: boolean;
   quiet?: boolean;
@@ -139,6 +141,8 @@ export function addTrainOptions(c: Command): Command {
     .option('--end-itr <n>', 'iteration after which masks are frozen', int('--end-itr', 0))
     .option('--q <x>', 'q of Equation 1 (default: 90th percentile of |w| at start-itr)', num('--q', 0))
     .addOption(new Option('--revival <mode>', 'may pruned weights come back').choices(['paper', 'never']))
+    .addOption(new Option('--sparse-training <mode>', 'once masks stop changing, train on sparse kernels: auto (where density ≤ 0.3), on, off')
+      .choices(['auto', 'on', 'off']).default('auto'))
     .option('--hard-epoch <k>', 'hard pruning: prune after epoch k', int('--hard-epoch', 1))
     .option('--prune-embedding', 'also prune the embedding', false)
     .option('--quiet', 'no progress bar, engine line or pruner updates: results, warnings and errors only', false)
@@ -199,12 +203,16 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : 'n/a');
 
-/** Progress fields every task shows: sparsity and the largest ε while pruning. */
-function pruneFields(p: Pruner | null): Record<string, string> {
-  if (!p) return {};
-  const f: Record<string, string> = { sparsity: (100 * p.sparsity().overall).toFixed(1) + '%' };
-  const eps = Object.values(p.epsilons()).filter((x): x is number => x !== undefined);
-  if (eps.length) f.ε = Math.max(...eps).toPrecision(3);
+/** Progress fields every task shows: sparsity and the largest ε while pruning, and the sparse phase once on. */
+function pruneFields(p: Pruner | null, t?: { sparsePhase: { event: SparsePhaseEvent | null } | null }): Record<string, string> {
+  const f: Record<string, string> = {};
+  if (p) {
+    f.sparsity = (100 * p.sparsity().overall).toFixed(1) + '%';
+    const eps = Object.values(p.epsilons()).filter((x): x is number => x !== undefined);
+    if (eps.length && !t?.sparsePhase?.event) f.ε = Math.max(...eps).toPrecision(3);
+  }
+  const ev = t?.sparsePhase?.event;
+  if (ev) f.masks = ev.sparse.length ? `frozen, sparse kernels since itr ${ev.itr}` : `frozen since itr ${ev.itr}`;
   return f;
 }
 
@@ -241,7 +249,10 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
     ? { kind: 'adam' as const, lr: o.lr, weightDecay: o.weightDecay }
     : { kind: 'sgd' as const, lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay };
   const loop = { epochs: o.epochs, clip: o.clip, lrDecay: o.lrDecay, seed: o.seed, maxStepsPerEpoch: o.maxSteps, optimizer };
-  const common = { checkpoint: o.out, resume: o.resume, initFrom: o.initFrom, prune: recipeFromOptions(o), engine: makeEngine, signal, log: libraryLog(progress) };
+  const common = {
+    checkpoint: o.out, resume: o.resume, initFrom: o.initFrom, prune: recipeFromOptions(o), engine: makeEngine, signal,
+    log: libraryLog(progress), sparseTraining: o.sparseTraining,
+  };
   let res: { completed: boolean; alreadyFinished: boolean; trainer: Trainer<Task<LoopOptions, unknown, object, object>>; pruner: Pruner | null };
   try {
     if (o.task === 'speech') {
@@ -273,7 +284,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
           if (e.step === 0) audio = busy = 0;
           audio += e.audioSeconds;
           busy += e.ms / 1000;
-          sp.step(e, { loss: e.loss.toFixed(3), speed: `${(audio / busy).toFixed(0)}x realtime`, ...pruneFields(p) });
+          sp.step(e, { loss: e.loss.toFixed(3), speed: `${(audio / busy).toFixed(0)}x realtime`, ...pruneFields(p, t) });
         },
         onEpoch: (e, t) => {
           sp.epochDone();
@@ -298,7 +309,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
           sp.step(e, {
             loss: (e.loss / Math.LN2).toFixed(3) + ' bpc',
             speed: `${Math.round((t.opts.batch * t.opts.seqLen) / (emaMs / 1000))} char/s`,
-            ...pruneFields(p),
+            ...pruneFields(p, t),
           });
         },
         onEpoch: (e, t, p) => {
