@@ -28,7 +28,9 @@ import { ensureWebBuilt, startServer } from '../src/cli/commands/serve.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 // --- playwright-core, typed by the little this test uses (an optional devDependency) ---
-interface PWLocator { textContent(): Promise<string | null>; isChecked(): Promise<boolean>; click(): Promise<void> }
+interface PWLocator {
+  textContent(): Promise<string | null>; isChecked(): Promise<boolean>; click(): Promise<void>; selectOption(v: string): Promise<unknown>;
+}
 interface PWPage {
   goto(url: string): Promise<unknown>;
   locator(sel: string): PWLocator;
@@ -153,6 +155,19 @@ test('browser threads: Web Worker mode on 2+ threads when cross-origin isolated,
         assert.match(await text('#engine'), new RegExp(`^Compute: kernels wasm ${b.kernels} \\(auto\\), ${cores} threads? · in a Web Worker$`));
         assert.match(await text('#status'), new RegExp(`threads: up to ${cores} \\(cross-origin isolated`));
         await generatesLikeNode(o, b.kernels!);
+        // Other kernels in the same worker (a new engine; the idle one is closed), then the same
+        // models again (the engine's heap is reset when its last model goes): still Node's text.
+        await page.evaluate(() => { document.body.dataset.state = 'loading'; }, null);
+        await page.locator('#backend').selectOption('wasm');
+        await ready();
+        assert.match(await text('#engine'), new RegExp(`^Compute: kernels wasm simd128, ${cores} threads? · in a Web Worker$`));
+        await generatesLikeNode(o, 'simd128');
+        for (let i = 0; i < 2; i++) {
+          await page.evaluate(() => { document.body.dataset.state = 'loading'; }, null);
+          await page.locator('#reload-server').click();
+          await ready();
+          await generatesLikeNode(o, 'simd128');
+        }
       });
 
       const variants = ['wasm', ...(wasmRelaxedSupported() && (await page.evaluate(async () => {

@@ -76,12 +76,12 @@ function disposeModel(id: number): void {
 async function handle(req: WorkerRequest): Promise<{ result: unknown; transfer?: Transferable[] }> {
   switch (req.op) {
     case 'load': {
-      const { kernels: _k, backend: _b, threads: _t, poolWorkerUrl: _u, ...options } = req.options;
       const host = await hostFor(req.options);
       const engine = host.engine;
       let model: SparseModel;
       try {
-        model = await SparseModel.loadAsync(req.bytes, { ...options, kernels: engine.kernels });
+        const { softmax, verifyCrc } = req.options;
+        model = await SparseModel.loadAsync(req.bytes, { softmax, verifyCrc, kernels: engine.kernels });
       } catch (e) {
         if (host.models === 0) engine.heap.release(host.base); // drop what a failed load allocated
         throw e;
