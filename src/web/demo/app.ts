@@ -19,7 +19,7 @@
 import {
   SparseModel, WorkerModel, SparseWorker, CharGenerator, charVocab, readSrnn, wasmSimdSupported, wasmRelaxedSupported, fetchModelBytes,
   denseTwin, modelStats, densityGrid, transcribeWav, speechModelInfo, encodeWav16, createWebEngine, crossOriginIsolatedNow, browserCores,
-  type SrnnFile, type GeneratedToken, type ModelConfig, type SpeechModelInfo, type TranscribeResult, type KernelChoice,
+  type SrnnFile, type GeneratedToken, type ModelConfig, type SpeechModelInfo, type TranscribeResult, type KernelChoice, type Engine,
 } from '../runtime.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ let sharedWorker: SparseWorker | null = null;
 const workerUrl = new URL('./sparse-rnn-worker.js', import.meta.url);
 
 /** A model on the page's main thread, on its own engine (one thread: the main thread cannot wait on workers). */
-async function mainThreadModel(bytes: Uint8Array, c: Compute): Promise<{ model: SparseModel; engine: Awaited<ReturnType<typeof createWebEngine>> }> {
+async function mainThreadModel(bytes: Uint8Array, c: Compute): Promise<{ model: SparseModel; engine: Engine }> {
   const engine = await createWebEngine({ kernels: c.kernels, threads: c.threads });
   return { model: await SparseModel.loadAsync(bytes, { kernels: engine.kernels }), engine };
 }
