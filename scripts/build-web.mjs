@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // Builds the browser runtime and the demo page with esbuild into dist/web/ (offline, < 1 s):
 //   sparse-rnn.js         the inference runtime, an ES module (src/web/runtime.ts), minified
-//   sparse-rnn-worker.js  the same runtime hosted in a module Web Worker (src/web/worker.ts)
+//   sparse-rnn-worker.js  the same runtime hosted in a module Web Worker (src/web/worker.ts); in a
+//                         cross-origin isolated page it drives a pool of kernel threads:
+//   sparse-rnn-pool.js    one kernel pool worker (src/web/pool-worker.ts); it gets the compiled module
+//                         by message, so it embeds no WASM, and it must sit next to the two above
 //   demo.js               the demo page's code (src/web/demo/app.ts); imports ./sparse-rnn.js
 //   index.html, style.css the page (src/web/demo/)
 //   sizes.json            raw / gzip sizes of the bundles
-// The WASM kernels travel inside sparse-rnn.js as base64 (src/kernels/wasm-bytes.generated.ts, made
-// by `npm run build:wasm`), so the runtime is one file with no .wasm to fetch.
+// The WASM kernels travel inside sparse-rnn.js and sparse-rnn-worker.js as base64, both builds
+// (simd128 and relaxed SIMD; src/kernels/wasm-bytes.generated.ts, made by `npm run build:wasm`), so
+// the runtime is one file with no .wasm to fetch.
 //
 // The runtime must not pull in training or Node code: the build fails if any input lies outside
 // src/sparse/, src/kernels/, src/nn/config.ts, src/util/rng.ts, src/web/, and, for speech to text
@@ -70,6 +74,7 @@ await mkdir(out, { recursive: true });
 const builds = [
   { entry: 'src/web/runtime.ts', file: 'sparse-rnn.js', plugins: [] },
   { entry: 'src/web/worker.ts', file: 'sparse-rnn-worker.js', plugins: [] },
+  { entry: 'src/web/pool-worker.ts', file: 'sparse-rnn-pool.js', plugins: [] },
   { entry: 'src/web/demo/app.ts', file: 'demo.js', plugins: [runtimeExternal] },
 ];
 const sizes = {};

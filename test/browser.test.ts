@@ -296,10 +296,11 @@ test('browser demo page: generation equals Node, sparsity maps, worker, clear er
     const errorText = async (): Promise<string> => ((await page.locator('#error').isVisible()) ? (await page.locator('#error').textContent()) ?? '' : '');
 
     const scenarios: Scenario[] = [
-      { name: 'wasm, sampled, dense-trained comparison', query: 'backend=wasm', backend: 'wasm', temperature: 0.8, seed: 42, length: 150, denseTwin: false },
-      { name: 'TypeScript kernels, greedy, dense twin', query: 'backend=ts&dense=twin', backend: 'ts', temperature: 0, seed: 0, length: 80, denseTwin: true },
+      // worker=0: the main thread (Web Worker mode is the default in this cross-origin isolated page).
+      { name: 'wasm, sampled, dense-trained comparison', query: 'backend=wasm&worker=0', backend: 'wasm', temperature: 0.8, seed: 42, length: 150, denseTwin: false },
+      { name: 'TypeScript kernels, greedy, dense twin', query: 'backend=ts&dense=twin&worker=0', backend: 'ts', temperature: 0, seed: 0, length: 80, denseTwin: true },
       { name: 'Web Worker, wasm, sampled', query: 'backend=wasm&worker=1', backend: 'wasm', temperature: 1, seed: 7, length: 120, denseTwin: false },
-      { name: 'no WebAssembly SIMD: auto falls back to TypeScript', query: 'backend=auto', backend: 'ts', temperature: 0.5, seed: 3, length: 60, denseTwin: false, noSimd: true },
+      { name: 'no WebAssembly SIMD: auto falls back to TypeScript', query: 'backend=auto&worker=0', backend: 'ts', temperature: 0.5, seed: 3, length: 60, denseTwin: false, noSimd: true },
     ];
     for (const s of scenarios) {
       if (s.noSimd) await page.addInitScript(NO_SIMD); // the last scenario: stays for the rest of the test

@@ -1,7 +1,9 @@
 // Entry of the browser runtime bundle (dist/web/sparse-rnn.js, built by scripts/build-web.mjs):
 // the .srnn reader, the sparse inference runtime (WASM SIMD kernels embedded as base64, the
 // TypeScript kernels where WebAssembly SIMD is missing), text generation, speech to text (WAV or
-// samples → features → greedy CTC), and the same API in a Web Worker. No training code and no Node APIs.
+// samples → features → greedy CTC), the same API in a Web Worker (where threads run, in a
+// cross-origin isolated page: WorkerModel), and the compute engine (createWebEngine). No training
+// code and no Node APIs.
 //
 //   import { loadModel, charVocab, generate } from './sparse-rnn.js';
 //   const model = await loadModel('model.srnn');            // URL, Response, ArrayBuffer or bytes
@@ -20,7 +22,11 @@ export {
   type SpeechModelInfo, type SpeechFeatureSettings, type TranscribeResult, type TranscribeOptions,
 } from '../sparse/transcribe.js';
 export { decodeWav, encodeWav16, resample, type DecodedWav } from '../data/speech/wav.js';
-export { wasmSimdSupported } from '../kernels/wasm.js';
+export { wasmSimdSupported, wasmRelaxedSupported } from '../kernels/wasm.js';
+export {
+  createWebEngine, webThreadsUnavailable, crossOriginIsolatedNow, browserCores,
+  type Engine, type KernelChoice, type WebEngineOptions,
+} from '../kernels/engine-web.js';
 export type { ModelConfig } from '../nn/config.js';
 export { fetchModelBytes, denseTwin, modelStats, densityGrid, tensorToDense, type MatrixStats, type DensityGrid } from './model-tools.js';
 export { WorkerModel, SparseWorker, WorkerCharGenerator, type WorkerLoadOptions, type WorkerState } from './worker-client.js';

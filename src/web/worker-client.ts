@@ -1,8 +1,11 @@
 // SparseModel's API, run in a Web Worker: the same methods, asynchronous. The main thread stays
 // responsive while the worker computes; per-step latencies of generators are measured inside the
-// worker (no message round trip included).
+// worker (no message round trip included). This is where threads run in a browser: in a cross-origin
+// isolated page the worker drives a pool of kernel workers (default: one thread per core); elsewhere
+// it computes on one thread. `m.engine` says which kernels and how many threads.
 //
 //   const m = await WorkerModel.load(bytes, { workerUrl: new URL('./sparse-rnn-worker.js', import.meta.url) });
+//   m.engine  // "kernels wasm simd128 (auto), 4 threads"
 //   const s = await m.createState();  const y = await m.step(tokenId, s);
 //   const g = await m.generator(vocab, { temperature: 0 });  await g.start('The ');  await g.next(10);
 
@@ -10,7 +13,7 @@ import type { LoadOptions, RunOptions, TokenInput } from '../sparse/runtime.js';
 import type { GeneratedToken } from '../sparse/generate.js';
 import type { SrnnHeader } from '../sparse/format.js';
 import type { ModelConfig } from '../nn/config.js';
-import type { ModelDescription, WorkerModelInfo, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { ModelDescription, WorkerLoadRequestOptions, WorkerModelInfo, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -60,6 +63,16 @@ export interface WorkerLoadOptions extends Omit<LoadOptions, 'kernels'> {
   /** A worker to host the model (shared by several models), or the URL of sparse-rnn-worker.js. */
   worker?: SparseWorker;
   workerUrl?: string | URL;
+  /** 'auto' (default), 'wasm' (fixed-width SIMD), 'relaxed' (fused multiply-add) or 'ts'. */
+  kernels?: WorkerLoadRequestOptions['kernels'];
+  /**
+   * Threads (default: navigator.hardwareConcurrency where the page is cross-origin isolated, else 1;
+   * more than 1 without isolation runs on one thread, and `engine` says why). Models of one worker
+   * loaded with the same kernels and threads share one pool.
+   */
+  threads?: number;
+  /** URL of sparse-rnn-pool.js (default: next to sparse-rnn-worker.js). */
+  poolWorkerUrl?: string | URL;
 }
 
 const STATE_ID = Symbol('worker state id');
@@ -77,6 +90,12 @@ export class WorkerModel {
   readonly outputFeatures: number;
   /** Kernels in the worker ('wasm/wasm' or 'ts/ts'). */
   readonly backend: string;
+  /** The kernel variant that runs: 'simd128', 'relaxed' or 'ts'. */
+  readonly variant: WorkerModelInfo['variant'];
+  /** Threads that compute (1 without a pool). */
+  readonly threads: number;
+  /** The engine in one line, e.g. "kernels wasm simd128 (auto), 4 threads" (with the reason when fewer threads run). */
+  readonly engine: string;
   private readonly desc: ModelDescription;
 
   private constructor(readonly worker: SparseWorker, private readonly id: number, info: WorkerModelInfo, private readonly ownsWorker: boolean) {
@@ -84,12 +103,18 @@ export class WorkerModel {
     this.config = info.header.config;
     this.outputFeatures = info.outputFeatures;
     this.backend = info.backend;
+    this.variant = info.variant;
+    this.threads = info.threads;
+    this.engine = info.engine;
     this.desc = info.describe;
   }
 
   /** Load an .srnn model in a worker (the bytes are copied to it). */
   static async load(bytes: Uint8Array | ArrayBuffer, opts: WorkerLoadOptions = {}): Promise<WorkerModel> {
-    const { worker: given, workerUrl, ...options } = opts;
+    const { worker: given, workerUrl, poolWorkerUrl, ...rest } = opts;
+    const options: WorkerLoadRequestOptions = rest;
+    // Resolved here: the worker would resolve a relative URL against its own script's.
+    if (poolWorkerUrl) options.poolWorkerUrl = new URL(String(poolWorkerUrl), globalThis.location?.href).href;
     if (!given && !workerUrl) throw new Error('WorkerModel.load: pass `worker` or `workerUrl` (the URL of sparse-rnn-worker.js)');
     const worker = given ?? new SparseWorker(workerUrl!);
     const copy = bytes instanceof Uint8Array ? bytes.slice() : new Uint8Array(bytes.slice(0));

@@ -2,6 +2,7 @@
 
 import type { LoadOptions, RunOptions, TokenInput } from '../sparse/runtime.js';
 import type { SrnnHeader } from '../sparse/format.js';
+import type { KernelChoice } from '../kernels/engine-web.js';
 
 export type ModelDescription = { name: string; format: 'csr' | 'dense'; rows: number; cols: number; nnz: number }[];
 
@@ -13,10 +14,27 @@ export interface WorkerModelInfo {
   /** Kernels the worker runs: 'wasm/wasm' or 'ts/ts'. */
   backend: string;
   softmax: boolean;
+  /** The worker's compute engine: kernel variant, threads, and its one-line description. */
+  variant: 'simd128' | 'relaxed' | 'ts';
+  threads: number;
+  engine: string;
+}
+
+/**
+ * How the worker loads a model. The engine (kernels and threads) is the worker's, shared by the models
+ * loaded with the same `kernels` and `threads`. `backend` is the older name of `kernels` ('wasm' = 'wasm',
+ * 'ts' = 'ts', 'auto' = 'auto').
+ */
+export interface WorkerLoadRequestOptions extends Omit<LoadOptions, 'kernels'> {
+  kernels?: KernelChoice;
+  /** Threads (default: the browser's cores where the page is cross-origin isolated, else 1). */
+  threads?: number;
+  /** URL of sparse-rnn-pool.js (default: next to sparse-rnn-worker.js). */
+  poolWorkerUrl?: string;
 }
 
 type Req =
-  | { op: 'load'; bytes: Uint8Array; options: Omit<LoadOptions, 'kernels'> }
+  | { op: 'load'; bytes: Uint8Array; options: WorkerLoadRequestOptions }
   | { op: 'dispose'; model: number }
   | { op: 'createState'; model: number; batch: number }
   | { op: 'reset'; state: number }

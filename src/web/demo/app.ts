@@ -4,16 +4,22 @@
 // upload a WAV or record from the microphone, see the transcript and the time the sparse model and
 // its dense form took (transcribeWav, the function `sparse-rnn transcribe` runs in Node).
 //
+// Compute: in a cross-origin isolated page (`sparse-rnn serve` sends COOP/COEP) the char LM runs in
+// a Web Worker that drives a pool of kernel threads (one per core by default): the page's main thread
+// cannot block in Atomics.wait, so Web Worker mode is the default there. Elsewhere, one thread. The
+// page shows which kernels and how many threads run (#engine, <body data-kernels data-threads>).
+//
 // The runtime comes from ./sparse-rnn.js (the build keeps it external), exactly what users import.
-// URL parameters preset the controls: backend=auto|wasm|ts, worker=1, fast=1, prompt, length,
-// temperature, seed, model=<url of an .srnn to load instead of the server's>, dense=<url>|twin.
+// URL parameters preset the controls: backend=auto|wasm|relaxed|ts (or kernels=…), threads=N,
+// worker=0|1, fast=1, prompt, length, temperature, seed, model=<url of an .srnn to load instead of
+// the server's>, dense=<url>|twin.
 // <body data-state> is loading | ready | generating | transcribing | done | error (the end-to-end
 // test waits on it).
 
 import {
-  SparseModel, WorkerModel, SparseWorker, CharGenerator, charVocab, readSrnn, wasmSimdSupported, fetchModelBytes,
-  denseTwin, modelStats, densityGrid, transcribeWav, speechModelInfo, encodeWav16,
-  type SrnnFile, type GeneratedToken, type ModelConfig, type SpeechModelInfo, type TranscribeResult,
+  SparseModel, WorkerModel, SparseWorker, CharGenerator, charVocab, readSrnn, wasmSimdSupported, wasmRelaxedSupported, fetchModelBytes,
+  denseTwin, modelStats, densityGrid, transcribeWav, speechModelInfo, encodeWav16, createWebEngine, crossOriginIsolatedNow, browserCores,
+  type SrnnFile, type GeneratedToken, type ModelConfig, type SpeechModelInfo, type TranscribeResult, type KernelChoice, type Engine,
 } from '../runtime.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -27,6 +33,7 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 const el = {
   status: $('status'), error: $('error'), modelInfo: $('model-info'), file: $<HTMLInputElement>('model-file'),
   reload: $<HTMLButtonElement>('reload-server'), backend: $<HTMLSelectElement>('backend'), worker: $<HTMLInputElement>('use-worker'),
+  threads: $<HTMLInputElement>('threads'), engine: $('engine'),
   charlm: $('charlm'), prompt: $<HTMLInputElement>('prompt'), length: $<HTMLInputElement>('length'),
   temperature: $<HTMLInputElement>('temperature'), seed: $<HTMLInputElement>('seed'), fast: $<HTMLInputElement>('fast'),
   generate: $<HTMLButtonElement>('generate'), stop: $<HTMLButtonElement>('stop'),
@@ -68,33 +75,57 @@ interface Gen {
 }
 interface Handle {
   backend: string;
+  /** The compute engine in one line ("kernels wasm simd128 (auto), 2 threads"), its variant and threads. */
+  engine: string;
+  variant: string;
+  threads: number;
   generator(vocab: string[], o: { temperature: number; seed: number }): Promise<Gen>;
   dispose(): void;
+}
+
+/** Compute settings from the controls. */
+interface Compute { kernels: KernelChoice; threads: number; inWorker: boolean }
+function computeSettings(): Compute {
+  const threads = readInt(el.threads, 'Threads', 1, 64);
+  return { kernels: el.backend.value as KernelChoice, threads, inWorker: el.worker.checked };
 }
 
 let sharedWorker: SparseWorker | null = null;
 const workerUrl = new URL('./sparse-rnn-worker.js', import.meta.url);
 
-async function openModel(bytes: Uint8Array, backend: 'auto' | 'wasm' | 'ts', inWorker: boolean): Promise<Handle> {
-  if (inWorker) {
+/** A model on the page's main thread, on its own engine (one thread: the main thread cannot wait on workers). */
+async function mainThreadModel(bytes: Uint8Array, c: Compute): Promise<{ model: SparseModel; engine: Engine }> {
+  const engine = await createWebEngine({ kernels: c.kernels, threads: c.threads });
+  return { model: await SparseModel.loadAsync(bytes, { kernels: engine.kernels }), engine };
+}
+
+async function openModel(bytes: Uint8Array, c: Compute): Promise<Handle> {
+  if (c.inWorker) {
     sharedWorker ??= new SparseWorker(workerUrl);
-    const m = await WorkerModel.load(bytes, { worker: sharedWorker, backend });
+    const m = await WorkerModel.load(bytes, { worker: sharedWorker, kernels: c.kernels, threads: c.threads });
     return {
-      backend: `${m.backend}, Web Worker`,
+      backend: `${m.backend}, Web Worker`, engine: m.engine, variant: m.variant, threads: m.threads,
       generator: async (vocab, o) => m.generator(vocab, o),
       dispose: () => void m.dispose().catch(() => undefined),
     };
   }
-  const m = await SparseModel.loadAsync(bytes, { backend });
+  const { model: m, engine } = await mainThreadModel(bytes, c);
   const state = m.createState(1); // reused by every generation (heap allocations are never freed)
   return {
-    backend: `${m.kernels.name}/${m.sparse.name}, main thread`,
+    backend: `${m.kernels.name}/${m.sparse.name}, main thread`, engine: engine.describe(), variant: engine.variant, threads: engine.threads,
     generator: async (vocab, o) => {
       const g = new CharGenerator(m, vocab, { ...o, state });
       return { start: async (p) => g.start(p), next: async (n) => Array.from({ length: n }, () => g.next()) };
     },
-    dispose: () => undefined,
+    dispose: () => void engine.close(),
   };
+}
+
+/** Shows which kernels and how many threads compute, and where. */
+function showEngine(h: { engine: string; variant: string; threads: number }, where: string): void {
+  el.engine.textContent = `Compute: ${h.engine} · ${where}`;
+  document.body.dataset.kernels = h.variant;
+  document.body.dataset.threads = String(h.threads);
 }
 
 function describeConfig(c: ModelConfig): string {
@@ -170,8 +201,7 @@ async function openCharLM(bytes: Uint8Array, label: string, denseBytes: Uint8Arr
   } catch (e) {
     throw new Error(`${label} cannot be used as a character language model: ${(e as Error).message}`);
   }
-  const backend = el.backend.value as 'auto' | 'wasm' | 'ts';
-  const inWorker = el.worker.checked;
+  const compute = computeSettings();
   let denseSrc = denseBytes, denseName = denseLabel, twin = false, note = '';
   if (denseSrc) {
     try {
@@ -188,9 +218,16 @@ async function openCharLM(bytes: Uint8Array, label: string, denseBytes: Uint8Arr
     denseName = 'same weights, stored dense';
     twin = true;
   }
-  const sparse = await openModel(bytes, backend, inWorker);
-  const dense = await openModel(denseSrc, backend, inWorker);
+  const sparse = await openModel(bytes, compute);
+  let dense: Handle;
+  try {
+    dense = await openModel(denseSrc, compute);
+  } catch (e) {
+    sparse.dispose();
+    throw e;
+  }
   charlm = { vocab, sparse, dense, denseIsTwin: twin };
+  showEngine(sparse, compute.inWorker ? 'in a Web Worker' : 'on the page\'s main thread');
   el.nameSparse.textContent = `(${label}, ${kib(bytes.length)})`;
   el.nameDense.textContent = `(${denseName}, ${kib(denseSrc.length)})`;
   el.modelInfo.textContent = `${label}: ${describeConfig(c)} · kernels ${sparse.backend}`;
@@ -349,6 +386,7 @@ async function runGeneration(): Promise<void> {
 interface SpeechModels {
   sparse: SparseModel;
   dense: SparseModel;
+  close(): void;
   /** Feature settings and output symbols from the header; null with the reason when it is not a speech model. */
   info: SpeechModelInfo | null;
   why: string;
@@ -359,22 +397,25 @@ let recordingUrl: string | null = null;
 async function openSpeech(bytes: Uint8Array, label: string): Promise<void> {
   const file = parse(bytes, label);
   const c = file.header.config;
-  const backend = el.backend.value as 'auto' | 'wasm' | 'ts';
-  const sparse = await SparseModel.loadAsync(bytes, { backend });
-  const dense = await SparseModel.loadAsync(denseTwin(file), { backend });
+  // On the main thread (transcribeWav is synchronous), so on one thread.
+  const compute: Compute = { ...computeSettings(), threads: 1, inWorker: false };
+  const s = await mainThreadModel(bytes, compute);
+  const d = await mainThreadModel(denseTwin(file), compute);
+  const sparse = s.model, dense = d.model;
+  speechModels?.close();
   let info: SpeechModelInfo | null = null, why = '';
   try {
     info = speechModelInfo(sparse, label);
   } catch (e) {
     why = (e as Error).message;
   }
-  speechModels = { sparse, dense, info, why };
+  speechModels = { sparse, dense, info, why, close: () => { void s.engine.close(); void d.engine.close(); } };
   const st = modelStats(file);
   const syms = file.header.extra?.vocab;
   el.speechInfo.textContent = `${label}: ${describeConfig(c)} · ${pct(1 - st.nonzeros / Math.max(1, st.weights))} of the weights are zero · ` +
     `${kib(st.fileBytes)} (dense fp32 ${kib(st.denseBytes)})` + (Array.isArray(syms) ? ` · ${syms.length} output symbols` : '') +
     (info ? ` · ${info.features.nMels} log-mel bands at ${info.features.sampleRate / 1000} kHz, ${info.features.stack} stacked, stride ${info.features.stride}` : '') +
-    ` · kernels ${sparse.kernels.name}/${sparse.sparse.name}`;
+    ` · kernels ${sparse.kernels.name}/${sparse.sparse.name} (${s.engine.describe()}, main thread)`;
   el.speechUnavailable.textContent = info ? '' : `Transcription is off: ${why}. The timing on random features below still works.`;
   el.speechUnavailable.hidden = !!info;
   el.speechWav.disabled = el.speechRecord.disabled = !info;
@@ -551,10 +592,20 @@ function renderSparsity(file: SrnnFile, label: string): void {
 // Start-up and controls
 
 const params = new URLSearchParams(location.search);
+/** Threads are possible here: a cross-origin isolated page that can start Web Workers (they run in Web Worker mode). */
+const threadsPossible = crossOriginIsolatedNow() && typeof Worker === 'function';
+
 function preset(): void {
-  const b = params.get('backend');
-  if (b === 'auto' || b === 'wasm' || b === 'ts') el.backend.value = b;
-  if (params.get('worker') === '1') el.worker.checked = true;
+  const b = params.get('backend') ?? params.get('kernels');
+  if (b === 'auto' || b === 'wasm' || b === 'relaxed' || b === 'ts') el.backend.value = b;
+  // Threads only compute in a Web Worker, so that is the default wherever threads are possible.
+  const w = params.get('worker');
+  el.worker.checked = w === '1' || (w !== '0' && threadsPossible);
+  el.threads.value = params.get('threads') ?? String(threadsPossible ? browserCores() : 1);
+  if (!threadsPossible) {
+    el.threads.disabled = true;
+    el.threads.title = 'one thread: threads need a cross-origin isolated page (COOP same-origin, COEP require-corp)';
+  }
   if (params.get('fast') === '1') el.fast.checked = true;
   for (const [k, input] of [['prompt', el.prompt], ['length', el.length], ['temperature', el.temperature], ['seed', el.seed]] as const) {
     const v = params.get(k);
@@ -622,7 +673,10 @@ async function guarded(what: string, f: () => Promise<void>): Promise<void> {
 }
 
 function updateStatus(): void {
-  el.status.textContent = `WebAssembly SIMD: ${wasmSimdSupported() ? 'yes' : 'no (TypeScript kernels)'} · ` +
+  const simd = wasmSimdSupported();
+  el.status.textContent = `WebAssembly SIMD: ${simd ? 'yes' : 'no (TypeScript kernels)'} · ` +
+    (simd ? `relaxed SIMD: ${wasmRelaxedSupported() ? 'yes' : 'no'} · ` : '') +
+    `threads: ${threadsPossible ? `up to ${browserCores()} (cross-origin isolated; they compute in Web Worker mode)` : '1 (the page is not cross-origin isolated)'} · ` +
     `timer resolution: ${crossOriginIsolated ? 'fine (cross-origin isolated)' : 'coarse'}`;
 }
 
@@ -660,6 +714,7 @@ function init(): void {
   };
   el.backend.addEventListener('change', reopen);
   el.worker.addEventListener('change', reopen);
+  el.threads.addEventListener('change', reopen);
   void guarded('Could not load the server\'s models:', loadFromServer);
 }
 
