@@ -16,7 +16,8 @@
 // 'auto' runs the same calibration as the Node engine (relaxed SIMD only where the browser validates
 // the relaxed module and a short GEMM timing shows it at least 10% faster), with async compiles.
 
-import type { Engine, KernelChoice } from './engine.js'; // types only: nothing of engine.ts (Node) is bundled
+import type { Engine } from './engine.js'; // types only: nothing of engine.ts (Node) is bundled
+import { KERNEL_CHOICES, relaxedIsFaster, type KernelChoice } from './choice.js';
 import { Heap } from './heap.js';
 import type { Kernels } from './types.js';
 import { RefKernels } from './ref.js';
@@ -28,7 +29,6 @@ import { ThreadedKernels } from './threaded.js';
 import { MAX_THREADS } from './parallel.js';
 
 export type { Engine, KernelChoice };
-const CHOICES: readonly KernelChoice[] = ['auto', 'wasm', 'relaxed', 'ts'];
 
 export interface WebEngineOptions {
   /** Kernel variant (default 'auto'). */
@@ -129,30 +129,6 @@ async function instantiate(heap: Heap, variant: WasmVariant): Promise<{ module: 
   return { module, kernels: new WasmKernels(heap, inst.exports as unknown as WasmKernelExports, variant) };
 }
 
-/**
- * Whether `relaxed` runs a 64×256×256 GEMM at least 10% faster than `simd` (median of 30 timings each,
- * interleaved so that a neighbour's burst hits both alike; about 20 ms). The Node engine's rule.
- */
-export function relaxedIsFaster(simd: Kernels, relaxed: Kernels): boolean {
-  const time = (k: Kernels): number[] => {
-    const heap = k.heap, mark = heap.mark();
-    const M = 64, N = 256, K = 256;
-    const A = heap.alloc(M * K), B = heap.alloc(N * K), C = heap.alloc(M * N);
-    heap.f32.fill(0.5, A, A + M * K + N * K);
-    const out: number[] = [];
-    for (let r = 0; r < 15; r++) {
-      const t0 = performance.now();
-      for (let i = 0; i < 4; i++) k.gemm(false, true, M, N, K, A, K, B, K, C, N, false);
-      out.push(performance.now() - t0);
-    }
-    heap.release(mark);
-    return out;
-  };
-  const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1];
-  const s = [...time(simd), ...time(simd)], r = [...time(relaxed), ...time(relaxed)];
-  return med(r) <= 0.9 * med(s);
-}
-
 let autoChoice: Promise<WasmVariant> | undefined;
 /** The variant 'auto' picks in this browser (calibrated once per page or worker). */
 export function autoVariantAsync(): Promise<WasmVariant> {
@@ -171,7 +147,7 @@ export function autoVariantAsync(): Promise<WasmVariant> {
 /** Creates the engine: async because modules compile and workers start asynchronously. */
 export async function createWebEngine(opts: WebEngineOptions = {}): Promise<Engine> {
   const choice = opts.kernels ?? 'auto';
-  if (!CHOICES.includes(choice)) throw new RangeError(`kernels must be one of ${CHOICES.join(', ')}, got "${choice}"`);
+  if (!KERNEL_CHOICES.includes(choice)) throw new RangeError(`kernels must be one of ${KERNEL_CHOICES.join(', ')}, got "${choice}"`);
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1 || opts.threads > MAX_THREADS)) {
     throw new RangeError(`threads must be an integer from 1 to ${MAX_THREADS}, got "${opts.threads}"`);
   }

@@ -24,9 +24,9 @@ import { ThreadedKernels } from './threaded.js';
 import { MAX_THREADS } from './parallel.js';
 import { nodeCores, rememberedChoice, spawnNodeWorker } from './node.js';
 
-/** What `--kernels` accepts. */
-export type KernelChoice = 'auto' | 'wasm' | 'relaxed' | 'ts';
-export const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', 'wasm', 'relaxed', 'ts'];
+import { KERNEL_CHOICES, relaxedIsFaster, type KernelChoice } from './choice.js';
+
+export { KERNEL_CHOICES, type KernelChoice };
 
 export interface EngineOptions {
   /** Kernel variant (default 'auto'). */
@@ -119,24 +119,8 @@ export function autoVariant(): WasmVariant {
   return (autoChoice = rememberedChoice(calibrate) === 'relaxed' ? 'relaxed' : 'simd128');
 }
 
-/** Times a recurrent-step-sized GEMM with both variants (minimum of interleaved rounds). */
+/** Times a recurrent-step-sized GEMM with both variants (choice.ts). */
 function calibrate(): WasmVariant {
-  const time = (variant: WasmVariant): number[] => {
-    const heap = new Heap(4 << 20);
-    const k = createWasmKernelsSync(heap, variant)!;
-    const M = 64, N = 256, K = 256;
-    const A = heap.alloc(M * K), B = heap.alloc(N * K), C = heap.alloc(M * N);
-    heap.f32.fill(0.5, A, A + M * K + N * K);
-    const out: number[] = [];
-    for (let r = 0; r < 15; r++) {
-      const t0 = performance.now();
-      for (let i = 0; i < 4; i++) k.gemm(false, true, M, N, K, A, K, B, K, C, N, false);
-      out.push(performance.now() - t0);
-    }
-    return out;
-  };
-  // Interleave the two variants so a neighbour's burst hits both alike; the minimum is the least noisy.
-  const s: number[] = [], rl: number[] = [];
-  for (let r = 0; r < 3; r++) (s.push(...time('simd128')), rl.push(...time('relaxed')));
-  return Math.min(...rl) <= 0.9 * Math.min(...s) ? 'relaxed' : 'simd128';
+  const k = (v: WasmVariant) => createWasmKernelsSync(new Heap(4 << 20), v)!;
+  return relaxedIsFaster(k('simd128'), k('relaxed')) ? 'relaxed' : 'simd128';
 }

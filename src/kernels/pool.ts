@@ -139,14 +139,16 @@ export class ThreadPool {
     const n = Math.max(1, Math.min(MAX_THREADS, Math.floor(opts.threads)));
     const pool = new ThreadPool(n, opts.main as Exports, new SharedArrayBuffer(CONTROL_BYTES));
     const spinMicros = opts.spinMicros ?? 200;
-    try {
-      pool.workers = await Promise.all(Array.from({ length: n - 1 }, (_, i) => opts.spawn({
-        module: opts.module, memory: opts.memory, control: pool.control, index: i + 1, threads: n,
-        scratch: opts.scratch(i + 1), spinMicros,
-      })));
-    } catch (e) {
+    // Wait for every worker, also when one fails, so none is left asleep in Atomics.wait.
+    const started = await Promise.allSettled(Array.from({ length: n - 1 }, (_, i) => opts.spawn({
+      module: opts.module, memory: opts.memory, control: pool.control, index: i + 1, threads: n,
+      scratch: opts.scratch(i + 1), spinMicros,
+    })));
+    pool.workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
       await pool.close();
-      throw e;
+      throw failed.reason;
     }
     return pool;
   }
