@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { runCharLM, type CharLMRunOptions } from '../src/train/charlm.js';
 import { Rng } from '../src/util/rng.js';
 import type { SparsePhaseEvent } from '../src/train/sparse-phase.js';
+import { wasmRelaxedSupported } from '../src/kernels/wasm.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'sparse-rnn-phase-'));
@@ -102,4 +103,16 @@ test('train --sparse-training: the progress says when it switched; a bad mode is
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--sparse-training/);
   assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+});
+
+test('a resumed run keeps the kernel variant it was trained with when --kernels is auto', async () => {
+  for (const kernels of ['wasm', 'relaxed'] as const) {
+    if (kernels === 'relaxed' && !wasmRelaxedSupported()) continue;
+    const signal = { stop: false };
+    const name = `variant-${kernels}`;
+    const first = await runCharLM(options(name, { kernels, prune: null, signal, onStep: (e) => void (e.itr === 5 && (signal.stop = true)) }));
+    assert.equal(first.completed, false);
+    const again = await runCharLM({ ...options(name, { kernels: 'auto', prune: null }), resume: true });
+    assert.equal(again.engine.variant, kernels === 'wasm' ? 'simd128' : 'relaxed');
+  }
 });

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { CELL_TYPES, type CellType } from '../nn/config.js';
 import { createEngine, KERNEL_CHOICES, type Engine, type KernelChoice } from '../kernels/engine.js';
+import { kernelsFor } from '../train/run.js';
 import { FormatError, FileAccessError } from '../io/errors.js';
 import { SrnnFormatError } from '../sparse/errors.js';
 
@@ -87,9 +88,12 @@ export function addEngineOptions(c: Command): Command {
     .addOption(new Option('--threads <n>', 'compute threads (default: the machine\'s cores)').argParser(int('--threads', 1)).default(machineThreads(), 'cores'));
 }
 
-/** The engine of a command, described once on stderr unless --quiet. */
-export async function commandEngine(o: EngineCliOptions): Promise<Engine> {
-  const engine = await createEngine({ kernels: o.kernels, threads: o.threads });
+/**
+ * The engine of a command, described once on stderr unless --quiet. `resumed`: the kernel variant of
+ * the checkpoint a run resumes, which --kernels auto keeps (results stay bit-exact).
+ */
+export async function commandEngine(o: EngineCliOptions, resumed?: { variant?: Engine['variant'] }): Promise<Engine> {
+  const engine = await createEngine({ kernels: kernelsFor(o.kernels, resumed?.variant), threads: o.threads });
   if (!o.quiet) process.stderr.write(`${engine.describe()}\n`);
   return engine;
 }

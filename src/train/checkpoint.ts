@@ -41,7 +41,7 @@ export interface CheckpointMeta {
   /** Speech: the feature settings (log-mel, normalisation, stacking) the model was trained on. */
   features?: unknown;
   /** Training options and counters (loop options / TrainerState), for --resume. */
-  train?: { options: unknown; state: unknown };
+  train?: { options: unknown; state: unknown; variant?: 'simd128' | 'relaxed' | 'ts' };
   /** Pruning recipe and pruner state. */
   prune?: { recipe: unknown; state: unknown };
   createdAt?: string;

@@ -32,10 +32,11 @@ export interface RunOptions<O extends LoopOptions, T extends AnyTask<O>> {
   initFrom?: string;
   prune: PruneRecipe | null;
   /**
-   * The compute engine, or a function making it once the data and checkpoints are read, or
-   * neither: then one is made from `kernels` and `threads` (default: auto, 1 thread).
+   * The compute engine, or a function making it once the data and checkpoints are read (told the
+   * kernel variant a resumed checkpoint was trained with), or neither: then one is made from
+   * `kernels` and `threads` (default: auto, 1 thread).
    */
-  engine?: Engine | (() => Promise<Engine>);
+  engine?: Engine | ((resumed: { variant?: Engine['variant'] }) => Promise<Engine>);
   kernels?: KernelChoice;
   threads?: number;
   /**
@@ -85,7 +86,11 @@ export async function runTraining<O extends LoopOptions, T extends AnyTask<O>, X
   const base = ck ?? init;
   const p = await prepare(base, !!ck);
   const opts: O = ck ? { ...(ck.meta.train!.options as O), epochs: o.train.epochs } : o.train; // a resumed run may be extended
-  const engine = typeof o.engine === 'function' ? await o.engine() : o.engine ?? await createEngine({ kernels: o.kernels ?? 'auto', threads: o.threads ?? 1 });
+  // A resumed run keeps the kernel variant it was trained with when 'auto' would pick it anyway or
+  // pick differently on this machine: the variant decides the last bits of every product.
+  const resumed = { variant: ck?.meta.train?.variant };
+  const engine = typeof o.engine === 'function' ? await o.engine(resumed)
+    : o.engine ?? await createEngine({ kernels: kernelsFor(o.kernels ?? 'auto', resumed.variant), threads: o.threads ?? 1 });
   const model = new RNNModel(p.config, engine.kernels);
   model.init(opts.seed);
   const trainer = new Trainer(p.build(model, opts));
@@ -129,7 +134,7 @@ export async function runTraining<O extends LoopOptions, T extends AnyTask<O>, X
   const save = (): Promise<void> =>
     saveCheckpoint(o.checkpoint, model, {
       task: kind, ...p.meta,
-      train: { options: opts, state: trainer.state },
+      train: { options: opts, state: trainer.state, variant: engine.variant },
       prune: pruner ? { recipe: pruner.recipe, state: pruner.state() } : undefined,
     }, { optimizer: trainer.optimizer, carried: trainer.task.carried });
   if (o.onStep) trainer.onStep((e) => o.onStep!(e, trainer, pruner));
@@ -152,4 +157,10 @@ export function describeSparsePhase(e: SparsePhaseEvent): string {
   return `masks frozen from iteration ${e.itr}: ` +
     (e.sparse.length ? `sparse kernels for ${list(e.sparse)}` : 'no weight matrix on sparse kernels') +
     (e.dense.length ? `; dense kernels for ${list(e.dense)}` : '');
+}
+
+/** --kernels for a resumed run: 'auto' continues with the variant the checkpoint was trained with. */
+export function kernelsFor(choice: KernelChoice, trained: Engine['variant'] | undefined): KernelChoice {
+  if (choice !== 'auto' || !trained) return choice;
+  return trained === 'simd128' ? 'wasm' : trained;
 }

@@ -243,7 +243,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
   for (const n of notes) (n.startsWith('warning') ? progress.log : progress.info)(n);
   // The engine is made (and described) once the inputs are known to be good.
   let engine: Engine | null = null;
-  const makeEngine = async (): Promise<Engine> => (engine = await commandEngine(o));
+  const makeEngine = async (resumed: { variant?: Engine['variant'] }): Promise<Engine> => (engine = await commandEngine(o, resumed));
   const { signal, dispose } = stopOnSignals(progress);
   const optimizer = o.optimizer === 'adam'
     ? { kind: 'adam' as const, lr: o.lr, weightDecay: o.weightDecay }
