@@ -118,7 +118,6 @@ test('fuzz: .srnn reader (readSrnn) — bit flips and truncations end in success
   console.log(`.srnn fuzz: ${a.cases} cases with CRC (${a.accepted} accepted, ${a.ms} ms CPU), ` +
     `${b.cases} without (${b.accepted} accepted, ${b.ms} ms CPU)`);
   assert.ok(b.accepted > 20 && b.accepted < b.cases - 500, `a mix of accepted and rejected inputs (${b.accepted})`);
-  assert.ok(a.ms + b.ms < 20_000, `fuzz took ${a.ms + b.ms} ms CPU`);
 });
 
 function wavFloatStereo(n: number, rate: number): Uint8Array {
