@@ -25,6 +25,7 @@ Outputs (in --out, written by rank 0, atomically):
 """
 
 import argparse
+import datetime
 import hashlib
 import json
 import math
@@ -111,6 +112,7 @@ def parse_args():
     p.add_argument("--backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, else gloo")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
+    p.add_argument("--timeout", type=int, default=1800, help="seconds a rank waits for the others in a collective (default 1800)")
     p.add_argument("--mask-sync", choices=["compute", "broadcast"], default="compute")
     p.add_argument("--checkpoint-every", type=int, default=0, help="also write checkpoint.pt every N steps")
     p.add_argument("--stop-after", type=int, default=0, help="stop (with a checkpoint) after N steps in total, to resume later")
@@ -118,7 +120,7 @@ def parse_args():
     p.add_argument("--force", action="store_true", help="start over even if OUT/checkpoint.pt exists")
     p.add_argument("--golden", action="store_true", help="also write golden.safetensors (ids and logits)")
     a = p.parse_args()
-    for k in ("epochs", "hidden", "embed", "layers", "batch", "seq_len", "threads"):
+    for k in ("epochs", "hidden", "embed", "layers", "batch", "seq_len", "threads", "timeout"):
         if getattr(a, k) < 1:
             fail(f"--{k.replace('_', '-')}: expected an integer ≥ 1, found {getattr(a, k)}")
     if a.steps_per_epoch is not None and a.steps_per_epoch < 1:
@@ -198,7 +200,7 @@ def main():
         torch.cuda.set_device(device)
     torch.set_num_threads(a.threads)
     if distributed:
-        dist.init_process_group(a.backend or ("nccl" if a.device == "cuda" else "gloo"))
+        dist.init_process_group(a.backend or ("nccl" if a.device == "cuda" else "gloo"), timeout=datetime.timedelta(seconds=a.timeout))
         rank, world = dist.get_rank(), dist.get_world_size()
     else:
         rank, world = 0, 1
