@@ -12,9 +12,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const suites = args.filter((a) => !a.startsWith('--'));
 const want = (s: string): boolean => suites.length === 0 || suites.includes(s) || suites.includes('all');
-const unknown = suites.filter((s) => !['train', 'kernels', 'all'].includes(s));
+const unknown = suites.filter((s) => !['train', 'kernels', 'serving', 'all'].includes(s));
 if (unknown.length) {
-  process.stderr.write(`bench: unknown suite(s) ${unknown.join(', ')} (expected train, kernels or all)\n`);
+  process.stderr.write(`bench: unknown suite(s) ${unknown.join(', ')} (expected train, kernels, serving or all)\n`);
   process.exit(2);
 }
 const outDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -38,4 +38,9 @@ if (want('kernels')) {
   const m = (await import('./kernels.js')) as typeof import('./kernels.js');
   const r = await m.benchKernels({ quick, json: false, log });
   save('kernels', r, m.renderKernelRows(r));
+}
+if (want('serving')) {
+  const m = (await import('./serving.js')) as typeof import('./serving.js');
+  const r = await m.benchServing({ quick, log });
+  save('serving', r, m.servingMarkdown(r));
 }
