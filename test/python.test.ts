@@ -308,10 +308,10 @@ test('train_ddp.py on 2 processes (gloo): identical masks on both ranks, stop + 
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /masks identical on all 2 rank\(s\)/);
   assert.match(r.stdout, /stopped after step 15; continue with --resume/);
-  // Without --resume an existing run is not overwritten.
-  r = launch();
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /checkpoint\.pt exists: pass --resume/);
+  // Without --resume an existing run is not overwritten (checked before any process group is formed).
+  r = py([join(root, 'python/examples/train_ddp.py'), '--out', out]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^train_ddp: error: .*checkpoint\.pt exists: pass --resume to continue that run, or --force to start over$/m);
   r = launch('--resume');
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /resumed from .*checkpoint\.pt at step 15/);

@@ -192,6 +192,12 @@ def check_ranks_agree(pruner, model, world, rank):
 
 def main():
     a = parse_args()
+    ck_path = os.path.join(a.out, "checkpoint.pt")
+    if os.path.exists(ck_path) and not (a.resume or a.force):
+        fail(f"{ck_path} exists: pass --resume to continue that run, or --force to start over")
+    if a.resume and not os.path.exists(ck_path):
+        fail(f"--resume: {ck_path} does not exist")
+    os.makedirs(a.out, exist_ok=True)
     distributed = "RANK" in os.environ and "WORLD_SIZE" in os.environ
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if a.device == "cuda" else torch.device("cpu")
     if a.device == "cuda":
@@ -206,12 +212,6 @@ def main():
         rank, world = 0, 1
     if a.batch % world:
         fail(f"--batch {a.batch} is not divisible by the {world} processes")
-    os.makedirs(a.out, exist_ok=True)
-    ck_path = os.path.join(a.out, "checkpoint.pt")
-    if os.path.exists(ck_path) and not (a.resume or a.force):
-        fail(f"{ck_path} exists: pass --resume to continue that run, or --force to start over")
-    if a.resume and not os.path.exists(ck_path):
-        fail(f"--resume: {ck_path} does not exist")
 
     train, valid, _ = load_text(a.text)
     vocab = ["<unk>"] + sorted(set(train))
@@ -336,7 +336,7 @@ def main():
               f"  npx sparse-rnn import {os.path.join(a.out, 'model.safetensors')} --vocab-file {os.path.join(a.out, 'vocab.json')} "
               f"-o {os.path.join(a.out, 'model.ckpt')}", flush=True)
     if distributed:
-        dist.barrier()
+        # No barrier: the last collective was the digest check; only rank 0 writes after it.
         dist.destroy_process_group()
 
 
