@@ -1,4 +1,4 @@
-// `npm run bench [-- train|kernels|model|all] [--quick]`: runs the benchmark suites one after the other
+// `npm run bench [-- train|kernels|model|serving|all] [--quick]`: runs the benchmark suites one after the other
 // (never concurrently: this is a 2-core machine), prints markdown tables and writes
 // bench/results/<suite>.json and .md. BENCHMARKS.md quotes these files.
 
@@ -12,7 +12,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const suites = args.filter((a) => !a.startsWith('--'));
 const want = (s: string): boolean => suites.length === 0 || suites.includes(s) || suites.includes('all');
-const SUITES = ['train', 'kernels', 'model', 'all'];
+const SUITES = ['train', 'kernels', 'model', 'serving', 'all'];
 const unknown = suites.filter((s) => !SUITES.includes(s));
 if (unknown.length) {
   process.stderr.write(`bench: unknown suite(s) ${unknown.join(', ')} (expected ${SUITES.join(', ')})\n`);
@@ -46,4 +46,9 @@ if (want('model')) {
   const t = await import('./threads.js');
   const r = await t.benchModelThreads({ quick, log });
   save('model', r, t.threadModelMarkdown(r));
+}
+if (want('serving')) {
+  const m = (await import('./serving.js')) as typeof import('./serving.js');
+  const r = await m.benchServing({ quick, log });
+  save('serving', r, m.servingMarkdown(r));
 }

@@ -193,8 +193,7 @@ test('#12.9: help is consistent: every option described, -o is --out, --kernels/
     for (const o of c.options) {
       if (o.long) all.add(o.long);
       assert.ok(o.description && o.description.trim().length > 3, `${name} ${o.flags}: no description`);
-      // import's -o stays --output until PyTorch import moves to src/io (another change).
-      if (o.short === '-o' && name !== 'import') assert.equal(o.long, '--out', `${name}: -o must be --out`);
+      if (o.short === '-o') assert.equal(o.long, '--out', `${name}: -o must be --out`);
     }
   };
   walk(program, []);

@@ -184,7 +184,7 @@ test('CLI functions: checkpoint (with masks) → export-onnx → import → the 
   await saveCheckpoint(ck, m, { vocab, task: 'charlm' });
   const r = await exportOnnxCommand(ck, { output: onnx });
   assert.deepEqual(r.info.inputs, ['ids']);
-  const imp = await importCommand(onnx, { output: back });
+  const imp = await importCommand(onnx, { out: back });
   assert.deepEqual(imp.vocab, vocab, 'vocabulary travels in the ONNX metadata');
   const a = loadCheckpoint(ck), b = loadCheckpoint(back);
   assert.deepEqual(b.meta.config, a.meta.config);
@@ -299,7 +299,7 @@ test('fine-tuning an imported model: train → export-onnx → import → train 
   assert.ok(first.completed);
   const onnx = join(tmp, 'ft.onnx'), imported = join(tmp, 'ft-imported.ckpt');
   await exportOnnxCommand(join(tmp, 'ft-a', 'model.ckpt'), { output: onnx });
-  await importCommand(onnx, { output: imported });
+  await importCommand(onnx, { out: imported });
   const tuned = await runCharLM(base('ft-b', { initFrom: imported, prune: { method: 'oneshot', oneshot: { targetSparsity: 0.5 } } as CharLMRunOptions['prune'] }));
   assert.ok(tuned.completed);
   const hh = tuned.model.byName.get('rnn.weight_hh_l0')!;

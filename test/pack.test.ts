@@ -135,7 +135,7 @@ test('train → eval → sample → export → infer → export-onnx → import 
   cli(['export', 'm/model.ckpt', '-o', 'm/model.srnn']);
   assert.ok(existsSync(join(app, 'm/model.srnn')));
   writeFileSync(join(app, 'ids.npy'), serializeNpy(Int32Array.from({ length: 12 }, (_, i) => (i * 7) % 20 + 1), [6, 2]));
-  cli(['infer', 'm/model.srnn', '--input', 'ids.npy', '--output', 'y.npy']);
+  cli(['infer', 'm/model.srnn', '--input', 'ids.npy', '-o', 'y.npy']);
   const y = readFileSync(join(app, 'y.npy'));
   assert.ok(y.length > 6 * 2 * 4, 'infer wrote its outputs');
   cli(['export-onnx', 'm/model.ckpt', '-o', 'm/model.onnx']);
@@ -144,7 +144,7 @@ test('train → eval → sample → export → infer → export-onnx → import 
   // forward: a PyTorch state dict (a test fixture of this repository) on X.npy [T, B, input].
   writeFileSync(join(app, 'x.npy'), serializeNpy(Float32Array.from({ length: 6 * 3 * 5 }, (_, i) => Math.sin(i)), [6, 3, 5]));
   cli(['forward', '--weights', join(root, 'test/fixtures/gru_l1.safetensors'), '--cell', 'gru', '--prefix', 'rnn.',
-    '--input', 'x.npy', '--output', 'fy.npy']);
+    '--input', 'x.npy', '-o', 'fy.npy']);
   assert.ok(existsSync(join(app, 'fy.npy')));
   assert.match(cli(['schedule', '--q', '0.2', '--start-itr', '10', '--ramp-itr', '20', '--end-itr', '40', '--freq', '5', '--json']), /"theta"/);
 });

@@ -338,6 +338,8 @@ export class NarangMethod implements PruningMethod {
     ks.epsilon = eps;
     const never = this.r.revival === 'never';
     const rec: UpdateRecord = { itr, method: 'narang', kind: k, epsilon: eps, tensors: [] };
+    // |w| (float32) ≥ ε rounded to float32: the comparison torch makes, so sparse_rnn_torch's masks agree bit for bit.
+    const eps32 = Math.fround(eps);
     for (const p of ps) {
       const w = p.data;
       const m = p.maskData!;
@@ -345,7 +347,7 @@ export class NarangMethod implements PruningMethod {
       let revived = 0;
       for (let i = 0; i < w.length; i++) {
         const old = m[i];
-        let keep = Math.abs(w[i]) >= eps ? 1 : 0;
+        let keep = Math.abs(w[i]) >= eps32 ? 1 : 0;
         if (never && old === 0) keep = 0;
         if (keep === 0) zeros++;
         else if (old === 0) revived++;
