@@ -291,7 +291,7 @@ function roundTrip(dir: string, weights: string, golden: string, extra: string[]
   const g = parseSafetensors(readFileSync(golden));
   const ids = g.tensors.get('ids')!;
   writeFileSync(x, serializeNpy(Int32Array.from(ids.data), ids.shape));
-  r = cli('infer', srnn, '--input', x, '--output', y);
+  r = cli('infer', srnn, '--input', x, '-o', y);
   assert.equal(r.status, 0, r.stderr);
   const out = parseNpy(readFileSync(y));
   assert.deepEqual(out.shape, g.tensors.get('logits')!.shape);
