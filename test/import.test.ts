@@ -107,7 +107,7 @@ test('import refuses bad masks with one line naming the tensor', () => {
   bad((t) => (t['rnn.weight_ih_l0_orig'] = t['rnn.weight_ih_l0']!), /both rnn\.weight_ih_l0 and rnn\.weight_ih_l0_orig are present/);
   // A *_mask with no tensor of that name is not a pruning mask: it is ignored, like any unknown tensor.
   const t = base();
-  t['attention_mask'] = { dtype: 'BOOL', shape: [3], data: new Uint8Array([1, 0, 1]) };
+  t.attention_mask = { dtype: 'BOOL', shape: [3], data: new Uint8Array([1, 0, 1]) };
   const imp = importStateDict(parseSafetensors(serializeSafetensors(t)), 'w.safetensors');
   assert.ok(imp.notes.some((n) => /ignored 1 tensor\(s\): attention_mask/.test(n)), imp.notes.join('\n'));
 });

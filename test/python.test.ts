@@ -186,7 +186,7 @@ function runTs(name: string, recipe: PruneRecipe, o: { epochs: number; itersPerE
         if (!eps) continue;
         const e32 = Math.fround(eps);
         const p = model.params.find((q) => q.kind === kind)!;
-        [e32, -e32, nextF32(e32, -1), nextF32(e32, 1), -nextF32(e32, -1)].forEach((v, i) => (p.data[i] = v));
+        for (const [i, v] of [e32, -e32, nextF32(e32, -1), nextF32(e32, 1), -nextF32(e32, -1)].entries()) p.data[i] = v;
         planted++;
       }
     snapshot(itr + 1);
