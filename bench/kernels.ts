@@ -353,7 +353,7 @@ export interface ModelBenchResult {
 }
 
 /** The native dense peer on the same weights: onnxruntime's GRU/LSTM/RNN ops (exportOnnx). */
-export async function benchModelPeer(path: string, r: ModelBenchResult, log: (s: string) => void = (s) => console.error(s)): Promise<ModelBenchResult> {
+export async function benchModelPeer(path: string, r: ModelBenchResult, log: (s: string) => void = (s) => console.error(s), threads = 1): Promise<ModelBenchResult> {
   const ort = await loadOrt();
   r.peerStepUs = r.peerRunUsPerStep = null;
   if (!ort) {
@@ -362,9 +362,9 @@ export async function benchModelPeer(path: string, r: ModelBenchResult, log: (s:
   }
   const { config, weights } = denseWeightsOf(new Uint8Array(readFileSync(path)));
   const onnx = exportOnnx(config, weights, { state: true }).bytes;
-  r.peerStepUs = config.bidirectional ? null : await ortRunUs(ort, onnx, config, 1);
-  r.peerRunUsPerStep = (await ortRunUs(ort, onnx, config, r.seqLen)) / r.seqLen;
-  log(`onnxruntime (dense, 1 thread): step ${r.peerStepUs?.toFixed(1) ?? '–'} µs; run ${r.peerRunUsPerStep.toFixed(1)} µs/timestep (T=${r.seqLen})`);
+  r.peerStepUs = config.bidirectional ? null : await ortRunUs(ort, onnx, config, 1, threads);
+  r.peerRunUsPerStep = (await ortRunUs(ort, onnx, config, r.seqLen, threads)) / r.seqLen;
+  log(`onnxruntime (dense, ${threads} intra-op thread${threads > 1 ? 's' : ''}): step ${r.peerStepUs?.toFixed(1) ?? '–'} µs; run ${r.peerRunUsPerStep.toFixed(1)} µs/timestep (T=${r.seqLen})`);
   return r;
 }
 
@@ -392,12 +392,12 @@ function denseWeightsOf(bytes: Uint8Array): { config: ReturnType<typeof readSrnn
   return { config: f.header.config, weights };
 }
 
-export function benchModel(path: string, opts: { seqLen?: number; log?: (s: string) => void } = {}): ModelBenchResult {
+export function benchModel(path: string, opts: { seqLen?: number; log?: (s: string) => void; kernels?: Kernels } = {}): ModelBenchResult {
   const log = opts.log ?? ((s: string) => console.error(s));
   const bytes = new Uint8Array(readFileSync(path));
-  const sparseModel = SparseModel.load(bytes);
+  const sparseModel = SparseModel.load(bytes, { kernels: opts.kernels });
   const { config, weights } = denseWeightsOf(bytes);
-  const denseModel = SparseModel.load(exportModel(config, weights, { values: 'fp32', storage: 'dense' }));
+  const denseModel = SparseModel.load(exportModel(config, weights, { values: 'fp32', storage: 'dense' }), { kernels: opts.kernels });
   const T = opts.seqLen ?? 50;
   const input = (_m: SparseModel): Float32Array | Int32Array => config.vocabSize
     ? Int32Array.from({ length: T }, (_, i) => i % config.vocabSize!)

@@ -1,7 +1,7 @@
 // `sparse-rnn bench kernels [--quick] [--json]` and `sparse-rnn bench model <file.srnn>`.
 
 import { Command } from 'commander';
-import { action, int } from '../common.js';
+import { action, addEngineOptions, commandEngine, int, type EngineCliOptions } from '../common.js';
 
 // Loaded on use: the benchmark lives in bench/ (outside dist/src), so registering the commands
 // never depends on it being packaged.
@@ -30,15 +30,17 @@ export function addBenchSubcommands(bench: Command): void {
       const r = await benchKernels({ quick: o.quick, json: o.json });
       if (!o.json) process.stdout.write(`${renderKernelRows(r)}\n`);
     }));
-  bench.command('model')
-    .description('per-timestep latency of an .srnn model: sparse vs its dense form vs onnxruntime (if installed)')
+  addEngineOptions(bench.command('model')
+    .description('per-timestep latency of an .srnn model: sparse vs its dense form vs onnxruntime (if installed), at the same thread count')
     .argument('<file.srnn>', 'model')
     .option('--seq <T>', 'sequence length for run()', int('--seq', 1), 50)
-    .option('--json', 'print JSON', false)
-    .action(action(async (file: string, o: { seq: number; json: boolean }) => {
+    .option('--json', 'print JSON', false))
+    .action(action(async (file: string, o: { seq: number; json: boolean } & EngineCliOptions) => {
       const { benchModel, benchModelPeer } = await loadBench();
-      const r = await benchModelPeer(file, benchModel(file, { seqLen: o.seq }));
+      const engine = await commandEngine(o);
+      const r = await benchModelPeer(file, benchModel(file, { seqLen: o.seq, kernels: engine.kernels }), undefined, engine.threads);
       if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+      await engine.close();
     }));
 }
 
