@@ -60,7 +60,7 @@ if (process.argv[1]?.endsWith('train-step.js') && process.argv.length >= 6) {
   const t: number[] = [];
   for (let i = 0; i < Number(reps); i++) t.push(step());
   process.stdout.write(JSON.stringify({
-    cell, threads: engine.threads, variant: engine.variant, medianMs: median(t), minMs: Math.min(...t), samples: t.length,
+    cell, threads: engine.threads, variant: engine.variant, medianMs: median(t), minMs: Math.min(...t), samples: t.length, samplesMs: t,
     maxRssMiB: process.resourceUsage().maxRSS / 1024, engine: engine.describe(),
   }) + '\n');
   await engine.close();

@@ -91,16 +91,28 @@ export async function benchTrain(opts: { quick: boolean; log?: (s: string) => vo
   const threadCounts = cores > 1 ? [1, cores] : [1];
   const rows: TrainBenchRow[] = [];
   const stepScript = fileURLToPath(new URL('./train-step.js', import.meta.url));
-  for (const cell of ['gru', 'lstm', 'rnn_tanh'] as CellType[]) {
-    for (const threads of threadCounts) {
-      for (const variant of peakVariants()) {
-        const r = spawnSync(process.execPath, [stepScript, cell, String(threads), variant === 'relaxed' ? 'relaxed' : 'wasm', String(reps)], { encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`bench train: ${cell} ${threads} threads ${variant} failed: ${r.stderr.slice(-400)}`);
-        const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { medianMs: number; samples: number; maxRssMiB: number; threads: number };
-        rows.push({ impl: `sparse-rnn (wasm ${variant})`, side: 'ours', variant, cell, medianMs: j.medianMs, samples: j.samples, threads: j.threads, maxRssMiB: j.maxRssMiB });
-        log(`${cell}: ${variant}, ${threads} thread(s): ${j.medianMs.toFixed(1)} ms/step, peak RSS ${j.maxRssMiB.toFixed(0)} MiB`);
-      }
+  // Every configuration in its own process, in rounds (each round runs every configuration once, a
+  // third of the steps), so a burst of load from a neighbouring VM hits all of them alike.
+  const rounds = opts.quick ? 1 : 3;
+  const configs = (['gru', 'lstm', 'rnn_tanh'] as CellType[]).flatMap((cell) =>
+    threadCounts.flatMap((threads) => peakVariants().map((variant) => ({ cell, threads, variant }))));
+  const got = new Map<string, { samples: number[]; rss: number; threads: number }>();
+  for (let round = 0; round < rounds; round++) {
+    for (const c of configs) {
+      const r = spawnSync(process.execPath, [stepScript, c.cell, String(c.threads), c.variant === 'relaxed' ? 'relaxed' : 'wasm', String(Math.ceil(reps / rounds))], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`bench train: ${c.cell} ${c.threads} threads ${c.variant} failed: ${r.stderr.slice(-400)}`);
+      const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { samplesMs: number[]; maxRssMiB: number; threads: number };
+      const key = `${c.cell}/${c.threads}/${c.variant}`;
+      const g = got.get(key) ?? { samples: [], rss: 0, threads: j.threads };
+      g.samples.push(...j.samplesMs);
+      g.rss = Math.max(g.rss, j.maxRssMiB);
+      got.set(key, g);
     }
+  }
+  for (const c of configs) {
+    const g = got.get(`${c.cell}/${c.threads}/${c.variant}`)!;
+    rows.push({ impl: `sparse-rnn (wasm ${c.variant})`, side: 'ours', variant: c.variant, cell: c.cell, medianMs: median(g.samples), samples: g.samples.length, threads: g.threads, maxRssMiB: g.rss });
+    log(`${c.cell}: ${c.variant}, ${c.threads} thread(s): ${median(g.samples).toFixed(1)} ms/step, peak RSS ${g.rss.toFixed(0)} MiB`);
   }
   // Scheduling two runs (demo, reproduce): side by side on one thread each, or sequentially on all.
   let schedule: TrainBenchResult['schedule'] = null;

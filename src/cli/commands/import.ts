@@ -11,7 +11,7 @@ import { Heap } from '../../kernels/heap.js';
 import { createKernels } from '../../kernels/index.js';
 import { CELL_TYPES, paramSpecs, type CellType } from '../../nn/config.js';
 import { RNNModel } from '../../nn/model.js';
-import { saveCheckpoint } from '../../train/checkpoint.js';
+import { fileKindOf, saveCheckpoint, wrongKind } from '../../train/checkpoint.js';
 import { action, outOption, refuseOverwrite } from '../common.js';
 
 export { importStateDict, type ImportedModel } from '../../io/torch.js';
@@ -38,7 +38,12 @@ export function readVocabFile(path: string): string[] {
 
 export async function importCommand(weightsFile: string, o: ImportOptions): Promise<ImportedModel> {
   refuseOverwrite(o.out, o);
-  const imp = importModelBytes(await readFileBytes(weightsFile), weightsFile, o);
+  const bytes = await readFileBytes(weightsFile);
+  const kind = fileKindOf(bytes), pickle = (bytes[0] === 0x80 && bytes[1] === 0x02) || (bytes[0] === 0x50 && bytes[1] === 0x4b);
+  const want = 'PyTorch weights (a state dict as .safetensors) or an ONNX model';
+  if (kind === 'srnn') throw wrongKind(weightsFile, kind, want, 'it is already a deployable model: run it with `sparse-rnn infer` or `serve`');
+  if (kind === 'npy' || (kind === 'unknown' && !pickle)) throw wrongKind(weightsFile, kind, want, 'check the file name');
+  const imp = importModelBytes(bytes, weightsFile, o);
   if (o.vocabFile) imp.vocab = readVocabFile(o.vocabFile);
   const c = imp.config;
   if (imp.vocab) checkVocab(imp.vocab, c, o.vocabFile ?? 'the ONNX metadata');
