@@ -1,4 +1,4 @@
-// `npm run bench [-- train|kernels|model|serving|all] [--quick]`: runs the benchmark suites one after the other
+// `npm run bench [-- train|kernels|model|serving|demo|all] [--quick]`: runs the benchmark suites one after the other
 // (never concurrently: this is a 2-core machine), prints markdown tables and writes
 // bench/results/<suite>.json and .md. BENCHMARKS.md quotes these files.
 
@@ -12,7 +12,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const suites = args.filter((a) => !a.startsWith('--'));
 const want = (s: string): boolean => suites.length === 0 || suites.includes(s) || suites.includes('all');
-const SUITES = ['train', 'kernels', 'model', 'serving', 'all'];
+const SUITES = ['train', 'kernels', 'model', 'serving', 'demo', 'all'];
 const unknown = suites.filter((s) => !SUITES.includes(s));
 if (unknown.length) {
   process.stderr.write(`bench: unknown suite(s) ${unknown.join(', ')} (expected ${SUITES.join(', ')})\n`);
@@ -51,4 +51,9 @@ if (want('serving')) {
   const m = (await import('./serving.js')) as typeof import('./serving.js');
   const r = await m.benchServing({ quick, log });
   save('serving', r, m.servingMarkdown(r));
+}
+if (want('demo')) {
+  const m = await import('./demo-recipe.js');
+  const r = await m.benchDemoRecipe({ quick, log });
+  save('demo', r, m.demoRecipeMarkdown(r));
 }
