@@ -56,7 +56,7 @@ const BATCHES = [1, 2, 4, 8, 16, 32];
 const now = (): number => performance.now();
 
 /** Median µs per call of `fn`: `samples` samples, each ≥ minMs of back-to-back calls. */
-function timeSync(fn: () => void, minMs: number, samples: number): number {
+export function timeSync(fn: () => void, minMs: number, samples: number): number {
   // Warm-up long enough for V8 to tier the WASM functions up from Liftoff to TurboFan.
   const w0 = now();
   for (let i = 0; i < 20 || now() - w0 < 30; i++) fn();
@@ -143,7 +143,7 @@ function valueInfo(name: string, dims: number[]): PbWriter {
 }
 
 /** ONNX model: Y[B, M] = X[B, K] · Wt[K, M] with Wt an initializer. */
-function matmulModel(Wt: Float32Array, K: number, M: number, B: number): Uint8Array {
+export function matmulModel(Wt: Float32Array, K: number, M: number, B: number): Uint8Array {
   const raw = new Uint8Array(Wt.buffer, Wt.byteOffset, Wt.byteLength);
   const init = new PbWriter().int(1, K).int(1, M).int(2, 1).string(8, 'W').bytes(9, raw);
   const node = new PbWriter().string(1, 'X').string(1, 'W').string(2, 'Y').string(4, 'MatMul');

@@ -19,31 +19,13 @@ import { exportOnnx } from '../src/io/onnx.js';
 import { mulberry32 } from '../src/util/rng.js';
 import { loadOrt, ortRunUs, type Ort } from './ort.js';
 import { peakVariants } from './peak.js';
-import { PbWriter } from '../src/io/protobuf.js';
+import { matmulModel, timeSync } from './kernels.js';
 
 const now = (): number => performance.now();
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
-/** Median µs per call: `samples` samples of back-to-back calls lasting ≥ minMs each, after a warm-up. */
-export function usPerCall(fn: () => void, minMs = 40, samples = 7): number {
-  const w0 = now();
-  for (let i = 0; i < 20 || now() - w0 < 30; i++) fn();
-  let reps = 1;
-  for (;;) {
-    const t0 = now();
-    for (let i = 0; i < reps; i++) fn();
-    const dt = now() - t0;
-    if (dt >= minMs / 4) { reps = Math.max(1, Math.ceil((reps * minMs) / Math.max(dt, 1e-3))); break; }
-    reps *= 4;
-  }
-  const ts: number[] = [];
-  for (let s = 0; s < samples; s++) {
-    const t0 = now();
-    for (let i = 0; i < reps; i++) fn();
-    ts.push(((now() - t0) * 1000) / reps);
-  }
-  return median(ts);
-}
+/** Median µs per call (bench/kernels.ts's timer). */
+export const usPerCall = (fn: () => void, minMs = 40, samples = 7): number => timeSync(fn, minMs, samples);
 
 // ---------------------------------------------------------------------------------------------
 // Streaming bandwidth on N threads: each worker sums its own 128/N MiB with the WASM read kernel.
@@ -86,19 +68,6 @@ export async function bandwidthGBs(threads: number, totalMiB = 256): Promise<num
 export interface ThreadKernelRow {
   m: number; k: number; sparsity: number; batch: number; variant: string; threads: number;
   sparseUs: number; sparseGBs: number; peerUs: number | null; speedupVsPeer: number | null;
-}
-
-function matmulModel(Wt: Float32Array, K: number, M: number, B: number): Uint8Array {
-  const valueInfo = (name: string, dims: number[]): PbWriter => {
-    const shape = new PbWriter();
-    for (const d of dims) shape.message(1, new PbWriter().int(1, d));
-    return new PbWriter().string(1, name).message(2, new PbWriter().message(1, new PbWriter().int(1, 1).message(2, shape)));
-  };
-  const raw = new Uint8Array(Wt.buffer, Wt.byteOffset, Wt.byteLength);
-  const init = new PbWriter().int(1, K).int(1, M).int(2, 1).string(8, 'W').bytes(9, raw);
-  const node = new PbWriter().string(1, 'X').string(1, 'W').string(2, 'Y').string(4, 'MatMul');
-  const graph = new PbWriter().message(1, node).string(2, 'g').message(5, init).message(11, valueInfo('X', [B, K])).message(12, valueInfo('Y', [B, M]));
-  return new PbWriter().int(1, 8).message(8, new PbWriter().string(1, '').int(2, 13)).message(7, graph).finish();
 }
 
 async function ortMatmulUs(ort: Ort, Wt: Float32Array, K: number, M: number, B: number, threads: number, minMs: number): Promise<number> {

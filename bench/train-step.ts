@@ -16,7 +16,11 @@ export const T = 50, B = 32, I = 64, H = 256, O = 64;
 
 /** A step function (returns its time in ms) for the reference workload on `k`. */
 export function referenceStep(k: import('../src/kernels/types.js').Kernels, cell: CellType,
-  opts: { hidden?: number; sparsity?: number; sparse?: boolean } = {}): () => number {
+  opts: {
+    hidden?: number; sparsity?: number; sparse?: boolean;
+    /** A hook run after every optimizer step (a pruner), made once the model and optimizer exist. */
+    hook?: (model: RNNModel, opt: Optimizer) => { afterStep(itr: number): void };
+  } = {}): () => number {
   const model = new RNNModel({ cell, inputSize: I, hiddenSize: opts.hidden ?? H, numLayers: 1, bidirectional: false, outputSize: O }, k);
   model.init(1);
   if (opts.sparsity) {
@@ -37,6 +41,8 @@ export function referenceStep(k: import('../src/kernels/types.js').Kernels, cell
   for (let i = 0; i < T * B * I; i++) f[x + i] = rng.uniform(-1, 1);
   const targets = Int32Array.from({ length: T * B }, () => Math.floor(rng.next() * O));
   const state = model.createState(B);
+  const hook = opts.hook?.(model, opt);
+  let itr = 0;
   return () => {
     const t0 = performance.now();
     model.zeroGrad();
@@ -45,6 +51,7 @@ export function referenceStep(k: import('../src/kernels/types.js').Kernels, cell
     model.backward();
     clipGradNorm(model.params, 0, (n, p) => k.sumSquares(n, p));
     opt.step();
+    hook?.afterStep(itr++);
     return performance.now() - t0;
   };
 }

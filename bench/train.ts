@@ -14,13 +14,11 @@ import { Heap } from '../src/kernels/heap.js';
 import { createKernels } from '../src/kernels/index.js';
 import type { CellType } from '../src/nn/config.js';
 import { RNNModel } from '../src/nn/model.js';
-import { Optimizer, clipGradNorm } from '../src/nn/optim.js';
-import { softmaxCrossEntropy } from '../src/nn/loss.js';
+import type { Optimizer } from '../src/nn/optim.js';
 import { Pruner } from '../src/prune/index.js';
-import { Rng } from '../src/util/rng.js';
 import { peakGflops, peakVariants } from './peak.js';
+import { H, I, O, referenceStep } from './train-step.js';
 
-const T = 50, B = 32, I = 64, H = 256, O = 64;
 
 export interface TrainBenchRow {
   impl: string;
@@ -51,35 +49,14 @@ export interface TrainBenchResult {
   cores: number;
 }
 
-function makeStep(cell: CellType, kernels: 'wasm' | 'ts', withPruner: boolean) {
-  const k = createKernels(new Heap(), kernels);
-  const model = new RNNModel({ cell, inputSize: I, hiddenSize: H, numLayers: 1, bidirectional: false, outputSize: O }, k);
-  model.init(1);
-  const opt = new Optimizer(model.params, { kind: 'sgd', lr: 0.01 });
-  const rng = new Rng(2);
-  const x = model.inputBuffer(T, B);
-  const f = k.heap.f32;
-  for (let i = 0; i < T * B * I; i++) f[x + i] = rng.uniform(-1, 1);
-  const targets = Int32Array.from({ length: T * B }, () => Math.floor(rng.next() * O));
-  const state = model.createState(B);
+/** The reference step on fresh one-thread kernels, optionally with a pruner attached. */
+function makeStep(cell: CellType, kernels: 'wasm' | 'ts', withPruner: boolean): () => number {
   // A pruner whose window covers the whole measurement, updating masks every 10 steps
   // (10x more often than the paper's freq = 100, so the overhead shown is an upper bound).
-  const pruner = withPruner
-    ? new Pruner({ method: 'narang', schedules: { default: { startItr: 1, rampItr: 200, endItr: 100000, freq: 10, q: 0.05 } } },
-      model.params, { epochs: 1, itersPerEpoch: 100001, zeroState: (p, m) => opt.zeroState(p, m) })
-    : null;
-  let itr = 0;
-  return () => {
-    const t0 = performance.now();
-    model.zeroGrad();
-    const logits = model.forward(T, B, { state });
-    softmaxCrossEntropy(k.heap.f32, logits, T * B, O, targets, model.dLogits, 1 / (T * B));
-    model.backward();
-    clipGradNorm(model.params, 0, (n, p) => k.sumSquares(n, p));
-    opt.step();
-    pruner?.afterStep(itr++);
-    return performance.now() - t0;
-  };
+  const hook = (model: RNNModel, opt: Optimizer) =>
+    new Pruner({ method: 'narang', schedules: { default: { startItr: 1, rampItr: 200, endItr: 100000, freq: 10, q: 0.05 } } },
+      model.params, { epochs: 1, itersPerEpoch: 100001, zeroState: (p, m) => opt.zeroState(p, m) });
+  return referenceStep(createKernels(new Heap(), kernels), cell, { hook: withPruner ? hook : undefined });
 }
 
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];

@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,6 +26,7 @@ import { parseRecipe } from '../src/prune/recipe.js';
 import { runCharLM, type CharLMRunOptions } from '../src/train/charlm.js';
 import { applyCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { Rng, mulberry32 } from '../src/util/rng.js';
+import { wordCorpus } from './corpus.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'sparse-rnn-robust-'));
@@ -175,19 +176,7 @@ test('fuzz: ONNX reader (parseOnnx) and importer — FormatError from the reader
 // ---------------------------------------------------------------------------------------------
 // Training failures and interruption
 
-function corpusFile(): string {
-  const p = join(tmp, 'corpus.txt');
-  if (existsSync(p)) return p;
-  const words = ['the', 'whale', 'sea', 'ship', 'captain', 'white', 'and', 'of', 'a', 'harpoon', 'boat', 'deep'];
-  const rng = new Rng(5);
-  const out: string[] = [];
-  while (out.join(' ').length < 40000) {
-    out.push(words[Math.floor(rng.next() * words.length)]!);
-    if (rng.next() < 0.1) out.push('.\n');
-  }
-  writeFileSync(p, out.join(' '));
-  return p;
-}
+const corpusFile = (): string => wordCorpus(tmp, { markov: false });
 
 function options(name: string, over: Partial<CharLMRunOptions> = {}): CharLMRunOptions {
   return {

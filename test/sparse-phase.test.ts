@@ -5,34 +5,20 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { wordCorpus } from './corpus.js';
+import { mkdtempSync, } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runCharLM, type CharLMRunOptions } from '../src/train/charlm.js';
-import { Rng } from '../src/util/rng.js';
 import type { SparsePhaseEvent } from '../src/train/sparse-phase.js';
 import { wasmRelaxedSupported } from '../src/kernels/wasm.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'sparse-rnn-phase-'));
 
-function corpusFile(): string {
-  const p = join(tmp, 'corpus.txt');
-  if (existsSync(p)) return p;
-  const words = ['the', 'whale', 'sea', 'ship', 'captain', 'white', 'and', 'of', 'a', 'harpoon', 'boat', 'deep'];
-  const rng = new Rng(5);
-  const out: string[] = [];
-  let prev = 0;
-  while (out.join(' ').length < 40000) {
-    const w = (prev * 7 + Math.floor(rng.next() * 3)) % words.length;
-    out.push(words[w]);
-    prev = w;
-  }
-  writeFileSync(p, out.join(' '));
-  return p;
-}
+const corpusFile = (): string => wordCorpus(tmp);
 
 const recipe = { method: 'narang' as const, targetSparsity: 0.8, schedules: { default: { startItr: 10, rampItr: 25, endItr: 45, freq: 5 } } };
 

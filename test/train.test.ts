@@ -4,14 +4,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { wordCorpus } from './corpus.js';
+import { mkdtempSync, writeFileSync, readFileSync, } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runCharLM, type CharLMRunOptions } from '../src/train/charlm.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { Rng } from '../src/util/rng.js';
 import { parseSafetensors, serializeSafetensors, type TensorInput } from '../src/io/safetensors.js';
 import { serializeNpy, parseNpy } from '../src/io/npy.js';
 import { forwardCommand } from '../src/cli/commands/forward.js';
@@ -20,22 +20,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'sparse-rnn-train-'));
 
 /** A small corpus with structure a tiny model can learn: words from a seeded Markov source. */
-function corpusFile(): string {
-  const p = join(tmp, 'corpus.txt');
-  if (existsSync(p)) return p;
-  const words = ['the', 'whale', 'sea', 'ship', 'captain', 'white', 'and', 'of', 'a', 'harpoon', 'boat', 'deep'];
-  const rng = new Rng(5);
-  const out: string[] = [];
-  let prev = 0;
-  while (out.join(' ').length < 40000) {
-    const w = (prev * 7 + Math.floor(rng.next() * 3)) % words.length;
-    out.push(words[w]);
-    prev = w;
-    if (rng.next() < 0.1) out.push('.\n');
-  }
-  writeFileSync(p, out.join(' '));
-  return p;
-}
+const corpusFile = (): string => wordCorpus(tmp);
 
 function options(name: string, over: Partial<CharLMRunOptions> = {}): CharLMRunOptions {
   return {

@@ -31,3 +31,20 @@ export function relaxedIsFaster(simd: Kernels, relaxed: Kernels): boolean {
   for (let round = 0; round < 3; round++) (s.push(...time(simd)), r.push(...time(relaxed)));
   return Math.min(...r) <= 0.9 * Math.min(...s);
 }
+
+/** The Engine object both factories return: its one-line description and its close. */
+export function engineOf<H, K>(parts: {
+  heap: H; kernels: K; variant: 'simd128' | 'relaxed' | 'ts'; threads: number; note: string | null; choice: KernelChoice;
+  pool: { close(): Promise<void> } | null;
+}): { heap: H; kernels: K; variant: 'simd128' | 'relaxed' | 'ts'; threads: number; note: string | null; describe(): string; close(): Promise<void> } {
+  const { heap, kernels, variant, threads, note, choice, pool } = parts;
+  const label = variant === 'ts' ? 'ts (reference)' : `wasm ${variant}`;
+  return {
+    heap, kernels, variant, threads, note,
+    describe: () => `kernels ${label}${choice === 'auto' ? ' (auto)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}` +
+      (note ? ` (${note})` : ''),
+    close: async () => {
+      await pool?.close();
+    },
+  };
+}

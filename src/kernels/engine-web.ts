@@ -17,7 +17,7 @@
 // the relaxed module and a short GEMM timing shows it at least 10% faster), with async compiles.
 
 import type { Engine } from './engine.js'; // types only: nothing of engine.ts (Node) is bundled
-import { KERNEL_CHOICES, relaxedIsFaster, type KernelChoice } from './choice.js';
+import { KERNEL_CHOICES, engineOf, relaxedIsFaster, type KernelChoice } from './choice.js';
 import { Heap } from './heap.js';
 import type { Kernels } from './types.js';
 import { RefKernels } from './ref.js';
@@ -191,13 +191,5 @@ export async function createWebEngine(opts: WebEngineOptions = {}): Promise<Engi
     }
   }
   const note = notes.length ? notes.join('; ') : null;
-  const label = variant === 'ts' ? 'ts (reference)' : `wasm ${variant}`;
-  return {
-    heap, kernels, variant, threads, note,
-    describe: () => `kernels ${label}${choice === 'auto' ? ' (auto)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}` +
-      (note ? ` (${note})` : ''),
-    close: async () => {
-      await pool?.close();
-    },
-  };
+  return engineOf({ heap, kernels, variant, threads, note, choice, pool });
 }

@@ -24,7 +24,7 @@ import { ThreadedKernels } from './threaded.js';
 import { MAX_THREADS } from './parallel.js';
 import { nodeCores, rememberedChoice, spawnNodeWorker } from './node.js';
 
-import { KERNEL_CHOICES, relaxedIsFaster, type KernelChoice } from './choice.js';
+import { KERNEL_CHOICES, engineOf, relaxedIsFaster, type KernelChoice } from './choice.js';
 
 export { KERNEL_CHOICES, type KernelChoice };
 
@@ -100,15 +100,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
       kernels = new ThreadedKernels(inner, pool, { splitAll: opts.splitAll });
     }
   }
-  const label = variant === 'ts' ? 'ts (reference)' : `wasm ${variant}`;
-  return {
-    heap, kernels, variant, threads, note,
-    describe: () => `kernels ${label}${choice === 'auto' ? ' (auto)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}` +
-      (note ? ` (${note})` : ''),
-    close: async () => {
-      await pool?.close();
-    },
-  };
+  return engineOf({ heap, kernels, variant, threads, note, choice, pool });
 }
 
 let autoChoice: WasmVariant | undefined;
