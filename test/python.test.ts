@@ -306,6 +306,8 @@ test('train_ddp.py on 2 processes (gloo): identical masks on both ranks, stop + 
       '--eval-chars', '300', '--golden', '--timeout', '120', ...extra]);
   let r = launch('--stop-after', '15');
   assert.equal(r.status, 0, r.stderr + r.stdout);
+  // The DDP model is freed before the process group, or exit can deadlock (docs/pytorch.md).
+  assert.doesNotMatch(r.stderr, /outlived training/);
   assert.match(r.stdout, /masks identical on all 2 rank\(s\)/);
   assert.match(r.stdout, /stopped after step 15; continue with --resume/);
   // Without --resume an existing run is not overwritten (checked before any process group is formed).
@@ -314,6 +316,7 @@ test('train_ddp.py on 2 processes (gloo): identical masks on both ranks, stop + 
   assert.match(r.stderr, /^train_ddp: error: .*checkpoint\.pt exists: pass --resume to continue that run, or --force to start over$/m);
   r = launch('--resume');
   assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.doesNotMatch(r.stderr, /outlived training/);
   assert.match(r.stdout, /resumed from .*checkpoint\.pt at step 15/);
   assert.match(r.stdout, /masks identical on all 2 rank\(s\)/);
   const pruner = JSON.parse(readFileSync(join(out, 'pruner.json'), 'utf8')) as PrunerState;

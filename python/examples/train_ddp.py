@@ -26,12 +26,15 @@ Outputs (in --out, written by rank 0, atomically):
 
 import argparse
 import datetime
+import gc
 import hashlib
 import json
 import math
 import os
 import sys
 import time
+import traceback
+import weakref
 
 import torch
 import torch.distributed as dist
@@ -42,6 +45,7 @@ from sparse_rnn_torch import Pruner, RecipeError, save_file  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 MOBY = os.path.join(ROOT, "node_modules", "@stdlib", "datasets-moby-dick", "data")
+DDP_MODELS = []  # weak references to the DDP models, which must be freed before the process group
 
 
 class CharGRU(torch.nn.Module):
@@ -229,6 +233,8 @@ def main():
     torch.manual_seed(a.seed)  # identical initial weights on every rank (DDP also broadcasts rank 0's)
     model = CharGRU(V, a.embed, a.hidden, a.layers).to(device)
     net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if a.device == "cuda" else None) if distributed else model
+    if distributed:
+        DDP_MODELS.append(weakref.ref(net))  # checked by close_process_group()
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     if a.recipe:
         recipe = a.recipe
@@ -335,10 +341,36 @@ def main():
         print(f"wrote {os.path.join(a.out, 'model.safetensors')} (weights + masks) and vocab.json; next:\n"
               f"  npx sparse-rnn import {os.path.join(a.out, 'model.safetensors')} --vocab-file {os.path.join(a.out, 'vocab.json')} "
               f"-o {os.path.join(a.out, 'model.ckpt')}", flush=True)
-    if distributed:
-        # No barrier: the last collective was the digest check; only rank 0 writes after it.
-        dist.destroy_process_group()
+
+
+def close_process_group():
+    """Destroy the default process group so that its gloo worker threads can finish.
+
+    With torch 1.13 this can deadlock (seen under CPU load; cf. pytorch/pytorch#56297): ~ProcessGroupGloo
+    joins its worker threads, and a worker that drops the last reference to a collective's tensor takes
+    the GIL to free the tensor's Python object. The Python ProcessGroup object releases the GIL before
+    running that destructor, DDP's C++ Reducer does not. So every DDP model must be gone first (main()'s
+    frame is freed, gc.collect frees cycles), and the Python object must drop the last reference, here,
+    while the interpreter is fully alive (not during interpreter shutdown)."""
+    gc.collect()
+    if any(r() is not None for r in DDP_MODELS):
+        print("train_ddp: warning: a DDP model outlived training; exit may hang", file=sys.stderr)
+    pg = dist.group.WORLD
+    dist.destroy_process_group()
+    del pg  # the last reference: ~ProcessGroupGloo runs with the GIL released
+
+
+def run():
+    try:
+        main()
+    except BaseException as e:
+        # The traceback keeps main()'s frame, hence the DDP model, alive: free its locals first.
+        traceback.clear_frames(e.__traceback__)
+        raise
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            close_process_group()
 
 
 if __name__ == "__main__":
-    main()
+    run()
