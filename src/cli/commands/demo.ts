@@ -87,7 +87,11 @@ export function demoFigure(hidden: number, dense: readonly EpochEvent[], sparse:
 export async function runDemo(o: DemoOptions): Promise<void> {
   const plan = demoPlan(o.quick);
   // The comparison's engine (each training worker makes its own single-threaded one), described once.
-  const engine = await commandEngine({ kernels: o.kernels, threads: o.threads, quiet: o.quiet });
+  const engine = await commandEngine({ kernels: o.kernels, threads: o.threads, quiet: true });
+  if (!o.quiet) {
+    process.stderr.write(`${engine.describe()} for the comparison; the trainings: ${Math.min(o.parallel, 2)} at once, ` +
+      `one thread each (measured faster on 2 cores than one at a time on 2 threads: BENCHMARKS.md)\n`);
+  }
   mkdirSync(join(o.out, 'dense'), { recursive: true });
   mkdirSync(join(o.out, 'sparse'), { recursive: true });
   const corpusInfo = loadCharCorpus('moby-dick');
