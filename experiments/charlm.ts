@@ -13,6 +13,7 @@
 // scheduler starts a run only when the runs it depends on have finished). Run 3's size is solved
 // from run 2's *planned* sparsity (it need not wait; the difference is a few parameters).
 
+import type { KernelChoice } from '../src/kernels/engine.js';
 import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -223,7 +224,7 @@ export function resolveRun(plan: CharlmPlan, r: RunSpec, S: number, done: Readon
 // Runner (./runner.ts does the scheduling, resuming and progress)
 
 export interface CharlmRunnerOptions extends RunnerOptions {
-  kernels?: 'auto' | 'wasm' | 'ts';
+  kernels?: KernelChoice;
   /** Threads of each training's engine (default 1: `parallel` single-threaded trainings at once). */
   threads?: number;
   /** Export each trained model to .srnn (needed for the latency table); default true. */

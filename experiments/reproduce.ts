@@ -4,6 +4,7 @@
 // folder and never touches the repository's, unless a results file is named explicitly. The char-LM part lives in ./charlm.ts, the speech part in ./speech.ts;
 // both train through ./runner.ts.
 
+import type { KernelChoice } from '../src/kernels/engine.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -27,7 +28,7 @@ export interface ReproduceOptions {
   plotsDir?: string;
   /** Runs trained at once (one worker thread each); default 2. */
   parallel?: number;
-  kernels?: 'auto' | 'wasm' | 'ts';
+  kernels?: KernelChoice;
   /** Threads of each training worker's engine (default 1: `parallel` single-threaded trainings). */
   threads?: number;
   log?: (s: string) => void;

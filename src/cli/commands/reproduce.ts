@@ -46,7 +46,7 @@ export function registerReproduce(program: Command): void {
       await engine.close();
       const res = await reproduce({
         mode, task: o.task, out: o.out ?? (mode === 'quick' ? 'runs/reproduce-quick' : 'runs/reproduce'),
-        parallel: o.parallel, kernels: o.kernels === 'relaxed' ? 'wasm' : o.kernels, threads: o.threads, bench: o.bench,
+        parallel: o.parallel, kernels: o.kernels, threads: o.threads, bench: o.bench,
         resultsFile: o.results, plotsDir: o.plots, seed: o.seed, only: o.only,
         command: `sparse-rnn ${process.argv.slice(2).join(' ')}`,
       });
