@@ -42,7 +42,7 @@ export function gemmSplitsColumns(transB: boolean, M: number, N: number): boolea
 }
 
 /** Chunks per thread: enough for a thread that falls behind to be covered by the others. */
-export const CHUNKS_PER_THREAD = 4;
+export const CHUNKS_PER_THREAD = 8;
 
 /**
  * How many chunks to cut a call into for `threads` threads: about CHUNKS_PER_THREAD per thread, never

@@ -48,29 +48,33 @@ export class Optimizer {
         const m = this.m.get(p)!, v = this.v.get(p)!;
         const c1 = 1 - b1 ** this.t, c2 = 1 - b2 ** this.t;
         const stepSize = lr / c1, sc2 = Math.sqrt(c2);
-        const upd = (i: number): void => {
+        // Every element, or only a frozen mask's non-zeros (`active`); one inline loop either way.
+        const act = p.active, count = act ? act.length : n;
+        for (let j = 0; j < count; j++) {
+          const i = act ? act[j] : j;
           const gi = f[g + i] + wd * f[w + i];
           const mi = (f[m + i] = b1 * f[m + i] + (1 - b1) * gi);
           const vi = (f[v + i] = b2 * f[v + i] + (1 - b2) * gi * gi);
           f[w + i] -= (stepSize * mi) / (Math.sqrt(vi) / sc2 + eps);
-        };
-        const act = p.active;
-        if (act) for (let j = 0; j < act.length; j++) upd(act[j]);
-        else for (let i = 0; i < n; i++) upd(i);
+        }
       } else {
         const mu = o.momentum ?? 0;
         const m = this.m.get(p);
         // PyTorch's formulation: buf = μ·buf + g; step = g + μ·buf (Nesterov) or buf.
-        const upd = m === undefined
-          ? (i: number): void => { f[w + i] -= lr * (f[g + i] + wd * f[w + i]); }
-          : (i: number): void => {
+        const act = p.active, count = act ? act.length : n;
+        if (m === undefined) {
+          for (let j = 0; j < count; j++) {
+            const i = act ? act[j] : j;
+            f[w + i] -= lr * (f[g + i] + wd * f[w + i]);
+          }
+        } else {
+          for (let j = 0; j < count; j++) {
+            const i = act ? act[j] : j;
             const gi = f[g + i] + wd * f[w + i];
             const b = (f[m + i] = mu * f[m + i] + gi);
             f[w + i] -= lr * (o.nesterov ? gi + mu * b : b);
-          };
-        const act = p.active;
-        if (act) for (let j = 0; j < act.length; j++) upd(act[j]);
-        else for (let i = 0; i < n; i++) upd(i);
+          }
+        }
       }
     }
   }
