@@ -390,7 +390,7 @@ export function runSpeechPlan(plan: SpeechPlan, o: SpeechRunnerOptions): Promise
         features: spec.features, checkpoint, resume: true, prune: spec.recipe, kernels, threads: o.threads ?? 1, test: true,
         train: {
           epochs: spec.epochs, batch: spec.batch, clip: spec.clip, lrDecay: spec.lrDecay, seed: spec.seed, maxStepsPerEpoch: spec.maxStepsPerEpoch,
-          buckets: spec.buckets, beam: 0, evalUtterances: spec.evalUtterances, evalKernels: kernels === 'relaxed' ? 'wasm' : kernels,
+          buckets: spec.buckets, beam: 0, evalUtterances: spec.evalUtterances, evalKernels: kernels,
           optimizer: { kind: 'adam', lr: spec.lr },
         },
       },

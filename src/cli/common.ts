@@ -3,9 +3,8 @@
 
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { CELL_TYPES, type CellType } from '../nn/config.js';
-import { createEngine, KERNEL_CHOICES, type Engine, type KernelChoice } from '../kernels/engine.js';
+import { createEngine, defaultThreads, KERNEL_CHOICES, type Engine, type KernelChoice } from '../kernels/engine.js';
 import { kernelsFor } from '../train/run.js';
 import { FormatError, FileAccessError } from '../io/errors.js';
 import { SrnnFormatError } from '../sparse/errors.js';
@@ -75,17 +74,12 @@ export interface EngineCliOptions {
   quiet?: boolean;
 }
 
-/** The machine's cores (Node), the default of --threads. */
-export function machineThreads(): number {
-  return Math.max(1, availableParallelism());
-}
-
 /** --kernels and --threads, defined once; every computing command adds them. */
 export function addEngineOptions(c: Command): Command {
   return c
     .addOption(new Option('--kernels <impl>', 'compute kernels: auto (fastest supported), wasm (SIMD), relaxed (relaxed SIMD), ts (reference)')
       .choices(KERNEL_CHOICES as unknown as string[]).default('auto'))
-    .addOption(new Option('--threads <n>', 'compute threads (default: the machine\'s cores)').argParser(int('--threads', 1)).default(machineThreads(), 'cores'));
+    .addOption(new Option('--threads <n>', 'compute threads (default: the machine\'s cores)').argParser(int('--threads', 1)).default(defaultThreads(), 'cores'));
 }
 
 /**

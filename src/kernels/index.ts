@@ -15,8 +15,13 @@ export type { WasmKernelExports } from './wasm.js';
  * Kernels for `heap`: 'wasm' (WebAssembly SIMD; throws where unavailable), 'ts' (reference), or
  * 'auto' (wasm when available, else ts).
  */
-export function createKernels(heap: Heap, prefer: 'wasm' | 'ts' | 'auto' = 'auto'): Kernels {
+export function createKernels(heap: Heap, prefer: 'wasm' | 'relaxed' | 'ts' | 'auto' = 'auto'): Kernels {
   if (prefer === 'ts') return new RefKernels(heap);
+  if (prefer === 'relaxed') {
+    const r = createWasmKernelsSync(heap, 'relaxed');
+    if (!r) throw new Error('createKernels: this JavaScript engine does not run relaxed SIMD; use wasm');
+    return r;
+  }
   const k = createWasmKernelsSync(heap);
   if (k) return k;
   if (prefer === 'wasm') throw new Error('createKernels: WebAssembly SIMD is not available on this platform');

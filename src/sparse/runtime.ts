@@ -35,7 +35,7 @@ export interface LoadOptions {
   /** Run on these kernels (and their heap). Default: new heap, kernels by `backend`. */
   kernels?: Kernels;
   /** 'auto' (WASM SIMD when available), 'wasm' or 'ts'. Ignored when `kernels` is given. */
-  backend?: 'auto' | 'wasm' | 'ts';
+  backend?: 'auto' | 'wasm' | 'relaxed' | 'ts';
   /** Apply softmax to the head's output (default false: logits). */
   softmax?: boolean;
   /** Check the file's CRC-32 (default true). */
@@ -199,9 +199,9 @@ export class SparseModel {
     if (!kernels) {
       const heap = new HeapClass(Math.max(16 << 20, (1 << 20) + 2 * file.bytes.length + (8 << 20)));
       const backend = opts.backend ?? 'auto';
-      kernels = backend === 'ts' ? createKernels(heap, 'ts') : (await createWasmKernels(heap)) ?? undefined;
+      kernels = backend === 'ts' ? createKernels(heap, 'ts') : (await createWasmKernels(heap, backend === 'relaxed' ? 'relaxed' : 'simd128')) ?? undefined;
       if (!kernels) {
-        if (backend === 'wasm') throw new Error('SparseModel.loadAsync: WebAssembly SIMD is not available on this platform');
+        if (backend === 'wasm' || backend === 'relaxed') throw new Error(`SparseModel.loadAsync: WebAssembly ${backend === 'relaxed' ? 'relaxed ' : ''}SIMD is not available on this platform`);
         kernels = createKernels(heap, 'ts');
       }
     }

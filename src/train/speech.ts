@@ -101,7 +101,7 @@ export function sparseRecognizer(model: SparseModel): Recognizer {
 }
 
 /** The current (masked) weights of `model` as an in-memory .srnn, loaded into the sparse runtime. */
-export function sparseRecognizerOf(model: RNNModel, backend: 'auto' | 'wasm' | 'ts' = 'auto', extra?: Record<string, unknown>): Recognizer {
+export function sparseRecognizerOf(model: RNNModel, backend: 'auto' | 'wasm' | 'relaxed' | 'ts' = 'auto', extra?: Record<string, unknown>): Recognizer {
   const weights = new Map<string, Float32Array>();
   for (const p of model.params) weights.set(p.name, Float32Array.from(p.data));
   const bytes = exportModel(model.config, weights, { values: 'fp32', extra });
@@ -163,7 +163,7 @@ export interface SpeechTrainOptions extends LoopOptions {
   /** Cap on validation utterances per evaluation (0 = all). */
   evalUtterances?: number;
   /** Kernels of the evaluation runtime (default 'auto'). */
-  evalKernels?: 'auto' | 'wasm' | 'ts';
+  evalKernels?: 'auto' | 'wasm' | 'relaxed' | 'ts';
 }
 
 export interface SpeechStepExtra {

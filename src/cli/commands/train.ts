@@ -261,7 +261,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
       const r = await runSpeech({
         ...common, data: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, bidirectional: !!o.bidirectional, dropout: o.dropout,
         features: { nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2 },
-        train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels === 'relaxed' ? 'wasm' : o.kernels },
+        train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels },
         onFeatures: (split, done, total) => {
           if (done === 1) {
             featStart = performance.now();
