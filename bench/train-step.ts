@@ -9,7 +9,7 @@ import { createEngine, type KernelChoice } from '../src/kernels/engine.js';
 import type { CellType } from '../src/nn/config.js';
 import { RNNModel } from '../src/nn/model.js';
 import { Optimizer, clipGradNorm } from '../src/nn/optim.js';
-import { softmaxCrossEntropy } from '../src/nn/loss.js';
+import { crossEntropyOn } from '../src/nn/loss.js';
 import { Rng } from '../src/util/rng.js';
 
 export const T = 50, B = 32, I = 64, H = 256, O = 64;
@@ -34,7 +34,7 @@ export function referenceStep(k: import('../src/kernels/types.js').Kernels, cell
       model.setSparse(p, opts.sparse ?? false);
     }
   }
-  const opt = new Optimizer(model.params, { kind: 'sgd', lr: 0.01 });
+  const opt = new Optimizer(model.params, { kind: 'sgd', lr: 0.01 }, k);
   const rng = new Rng(2);
   const x = model.inputBuffer(T, B);
   const f = k.heap.f32;
@@ -47,9 +47,9 @@ export function referenceStep(k: import('../src/kernels/types.js').Kernels, cell
     const t0 = performance.now();
     model.zeroGrad();
     const logits = model.forward(T, B, { state });
-    softmaxCrossEntropy(k.heap.f32, logits, T * B, O, targets, model.dLogits, 1 / (T * B));
+    crossEntropyOn(k).compute(logits, T * B, O, targets, model.dLogits, 1 / (T * B));
     model.backward();
-    clipGradNorm(model.params, 0, (n, p) => k.sumSquares(n, p));
+    clipGradNorm(model.params, 0, k);
     opt.step();
     hook?.afterStep(itr++);
     return performance.now() - t0;

@@ -6,6 +6,7 @@ import { RefKernels } from '../src/kernels/ref.js';
 import { createKernels, createWasmKernels } from '../src/kernels/index.js';
 import { WasmKernels, createWasmKernelsSync, wasmSimdSupported } from '../src/kernels/wasm.js';
 import { mulberry32 } from '../src/util/rng.js';
+import { CrossEntropy, softmaxCrossEntropy } from '../src/nn/loss.js';
 
 const heap = new Heap(64 << 20);
 const ref = new RefKernels(heap);
@@ -290,6 +291,65 @@ test('gruForward / gruBackward', () => {
       close(dgh1, dgh2, B * 3 * H, 1e-6, 1e-5, `gruBackward dgh ${B}x${H}`);
       close(dp1, dp2, B * ldh, 1e-7, 1e-6, `gruBackward dhPrev ${B}x${H}`);
     });
+  }
+});
+
+test('softmaxXent: loss per row and gradient against the reference; ignored rows; large logits; CrossEntropy sums rows', () => {
+  const w = wasmKernels();
+  for (const [N, V, spread] of [[1, 1, 1], [3, 5, 4], [7, 13, 30], [50, 64, 8], [9, 97, 80]]) {
+    scoped(() => {
+      const x = rand(N * V, -spread, spread), tg = heap.alloc(N);
+      for (let i = 0; i < N; i++) heap.i32[tg + i] = i % 4 === 3 ? -1 : Math.floor(rng() * V);
+      const d1 = rand(N * V), d2 = copy(d1, N * V), l1 = rand(N), l2 = copy(l1, N);
+      w.softmaxXent(N, V, x, tg, d1, 0.25, l1);
+      ref.softmaxXent(N, V, x, tg, d2, 0.25, l2);
+      close(l1, l2, N, 1e-6, 1e-6, `softmaxXent loss ${N}x${V}`);
+      close(d1, d2, N * V, 1e-8, 1e-6, `softmaxXent d ${N}x${V}`);
+      for (let i = 0; i < N; i++) {
+        if (heap.i32[tg + i] >= 0) continue;
+        assert.equal(heap.f32[l1 + i], 0);
+        for (let j = 0; j < V; j++) assert.equal(heap.f32[d1 + i * V + j], 0, `ignored row ${i} has a gradient`);
+      }
+      // Without a gradient buffer only the losses are written.
+      const l3 = rand(N);
+      w.softmaxXent(N, V, x, tg, -1, 1, l3);
+      close(l3, l2, N, 1e-6, 1e-6, `softmaxXent loss without gradient ${N}x${V}`);
+      // CrossEntropy (the kernels' path) agrees with the double-precision reference function.
+      const targets = Array.from({ length: N }, (_, i) => heap.i32[tg + i]);
+      const d4 = heap.alloc(N * V), d5 = heap.alloc(N * V);
+      const a = new CrossEntropy(w).compute(x, N, V, targets, d4, 1 / N);
+      const b = softmaxCrossEntropy(heap.f32, x, N, V, targets, d5, 1 / N);
+      assert.equal(a.count, b.count);
+      assert.ok(Math.abs(a.sum - b.sum) <= 1e-6 * (1 + Math.abs(b.sum)), `sum ${a.sum} vs ${b.sum}`);
+      close(d4, d5, N * V, 1e-8, 1e-6, `CrossEntropy d ${N}x${V}`);
+    });
+  }
+  scoped(() => {
+    const x = rand(4), tg = heap.alloc(1);
+    heap.i32[tg] = 0;
+    assert.throws(() => new CrossEntropy(wasmKernels()).compute(x, 1, 4, [4]), /target 4 outside \[0, 4\)/);
+    heap.f32[x + 2] = Number.NaN;
+    assert.ok(Number.isNaN(new CrossEntropy(wasmKernels()).compute(x, 1, 4, [1]).sum), 'NaN logits give a NaN loss');
+  });
+});
+
+test('optimStep: SGD, momentum, Nesterov and Adam bit for bit equal to the float32 reference', () => {
+  const w = wasmKernels();
+  for (const n of [1, 3, 4, 17, 1000]) {
+    for (const kind of [0, 1, 2, 3] as const) {
+      scoped(() => {
+        const p1 = rand(n), g = rand(n), m1 = rand(n), v1 = rand(n, 0, 1);
+        const p2 = copy(p1, n), m2 = copy(m1, n), v2 = copy(v1, n);
+        for (let step = 0; step < 3; step++) {
+          w.optimStep(kind, n, p1, g, m1, v1, 0.0123, 0.01, 0.9, 0.999, 1e-8, 0.0447);
+          ref.optimStep(kind, n, p2, g, m2, v2, 0.0123, 0.01, 0.9, 0.999, 1e-8, 0.0447);
+        }
+        const u = new Uint32Array(heap.memory.buffer);
+        for (const [a, b, what] of [[p1, p2, 'w'], [m1, m2, 'm'], [v1, v2, 'v']] as const) {
+          for (let i = 0; i < n; i++) assert.equal(u[a + i], u[b + i], `optimStep kind ${kind} n ${n}: ${what}[${i}] ${heap.f32[a + i]} vs ${heap.f32[b + i]}`);
+        }
+      });
+    }
   }
 });
 

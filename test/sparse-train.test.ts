@@ -80,7 +80,7 @@ function train(k: Kernels, config: ModelConfig, sparse: boolean, steps = 4): Run
     const logits = model.forward(T, B, { ids, state, train: true });
     losses.push(softmaxCrossEntropy(k.heap.f32, logits, T * B, V, targets, model.dLogits, 1 / (T * B)).sum);
     model.backward();
-    clipGradNorm(model.params, 0.5, (n, p) => k.sumSquares(n, p));
+    clipGradNorm(model.params, 0.5, k);
     opt.step();
   }
   const all = model.params.flatMap((p) => Array.from(p.data));

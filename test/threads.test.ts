@@ -14,7 +14,7 @@ import { span } from '../src/kernels/parallel.js';
 import { mulberry32 } from '../src/util/rng.js';
 import { RNNModel } from '../src/nn/model.js';
 import { Optimizer, clipGradNorm } from '../src/nn/optim.js';
-import { softmaxCrossEntropy } from '../src/nn/loss.js';
+import { crossEntropyOn } from '../src/nn/loss.js';
 import type { CellType } from '../src/nn/config.js';
 
 const VARIANTS: WasmVariant[] = wasmRelaxedSupported() ? ['simd128', 'relaxed'] : ['simd128'];
@@ -130,6 +130,17 @@ for (const variant of VARIANTS) {
         for (const o of outs) sameBits(e, a[o], b[o], sizes[o], `${name} → ${o}`);
         heap.release(mk);
       }
+      // Softmax cross-entropy: rows split across threads (targets are ints, some rows ignored).
+      const N = 203, V = 67, mk = heap.mark();
+      const x = heap.alloc(N * V), tg = heap.alloc(N), d1 = heap.alloc(N * V), d2 = heap.alloc(N * V);
+      const l1 = heap.alloc(N), l2 = heap.alloc(N);
+      fill(e, x, N * V, 7);
+      for (let i = 0; i < N; i++) heap.i32[tg + i] = i % 11 === 5 ? -1 : (i * 13) % V;
+      one.softmaxXent(N, V, x, tg, d1, 1 / N, l1);
+      k.softmaxXent(N, V, x, tg, d2, 1 / N, l2);
+      sameBits(e, d1, d2, N * V, 'softmaxXent → d');
+      sameBits(e, l1, l2, N, 'softmaxXent → loss');
+      heap.release(mk);
     });
 
     test(`spmv/spmm (${variant}, ${threads} threads): bit-identical to one thread, empty rows included`, async () => {
@@ -198,7 +209,7 @@ function trainSteps(e: Engine, cell: CellType): Float32Array {
   const T = 12, B = 16, V = 40;
   const model = new RNNModel({ cell, inputSize: 32, hiddenSize: 96, numLayers: 2, bidirectional: cell === 'rnn_relu', vocabSize: V, outputSize: V }, k);
   model.init(5);
-  const opt = new Optimizer(model.params, { kind: 'adam', lr: 1e-2 });
+  const opt = new Optimizer(model.params, { kind: 'adam', lr: 1e-2 }, k);
   const r = mulberry32(9);
   const ids = Int32Array.from({ length: T * B }, () => Math.floor(r() * V));
   const targets = Int32Array.from({ length: T * B }, () => Math.floor(r() * V));
@@ -206,9 +217,9 @@ function trainSteps(e: Engine, cell: CellType): Float32Array {
   for (let s = 0; s < 3; s++) {
     model.zeroGrad();
     const logits = model.forward(T, B, { ids, state });
-    softmaxCrossEntropy(k.heap.f32, logits, T * B, V, targets, model.dLogits, 1 / (T * B));
+    crossEntropyOn(k).compute(logits, T * B, V, targets, model.dLogits, 1 / (T * B));
     model.backward();
-    clipGradNorm(model.params, 1, (n, p) => k.sumSquares(n, p));
+    clipGradNorm(model.params, 1, k);
     opt.step();
   }
   const parts = model.params.map((p) => k.heap.f32.slice(p.w, p.w + p.size));

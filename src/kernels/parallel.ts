@@ -14,7 +14,7 @@ import type { WasmKernelExports } from './wasm.js';
 export const Op = {
   Gemm: 1, AddBias: 2, SumRows: 3, Mul: 4, Axpy: 5, Scale: 6, ActForward: 7, ActBackward: 8,
   GruForward: 9, GruBackward: 10, LstmForward: 11, LstmBackward: 12, Spmv16: 13, Spmv32: 14, Spmm16: 15, Spmm32: 16,
-  Sddmm16: 17, Sddmm32: 18, Transpose: 19,
+  Sddmm16: 17, Sddmm32: 18, Transpose: 19, SoftmaxXent: 20, OptimStep: 21,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -54,7 +54,7 @@ export function chunkCount(op: Op, a: Float64Array, threads: number): number {
     case Op.Gemm:
       units = gemmSplitsColumns(a[1] !== 0, a[2], a[3]) ? Math.ceil(a[3] / 16) : Math.ceil(a[2] / 4);
       break;
-    case Op.AddBias: case Op.GruForward: case Op.GruBackward: case Op.LstmForward: case Op.LstmBackward:
+    case Op.AddBias: case Op.GruForward: case Op.GruBackward: case Op.LstmForward: case Op.LstmBackward: case Op.SoftmaxXent:
       units = a[0];
       break;
     case Op.SumRows:
@@ -152,6 +152,22 @@ export function runPart(e: Exports, op: Op, a: Float64Array, t: number, n: numbe
       if (b1 <= b0) return;
       const g = b0 * 4 * H * 4, c = b0 * H * 4;
       e.lstmForward(b1 - b0, H, a[2] + g, a[3] + c, a[4] + c, a[5] + b0 * ldh * 4, ldh, a[7] + c);
+      return;
+    }
+    case Op.OptimStep: {
+      // Element-wise: every buffer moves with the chunk (unused state pointers are never read).
+      const [i0, i1] = span(a[0], 16, t, n);
+      if (i1 <= i0) return;
+      const o = i0 * 4;
+      e.optimStep(a[1], i1 - i0, a[2] + o, a[3] + o, a[4] + o, a[5] + o, a[6], a[7], a[8], a[9], a[10], a[11]);
+      return;
+    }
+    case Op.SoftmaxXent: {
+      // Rows are independent: x, d, targets and loss move with the chunk's first row.
+      const V = a[1], [i0, i1] = span(a[0], 1, t, n);
+      if (i1 <= i0) return;
+      const r = i0 * V * 4;
+      e.softmaxXent(i1 - i0, V, a[2] + r, a[3] + i0 * 4, a[4], a[4] ? a[5] + r : 0, a[6], a[7] + i0 * 4);
       return;
     }
     case Op.LstmBackward: {

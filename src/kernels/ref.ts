@@ -2,7 +2,7 @@
 // against (and the fallback where WebAssembly SIMD is missing).
 
 import type { Heap } from './heap.js';
-import type { Kernels } from './types.js';
+import type { Kernels, OptimCode } from './types.js';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
@@ -166,6 +166,56 @@ export class RefKernels implements Kernels {
         f[od + 3 * H + j] = d * t * o * (1 - o);
         f[dc + b * H + j] = dcv * fg;
       }
+    }
+  }
+
+  optimStep(kind: OptimCode, n: number, w: number, g: number, m: number, v: number,
+    a: number, wd: number, b1: number, b2: number, eps: number, sc2: number): void {
+    optimUpdate(this.heap.f32, kind, n, null, w, g, m, v, a, wd, b1, b2, eps, sc2);
+  }
+
+  softmaxXent(N: number, V: number, x: number, targets: number, d: number, scale: number, loss: number): void {
+    const f = this.heap.f32, ti = this.heap.i32;
+    for (let i = 0; i < N; i++) {
+      const row = x + i * V, y = ti[targets + i];
+      if (y < 0) {
+        f[loss + i] = 0;
+        if (d >= 0) f.fill(0, d + i * V, d + (i + 1) * V);
+        continue;
+      }
+      let m = -Infinity;
+      for (let j = 0; j < V; j++) m = Math.max(m, f[row + j]);
+      let z = 0;
+      for (let j = 0; j < V; j++) z += Math.exp(f[row + j] - m);
+      f[loss + i] = Math.log(z) - (f[row + y] - m);
+      if (d >= 0) {
+        for (let j = 0; j < V; j++) f[d + i * V + j] = (scale * Math.exp(f[row + j] - m)) / z;
+        f[d + i * V + y] -= scale;
+      }
+    }
+  }
+}
+
+/**
+ * The optimStep update of elements 0..n−1, or of the indices idx[0..n−1] when idx is given (a frozen
+ * mask's non-zeros). Every operation is rounded to float32 (Math.fround of an exactly rounded double
+ * +, −, ×, ÷ or √ of float32 inputs is the float32 operation), so this matches the WASM kernel bit for bit.
+ */
+export function optimUpdate(f: Float32Array, kind: OptimCode, n: number, idx: Int32Array | null,
+  w: number, g: number, m: number, v: number, a: number, wd: number, b1: number, b2: number, eps: number, sc2: number): void {
+  const fr = Math.fround;
+  a = fr(a); wd = fr(wd); b1 = fr(b1); b2 = fr(b2); eps = fr(eps); sc2 = fr(sc2);
+  const c1 = fr(1 - b1), c2 = fr(1 - b2);
+  for (let j = 0; j < n; j++) {
+    const i = idx ? idx[j] : j, wi = f[w + i], gi = fr(f[g + i] + fr(wd * wi));
+    if (kind === 0) f[w + i] = fr(wi - fr(a * gi));
+    else if (kind !== 3) {
+      const b = (f[m + i] = fr(fr(b1 * f[m + i]) + gi));
+      f[w + i] = fr(wi - fr(a * (kind === 2 ? fr(gi + fr(b1 * b)) : b)));
+    } else {
+      const mi = (f[m + i] = fr(fr(b1 * f[m + i]) + fr(c1 * gi)));
+      const vi = (f[v + i] = fr(fr(b2 * f[v + i]) + fr(fr(c2 * gi) * gi)));
+      f[w + i] = fr(wi - fr(fr(a * mi) / fr(fr(fr(Math.sqrt(vi)) / sc2) + eps)));
     }
   }
 }

@@ -3,7 +3,7 @@
 // microsecond with awake workers) run on the calling thread alone.
 
 import type { Heap } from './heap.js';
-import type { Kernels } from './types.js';
+import type { Kernels, OptimCode } from './types.js';
 import type { WasmKernels, WasmVariant } from './wasm.js';
 import { BOUNDS, Op, chunkCount, nnzBounds } from './parallel.js';
 import type { ThreadPool } from './pool.js';
@@ -131,6 +131,20 @@ export class ThreadedKernels implements Kernels {
     const a = this.a;
     a[0] = B; a[1] = H; a[2] = dh * 4; a[3] = ldh; a[4] = g4 * 4; a[5] = cPrev * 4; a[6] = tc * 4; a[7] = dc * 4; a[8] = dg4 * 4;
     this.go(Op.LstmBackward);
+  }
+  softmaxXent(N: number, V: number, x: number, targets: number, d: number, scale: number, loss: number): void {
+    if (N * V < MIN_ELEMENTS * this.minScale || N < 2) { this.inner.softmaxXent(N, V, x, targets, d, scale, loss); return; }
+    const a = this.a;
+    a[0] = N; a[1] = V; a[2] = x * 4; a[3] = targets * 4; a[4] = d >= 0 ? 1 : 0; a[5] = d >= 0 ? d * 4 : 0; a[6] = scale; a[7] = loss * 4;
+    this.go(Op.SoftmaxXent);
+  }
+  optimStep(kind: OptimCode, n: number, w: number, g: number, m: number, v: number,
+    alpha: number, wd: number, b1: number, b2: number, eps: number, sc2: number): void {
+    if (n < MIN_ELEMENTS * this.minScale) { this.inner.optimStep(kind, n, w, g, m, v, alpha, wd, b1, b2, eps, sc2); return; }
+    const a = this.a;
+    a[0] = n; a[1] = kind; a[2] = w * 4; a[3] = g * 4; a[4] = m * 4; a[5] = v * 4;
+    a[6] = alpha; a[7] = wd; a[8] = b1; a[9] = b2; a[10] = eps; a[11] = sc2;
+    this.go(Op.OptimStep);
   }
 }
 

@@ -10,6 +10,10 @@ import type { Heap } from './heap.js';
 export type Activation = 'tanh' | 'relu' | 'clipped_relu';
 export const ACTIVATION_CODE: Record<Activation, number> = { tanh: 0, relu: 1, clipped_relu: 2 };
 
+/** The update rules of `optimStep`. */
+export const OPTIM_CODE = { sgd: 0, momentum: 1, nesterov: 2, adam: 3 } as const;
+export type OptimCode = (typeof OPTIM_CODE)[keyof typeof OPTIM_CODE];
+
 export interface Kernels {
   readonly name: 'ts' | 'wasm';
   readonly heap: Heap;
@@ -74,4 +78,24 @@ export interface Kernels {
    */
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void;
+
+  /**
+   * Softmax cross-entropy of N rows of V logits at x (row stride V). targets: N int32 at heap.i32
+   * index `targets`, each in [0, V) or −1 (ignored row; the caller checks the range). Writes
+   * loss[i] = log Σ_j exp(x_ij) − x_i,y (nats, float32, 0 for ignored rows) and, when d ≥ 0,
+   * d[i, j] = scale·(softmax_ij − [j = y]) (0 for ignored rows). d must not alias x.
+   */
+  softmaxXent(N: number, V: number, x: number, targets: number, d: number, scale: number, loss: number): void;
+
+  /**
+   * One optimizer update of n elements of a parameter w with gradient g, in float32 as PyTorch's CPU
+   * optimizers (m, v: state buffers; unused ones may be 0). With g' = g + wd·w:
+   *   sgd:      w −= a·g'
+   *   momentum: m = b1·m + g'; w −= a·m                 (b1 = momentum)
+   *   nesterov: m = b1·m + g'; w −= a·(g' + b1·m)
+   *   adam:     m = b1·m + (1−b1)·g'; v = b2·v + (1−b2)·g'²; w −= a·m / (√v / sc2 + eps)
+   *             (a = lr / (1 − b1^t), sc2 = √(1 − b2^t))
+   */
+  optimStep(kind: OptimCode, n: number, w: number, g: number, m: number, v: number,
+    a: number, wd: number, b1: number, b2: number, eps: number, sc2: number): void;
 }

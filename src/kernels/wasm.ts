@@ -5,7 +5,7 @@
 // which would wrap above 2 GiB). The bytes are embedded (base64) so no fs/fetch is needed.
 
 import type { Heap } from './heap.js';
-import type { Kernels } from './types.js';
+import type { Kernels, OptimCode } from './types.js';
 import { WASM_KERNELS_BASE64, WASM_KERNELS_RELAXED_BASE64 } from './wasm-bytes.generated.js';
 
 /** Raw exports of the kernel module (byte-offset pointers). Other kernel files add their own. */
@@ -27,6 +27,9 @@ export interface WasmKernelExports {
   lstmForward(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number, tc: number): void;
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void;
+  softmaxXent(N: number, V: number, x: number, targets: number, grad: number, d: number, scale: number, loss: number): void;
+  optimStep(kind: number, n: number, w: number, g: number, m: number, v: number,
+    a: number, wd: number, b1: number, b2: number, eps: number, sc2: number): void;
   /** Test hooks: y[i] = exp(x[i]) / sigmoid(x[i]) with the vectorised approximations. */
   expN(n: number, x: number, y: number): void;
   sigmoidN(n: number, x: number, y: number): void;
@@ -214,5 +217,12 @@ export class WasmKernels implements Kernels {
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void {
     this.exports.lstmBackward(B, H, dh * 4, ldh, g4 * 4, cPrev * 4, tc * 4, dc * 4, dg4 * 4);
+  }
+  softmaxXent(N: number, V: number, x: number, targets: number, d: number, scale: number, loss: number): void {
+    this.exports.softmaxXent(N, V, x * 4, targets * 4, d >= 0 ? 1 : 0, d >= 0 ? d * 4 : 0, scale, loss * 4);
+  }
+  optimStep(kind: OptimCode, n: number, w: number, g: number, m: number, v: number,
+    a: number, wd: number, b1: number, b2: number, eps: number, sc2: number): void {
+    this.exports.optimStep(kind, n, w * 4, g * 4, m * 4, v * 4, a, wd, b1, b2, eps, sc2);
   }
 }

@@ -3,6 +3,8 @@
 // parameters; pruned weights get their state zeroed by the pruner through `zeroState`.
 
 import type { Heap } from '../kernels/heap.js';
+import { RefKernels, optimUpdate } from '../kernels/ref.js';
+import { OPTIM_CODE, type Kernels, type OptimCode } from '../kernels/types.js';
 import type { Param } from './param.js';
 
 export interface SgdOptions {
@@ -29,9 +31,14 @@ export class Optimizer {
   private readonly m = new Map<Param, number>();
   private readonly v = new Map<Param, number>();
 
-  constructor(readonly params: Param[], readonly opts: OptimizerOptions) {
+  private readonly k: Kernels;
+
+  /** `k`: the kernels that run the update (default: the TypeScript reference on the params' heap). */
+  constructor(readonly params: Param[], readonly opts: OptimizerOptions, k?: Kernels) {
     this.lr = opts.lr;
     const heap: Heap | undefined = params[0]?.heap;
+    // (With no params there is nothing to update and no heap: the reference is never called.)
+    this.k = k ?? new RefKernels(heap!);
     for (const p of params) {
       if (opts.kind === 'adam' || (opts.momentum ?? 0) > 0) this.m.set(p, heap!.alloc(p.size));
       if (opts.kind === 'adam') this.v.set(p, heap!.alloc(p.size));
@@ -41,41 +48,24 @@ export class Optimizer {
   step(): void {
     const o = this.opts;
     this.t++;
+    const lr = this.lr, wd = o.weightDecay ?? 0;
+    // The update rule and its scalars, as optimStep takes them (PyTorch's formulation for SGD:
+    // buf = μ·buf + g; step = g + μ·buf (Nesterov) or buf).
+    let kind: OptimCode, a = lr, b1 = 0, b2 = 0, eps = 0, sc2 = 1;
+    if (o.kind === 'adam') {
+      kind = OPTIM_CODE.adam;
+      b1 = o.beta1 ?? 0.9; b2 = o.beta2 ?? 0.999; eps = o.eps ?? 1e-8;
+      a = lr / (1 - b1 ** this.t);
+      sc2 = Math.sqrt(1 - b2 ** this.t);
+    } else {
+      b1 = o.momentum ?? 0;
+      kind = b1 > 0 ? (o.nesterov ? OPTIM_CODE.nesterov : OPTIM_CODE.momentum) : OPTIM_CODE.sgd;
+    }
     for (const p of this.params) {
-      const f = p.heap.f32, w = p.w, g = p.g, n = p.size, lr = this.lr, wd = o.weightDecay ?? 0;
-      if (o.kind === 'adam') {
-        const b1 = o.beta1 ?? 0.9, b2 = o.beta2 ?? 0.999, eps = o.eps ?? 1e-8;
-        const m = this.m.get(p)!, v = this.v.get(p)!;
-        const c1 = 1 - b1 ** this.t, c2 = 1 - b2 ** this.t;
-        const stepSize = lr / c1, sc2 = Math.sqrt(c2);
-        // Every element, or only a frozen mask's non-zeros (`active`); one inline loop either way.
-        const act = p.active, count = act ? act.length : n;
-        for (let j = 0; j < count; j++) {
-          const i = act ? act[j] : j;
-          const gi = f[g + i] + wd * f[w + i];
-          const mi = (f[m + i] = b1 * f[m + i] + (1 - b1) * gi);
-          const vi = (f[v + i] = b2 * f[v + i] + (1 - b2) * gi * gi);
-          f[w + i] -= (stepSize * mi) / (Math.sqrt(vi) / sc2 + eps);
-        }
-      } else {
-        const mu = o.momentum ?? 0;
-        const m = this.m.get(p);
-        // PyTorch's formulation: buf = μ·buf + g; step = g + μ·buf (Nesterov) or buf.
-        const act = p.active, count = act ? act.length : n;
-        if (m === undefined) {
-          for (let j = 0; j < count; j++) {
-            const i = act ? act[j] : j;
-            f[w + i] -= lr * (f[g + i] + wd * f[w + i]);
-          }
-        } else {
-          for (let j = 0; j < count; j++) {
-            const i = act ? act[j] : j;
-            const gi = f[g + i] + wd * f[w + i];
-            const b = (f[m + i] = mu * f[m + i] + gi);
-            f[w + i] -= lr * (o.nesterov ? gi + mu * b : b);
-          }
-        }
-      }
+      const m = this.m.get(p) ?? 0, v = this.v.get(p) ?? 0;
+      // A frozen mask: only its non-zeros (the masked positions stay exactly zero).
+      if (p.active) optimUpdate(p.heap.f32, kind, p.active.length, p.active, p.w, p.g, m, v, a, wd, b1, b2, eps, sc2);
+      else this.k.optimStep(kind, p.size, p.w, p.g, m, v, a, wd, b1, b2, eps, sc2);
     }
   }
 
@@ -116,9 +106,10 @@ export class Optimizer {
 /**
  * Scale all gradients so their global L2 norm is at most maxNorm (as torch.nn.utils.clip_grad_norm_).
  * Returns the norm before clipping. A parameter whose mask is frozen (`active`) counts only its
- * non-zeros. Its norm is summed in double precision in index order either way.
+ * non-zeros. Its norm is summed in double precision. `k`: the kernels that sum and scale (threaded, and
+ * float32 scaling as PyTorch); without, plain loops.
  */
-export function clipGradNorm(params: Param[], maxNorm: number, sumSquares?: (n: number, x: number) => number): number {
+export function clipGradNorm(params: Param[], maxNorm: number, k?: Kernels): number {
   let s = 0;
   for (const p of params) {
     const act = p.active;
@@ -126,7 +117,7 @@ export function clipGradNorm(params: Param[], maxNorm: number, sumSquares?: (n: 
       // A frozen mask: its masked positions are left out (the sparse path never computes them).
       const f = p.heap.f32;
       for (let j = 0; j < act.length; j++) s += f[p.g + act[j]] * f[p.g + act[j]];
-    } else if (sumSquares) s += sumSquares(p.size, p.g);
+    } else if (k) s += k.sumSquares(p.size, p.g);
     else {
       const f = p.heap.f32;
       for (let i = 0; i < p.size; i++) s += f[p.g + i] * f[p.g + i];
@@ -136,8 +127,11 @@ export function clipGradNorm(params: Param[], maxNorm: number, sumSquares?: (n: 
   if (maxNorm > 0 && norm > maxNorm) {
     const c = maxNorm / (norm + 1e-6);
     for (const p of params) {
-      const f = p.heap.f32;
-      for (let i = 0; i < p.size; i++) f[p.g + i] *= c;
+      if (k) k.scale(p.size, c, p.g);
+      else {
+        const f = p.heap.f32;
+        for (let i = 0; i < p.size; i++) f[p.g + i] = Math.fround(f[p.g + i] * Math.fround(c));
+      }
     }
   }
   return norm;

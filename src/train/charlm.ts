@@ -4,7 +4,7 @@
 
 import type { CellType, ModelConfig } from '../nn/config.js';
 import type { RNNModel, RecurrentState } from '../nn/model.js';
-import { LN2, softmaxCrossEntropy } from '../nn/loss.js';
+import { LN2, crossEntropyOn } from '../nn/loss.js';
 import type { Rng } from '../util/rng.js';
 import { StreamBatcher, loadCharCorpus, type CharCorpus } from '../data/charlm.js';
 import { FormatError } from '../io/errors.js';
@@ -48,6 +48,7 @@ export class CharLMTask implements Task<TrainOptions, CharAcc, { sum: number; co
     this.targets = new Int32Array(opts.batch * opts.seqLen);
     // Reserve every buffer of the training window now: the heap grows here, never in the loop.
     model.inputBuffer(opts.seqLen, opts.batch);
+    crossEntropyOn(model.k).reserve(Math.max(opts.batch * opts.seqLen, opts.evalChunk ?? 1000));
   }
 
   get batches(): number {
@@ -70,7 +71,7 @@ export class CharLMTask implements Task<TrainOptions, CharAcc, { sum: number; co
     model.zeroGrad();
     const logits = model.forward(T, B, { ids: this.ids, state: this.carried, train: true, rng });
     const V = model.config.outputSize;
-    const { sum, count } = softmaxCrossEntropy(model.heap.f32, logits, T * B, V, this.targets, model.dLogits, 1 / (T * B));
+    const { sum, count } = crossEntropyOn(model.k).compute(logits, T * B, V, this.targets, model.dLogits, 1 / (T * B));
     model.backward();
     return { loss: sum / count, extra: { sum, count } };
   }
@@ -114,7 +115,7 @@ export function checkCorpusFits(chars: number, o: { batch: number; seqLen: numbe
 
 export function evaluateBpc(model: RNNModel, data: Int32Array, chunk = 1000, maxChars = 0): number {
   const n = maxChars > 0 ? Math.min(data.length, maxChars + 1) : data.length;
-  const heap = model.heap;
+  const loss = crossEntropyOn(model.k);
   const state = model.scratchState(1);
   let sum = 0, count = 0;
   const V = model.config.outputSize;
@@ -123,7 +124,7 @@ export function evaluateBpc(model: RNNModel, data: Int32Array, chunk = 1000, max
     const ids = data.subarray(start, start + T);
     const targets = data.subarray(start + 1, start + T + 1);
     const logits = model.forward(T, 1, { ids, state });
-    const r = softmaxCrossEntropy(heap.f32, logits, T, V, targets);
+    const r = loss.compute(logits, T, V, targets);
     sum += r.sum;
     count += r.count;
   }

@@ -113,7 +113,7 @@ export class Trainer<T extends AnyTask> {
   constructor(readonly task: T) {
     const opts = task.opts;
     this.model = task.model;
-    this.optimizer = new Optimizer(task.model.params, opts.optimizer);
+    this.optimizer = new Optimizer(task.model.params, opts.optimizer, task.model.k);
     this.rng = new Rng(opts.seed ^ 0x5eed);
     this.state = {
       itr: 0, epoch: 0, stepInEpoch: 0, lr: opts.optimizer.lr, adamT: 0, rng: this.rng.state,
@@ -167,7 +167,7 @@ export class Trainer<T extends AnyTask> {
     const { model, opts } = this;
     const st = this.state;
     const { loss, extra } = this.task.lossAndGradient(s, st.acc, this.rng);
-    const gradNorm = clipGradNorm(model.params, opts.clip, (n, x) => model.k.sumSquares(n, x));
+    const gradNorm = clipGradNorm(model.params, opts.clip, model.k);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
       throw new Error(`training diverged at iteration ${st.itr}: loss ${loss}, gradient norm ${gradNorm} (try a lower --lr or --clip)`);
     this.optimizer.step();

@@ -6,7 +6,7 @@
 // Pointers are BYTE offsets. Tails (sizes not a multiple of 4) run the same vector code on one lane.
 
 // @ts-ignore: decorator
-@inline function vexp(x0: v128): v128 {
+@inline export function vexp(x0: v128): v128 {
   // pmax(x, lo) = x < lo ? lo : x and pmin(x, hi) = hi < x ? hi : x keep NaN.
   const x = f32x4.pmin(f32x4.pmax(x0, f32x4.splat(-87.0)), f32x4.splat(88.0));
   const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
