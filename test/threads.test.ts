@@ -110,10 +110,14 @@ for (const variant of VARIANTS) {
         ['gruBackward', 0, (kk, p) => kk.gruBackward(B, H, p('h1'), p('h0'), ldh, p('gates'), p('ghn'), p('g3'), p('gh'), p('dh')), ['g3', 'gh', 'dh']],
         ['lstmForward', 0, (kk, p) => kk.lstmForward(B, H, p('g4'), p('c0'), p('c1'), p('h1'), ldh, p('tc')), ['g4', 'c1', 'h1', 'tc']],
         ['lstmBackward', 0, (kk, p) => kk.lstmBackward(B, H, p('h1'), ldh, p('g4'), p('c0'), p('tc'), p('c1'), p('dg4')), ['c1', 'dg4']],
+        ['gruStep', 0, (kk, p) => kk.gruStep(B, H, p('h0'), ldh, p('w4'), p('b4'), p('g3'), p('gh'), p('h1'), p('gates'), p('ghn')), ['gh', 'h1', 'gates', 'ghn']],
+        ['lstmStep', 0, (kk, p) => kk.lstmStep(B, H, p('h0'), ldh, p('w4'), p('b4'), p('g4'), p('c0'), p('c1'), p('h1'), p('tc')), ['g4', 'c1', 'h1', 'tc']],
+        ['rnnStep', 0, (kk, p) => kk.rnnStep(B, H, 0, p('h0'), ldh, p('w4'), p('b4'), p('g3'), p('h1')), ['h1']],
       ];
       const sizes: Record<string, number> = {
         C: B * 7 * 3 * H, bias: 3 * H, x: n, m: n, y: n, g3: B * 3 * H, gh: B * 3 * H, h0: B * ldh, h1: B * ldh,
         gates: B * 3 * H, ghn: B * H, dh: B * ldh, g4: B * 4 * H, c0: B * H, c1: B * H, tc: B * H, dg4: B * 4 * H,
+        w4: 4 * H * H, b4: 4 * H,
       };
       let seed = 100;
       for (const [name, , run, outs] of cases) {

@@ -15,6 +15,7 @@ export const Op = {
   Gemm: 1, AddBias: 2, SumRows: 3, Mul: 4, Axpy: 5, Scale: 6, ActForward: 7, ActBackward: 8,
   GruForward: 9, GruBackward: 10, LstmForward: 11, LstmBackward: 12, Spmv16: 13, Spmv32: 14, Spmm16: 15, Spmm32: 16,
   Sddmm16: 17, Sddmm32: 18, Transpose: 19, SoftmaxXent: 20, OptimStep: 21,
+  GruStep: 22, LstmStep: 23, RnnStep: 24,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -58,6 +59,9 @@ export function chunkCount(op: Op, a: Float64Array, threads: number): number {
       units = a[0];
       break;
     case Op.SumRows:
+      units = Math.ceil(a[1] / 16);
+      break;
+    case Op.GruStep: case Op.LstmStep: case Op.RnnStep:
       units = Math.ceil(a[1] / 16);
       break;
     case Op.Transpose:
@@ -152,6 +156,18 @@ export function runPart(e: Exports, op: Op, a: Float64Array, t: number, n: numbe
       if (b1 <= b0) return;
       const g = b0 * 4 * H * 4, c = b0 * H * 4;
       e.lstmForward(b1 - b0, H, a[2] + g, a[3] + c, a[4] + c, a[5] + b0 * ldh * 4, ldh, a[7] + c);
+      return;
+    }
+    case Op.GruStep:
+    case Op.LstmStep:
+    case Op.RnnStep: {
+      // A timestep cut by hidden units on multiples of 16 (the GEMM's column blocks); the kernel
+      // takes the unit range and full-size pointers.
+      const [j0, j1] = span(a[1], 16, t, n);
+      if (j1 <= j0) return;
+      if (op === Op.GruStep) e.gruStep(a[0], a[1], j0, j1, a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+      else if (op === Op.LstmStep) e.lstmStep(a[0], a[1], j0, j1, a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+      else e.rnnStep(a[0], a[1], j0, j1, a[8], a[2], a[3], a[4], a[5], a[6], a[7]);
       return;
     }
     case Op.OptimStep: {

@@ -169,6 +169,26 @@ export class RefKernels implements Kernels {
     }
   }
 
+  gruStep(B: number, H: number, hPrev: number, ldh: number, whh: number, bhh: number,
+    gi: number, gh: number, h: number, gates: number, ghn: number): void {
+    this.gemm(false, true, B, 3 * H, H, hPrev, ldh, whh, H, gh, 3 * H, false);
+    this.addBias(B, 3 * H, gh, 3 * H, bhh);
+    this.gruForward(B, H, gi, gh, hPrev, h, ldh, gates, ghn);
+  }
+  lstmStep(B: number, H: number, hPrev: number, ldh: number, whh: number, bhh: number,
+    g4: number, cPrev: number, c: number, h: number, tc: number): void {
+    this.gemm(false, true, B, 4 * H, H, hPrev, ldh, whh, H, g4, 4 * H, true);
+    this.addBias(B, 4 * H, g4, 4 * H, bhh);
+    this.lstmForward(B, H, g4, cPrev, c, h, ldh, tc);
+  }
+  rnnStep(B: number, H: number, act: number, hPrev: number, ldh: number, whh: number, bhh: number, gi: number, h: number): void {
+    const f = this.heap.f32;
+    for (let b = 0; b < B; b++) f.copyWithin(h + b * ldh, gi + b * H, gi + (b + 1) * H);
+    this.gemm(false, true, B, H, H, hPrev, ldh, whh, H, h, ldh, true);
+    this.addBias(B, H, h, ldh, bhh);
+    for (let b = 0; b < B; b++) this.actForward(H, act, h + b * ldh);
+  }
+
   optimStep(kind: OptimCode, n: number, w: number, g: number, m: number, v: number,
     a: number, wd: number, b1: number, b2: number, eps: number, sc2: number): void {
     optimUpdate(this.heap.f32, kind, n, null, w, g, m, v, a, wd, b1, b2, eps, sc2);

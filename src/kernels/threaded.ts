@@ -132,6 +132,29 @@ export class ThreadedKernels implements Kernels {
     a[0] = B; a[1] = H; a[2] = dh * 4; a[3] = ldh; a[4] = g4 * 4; a[5] = cPrev * 4; a[6] = tc * 4; a[7] = dc * 4; a[8] = dg4 * 4;
     this.go(Op.LstmBackward);
   }
+  gruStep(B: number, H: number, hPrev: number, ldh: number, whh: number, bhh: number,
+    gi: number, gh: number, h: number, gates: number, ghn: number): void {
+    if (B * 3 * H * H < MIN_GEMM_MACS * this.minScale) { this.inner.gruStep(B, H, hPrev, ldh, whh, bhh, gi, gh, h, gates, ghn); return; }
+    const a = this.a;
+    a[0] = B; a[1] = H; a[2] = hPrev * 4; a[3] = ldh; a[4] = whh * 4; a[5] = bhh * 4;
+    a[6] = gi * 4; a[7] = gh * 4; a[8] = h * 4; a[9] = gates * 4; a[10] = ghn * 4;
+    this.go(Op.GruStep);
+  }
+  lstmStep(B: number, H: number, hPrev: number, ldh: number, whh: number, bhh: number,
+    g4: number, cPrev: number, c: number, h: number, tc: number): void {
+    if (B * 4 * H * H < MIN_GEMM_MACS * this.minScale) { this.inner.lstmStep(B, H, hPrev, ldh, whh, bhh, g4, cPrev, c, h, tc); return; }
+    const a = this.a;
+    a[0] = B; a[1] = H; a[2] = hPrev * 4; a[3] = ldh; a[4] = whh * 4; a[5] = bhh * 4;
+    a[6] = g4 * 4; a[7] = cPrev * 4; a[8] = c * 4; a[9] = h * 4; a[10] = tc * 4;
+    this.go(Op.LstmStep);
+  }
+  rnnStep(B: number, H: number, act: number, hPrev: number, ldh: number, whh: number, bhh: number, gi: number, h: number): void {
+    if (B * H * H < MIN_GEMM_MACS * this.minScale) { this.inner.rnnStep(B, H, act, hPrev, ldh, whh, bhh, gi, h); return; }
+    const a = this.a;
+    a[0] = B; a[1] = H; a[2] = hPrev * 4; a[3] = ldh; a[4] = whh * 4; a[5] = bhh * 4;
+    a[6] = gi * 4; a[7] = h * 4; a[8] = act;
+    this.go(Op.RnnStep);
+  }
   softmaxXent(N: number, V: number, x: number, targets: number, d: number, scale: number, loss: number): void {
     if (N * V < MIN_ELEMENTS * this.minScale || N < 2) { this.inner.softmaxXent(N, V, x, targets, d, scale, loss); return; }
     const a = this.a;

@@ -80,6 +80,19 @@ export interface Kernels {
     dc: number, dg4: number): void;
 
   /**
+   * One GRU timestep: gh [B,3H] = hPrev·W_hhᵀ + b_hh, then gruForward (gi [B,3H] holds W_ih x + b_ih).
+   * W_hh is [3H, H] at `whh`; hPrev and h rows have stride ldh. Same results as those three calls
+   * (gemm NT, addBias, gruForward), in one dispatch.
+   */
+  gruStep(B: number, H: number, hPrev: number, ldh: number, whh: number, bhh: number,
+    gi: number, gh: number, h: number, gates: number, ghn: number): void;
+  /** One LSTM timestep: g4 [B,4H] += hPrev·W_hhᵀ + b_hh, then lstmForward. W_hh is [4H, H]. */
+  lstmStep(B: number, H: number, hPrev: number, ldh: number, whh: number, bhh: number,
+    g4: number, cPrev: number, c: number, h: number, tc: number): void;
+  /** One vanilla RNN timestep: h = act(gi + hPrev·W_hhᵀ + b_hh); gi [B,H] (stride H), W_hh [H, H]. */
+  rnnStep(B: number, H: number, act: number, hPrev: number, ldh: number, whh: number, bhh: number, gi: number, h: number): void;
+
+  /**
    * Softmax cross-entropy of N rows of V logits at x (row stride V). targets: N int32 at heap.i32
    * index `targets`, each in [0, V) or −1 (ignored row; the caller checks the range). Writes
    * loss[i] = log Σ_j exp(x_ij) − x_i,y (nats, float32, 0 for ignored rows) and, when d ≥ 0,

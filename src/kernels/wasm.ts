@@ -27,6 +27,12 @@ export interface WasmKernelExports {
   lstmForward(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number, tc: number): void;
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void;
+  gruStep(B: number, H: number, j0: number, j1: number, hPrev: number, ldh: number, whh: number, bhh: number,
+    gi: number, gh: number, h: number, gates: number, ghn: number): void;
+  lstmStep(B: number, H: number, j0: number, j1: number, hPrev: number, ldh: number, whh: number, bhh: number,
+    g4: number, cPrev: number, c: number, h: number, tc: number): void;
+  rnnStep(B: number, H: number, j0: number, j1: number, act: number, hPrev: number, ldh: number, whh: number, bhh: number,
+    gi: number, h: number): void;
   softmaxXent(N: number, V: number, x: number, targets: number, grad: number, d: number, scale: number, loss: number): void;
   optimStep(kind: number, n: number, w: number, g: number, m: number, v: number,
     a: number, wd: number, b1: number, b2: number, eps: number, sc2: number): void;
@@ -217,6 +223,17 @@ export class WasmKernels implements Kernels {
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void {
     this.exports.lstmBackward(B, H, dh * 4, ldh, g4 * 4, cPrev * 4, tc * 4, dc * 4, dg4 * 4);
+  }
+  gruStep(B: number, H: number, hPrev: number, ldh: number, whh: number, bhh: number,
+    gi: number, gh: number, h: number, gates: number, ghn: number): void {
+    this.exports.gruStep(B, H, 0, H, hPrev * 4, ldh, whh * 4, bhh * 4, gi * 4, gh * 4, h * 4, gates * 4, ghn * 4);
+  }
+  lstmStep(B: number, H: number, hPrev: number, ldh: number, whh: number, bhh: number,
+    g4: number, cPrev: number, c: number, h: number, tc: number): void {
+    this.exports.lstmStep(B, H, 0, H, hPrev * 4, ldh, whh * 4, bhh * 4, g4 * 4, cPrev * 4, c * 4, h * 4, tc * 4);
+  }
+  rnnStep(B: number, H: number, act: number, hPrev: number, ldh: number, whh: number, bhh: number, gi: number, h: number): void {
+    this.exports.rnnStep(B, H, 0, H, act, hPrev * 4, ldh, whh * 4, bhh * 4, gi * 4, h * 4);
   }
   softmaxXent(N: number, V: number, x: number, targets: number, d: number, scale: number, loss: number): void {
     this.exports.softmaxXent(N, V, x * 4, targets * 4, d >= 0 ? 1 : 0, d >= 0 ? d * 4 : 0, scale, loss * 4);

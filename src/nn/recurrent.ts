@@ -98,6 +98,11 @@ export class RecurrentDirection {
     return this.reverse ? T : 0;
   }
 
+  /** The vanilla RNN's activation code (ACTIVATION_CODE). */
+  private activation(): number {
+    return ACTIVATION_CODE[this.cell === 'rnn_tanh' ? 'tanh' : this.cell === 'rnn_relu' ? 'relu' : 'clipped_relu'];
+  }
+
   /**
    * Run the window. X: [T, B, I] contiguous. h0/c0: [B, H] (float index) or −1 for zeros.
    * Writes h_t into Y [T, B, ldy] at column `col`. Final states go to hT/cT when ≥ 0.
@@ -119,26 +124,37 @@ export class RecurrentDirection {
       if (c0 >= 0) f().copyWithin(ci, c0, c0 + BH);
       else f().fill(0, ci, ci + BH);
     }
+    const act = this.activation();
     for (let s = 0; s < T; s++) {
       const t = this.reverse ? T - 1 - s : s;
       const hPrev = ws.hs + this.prevRow(t, T) * BH;
       const hOut = ws.hs + this.hRow(t, T) * BH;
       const gi = ws.gi + t * B * G;
+      // Dense W_hh: the product, bias and cell in one call (one dispatch per timestep); a sparse
+      // W_hh (the pruned phase) goes through the sparse products, then the cell.
+      const fused = !this.whh.sparse;
       if (this.cell === 'gru') {
-        this.mm.forward(this.whh, B, hPrev, H, ws.gh, G, false);
-        k.addBias(B, G, ws.gh, G, this.bhh.w);
-        k.gruForward(B, H, gi, ws.gh, hPrev, hOut, H, ws.gates + t * B * G, ws.ghn + t * BH);
+        if (fused) k.gruStep(B, H, hPrev, H, this.whh.w, this.bhh.w, gi, ws.gh, hOut, ws.gates + t * B * G, ws.ghn + t * BH);
+        else {
+          this.mm.forward(this.whh, B, hPrev, H, ws.gh, G, false);
+          k.addBias(B, G, ws.gh, G, this.bhh.w);
+          k.gruForward(B, H, gi, ws.gh, hPrev, hOut, H, ws.gates + t * B * G, ws.ghn + t * BH);
+        }
       } else if (this.cell === 'lstm') {
-        this.mm.forward(this.whh, B, hPrev, H, gi, G, true);
-        k.addBias(B, G, gi, G, this.bhh.w);
         const cPrev = ws.cs + this.prevRow(t, T) * BH;
         const cOut = ws.cs + this.hRow(t, T) * BH;
-        k.lstmForward(B, H, gi, cPrev, cOut, hOut, H, ws.tc + t * BH);
-      } else {
+        if (fused) k.lstmStep(B, H, hPrev, H, this.whh.w, this.bhh.w, gi, cPrev, cOut, hOut, ws.tc + t * BH);
+        else {
+          this.mm.forward(this.whh, B, hPrev, H, gi, G, true);
+          k.addBias(B, G, gi, G, this.bhh.w);
+          k.lstmForward(B, H, gi, cPrev, cOut, hOut, H, ws.tc + t * BH);
+        }
+      } else if (fused) k.rnnStep(B, H, act, hPrev, H, this.whh.w, this.bhh.w, gi, hOut);
+      else {
         f().copyWithin(hOut, gi, gi + BH);
         this.mm.forward(this.whh, B, hPrev, H, hOut, H, true);
         k.addBias(B, H, hOut, H, this.bhh.w);
-        k.actForward(BH, ACTIVATION_CODE[this.cell === 'rnn_tanh' ? 'tanh' : this.cell === 'rnn_relu' ? 'relu' : 'clipped_relu'], hOut);
+        k.actForward(BH, act, hOut);
       }
     }
     // Scatter h_t into the layer output (a column block when bidirectional).
@@ -185,7 +201,7 @@ export class RecurrentDirection {
     }
     f.fill(0, ws.carry, ws.carry + BH);
     if (this.cell === 'lstm') f.fill(0, ws.dc, ws.dc + BH);
-    const act = ACTIVATION_CODE[this.cell === 'rnn_tanh' ? 'tanh' : this.cell === 'rnn_relu' ? 'relu' : 'clipped_relu'];
+    const act = this.activation();
     for (let s = T - 1; s >= 0; s--) {
       const t = this.reverse ? T - 1 - s : s;
       const dh = ws.dHs + t * BH;

@@ -3,5 +3,6 @@ export * from './dense';
 export * from './pointwise';
 export * from './loss';
 export * from './optim';
+export * from './step';
 export * from './sparse';
 export * from './peak';

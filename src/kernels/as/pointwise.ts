@@ -128,16 +128,22 @@ export function actBackward(n: i32, act: i32, y: usize, d: usize): void {
 
 export function gruForward(B: i32, H: i32, gi: usize, gh: usize, hPrev: usize, h: usize, ldh: i32,
   gates: usize, ghn: usize): void {
+  gruForwardUnits(B, H, 0, H, gi, gh, hPrev, h, ldh, gates, ghn);
+}
+
+/** gruForward for hidden units [j0, j1) only (pointers as for all units); a timestep cut by units. */
+export function gruForwardUnits(B: i32, H: i32, j0: i32, j1: i32, gi: usize, gh: usize, hPrev: usize, h: usize, ldh: i32,
+  gates: usize, ghn: usize): void {
   const HB = <usize>H * 4, H3B = HB * 3, ldhB = <usize>ldh * 4;
   for (let b = 0; b < B; b++) {
     const bi = gi + <usize>b * H3B, bh = gh + <usize>b * H3B, bg = gates + <usize>b * H3B;
     const bp = hPrev + <usize>b * ldhB, bo = h + <usize>b * ldhB, bn = ghn + <usize>b * HB;
-    let j = 0;
-    for (; j + 4 <= H; j += 4) {
+    let j = j0;
+    for (; j + 4 <= j1; j += 4) {
       const o = <usize>j * 4;
       gruCell(HB, bi + o, bh + o, bg + o, bp + o, bo + o, bn + o, true);
     }
-    for (; j < H; j++) {
+    for (; j < j1; j++) {
       const o = <usize>j * 4;
       gruCell(HB, bi + o, bh + o, bg + o, bp + o, bo + o, bn + o, false);
     }
@@ -218,15 +224,20 @@ export function gruBackward(B: i32, H: i32, dh: usize, hPrev: usize, ldh: i32, g
 }
 
 export function lstmForward(B: i32, H: i32, g4: usize, cPrev: usize, c: usize, h: usize, ldh: i32, tc: usize): void {
+  lstmForwardUnits(B, H, 0, H, g4, cPrev, c, h, ldh, tc);
+}
+
+/** lstmForward for hidden units [j0, j1) only (pointers as for all units). */
+export function lstmForwardUnits(B: i32, H: i32, j0: i32, j1: i32, g4: usize, cPrev: usize, c: usize, h: usize, ldh: i32, tc: usize): void {
   const HB = <usize>H * 4, H4B = HB * 4, ldhB = <usize>ldh * 4;
   for (let b = 0; b < B; b++) {
     const bg = g4 + <usize>b * H4B, bs = <usize>b * HB, bh = h + <usize>b * ldhB;
-    let j = 0;
-    for (; j + 4 <= H; j += 4) {
+    let j = j0;
+    for (; j + 4 <= j1; j += 4) {
       const o = <usize>j * 4;
       lstmFwdCell(HB, bg + o, cPrev + bs + o, c + bs + o, bh + o, tc + bs + o, true);
     }
-    for (; j < H; j++) {
+    for (; j < j1; j++) {
       const o = <usize>j * 4;
       lstmFwdCell(HB, bg + o, cPrev + bs + o, c + bs + o, bh + o, tc + bs + o, false);
     }
