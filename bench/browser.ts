@@ -62,7 +62,7 @@ export function browserMatrix(quick: boolean): BrowserMatrix {
 
 export interface BrowserRow {
   model: string; cell: string; hidden: number; layers: number; bidirectional: boolean; sparsity: number; block: string; batch: number; threads: number; T: number;
-  sparseUs: number; sparseStepUs: number | null; denseUs: number; ortUs: number;
+  sparseUs: number; sparseStepUs: number | null; denseUs: number; ortUs: number; ortStepUs: number | null;
   sparseBytes: number; denseBytes: number;
   /** Max |Δ| of the outputs in the page: ours sparse vs ours dense, vs onnxruntime-web, vs Node's sparse run; ORT-web vs Node. */
   diffDense: number; diffOrt: number; diffNode: number; diffOrtNode: number;
@@ -192,12 +192,13 @@ export async function benchBrowser(opts: { quick: boolean; log: (s: string) => v
         const m = meta.get(r.id)!, c = m.c.spec.config;
         const row: BrowserRow = {
           model: m.c.spec.name, cell: c.cell, hidden: c.hiddenSize, layers: c.numLayers, bidirectional: c.bidirectional, sparsity: m.c.sparsity, block: m.c.block,
-          batch: m.c.batch, threads, T: m.T, sparseUs: r.us.sparse, sparseStepUs: r.us.step ?? null, denseUs: r.us.dense, ortUs: r.us.ort,
+          batch: m.c.batch, threads, T: m.T, sparseUs: r.us.sparse, sparseStepUs: r.us.step ?? null, denseUs: r.us.dense, ortUs: r.us.ort, ortStepUs: r.us.ortStep ?? null,
           sparseBytes: m.sparseBytes, denseBytes: m.denseBytes, diffDense: r.diffDense, diffOrt: r.diffOrt, diffNode: r.diffNode, diffOrtNode: r.diffOrtNode, engine: r.engine,
         };
         rows.push(row);
         opts.log(`browser ${row.model} ${row.sparsity * 100}% B=${row.batch} ${threads}T (T=${row.T}): sparse ${row.sparseUs.toFixed(1)} µs/step` +
-          `${row.sparseStepUs === null ? '' : ` (step() ${row.sparseStepUs.toFixed(1)})`}, dense ${row.denseUs.toFixed(1)}, onnxruntime-web ${row.ortUs.toFixed(1)}; ` +
+          `${row.sparseStepUs === null ? '' : ` (step() ${row.sparseStepUs.toFixed(1)})`}, dense ${row.denseUs.toFixed(1)}, onnxruntime-web ${row.ortUs.toFixed(1)}` +
+          `${row.ortStepUs === null ? '' : ` (1-step call ${row.ortStepUs.toFixed(1)})`}; ` +
           `max|Δ| ORT ${row.diffOrt.toExponential(1)}, Node ${row.diffNode.toExponential(1)} [${row.engine}]`);
       }
     }
@@ -220,13 +221,14 @@ export function browserMarkdown(r: BrowserBench): string {
       `Ours: the runtime bundle dist/web/sparse-rnn.js (kernels auto) on the sparse .srnn and on the same weights stored dense; peer: ${r.peer}, ` +
       'env.wasm.numThreads = threads, the ONNX model of our exporter on the same weights, files served from node_modules. ' +
       'Models and timing as in the Node table: µs per timestep = one call over T timesteps ÷ T, median of ' +
-      `${r.rounds} interleaved samples; step() is ours streaming. ${r.bytesDefinition} max|Δ| (in the page, before timing): ours sparse vs onnxruntime-web, and vs Node's sparse output.`,
+      `${r.rounds} interleaved samples; streaming: one timestep per call (ours step(), ORT session.run). ${r.bytesDefinition} max|Δ| (in the page, before timing): ours sparse vs onnxruntime-web, and vs Node's sparse output.`,
     '',
-    '| model | sparsity | batch | threads | T | sparse µs/step | step() µs | dense µs/step | onnxruntime-web µs/step | vs dense | vs onnxruntime-web | GB/s sparse | GB/s dense | GB/s onnxruntime-web | max\\|Δ\\| ORT, Node |',
+    '| model | sparsity | batch | threads | T | ours sparse µs/step | ours dense | onnxruntime-web | vs dense | vs onnxruntime-web | streaming: ours step() µs | onnxruntime-web 1-step call µs | vs onnxruntime-web | GB/s sparse / dense / onnxruntime-web | max\\|Δ\\| ORT, Node |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...r.rows.map((x) => `| ${x.model}${x.block === 'unstructured' ? '' : ` ${x.block}`} | ${x.sparsity * 100}% | ${x.batch} | ${x.threads} | ${x.T} | ${f1(x.sparseUs)} | ${f1(x.sparseStepUs)} | ` +
-      `${f1(x.denseUs)} | ${f1(x.ortUs)} | ${ratio(x.denseUs, x.sparseUs)} | ${ratio(x.ortUs, x.sparseUs)} | ${gbs(x.sparseBytes, x.sparseUs)} | ${gbs(x.denseBytes, x.denseUs)} | ` +
-      `${gbs(x.denseBytes, x.ortUs)} | ${x.diffOrt.toExponential(0)}, ${x.diffNode.toExponential(0)} |`),
+    ...r.rows.map((x) => `| ${x.model}${x.block === 'unstructured' ? '' : ` ${x.block}`} | ${x.sparsity * 100}% | ${x.batch} | ${x.threads} | ${x.T} | ${f1(x.sparseUs)} | ` +
+      `${f1(x.denseUs)} | ${f1(x.ortUs)} | ${ratio(x.denseUs, x.sparseUs)} | ${ratio(x.ortUs, x.sparseUs)} | ${f1(x.sparseStepUs)} | ${f1(x.ortStepUs)} | ` +
+      `${x.ortStepUs === null || x.sparseStepUs === null ? '–' : ratio(x.ortStepUs, x.sparseStepUs)} | ` +
+      `${gbs(x.sparseBytes, x.sparseUs)} / ${gbs(x.denseBytes, x.denseUs)} / ${gbs(x.denseBytes, x.ortUs)} | ${x.diffOrt.toExponential(0)}, ${x.diffNode.toExponential(0)} |`),
     '',
     `${r.rows.length} rows in ${r.seconds.toFixed(0)} s.`,
   ].join('\n');

@@ -78,6 +78,12 @@ async function runJob({ threads, configs, rounds, minMs }) {
       const st = sm.createState(B);
       const one = ids ? ids.subarray(0, B) : x.subarray(0, B * config.inputSize);
       timers.push({ name: 'step', steps: 1, call: () => sm.step(one, st) });
+      // ORT streaming: one timestep per session.run (zero state each call: the same work as a step).
+      const feeds1 = { ...feeds };
+      feeds1[ids ? 'ids' : 'x'] = ids
+        ? new ort.Tensor('int64', BigInt64Array.from(one, (v) => BigInt(v)), [1, B])
+        : new ort.Tensor('float32', one, [1, B, config.inputSize]);
+      timers.push({ name: 'ortStep', steps: 1, call: () => sess.run(feeds1) });
     }
     const us = await interleaved(timers, rounds, minMs);
     results.push({
