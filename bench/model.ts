@@ -57,9 +57,10 @@ export interface Matrix {
   batches: number[];
   threads: number[];
   blocks: string[];
-  /** Interleaved rounds (samples per timer) and the minimum length of one sample. */
+  /** Interleaved rounds (samples per timer; fewer where they would exceed budgetMs per configuration) and the minimum length of one sample. */
   rounds: number;
   minMs: number;
+  budgetMs: number;
 }
 
 export function modelMatrix(quick: boolean): Matrix {
@@ -69,13 +70,13 @@ export function modelMatrix(quick: boolean): Matrix {
     return {
       models: [gru(256, 1), { name: 'LSTM-128×1', config: { cell: 'lstm', hiddenSize: 128, numLayers: 1, ...CHAR } }, SPEECH_GRU,
         { ...SPEECH_BIRNN, name: 'speech biRNN-64×1', config: { ...SPEECH_BIRNN.config, hiddenSize: 64, numLayers: 1 } }],
-      sparsities: [0.9], batches: [1, 8], threads: [1], blocks: ['unstructured'], rounds: 2, minMs: 2,
+      sparsities: [0.9], batches: [1, 8], threads: [1], blocks: ['unstructured'], rounds: 2, minMs: 2, budgetMs: 1000,
     };
   }
   return {
     models: [gru(512, 1), gru(512, 2), gru(1024, 1), gru(1024, 2), gru(1536, 1), gru(1536, 2), gru(2560, 1), gru(2560, 2),
       { name: 'LSTM-1024×1', config: { cell: 'lstm', hiddenSize: 1024, numLayers: 1, ...CHAR } }, SPEECH_GRU, SPEECH_BIRNN],
-    sparsities: [0.8, 0.9, 0.95], batches: [1, 8], threads, blocks: ['unstructured'], rounds: 7, minMs: 20,
+    sparsities: [0.8, 0.9, 0.95], batches: [1, 8], threads, blocks: ['unstructured'], rounds: 7, minMs: 20, budgetMs: 2500,
   };
 }
 
@@ -122,9 +123,12 @@ export function weightBytesPerStep(srnn: Uint8Array, B: number): number {
   return bytes;
 }
 
-/** Timesteps per timed call: 50 (the issue's runs) for models up to ~16 MB dense, fewer for larger ones. */
+/**
+ * Timesteps per timed call: 50 (the issue's runs) for models up to 16 MB dense, fewer for larger
+ * ones (down to 2 for GRU-2560×2's 236 MB, where a call's fixed cost is lost in 10+ ms steps).
+ */
 export function timestepsFor(denseBytes: number): number {
-  return Math.max(4, Math.min(50, Math.floor(800e6 / denseBytes)));
+  return Math.max(2, Math.min(50, Math.floor(800e6 / denseBytes)));
 }
 
 /** Deterministic inputs: [T, B] token ids or [T, B, I] features. */
@@ -148,15 +152,21 @@ export interface Timer { name: string; steps: number; call: () => unknown }
 
 /**
  * Median µs per timestep of each timer, sampled in interleaved rounds (the order rotates each
- * round), each sample a loop of calls lasting ≥ minMs, after a warm-up (V8 tiers WASM up).
+ * round), each sample a loop of calls lasting ≥ minMs, after a warm-up (V8 tiers WASM up). Rounds
+ * drop (to no fewer than 3) where `rounds` of them would take longer than budgetMs, so that the
+ * largest models keep the whole matrix within its time.
  */
-export async function interleaved(timers: Timer[], rounds: number, minMs: number): Promise<Map<string, number>> {
+export async function interleaved(timers: Timer[], rounds: number, minMs: number, budgetMs = Infinity): Promise<{ us: Map<string, number>; rounds: number }> {
+  let perRound = 0;
   for (const t of timers) {
     const w0 = now();
-    for (let i = 0; i < 3 || now() - w0 < Math.max(10, minMs); i++) await t.call();
+    let n = 0;
+    for (; n < 3 || now() - w0 < Math.max(10, minMs); n++) await t.call();
+    perRound += Math.max(minMs, (now() - w0) / n);
   }
+  const R = Math.max(Math.min(3, rounds), Math.min(rounds, Math.floor(budgetMs / perRound)));
   const samples = new Map<string, number[]>(timers.map((t) => [t.name, []]));
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < R; r++) {
     for (let k = 0; k < timers.length; k++) {
       const t = timers[(r + k) % timers.length];
       const t0 = now();
@@ -168,7 +178,7 @@ export async function interleaved(timers: Timer[], rounds: number, minMs: number
       samples.get(t.name)!.push(((now() - t0) * 1000) / (n * t.steps));
     }
   }
-  return new Map([...samples].map(([k, v]) => [k, median(v)]));
+  return { us: new Map([...samples].map(([k, v]) => [k, median(v)])), rounds: R };
 }
 
 export interface ModelRow {
@@ -181,8 +191,9 @@ export interface ModelRow {
   block: string;
   batch: number;
   threads: number;
-  /** Timesteps per timed call. */
+  /** Timesteps per timed call, and interleaved samples per timer. */
   T: number;
+  samples: number;
   /** µs per timestep (all B streams): run() over T / T. */
   sparseUs: number;
   /** µs per step() call (streaming; null for bidirectional models). */
@@ -265,9 +276,9 @@ export async function benchModel(opts: { quick: boolean; log: (s: string) => voi
               const f1 = ortFeeds(ort!, c, ids ? ids.subarray(0, B) : null, x ? x.subarray(0, B * c.inputSize) : null, 1, B);
               timers.push({ name: 'ortStep', steps: 1, call: () => sess.run(f1) });
             }
-            const us = await interleaved(timers, mx.rounds, mx.minMs);
+            const { us, rounds } = await interleaved(timers, mx.rounds, mx.minMs, mx.budgetMs);
             const row: ModelRow = {
-              model: spec.name, cell: c.cell, hidden: c.hiddenSize, layers: c.numLayers, bidirectional: c.bidirectional, sparsity, block, batch: B, threads, T,
+              model: spec.name, cell: c.cell, hidden: c.hiddenSize, layers: c.numLayers, bidirectional: c.bidirectional, sparsity, block, batch: B, threads, T, samples: rounds,
               sparseUs: us.get('sparse')!, sparseStepUs: us.get('step') ?? null, ortStepUs: us.get('ortStep') ?? null, denseUs: us.get('dense')!, ortUs: us.get('ort') ?? null,
               sparseBytes: weightBytesPerStep(sparse, B), denseBytes: weightBytesPerStep(dense, B),
               diffDense: maxAbsDiff(ys, yd), diffOrt, engine: e.describe(),
@@ -336,7 +347,7 @@ export function modelMarkdown(r: ModelBench): string {
       '(the ONNX model of our exporter, same weights dense, intra-op threads = threads). Character models: Embedding(90, 64) → GRU/LSTM → Linear(90), ' +
       'token ids in (ORT: Gather → op, so both sides feed the recurrent layer the embedding row). Speech: 240 features (80 log-mel × 3 stacked) → Linear(29).',
     '',
-    `µs per timestep (all B streams) = median over ${r.matrix.rounds} interleaved samples of one call over T timesteps ÷ T (ours run(), ORT session.run with the same T, B); ` +
+    `µs per timestep (all B streams) = median over ${r.matrix.rounds} interleaved samples (at least 3 for the largest models, to keep the run short) of one call over T timesteps ÷ T (ours run(), ORT session.run with the same T, B); ` +
       'Streaming: ours step() and onnxruntime\'s session.run, one timestep per call (what a text generator or a live recogniser does; it pays each call\'s fixed cost). Ratios are the other runtime\'s time ÷ ours sparse. ' + r.bytesDefinition +
       ' max|Δ|: largest output difference vs ours sparse over T × B outputs, checked before timing.',
     '',

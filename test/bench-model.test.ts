@@ -16,7 +16,7 @@ test('bench model: a row per configuration, outputs agree across runtimes, GB/s 
   const lstm: ModelConfig = { ...char, cell: 'lstm', numLayers: 1 };
   const matrix: Matrix = {
     models: [{ name: 'gru', config: char }, { name: 'lstm', config: lstm }, { name: 'birnn', config: speech }],
-    sparsities: [0.8, 0.95], batches: [1, 3], threads: [1], blocks: ['unstructured'], rounds: 1, minMs: 0,
+    sparsities: [0.8, 0.95], batches: [1, 3], threads: [1], blocks: ['unstructured'], rounds: 1, minMs: 0, budgetMs: 1000,
   };
   const r = await benchModel({ quick: true, log: () => undefined, matrix, rss: false });
   assert.equal(r.rows.length, 3 * 2 * 2);
