@@ -1,9 +1,9 @@
 // Child process of bench/model.ts's peak-RSS pass: `node model-rss.js <kind> <file> <config json>`
 // loads the file (ours: .srnn on the auto kernels, 1 thread; ort: .onnx in onnxruntime-node, 1
-// intra-op thread), runs 50 timesteps at batch 1 and prints its peak resident set in MiB. Kinds
+// intra-op thread), runs 50 timesteps at batch 1 and prints its peak resident set (VmHWM) in MiB. Kinds
 // none-ours / none-ort do the same imports and load nothing (the baseline).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { ModelConfig } from '../src/nn/config.js';
 import { modelInputs } from './model.js';
 
@@ -26,4 +26,7 @@ if (kind === 'ours' || kind === 'none-ours') {
     await s.run(ortFeeds(ort, c, ids, x, T, 1));
   }
 } else throw new Error(`model-rss: unknown kind ${kind}`);
-process.stdout.write(`${process.resourceUsage().maxRSS / 1024}\n`);
+// VmHWM: this process image's peak (getrusage's maxRSS survives exec, so a child forked from a
+// large parent would report the parent's size).
+const hwm = existsSync('/proc/self/status') ? /VmHWM:\s*(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] : undefined;
+process.stdout.write(`${(hwm ? Number(hwm) : process.resourceUsage().maxRSS) / 1024}\n`);
