@@ -223,6 +223,13 @@ export function browserMarkdown(r: BrowserBench): string {
       'Models and timing as in the Node table: µs per timestep = one call over T timesteps ÷ T, median of ' +
       `${r.rounds} interleaved samples; streaming: one timestep per call (ours step(), ORT session.run). ${r.bytesDefinition} max|Δ| (in the page, before timing): ours sparse vs onnxruntime-web, and vs Node's sparse output.`,
     '',
+    ...['GRU-1024×1', SPEECH_GRU.name, SPEECH_BIRNN.name].flatMap((name) => {
+      const h = r.rows.find((x) => x.model === name && x.sparsity === 0.9 && x.batch === 1 && x.threads === 1 && x.block === 'unstructured');
+      return h ? [`- ${name}, 90%, batch 1, 1 thread: ours sparse ${f1(h.sparseUs)} µs/step vs onnxruntime-web ${f1(h.ortUs)} (${ratio(h.ortUs, h.sparseUs)}) and ours dense ` +
+        `${f1(h.denseUs)} (${ratio(h.denseUs, h.sparseUs)})` +
+        (h.sparseStepUs === null || h.ortStepUs === null ? '.' : `; streaming ${f1(h.sparseStepUs)} vs ${f1(h.ortStepUs)} µs (${ratio(h.ortStepUs, h.sparseStepUs)}).`)] : [];
+    }),
+    '',
     '| model | sparsity | batch | threads | T | ours sparse µs/step | ours dense | onnxruntime-web | vs dense | vs onnxruntime-web | streaming: ours step() µs | onnxruntime-web 1-step call µs | vs onnxruntime-web | GB/s sparse / dense / onnxruntime-web | max\\|Δ\\| ORT, Node |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.rows.map((x) => `| ${x.model}${x.block === 'unstructured' ? '' : ` ${x.block}`} | ${x.sparsity * 100}% | ${x.batch} | ${x.threads} | ${x.T} | ${f1(x.sparseUs)} | ` +
