@@ -1,4 +1,4 @@
-// `npm run bench [-- train|kernels|model|serving|demo|all] [--quick]`: runs the benchmark suites one after the other
+// `npm run bench [-- train|kernels|model|browser|serving|demo|all] [--quick]`: runs the benchmark suites one after the other
 // (never concurrently: this is a 2-core machine), prints markdown tables and writes
 // bench/results/<suite>.json and .md. BENCHMARKS.md quotes these files.
 
@@ -12,7 +12,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const suites = args.filter((a) => !a.startsWith('--'));
 const want = (s: string): boolean => suites.length === 0 || suites.includes(s) || suites.includes('all');
-const SUITES = ['train', 'kernels', 'model', 'serving', 'demo', 'all'];
+const SUITES = ['train', 'kernels', 'model', 'browser', 'serving', 'demo', 'all'];
 const unknown = suites.filter((s) => !SUITES.includes(s));
 if (unknown.length) {
   process.stderr.write(`bench: unknown suite(s) ${unknown.join(', ')} (expected ${SUITES.join(', ')})\n`);
@@ -43,9 +43,15 @@ if (want('kernels')) {
   save('kernels', { ...r, threads }, m.renderKernelRows(r) + '\n\n### 1 thread vs all cores\n\n' + t.threadKernelMarkdown(threads));
 }
 if (want('model')) {
-  const t = await import('./threads.js');
-  const r = await t.benchModelThreads({ quick, log });
-  save('model', r, t.threadModelMarkdown(r));
+  const m = await import('./model.js');
+  const r = await m.benchModel({ quick, log });
+  save('model', r, m.modelMarkdown(r));
+}
+if (want('browser')) {
+  const m = await import('./browser.js');
+  const r = await m.benchBrowser({ quick, log });
+  if (r.skipped) log(`bench browser: skipped: ${r.skipped}`);
+  else save('browser', r, m.browserMarkdown(r));
 }
 if (want('serving')) {
   const m = (await import('./serving.js')) as typeof import('./serving.js');

@@ -1,14 +1,15 @@
 // onnxruntime-node as the native dense peer for whole-model latency (measurement only; it is an
-// optional dependency). One-thread sessions; the model's state is fed back between calls, so a
-// T = 1 call is one streaming step and a T = 50 call amortises the binding's per-call overhead.
+// optional dependency). Sessions get the thread count under test as intra-op threads, one inter-op
+// thread, sequential execution and every graph optimisation: its best CPU settings for one model.
 
 import type { ModelConfig } from '../src/nn/config.js';
 
-interface OrtTensor { data: unknown; dims: readonly number[] }
-interface OrtSession { run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>; release?(): Promise<void> }
+export interface OrtTensor { data: unknown; dims: readonly number[] }
+export interface OrtSession { run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>; release?(): Promise<void> }
 export interface Ort {
   Tensor: new (type: string, data: Float32Array | BigInt64Array, dims: number[]) => OrtTensor;
-  InferenceSession: { create(bytes: Uint8Array, opts?: object): Promise<OrtSession> };
+  InferenceSession: { create(bytes: Uint8Array | string, opts?: object): Promise<OrtSession> };
+  env?: { versions?: Record<string, string> };
 }
 
 /** onnxruntime-node if installed (`ONNXRUNTIME_NODE_INSTALL=skip npm ci`), else null. */
@@ -22,20 +23,35 @@ export async function loadOrt(): Promise<Ort | null> {
   }
 }
 
+/** The session options the benchmarks give onnxruntime-node. */
+export const ortSessionOptions = (threads: number): object => ({
+  intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+});
+
+/**
+ * Feeds for T timesteps at batch B of a model written by `exportOnnx(config, weights, { state: true })`
+ * (inputs ids [T, B] | x [T, B, I], h0 [L·D, B, H] and c0 for LSTM, zero states).
+ */
+export function ortFeeds(ort: Ort, c: ModelConfig, ids: Int32Array | null, x: Float32Array | null, T: number, B: number): Record<string, OrtTensor> {
+  const dirs = c.bidirectional ? 2 : 1, n = c.numLayers * dirs * B * c.hiddenSize, dims = [c.numLayers * dirs, B, c.hiddenSize];
+  const feeds: Record<string, OrtTensor> = c.vocabSize
+    ? { ids: new ort.Tensor('int64', BigInt64Array.from(ids!, (v) => BigInt(v)), [T, B]) }
+    : { x: new ort.Tensor('float32', x!, [T, B, c.inputSize]) };
+  feeds.h0 = new ort.Tensor('float32', new Float32Array(n), dims);
+  if (c.cell === 'lstm') feeds.c0 = new ort.Tensor('float32', new Float32Array(n), dims);
+  return feeds;
+}
+
 /**
  * Median µs of one session.run at batch 1 over T timesteps of an ONNX model written by
  * `exportOnnx(config, weights, { state: true })` (inputs ids|x and h0[/c0], outputs hn[/cn]).
+ * The model's state is fed back between calls, so a T = 1 call is one streaming step and a T = 50
+ * call amortises the binding's per-call overhead.
  */
 export async function ortRunUs(ort: Ort, onnx: Uint8Array, c: ModelConfig, T = 1, threads = 1): Promise<number> {
-  const s = await ort.InferenceSession.create(onnx, {
-    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
-  });
-  const dirs = c.bidirectional ? 2 : 1, n = c.numLayers * dirs * c.hiddenSize, dims = [c.numLayers * dirs, 1, c.hiddenSize];
-  const feeds: Record<string, OrtTensor> = c.vocabSize
-    ? { ids: new ort.Tensor('int64', BigInt64Array.from({ length: T }, (_, i) => BigInt(i % c.vocabSize!)), [T, 1]) }
-    : { x: new ort.Tensor('float32', Float32Array.from({ length: T * c.inputSize }, (_, i) => Math.sin(i)), [T, 1, c.inputSize]) };
-  feeds.h0 = new ort.Tensor('float32', new Float32Array(n), dims);
-  if (c.cell === 'lstm') feeds.c0 = new ort.Tensor('float32', new Float32Array(n), dims);
+  const s = await ort.InferenceSession.create(onnx, ortSessionOptions(threads));
+  const feeds = ortFeeds(ort, c, c.vocabSize ? Int32Array.from({ length: T }, (_, i) => i % c.vocabSize!) : null,
+    c.vocabSize ? null : Float32Array.from({ length: T * c.inputSize }, (_, i) => Math.sin(i)), T, 1);
   const step = async (): Promise<void> => {
     const out = await s.run(feeds);
     feeds.h0 = out.hn;
@@ -54,5 +70,6 @@ export async function ortRunUs(ort: Ort, onnx: Uint8Array, c: ModelConfig, T = 1
     samples.push(((performance.now() - t0) * 1000) / n);
   }
   samples.sort((a, b) => a - b);
+  await s.release?.();
   return samples[3];
 }

@@ -1,23 +1,18 @@
-// Multi-core benchmarks (`npm run bench -- kernels` and `-- model`), side by side in one run:
+// Multi-core kernel benchmarks (`npm run bench -- kernels`), side by side in one run:
 //   * streaming-read bandwidth on 1 and N threads (the roof for a sparse kernel);
 //   * SpMV/SpMM on the paper's 7680×2560 matrix at 90% and 95%, batch 1 and 8, on 1 and N threads, for
 //     each kernel variant, against onnxruntime-node's MatMul at the same intra-op thread count;
-//   * the whole model: a 2-layer GRU-1024 pruned to 90%, batch 1, step() and run() on 1 and N threads,
-//     against onnxruntime's GRU op on the same (dense) weights at the same thread count.
+// (The whole model on 1 and 2 threads is bench/model.ts.)
 
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { createEngine, type Engine } from '../src/kernels/engine.js';
+import { createEngine } from '../src/kernels/engine.js';
 import { kernelModuleBytes } from '../src/kernels/wasm.js';
 import { Heap } from '../src/kernels/heap.js';
 import { sparseKernelsFor } from '../src/kernels/sparse.js';
 import { denseToCsr } from '../src/sparse/csr.js';
-import { exportModel } from '../src/sparse/export.js';
-import { SparseModel } from '../src/sparse/runtime.js';
-import { paramSpecs, type ModelConfig } from '../src/nn/config.js';
-import { exportOnnx } from '../src/io/onnx.js';
 import { mulberry32 } from '../src/util/rng.js';
-import { loadOrt, ortRunUs, type Ort } from './ort.js';
+import { loadOrt, type Ort } from './ort.js';
 import { peakVariants } from './peak.js';
 import { matmulModel, timeSync } from './kernels.js';
 
@@ -153,63 +148,5 @@ export function threadKernelMarkdown(r: Awaited<ReturnType<typeof benchKernelThr
     '|---|---|---|---|---|---|---|---|---|',
     ...r.rows.map((x) => `| ${x.sparsity} | ${x.batch} | ${x.variant} | ${x.threads} | ${f(x.sparseUs)} | ${x.threads === 1 ? '1.00x' : `**${(one(x)!.sparseUs / x.sparseUs).toFixed(2)}x**`} | ` +
       `${f(x.sparseGBs)} | ${f(x.peerUs, 0)} | ${x.speedupVsPeer === null ? '–' : `**${x.speedupVsPeer.toFixed(1)}x**`} |`),
-  ].join('\n');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Whole model on 1 and N threads.
-
-export interface ThreadModelRow {
-  what: string; threads: number; stepUs: number | null; runUsPerStep: number; peerStepUs: number | null; peerRunUsPerStep: number | null;
-}
-
-/** A random model pruned to `sparsity` by magnitude (every weight matrix), as `export` would write it. */
-export function randomPrunedModel(config: ModelConfig, sparsity: number, seed = 1): { bytes: Uint8Array; weights: Map<string, Float32Array> } {
-  const r = mulberry32(seed), weights = new Map<string, Float32Array>();
-  for (const s of paramSpecs(config)) {
-    const n = s.shape.reduce((a, b) => a * b, 1), w = new Float32Array(n);
-    const bound = 1 / Math.sqrt(config.hiddenSize);
-    for (let i = 0; i < n; i++) w[i] = (2 * r() - 1) * bound;
-    if (s.kind !== 'bias' && s.kind !== 'embedding') for (let i = 0; i < n; i++) if (r() < sparsity) w[i] = 0;
-    weights.set(s.name, w);
-  }
-  return { bytes: exportModel(config, weights, { values: 'fp32' }), weights };
-}
-
-export async function benchModelThreads(opts: { quick: boolean; log: (s: string) => void }): Promise<{ rows: ThreadModelRow[]; config: ModelConfig; sparsity: number }> {
-  const cores = Math.max(1, availableParallelism());
-  const threadCounts = cores > 1 ? [1, cores] : [1];
-  const config: ModelConfig = { cell: 'gru', inputSize: 64, hiddenSize: 1024, numLayers: 2, bidirectional: false, vocabSize: 90, outputSize: 90 };
-  const sparsity = 0.9, T = 50;
-  const { bytes, weights } = randomPrunedModel(config, sparsity);
-  const ort = await loadOrt();
-  const onnx = ort ? exportOnnx(config, weights, { state: true }).bytes : null;
-  const rows: ThreadModelRow[] = [];
-  for (const threads of threadCounts) {
-    const e: Engine = await createEngine({ threads, kernels: 'auto', heapBytes: 64 << 20 });
-    const m = SparseModel.load(bytes, { kernels: e.kernels });
-    const st = m.createState(1);
-    const ids = Int32Array.from({ length: T }, (_, i) => i % 90);
-    const stepUs = usPerCall(() => { m.step(1, st); }, opts.quick ? 20 : 50);
-    const runUs = usPerCall(() => { m.run(ids, { batch: 1 }); }, opts.quick ? 20 : 50, 5) / T;
-    const peerStep = ort && onnx ? await ortRunUs(ort, onnx, config, 1, threads) : null;
-    const peerRun = ort && onnx ? (await ortRunUs(ort, onnx, config, T, threads)) / T : null;
-    rows.push({ what: `GRU-1024 ×2, ${sparsity * 100}% sparse (${e.describe()})`, threads, stepUs, runUsPerStep: runUs, peerStepUs: peerStep, peerRunUsPerStep: peerRun });
-    opts.log(`model ${threads}T: step ${stepUs.toFixed(1)} µs, run ${runUs.toFixed(1)} µs/timestep; onnxruntime ${peerStep?.toFixed(1) ?? '–'} / ${peerRun?.toFixed(1) ?? '–'}`);
-    await e.close();
-  }
-  return { rows, config, sparsity };
-}
-
-export function threadModelMarkdown(r: Awaited<ReturnType<typeof benchModelThreads>>): string {
-  const f = (v: number | null): string => (v === null ? '–' : v.toFixed(1));
-  const x = (a: number | null, b: number | null): string => (a === null || b === null ? '–' : `**${(a / b).toFixed(2)}x**`);
-  return [
-    `Whole model, batch 1: a 2-layer GRU-${r.config.hiddenSize} character model (vocabulary ${r.config.vocabSize}) with every weight matrix ${r.sparsity * 100}% sparse, ` +
-      'our sparse runtime against onnxruntime-node\'s GRU op on the same weights stored dense, at the same thread count (intra-op threads).',
-    '',
-    '| model | threads | step() µs | onnxruntime step µs | vs onnxruntime | run() µs/timestep (T=50) | onnxruntime µs/timestep | vs onnxruntime |',
-    '|---|---|---|---|---|---|---|---|',
-    ...r.rows.map((y) => `| ${y.what} | ${y.threads} | ${f(y.stepUs)} | ${f(y.peerStepUs)} | ${x(y.peerStepUs, y.stepUs)} | ${f(y.runUsPerStep)} | ${f(y.peerRunUsPerStep)} | ${x(y.peerRunUsPerStep, y.runUsPerStep)} |`),
   ].join('\n');
 }
