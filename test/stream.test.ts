@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -247,6 +247,55 @@ test('CLI transcribe --stream: WAV file and stdin PCM give the whole-file text; 
       assert.equal(errLines.length, 1, r.stderr);
       assert.match(errLines[0], re);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('train --task speech defaults to global normalisation: training-split statistics in the checkpoint and .srnn; streamed == whole file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'srnn-stream-train-'));
+  try {
+    // A tiny corpus in the manifest format of `sparse-rnn data speech` (tones standing in for speech).
+    const corpus = join(dir, 'corpus');
+    mkdirSync(join(corpus, 'wav'), { recursive: true });
+    const splits = ['train', 'train', 'train', 'train', 'valid', 'test'] as const;
+    const utterances = splits.map((split, i) => {
+      const path = `wav/u${i}.wav`;
+      const bytes = encodeWav16(tones(16000, 20 + i, 0.5), 16000);
+      writeFileSync(join(corpus, path), bytes);
+      return { id: `u${i}`, split, text: ['one two', 'three', 'four five', 'six', 'seven', 'eight'][i], path, bytes: bytes.length, seconds: 0.68, speaker: `s/${i}`, voice: `s/${i}`, synth: 'espeak' };
+    });
+    writeFileSync(join(corpus, 'manifest.json'), JSON.stringify({ version: 1, seed: 1, sampleRate: 16000, requested: 6, complete: true, speakers: {}, utterances }));
+    const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+    const ck = join(dir, 'm.ckpt'), srnn = join(dir, 'm.srnn');
+    const t = cli('train', '--task', 'speech', '--corpus', corpus, '--mels', '20', '--layers', '1', '--hidden', '16', '--epochs', '1', '--batch', '2',
+      '--kernels', 'ts', '--quiet', '-o', ck);
+    assert.equal(t.status, 0, t.stderr);
+    assert.equal(cli('export', ck, '-o', srnn).status, 0);
+    const m = SparseModel.load(readFileSync(srnn), { backend: 'ts' });
+    const f = resolveFeatureSettings(m.header.extra!.features);
+    assert.equal(f.normalize, 'global');
+    // The statistics are those of the training split's raw log-mel frames.
+    const raw = utterances.filter((u) => u.split === 'train').map((u) => {
+      const x = logMelSpectrogram(decodeWav(readFileSync(join(corpus, u.path))).samples, { nMels: 20 });
+      return { feats: x.data, T: x.T };
+    });
+    const want = featureStats(raw, 20);
+    for (let i = 0; i < 20; i++) {
+      assert.ok(Math.abs(f.mean![i] - want.mean[i]) < 1e-9 * Math.max(1, Math.abs(want.mean[i])), `mean ${i}`);
+      assert.ok(Math.abs(f.std![i] - want.std[i]) < 1e-9 * want.std[i], `std ${i}`);
+    }
+    const wav = join(corpus, 'wav/u4.wav');
+    for (const model of [srnn, ck]) {
+      const whole = cli('transcribe', '--kernels', 'ts', model, wav);
+      const streamed = cli('transcribe', '--kernels', 'ts', '--stream', '--quiet', model, wav);
+      assert.equal(streamed.status, 0, streamed.stderr);
+      assert.equal(streamed.stdout, `final: ${whole.stdout}`);
+    }
+    // --resume with another --normalize is refused (the features are the model's inputs).
+    const r = cli('train', '--task', 'speech', '--corpus', corpus, '--normalize', 'utterance', '--resume', '-o', ck);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--normalize utterance differs from the checkpoint's global/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

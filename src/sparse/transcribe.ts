@@ -50,8 +50,11 @@ export const DEFAULT_SPEECH_FEATURES: Readonly<SpeechFeatureSettings> = {
   kind: 'logmel', ...DEFAULT_FEATURES, nMels: 40, normalize: 'utterance', stack: 3, stride: 2,
 };
 
-/** Fill defaults and validate (throws with the offending field). */
-export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unknown = {}, where = 'features'): SpeechFeatureSettings {
+/**
+ * Fill defaults and validate (throws with the offending field). `statsPending`: 'global' settings
+ * of a new training run, whose statistics are yet to be measured, may lack mean/std.
+ */
+export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unknown = {}, where = 'features', statsPending = false): SpeechFeatureSettings {
   if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new Error(`${where}: expected an object`);
   const s = { ...DEFAULT_SPEECH_FEATURES, ...(p as Partial<SpeechFeatureSettings>) } as SpeechFeatureSettings;
   if (s.kind !== 'logmel') throw new Error(`${where}.kind: only "logmel" features are supported, found ${JSON.stringify(s.kind)}`);
@@ -79,7 +82,7 @@ export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unkno
   else if (n === false) s.normalize = 'none';
   else if (!NORMALIZE_MODES.includes(n as NormalizeMode))
     throw new Error(`${where}.normalize: expected one of ${NORMALIZE_MODES.map((m) => `"${m}"`).join(', ')}, found ${JSON.stringify(n)}`);
-  if (s.normalize === 'global') {
+  if (s.normalize === 'global' && !(statsPending && s.mean === undefined && s.std === undefined)) {
     for (const k of ['mean', 'std'] as const) {
       const v = s[k];
       if (!Array.isArray(v) || v.length !== s.nMels || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && (k === 'mean' || x > 0)))

@@ -441,7 +441,7 @@ export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
   const r = await runTraining('speech', o, async (base, resuming) => {
     const data = resuming && base!.meta.corpus && !o.splits ? base!.meta.corpus : o.data;
     // The model's inputs are its features: a resumed or initialising checkpoint brings its own.
-    let features = resolveFeatureSettings(base ? base.meta.features : o.features, base ? `${base.file}: features` : 'features');
+    let features = resolveFeatureSettings(base ? base.meta.features : o.features, base ? `${base.file}: features` : 'features', !base);
     const F = featureWidth(features);
     if (o.splits && features.normalize === 'global' && !features.mean)
       throw new Error('features: normalize "global" with pre-loaded splits needs its mean and std (featureStats of the raw training features)');
