@@ -157,6 +157,8 @@ export interface StreamOptions {
   label?: string;
   /** Keep every frame's logits in `logits` (tests, diagnostics). */
   keepLogits?: boolean;
+  /** Reuse this streaming state of the model (reset first) instead of allocating one (states are never freed from a heap). */
+  state?: SparseState;
 }
 
 /**
@@ -186,7 +188,11 @@ export class StreamingTranscriber {
     this.features = new SpeechFeatureStream(this.info.features, sampleRate);
     if (this.features.F !== model.config.inputSize) throw new Error(`${label}: the features have ${this.features.F} values per frame, the model takes ${model.config.inputSize}`);
     this.C = model.outputFeatures;
-    this.state = model.createState(1);
+    if (opts.state) {
+      if (opts.state.batch !== 1) throw new RangeError('stream: the state must have batch 1');
+      opts.state.reset();
+    }
+    this.state = opts.state ?? model.createState(1);
     this.logits = opts.keepLogits ? [] : null;
   }
 
