@@ -79,6 +79,11 @@ test('incremental features: resampler, log-mel, global normaliser and stacker gi
     const r = new StreamResampler(22050, 16000);
     assert.deepEqual(chunked(x, sizes, (c) => r.push(c), () => r.end()), resample(x, 22050, 16000), `resample, chunks ${sizes}`);
   }
+  // Rates with too many phases for a weight table (computed per sample), and upsampling.
+  for (const [from, to] of [[44101, 16000], [8000, 16000]]) {
+    const z = tones(from, 3, 0.1), r = new StreamResampler(from, to);
+    assert.deepEqual(chunked(z, [5, 111], (c) => r.push(c), () => r.end()), resample(z, from, to), `resample ${from} → ${to}`);
+  }
   const y = tones(16000, 8, 0.5);
   for (const cfg of [{ nMels: 20 }, { nMels: 20, preemphasis: 0.97 }]) {
     for (const sizes of [[1], [13, 2], [400], [3000]]) {

@@ -18,7 +18,7 @@
 // samples of the resampler's kernel when the input rate differs from the model's.
 
 import { FrameStacker, LogMelStream, type GlobalNormalizer } from '../data/speech/features.js';
-import { decodeWavFrames, parseWavHeader, resampleAt, resampleKernel, type ResampleKernel, type WavLayout } from '../data/speech/wav.js';
+import { decodeWavFrames, parseWavHeader, resampleAt, resampleFloor, resampleKernel, type ResampleKernel, type WavLayout } from '../data/speech/wav.js';
 import { FormatError } from '../io/errors.js';
 import type { SparseModel, SparseState } from './runtime.js';
 import { causalNormalizer, logMelConfigOf, speechModelInfo, type SpeechFeatureSettings, type SpeechModelInfo } from './transcribe.js';
@@ -54,7 +54,7 @@ export class StreamResampler {
     this.n += x.length;
     // Output i reads inputs up to ⌊i·step⌋ + half: ready once those have arrived.
     let last = this.next;
-    while (Math.floor(last * k.step) + k.half <= this.n - 1) last++;
+    while (resampleFloor(last, k) + k.half <= this.n - 1) last++;
     return this.emit(last, this.n);
   }
 
@@ -69,7 +69,7 @@ export class StreamResampler {
     const out = new Float32Array(Math.max(0, upto - this.next));
     for (let j = 0; j < out.length; j++, this.next++) out[j] = resampleAt(this.buf, this.base, this.next, n, k);
     // Keep the inputs the next output reads from.
-    const keepFrom = Math.max(0, Math.floor(this.next * k.step) - k.half + 1);
+    const keepFrom = Math.max(0, resampleFloor(this.next, k) - k.half + 1);
     const d = Math.min(keepFrom - this.base, this.len);
     if (d > 0) {
       this.buf.copyWithin(0, d, this.len);

@@ -6,8 +6,10 @@
 // checkpoint's metadata (`features`) and, after export, in the .srnn header's `extra.features`,
 // next to `extra.vocab` (the output symbols, index 0 the CTC blank) and `extra.task` ('speech').
 // The front end is the one training uses (src/data/speech/dataset.ts wavFeatures, then
-// stackFrames): decode → mono mixdown → resample to the model's rate → log-mel → per-utterance
-// mean/variance normalisation → stack `stack` frames, keep every `stride`-th.
+// stackFrames): decode → mono mixdown → resample to the model's rate → log-mel → mean/variance
+// normalisation (`normalize`: fixed training-split statistics 'global', the default of new models,
+// or 'utterance' for models from before streaming) → stack `stack` frames, keep every `stride`-th.
+// stream.ts runs the same front end incrementally (streaming transcription).
 
 import type { ModelConfig } from '../nn/config.js';
 import { ctcGreedyDecode } from '../nn/ctc.js';

@@ -5,8 +5,11 @@
 // every epoch and on interruption, exact resume, pruning with any recipe via the Pruner, reports.
 //
 // Decisions (see also the CLI help and docs):
-//  * Front end: log-mel (default 40 bands, 25 ms / 10 ms), per-utterance mean/variance
-//    normalisation, then frame stacking and striding (default stack 3, stride 2: 20 ms per output
+//  * Front end: log-mel (default 40 bands, 25 ms / 10 ms), mean/variance normalisation (the CLI's
+//    default 'global': per-band statistics of the raw training features, measured once by
+//    loadSpeechCorpus and stored in the checkpoint's `features`, so that transcription can stream;
+//    'utterance': each utterance's own, which needs the whole utterance; the library default, and
+//    what stored settings without the field mean), then frame stacking and striding (default stack 3, stride 2: 20 ms per output
 //    frame, as DS2's stride 2 for character outputs). Stride ≤ 3: the shortest synthetic
 //    utterances have only ~1.5 CTC frames per label at stride 3. DS2's two convolution layers are
 //    replaced by this stacking (our ModelConfig has no convolutions).

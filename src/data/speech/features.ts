@@ -1,5 +1,7 @@
-// Speech features: log-mel spectrogram and MFCC, per-utterance mean/variance normalisation and
-// frame stacking. Pure and browser-safe.
+// Speech features: log-mel spectrogram and MFCC, mean/variance normalisation (per utterance, or
+// with fixed statistics) and frame stacking, whole utterances at once or incrementally as audio
+// arrives (LogMelStream, GlobalNormalizer, FrameStacker: the same numbers, for streaming
+// transcription). Pure and browser-safe.
 //
 // Defaults (16 kHz input): 25 ms Hann window (400 samples, periodic Hann as torch.hann_window),
 // 10 ms hop (160), 512-point FFT (zero-padded), power spectrum |X|², 80 triangular mel filters on

@@ -8,7 +8,9 @@
 // resample is a windowed-sinc interpolator (Hann-windowed, 16 zero crossings each side, cutoff at
 // 0.95 × the lower Nyquist frequency). Measured at 22.05 → 16 kHz: flat within 0.5 % up to 0.8 ×
 // the new Nyquist (6.5 kHz), −4 dB at 0.94×, tones above 1.06× (8.5 kHz) attenuated by > 40 dB
-// instead of aliasing. ≈ 35–50 taps per output sample, ≈ 15 ms per second of audio.
+// instead of aliasing. ≈ 35–100 taps per output sample; for integer rates the tap weights of every
+// phase are computed once (resampleKernel), so a tap is one multiply-add. resampleAt is the one
+// per-sample formula: the streaming resampler (src/sparse/stream.ts) uses it too, so it matches.
 
 import { FormatError } from '../../io/errors.js';
 
@@ -185,32 +187,73 @@ export interface ResampleKernel {
   cutoff: number;
   /** Kernel half-width in input samples: output i reads inputs ⌊i·step⌋ − half + 1 … ⌊i·step⌋ + half. */
   half: number;
+  /**
+   * Integer rates: step = M / L in lowest terms, and the 2·half tap weights of each of the L
+   * phases precomputed (the sines and cosines are most of the cost otherwise); null for rates with
+   * too many phases, which compute the weights per output sample.
+   */
+  M: number;
+  L: number;
+  table: Float64Array | null;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** The kernel weight at distance d (input samples) from the output position. */
+function sincWeight(d: number, cutoff: number, half: number): number {
+  const a = Math.PI * cutoff * d;
+  const sinc = a === 0 ? 1 : Math.sin(a) / a;
+  return sinc * (0.5 + 0.5 * Math.cos((Math.PI * d) / half));
 }
 
 export function resampleKernel(from: number, to: number): ResampleKernel {
   if (!(from > 0 && to > 0)) throw new RangeError(`resample: sample rates must be positive, got ${from} → ${to}`);
   const cutoff = 0.95 * Math.min(1, to / from);
-  return { step: from / to, cutoff, half: Math.ceil(SINC_ZEROS / cutoff) };
+  const half = Math.ceil(SINC_ZEROS / cutoff);
+  let M = 0, L = 0, table: Float64Array | null = null;
+  if (Number.isInteger(from) && Number.isInteger(to)) {
+    const g = gcd(from, to);
+    M = from / g;
+    L = to / g;
+    const taps = 2 * half;
+    if (L * taps <= 1 << 20) {
+      table = new Float64Array(L * taps);
+      for (let r = 0; r < L; r++)
+        for (let t = 0; t < taps; t++) table[r * taps + t] = sincWeight(r / L + (half - 1 - t), cutoff, half);
+    }
+  }
+  return { step: from / to, cutoff, half, M, L, table };
+}
+
+/** ⌊i·step⌋ (exact for integer rates): the input sample at or before output i. */
+export function resampleFloor(i: number, k: ResampleKernel): number {
+  if (!k.table) return Math.floor(i * k.step);
+  const q = i * k.M;
+  let fl = Math.floor(q / k.L);
+  if (q - fl * k.L < 0) fl--;
+  else if (q - fl * k.L >= k.L) fl++;
+  return fl;
 }
 
 /**
  * Output sample i of a signal of n input samples (n: the inputs known to exist; the kernel is
- * cut at n − 1), reading input k from buf[k − base].
+ * cut at n − 1), reading input j from buf[j − base].
  */
 export function resampleAt(buf: ArrayLike<number>, base: number, i: number, n: number, k: ResampleKernel): number {
-  const x = i * k.step;
-  const k0 = Math.max(0, Math.floor(x) - k.half + 1);
-  const k1 = Math.min(n - 1, Math.floor(x) + k.half);
-  const { cutoff, half } = k;
+  const fl = resampleFloor(i, k);
+  const k0 = Math.max(0, fl - k.half + 1);
+  const k1 = Math.min(n - 1, fl + k.half);
   let s = 0;
-  for (let j = k0; j <= k1; j++) {
-    const d = x - j;
-    const a = Math.PI * cutoff * d;
-    const sinc = a === 0 ? 1 : Math.sin(a) / a;
-    const win = 0.5 + 0.5 * Math.cos((Math.PI * d) / half);
-    s += buf[j - base] * sinc * win;
+  if (k.table) {
+    const taps = 2 * k.half;
+    const off = (i * k.M - fl * k.L) * taps - (fl - k.half + 1); // table index of input j's weight: off + j
+    const w = k.table;
+    for (let j = k0; j <= k1; j++) s += buf[j - base] * w[off + j];
+    return s * k.cutoff;
   }
-  return s * cutoff;
+  const x = i * k.step;
+  for (let j = k0; j <= k1; j++) s += buf[j - base] * sincWeight(x - j, k.cutoff, k.half);
+  return s * k.cutoff;
 }
 
 /**
