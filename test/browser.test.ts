@@ -28,7 +28,7 @@ import {
   resolveFeatureSettings, featureWidth, speechModelInfo, transcribeWav, transcribeSamples, wavToModelFeatures, greedyTranscript,
 } from '../src/sparse/transcribe.js';
 import { decodeWav, encodeWav16 } from '../src/data/speech/wav.js';
-import { stackFrames } from '../src/data/speech/features.js';
+import { featureStats, logMelSpectrogram, stackFrames } from '../src/data/speech/features.js';
 import { wavFeatures, VOCAB as SPEECH_VOCAB } from '../src/data/speech/dataset.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -456,6 +456,57 @@ test('browser demo page: speech transcript of an uploaded WAV equals Node\'s tra
     assert.equal(await waitState(['done', 'error']), 'done', await errorText());
     assert.equal((await page.locator('#speech-transcript').textContent()) ?? '', transcribeWav(SparseModel.load(sp.bytes), wavs[0][1]).text);
     assert.deepEqual(pageErrors.filter((e) => !/not a WAV|truncated|Could not transcribe|Failed to load resource/.test(e)), [], 'uncaught page errors');
+    await page.close();
+  } finally {
+    await ctx.close().catch(() => undefined);
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test('browser demo page: the microphone transcribes while recording (streaming in the worker), then the whole recording', { skip, timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'srnn-browser-mic-'));
+  const profile = mkdtempSync(join(tmpdir(), 'srnn-chromium-'));
+  ensureWebBuilt();
+  // A forward GRU speech model with fixed ('global') normalisation: it can stream.
+  const mel = logMelSpectrogram(decodeWav(tonesWav(16000, 5)).samples, { nMels: 20 });
+  const features = resolveFeatureSettings({ nMels: 20, stack: 2, stride: 2, normalize: 'global', ...featureStats([{ feats: mel.data, T: mel.T }], 20) });
+  const config: ModelConfig = { cell: 'gru', inputSize: featureWidth(features), hiddenSize: 48, numLayers: 2, bidirectional: false, outputSize: SPEECH_VOCAB.length };
+  const rng = new Rng(4);
+  const weights = new Map<string, Float32Array>();
+  for (const s of paramSpecs(config)) {
+    const n = s.shape.reduce((a, b) => a * b, 1), scale = s.name.startsWith('fc.') ? 4 : 1.5;
+    weights.set(s.name, Float32Array.from({ length: n }, () => (s.kind === 'bias' || rng.next() < 0.2 ? rng.uniform(-scale, scale) : 0)));
+  }
+  mkdirSync(join(dir, 'speech'));
+  writeFileSync(join(dir, 'speech', 'model.srnn'), exportModel(config, weights, { values: 'fp32', extra: { task: 'speech', vocab: [...SPEECH_VOCAB], features } }));
+  const mic = join(dir, 'mic.wav'); // Chromium's fake microphone plays this file in a loop
+  writeFileSync(mic, tonesWav(48000, 6));
+  const server = await startServer({ port: 0, dir, log: () => undefined });
+  const ctx = await pw!.chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, timeout: 60_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic', '--autoplay-policy=no-user-gesture-required',
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${mic}`],
+  });
+  try {
+    const page = await ctx.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${server.url}?backend=wasm`);
+    await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 60_000 });
+    assert.match((await page.locator('#speech-info').textContent()) ?? '', /the microphone transcribes as you speak/);
+    await page.locator('#speech-record').click();
+    // Partial transcripts appear while the recording goes on.
+    await page.waitForSelector('#speech-transcript:not(:empty)', { timeout: 30_000 });
+    assert.match((await page.locator('#speech-rec-status').textContent()) ?? '', /recording… .*transcribing as you speak/);
+    await page.locator('#speech-record').click();
+    await page.waitForSelector('#speech-transcript[data-done="1"], body[data-state="error"]', { timeout: 30_000 });
+    assert.ok(((await page.locator('#speech-transcript').textContent()) ?? '').length > 0);
+    assert.match((await page.locator('#speech-timing').textContent()) ?? '', /the recording: [\d.]+ s of audio/);
+    assert.equal(await page.locator('#speech-download').isVisible(), true);
+    assert.deepEqual(pageErrors, []);
     await page.close();
   } finally {
     await ctx.close().catch(() => undefined);

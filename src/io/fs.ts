@@ -7,7 +7,7 @@ import { FileAccessError } from './errors.js';
 import { parseSafetensors, serializeSafetensors, type ParseOptions, type ParsedSafetensors, type TensorInput } from './safetensors.js';
 import { parseNpy, serializeNpy, type NpyArray } from './npy.js';
 
-function accessError(p: string, err: unknown, doing: string): FileAccessError {
+export function accessError(p: string, err: unknown, doing: string): FileAccessError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const why =
     code === 'ENOENT' ? 'no such file or directory' :

@@ -1,4 +1,4 @@
-// sparse-rnn's browser-safe inference runtime: the .srnn format, export, and SparseModel.
+// sparse-rnn's browser-safe inference runtime: the .srnn format, export, SparseModel, and speech to text (whole files and streaming).
 export { SparseModel, type LoadOptions, type RunOptions, type SparseState, type TokenInput } from './runtime.js';
 export {
   exportModel, exportModelWithInfo, sizeReport, formatSizeReport, gzipWithCompressionStream, CSR_MAX_DENSITY,
@@ -13,3 +13,11 @@ export { SrnnFormatError, type SrnnErrorKind } from './errors.js';
 export { crc32 } from './crc32.js';
 export { denseToCsr, csrToDense, type CsrMatrix, type IndexEncoding } from './csr.js';
 export { f32ToF16Bits, f16BitsToF32, encodeF16, decodeF16 } from './fp16.js';
+export {
+  transcribeWav, transcribeSamples, speechModelInfo, resolveFeatureSettings,
+  type SpeechFeatureSettings, type SpeechModelInfo, type TranscribeResult, type TranscribeOptions,
+} from './transcribe.js';
+export {
+  StreamingTranscriber, SpeechFeatureStream, AudioBytesDecoder, transcribeStream, streamRefusal,
+  type StreamEvent, type StreamOptions, type AudioBytesOptions,
+} from './stream.js';

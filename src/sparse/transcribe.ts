@@ -6,12 +6,16 @@
 // checkpoint's metadata (`features`) and, after export, in the .srnn header's `extra.features`,
 // next to `extra.vocab` (the output symbols, index 0 the CTC blank) and `extra.task` ('speech').
 // The front end is the one training uses (src/data/speech/dataset.ts wavFeatures, then
-// stackFrames): decode → mono mixdown → resample to the model's rate → log-mel → per-utterance
-// mean/variance normalisation → stack `stack` frames, keep every `stride`-th.
+// stackFrames): decode → mono mixdown → resample to the model's rate → log-mel → mean/variance
+// normalisation (`normalize`: fixed training-split statistics 'global', the default of new models,
+// or 'utterance' for models from before streaming) → stack `stack` frames, keep every `stride`-th.
+// stream.ts runs the same front end incrementally (streaming transcription).
 
 import type { ModelConfig } from '../nn/config.js';
 import { ctcGreedyDecode } from '../nn/ctc.js';
-import { DEFAULT_FEATURES, logMelSpectrogram, normalizeFeatures, stackFrames, type FeatureConfig } from '../data/speech/features.js';
+import {
+  DEFAULT_FEATURES, GlobalNormalizer, logMelSpectrogram, NORMALIZE_MODES, normalizeFeatures, stackFrames, type FeatureConfig, type NormalizeMode,
+} from '../data/speech/features.js';
 import { decodeWav, resample } from '../data/speech/wav.js';
 import type { SparseModel } from './runtime.js';
 
@@ -30,19 +34,29 @@ export interface SpeechFeatureSettings {
   fMax?: number;
   preemphasis: number;
   logFloor: number;
-  /** Per-utterance mean/variance normalisation. */
-  normalize: boolean;
+  /**
+   * 'utterance' (mean/variance over the whole utterance: cannot stream), 'global' (fixed
+   * statistics of the training split, in `mean`/`std`: streams) or 'none'. Stored settings from
+   * before streaming have true (= 'utterance') or false (= 'none'); a missing field means 'utterance'.
+   */
+  normalize: NormalizeMode;
+  /** 'global': per log-mel band mean and standard deviation over the training split. */
+  mean?: number[];
+  std?: number[];
   /** Frames stacked into one model input frame, and the step between model frames. */
   stack: number;
   stride: number;
 }
 
 export const DEFAULT_SPEECH_FEATURES: Readonly<SpeechFeatureSettings> = {
-  kind: 'logmel', ...DEFAULT_FEATURES, nMels: 40, normalize: true, stack: 3, stride: 2,
+  kind: 'logmel', ...DEFAULT_FEATURES, nMels: 40, normalize: 'utterance', stack: 3, stride: 2,
 };
 
-/** Fill defaults and validate (throws with the offending field). */
-export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unknown = {}, where = 'features'): SpeechFeatureSettings {
+/**
+ * Fill defaults and validate (throws with the offending field). `statsPending`: 'global' settings
+ * of a new training run, whose statistics are yet to be measured, may lack mean/std.
+ */
+export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unknown = {}, where = 'features', statsPending = false): SpeechFeatureSettings {
   if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new Error(`${where}: expected an object`);
   const s = { ...DEFAULT_SPEECH_FEATURES, ...(p as Partial<SpeechFeatureSettings>) } as SpeechFeatureSettings;
   if (s.kind !== 'logmel') throw new Error(`${where}.kind: only "logmel" features are supported, found ${JSON.stringify(s.kind)}`);
@@ -65,7 +79,21 @@ export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unkno
   pos('logFloor');
   if (s.nFft !== undefined) int('nFft', 2, 1 << 16);
   if (s.fMax !== undefined) pos('fMax');
-  if (typeof s.normalize !== 'boolean') throw new Error(`${where}.normalize: expected true or false`);
+  const n = s.normalize as unknown;
+  if (n === true) s.normalize = 'utterance';
+  else if (n === false) s.normalize = 'none';
+  else if (!NORMALIZE_MODES.includes(n as NormalizeMode))
+    throw new Error(`${where}.normalize: expected one of ${NORMALIZE_MODES.map((m) => `"${m}"`).join(', ')}, found ${JSON.stringify(n)}`);
+  if (s.normalize === 'global' && !(statsPending && s.mean === undefined && s.std === undefined)) {
+    for (const k of ['mean', 'std'] as const) {
+      const v = s[k];
+      if (!Array.isArray(v) || v.length !== s.nMels || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && (k === 'mean' || x > 0)))
+        throw new Error(`${where}.${k}: normalize "global" needs ${s.nMels} ${k === 'std' ? 'positive ' : ''}numbers (one per log-mel band), found ${Array.isArray(v) ? `${v.length} values` : JSON.stringify(v)}`);
+    }
+  } else {
+    delete s.mean;
+    delete s.std;
+  }
   return s;
 }
 
@@ -75,7 +103,7 @@ export function featureWidth(s: SpeechFeatureSettings): number {
 }
 
 /** The settings as the options of the dataset loader (src/data/speech/dataset.ts): everything but `kind`. */
-export function featureConfigOf(s: SpeechFeatureSettings): Partial<FeatureConfig> & { normalize: boolean; stack: number; stride: number } {
+export function featureConfigOf(s: SpeechFeatureSettings): Partial<FeatureConfig> & { normalize: NormalizeMode; mean?: number[]; std?: number[]; stack: number; stride: number } {
   const { kind: _kind, ...rest } = s;
   void _kind;
   return rest;
@@ -83,13 +111,26 @@ export function featureConfigOf(s: SpeechFeatureSettings): Partial<FeatureConfig
 
 const FEATURE_KEYS = ['sampleRate', 'winSec', 'hopSec', 'nFft', 'nMels', 'fMin', 'fMax', 'preemphasis', 'logFloor'] as const;
 
-/** Model input features [T, F] of mono samples at `sampleRate` Hz (resampled to the model's rate). */
-export function samplesToModelFeatures(samples: Float32Array, sampleRate: number, s: SpeechFeatureSettings): { feats: Float32Array; T: number; F: number } {
+/** The log-mel part of the settings. */
+export function logMelConfigOf(s: SpeechFeatureSettings): FeatureConfig {
   const cfg: FeatureConfig = { ...DEFAULT_FEATURES };
   for (const k of FEATURE_KEYS) if (s[k] !== undefined) (cfg as unknown as Record<string, unknown>)[k] = s[k];
+  return cfg;
+}
+
+/** The frame-by-frame normaliser of 'global' settings (null for 'none'; 'utterance' is not causal: throws). */
+export function causalNormalizer(s: SpeechFeatureSettings): GlobalNormalizer | null {
+  if (s.normalize === 'utterance') throw new Error('features.normalize "utterance" needs the whole utterance');
+  return s.normalize === 'global' ? new GlobalNormalizer({ mean: s.mean!, std: s.std! }) : null;
+}
+
+/** Model input features [T, F] of mono samples at `sampleRate` Hz (resampled to the model's rate). */
+export function samplesToModelFeatures(samples: Float32Array, sampleRate: number, s: SpeechFeatureSettings): { feats: Float32Array; T: number; F: number } {
+  const cfg = logMelConfigOf(s);
   const x = resample(samples, sampleRate, cfg.sampleRate);
   const f = logMelSpectrogram(x, cfg);
-  if (s.normalize) normalizeFeatures(f.data, f.T, f.F);
+  if (s.normalize === 'utterance') normalizeFeatures(f.data, f.T, f.F);
+  else causalNormalizer(s)?.apply(f.data, f.T);
   if (s.stack === 1 && s.stride === 1) return { feats: f.data, T: f.T, F: f.F };
   const st = stackFrames(f.data, f.T, f.F, s.stack, s.stride);
   return { feats: st.data, T: st.T, F: st.F };

@@ -5,8 +5,11 @@
 // every epoch and on interruption, exact resume, pruning with any recipe via the Pruner, reports.
 //
 // Decisions (see also the CLI help and docs):
-//  * Front end: log-mel (default 40 bands, 25 ms / 10 ms), per-utterance mean/variance
-//    normalisation, then frame stacking and striding (default stack 3, stride 2: 20 ms per output
+//  * Front end: log-mel (default 40 bands, 25 ms / 10 ms), mean/variance normalisation (the CLI's
+//    default 'global': per-band statistics of the raw training features, measured once by
+//    loadSpeechCorpus and stored in the checkpoint's `features`, so that transcription can stream;
+//    'utterance': each utterance's own, which needs the whole utterance; the library default, and
+//    what stored settings without the field mean), then frame stacking and striding (default stack 3, stride 2: 20 ms per output
 //    frame, as DS2's stride 2 for character outputs). Stride ≤ 3: the shortest synthetic
 //    utterances have only ~1.5 CTC frames per label at stride 3. DS2's two convolution layers are
 //    replaced by this stacking (our ModelConfig has no convolutions).
@@ -38,6 +41,7 @@ import type { Kernels } from '../kernels/types.js';
 import { ctcBeamDecode, ctcGreedyDecode, ctcLoss } from '../nn/ctc.js';
 import { cerCounts, werCounts } from '../nn/metrics.js';
 import type { Rng } from '../util/rng.js';
+import { featureStats } from '../data/speech/features.js';
 import { batchIndices, loadSpeechSplit, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
 import { INSTALL_HINT, readManifest, type Split } from '../data/speech/synth.js';
 import { SparseModel } from '../sparse/runtime.js';
@@ -414,27 +418,38 @@ export type SpeechRunResult = RunResult<SpeechTask> & {
   test: SpeechEval | null;
 };
 
-/** Load train/valid/test of a corpus directory; a clear error when the corpus is missing. */
+/**
+ * Load train/valid/test of a corpus directory; a clear error when the corpus is missing. With
+ * normalize 'global' and no statistics yet, they are measured on the training split first and
+ * returned in `features` (store those with the model).
+ */
 export async function loadSpeechCorpus(dir: string, features: SpeechFeatureSettings,
-  onFeatures?: (split: Split, done: number, total: number) => void): Promise<Required<SpeechSplits>> {
+  onFeatures?: (split: Split, done: number, total: number) => void): Promise<Required<SpeechSplits> & { features: SpeechFeatureSettings }> {
   const manifest = await readManifest(dir);
   if (!manifest)
     throw new Error(`${join(dir, 'manifest.json')} not found: synthesise the speech corpus first with ` +
       `"sparse-rnn data speech --out ${dir}" (needs flite, espeak-ng and sox: ${INSTALL_HINT})`);
-  const load = (s: Split): Promise<SpeechSplit> =>
-    loadSpeechSplit(dir, s, { manifest, features: featureConfigOf(features), onProgress: onFeatures && ((d, t) => onFeatures(s, d, t)) });
+  const load = (s: Split, fo = featureConfigOf(features)): Promise<SpeechSplit> =>
+    loadSpeechSplit(dir, s, { manifest, features: fo, onProgress: onFeatures && ((d, t) => onFeatures(s, d, t)) });
+  if (features.normalize === 'global' && !features.mean) {
+    const raw = await load('train', { ...featureConfigOf(features), normalize: 'none', stack: 1, stride: 1 });
+    if (raw.utterances.length) features = resolveFeatureSettings({ ...features, ...featureStats(raw.utterances, raw.F) });
+  }
   const train = await load('train');
   if (!train.utterances.length) throw new Error(`${dir}: the corpus has no training utterances (re-run "sparse-rnn data speech" with more --utterances)`);
-  return { train, valid: await load('valid'), test: await load('test') };
+  return { train, valid: await load('valid'), test: await load('test'), features };
 }
 
 export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
   const r = await runTraining('speech', o, async (base, resuming) => {
     const data = resuming && base!.meta.corpus && !o.splits ? base!.meta.corpus : o.data;
     // The model's inputs are its features: a resumed or initialising checkpoint brings its own.
-    const features = resolveFeatureSettings(base ? base.meta.features : o.features, base ? `${base.file}: features` : 'features');
+    let features = resolveFeatureSettings(base ? base.meta.features : o.features, base ? `${base.file}: features` : 'features', !base);
     const F = featureWidth(features);
+    if (o.splits && features.normalize === 'global' && !features.mean)
+      throw new Error('features: normalize "global" with pre-loaded splits needs its mean and std (featureStats of the raw training features)');
     const splits: SpeechSplits = o.splits ?? await loadSpeechCorpus(data, features, o.onFeatures);
+    if (!o.splits) features = (splits as SpeechSplits & { features: SpeechFeatureSettings }).features;
     if (splits.train.F !== F) throw new Error(`training data has ${splits.train.F} features per frame; the feature settings give ${F}`);
     const config: ModelConfig = base?.meta.config ?? {
       cell: o.cell, inputSize: F, hiddenSize: o.hidden, numLayers: o.layers, bidirectional: o.bidirectional,

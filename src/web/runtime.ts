@@ -1,7 +1,7 @@
 // Entry of the browser runtime bundle (dist/web/sparse-rnn.js, built by scripts/build-web.mjs):
 // the .srnn reader, the sparse inference runtime (WASM SIMD kernels embedded as base64, the
 // TypeScript kernels where WebAssembly SIMD is missing), text generation, speech to text (WAV or
-// samples → features → greedy CTC), the same API in a Web Worker (where threads run, in a
+// samples → features → greedy CTC; streaming from audio chunks: StreamingTranscriber), the same API in a Web Worker (where threads run, in a
 // cross-origin isolated page: WorkerModel), and the compute engine (createWebEngine). No training
 // code and no Node APIs.
 //
@@ -22,6 +22,10 @@ export {
   type SpeechModelInfo, type SpeechFeatureSettings, type TranscribeResult, type TranscribeOptions,
 } from '../sparse/transcribe.js';
 export { decodeWav, encodeWav16, resample, type DecodedWav } from '../data/speech/wav.js';
+export {
+  StreamingTranscriber, SpeechFeatureStream, AudioBytesDecoder, transcribeStream, streamRefusal,
+  type StreamEvent, type StreamOptions, type AudioBytesOptions,
+} from '../sparse/stream.js';
 export { wasmSimdSupported, wasmRelaxedSupported } from '../kernels/wasm.js';
 export {
   createWebEngine, webThreadsUnavailable, crossOriginIsolatedNow, browserCores,
@@ -29,7 +33,7 @@ export {
 } from '../kernels/engine-web.js';
 export type { ModelConfig } from '../nn/config.js';
 export { fetchModelBytes, denseTwin, modelStats, densityGrid, tensorToDense, type MatrixStats, type DensityGrid } from './model-tools.js';
-export { WorkerModel, SparseWorker, WorkerCharGenerator, type WorkerLoadOptions, type WorkerState } from './worker-client.js';
+export { WorkerModel, SparseWorker, WorkerCharGenerator, WorkerTranscriber, type WorkerLoadOptions, type WorkerState } from './worker-client.js';
 
 /**
  * Load a model from a URL (fetched), a fetch Response, or bytes. Compiles the WASM kernels

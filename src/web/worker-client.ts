@@ -11,6 +11,7 @@
 
 import type { LoadOptions, RunOptions, TokenInput } from '../sparse/runtime.js';
 import type { GeneratedToken } from '../sparse/generate.js';
+import type { StreamEvent } from '../sparse/stream.js';
 import type { SrnnHeader } from '../sparse/format.js';
 import type { ModelConfig } from '../nn/config.js';
 import type { ModelDescription, WorkerLoadRequestOptions, WorkerModelInfo, WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -154,6 +155,15 @@ export class WorkerModel {
     return new WorkerCharGenerator(this.worker, id);
   }
 
+  /**
+   * Streaming transcription in the worker (src/sparse/stream.ts StreamingTranscriber) of audio at
+   * `sampleRate` Hz. One per model at a time: creating one ends the model's previous one.
+   */
+  async transcriber(sampleRate: number): Promise<WorkerTranscriber> {
+    const id = await this.worker.call<number>({ op: 'streamCreate', model: this.id, sampleRate });
+    return new WorkerTranscriber(this.worker, id);
+  }
+
   /** Free the model in the worker (and end the worker if this model created it). */
   async dispose(): Promise<void> {
     if (this.ownsWorker) this.worker.terminate();
@@ -161,6 +171,16 @@ export class WorkerModel {
   }
 }
 
+/** A StreamingTranscriber in the worker: push() mono samples (a 'partial' event when the text changed), end() once. */
+export class WorkerTranscriber {
+  constructor(private readonly worker: SparseWorker, private readonly id: number) {}
+  push(samples: Float32Array): Promise<StreamEvent | null> {
+    return this.worker.call<StreamEvent | null>({ op: 'streamPush', stream: this.id, samples });
+  }
+  end(): Promise<StreamEvent> {
+    return this.worker.call<StreamEvent>({ op: 'streamEnd', stream: this.id });
+  }
+}
 
 export class WorkerCharGenerator {
   constructor(private readonly worker: SparseWorker, private readonly id: number) {}

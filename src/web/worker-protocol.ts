@@ -43,7 +43,10 @@ type Req =
   | { op: 'genCreate'; model: number; vocab?: string[]; options: { temperature?: number; seed?: number } }
   | { op: 'genStart'; gen: number; prompt: string }
   | { op: 'genNext'; gen: number; count: number }
-  | { op: 'genDispose'; gen: number };
+  | { op: 'genDispose'; gen: number }
+  | { op: 'streamCreate'; model: number; sampleRate: number }
+  | { op: 'streamPush'; stream: number; samples: Float32Array }
+  | { op: 'streamEnd'; stream: number };
 
 export type WorkerRequest = Req & { id: number };
 

@@ -11,6 +11,7 @@
 
 import { SparseModel, type SparseState } from '../sparse/runtime.js';
 import { CharGenerator, charVocab } from '../sparse/generate.js';
+import { StreamingTranscriber } from '../sparse/stream.js';
 import { createWebEngine, type Engine, type KernelChoice } from '../kernels/engine-web.js';
 import type { WorkerLoadRequestOptions, WorkerModelInfo, WorkerRequest } from './worker-protocol.js';
 
@@ -34,6 +35,9 @@ const states = new Map<number, { model: number; state: SparseState }>();
 const gens = new Map<number, CharGenerator>();
 /** One streaming state per model, reused by its generators (states are never freed from a heap). */
 const genStates = new Map<number, SparseState>();
+/** Streaming transcribers, and one streaming state per model that they reuse. */
+const streams = new Map<number, { model: number; t: StreamingTranscriber }>();
+const streamStates = new Map<number, SparseState>();
 let nextId = 1;
 
 function need<T>(m: Map<number, T>, id: number, what: string): T {
@@ -68,6 +72,8 @@ function disposeModel(id: number): void {
   models.delete(id);
   modelHost.delete(id);
   genStates.delete(id);
+  streamStates.delete(id);
+  for (const [sid, s] of streams) if (s.model === id) streams.delete(sid);
   for (const [gid, g] of gens) if (g.model === model) gens.delete(gid);
   for (const [sid, s] of states) if (s.model === id) states.delete(sid);
   if (host && --host.models === 0) host.engine.heap.release(host.base);
@@ -142,6 +148,24 @@ async function handle(req: WorkerRequest): Promise<{ result: unknown; transfer?:
     case 'genDispose': {
       gens.delete(req.gen);
       return { result: null };
+    }
+    case 'streamCreate': {
+      // One transcriber per model at a time: they share the model's streaming state.
+      const model = need(models, req.model, 'model');
+      for (const [sid, s] of streams) if (s.model === req.model) streams.delete(sid);
+      let state = streamStates.get(req.model);
+      if (!state) streamStates.set(req.model, (state = model.createState(1)));
+      const id = nextId++;
+      streams.set(id, { model: req.model, t: new StreamingTranscriber(model, req.sampleRate, { state }) });
+      return { result: id };
+    }
+    case 'streamPush': {
+      return { result: need(streams, req.stream, 'stream').t.push(req.samples) };
+    }
+    case 'streamEnd': {
+      const e = need(streams, req.stream, 'stream').t.end();
+      streams.delete(req.stream);
+      return { result: e };
     }
   }
 }

@@ -64,6 +64,8 @@ export interface TrainCliOptions {
   mels?: number;
   stack?: number;
   stride?: number;
+  /** Speech: feature normalisation ('global' default: fixed training-split statistics, streams). */
+  normalize?: 'global' | 'utterance' | 'none';
   bidirectional?: boolean;
   buckets?: number;
   beam?: number;
@@ -149,6 +151,8 @@ export function addTrainOptions(c: Command): Command {
     .option('--mels <n>', 'speech: log-mel bands', int('--mels', 1), 40)
     .option('--stack <n>', 'speech: frames stacked per model input frame', int('--stack', 1), 3)
     .option('--stride <n>', 'speech: keep every n-th stacked frame (1-3)', int('--stride', 1, 3), 2)
+    .addOption(new Option('--normalize <mode>', 'speech: feature normalisation: global (mean/std of the training split, stored with the model: ' +
+      'transcription can stream), utterance (each utterance\'s own mean/std: whole files only), none').choices(['global', 'utterance', 'none']).default('global'))
     .option('--bidirectional', 'speech: bidirectional recurrent layers (the paper\'s RNN model: --cell rnn_clipped --bidirectional)', false)
     .option('--buckets <n>', 'speech: window lengths batches are padded to (memory vs padding)', int('--buckets', 1), 6)
     .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0))
@@ -185,13 +189,14 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   const ck = loadCheckpoint(o.out, { task: o.task, purpose: `train --task ${o.task} --resume` });
   const c = ck.meta.config;
   const saved = (ck.meta.train?.options ?? {}) as { batch?: number; seqLen?: number; maxStepsPerEpoch?: number; seed?: number };
-  const feats = (ck.meta.features ?? {}) as { nMels?: number; stack?: number; stride?: number };
+  const feats = (ck.meta.features ?? {}) as { nMels?: number; stack?: number; stride?: number; normalize?: unknown };
+  const savedNorm = feats.normalize === undefined || feats.normalize === true ? 'utterance' : feats.normalize === false ? 'none' : feats.normalize;
   const same: [keyof TrainCliOptions, unknown, unknown][] = [
     ['cell', o.cell, c.cell], ['layers', o.layers, c.numLayers], ['hidden', o.hidden, c.hiddenSize],
     ['batch', o.batch, saved.batch], ['maxSteps', o.maxSteps, saved.maxStepsPerEpoch ?? 0], ['seed', o.seed, saved.seed],
     ...(o.task === 'charlm'
       ? [['embed', o.embed, c.inputSize], ['seqLen', o.seqLen, saved.seqLen], ['dropout', o.dropout, c.dropout ?? 0]] as [keyof TrainCliOptions, unknown, unknown][]
-      : [['bidirectional', !!o.bidirectional, c.bidirectional], ['mels', o.mels, feats.nMels], ['stack', o.stack, feats.stack], ['stride', o.stride, feats.stride]] as [keyof TrainCliOptions, unknown, unknown][]),
+      : [['bidirectional', !!o.bidirectional, c.bidirectional], ['mels', o.mels, feats.nMels], ['stack', o.stack, feats.stack], ['stride', o.stride, feats.stride], ['normalize', o.normalize, savedNorm]] as [keyof TrainCliOptions, unknown, unknown][]),
   ];
   for (const [k, mine, theirs] of same)
     if (given(k) && theirs !== undefined && mine !== theirs)
@@ -260,7 +265,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
       let busy = 0, audio = 0, featStart = 0, announced = false;
       const r = await runSpeech({
         ...common, data: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, bidirectional: !!o.bidirectional, dropout: o.dropout,
-        features: { nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2 },
+        features: { nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2, normalize: o.normalize ?? 'global' },
         train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels },
         onFeatures: (split, done, total) => {
           if (done === 1) {

@@ -12,7 +12,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../util/rng.js';
-import { DEFAULT_FEATURES, logMelSpectrogram, normalizeFeatures, stackFrames, type FeatureConfig } from './features.js';
+import { DEFAULT_FEATURES, GlobalNormalizer, logMelSpectrogram, normalizeFeatures, stackFrames, type FeatureConfig, type NormalizeMode } from './features.js';
 import { readManifest, type Manifest, type ManifestEntry, type Split } from './synth.js';
 import { encodeText, normalizeText } from './vocab.js';
 import { decodeWav, resample } from './wav.js';
@@ -20,8 +20,13 @@ import { decodeWav, resample } from './wav.js';
 export { BLANK, VOCAB, VOCAB_SIZE, encodeText, decodeIds, normalizeText } from './vocab.js';
 
 export interface SpeechFeatureOptions extends Partial<FeatureConfig> {
-  /** Per-utterance mean/variance normalisation (default true). */
-  normalize?: boolean;
+  /**
+   * Normalisation (features.ts NormalizeMode; true = 'utterance', the default; false = 'none').
+   * 'global' uses `mean`/`std` (per log-mel band) and is applied after the cache, like stacking.
+   */
+  normalize?: boolean | NormalizeMode;
+  mean?: number[];
+  std?: number[];
   /** Frame stacking applied after loading (not cached): stack frames, keep every stride-th (default 1, 1). */
   stack?: number;
   stride?: number;
@@ -131,8 +136,19 @@ export function wavFeatures(bytes: Uint8Array, file: string, opts: SpeechFeature
   const w = decodeWav(bytes, file);
   const x = resample(w.samples, w.sampleRate, cfg.sampleRate);
   const f = logMelSpectrogram(x, cfg);
-  if (opts.normalize ?? true) normalizeFeatures(f.data, f.T, f.F);
+  const mode = normalizeMode(opts.normalize);
+  if (mode === 'utterance') normalizeFeatures(f.data, f.T, f.F);
+  else if (mode === 'global') globalNormalizer(opts).apply(f.data, f.T);
   return { feats: f.data, T: f.T, F: f.F };
+}
+
+function normalizeMode(n: boolean | NormalizeMode | undefined): NormalizeMode {
+  return n === undefined || n === true ? 'utterance' : n === false ? 'none' : n;
+}
+
+function globalNormalizer(o: SpeechFeatureOptions): GlobalNormalizer {
+  if (!o.mean || !o.std) throw new Error('speech features: normalize "global" needs mean and std (featureStats of the training split)');
+  return new GlobalNormalizer({ mean: o.mean, std: o.std });
 }
 
 function pickFeatureConfig(o: SpeechFeatureOptions): Partial<FeatureConfig> {
@@ -158,7 +174,9 @@ export async function loadSpeechSplit(dir: string, split: Split, opts: LoadOptio
   if (!manifest) throw new Error(`${join(dir, 'manifest.json')} not found: generate the corpus first (sparse-rnn data speech --out ${dir})`);
   const entries: ManifestEntry[] = manifest.utterances.filter((u) => u.split === split);
   const fo = opts.features ?? {};
-  const config = { ...DEFAULT_FEATURES, ...pickFeatureConfig(fo), normalize: fo.normalize ?? true };
+  const mode = normalizeMode(fo.normalize);
+  // The cache holds per-utterance normalised or raw log-mel; 'global' statistics are applied after it.
+  const config = { ...DEFAULT_FEATURES, ...pickFeatureConfig(fo), normalize: mode === 'utterance' };
   const key = fnv1a(JSON.stringify([config, entries.map((e) => [e.id, e.bytes])]));
   const cacheDir = opts.cacheDir ?? join(dir, 'features');
   const cacheFile = join(cacheDir, `${split}-${key}.f32`);
@@ -182,7 +200,7 @@ export async function loadSpeechSplit(dir: string, split: Split, opts: LoadOptio
     feats = [];
     for (let i = 0; i < entries.length; i++) {
       const p = join(dir, entries[i].path);
-      const f = wavFeatures(new Uint8Array(await readFile(p)), p, fo);
+      const f = wavFeatures(new Uint8Array(await readFile(p)), p, { ...fo, normalize: config.normalize });
       feats.push(f.feats);
       Ts.push(f.T);
       F = f.F;
@@ -197,9 +215,11 @@ export async function loadSpeechSplit(dir: string, split: Split, opts: LoadOptio
 
   const stack = fo.stack ?? 1;
   const stride = fo.stride ?? 1;
+  const norm = mode === 'global' ? globalNormalizer(fo) : null;
   const utterances: SpeechUtterance[] = entries.map((e, i) => {
     let x = feats![i];
     let T = Ts[i];
+    if (norm) x = norm.apply(Float32Array.from(x), T);
     if (stack !== 1 || stride !== 1) {
       const s = stackFrames(x, T, F, stack, stride);
       x = s.data;

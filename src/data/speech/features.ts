@@ -1,5 +1,7 @@
-// Speech features: log-mel spectrogram and MFCC, per-utterance mean/variance normalisation and
-// frame stacking. Pure and browser-safe.
+// Speech features: log-mel spectrogram and MFCC, mean/variance normalisation (per utterance, or
+// with fixed statistics) and frame stacking, whole utterances at once or incrementally as audio
+// arrives (LogMelStream, GlobalNormalizer, FrameStacker: the same numbers, for streaming
+// transcription). Pure and browser-safe.
 //
 // Defaults (16 kHz input): 25 ms Hann window (400 samples, periodic Hann as torch.hann_window),
 // 10 ms hop (160), 512-point FFT (zero-padded), power spectrum |X|², 80 triangular mel filters on
@@ -246,30 +248,40 @@ export function numFrames(n: number, cfg: Partial<FeatureConfig> = {}): number {
   return n === 0 ? 0 : n < win ? 1 : 1 + Math.floor((n - win) / hop);
 }
 
+/** Scratch buffers for one frame. */
+interface FrameWork {
+  buf: Float64Array;
+  re: Float64Array;
+  im: Float64Array;
+}
+
+const frameWork = (p: Plan): FrameWork => ({
+  buf: new Float64Array(p.nFft), re: new Float64Array((p.nFft >> 1) + 1), im: new Float64Array((p.nFft >> 1) + 1),
+});
+
 /**
- * Power spectrogram frames, each passed to `sink(t, power)` with power = |X[k]|², k = 0..nFft/2
- * (the array is reused between calls).
+ * One log-mel frame into out[o…o+nMels): the window starts at x[s0] (x holds the samples up to
+ * index end, zero past it); `prev` is the sample before x[s0] (0 at the signal's start), for
+ * pre-emphasis. The batch and the streaming front ends both call this, so they agree bit for bit.
  */
-function powerFrames(samples: ArrayLike<number>, p: Plan, sink: (t: number, power: Float64Array) => void): number {
-  const T = numFrames(samples.length, p.cfg);
-  const buf = new Float64Array(p.nFft);
-  const re = new Float64Array((p.nFft >> 1) + 1);
-  const im = new Float64Array((p.nFft >> 1) + 1);
-  const pow = new Float64Array((p.nFft >> 1) + 1);
+function melFrame(p: Plan, x: ArrayLike<number>, s0: number, end: number, prev: number, ws: FrameWork, out: Float32Array, o: number): void {
+  const { buf, re, im } = ws;
   const pre = p.cfg.preemphasis;
-  for (let t = 0; t < T; t++) {
-    const s0 = t * p.hop;
-    buf.fill(0);
-    for (let i = 0; i < p.win && s0 + i < samples.length; i++) {
-      let v = samples[s0 + i];
-      if (pre !== 0) v -= pre * (s0 + i > 0 ? samples[s0 + i - 1] : 0);
-      buf[i] = v * p.window[i];
-    }
-    p.fft.forward(buf, re, im);
-    for (let k = 0; k < pow.length; k++) pow[k] = re[k] * re[k] + im[k] * im[k];
-    sink(t, pow);
+  buf.fill(0);
+  for (let i = 0; i < p.win && s0 + i < end; i++) {
+    let v = x[s0 + i];
+    if (pre !== 0) v -= pre * (i > 0 ? x[s0 + i - 1] : prev);
+    buf[i] = v * p.window[i];
   }
-  return T;
+  p.fft.forward(buf, re, im);
+  const { first, weights } = p.bank;
+  for (let m = 0; m < p.cfg.nMels; m++) {
+    const w = weights[m];
+    const f0 = first[m];
+    let s = 0;
+    for (let j = 0; j < w.length; j++) s += w[j] * (re[f0 + j] * re[f0 + j] + im[f0 + j] * im[f0 + j]);
+    out[o + m] = Math.log(s + p.cfg.logFloor);
+  }
 }
 
 /** Log-mel spectrogram [T, nMels] of mono samples at cfg.sampleRate. */
@@ -279,17 +291,79 @@ export function logMelSpectrogram(samples: ArrayLike<number>, config: Partial<Fe
   const F = cfg.nMels;
   const T = numFrames(samples.length, cfg);
   const data = new Float32Array(T * F);
-  const { first, weights } = p.bank;
-  powerFrames(samples, p, (t, pow) => {
-    for (let m = 0; m < F; m++) {
-      const w = weights[m];
-      const f0 = first[m];
-      let s = 0;
-      for (let j = 0; j < w.length; j++) s += w[j] * pow[f0 + j];
-      data[t * F + m] = Math.log(s + cfg.logFloor);
-    }
-  });
+  const ws = frameWork(p);
+  for (let t = 0; t < T; t++) {
+    const s0 = t * p.hop;
+    melFrame(p, samples, s0, samples.length, s0 > 0 ? samples[s0 - 1] : 0, ws, data, t * F);
+  }
   return { data, T, F };
+}
+
+/**
+ * Log-mel frames of a signal that arrives in pieces: push() returns the frames completed by the
+ * new samples ([k, nMels]), end() the last one of a signal shorter than a window. The frames are
+ * exactly logMelSpectrogram's of the concatenated samples.
+ */
+export class LogMelStream {
+  readonly F: number;
+  private readonly p: Plan;
+  private readonly ws: FrameWork;
+  /** Samples from absolute index `base` on (base − 1 kept for pre-emphasis when base > 0). */
+  private buf: Float32Array;
+  private len = 0;
+  private base = 0;
+  private total = 0;
+  private frames = 0;
+
+  constructor(config: Partial<FeatureConfig> = {}) {
+    const cfg = { ...DEFAULT_FEATURES, ...config };
+    this.p = plan(cfg);
+    this.F = cfg.nMels;
+    this.ws = frameWork(this.p);
+    this.buf = new Float32Array(Math.max(1024, 2 * this.p.win));
+  }
+
+  /** Samples seen so far, and frames emitted. */
+  get samples(): number { return this.total; }
+  get emitted(): number { return this.frames; }
+
+  push(x: ArrayLike<number>): Float32Array {
+    const { win, hop } = this.p;
+    if (this.len + x.length > this.buf.length) {
+      const b = new Float32Array(Math.max(2 * this.buf.length, this.len + x.length));
+      b.set(this.buf.subarray(0, this.len));
+      this.buf = b;
+    }
+    for (let i = 0; i < x.length; i++) this.buf[this.len + i] = x[i];
+    this.len += x.length;
+    this.total += x.length;
+    const ready = this.total >= win ? 1 + Math.floor((this.total - win) / hop) - this.frames : 0;
+    const out = new Float32Array(Math.max(0, ready) * this.F);
+    for (let k = 0; k < ready; k++, this.frames++) {
+      const s0 = this.frames * hop - this.base; // index in buf
+      melFrame(this.p, this.buf, s0, this.len, s0 > 0 ? this.buf[s0 - 1] : 0, this.ws, out, k * this.F);
+    }
+    // Drop samples no later frame reads (keep one before the next frame's start).
+    const keepFrom = Math.max(0, this.frames * hop - 1);
+    if (keepFrom > this.base) {
+      const d = Math.min(keepFrom - this.base, this.len);
+      this.buf.copyWithin(0, d, this.len);
+      this.len -= d;
+      this.base += d;
+    }
+    return out;
+  }
+
+  /** The end of the signal: the one zero-padded frame of a signal shorter than a window (else nothing). */
+  end(): Float32Array {
+    const T = numFrames(this.total, this.p.cfg);
+    const out = new Float32Array(Math.max(0, T - this.frames) * this.F);
+    if (T > this.frames) {
+      melFrame(this.p, this.buf, 0, this.len, 0, this.ws, out, 0);
+      this.frames = T;
+    }
+    return out;
+  }
 }
 
 /** Orthonormal DCT-II of each log-mel frame, keeping the first nCeps coefficients (MFCC, no liftering). */
@@ -330,6 +404,123 @@ export function normalizeFeatures(feats: Float32Array, T: number, F: number, eps
     for (let t = 0; t < T; t++) feats[t * F + f] = (feats[t * F + f] - mean) * inv;
   }
   return feats;
+}
+
+/**
+ * How features are normalised per dimension:
+ *  - 'utterance': mean 0, variance 1 over the whole utterance (normalizeFeatures). Needs the whole
+ *    utterance, so it cannot stream; what models trained before streaming use.
+ *  - 'global': fixed mean and standard deviation measured over the training split, stored with the
+ *    model (GlobalNormalizer). Causal, and the same frame gives the same numbers streamed or not.
+ *  - 'none': raw log-mel.
+ */
+export type NormalizeMode = 'utterance' | 'global' | 'none';
+export const NORMALIZE_MODES: readonly NormalizeMode[] = ['utterance', 'global', 'none'];
+
+export interface FeatureStats {
+  /** Per feature dimension. */
+  mean: number[];
+  /** Standard deviation, floored at √eps. */
+  std: number[];
+}
+
+/** Mean and standard deviation of each of the F dimensions over all frames of `utts` ([T, F] each). */
+export function featureStats(utts: Iterable<{ feats: Float32Array; T: number }>, F: number, eps = 1e-5): FeatureStats {
+  const s = new Float64Array(F), s2 = new Float64Array(F);
+  let n = 0;
+  for (const u of utts) {
+    for (let t = 0; t < u.T; t++)
+      for (let f = 0; f < F; f++) {
+        const v = u.feats[t * F + f];
+        s[f] += v;
+        s2[f] += v * v;
+      }
+    n += u.T;
+  }
+  if (n === 0) throw new RangeError('featureStats: no frames');
+  const mean = Array.from(s, (v) => v / n);
+  const std = Array.from(s2, (v, f) => Math.sqrt(Math.max(v / n - mean[f] * mean[f], eps)));
+  return { mean, std };
+}
+
+/** Fixed per-dimension normalisation (v − mean) / std, frame by frame: causal, so it streams. */
+export class GlobalNormalizer {
+  readonly F: number;
+  private readonly mean: Float64Array;
+  private readonly inv: Float64Array;
+
+  constructor(stats: FeatureStats) {
+    this.F = stats.mean.length;
+    if (stats.std.length !== this.F) throw new RangeError(`GlobalNormalizer: ${this.F} means but ${stats.std.length} standard deviations`);
+    this.mean = Float64Array.from(stats.mean);
+    this.inv = Float64Array.from(stats.std, (v) => 1 / v);
+  }
+
+  /** Normalise the frames of feats ([T, F]) in place; returns feats. */
+  apply(feats: Float32Array, T = feats.length / this.F): Float32Array {
+    const F = this.F;
+    if (feats.length < T * F) throw new RangeError(`GlobalNormalizer: ${feats.length} values, expected T*F = ${T * F}`);
+    for (let t = 0; t < T; t++)
+      for (let f = 0; f < F; f++) feats[t * F + f] = (feats[t * F + f] - this.mean[f]) * this.inv[f];
+    return feats;
+  }
+}
+
+/**
+ * stackFrames for frames that arrive one batch at a time: push() returns the output frames whose
+ * inputs are all in, end() the rest (zero-padded, as stackFrames pads). Same output as stackFrames.
+ */
+export class FrameStacker {
+  readonly outF: number;
+  /** The last `stack` input frames, as a ring indexed by absolute frame number. */
+  private readonly ring: Float32Array;
+  private inFrames = 0;
+  private outFrames = 0;
+
+  constructor(readonly F: number, readonly stack: number, readonly stride: number) {
+    if (!(Number.isInteger(stack) && stack >= 1 && Number.isInteger(stride) && stride >= 1))
+      throw new RangeError(`FrameStacker: stack and stride must be positive integers, got ${stack}, ${stride}`);
+    this.outF = F * stack;
+    this.ring = new Float32Array(F * stack);
+  }
+
+  /** Input frames [k, F] → completed output frames [k', F·stack]. */
+  push(frames: Float32Array): Float32Array {
+    const F = this.F, k = frames.length / F;
+    const outs: Float32Array[] = [];
+    for (let i = 0; i < k; i++) {
+      this.ring.set(frames.subarray(i * F, (i + 1) * F), (this.inFrames % this.stack) * F);
+      this.inFrames++;
+      // Output u needs inputs u·stride … u·stride + stack − 1.
+      while (this.outFrames * this.stride + this.stack <= this.inFrames) outs.push(this.emit(this.inFrames));
+    }
+    return concat(outs, this.outF);
+  }
+
+  /** The output frames that reach past the last input frame (⌈T / stride⌉ in all). */
+  end(): Float32Array {
+    const outs: Float32Array[] = [];
+    while (this.outFrames < Math.ceil(this.inFrames / this.stride)) outs.push(this.emit(this.inFrames));
+    return concat(outs, this.outF);
+  }
+
+  private emit(T: number): Float32Array {
+    const { F, stack } = this;
+    const out = new Float32Array(F * stack);
+    const u = this.outFrames++;
+    for (let j = 0; j < stack; j++) {
+      const t = u * this.stride + j;
+      if (t >= T) break;
+      out.set(this.ring.subarray((t % stack) * F, (t % stack + 1) * F), j * F);
+    }
+    return out;
+  }
+}
+
+function concat(parts: Float32Array[], width: number): Float32Array {
+  const out = new Float32Array(parts.length * width);
+  parts.forEach((p, i) => out.set(p, i * width));
+  return out;
 }
 
 /**

@@ -8,7 +8,9 @@
 // resample is a windowed-sinc interpolator (Hann-windowed, 16 zero crossings each side, cutoff at
 // 0.95 × the lower Nyquist frequency). Measured at 22.05 → 16 kHz: flat within 0.5 % up to 0.8 ×
 // the new Nyquist (6.5 kHz), −4 dB at 0.94×, tones above 1.06× (8.5 kHz) attenuated by > 40 dB
-// instead of aliasing. ≈ 35–50 taps per output sample, ≈ 15 ms per second of audio.
+// instead of aliasing. ≈ 35–100 taps per output sample; for integer rates the tap weights of every
+// phase are computed once (resampleKernel), so a tap is one multiply-add. resampleAt is the one
+// per-sample formula: the streaming resampler (src/sparse/stream.ts) uses it too, so it matches.
 
 import { FormatError } from '../../io/errors.js';
 
@@ -31,10 +33,29 @@ function fourcc(b: Uint8Array, o: number): string {
   return String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]);
 }
 
-/** Decode a RIFF/WAVE file. Throws FormatError (message names `file` and the field). */
-export function decodeWav(bytes: Uint8Array, file = '<bytes>'): DecodedWav {
+/** The format and data chunk of a RIFF/WAVE file's header. */
+export interface WavLayout {
+  format: number;
+  channels: number;
+  sampleRate: number;
+  blockAlign: number;
+  bits: number;
+  float: boolean;
+  /** Byte offset of the sample data, and its length in bytes (clipped to the bytes present). */
+  dataOff: number;
+  dataLen: number;
+}
+
+/**
+ * Parse and check a WAV header. With `partial` (a stream's first bytes), returns null while the
+ * "data" chunk's header has not arrived yet, and accepts a data chunk longer than the bytes present.
+ */
+export function parseWavHeader(bytes: Uint8Array, file = '<bytes>', partial = false): WavLayout | null {
   if (!(bytes instanceof Uint8Array)) throw new FormatError(file, '', 'expected a Uint8Array');
-  if (bytes.length < 12) throw new FormatError(file, 'RIFF header', `truncated: ${bytes.length} bytes, a WAV file has at least 12`);
+  if (bytes.length < 12) {
+    if (!partial) throw new FormatError(file, 'RIFF header', `truncated: ${bytes.length} bytes, a WAV file has at least 12`);
+    if ('RIFF'.startsWith(String.fromCharCode(...bytes.subarray(0, 4)))) return null;
+  }
   const id = fourcc(bytes, 0);
   if (id !== 'RIFF') {
     const hint = id === 'RIFX' ? ' (big-endian RIFX is not supported)' : id === 'RF64' ? ' (RF64 is not supported)' : '';
@@ -53,7 +74,10 @@ export function decodeWav(bytes: Uint8Array, file = '<bytes>'): DecodedWav {
     const body = o + 8;
     if (cid === 'fmt ') {
       if (size < 16) throw new FormatError(file, 'fmt chunk', `is ${size} bytes, expected at least 16`);
-      if (body + size > bytes.length) throw new FormatError(file, 'fmt chunk', `truncated: declares ${size} bytes, ${bytes.length - body} remain`);
+      if (body + size > bytes.length) {
+        if (partial) return null;
+        throw new FormatError(file, 'fmt chunk', `truncated: declares ${size} bytes, ${bytes.length - body} remain`);
+      }
       let format = dv.getUint16(body, true);
       const channels = dv.getUint16(body + 2, true);
       const sampleRate = dv.getUint32(body + 4, true);
@@ -70,13 +94,14 @@ export function decodeWav(bytes: Uint8Array, file = '<bytes>'): DecodedWav {
       dataLen = size;
       if (body + size > bytes.length) {
         // Streaming writers leave 0 or 0xFFFFFFFF here; anything else short is a cut-off file.
-        if (size === 0xffffffff || size === 0) dataLen = bytes.length - body;
+        if (size === 0xffffffff || size === 0 || partial) dataLen = bytes.length - body;
         else throw new FormatError(file, 'data chunk', `truncated: declares ${size} bytes, only ${bytes.length - body} remain`);
       }
       if (fmt) break;
     }
     o = body + size + (size & 1);
   }
+  if (partial && dataOff < 0) return null;
   if (!fmt) throw new FormatError(file, 'fmt chunk', 'missing (no "fmt " chunk before the end of the file)');
   if (dataOff < 0) throw new FormatError(file, 'data chunk', 'missing (no "data" chunk)');
   const { format, channels, sampleRate, blockAlign, bits } = fmt;
@@ -92,12 +117,18 @@ export function decodeWav(bytes: Uint8Array, file = '<bytes>'): DecodedWav {
   const bps = bits / 8;
   if (blockAlign !== channels * bps)
     throw new FormatError(file, 'fmt.blockAlign', `is ${blockAlign}, expected channels × bytes per sample = ${channels * bps}`);
-  const frames = Math.floor(dataLen / blockAlign);
-  const out = new Float32Array(frames);
+  return { format, channels, sampleRate, blockAlign, bits, float: isFloat, dataOff, dataLen };
+}
+
+/** Mono mixdown of `frames` sample frames at byte offset `off` of `bytes`, into out[o…]. */
+export function decodeWavFrames(bytes: Uint8Array, off: number, frames: number, w: WavLayout, out: Float32Array, o = 0): void {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { channels, bits, blockAlign } = w;
+  const isFloat = w.float, bps = bits / 8;
   const inv = 1 / channels;
   for (let i = 0; i < frames; i++) {
     let s = 0;
-    let p = dataOff + i * blockAlign;
+    let p = off + i * blockAlign;
     for (let c = 0; c < channels; c++, p += bps) {
       if (isFloat) s += bits === 32 ? dv.getFloat32(p, true) : dv.getFloat64(p, true);
       else if (bits === 16) s += dv.getInt16(p, true) / 32768;
@@ -105,9 +136,17 @@ export function decodeWav(bytes: Uint8Array, file = '<bytes>'): DecodedWav {
       else if (bits === 24) s += (((bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16)) << 8) >> 8) / 8388608;
       else s += dv.getInt32(p, true) / 2147483648;
     }
-    out[i] = s * inv;
+    out[o + i] = s * inv;
   }
-  return { sampleRate, channels, bitsPerSample: bits, float: isFloat, samples: out };
+}
+
+/** Decode a RIFF/WAVE file. Throws FormatError (message names `file` and the field). */
+export function decodeWav(bytes: Uint8Array, file = '<bytes>'): DecodedWav {
+  const w = parseWavHeader(bytes, file)!;
+  const frames = Math.floor(w.dataLen / w.blockAlign);
+  const out = new Float32Array(frames);
+  decodeWavFrames(bytes, w.dataOff, frames, w, out);
+  return { sampleRate: w.sampleRate, channels: w.channels, bitsPerSample: w.bits, float: w.float, samples: out };
 }
 
 /** Encode mono float samples as a 16-bit PCM WAV (clipped to [-1, 1], rounded to nearest). */
@@ -140,32 +179,92 @@ export function encodeWav16(samples: ArrayLike<number>, sampleRate: number): Uin
 
 const SINC_ZEROS = 16;
 
+/** The windowed-sinc kernel for a rate change (shared by resample and the streaming resampler). */
+export interface ResampleKernel {
+  /** Input samples per output sample. */
+  step: number;
+  /** Cutoff as a fraction of the input Nyquist frequency. */
+  cutoff: number;
+  /** Kernel half-width in input samples: output i reads inputs ⌊i·step⌋ − half + 1 … ⌊i·step⌋ + half. */
+  half: number;
+  /**
+   * Integer rates: step = M / L in lowest terms, and the 2·half tap weights of each of the L
+   * phases precomputed (the sines and cosines are most of the cost otherwise); null for rates with
+   * too many phases, which compute the weights per output sample.
+   */
+  M: number;
+  L: number;
+  table: Float64Array | null;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** The kernel weight at distance d (input samples) from the output position. */
+function sincWeight(d: number, cutoff: number, half: number): number {
+  const a = Math.PI * cutoff * d;
+  const sinc = a === 0 ? 1 : Math.sin(a) / a;
+  return sinc * (0.5 + 0.5 * Math.cos((Math.PI * d) / half));
+}
+
+export function resampleKernel(from: number, to: number): ResampleKernel {
+  if (!(from > 0 && to > 0)) throw new RangeError(`resample: sample rates must be positive, got ${from} → ${to}`);
+  const cutoff = 0.95 * Math.min(1, to / from);
+  const half = Math.ceil(SINC_ZEROS / cutoff);
+  let M = 0, L = 0, table: Float64Array | null = null;
+  if (Number.isInteger(from) && Number.isInteger(to)) {
+    const g = gcd(from, to);
+    M = from / g;
+    L = to / g;
+    const taps = 2 * half;
+    if (L * taps <= 1 << 20) {
+      table = new Float64Array(L * taps);
+      for (let r = 0; r < L; r++)
+        for (let t = 0; t < taps; t++) table[r * taps + t] = sincWeight(r / L + (half - 1 - t), cutoff, half);
+    }
+  }
+  return { step: from / to, cutoff, half, M, L, table };
+}
+
+/** ⌊i·step⌋ (exact for integer rates): the input sample at or before output i. */
+export function resampleFloor(i: number, k: ResampleKernel): number {
+  if (!k.table) return Math.floor(i * k.step);
+  const q = i * k.M;
+  let fl = Math.floor(q / k.L);
+  if (q - fl * k.L < 0) fl--;
+  else if (q - fl * k.L >= k.L) fl++;
+  return fl;
+}
+
+/**
+ * Output sample i of a signal of n input samples (n: the inputs known to exist; the kernel is
+ * cut at n − 1), reading input j from buf[j − base].
+ */
+export function resampleAt(buf: ArrayLike<number>, base: number, i: number, n: number, k: ResampleKernel): number {
+  const fl = resampleFloor(i, k);
+  const k0 = Math.max(0, fl - k.half + 1);
+  const k1 = Math.min(n - 1, fl + k.half);
+  let s = 0;
+  if (k.table) {
+    const taps = 2 * k.half;
+    const off = (i * k.M - fl * k.L) * taps - (fl - k.half + 1); // table index of input j's weight: off + j
+    const w = k.table;
+    for (let j = k0; j <= k1; j++) s += buf[j - base] * w[off + j];
+    return s * k.cutoff;
+  }
+  const x = i * k.step;
+  for (let j = k0; j <= k1; j++) s += buf[j - base] * sincWeight(x - j, k.cutoff, k.half);
+  return s * k.cutoff;
+}
+
 /**
  * Resample `samples` from `from` Hz to `to` Hz with a Hann-windowed sinc (see the header).
  * Output length is round(n · to / from). Returns the input (not a copy) when from === to.
  */
 export function resample(samples: Float32Array, from: number, to: number): Float32Array {
-  if (!(from > 0 && to > 0)) throw new RangeError(`resample: sample rates must be positive, got ${from} → ${to}`);
+  const k = resampleKernel(from, to);
   if (from === to) return samples;
   const n = samples.length;
-  const m = Math.round((n * to) / from);
-  const out = new Float32Array(m);
-  const step = from / to; // input samples per output sample
-  const cutoff = 0.95 * Math.min(1, to / from); // fraction of the input Nyquist frequency
-  const half = Math.ceil(SINC_ZEROS / cutoff); // kernel half-width in input samples
-  for (let i = 0; i < m; i++) {
-    const x = i * step;
-    const k0 = Math.max(0, Math.floor(x) - half + 1);
-    const k1 = Math.min(n - 1, Math.floor(x) + half);
-    let s = 0;
-    for (let k = k0; k <= k1; k++) {
-      const d = x - k;
-      const a = Math.PI * cutoff * d;
-      const sinc = a === 0 ? 1 : Math.sin(a) / a;
-      const win = 0.5 + 0.5 * Math.cos((Math.PI * d) / half);
-      s += samples[k] * sinc * win;
-    }
-    out[i] = s * cutoff;
-  }
+  const out = new Float32Array(Math.round((n * to) / from));
+  for (let i = 0; i < out.length; i++) out[i] = resampleAt(samples, 0, i, n, k);
   return out;
 }

@@ -1,8 +1,9 @@
 // The demo page (served by `sparse-rnn serve`): the char LM generating text token by token with the
 // per-step latency of the sparse model and of a dense model measured live in this browser, the
 // sparsity pattern of every weight matrix, sizes, and (when the server has one) a speech model:
-// upload a WAV or record from the microphone, see the transcript and the time the sparse model and
-// its dense form took (transcribeWav, the function `sparse-rnn transcribe` runs in Node).
+// upload a WAV or record from the microphone (transcribed as you speak by the streaming transcriber
+// in a Web Worker), see the transcript and the time the sparse model and its dense form took
+// (transcribeWav, the function `sparse-rnn transcribe` runs in Node).
 //
 // Compute: in a cross-origin isolated page (`sparse-rnn serve` sends COOP/COEP) the char LM runs in
 // a Web Worker that drives a pool of kernel threads (one per core by default): the page's main thread
@@ -18,8 +19,8 @@
 
 import {
   SparseModel, WorkerModel, SparseWorker, CharGenerator, charVocab, readSrnn, wasmSimdSupported, wasmRelaxedSupported, fetchModelBytes,
-  denseTwin, modelStats, densityGrid, transcribeWav, speechModelInfo, encodeWav16, createWebEngine, crossOriginIsolatedNow, browserCores,
-  type SrnnFile, type GeneratedToken, type ModelConfig, type SpeechModelInfo, type TranscribeResult, type KernelChoice, type Engine,
+  denseTwin, modelStats, densityGrid, transcribeWav, speechModelInfo, streamRefusal, encodeWav16, createWebEngine, crossOriginIsolatedNow, browserCores,
+  type SrnnFile, type GeneratedToken, type WorkerTranscriber, type ModelConfig, type SpeechModelInfo, type TranscribeResult, type KernelChoice, type Engine,
 } from '../runtime.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -386,6 +387,10 @@ async function runGeneration(): Promise<void> {
 interface SpeechModels {
   sparse: SparseModel;
   dense: SparseModel;
+  bytes: Uint8Array;
+  /** Whether the microphone path can stream (a forward-only model with causal normalisation), and its worker copy. */
+  canStream: boolean;
+  live: Promise<WorkerModel> | null;
   close(): void;
   /** Feature settings and output symbols from the header; null with the reason when it is not a speech model. */
   info: SpeechModelInfo | null;
@@ -409,13 +414,23 @@ async function openSpeech(bytes: Uint8Array, label: string): Promise<void> {
   } catch (e) {
     why = (e as Error).message;
   }
-  speechModels = { sparse, dense, info, why, close: () => { void s.engine.close(); void d.engine.close(); } };
+  const canStream = !!info && !streamRefusal(sparse, info, label);
+  const sm: SpeechModels = {
+    sparse, dense, info, why, bytes, canStream, live: null,
+    close: () => {
+      void s.engine.close();
+      void d.engine.close();
+      void sm.live?.then((m) => m.dispose()).catch(() => undefined);
+    },
+  };
+  speechModels = sm;
   const st = modelStats(file);
   const syms = file.header.extra?.vocab;
   el.speechInfo.textContent = `${label}: ${describeConfig(c)} · ${pct(1 - st.nonzeros / Math.max(1, st.weights))} of the weights are zero · ` +
     `${kib(st.fileBytes)} (dense fp32 ${kib(st.denseBytes)})` + (Array.isArray(syms) ? ` · ${syms.length} output symbols` : '') +
     (info ? ` · ${info.features.nMels} log-mel bands at ${info.features.sampleRate / 1000} kHz, ${info.features.stack} stacked, stride ${info.features.stride}` : '') +
-    ` · kernels ${sparse.kernels.name}/${sparse.sparse.name} (${s.engine.describe()}, main thread)`;
+    ` · kernels ${sparse.kernels.name}/${sparse.sparse.name} (${s.engine.describe()}, main thread)` +
+    (info ? (canStream ? ' · the microphone transcribes as you speak (streaming, in a Web Worker)' : ' · cannot stream (bidirectional, or normalised per utterance): the microphone transcribes at the stop') : '');
   el.speechUnavailable.textContent = info ? '' : `Transcription is off: ${why}. The timing on random features below still works.`;
   el.speechUnavailable.hidden = !!info;
   el.speechWav.disabled = el.speechRecord.disabled = !info;
@@ -449,64 +464,104 @@ function showTranscript(wav: Uint8Array, label: string): void {
   }
 }
 
-/** Mono samples of a recorded blob (any format the browser decodes), at the AudioContext's rate. */
-async function decodeRecording(blob: Blob): Promise<{ samples: Float32Array; sampleRate: number }> {
-  const ctx = new AudioContext();
-  try {
-    const buf = await ctx.decodeAudioData(await blob.arrayBuffer());
-    const n = buf.length, C = buf.numberOfChannels, x = new Float32Array(n);
-    for (let c = 0; c < C; c++) {
-      const d = buf.getChannelData(c);
-      for (let i = 0; i < n; i++) x[i] += d[i] / C;
-    }
-    return { samples: x, sampleRate: buf.sampleRate };
-  } finally {
-    void ctx.close();
+/** The speech model in the shared Web Worker, for live transcription (loaded at the first recording). */
+async function liveModel(sm: SpeechModels): Promise<WorkerModel> {
+  if (!sm.live) {
+    sharedWorker ??= new SparseWorker(workerUrl);
+    sm.live = WorkerModel.load(sm.bytes, { worker: sharedWorker, kernels: computeSettings().kernels, threads: 1 });
   }
+  return sm.live;
 }
 
-let recorder: MediaRecorder | null = null;
+interface Recording {
+  stop(): Promise<void>;
+}
+let recording: Recording | null = null;
 
-/** Record from the microphone (click again to stop); the recording becomes a WAV and goes through the upload path. */
+/**
+ * Record from the microphone (click again to stop). The samples stream to the worker's
+ * StreamingTranscriber as they arrive (src/sparse/stream.ts, as `transcribe --stream`), so the
+ * transcript grows while you speak; at the stop the recording becomes a WAV (downloadable) and goes
+ * through the upload path (whole-file transcript and sparse vs dense timing). A model that cannot
+ * stream (bidirectional, or per-utterance normalisation) shows the transcript at the stop only.
+ */
 async function toggleRecording(): Promise<void> {
-  if (recorder) {
-    recorder.stop();
+  if (recording) {
+    await recording.stop();
     return;
   }
-  if (!navigator.mediaDevices?.getUserMedia || typeof MediaRecorder === 'undefined')
-    throw new Error('this browser cannot record here (the microphone needs a secure context: https or localhost, and MediaRecorder)');
+  const sm = speechModels;
+  if (!sm?.info) return;
+  if (!navigator.mediaDevices?.getUserMedia || typeof AudioContext === 'undefined')
+    throw new Error('this browser cannot record here (the microphone needs a secure context: https or localhost)');
   const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
-  const chunks: Blob[] = [];
-  const rec = new MediaRecorder(stream);
-  rec.ondataavailable = (e): void => { if (e.data.size) chunks.push(e.data); };
-  rec.onstop = (): void => {
+  const ctx = new AudioContext();
+  const rate = ctx.sampleRate;
+  let live: WorkerTranscriber | null = null;
+  try {
+    if (sm.canStream) live = await (await liveModel(sm)).transcriber(rate);
+  } catch (e) {
     for (const t of stream.getTracks()) t.stop();
-    recorder = null;
-    el.speechRecord.textContent = '● Record';
-    el.speechRecord.classList.remove('recording');
-    el.speechRecStatus.textContent = '';
-    void (async () => {
+    void ctx.close();
+    throw e;
+  }
+  const source = ctx.createMediaStreamSource(stream);
+  // ScriptProcessorNode (one mono input: the browser mixes the channels down) hands us the samples
+  // in ~85 ms blocks without a separate AudioWorklet module file.
+  const proc = ctx.createScriptProcessor(4096, 1, 1);
+  const chunks: Float32Array[] = [];
+  let pending: Promise<unknown> = Promise.resolve();
+  let seconds = 0;
+  clearError();
+  el.speechTranscript.textContent = el.speechTiming.textContent = '';
+  delete el.speechTranscript.dataset.done;
+  proc.onaudioprocess = (e): void => {
+    const x = Float32Array.from(e.inputBuffer.getChannelData(0));
+    chunks.push(x);
+    seconds += x.length / rate;
+    el.speechRecStatus.textContent = `recording… ${seconds.toFixed(1)} s${live ? ', transcribing as you speak' : ''}; click Stop to finish`;
+    if (live) pending = pending.then(() => live.push(x)).then((ev) => { if (ev) el.speechTranscript.textContent = ev.text; });
+  };
+  source.connect(proc);
+  proc.connect(ctx.destination);
+  recording = {
+    async stop(): Promise<void> {
+      recording = null;
+      proc.onaudioprocess = null;
+      source.disconnect();
+      proc.disconnect();
+      for (const t of stream.getTracks()) t.stop();
+      void ctx.close();
+      el.speechRecord.textContent = '● Record';
+      el.speechRecord.classList.remove('recording');
+      el.speechRecStatus.textContent = '';
       try {
-        const { samples, sampleRate } = await decodeRecording(new Blob(chunks, { type: rec.mimeType }));
+        await pending;
+        const fin = live ? await live.end() : null;
+        const samples = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+        let o = 0;
+        for (const c of chunks) {
+          samples.set(c, o);
+          o += c.length;
+        }
         if (!samples.length) throw new Error('the recording is empty');
         // 16-bit WAV bytes: the downloadable file gives this very transcript with `sparse-rnn transcribe`.
-        const wav = encodeWav16(samples, sampleRate);
+        const wav = encodeWav16(samples, rate);
         if (recordingUrl) URL.revokeObjectURL(recordingUrl);
         recordingUrl = URL.createObjectURL(new Blob([wav as Uint8Array<ArrayBuffer>], { type: 'audio/wav' }));
         el.speechDownload.href = recordingUrl;
         el.speechDownload.hidden = false;
         showTranscript(wav, 'the recording');
+        if (fin && fin.text !== el.speechTranscript.textContent)
+          el.speechTiming.textContent += ` · streamed while recording: "${fin.text}" (the WAV is 16-bit, the live samples were float)`;
       } catch (e) {
         showError('Could not use the recording:', e);
       }
-    })();
+    },
   };
-  rec.start();
-  recorder = rec;
-  clearError();
   el.speechRecord.textContent = '■ Stop';
   el.speechRecord.classList.add('recording');
-  el.speechRecStatus.textContent = 'recording… click Stop to transcribe';
+  el.speechRecStatus.textContent = `recording…${live ? ' transcribing as you speak;' : ''} click Stop to finish`;
 }
 
 function timeSpeech(): void {
@@ -695,7 +750,6 @@ function init(): void {
   });
   el.speechRecord.addEventListener('click', () => {
     void toggleRecording().catch((e: unknown) => {
-      recorder = null;
       showError('Could not record from the microphone:', e);
     });
   });
