@@ -201,7 +201,8 @@ export function planListing(o: ReproduceOptions): string {
     lines.push(`## ${header}`, '', row(['run', 'model', 'seed', 'what', 'waits for', 'est. min']), row(['---', '---', '---', '---', '---', '---']));
     for (const r of runs) lines.push(row([r.id, r.model, String(r.seed), r.label, r.deps.join(', ') || '—', (secs[r.id] / 60).toFixed(0)]));
     const longest = Math.max(...runs.map((r) => secs[r.id]));
-    lines.push('', `${runs.length} runs; about ${(total / 3600).toFixed(1)} h wall with ${slots} at a time (${(runs.reduce((a, r) => a + secs[r.id], 0) / 3600).toFixed(1)} h of training in all; longest run ${(longest / 60).toFixed(0)} min).`, '');
+    const dur = (x: number): string => (x < 3600 ? `${(x / 60).toFixed(0)} min` : `${(x / 3600).toFixed(1)} h`);
+    lines.push('', `${runs.length} runs; about ${dur(total)} wall with ${slots} at a time (${dur(runs.reduce((a, r) => a + secs[r.id], 0))} of training in all; longest run ${dur(longest)}).`, '');
   }
   return lines.join('\n');
 }

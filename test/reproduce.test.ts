@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reproduce, resultsTargets, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
+import { planListing, reproduce, resultsTargets, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
 import { speechPlan } from '../experiments/speech.js';
 import {
   charlmPlan, dependencies, displayId, estimateFullMinutes, gruPrunedSize, gruTotalParams, resolveRun, solveHidden, sparsityForShare, stepped, tableFourEpochs, transientText,
@@ -121,6 +121,17 @@ test('--only and --seed: a subset of a plan, refused when unknown or missing a d
   assert.throws(() => speechPlan('full', { only: ['rnn-agp'] }), /rnn-agp needs run\(s\) rnn-sparse/);
   // Ids belong to one plan, so --only with --task all is refused before anything runs.
   await assert.rejects(reproduce({ mode: 'quick', task: 'all', out: '/nonexistent', only: ['1'] }), /one plan/);
+});
+
+test('--dry-run lists every run of the plan with its seed, dependencies and an estimated time', () => {
+  const md = planListing({ mode: 'full', task: 'charlm', out: 'unused', seeds: 2 });
+  assert.match(md, /^\| 5-s1235 \| GRU-256 \| 1235 \| hard pruning at epoch 3, seed 1235 \| 2-s1235 \| \d+ \|$/m);
+  assert.match(md, /^\| 2q \| GRU-256 \| 1234 \| [^|]+ \| 1 \| \d+ \|$/m);
+  assert.match(md, /30 runs; about [\d.]+ (h|min) wall with 2 at a time/);
+  // Both tasks of 'all'; the speech plan lists its Nesterov rows.
+  const all = planListing({ mode: 'full', task: 'all', out: 'unused', parallel: 1 });
+  assert.match(all, /## charlm \(full\)/);
+  assert.match(all, /^\| rnn-sparse-sgd \| RNN-256 \|/m);
 });
 
 test('the hard-cut transient is labelled by when each value was measured', () => {
