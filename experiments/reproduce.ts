@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { loadavg } from 'node:os';
 import { loadCharCorpus } from '../src/data/charlm.js';
 import {
-  GRU256_MS_PER_STEP, SOTU_STEPS_PER_PASS, charlmPlan, charlmReport, dependencies, estimateCharlmSeconds, estimateFullMinutes, machineDescription, measureLatency,
+  GRU256_MS_PER_STEP, SOTU_STEPS_PER_PASS, charlmPlan, charlmReport, dependencies, firstSeedRuns, estimateCharlmSeconds, estimateFullMinutes, machineDescription, measureLatency,
   runCharlmPlan, stepsPerEpoch,
   type CharlmExperiment, type CharlmPlan, type Invocation, type Latency, type PlanOverrides, type RunResult,
 } from './charlm.js';
@@ -128,7 +128,7 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   let latencyNote: string | undefined;
   if ((o.bench ?? true) && experiment === 'moby') {
     log('reproduce charlm: measuring per-timestep inference latency (batch 1), one model at a time…');
-    latency = await measureLatency(rep.results, { log });
+    latency = await measureLatency(firstSeedRuns(plan.runs, rep.results), { log }) // one seed per row: latency does not depend on the seed;
   } else latencyNote = 'latency measurement switched off for this invocation';
   const notes: string[] = [];
   // --full duration estimate from the speed measured here (the largest model that ran).

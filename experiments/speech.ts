@@ -976,7 +976,7 @@ export async function reproduceSpeech(opts: SpeechReproduceOptions): Promise<str
   let latencyNote: string | undefined;
   if (opts.bench ?? true) {
     log('reproduce speech: measuring per-timestep inference latency (batch 1), one model at a time…');
-    latency = await measureSpeechLatency(rep.results, { log, rounds: opts.latencyRounds });
+    latency = await measureSpeechLatency(speechFirstSeed(plan, rep.results), { log, rounds: opts.latencyRounds });
   } else latencyNote = 'latency measurement switched off for this invocation';
   const overhead = opts.bench ?? true ? await speechPruningOverheads(plan, data, out, log) : [];
   const notes: string[] = [];
