@@ -140,7 +140,7 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
     notes.push(`Estimated \`--full\` duration on this machine: about ${est.minutes.toFixed(0)} min wall with 2 runs at a time ` +
       `(from GRU-${ref.hidden} at ${ref.timing.msPerStep.toFixed(0)} ms/step measured here, scaled by multiply-adds per character; GRU-512 ≈ ${(est.perRun['4'] / 60).toFixed(0)} min, GRU-256 ≈ ${(est.perRun['1'] / 60).toFixed(0)} min per run). ` +
       `At the 65–95 ms/step GRU-256 takes on an idle core: about ${estimateFullMinutes({ hidden: 256, msPerStep: 65 }).minutes.toFixed(0)}–${estimateFullMinutes({ hidden: 256, msPerStep: 95 }).minutes.toFixed(0)} min. ` +
-      'Budget: 3 h; every run gets the full 10 epochs.');
+      `Every run gets the full ${plan.epochs} epochs; the longest run is estimated at ${(Math.max(...Object.values(est.perRun)) / 60).toFixed(0)} min at the speed measured here (the plans are sized for about 2 h per run at most); \`--dry-run\` lists every run.`);
   }
   record();
   const cur = current();
