@@ -707,7 +707,7 @@ export function sotuReport(plan: CharlmPlan, R: Map<string, RunResult>, ctx: Rep
   if (plan.experiment === 'sotu')
     o.push('- Why this budget: the PyTorch anchor (REFERENCE.md §10) at one pass has dense GRU-512 only +0.9% better than dense GRU-256, and GRU-512 at 93.7% −5.1%: a larger sparse model cannot win where the larger dense one barely does. ' +
       '`--task sotu-budget` measures where the dense medium model leads clearly; rerun this plan with `--budget <passes>` from that search.');
-  const wall = R.size ? [...R.values()].map((r) => `${displayId(r.id)} ${((r.timing.epochs.reduce((a, e) => a + e.seconds, 0)) / 60).toFixed(0)} min`).join(', ') : '—';
+  const wall = R.size ? [...R.values()].map((r) => `${displayId(r.id)} ${((r.timing.epochs.reduce((a, e) => a + e.seconds, 0)) / 60).toFixed(1)} min`).join(', ') : '—';
   o.push(`- Wall time per run (training + evaluation): ${wall}.`);
   for (const r of planRows(plan.runs).filter((x) => x.note)) o.push(`- ${r.id}: ${r.note}.`);
   o.push('');
