@@ -24,10 +24,14 @@ import { loadCharCorpus } from '../src/data/charlm.js';
 import { benchModel } from '../bench/kernels.js';
 import { loadOrt, ortLatency } from './latency.js';
 import {
-  pruneDependencies, readJson, resolveRecipe, runPlan, scheduledSeconds, selectRuns, writeJsonAtomic,
-  type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport,
+  DEFAULT_SEED, expandSeeds, pruneDependencies, readJson, renamePruneDeps, resolveRecipe, runPlan, scheduledSeconds, selectRuns, writeJsonAtomic,
+  type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
 import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
+import {
+  SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, gatherRows, paramsScatter, seedTableRows,
+  type Claim, type RowRuns, type SeedResult,
+} from './seeds.js';
 
 // ---------------------------------------------------------------------------------------------
 // The plan (data)
@@ -37,8 +41,8 @@ export type Mode = 'quick' | 'full';
 export type { PruneSpec };
 export { readJson, writeJsonAtomic };
 
-export interface RunSpec {
-  /** REFERENCE.md numbering: '1', '2', '2a', '3', '4', '4m', '5', '5p' (5'), '6'. */
+export interface RunSpec extends SeedFields {
+  /** REFERENCE.md numbering: '1', '2', '2a', '3', '4', '4m', '5', '5p' (5'), '6'; seed copies `<id>-s<seed>`. */
   id: string;
   label: string;
   hidden: number;
@@ -46,8 +50,17 @@ export interface RunSpec {
   note?: string;
 }
 
+/** Which char-LM experiment: the Moby Dick reproduction, the data-rich SOTU claim plan, or its budget search. */
+export type CharlmExperiment = 'moby' | 'sotu' | 'sotu-budget';
+
+/** Seeds of a claim row in --full (the rest: one). */
+export const CLAIM_SEEDS = 3;
+
 export interface CharlmPlan {
   mode: Mode;
+  experiment: CharlmExperiment;
+  /** Training passes over the corpus (SOTU plans: their step budget = passes × steps per pass). */
+  passes?: number;
   corpus: string;
   vocabSize: number;
   embed: number;
@@ -82,8 +95,14 @@ export interface PlanOverrides {
   hardEpochs?: [number, number];
   /** Training seed of every run (default 1234, the reference's). */
   seed?: number;
-  /** Keep only these run ids (and refuse a run whose dependency is left out). */
+  /** Keep only these rows (and refuse a row whose dependency is left out). */
   only?: string[];
+  /** Seeds per row (every row); default: CLAIM_SEEDS for the claim rows in --full, else 1. */
+  seeds?: number;
+  /** Include the rows beyond the original nine (five hard points, q from the dense run, target vs Algorithm 1); default: --full only. */
+  extended?: boolean;
+  /** SOTU plans: passes over the training split (default 2 for the claim plan, 4 for the budget search). */
+  passes?: number;
 }
 
 /** Parameters of Embedding(V, E) → GRU(E → H) → Linear(H → V): 3H² + (3E + 6 + V)H + VE + V (REFERENCE.md §2). */
@@ -105,35 +124,68 @@ export function solveHidden(params: number, E: number, V: number): number {
 export const RUN2_SPARSITY = 0.9;
 export const BIG_SPARSITY = 0.92;
 
-export function charlmPlan(mode: Mode, o: PlanOverrides = {}): CharlmPlan {
+/** Table 4's five pruning points (epochs 5, 7, 10, 12, 15 of 20) scaled to `epochs`. */
+export function tableFourEpochs(epochs: number): number[] {
+  return [...new Set([0.25, 0.35, 0.5, 0.6, 0.75].map((f) => Math.max(1, Math.round(f * epochs))))].filter((k) => k < epochs);
+}
+
+/** Sparsity of the pruned tensors that leaves GRU-H with `share` of GRU-base's parameters (rounded up to 0.1%). */
+export function sparsityForShare(H: number, base: number, E: number, V: number, share: number): number {
+  const unpruned = gruTotalParams(H, E, V) - gruPrunedSize(H, E, V);
+  const s = 1 - (share * gruTotalParams(base, E, V) - unpruned) / gruPrunedSize(H, E, V);
+  return Math.ceil(s * 1000) / 1000;
+}
+
+/** The seed copies of a plan's rows (see runner.ts expandSeeds). */
+function seeded(rows: RunSpec[], mode: Mode, o: PlanOverrides): RunSpec[] {
+  const n = (r: RunSpec): number => o.seeds ?? (mode === 'full' && r.claim ? CLAIM_SEEDS : 1);
+  return expandSeeds(selectRuns(rows, o.only, dependencies), o.seed ?? DEFAULT_SEED, n, (r, f) => ({ ...r, prune: renamePruneDeps(r.prune, f) }));
+}
+
+export function charlmPlan(mode: Mode, o: PlanOverrides & { experiment?: CharlmExperiment } = {}): CharlmPlan {
+  if (o.experiment === 'sotu' || o.experiment === 'sotu-budget') return sotuPlan(mode, o.experiment, o);
   const full = mode === 'full';
   const sizes = o.sizes ?? (full ? { base: 256, big: 512, medium: 384 } : { base: 128, big: 256, medium: 192 });
   const E = 64, V = o.vocabSize ?? 90;
   const [k1, k2] = o.hardEpochs ?? (full ? [3, 5] : [2, 3]);
   const planned2 = Math.round((1 - RUN2_SPARSITY) * gruPrunedSize(sizes.base, E, V)) + gruTotalParams(sizes.base, E, V) - gruPrunedSize(sizes.base, E, V);
   const small = solveHidden(planned2, E, V);
+  const epochs = o.epochs ?? (full ? 10 : 4);
   const runs: RunSpec[] = [
-    { id: '1', label: 'GRU dense baseline', hidden: sizes.base, prune: { method: 'none' } },
-    { id: '2', label: `GRU sparse, Narang (target ${100 * RUN2_SPARSITY}%)`, hidden: sizes.base, prune: { method: 'narang', targetSparsity: RUN2_SPARSITY } },
-    { id: '4', label: `GRU sparse big, Narang (target ${100 * BIG_SPARSITY}%)`, hidden: sizes.big, prune: { method: 'narang', targetSparsity: BIG_SPARSITY } },
-    { id: '5', label: `hard pruning at epoch ${k1}`, hidden: sizes.base, prune: { method: 'hard', atEpoch: k1, matchNnzOf: '2' } },
-    { id: '5p', label: `hard pruning at epoch ${k2}`, hidden: sizes.base, prune: { method: 'hard', atEpoch: k2, matchNnzOf: '2' } },
+    { id: '1', label: 'GRU dense baseline', hidden: sizes.base, prune: { method: 'none' }, claim: true },
+    { id: '2', label: `GRU sparse, Narang (target ${100 * RUN2_SPARSITY}%)`, hidden: sizes.base, prune: { method: 'narang', targetSparsity: RUN2_SPARSITY }, claim: true },
+    { id: '4', label: `GRU sparse big, Narang (target ${100 * BIG_SPARSITY}%)`, hidden: sizes.big, prune: { method: 'narang', targetSparsity: BIG_SPARSITY }, claim: true },
+    { id: '5', label: `hard pruning at epoch ${k1}`, hidden: sizes.base, prune: { method: 'hard', atEpoch: k1, matchNnzOf: '2' }, claim: true },
+    { id: '5p', label: `hard pruning at epoch ${k2}`, hidden: sizes.base, prune: { method: 'hard', atEpoch: k2, matchNnzOf: '2' }, claim: true },
     { id: '6', label: "GRU sparse, AGP (to run 2's non-zeros)", hidden: sizes.base, prune: { method: 'agp', matchNnzOf: '2' } },
-    { id: '4m', label: `GRU sparse medium, Narang (target ${100 * BIG_SPARSITY}%)`, hidden: sizes.medium, prune: { method: 'narang', targetSparsity: BIG_SPARSITY } },
+    { id: '4m', label: `GRU sparse medium, Narang (target ${100 * BIG_SPARSITY}%)`, hidden: sizes.medium, prune: { method: 'narang', targetSparsity: BIG_SPARSITY }, claim: true },
     { id: '2a', label: 'GRU sparse, Narang as printed (φ = 1.5θ)', hidden: sizes.base, prune: { method: 'narang', phiMult: 1.5 } },
     {
-      id: '3', label: 'GRU dense small', hidden: small, prune: { method: 'none' },
+      id: '3', label: 'GRU dense small', hidden: small, prune: { method: 'none' }, claim: true,
       note: `H solves total(H) = 3H² + ${3 * E + 6 + V}H + ${V * E + V} ≈ ${planned2.toLocaleString('en')} (run 2's planned non-zeros: ${Math.round(100 * (1 - RUN2_SPARSITY))}% of ${gruPrunedSize(sizes.base, E, V).toLocaleString('en')} pruned weights + ${(gruTotalParams(sizes.base, E, V) - gruPrunedSize(sizes.base, E, V)).toLocaleString('en')} unpruned)`,
     },
   ];
+  if (o.extended ?? full) {
+    // Table 4's other pruning points, each matched to run 2's non-zeros.
+    for (const k of tableFourEpochs(epochs).filter((k) => k !== k1 && k !== k2))
+      runs.push({ id: `5e${k}`, label: `hard pruning at epoch ${k}`, hidden: sizes.base, prune: { method: 'hard', atEpoch: k, matchNnzOf: '2' } });
+    runs.push(
+      // Algorithm 1 as the paper states it: q = the 90th percentile of a previously trained dense model's weights.
+      { id: '2q', label: 'GRU sparse, Algorithm 1 with q from run 1 (trained dense), φ = 1.5θ', hidden: sizes.base, prune: { method: 'narang', phiMult: 1.5, qFrom: '1' } },
+      { id: '2q9', label: 'GRU sparse, Algorithm 1 with q from run 1, φ = 2.9θ (≈90% in REFERENCE.md §4.4)', hidden: sizes.base, prune: { method: 'narang', phiMult: 2.9, qFrom: '1' } },
+      // Target mode forces one sparsity on every layer type; Algorithm 1 lets each type find its own. Same total non-zeros.
+      { id: '2t', label: "GRU sparse, target mode at run 2a's non-zeros (equal sparsity per layer type)", hidden: sizes.base, prune: { method: 'target-match', matchNnzOf: '2a' } },
+    );
+  }
   return {
     mode,
+    experiment: 'moby',
     corpus: o.corpus ?? 'moby-dick',
     vocabSize: V,
     embed: E,
     batch: o.batch ?? 32,
     seqLen: o.seqLen ?? 50,
-    epochs: o.epochs ?? (full ? 10 : 4),
+    epochs,
     maxStepsPerEpoch: o.maxStepsPerEpoch ?? (full ? 0 : 150),
     evalChars: o.evalChars ?? (full ? 0 : 20000),
     lr: 2e-3,
@@ -142,7 +194,61 @@ export function charlmPlan(mode: Mode, o: PlanOverrides = {}): CharlmPlan {
     // full: Table 1 with E = 10 — start of epoch 2, ramp at ⌊0.25E⌋, end at ⌊0.5E⌋, freq 100 (661/1322/3305).
     window: o.window ?? (full ? { start: 1, ramp: 2, end: 5, freq: 100 } : { start: 1, ramp: 1.5, end: 2.5, freq: 10 }),
     baseline: '1',
-    runs: selectRuns(runs, o.only, dependencies),
+    runs: seeded(runs, mode, o),
+  };
+}
+
+/** GRU sizes of the SOTU plans: the baseline, the dense medium, and the larger sparse models. */
+export const SOTU_SIZES = { base: 256, medium: 512, bigs: [512, 768] } as const;
+/** Steps of one pass over SOTU's training split at batch 32 × 50 (REFERENCE.md §10: 6,052). */
+export const SOTU_STEPS_PER_PASS = 6052;
+
+/**
+ * The data-rich char-LM plans on the State of the Union corpus (10.8M characters), one epoch = one
+ * pass. 'sotu': dense GRU-256, dense medium GRU-512, GRU-256 at 90%, and GRU-512 / GRU-768 pruned
+ * to ≤ 25% of GRU-256's parameters, every row a claim row. 'sotu-budget': the dense pair only, for
+ * the budget search (valid bits/char after every pass; a constant learning rate makes the run at P
+ * passes also the 1, …, P − 1 pass runs).
+ */
+export function sotuPlan(mode: Mode, experiment: 'sotu' | 'sotu-budget', o: PlanOverrides = {}): CharlmPlan {
+  const full = mode === 'full';
+  const E = 64, V = o.vocabSize ?? 100;
+  const passes = o.passes ?? o.epochs ?? (experiment === 'sotu' ? 2 : 4);
+  const base = o.sizes?.base ?? (full ? SOTU_SIZES.base : 64);
+  const medium = o.sizes?.medium ?? (full ? SOTU_SIZES.medium : 128);
+  const bigs = o.sizes ? [o.sizes.medium, o.sizes.big] : full ? [...SOTU_SIZES.bigs] : [128, 192];
+  const share = 0.245; // ≤ 25% of the baseline's parameters, with a margin for rounding
+  const P = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const runs: RunSpec[] = [
+    // The budget search is one seed per row (it picks the budget; the claim plan then runs 3 seeds).
+    { id: 's-dense', label: `GRU-${base} dense baseline`, hidden: base, prune: { method: 'none' }, claim: experiment === 'sotu' },
+    { id: 's-medium', label: `GRU-${medium} dense medium`, hidden: medium, prune: { method: 'none' }, claim: experiment === 'sotu' },
+  ];
+  if (experiment === 'sotu') {
+    runs.push({ id: 's-sparse', label: `GRU-${base} sparse, Narang (target 90%)`, hidden: base, prune: { method: 'narang', targetSparsity: 0.9 }, claim: true });
+    for (const H of bigs) {
+      const s = sparsityForShare(H, base, E, V, share);
+      runs.push({
+        id: `s-big${H}`, label: `GRU-${H} sparse, Narang (target ${P(s)})`, hidden: H, prune: { method: 'narang', targetSparsity: s }, claim: true,
+        note: `${P(s)} leaves ${P((gruTotalParams(H, E, V) - gruPrunedSize(H, E, V) + (1 - s) * gruPrunedSize(H, E, V)) / gruTotalParams(base, E, V))} of GRU-${base}'s ${gruTotalParams(base, E, V).toLocaleString('en')} parameters`,
+      });
+    }
+  }
+  return {
+    mode, experiment, passes,
+    corpus: o.corpus ?? 'sotu',
+    vocabSize: V, embed: E,
+    batch: o.batch ?? 32, seqLen: o.seqLen ?? 50,
+    epochs: passes,
+    maxStepsPerEpoch: o.maxStepsPerEpoch ?? (full ? 0 : 100),
+    // Valid/test: the first 200k characters of each (5% splits of 10.8M are 540k; a GRU-768 evaluates ~1k chars/s).
+    evalChars: o.evalChars ?? (full ? 200000 : 20000),
+    lr: 2e-3, clip: 5,
+    seed: o.seed ?? DEFAULT_SEED,
+    // Table 1's heuristics in passes: start at 10%, ramp at 25%, end at 50% of training.
+    window: o.window ?? { start: 0.1 * passes, ramp: 0.25 * passes, end: 0.5 * passes, freq: full ? 100 : 10 },
+    baseline: 's-dense',
+    runs: seeded(runs, mode, o),
   };
 }
 
@@ -151,7 +257,7 @@ export function dependencies(r: RunSpec): string[] {
   return pruneDependencies(r.prune);
 }
 
-export const displayId = (id: string): string => id.replace(/p$/, "'");
+export const displayId = (id: string): string => id.replace(/^(\d)p($|-s)/, "$1'$2");
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -199,6 +305,14 @@ export interface WorkerInput {
   exportSrnn: boolean;
 }
 
+/** A finished run's 90th percentile of |w| per layer type (Algorithm 1's q for a run that takes it from there). */
+export function q90Of(done: ReadonlyMap<string, { absQ90?: Record<string, number> }>, id: string, dep: string): Record<string, number> {
+  const d = done.get(dep);
+  if (!d) throw new Error(`run ${id} needs run ${dep} to have finished`);
+  if (!d.absQ90) throw new Error(`run ${id} takes q from run ${dep}, whose result has no weight percentiles (an older version wrote it): delete run ${dep}'s folder and summary to train it again`);
+  return d.absQ90;
+}
+
 /** Steps per epoch for a corpus length (StreamBatcher: ⌊(⌊n/B⌋ − 1)/T⌋, capped). */
 export function stepsPerEpoch(trainChars: number, plan: CharlmPlan): number {
   const S = Math.floor((Math.floor(trainChars / plan.batch) - 1) / plan.seqLen);
@@ -212,11 +326,11 @@ export function resolveRun(plan: CharlmPlan, r: RunSpec, S: number, done: Readon
     if (!d) throw new Error(`run ${r.id} needs run ${dep} to have finished`);
     return d.params.prunedNnz;
   };
-  const recipe = resolveRecipe(r.prune, plan.window, S, nnzOf, () => gruPrunedSize(r.hidden, plan.embed, plan.vocabSize));
+  const recipe = resolveRecipe(r.prune, plan.window, S, nnzOf, () => gruPrunedSize(r.hidden, plan.embed, plan.vocabSize), (dep) => q90Of(done, r.id, dep));
   return {
     id: r.id, label: r.label, hidden: r.hidden, recipe, corpus: plan.corpus, embed: plan.embed, batch: plan.batch,
     seqLen: plan.seqLen, epochs: plan.epochs, maxStepsPerEpoch: plan.maxStepsPerEpoch, evalChars: plan.evalChars,
-    lr: plan.lr, clip: plan.clip, seed: plan.seed,
+    lr: plan.lr, clip: plan.clip, seed: r.seed ?? plan.seed,
   };
 }
 
@@ -245,7 +359,7 @@ export function runCharlmPlan(plan: CharlmPlan, o: CharlmRunnerOptions): Promise
         corpus: plan.corpus, cell: 'gru', layers: 1, hidden: r.hidden, embed: plan.embed, dropout: 0,
         checkpoint, resume: true, prune: spec.recipe, kernels: o.kernels ?? 'auto', threads: o.threads ?? 1,
         train: {
-          epochs: plan.epochs, batch: plan.batch, seqLen: plan.seqLen, clip: plan.clip, lrDecay: 1, seed: plan.seed,
+          epochs: plan.epochs, batch: plan.batch, seqLen: plan.seqLen, clip: plan.clip, lrDecay: 1, seed: spec.seed,
           maxStepsPerEpoch: plan.maxStepsPerEpoch, evalChars: plan.evalChars, optimizer: { kind: 'adam', lr: plan.lr },
         },
       },
@@ -423,14 +537,27 @@ export function machineDescription(): string {
 }
 export { loadavg };
 
+/** GRU-256 training ms/step (batch 32 × 50, 1 thread, two runs side by side) measured in this machine's full runs (RESULTS.md: 88–95 ms for runs 5, 5', 6, 2a). */
+export const GRU256_MS_PER_STEP = 90;
+
+/**
+ * Seconds per run of a plan, from a measured ms/step at one hidden size scaled by multiply-adds
+ * per character (dense-masked cost: an upper bound for sparse runs once their masks freeze), plus
+ * evaluation (valid after every epoch, test once) at `evalSecPerKChar` for the same size.
+ */
+export function estimateCharlmSeconds(plan: CharlmPlan, S: number, validChars: number, measured: { hidden: number; msPerStep: number; evalSecPerKChar?: number } = { hidden: 256, msPerStep: GRU256_MS_PER_STEP }): Record<string, number> {
+  const cost = (H: number): number => gruPrunedSize(H, plan.embed, plan.vocabSize) + 20000; // MACs/char + fixed per-char overhead
+  const ratio = (H: number): number => cost(H) / cost(measured.hidden);
+  const perRun: Record<string, number> = {};
+  for (const r of plan.runs)
+    perRun[r.id] = (plan.epochs * S * measured.msPerStep * ratio(r.hidden)) / 1000 + ((measured.evalSecPerKChar ?? 0.1) * ((plan.epochs + 1) * validChars) / 1000) * ratio(r.hidden);
+  return perRun;
+}
+
 /** Full-run duration estimate (minutes, two slots) from a measured ms/step at one hidden size. */
 export function estimateFullMinutes(measured: { hidden: number; msPerStep: number; evalSecPerKChar?: number }, slots = 2): { minutes: number; perRun: Record<string, number> } {
   const plan = charlmPlan('full');
-  const cost = (H: number): number => gruPrunedSize(H, 64, 90) + 20000; // MACs/char + fixed per-char overhead
-  const ms = (H: number): number => (measured.msPerStep * cost(H)) / cost(measured.hidden);
-  const evalS = (H: number): number => ((measured.evalSecPerKChar ?? 0.1) * (53.5 * plan.epochs + 101) * cost(H)) / cost(measured.hidden);
-  const perRun: Record<string, number> = {};
-  for (const r of plan.runs) perRun[r.id] = (plan.epochs * 661 * ms(r.hidden)) / 1000 + evalS(r.hidden);
+  const perRun = estimateCharlmSeconds(plan, 661, 53500, measured);
   return { minutes: scheduledSeconds(plan.runs, perRun, dependencies, slots) / 60, perRun };
 }
 
@@ -458,68 +585,171 @@ export function writePlot(dir: string, name: string, svg: string): string {
   return p;
 }
 
-export interface ClaimCheck {
-  claim: string;
-  numbers: string;
-  verdict: 'PASS' | 'FAIL' | 'not tested';
-}
-
-export function checkClaims(plan: CharlmPlan, R: Map<string, RunResult>): ClaimCheck[] {
-  const base = R.get(plan.baseline);
-  const out: ClaimCheck[] = [];
-  if (!base) return out;
-  const rel = (r: RunResult): number => relPerf(base.validBpc, r.validBpc);
-  const relT = (r: RunResult): number => relPerf(base.testBpc, r.testBpc);
-  const r2 = R.get('2');
-  if (r2)
-    out.push({
-      claim: 'Same-size model pruned to ~90% is within 10% (relative) of the dense baseline',
-      numbers: `run 2 (${pct(r2.sparsity)} sparse): valid ${f4(r2.validBpc)} vs ${f4(base.validBpc)} → ${signed(rel(r2))}; test ${signed(relT(r2))}`,
-      verdict: rel(r2) >= -10 ? 'PASS' : 'FAIL',
-    });
-  const bigs = ['4', '4m'].map((id) => R.get(id)).filter((r): r is RunResult => !!r);
-  if (bigs.length) {
-    const le25 = bigs.filter((r) => r.params.nonZero <= 0.25 * base.params.total);
-    const desc = (r: RunResult): string =>
-      `run ${displayId(r.id)} GRU-${r.hidden} ${pct(r.sparsity, 1)} sparse, ${int(r.params.nonZero)} params = ${pct(r.params.nonZero / base.params.total, 1)} of run 1: valid ${signed(rel(r))}, test ${signed(relT(r))}`;
-    out.push({
-      claim: 'A larger sparse model with ≤ 25% of the dense parameters beats the dense baseline',
-      numbers: bigs.map(desc).join('; '),
-      verdict: !le25.length ? 'not tested' : le25.some((r) => r.validBpc < base.validBpc) ? 'PASS' : 'FAIL',
-    });
-  }
-  const hards = ['5', '5p'].map((id) => R.get(id)).filter((r): r is RunResult => !!r);
-  if (r2 && hards.length)
-    out.push({
-      claim: 'Gradual pruning beats hard pruning at the same number of parameters',
-      numbers: `run 2 gradual ${f4(r2.validBpc)} (${int(r2.params.nonZero)} params) vs ` +
-        hards.map((h) => `hard at epoch ${(h.spec.recipe as { hard: { atEpoch: number } }).hard.atEpoch} ${f4(h.validBpc)} (${int(h.params.nonZero)})`).join(', ') +
-        ` valid bpc; gap ${hards.map((h) => signed(rel(r2) - rel(h)).replace('%', '')).join(' / ')} points`,
-      verdict: hards.every((h) => r2.validBpc < h.validBpc) ? 'PASS' : 'FAIL',
-    });
-  const r3 = R.get('3');
-  if (r2 && r3)
-    out.push({
-      claim: 'For a parameter budget, pruning beats a smaller dense model',
-      numbers: `run 2 ${int(r2.params.nonZero)} params ${signed(rel(r2))} vs run 3 dense GRU-${r3.hidden} ${int(r3.params.nonZero)} params ${signed(rel(r3))} (valid)`,
-      verdict: r2.validBpc < r3.validBpc ? 'PASS' : 'FAIL',
-    });
-  if (r2) {
-    const sec = (r: RunResult): number => (r.timing.msPerStep * r.stepsPerEpoch) / 1000;
-    const d = (sec(r2) - sec(base)) / sec(base);
-    out.push({
-      claim: 'Training time with pruning is within 5% of dense',
-      numbers: `training s/epoch (eval excluded): run 1 ${sec(base).toFixed(1)} s, run 2 ${sec(r2).toFixed(1)} s → ${d >= 0 ? '+' : '−'}${Math.abs(100 * d).toFixed(1)}%` +
-        ' (the two ran side by side, one per core, on a shared machine: expect a few % of noise)',
-      verdict: d <= 0.05 ? 'PASS' : 'FAIL',
-    });
+/** The plan's rows: each row's first seed copy, under the row's id. */
+export function planRows(runs: readonly RunSpec[]): RunSpec[] {
+  const seen = new Set<string>();
+  const out: RunSpec[] = [];
+  for (const r of runs) {
+    const row = r.row ?? r.id;
+    if (seen.has(row)) continue;
+    seen.add(row);
+    out.push({ ...r, id: row, label: r.label.replace(/, seed \d+$/, '') });
   }
   return out;
 }
 
-/** The markdown of the char-LM section and its SVG plots. */
-export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map<string, Latency>, ctx: ReportContext): string {
+/** The first seed's run of every row, keyed by the row id (the per-run tables show one seed). */
+export function firstSeedRuns<T extends { spec: { seed: number } }>(runs: readonly RunSpec[], R: ReadonlyMap<string, T>): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const g of gatherRows(runs, R as ReadonlyMap<string, T & SeedResult>).values()) {
+    const first = [...g.bySeed.keys()].sort((a, b) => a - b)[0];
+    if (first !== undefined) out.set(g.row, g.bySeed.get(first)!);
+  }
+  return out;
+}
+
+const bpc = { valid: (r: RunResult): number => r.validBpc, test: (r: RunResult): number => r.testBpc };
+const msStep = { valid: (r: RunResult): number => r.timing.msPerStep, test: (r: RunResult): number => r.timing.msPerStep };
+
+/** The paper's claims as effects over seeds with their verdicts (experiments/verdict.ts). */
+export function checkClaims(plan: CharlmPlan, R: Map<string, RunResult>): Claim[] {
+  const rows = gatherRows(plan.runs, R);
+  const g = (id: string): RowRuns<RunResult> | undefined => (rows.get(id)?.bySeed.size ? rows.get(id) : undefined);
+  const out: Claim[] = [];
+  const base = g(plan.baseline);
+  if (!base) return out;
+  const baseTotal = [...base.bySeed.values()][0].params.total;
+  const name = (x: RowRuns<RunResult>): string => {
+    const r = [...x.bySeed.values()][0];
+    return `${displayId(x.row)} (GRU-${r.hidden}${r.sparsity ? `, ${pct(r.sparsity, 1)} sparse` : ''}, ${pct(r.params.nonZero / baseTotal, 1)} of the baseline's parameters)`;
+  };
+  const claim = (text: string, b: RowRuns<RunResult>, x: RowRuns<RunResult>, bar: number, pick = bpc): void =>
+    void out.push(effectClaim(text, b, x, pick, bar, { base: name(b), x: name(x) }));
+  const sparse = g(plan.experiment === 'moby' ? '2' : 's-sparse');
+  if (sparse)
+    claim('Same-size model pruned to ~90% is within 10% (relative bits/char) of the dense baseline — our bar; the paper reports a 10–20% relative loss at ~90% on its speech models', base, sparse, -10);
+  const medium = g('s-medium');
+  if (medium) claim('Data-rich regime: the larger dense model (dense medium) beats the dense baseline', base, medium, 0);
+  const specs = planRows(plan.runs);
+  for (const spec of specs) {
+    const x = g(spec.id);
+    if (!x || spec.hidden <= (specs.find((r) => r.id === plan.baseline)?.hidden ?? 0) || spec.prune.method === 'none') continue;
+    const share = [...x.bySeed.values()][0].params.nonZero / baseTotal;
+    claim(`A larger sparse model with ≤ 25% of the dense parameters beats the dense baseline${share > 0.25 ? ` (this one keeps ${pct(share, 1)}: above the 25%, shown for completeness)` : ''}`, base, x, 0);
+  }
+  const gradual = g('2');
+  if (gradual)
+    for (const r of specs.filter((r) => r.prune.method === 'hard')) {
+      const h = g(r.id);
+      if (h) claim(`Gradual pruning beats hard pruning at the same number of parameters (hard at epoch ${(r.prune as { atEpoch: number }).atEpoch})`, h, gradual, 0);
+    }
+  const small = g('3');
+  if (gradual && small) claim('For a parameter budget, pruning beats a smaller dense model', small, gradual, 0);
+  const a1 = g('2a'), tm = g('2t');
+  if (a1 && tm) claim("Algorithm 1's own per-layer-type sparsity beats target mode's equal sparsity per type at the same non-zeros (§6.1)", tm, a1, 0);
+  if (sparse && plan.experiment === 'moby')
+    claim('Training time with pruning is within 5% of dense (in-run ms per training step, relative; positive = faster)', base, sparse, -5, msStep);
+  return out;
+}
+
+/**
+ * The transient around a hard cut, labelled by when each value was measured: the cut happens on
+ * the last step of epoch k, before that epoch's validation, so epoch k's value is right *after* it.
+ */
+export function transientText(name: string, k: number, at: (epoch: number) => number | undefined, final: number, fmt: (x: number) => string): string {
+  const before = at(k - 1), after = at(k), next = at(k + 1);
+  if (after === undefined) return '';
+  return `${name}: ${before !== undefined ? `${fmt(before)} before the cut (end of epoch ${k - 1}), ` : ''}${fmt(after)} right after it (end of epoch ${k}: the cut is on that epoch's last step, before its validation)` +
+    `${next !== undefined ? `, ${fmt(next)} one epoch later` : ''}, ${fmt(final)} at the end`;
+}
+
+/** The claims with their verdicts and the per-row seed table (markdown lines). */
+function claimsSection(plan: CharlmPlan, R: Map<string, RunResult>, quick: boolean): string[] {
+  const o: string[] = [];
+  const claims = checkClaims(plan, R);
+  o.push(mdTable(['claim (paper)', 'effect: mean ± SE over seeds (relative bits/char, positive = the claimed direction)', 'valid', 'test', 'result'], claimRows(claims)));
+  o.push('');
+  o.push(VERDICT_NOTE);
+  if (quick) o.push('\n_Quick-mode verdicts are about a few hundred training steps and are not evidence either way._');
+  o.push('');
+  o.push('Every row over its seeds (bits/char):');
+  o.push('');
+  const labels = new Map(planRows(plan.runs).map((r) => [r.id, r.label]));
+  o.push(mdTable(SEED_TABLE_HEAD, seedTableRows(gatherRows(plan.runs, R), labels, bpc, { digits: 4 })));
+  o.push('');
+  return o;
+}
+
+/** Parameters vs accuracy, dense and sparse rows each joined by a line. */
+function charlmScatter(plan: CharlmPlan, R: Map<string, RunResult>, quick: boolean): string {
+  const rows = gatherRows(plan.runs, R);
+  const ids = [...rows.keys()];
+  const spec = (id: string): RunSpec | undefined => planRows(plan.runs).find((r) => r.id === id);
+  // Sparse family: the target-mode rows (same size and larger), not the matched/hard comparisons.
+  const dense = ids.filter((id) => spec(id)?.prune.method === 'none').map((id) => rows.get(id));
+  const sparse = ids.filter((id) => { const p = spec(id)?.prune; return p?.method === 'narang' && p.targetSparsity !== undefined; }).map((id) => rows.get(id));
+  return paramsScatter(`Parameters vs valid bits/char (${plan.corpus})${quick ? ' (quick)' : ''}`, 'valid bits/char (mean over seeds)',
+    [{ name: 'dense GRU', rows: dense }, { name: 'sparse GRU (Narang, target mode)', rows: sparse }], bpc.valid);
+}
+
+/** The SOTU plans' section: setup, claims, the seed table, the budget curve, figures. */
+export function sotuReport(plan: CharlmPlan, R: Map<string, RunResult>, ctx: ReportContext): string {
   const quick = plan.mode === 'quick';
+  const tag = quick ? ' (QUICK smoke test)' : '';
+  const plotRel = (name: string): string => relative(dirname(ctx.resultsFile), join(ctx.plotsDir, name)).split('\\').join('/');
+  const o: string[] = [];
+  const S = [...R.values()][0]?.stepsPerEpoch ?? 0;
+  o.push(`## Char-LM in a data-rich regime: State of the Union${plan.experiment === 'sotu-budget' ? ', budget search' : ''}${quick ? ' — QUICK SMOKE TEST' : ''}`);
+  o.push('');
+  o.push(`- Command: \`${ctx.command}\`; section written ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; machine: ${ctx.machine}.`);
+  o.push(`- Setup: corpus \`${plan.corpus}\` (split 90/5/5 by position), V = ${plan.vocabSize}; Embedding(${plan.vocabSize}, ${plan.embed}) → GRU(H) → Linear; Adam lr ${plan.lr} (constant), clip ${plan.clip}, ` +
+    `batch ${plan.batch} × ${plan.seqLen}; budget ${plan.passes} pass(es) × ${S} steps; valid/test bits/char over the first ${int(plan.evalChars)} characters of each split, after every pass.`);
+  if (plan.experiment === 'sotu')
+    o.push('- Why this budget: the PyTorch anchor (REFERENCE.md §10) at one pass has dense GRU-512 only +0.9% better than dense GRU-256, and GRU-512 at 93.7% −5.1%: a larger sparse model cannot win where the larger dense one barely does. ' +
+      '`--task sotu-budget` measures where the dense medium model leads clearly; rerun this plan with `--budget <passes>` from that search.');
+  const wall = R.size ? [...R.values()].map((r) => `${displayId(r.id)} ${((r.timing.epochs.reduce((a, e) => a + e.seconds, 0)) / 60).toFixed(1)} min`).join(', ') : '—';
+  o.push(`- Wall time per run (training + evaluation): ${wall}.`);
+  for (const r of planRows(plan.runs).filter((x) => x.note)) o.push(`- ${r.id}: ${r.note}.`);
+  o.push('');
+  o.push(`### Claims${tag}`);
+  o.push('');
+  o.push(...claimsSection(plan, R, quick));
+  // Budget: valid after every pass, first seed of each row.
+  const first = firstSeedRuns(plan.runs, R);
+  const b = first.get('s-dense'), m = first.get('s-medium');
+  if (b && m) {
+    o.push(`### Budget: valid bits/char after each pass (first seed)${tag}`);
+    o.push('');
+    o.push(mdTable(['pass', `s-dense GRU-${b.hidden}`, `s-medium GRU-${m.hidden}`, 'medium vs dense (relative)'], b.history.map((h) => {
+      const mm = m.history.find((x) => x.epoch === h.epoch);
+      return [String(h.epoch), f4(h.validBpc), mm ? f4(mm.validBpc) : '—', mm ? signed(relPerf(h.validBpc, mm.validBpc)) : '—'];
+    })));
+    o.push('');
+  }
+  const figs: [string, string][] = [];
+  const add = (file: string, caption: string, svg: string): void => {
+    writePlot(ctx.plotsDir, file, svg);
+    figs.push([caption, plotRel(file)]);
+  };
+  const prefix = plan.experiment === 'sotu' ? 'sotu' : 'sotu-budget';
+  add(`${prefix}-valid.svg`, 'Validation bits/char per pass, dense vs sparse (first seed)', svgLinePlot({
+    title: `SOTU: validation bits/char${quick ? ' (quick)' : ''}`, xLabel: 'pass', yLabel: 'valid bits/char',
+    series: [...first].map(([id, r]) => ({ name: `${id}: GRU-${r.hidden} ${r.prune ? `${r.prune.method} ${pct(r.sparsity, 1)}` : 'dense'}`, points: r.history.map((h) => [h.epoch, h.validBpc] as [number, number]) })),
+  }));
+  if (plan.experiment === 'sotu') add('sotu-params.svg', 'Parameters vs accuracy on SOTU: dense and sparse models each joined by a line', charlmScatter(plan, R, quick));
+  o.push(`### Figures${tag}`);
+  o.push('');
+  for (const [caption, rel] of figs) o.push(`![${caption}](${rel})\n\n_${caption}._\n`);
+  return o.join('\n') + '\n';
+}
+
+/** The markdown of the char-LM section and its SVG plots. */
+export function charlmReport(plan: CharlmPlan, Rall: Map<string, RunResult>, L: Map<string, Latency>, ctx: ReportContext): string {
+  if (plan.experiment !== 'moby') return sotuReport(plan, Rall, ctx);
+  const quick = plan.mode === 'quick';
+  // The per-run tables show each row's first seed; the claims and the seed table use every seed.
+  const R = firstSeedRuns(plan.runs, Rall);
+  const rowSpecs = planRows(plan.runs);
   const base = R.get(plan.baseline);
   const plotRel = (name: string): string => relative(dirname(ctx.resultsFile), join(ctx.plotsDir, name)).split('\\').join('/');
   const tag = quick ? ' (QUICK smoke test)' : '';
@@ -558,15 +788,12 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
   // Claims
   o.push(`### Claims${tag}`);
   o.push('');
-  const claims = checkClaims(plan, R);
-  o.push(mdTable(['claim (paper)', 'numbers here (valid bits/char unless stated)', 'result'], claims.map((c) => [c.claim, c.numbers, `**${c.verdict}**`])));
-  if (quick) o.push('\n_Quick-mode verdicts are about a few hundred training steps and are not evidence either way._');
-  o.push('');
+  o.push(...claimsSection(plan, Rall, quick));
 
   // Table 3
   o.push(`### Table 3 analog: dense vs sparse${tag}`);
   o.push('');
-  const order = ['1', '2', '2a', '3', '4', '4m', '6'];
+  const order = ['1', '2', '2a', '2q', '2q9', '2t', '3', '4', '4m', '6'];
   const rows3: string[][] = [];
   for (const id of order) {
     const r = R.get(id);
@@ -574,7 +801,7 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
     const a = ANALOG[id];
     const ref = a?.ref ? REF_ROWS[a.ref] : null;
     rows3.push([
-      displayId(id), plan.runs.find((x) => x.id === id)?.label ?? id, String(r.hidden), f4(r.validBpc), f4(r.testBpc),
+      displayId(id), rowSpecs.find((x) => x.id === id)?.label ?? id, String(r.hidden), f4(r.validBpc), f4(r.testBpc),
       int(r.params.nonZero), pct(r.params.nonZero / base.params.total, 1), r.sparsity ? pct(r.sparsity) : '0%',
       signed(relPerf(base.validBpc, r.validBpc)), signed(relPerf(base.testBpc, r.testBpc)),
       ref ? `${a!.ref}: H=${ref[0]}, ${ref[1].toFixed(4)}, ${ref[4]}, ${ref[5]}` : '—',
@@ -585,7 +812,7 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
     'PyTorch reference (row: H, valid, sparsity, rel.)', 'paper analog (DS2, CER rel. perf)'], rows3));
   o.push('');
   o.push('Relative performance = (baseline − bpc)/baseline × 100 on the same split (positive = better than run 1). # params counts every non-zero parameter (pruned tensors + embedding + biases), as the paper and the reference.');
-  const r3spec = plan.runs.find((x) => x.id === '3');
+  const r3spec = rowSpecs.find((x) => x.id === '3');
   if (r3spec?.note) o.push(`Run 3: ${r3spec.note}.`);
   o.push('');
   o.push('<details><summary>The paper\'s Table 3 (Deep Speech 2, CER, 2100 h of speech) and the PyTorch reference (REFERENCE.md §4.1)</summary>\n');
@@ -599,7 +826,8 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
   o.push(`### Table 4 analog: hard pruning vs gradual vs AGP at the same number of parameters${tag}`);
   o.push('');
   const rows4: string[][] = [];
-  for (const id of ['5', '5p', '2', '6']) {
+  const hardIds = rowSpecs.filter((r) => r.prune.method === 'hard').sort((a, b) => (a.prune as { atEpoch: number }).atEpoch - (b.prune as { atEpoch: number }).atEpoch).map((r) => r.id);
+  for (const id of [...hardIds, '2', '6']) {
     const r = R.get(id);
     if (!r || !base) continue;
     const rec = r.spec.recipe as PruneRecipe | null;
@@ -615,12 +843,11 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
   }
   o.push(mdTable(['# units', 'method', 'pruned (epoch / iterations)', 'valid bpc', 'test bpc', '# params', 'sparsity', 'threshold(s) at the end', 'rel. perf valid', 'rel. perf test', 'PyTorch ref. (90% rows)'], rows4));
   o.push('');
-  const hardPeak = ['5', '5p'].map((id) => R.get(id)).filter((r): r is RunResult => !!r).map((r) => {
+  const hardPeak = hardIds.map((id) => R.get(id)).filter((r): r is RunResult => !!r).map((r) => {
     const k = (r.spec.recipe as { hard: { atEpoch: number } }).hard.atEpoch;
-    const after = r.history.find((h) => h.epoch === k + 1);
-    return after ? `run ${displayId(r.id)}: valid ${f4(after.validBpc)} in the epoch after the cut (epoch ${k + 1}), ${f4(r.validBpc)} at the end` : '';
+    return transientText(displayId(r.id), k, (e) => r.history.find((h) => h.epoch === e)?.validBpc, r.validBpc, f4);
   }).filter(Boolean);
-  if (hardPeak.length) o.push(`Transient after the hard cut: ${hardPeak.join('; ')}.`);
+  if (hardPeak.length) o.push(`Transient around the hard cut (valid bits/char): ${hardPeak.join('; ')}.`);
   o.push('');
   o.push('<details><summary>The paper\'s Table 4 (RNN 1760, hard pruning; gradual RNN Sparse 1760 = 12.88 CER, −20.71%) and the reference (REFERENCE.md §4.2)</summary>\n');
   o.push(mdTable(['# UNITS', 'PRUNED EPOCH', 'CER', '# PARAMS', 'RELATIVE PERF'], PAPER_TABLE4));
@@ -630,7 +857,7 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
   // Per-tensor sparsity
   o.push(`### Per-layer sparsity (Figure 2a analog)${tag}`);
   o.push('');
-  const pr = ['2', '2a', '4', '4m', '5', '5p', '6', ...plan.runs.map((x) => x.id)].filter((id, i, a) => a.indexOf(id) === i)
+  const pr = ['2', '2a', '4', '4m', '5', '5p', '6', ...rowSpecs.map((x) => x.id)].filter((id, i, a) => a.indexOf(id) === i)
     .map((id) => R.get(id)).filter((r): r is RunResult => !!r && !!r.prune);
   const tnames = pr[0]?.tensors.map((t) => t.name) ?? [];
   o.push(mdTable(['run', 'units', ...tnames.map((n) => `${n}`), 'overall', 'nnz in pruned tensors', 'revived weights'],
@@ -679,7 +906,7 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
   o.push(`### Training time${tag}`);
   o.push('');
   o.push(mdTable(['run', 'units', 'method', 'ms/step', 'training s/epoch (eval excluded)', 'per epoch (s)'],
-    plan.runs.filter((x) => R.has(x.id)).map((x) => {
+    rowSpecs.filter((x) => R.has(x.id)).map((x) => {
       const r = R.get(x.id)!;
       return [displayId(x.id), String(r.hidden), r.prune?.method ?? 'dense', r.timing.msPerStep.toFixed(1), ((r.timing.msPerStep * r.stepsPerEpoch) / 1000).toFixed(1),
         r.timing.epochs.map((e) => (e.trainMs / 1000).toFixed(1)).join(' ')];
@@ -701,7 +928,7 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
   add('charlm-fig1-valid.svg', 'Figure 1 analog: validation bits/char per epoch, dense vs sparse',
     svgLinePlot({ title: `Validation bits/char, dense vs sparse${quick ? ' (quick)' : ''}`, xLabel: 'epoch', yLabel: 'valid bits/char', series: curve(['1', '2', '3', '4', '4m', '2a']) }));
   add('charlm-fig1-hard.svg', 'Validation bits/char per epoch: gradual (Narang), AGP and hard pruning at the same non-zeros',
-    svgLinePlot({ title: `Gradual vs hard vs AGP${quick ? ' (quick)' : ''}`, xLabel: 'epoch', yLabel: 'valid bits/char', series: curve(['1', '2', '5', '5p', '6']) }));
+    svgLinePlot({ title: `Gradual vs hard vs AGP${quick ? ' (quick)' : ''}`, xLabel: 'epoch', yLabel: 'valid bits/char', series: curve(['1', '2', ...hardIds, '6']) }));
   const sp = pr.map((r) => ({ name: `${displayId(r.id)}: GRU-${r.hidden} ${r.prune!.method}`, points: stepped(r.prune!.series[0]?.points ?? [], r.epochs * r.stepsPerEpoch) }));
   if (sp.length)
     add('charlm-fig2-sparsity.svg', 'Figure 2b analog: sparsity of the pruned tensors against iteration',
@@ -715,6 +942,8 @@ export function charlmReport(plan: CharlmPlan, R: Map<string, RunResult>, L: Map
     add('charlm-fig2a-layers.svg', 'Figure 2a analog: final sparsity per layer (1 = weight_ih, 2 = weight_hh, 3 = fc.weight)',
       svgLinePlot({ title: `Final sparsity per layer (1 = input, 2 = recurrent, 3 = output)${quick ? ' (quick)' : ''}`, xLabel: 'layer', yLabel: 'sparsity',
         series: pr.map((r) => ({ name: `${displayId(r.id)}: ${r.prune!.method}`, points: r.tensors.map((t, i) => [i + 1, t.sparsity] as [number, number]) })) }));
+  add('charlm-params.svg', 'Parameters vs accuracy: mean valid bits/char over seeds against non-zero parameters, dense models and sparse models each joined by a line',
+    charlmScatter(plan, Rall, quick));
   for (const [, caption, rel] of figs) o.push(`![${caption}](${rel})\n\n_${caption}._\n`);
 
   // Notes

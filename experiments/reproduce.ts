@@ -10,12 +10,15 @@ import { dirname, join } from 'node:path';
 import { loadavg } from 'node:os';
 import { loadCharCorpus } from '../src/data/charlm.js';
 import {
-  charlmPlan, charlmReport, estimateFullMinutes, machineDescription, measureLatency, runCharlmPlan,
-  type CharlmPlan, type Invocation, type Latency, type PlanOverrides, type RunResult,
+  GRU256_MS_PER_STEP, SOTU_STEPS_PER_PASS, charlmPlan, charlmReport, dependencies, firstSeedRuns, estimateCharlmSeconds, estimateFullMinutes, machineDescription, measureLatency,
+  runCharlmPlan, stepsPerEpoch,
+  type CharlmExperiment, type CharlmPlan, type Invocation, type Latency, type PlanOverrides, type RunResult,
 } from './charlm.js';
-import { reproduceSpeech } from './speech.js';
+import { RNN256_MS_PER_STEP, estimateSpeechMinutes, reproduceSpeech, speechDependencies, speechParams, speechPlan } from './speech.js';
+import { scheduledSeconds } from './runner.js';
 
-export type ReproduceTask = 'charlm' | 'speech' | 'all';
+/** 'all': charlm and speech; the SOTU plans ('sotu', 'sotu-budget') are asked for by name (hours each). */
+export type ReproduceTask = 'charlm' | 'speech' | 'sotu' | 'sotu-budget' | 'all';
 
 export interface ReproduceOptions {
   mode: 'quick' | 'full';
@@ -40,14 +43,25 @@ export interface ReproduceOptions {
   plan?: PlanOverrides;
   /** Training seed of every run (a seed-noise check); default the plans' 1234. */
   seed?: number;
-  /** Only these run ids of the task's plan (one task at a time). */
+  /** Only these rows of the task's plan (one task at a time). */
   only?: string[];
+  /** Seeds per row (S = seed, …, S + seeds − 1) for every row; default: the plan's (3 for claim rows in --full, else 1). */
+  seeds?: number;
+  /**
+   * Folder of the run summaries (`<summaries>/<task>/<run>.json`): written as runs finish, read to
+   * continue a plan elsewhere. Default results/runs (--full) or <out>/summaries (--quick).
+   */
+  summaries?: string;
+  /** SOTU plans: passes over the training split. */
+  budget?: number;
+  /** List the plan's runs with estimated times; train nothing. */
+  dryRun?: boolean;
 }
 
 export interface ReproduceResult {
   completed: boolean;
   /** Markdown written per task (absent when a task did not finish or was not available). */
-  sections: Partial<Record<'charlm' | 'speech', string>>;
+  sections: Partial<Record<'charlm' | 'speech' | 'sotu' | 'sotu-budget', string>>;
   notes: string[];
   charlm?: { plan: CharlmPlan; results: Map<string, RunResult>; latency: Map<string, Latency>; skipped: string[]; trained: string[] };
 }
@@ -68,21 +82,35 @@ export function writeSection(file: string, name: string, markdown: string): void
   renameSync(tmp, file);
 }
 
-async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, resultsFile: string, plotsDir: string): Promise<{ md: string | null; info: ReproduceResult['charlm'] }> {
+/** The char-LM plan of a task, on its corpus (loaded: its vocabulary sizes the models). */
+export function charlmTaskPlan(o: ReproduceOptions, experiment: CharlmExperiment): CharlmPlan {
+  const corpusName = o.plan?.corpus ?? (experiment === 'moby' ? 'moby-dick' : 'sotu');
+  const corpus = loadCharCorpus(corpusName);
+  return charlmPlan(o.mode, {
+    ...o.plan, experiment, corpus: corpusName, vocabSize: corpus.vocab.length, seed: o.seed ?? o.plan?.seed, only: o.only ?? o.plan?.only,
+    seeds: o.seeds ?? o.plan?.seeds, passes: o.budget ?? o.plan?.passes,
+  });
+}
+
+/** The summaries folder of a task. */
+export function summariesDir(o: Pick<ReproduceOptions, 'mode' | 'out' | 'summaries'>, task: string): string {
+  return join(o.summaries ?? (o.mode === 'full' ? join('results', 'runs') : join(o.out, 'summaries')), task);
+}
+
+async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, resultsFile: string, plotsDir: string, experiment: CharlmExperiment = 'moby'): Promise<{ md: string | null; info: ReproduceResult['charlm'] }> {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const loadStart = loadavg();
-  const corpusName = o.plan?.corpus ?? 'moby-dick';
-  const corpus = loadCharCorpus(corpusName);
-  const plan = charlmPlan(o.mode, { ...o.plan, vocabSize: corpus.vocab.length, seed: o.seed ?? o.plan?.seed, only: o.only ?? o.plan?.only });
-  const out = join(o.out, 'charlm');
+  const plan = charlmTaskPlan(o, experiment);
+  const task = experiment === 'moby' ? 'charlm' : experiment;
+  const out = join(o.out, task);
   log(`reproduce charlm (${o.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs${plan.maxStepsPerEpoch ? ` capped at ${plan.maxStepsPerEpoch} steps` : ''}, ` +
     `${o.parallel ?? 2} at a time; run folders in ${out}/`);
-  const rep = await runCharlmPlan(plan, { out, parallel: o.parallel, kernels: o.kernels, threads: o.threads, log: o.log, exportSrnn: o.bench ?? true });
+  const rep = await runCharlmPlan(plan, { out, parallel: o.parallel, kernels: o.kernels, threads: o.threads, log: o.log, exportSrnn: o.bench ?? true, summaries: summariesDir(o, task) });
   const invFile = join(out, 'invocations.json');
   const invocations: Invocation[] = existsSync(invFile) ? (JSON.parse(readFileSync(invFile, 'utf8')) as Invocation[]) : [];
   const current = (): Invocation => ({
-    command: o.command ?? `sparse-rnn reproduce --${o.mode} --task charlm`, startedAt, seconds: (performance.now() - t0) / 1000,
+    command: o.command ?? `sparse-rnn reproduce --${o.mode} --task ${task}`, startedAt, seconds: (performance.now() - t0) / 1000,
     started: rep.started, completed: rep.completed, loadStart, loadEnd: loadavg(),
   });
   const record = (): void => {
@@ -98,26 +126,26 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   }
   let latency = new Map<string, Latency>();
   let latencyNote: string | undefined;
-  if (o.bench ?? true) {
+  if ((o.bench ?? true) && experiment === 'moby') {
     log('reproduce charlm: measuring per-timestep inference latency (batch 1), one model at a time…');
-    latency = await measureLatency(rep.results, { log });
+    latency = await measureLatency(firstSeedRuns(plan.runs, rep.results), { log }) // one seed per row: latency does not depend on the seed;
   } else latencyNote = 'latency measurement switched off for this invocation';
   const notes: string[] = [];
   // --full duration estimate from the speed measured here (the largest model that ran).
   const ref = [...rep.results.values()].sort((a, b) => b.hidden - a.hidden)[0];
-  if (ref && Number.isFinite(ref.timing.msPerStep)) {
+  if (experiment === 'moby' && ref && Number.isFinite(ref.timing.msPerStep)) {
     const ev = ref.timing.epochs.map((e) => e.seconds - e.trainMs / 1000).filter((x) => x > 0);
     const evalSecPerKChar = ev.length ? ev.reduce((a, b) => a + b, 0) / ev.length / (ref.validChars / 1000) : undefined;
     const est = estimateFullMinutes({ hidden: ref.hidden, msPerStep: ref.timing.msPerStep, evalSecPerKChar });
     notes.push(`Estimated \`--full\` duration on this machine: about ${est.minutes.toFixed(0)} min wall with 2 runs at a time ` +
       `(from GRU-${ref.hidden} at ${ref.timing.msPerStep.toFixed(0)} ms/step measured here, scaled by multiply-adds per character; GRU-512 ≈ ${(est.perRun['4'] / 60).toFixed(0)} min, GRU-256 ≈ ${(est.perRun['1'] / 60).toFixed(0)} min per run). ` +
       `At the 65–95 ms/step GRU-256 takes on an idle core: about ${estimateFullMinutes({ hidden: 256, msPerStep: 65 }).minutes.toFixed(0)}–${estimateFullMinutes({ hidden: 256, msPerStep: 95 }).minutes.toFixed(0)} min. ` +
-      'Budget: 3 h; every run gets the full 10 epochs.');
+      `Every run gets the full ${plan.epochs} epochs; the longest run is estimated at ${(Math.max(...Object.values(est.perRun)) / 60).toFixed(0)} min at the speed measured here (the plans are sized for about 2 h per run at most); \`--dry-run\` lists every run.`);
   }
   record();
   const cur = current();
   const md = charlmReport(plan, rep.results, latency, {
-    command: o.command ?? `sparse-rnn reproduce --${o.mode} --task charlm`,
+    command: o.command ?? `sparse-rnn reproduce --${o.mode} --task ${task}`,
     plotsDir, resultsFile, machine: machineDescription(), invocations: rep.started.length ? [...invocations, cur] : invocations, current: cur,
     skipped: rep.skipped, latencyNote, notes,
   });
@@ -131,11 +159,74 @@ export function resultsTargets(o: Pick<ReproduceOptions, 'mode' | 'out' | 'resul
   return { resultsFile, plotsDir: o.plotsDir ?? (full || o.resultsFile ? 'results' : join(o.out, 'results')) };
 }
 
+/** The plan of every task asked for, its runs and estimated times on this machine (`--dry-run`). */
+export function planListing(o: ReproduceOptions): string {
+  const lines: string[] = [];
+  const slots = Math.max(1, o.parallel ?? 2);
+  const tasks: ('charlm' | 'speech' | 'sotu' | 'sotu-budget')[] = o.task === 'all' ? ['charlm', 'speech'] : [o.task];
+  const row = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  for (const task of tasks) {
+    let runs: { id: string; model: string; seed: number; label: string; deps: string[] }[] = [];
+    let secs: Record<string, number> = {};
+    let header = '';
+    if (task === 'speech') {
+      const plan = speechPlan(o.mode, { seed: o.seed, only: o.only, seeds: o.seeds });
+      const F = plan.features.nMels * plan.features.stack;
+      secs = estimateSpeechMinutes(plan, { weights: speechParams('rnn_clipped', true, plan.layers, F, 256).pruned, msPerStep: RNN256_MS_PER_STEP, trainFraction: 0.84 }).perRun;
+      runs = plan.runs.map((r) => ({ id: r.id, model: `${plan.families[r.family].name}-${r.hidden}`, seed: r.seed ?? plan.seed, label: r.label, deps: speechDependencies(r) }));
+      header = `speech (${plan.mode}): ${plan.utterances} utterances, ${plan.epochs} epochs; times from RNN-256 at ${RNN256_MS_PER_STEP} ms/step (this machine's full run), scaled by weights per frame, +10% for evaluation`;
+    } else {
+      const experiment: CharlmExperiment = task === 'charlm' ? 'moby' : task;
+      let plan: CharlmPlan;
+      let S: number;
+      let validChars: number;
+      try {
+        plan = charlmTaskPlan(o, experiment);
+        const c = loadCharCorpus(plan.corpus);
+        S = stepsPerEpoch(c.train.length, plan);
+        validChars = plan.evalChars > 0 ? Math.min(plan.evalChars, c.valid.length) : c.valid.length;
+      } catch (e) {
+        if (experiment === 'moby') throw e;
+        // The SOTU corpus is an optional dependency: plan with its published size.
+        plan = charlmPlan(o.mode, { experiment, seed: o.seed, only: o.only, seeds: o.seeds, passes: o.budget });
+        S = plan.maxStepsPerEpoch || SOTU_STEPS_PER_PASS;
+        validChars = plan.evalChars;
+        lines.push(`(${(e as Error).message.split('\n')[0]}: sizes assume V = ${plan.vocabSize}, ${SOTU_STEPS_PER_PASS} steps per pass)`);
+      }
+      secs = estimateCharlmSeconds(plan, S, validChars);
+      runs = plan.runs.map((r) => ({ id: r.id, model: `GRU-${r.hidden}`, seed: r.seed ?? plan.seed, label: r.label, deps: dependencies(r) }));
+      header = `${task} (${plan.mode}): corpus ${plan.corpus}, ${plan.epochs} ${plan.experiment === 'moby' ? 'epochs' : 'passes'} × ${S} steps; times from GRU-256 at ${GRU256_MS_PER_STEP} ms/step (this machine's full run), scaled by multiply-adds (dense-masked: an upper bound for sparse runs)`;
+    }
+    const total = scheduledSeconds(runs, secs, (r) => r.deps, slots);
+    lines.push(`## ${header}`, '', row(['run', 'model', 'seed', 'what', 'waits for', 'est. min']), row(['---', '---', '---', '---', '---', '---']));
+    for (const r of runs) lines.push(row([r.id, r.model, String(r.seed), r.label, r.deps.join(', ') || '—', (secs[r.id] / 60).toFixed(0)]));
+    const longest = Math.max(...runs.map((r) => secs[r.id]));
+    const dur = (x: number): string => (x < 3600 ? `${(x / 60).toFixed(0)} min` : `${(x / 3600).toFixed(1)} h`);
+    lines.push('', `${runs.length} runs; about ${dur(total)} wall with ${slots} at a time (${dur(runs.reduce((a, r) => a + secs[r.id], 0))} of training in all; longest run ${dur(longest)}).`, '');
+  }
+  return lines.join('\n');
+}
+
 export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
-  if (o.only && o.task === 'all') throw new Error('--only names runs of one plan: use it with --task charlm or --task speech');
+  if (o.only && o.task === 'all') throw new Error('--only names runs of one plan: use it with --task charlm, speech, sotu or sotu-budget');
+  if (o.budget !== undefined && o.task !== 'sotu' && o.task !== 'sotu-budget') throw new Error('--budget sets the passes of the SOTU plans: use it with --task sotu or --task sotu-budget');
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const { resultsFile, plotsDir } = resultsTargets(o);
   const res: ReproduceResult = { completed: true, sections: {}, notes: [] };
+  if (o.dryRun) {
+    process.stdout.write(planListing(o) + '\n');
+    return res;
+  }
+  if (o.task === 'sotu' || o.task === 'sotu-budget') {
+    const c = await reproduceCharLM(o, log, resultsFile, plotsDir, o.task);
+    res.charlm = c.info;
+    if (c.md) {
+      writeSection(resultsFile, o.task, c.md);
+      res.sections[o.task] = c.md;
+      log(`reproduce ${o.task}: wrote the section to ${resultsFile} and plots to ${plotsDir}/`);
+    } else res.completed = false;
+    return res;
+  }
   if (o.task === 'charlm' || o.task === 'all') {
     const c = await reproduceCharLM(o, log, resultsFile, plotsDir);
     res.charlm = c.info;

@@ -71,6 +71,12 @@ export interface PlanDriver<R extends PlanRun, Spec, Result extends { spec: Spec
 
 export interface RunnerOptions {
   out: string;
+  /**
+   * Folder of the plan's run summaries (one `<id>.json` per finished run: its result.json, no
+   * checkpoint): written when a run finishes, and read to reuse a run whose folder is not here
+   * (a plan continued on another machine). Absent: none.
+   */
+  summaries?: string;
   /** Runs trained at once (one worker thread each); default 2 (this machine's cores). */
   parallel?: number;
   log?: (s: string) => void;
@@ -80,8 +86,10 @@ export interface RunnerOptions {
 
 export interface RunnerReport<Result> {
   results: Map<string, Result>;
-  /** Runs skipped because they had finished before. */
+  /** Runs skipped because they had finished before (in the run folder or in the summaries). */
   skipped: string[];
+  /** Of those, the ones taken from the summaries folder. */
+  fromSummaries: string[];
   /** Runs trained (or continued) to the end in this invocation. */
   trained: string[];
   /** Runs that trained in this invocation (finished or interrupted). */
@@ -99,7 +107,17 @@ export async function runPlan<R extends PlanRun, Spec, Result extends { spec: Sp
   const t0 = performance.now();
   mkdirSync(o.out, { recursive: true });
   const results = new Map<string, Result>();
-  const skipped: string[] = [], trained: string[] = [], started: string[] = [];
+  const skipped: string[] = [], trained: string[] = [], started: string[] = [], fromSummaries: string[] = [];
+  const summaryOf = (id: string): string | null => (o.summaries ? join(o.summaries, `${id}.json`) : null);
+  /** Keeps the summary of a finished run (atomic; rewritten only when it differs). */
+  const keepSummary = (id: string, res: Result): void => {
+    const f = summaryOf(id);
+    if (!f) return;
+    mkdirSync(o.summaries!, { recursive: true });
+    const text = JSON.stringify(res, null, 2) + '\n';
+    if (existsSync(f) && readFileSync(f, 'utf8') === text) return;
+    writeJsonAtomic(f, res);
+  };
   const pending = [...d.runs];
   const running = new Map<string, { worker: Worker; done: Promise<{ id: string; completed: boolean }> }>();
   const status = new Map<string, string>();
@@ -182,8 +200,27 @@ export async function runPlan<R extends PlanRun, Spec, Result extends { spec: Sp
             throw new Error(`run ${name(r.id)}: ${dirOf(r.id)} holds a finished run of a different plan; delete that folder or use another --out`);
           results.set(r.id, res);
           skipped.push(r.id);
+          keepSummary(r.id, res);
           log(`run ${name(r.id)} (${r.label}): finished before, skipped`);
           continue;
+        }
+        const sf = summaryOf(r.id);
+        if (sf && existsSync(sf)) {
+          let res: Result;
+          try {
+            res = readJson<Result>(sf);
+          } catch {
+            throw new Error(`run ${name(r.id)}: summary ${sf} is not valid JSON; delete it to retrain the run`);
+          }
+          // A summary of another plan (changed settings) is not this run: it trains again and its summary is replaced.
+          if (JSON.stringify(res.spec) === JSON.stringify(spec)) {
+            results.set(r.id, res);
+            skipped.push(r.id);
+            fromSummaries.push(r.id);
+            log(`run ${name(r.id)} (${r.label}): finished before, taken from its summary ${sf}`);
+            continue;
+          }
+          log(`run ${name(r.id)}: its summary ${sf} is of a different plan (settings changed); training it again`);
         }
         startRun(r, spec);
       }
@@ -206,6 +243,7 @@ export async function runPlan<R extends PlanRun, Spec, Result extends { spec: Sp
       if (res.completed) {
         const rr = readJson<Result>(join(dirOf(res.id), 'result.json'));
         results.set(res.id, rr);
+        keepSummary(res.id, rr);
         trained.push(res.id);
         log(`run ${name(res.id)} finished: ${d.finishedLine(rr)}`);
       } else {
@@ -219,7 +257,7 @@ export async function runPlan<R extends PlanRun, Spec, Result extends { spec: Sp
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
-  return { results, skipped, trained, started, completed: !stopping && results.size === d.runs.length, seconds: (performance.now() - t0) / 1000 };
+  return { results, skipped, fromSummaries, trained, started, completed: !stopping && results.size === d.runs.length, seconds: (performance.now() - t0) / 1000 };
 }
 
 /**
@@ -265,14 +303,64 @@ export function scheduledSeconds<R extends PlanRun>(runs: readonly R[], seconds:
 
 export type PruneSpec =
   | { method: 'none' }
-  /** targetSparsity: target mode (adaptive); else Algorithm 1 as printed, q measured at startItr, φ = phiMult·θ. */
-  | { method: 'narang'; targetSparsity?: number; phiMult?: number }
+  /**
+   * targetSparsity: target mode (adaptive); else Algorithm 1 as printed, φ = phiMult·θ, with q measured
+   * at startItr, or (qFrom) the 90th percentile of |w| per layer type of that finished dense run's final weights.
+   */
+  | { method: 'narang'; targetSparsity?: number; phiMult?: number; qFrom?: string }
+  /** Target mode (equal sparsity per layer type) at the overall sparsity another run reached. */
+  | { method: 'target-match'; matchNnzOf: string }
   | { method: 'hard'; atEpoch: number; matchNnzOf: string }
   | { method: 'agp'; matchNnzOf: string };
 
 /** The run ids a pruning spec waits for (hard and AGP match another run's non-zeros). */
 export function pruneDependencies(p: PruneSpec): string[] {
-  return p.method === 'hard' || p.method === 'agp' ? [p.matchNnzOf] : [];
+  if (p.method === 'hard' || p.method === 'agp' || p.method === 'target-match') return [p.matchNnzOf];
+  return p.method === 'narang' && p.qFrom ? [p.qFrom] : [];
+}
+
+/** The spec with its dependencies renamed (seed copies depend on the same seed's runs). */
+export function renamePruneDeps(p: PruneSpec, f: (id: string) => string): PruneSpec {
+  if (p.method === 'hard' || p.method === 'agp' || p.method === 'target-match') return { ...p, matchNnzOf: f(p.matchNnzOf) };
+  if (p.method === 'narang' && p.qFrom) return { ...p, qFrom: f(p.qFrom) };
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeds: every plan row runs with seeds S, S+1, …; a copy's id carries its seed
+
+/** The seed the plans' run ids and run folders assume (a copy with another seed is `<id>-s<seed>`). */
+export const DEFAULT_SEED = 1234;
+
+export const seededId = (id: string, seed: number): string => (seed === DEFAULT_SEED ? id : `${id}-s${seed}`);
+
+export interface SeedFields {
+  /** The plan row this run is a seed copy of. */
+  row?: string;
+  seed?: number;
+  /** The row the paper's claims depend on: gets `claimSeeds` seeds by default. */
+  claim?: boolean;
+}
+
+/**
+ * The plan's rows, each with `n(row)` seeds S, S+1, …: all rows' first seed first (plan order),
+ * then the second seeds, … A copy's dependencies are the same seed's copies where that row runs
+ * the seed, else the row's first seed.
+ */
+export function expandSeeds<R extends PlanRun & SeedFields>(
+  rows: readonly R[], S: number, n: (r: R) => number, rename: (r: R, f: (id: string) => string) => R,
+): R[] {
+  const count = new Map(rows.map((r) => [r.id, Math.max(1, n(r))]));
+  const max = Math.max(1, ...count.values());
+  const out: R[] = [];
+  for (let k = 0; k < max; k++)
+    for (const r of rows) {
+      if (k >= count.get(r.id)!) continue;
+      const seed = S + k;
+      const dep = (id: string): string => seededId(id, k < (count.get(id) ?? 1) ? seed : S);
+      out.push({ ...rename(r, dep), id: seededId(r.id, seed), row: r.id, seed, label: k ? `${r.label}, seed ${seed}` : r.label });
+    }
+  return out;
 }
 
 /**
@@ -286,16 +374,29 @@ export function resolveRecipe(
   S: number,
   nnzOf: (id: string) => number,
   prunedSize: () => number,
+  /** The 90th percentile of |w| per layer type of a finished run's final weights (for `qFrom`). */
+  q90Of: (id: string) => Record<string, number> = () => {
+    throw new Error('q from a dense run is not available here');
+  },
 ): PruneRecipe | null {
   const itr = (e: number): number => Math.round(e * S);
   const win = { startItr: itr(window.start), rampItr: itr(window.ramp), endItr: itr(window.end), freq: window.freq };
   switch (p.method) {
     case 'none':
       return null;
-    case 'narang':
-      return p.targetSparsity !== undefined
-        ? { method: 'narang', targetSparsity: p.targetSparsity, schedules: { default: win } }
-        : { method: 'narang', schedules: { default: { ...win, phiMult: p.phiMult ?? 1.5 } } };
+    case 'narang': {
+      if (p.targetSparsity !== undefined) return { method: 'narang', targetSparsity: p.targetSparsity, schedules: { default: win } };
+      if (!p.qFrom) return { method: 'narang', schedules: { default: { ...win, phiMult: p.phiMult ?? 1.5 } } };
+      const q = q90Of(p.qFrom);
+      const schedules: Record<string, Record<string, number>> = { default: { ...win, phiMult: p.phiMult ?? 1.5 } };
+      for (const [kind, v] of Object.entries(q)) schedules[kind] = { ...win, phiMult: p.phiMult ?? 1.5, q: Number(v.toPrecision(8)) };
+      return { method: 'narang', schedules } as PruneRecipe;
+    }
+    case 'target-match': {
+      const s = 1 - nnzOf(p.matchNnzOf) / prunedSize();
+      if (!(s > 0 && s < 1)) throw new Error(`target mode cannot match run ${p.matchNnzOf}'s non-zeros (${nnzOf(p.matchNnzOf)} of ${prunedSize()}: sparsity ${s}); that run pruned nothing or everything`);
+      return { method: 'narang', targetSparsity: Number(s.toFixed(8)), schedules: { default: win } };
+    }
     case 'hard':
       return { method: 'hard', hard: { atEpoch: p.atEpoch, targetNnz: nnzOf(p.matchNnzOf) } };
     case 'agp': {

@@ -31,6 +31,22 @@ export interface WeightSummary {
   tensors: { name: string; kind: string; size: number; zeros: number; sparsity: number }[];
   /** Fraction of zeros over the pruned tensors (0 for dense runs). */
   sparsity: number;
+  /**
+   * The 90th percentile (nearest rank) of |w| per layer type over the final weights: Algorithm 1's
+   * q when a later run takes it from this (dense) run. Absent in summaries of older versions.
+   */
+  absQ90?: Record<string, number>;
+}
+
+/** Nearest-rank percentile `p` (0–100) of |values|. */
+export function absPercentile(values: ArrayLike<number>[], p: number): number {
+  const n = values.reduce((a, v) => a + v.length, 0);
+  if (!n) return NaN;
+  const all = new Float32Array(n);
+  let o = 0;
+  for (const v of values) for (let i = 0; i < v.length; i++) all[o++] = Math.abs(v[i]);
+  all.sort();
+  return all[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))];
 }
 
 export interface PruneSummary {
@@ -113,10 +129,13 @@ export function summariseWeights(model: RNNModel, pruner: Pruner | null): Weight
   // A dense run's exact zeros are chance, not pruning: they do not count.
   const prunedZeros = pruner ? tensors.reduce((a, t) => a + t.zeros, 0) : 0;
   const total = model.parameterCount();
+  const kinds = [...new Set(tensors.map((t) => t.kind))];
+  const pruned = model.params.filter((p) => p.kind === 'input' || p.kind === 'recurrent' || p.kind === 'linear');
   return {
     params: { total, nonZero: total - prunedZeros, prunedSize, prunedNnz: prunedSize - prunedZeros },
     tensors,
     sparsity: prunedSize ? prunedZeros / prunedSize : 0,
+    absQ90: Object.fromEntries(kinds.map((k) => [k, absPercentile(pruned.filter((p) => p.kind === k).map((p) => p.data), 90)])),
   };
 }
 

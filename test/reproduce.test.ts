@@ -8,9 +8,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reproduce, resultsTargets, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
+import { planListing, reproduce, resultsTargets, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
 import { speechPlan } from '../experiments/speech.js';
-import { charlmPlan, dependencies, estimateFullMinutes, gruPrunedSize, gruTotalParams, resolveRun, solveHidden, stepped, type RunResult } from '../experiments/charlm.js';
+import {
+  charlmPlan, dependencies, displayId, estimateFullMinutes, gruPrunedSize, gruTotalParams, resolveRun, solveHidden, sparsityForShare, stepped, tableFourEpochs, transientText,
+  type RunResult,
+} from '../experiments/charlm.js';
 import { resolveRecipe } from '../src/prune/index.js';
 
 test('reproduce plan: parameter formulas, sizes and dependencies (REFERENCE.md ยง2)', () => {
@@ -20,7 +23,7 @@ test('reproduce plan: parameter formulas, sizes and dependencies (REFERENCE.md ย
   assert.equal(gruPrunedSize(256, 64, 90), 268800);
   assert.equal(gruPrunedSize(512, 64, 90), 930816);
   assert.equal(solveHidden(78645, 64, 90), 115);
-  const full = charlmPlan('full');
+  const full = charlmPlan('full', { seeds: 1, extended: false });
   assert.deepEqual(full.runs.map((r) => r.id).sort(), ['1', '2', '2a', '3', '4', '4m', '5', '5p', '6']);
   const by = new Map(full.runs.map((r) => [r.id, r]));
   assert.equal(by.get('1')!.hidden, 256);
@@ -51,24 +54,90 @@ test('reproduce plan: parameter formulas, sizes and dependencies (REFERENCE.md ย
   }
   assert.deepEqual(stepped([[10, 0.2], [20, 0.5]], 30), [[0, 0], [10, 0], [10, 0.2], [20, 0.2], [20, 0.5], [30, 0.5]]);
   const est = estimateFullMinutes({ hidden: 256, msPerStep: 80 });
-  assert.ok(est.minutes > 30 && est.minutes < 180, `estimate ${est.minutes}`);
+  assert.ok(est.minutes > 30 && est.minutes < 360, `estimate ${est.minutes}`);
+});
+
+test('reproduce plans: seeds as a dimension, the added rows, the SOTU sizes', () => {
+  // --full: the claim rows get 3 seeds (S, S+1, S+2), the rest one; copies depend on the same seed's runs.
+  const full = charlmPlan('full');
+  const ids = full.runs.map((r) => r.id);
+  for (const id of ['1', '2', '4', '4m', '5', '5p', '3']) for (const s of ['', '-s1235', '-s1236']) assert.ok(ids.includes(id + s), id + s);
+  for (const id of ['6', '2a', '2q', '2q9', '2t', '5e4', '5e6', '5e8']) {
+    assert.ok(ids.includes(id), id);
+    assert.ok(!ids.includes(`${id}-s1235`), `${id} has one seed`);
+  }
+  const by = new Map(full.runs.map((r) => [r.id, r]));
+  assert.deepEqual(dependencies(by.get('5-s1236')!), ['2-s1236']);
+  assert.deepEqual(dependencies(by.get('2q')!), ['1']);
+  assert.deepEqual(dependencies(by.get('2t')!), ['2a']);
+  assert.equal(by.get('1-s1235')!.seed, 1235);
+  assert.equal(by.get('1-s1235')!.row, '1');
+  // Every row's first seed comes before any second seed (a partial plan has one seed of everything first).
+  const firstSecond = ids.findIndex((id) => id.endsWith('-s1235'));
+  assert.ok(ids.slice(firstSecond).every((id) => /-s123[56]$/.test(id)));
+  // Table 4's five points at 10 epochs: 3, 4, 5, 6, 8 (the paper's 5, 7, 10, 12, 15 of 20).
+  assert.deepEqual(tableFourEpochs(10), [3, 4, 5, 6, 8]);
+  // --seeds N applies to every row, from --seed S.
+  const s2 = charlmPlan('full', { seeds: 2, seed: 7, extended: false });
+  assert.equal(s2.runs.length, 18);
+  assert.deepEqual(s2.runs.filter((r) => r.row === '5').map((r) => [r.id, r.seed, dependencies(r)[0]]), [['5-s7', 7, '2-s7'], ['5-s8', 8, '2-s8']]);
+  // Resolved specs carry each copy's seed and, for q from a dense run, its percentiles per layer type.
+  const done = new Map([['1', { params: { prunedNnz: 0 }, absQ90: { input: 0.1, recurrent: 0.2, linear: 0.3 } } as unknown as RunResult]]);
+  const q = resolveRun(full, by.get('2q')!, 661, done);
+  assert.deepEqual((q.recipe as { schedules: Record<string, { q?: number; phiMult: number }> }).schedules.recurrent, { startItr: 661, rampItr: 1322, endItr: 3305, freq: 100, phiMult: 1.5, q: 0.2 });
+  assert.equal(resolveRun(full, by.get('1-s1236')!, 661, done).seed, 1236);
+  assert.throws(() => resolveRun(full, by.get('2q')!, 661, new Map([['1', { params: { prunedNnz: 0 } } as unknown as RunResult]])), /no weight percentiles/);
+  const t = resolveRun(full, by.get('2t')!, 661, new Map([['2a', { params: { prunedNnz: 70805 } } as unknown as RunResult]]));
+  assert.equal((t.recipe as { targetSparsity: number }).targetSparsity, Number((1 - 70805 / 268800).toFixed(8)));
+  // SOTU: the larger sparse models keep โค 25% of GRU-256's parameters.
+  const sotu = charlmPlan('full', { experiment: 'sotu', vocabSize: 98, seeds: 1 });
+  assert.deepEqual(sotu.runs.map((r) => r.id), ['s-dense', 's-medium', 's-sparse', 's-big512', 's-big768']);
+  for (const r of sotu.runs.filter((x) => x.id.startsWith('s-big'))) {
+    const s = (r.prune as { targetSparsity: number }).targetSparsity;
+    const nnz = gruTotalParams(r.hidden, 64, 98) - s * gruPrunedSize(r.hidden, 64, 98);
+    assert.ok(nnz <= 0.25 * gruTotalParams(256, 64, 98), `${r.id}: ${nnz}`);
+    assert.equal(sparsityForShare(r.hidden, 256, 64, 98, 0.245), s);
+  }
+  assert.ok(Math.abs((sotu.runs[3].prune as { targetSparsity: number }).targetSparsity - 0.935) < 0.005);
+  assert.ok(Math.abs((sotu.runs[4].prune as { targetSparsity: number }).targetSparsity - 0.97) < 0.005);
+  assert.equal(charlmPlan('full', { experiment: 'sotu', passes: 3 }).epochs, 3);
+  assert.equal(charlmPlan('full', { experiment: 'sotu-budget' }).runs.length, 2);
+  assert.equal(displayId('5p-s1235'), "5'-s1235");
+  assert.equal(displayId('5p'), "5'");
 });
 
 test('--only and --seed: a subset of a plan, refused when unknown or missing a dependency', async () => {
-  const sub = charlmPlan('full', { only: ['1', '4'], seed: 7 });
-  assert.deepEqual(sub.runs.map((r) => r.id), ['1', '4']);
+  const sub = charlmPlan('full', { only: ['1', '4'], seed: 7, seeds: 1 });
+  assert.deepEqual(sub.runs.map((r) => r.id), ['1-s7', '4-s7']);
   assert.equal(sub.seed, 7);
   assert.equal(charlmPlan('full').seed, 1234);
   assert.throws(() => charlmPlan('full', { only: ['1', '9'] }), /unknown run id\(s\) 9; this plan's runs are 1, 2, /);
   // Hard pruning matches run 2's non-zeros: it cannot run without run 2.
   assert.throws(() => charlmPlan('full', { only: ['5'] }), /run 5 needs run\(s\) 2/);
-  assert.deepEqual(charlmPlan('full', { only: ['2', '5'] }).runs.map((r) => r.id), ['2', '5']);
-  const sp = speechPlan('full', { only: ['gru-dense', 'gru-medium'], seed: 2 });
-  assert.deepEqual(sp.runs.map((r) => r.id), ['gru-dense', 'gru-medium']);
+  assert.deepEqual(charlmPlan('full', { only: ['2', '5'], seeds: 1 }).runs.map((r) => r.id), ['2', '5']);
+  const sp = speechPlan('full', { only: ['gru-dense', 'gru-medium'], seed: 2, seeds: 1 });
+  assert.deepEqual(sp.runs.map((r) => r.id), ['gru-dense-s2', 'gru-medium-s2']);
   assert.equal(sp.seed, 2);
   assert.throws(() => speechPlan('full', { only: ['rnn-agp'] }), /rnn-agp needs run\(s\) rnn-sparse/);
   // Ids belong to one plan, so --only with --task all is refused before anything runs.
   await assert.rejects(reproduce({ mode: 'quick', task: 'all', out: '/nonexistent', only: ['1'] }), /one plan/);
+});
+
+test('--dry-run lists every run of the plan with its seed, dependencies and an estimated time', () => {
+  const md = planListing({ mode: 'full', task: 'charlm', out: 'unused', seeds: 2 });
+  assert.match(md, /^\| 5-s1235 \| GRU-256 \| 1235 \| hard pruning at epoch 3, seed 1235 \| 2-s1235 \| \d+ \|$/m);
+  assert.match(md, /^\| 2q \| GRU-256 \| 1234 \| [^|]+ \| 1 \| \d+ \|$/m);
+  assert.match(md, /30 runs; about [\d.]+ (h|min) wall with 2 at a time/);
+  // Both tasks of 'all'; the speech plan lists its Nesterov rows.
+  const all = planListing({ mode: 'full', task: 'all', out: 'unused', parallel: 1 });
+  assert.match(all, /## charlm \(full\)/);
+  assert.match(all, /^\| rnn-sparse-sgd \| RNN-256 \|/m);
+});
+
+test('the hard-cut transient is labelled by when each value was measured', () => {
+  const v: Record<number, number> = { 3: 2.3, 4: 2.9, 5: 2.5 };
+  const t = transientText('run 5', 4, (e) => v[e], 2.4, (x) => x.toFixed(1));
+  assert.equal(t, "run 5: 2.3 before the cut (end of epoch 3), 2.9 right after it (end of epoch 4: the cut is on that epoch's last step, before its validation), 2.5 one epoch later, 2.4 at the end");
 });
 
 test('writeSection replaces its own section and keeps the others', () => {
@@ -106,13 +175,14 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
     log: (s) => logs.push(s), command: 'test micro plan',
     plan: {
       corpus, sizes: { base: 8, big: 16, medium: 12 }, epochs: 3, maxStepsPerEpoch: 4, evalChars: 0, batch: 4, seqLen: 8,
-      window: { start: 1, ramp: 1.5, end: 2, freq: 1 }, hardEpochs: [1, 2],
+      window: { start: 1, ramp: 1.5, end: 2.5, freq: 2 }, hardEpochs: [1, 2], extended: true,
     },
   };
   const r1 = await reproduce(opts);
   assert.ok(r1.completed, logs.join('\n'));
   const c = r1.charlm!;
-  assert.deepEqual(c.trained.sort(), ['1', '2', '2a', '3', '4', '4m', '5', '5p', '6']);
+  const ALL = ['1', '2', '2a', '2q', '2q9', '2t', '3', '4', '4m', '5', '5p', '6'];
+  assert.deepEqual(c.trained.sort(), ALL);
   assert.equal(c.skipped.length, 0);
   const R = c.results;
   // Matched runs: hard keeps exactly run 2's non-zeros; AGP within rounding per tensor.
@@ -122,6 +192,13 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
   assert.equal(R.get('5p')!.params.prunedNnz, nnz2);
   assert.ok(Math.abs(R.get('6')!.params.prunedNnz - nnz2) <= 3);
   assert.equal(R.get('1')!.sparsity, 0);
+  // Algorithm 1 with q from run 1's trained weights; target mode at run 2a's non-zeros (within rounding per type).
+  const q2 = R.get('2q')!.spec.recipe as { schedules: Record<string, { q?: number }> };
+  assert.equal(q2.schedules.recurrent.q, Number(R.get('1')!.absQ90!.recurrent.toPrecision(8)));
+  assert.ok(Math.abs(R.get('2t')!.params.prunedNnz - R.get('2a')!.params.prunedNnz) <= 3);
+  // Each finished run's summary (its result, no checkpoint) is kept beside the run folders.
+  const summaries = join(dir, 'runs', 'summaries', 'charlm');
+  for (const id of ALL) assert.ok(existsSync(join(summaries, `${id}.json`)), `summary ${id}`);
   for (const r of R.values()) {
     assert.equal(r.history.length, 3);
     assert.ok(Number.isFinite(r.validBpc) && Number.isFinite(r.testBpc));
@@ -144,7 +221,7 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
 
   const inv = JSON.parse(readFileSync(join(dir, 'runs', 'charlm', 'invocations.json'), 'utf8')) as { started: string[] }[];
   assert.equal(inv.length, 1);
-  assert.equal(inv[0].started.length, 9);
+  assert.equal(inv[0].started.length, 12);
 
   // Second invocation: everything finished โ’ all skipped, nothing retrained.
   const res2 = join(dir, 'runs', 'charlm', 'run-2', 'result.json');
@@ -152,17 +229,33 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
   const r2 = await reproduce({ ...opts, task: 'charlm' });
   assert.ok(r2.completed);
   assert.equal(r2.charlm!.trained.length, 0);
-  assert.equal(r2.charlm!.skipped.length, 9);
+  assert.equal(r2.charlm!.skipped.length, 12);
   assert.equal(statSync(res2).mtimeMs, mtime);
   assert.equal(r2.charlm!.results.get('4')!.validBpc, R.get('4')!.validBpc);
 
+  // A plan continued elsewhere: a run whose folder is gone is taken from its summary, not retrained.
+  rmSync(join(dir, 'runs', 'charlm', 'run-4'), { recursive: true });
+  const r2b = await reproduce({ ...opts, task: 'charlm', bench: false });
+  assert.equal(r2b.charlm!.trained.length, 0);
+  assert.equal(r2b.charlm!.results.get('4')!.validBpc, R.get('4')!.validBpc);
+  // A summary of different settings is not reused: that run trains again.
+  const s3 = join(summaries, '3.json');
+  const j3 = JSON.parse(readFileSync(s3, 'utf8'));
+  j3.spec.lr = 1;
+  writeFileSync(s3, JSON.stringify(j3));
+  rmSync(join(dir, 'runs', 'charlm', 'run-3'), { recursive: true });
+  const r2c = await reproduce({ ...opts, task: 'charlm' });
+  assert.deepEqual(r2c.charlm!.trained, ['3']);
+  assert.equal(JSON.parse(readFileSync(s3, 'utf8')).spec.lr, 2e-3);
+
   // A run without its result continues from its checkpoint (here: already at the last epoch).
   rmSync(join(dir, 'runs', 'charlm', 'run-6', 'result.json'));
+  rmSync(join(summaries, '6.json'));
   logs.length = 0;
   const r3 = await reproduce({ ...opts, task: 'charlm' });
   assert.deepEqual(r3.charlm!.trained, ['6']);
   assert.ok(logs.some((l) => l.includes('run 6') && l.includes('continuing from its checkpoint')), logs.join('\n'));
-  assert.equal((JSON.parse(readFileSync(join(dir, 'runs', 'charlm', 'invocations.json'), 'utf8')) as unknown[]).length, 2);
+  assert.equal((JSON.parse(readFileSync(join(dir, 'runs', 'charlm', 'invocations.json'), 'utf8')) as unknown[]).length, 3);
   const r6: RunResult = r3.charlm!.results.get('6')!;
   assert.equal(r6.validBpc, R.get('6')!.validBpc);
   assert.equal(r6.testBpc, R.get('6')!.testBpc);

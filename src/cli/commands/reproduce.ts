@@ -20,7 +20,11 @@ interface CliOptions {
   results?: string;
   plots?: string;
   seed?: number;
+  seeds?: number;
   only?: string[];
+  summaries?: string;
+  budget?: number;
+  dryRun?: boolean;
 }
 
 export function registerReproduce(program: Command): void {
@@ -28,7 +32,8 @@ export function registerReproduce(program: Command): void {
     .description("reproduce the paper's experiments (Tables 3, 4, 6, Figures 1, 2) on Moby Dick and the speech corpus; --full writes RESULTS.md and results/*.svg")
     .addOption(new Option('--quick', 'smoke test of the whole pipeline in under 10 minutes (small models); results go to <out>/RESULTS.md and <out>/results/').conflicts('full'))
     .addOption(new Option('--full', 'the real runs: 10 epochs of 661 steps as the PyTorch reference (about 1–3 h on 2 cores); the default').conflicts('quick'))
-    .addOption(new Option('--task <task>', 'which experiments').choices(['charlm', 'speech', 'all']).default('all'))
+    .addOption(new Option('--task <task>', 'which experiments (all = charlm and speech; sotu: the data-rich char-LM claim plan, sotu-budget: its budget search)')
+      .choices(['charlm', 'speech', 'sotu', 'sotu-budget', 'all']).default('all'))
     .option('-o, --out <dir>', 'run folders: checkpoints and reports (default runs/reproduce, --quick: runs/reproduce-quick)')
     .option('--parallel <n>', 'trainings at once, one worker thread each', int('--parallel', 1), 2)
     .addOption(new Option('--kernels <impl>', 'compute kernels: auto (fastest supported), wasm (SIMD), relaxed (relaxed SIMD), ts (reference)')
@@ -37,17 +42,25 @@ export function registerReproduce(program: Command): void {
     .option('--no-bench', 'skip the inference latency measurement (Table 6 analog)')
     .option('--results <file>', 'markdown file whose reproduce sections are rewritten (default: RESULTS.md with --full, <out>/RESULTS.md with --quick)')
     .option('--plots <dir>', 'folder for the SVG plots (default: results/ with --full or --results, <out>/results/ with --quick)')
-    .option('--seed <n>', 'training seed of every run (default 1234; use another --out and --results for a seed-noise check)', int('--seed', 0))
+    .option('--seed <n>', 'first training seed S (default 1234)', int('--seed', 0))
+    .option('--seeds <n>', 'run every plan row with seeds S … S+n−1 (default: 3 for the rows the claims compare in --full, else 1)', int('--seeds', 1))
+    .option('--summaries <dir>', 'run summaries (small JSON per finished run) written and reused, to continue a plan on another machine (default results/runs with --full, <out>/summaries with --quick)')
+    .option('--budget <passes>', 'sotu, sotu-budget: passes over the training split (default 2 and 4)', int('--budget', 1))
+    .option('--dry-run', 'list the plan\'s runs with estimated times on this machine and exit (alias --plan)')
+    .option('--plan', 'same as --dry-run')
     .option('--only <ids>', 'only these runs of the task\'s plan, comma-separated (e.g. gru-dense,gru-medium)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
-    .action(action(async (o: CliOptions) => {
+    .action(action(async (o: CliOptions & { plan?: boolean }) => {
       const mode = o.quick ? 'quick' : 'full';
-      const engine = await createEngine({ kernels: o.kernels, threads: o.threads });
-      process.stderr.write(`${engine.describe()} per training, ${o.parallel} at once\n`);
-      await engine.close();
+      const dryRun = o.dryRun || o.plan;
+      if (!dryRun) {
+        const engine = await createEngine({ kernels: o.kernels, threads: o.threads });
+        process.stderr.write(`${engine.describe()} per training, ${o.parallel} at once\n`);
+        await engine.close();
+      }
       const res = await reproduce({
         mode, task: o.task, out: o.out ?? (mode === 'quick' ? 'runs/reproduce-quick' : 'runs/reproduce'),
         parallel: o.parallel, kernels: o.kernels, threads: o.threads, bench: o.bench,
-        resultsFile: o.results, plotsDir: o.plots, seed: o.seed, only: o.only,
+        resultsFile: o.results, plotsDir: o.plots, seed: o.seed, only: o.only, seeds: o.seeds, summaries: o.summaries, budget: o.budget, dryRun,
         command: `sparse-rnn ${process.argv.slice(2).join(' ')}`,
       });
       if (!res.completed) process.exitCode = 130;
