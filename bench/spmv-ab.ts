@@ -64,7 +64,8 @@ function table(title: string, r: Record<string, [number, number]>, base?: string
       `${b ? `  ${(b[0] / med).toFixed(2)}x ${(b[1] / mn).toFixed(2)}x` : ''}\n`);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// The model's private fields (layers, matrices, buffers) are reached through this escape hatch.
+// biome-ignore lint/suspicious/noExplicitAny: a benchmark reaching into the model's internals
 type Any = any;
 
 async function profile(rounds: number): Promise<void> {
@@ -114,36 +115,66 @@ function put(heap: Heap, ...arrays: (Uint32Array | Uint16Array | Float32Array)[]
   });
 }
 
-/** Kernel-level A/B of the batch-1 candidates on the model's three CSR matrices. */
+/** Kernel-level A/B of the batch-1 kernels on the model's three CSR matrices. */
 async function abKernels(rounds: number, variant: 'wasm' | 'relaxed'): Promise<void> {
   const e = await createEngine({ threads: 1, kernels: variant, heapBytes: 64 << 20 });
   const { bytes } = randomPrunedModel(CHAR_GRU_1024, 0.9);
   const m = SparseModel.load(bytes, { kernels: e.kernels }) as Any;
-  const heap = e.heap, x: Any = (e.kernels as Any).exports;
+  const heap = e.heap, sp = sparseKernelsFor(e.kernels);
   const p = m.layers[0][0];
   for (const mat of [p.whh, p.wih, m.fc]) {
     const csr = csrOf(heap, mat);
     const X = heap.alloc(mat.cols), Y = heap.alloc(mat.rows);
     for (let i = 0; i < mat.cols; i++) heap.f32[X + i] = Math.sin(i);
-    const [rpB, ciB, vaB] = put(heap, csr.rowptr, Uint16Array.from(csr.colidx, (c) => c * 4), csr.values);
     const sell = csrToSell4(csr)!, sellU = csrToSell4(csr, { sort: false })!;
-    const [sp, pe, ix, va] = put(heap, sell.sliceptr, sell.perm, sell.idx, sell.vals);
-    const [spU, peU, ixU, vaU] = put(heap, sellU.sliceptr, sellU.perm, sellU.idx, sellU.vals);
+    const [sl, pe, ix, va] = put(heap, sell.sliceptr, sell.perm, sell.idx, sell.vals);
+    const [slU, peU, ixU, vaU] = put(heap, sellU.sliceptr, sellU.perm, sellU.idx, sellU.vals);
+    const pad = (s: typeof sell): number => Math.round(((s.sliceptr[s.slices] * 4) / mat.nnz - 1) * 100);
     const r = interleaved({
-      'CSR (today: f32 load + replace_lane)': () => x.sp_spmv16(mat.rows, mat.rowptr * 4, mat.colidx * 4, mat.values * 4, X * 4, Y * 4, 1),
-      'CSR, load32_lane gather': () => x.sp_spmv16L(mat.rows, mat.rowptr * 4, mat.colidx * 4, mat.values * 4, X * 4, Y * 4, 1),
-      'CSR, byte-offset u16 + load32_lane': () => x.sp_spmv16b(mat.rows, rpB * 4, ciB * 4, vaB * 4, X * 4, Y * 4, 1),
-      'CSR, byte-offset u16, scalar x4': () => x.sp_spmv16s(mat.rows, rpB * 4, ciB * 4, vaB * 4, X * 4, Y * 4, 1),
-      [`SELL-4 sorted (pad ${((sell.sliceptr[sell.slices] * 4) / mat.nnz - 1) * 100 | 0}%)`]: () =>
-        x.sp_sell4(sell.slices, sp * 4, pe * 4, ix * 4, va * 4, X * 4, Y * 4, 1),
-      'SELL-4 sorted, x staged at a fixed address': () =>
-        x.sp_sell4s(sell.slices, sp * 4, pe * 4, ix * 4, va * 4, X * 4, mat.cols, Y * 4, 1),
-      [`SELL-4 unsorted (pad ${((sellU.sliceptr[sellU.slices] * 4) / mat.nnz - 1) * 100 | 0}%)`]: () =>
-        x.sp_sell4(sellU.slices, spU * 4, peU * 4, ixU * 4, vaU * 4, X * 4, Y * 4, 1),
+      'CSR SpMV': () => sp.spmv(true, mat.rows, mat.rowptr, mat.colidx, mat.values, X, Y, true),
+      [`SELL-4 sorted (pad ${pad(sell)}%)`]: () => sp.sell4(sell.slices, sl, pe, ix, va, X, mat.cols, Y, true),
+      [`SELL-4 unsorted (pad ${pad(sellU)}%)`]: () => sp.sell4(sellU.slices, slU, peU, ixU, vaU, X, mat.cols, Y, true),
     }, rounds);
-    table(`${mat.name} ${mat.rows}x${mat.cols} nnz ${mat.nnz}, ${variant}`, r, 'CSR (today: f32 load + replace_lane)');
+    table(`${mat.name} ${mat.rows}x${mat.cols} nnz ${mat.nnz}, ${variant}`, r, 'CSR SpMV');
   }
   await e.close();
+}
+
+/**
+ * Whole-model step A/B: this tree's SparseModel, with its parts switched off one at a time, and (with
+ * SPMV_BASE=<a built checkout's dist/>) the SparseModel and kernels of that checkout, in this process.
+ */
+async function abModel(rounds: number, config: ModelConfig, variant: 'wasm' | 'relaxed'): Promise<void> {
+  const { bytes } = randomPrunedModel(config, 0.9);
+  const variants: Record<string, () => void> = {};
+  const closers: (() => Promise<void>)[] = [];
+  const base = process.env.SPMV_BASE;
+  if (base) {
+    const be = (await import(`${base}/src/kernels/engine.js`)) as Any;
+    const br = (await import(`${base}/src/sparse/runtime.js`)) as Any;
+    const e = await be.createEngine({ threads: 1, kernels: variant, heapBytes: 64 << 20 });
+    closers.push(() => e.close());
+    const m = br.SparseModel.load(bytes, { kernels: e.kernels }), st = m.createState(1);
+    let t = 0;
+    variants['before (SPMV_BASE)'] = () => { m.step(t, st); t = (t + 1) % 90; };
+  }
+  const mk = async (name: string, sell: boolean, table: boolean): Promise<void> => {
+    const e = await createEngine({ threads: 1, kernels: variant, heapBytes: 64 << 20 });
+    closers.push(() => e.close());
+    const m = SparseModel.load(bytes, { kernels: e.kernels }) as Any, st = m.createState(1);
+    if (!table) m.embTable = 0;
+    if (!sell) for (const x of [...m.layers.flat().flatMap((d: Any) => [d.wih, d.whh]), m.fc]) if (x) x.sell = null;
+    let t = 0;
+    variants[name] = () => { m.step(t, st); t = (t + 1) % 90; };
+  };
+  await mk('CSR (load32_lane), no token table', false, false);
+  await mk('CSR (load32_lane) + token table', false, true);
+  await mk('SELL-4, no token table', true, false);
+  await mk('SELL-4 + token table (this branch)', true, true);
+  const c = config;
+  table(`whole step: ${c.numLayers}-layer ${c.cell.toUpperCase()}-${c.hiddenSize}, embed ${c.inputSize}, vocab ${c.vocabSize}, 90% sparse, batch 1, 1 thread, ${variant}`,
+    interleaved(variants, rounds), Object.keys(variants)[0]);
+  for (const f of closers) await f();
 }
 
 const args = process.argv.slice(2);
@@ -153,3 +184,6 @@ const what = args.filter((a, i) => !a.startsWith('--') && (ri < 0 || i !== ri + 
 if (what.length === 0 || what.includes('profile')) await profile(rounds);
 if (what.length === 0 || what.includes('kernels')) await abKernels(rounds, 'wasm');
 if (what.includes('kernels-relaxed')) await abKernels(rounds, 'relaxed');
+if (what.length === 0 || what.includes('model')) await abModel(rounds, CHAR_GRU_1024, 'wasm');
+if (what.includes('model2')) await abModel(rounds, { ...CHAR_GRU_1024, numLayers: 2 }, 'wasm');
+if (what.includes('model-relaxed')) await abModel(rounds, CHAR_GRU_1024, 'relaxed');

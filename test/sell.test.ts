@@ -83,34 +83,36 @@ function sparseBackends(): { name: string; sk: SparseKernels }[] {
   return [{ name: 'ts', sk: new SparseRefKernels(new Heap()) }, { name: 'wasm', sk: w }];
 }
 
-test('sell4 (ts reference and wasm): the CSR product within rounding, accumulate or not; wasm = reference bit for bit', () => {
+test('sell4 (ts reference and wasm): the CSR product within rounding, accumulate or not, with or without bias; wasm = reference bit for bit', () => {
   const [ref, wasm] = sparseBackends();
   for (const [rows, cols, d] of SHAPES) {
     const m = randomCsr(rows + cols, rows, cols, d);
     const r = mulberry32(rows);
     const x = Float32Array.from({ length: cols }, () => 2 * r() - 1), y0 = Float32Array.from({ length: rows }, () => 2 * r() - 1);
+    const bias = Float32Array.from({ length: rows }, () => 2 * r() - 1);
     const want = new Float64Array(rows);
     for (let i = 0; i < rows; i++) for (let k = m.rowptr[i]; k < m.rowptr[i + 1]; k++) want[i] += m.values[k] * x[m.colidx[k]];
-    for (const acc of [false, true]) {
+    for (const [acc, withBias] of [[false, false], [true, false], [false, true], [true, true]]) {
       const got: Float32Array[] = [];
       for (const { name, sk } of [ref, wasm]) {
         const heap = sk.heap, mk = heap.mark();
         const s = putSell(heap, m);
-        const X = heap.alloc(cols), Y = heap.alloc(rows + 1);
+        const X = heap.alloc(cols), Y = heap.alloc(rows + 1), Bi = heap.alloc(rows);
         heap.f32.set(x, X);
+        heap.f32.set(bias, Bi);
         heap.f32.set(y0, Y);
         heap.f32[Y + rows] = 42;
-        sk.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, acc);
+        sk.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, acc, withBias ? Bi : 0);
         const y = heap.f32.slice(Y, Y + rows);
         assert.equal(heap.f32[Y + rows], 42, `${name}: wrote past y`);
         for (let i = 0; i < rows; i++) {
-          const e = want[i] + (acc ? y0[i] : 0);
-          assert.ok(Math.abs(y[i] - e) <= 1e-5 * (1 + Math.abs(e)), `${name} ${rows}x${cols} acc=${acc}: row ${i} ${y[i]} vs ${e}`);
+          const e = want[i] + (acc ? y0[i] : 0) + (withBias ? bias[i] : 0);
+          assert.ok(Math.abs(y[i] - e) <= 1e-5 * (1 + Math.abs(e)), `${name} ${rows}x${cols} acc=${acc} bias=${withBias}: row ${i} ${y[i]} vs ${e}`);
         }
         got.push(y);
         heap.release(mk);
       }
-      assert.deepEqual(new Uint32Array(got[1].buffer), new Uint32Array(got[0].buffer), `${rows}x${cols} acc=${acc}: wasm ≠ reference bits`);
+      assert.deepEqual(new Uint32Array(got[1].buffer), new Uint32Array(got[0].buffer), `${rows}x${cols} acc=${acc} bias=${withBias}: wasm ≠ reference bits`);
     }
   }
 });
@@ -125,11 +127,12 @@ test('sell4 on 2 threads: bit-identical to 1 thread (odd rows, empty rows, every
     for (const e of [one, two]) {
       const sk = sparseKernelsFor(e.kernels), heap = e.heap, mk = heap.mark();
       const s = putSell(heap, m);
-      const X = heap.alloc(cols), Y = heap.alloc(rows);
+      const X = heap.alloc(cols), Y = heap.alloc(rows), Bi = heap.alloc(rows);
       const r = mulberry32(5);
       for (let i = 0; i < cols; i++) heap.f32[X + i] = 2 * r() - 1;
       for (let i = 0; i < rows; i++) heap.f32[Y + i] = 2 * r() - 1;
-      sk.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, true);
+      for (let i = 0; i < rows; i++) heap.f32[Bi + i] = 2 * r() - 1;
+      sk.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, true, Bi);
       out.push(new Uint32Array(heap.memory.buffer, Y * 4, rows).slice());
       heap.release(mk);
     }

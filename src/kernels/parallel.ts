@@ -179,10 +179,10 @@ export function runPart(e: Exports, op: Op, a: Float64Array, t: number, n: numbe
       return;
     }
     case Op.Sell4: {
-      // (slices, sliceptr, perm, idx, vals, _, y, acc): slice boundaries balanced by groups; x is
+      // (slices, sliceptr, perm, idx, vals, bias, y, acc): slice boundaries balanced by groups; x is
       // already staged by the calling thread (cols = 0), every row's arithmetic is the same.
       const s0 = a[BOUNDS + t], s1 = a[BOUNDS + t + 1];
-      if (s1 > s0) e.sp_sell4(s1 - s0, a[1] + s0 * 4, a[2] + s0 * 16, a[3], a[4], 0, 0, a[6], a[7]);
+      if (s1 > s0) e.sp_sell4(s1 - s0, a[1] + s0 * 4, a[2] + s0 * 16, a[3], a[4], 0, 0, a[6], a[7], a[5]);
       return;
     }
     case Op.Transpose: {

@@ -53,7 +53,7 @@ export class SparseRefKernels implements SparseKernels {
 
   /** The simd128 kernel's exact arithmetic: per lane, f32 sums of even and odd groups, then added. */
   sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
-    y: number, accumulate: boolean): void {
+    y: number, accumulate: boolean, bias = 0): void {
     this.views();
     const f = this.heap.f32, u32 = this.u32, u16 = this.u16, fr = Math.fround;
     void cols;
@@ -68,8 +68,11 @@ export class SparseRefKernels implements SparseKernels {
           if ((g - g0) & 1) s1 = fr(s1 + t);
           else s0 = fr(s0 + t);
         }
-        const sum = fr(s0 + s1), o = y + p / 4;
-        f[o] = accumulate ? f[o] + sum : sum;
+        const o = y + p / 4;
+        let v = fr(s0 + s1);
+        if (accumulate) v = fr(f[o] + v);
+        if (bias) v = fr(v + f[bias + p / 4]);
+        f[o] = v;
       }
     }
   }

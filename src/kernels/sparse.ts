@@ -28,12 +28,13 @@ export interface SparseKernels {
     X: number, Y: number, B: number, accumulate: boolean): void;
   /**
    * Batch-1 SpMV on the SELL-4 layout (src/sparse/csr.ts, csrToSell4; the runtime's fast path):
-   * y[row] = Σ over the row's entries of vals · x[col] (+= when `accumulate`), for the rows of
+   * y[row] = Σ over the row's entries of vals · x[col] (+ y[row] when `accumulate`, then + bias[row]
+   * when `bias` ≠ 0: a float index; heap tensors never sit at 0), for the rows of
    * `slices` slices of 4. Pointers: sliceptr, perm (u32), idx (u16 byte offsets), vals (f32); x holds
    * `cols` floats (≤ SELL4_MAX_COLS). Per row, even and odd groups are summed apart, then added.
    */
   sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
-    y: number, accumulate: boolean): void;
+    y: number, accumulate: boolean, bias?: number): void;
   /** dst[j·ldd + i] = src[i·lds + j] (+= when `accumulate`) for i < rows, j < cols. */
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void;
   /**
@@ -52,7 +53,7 @@ export interface SparseWasmExports {
   sp_spmm16(rows: number, rowptr: number, colidx: number, values: number, X: number, Y: number, B: number, acc: number): void;
   sp_spmm32(rows: number, rowptr: number, colidx: number, values: number, X: number, Y: number, B: number, acc: number): void;
   sp_transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, acc: number): void;
-  sp_sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number, y: number, acc: number): void;
+  sp_sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number, y: number, acc: number, bias: number): void;
   sp_sddmm16(rows: number, rowptr: number, colidx: number, A: number, B: number, L: number, out: number, ldo: number): void;
   sp_sddmm32(rows: number, rowptr: number, colidx: number, A: number, B: number, L: number, out: number, ldo: number): void;
 }
@@ -81,8 +82,8 @@ export class WasmSparseKernels implements SparseKernels {
     (idx16 ? this.e.sp_spmm16 : this.e.sp_spmm32)(rows, rowptr * 4, colidx * 4, values * 4, X * 4, Y * 4, B, accumulate ? 1 : 0);
   }
   sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
-    y: number, accumulate: boolean): void {
-    if (slices > 0) this.e.sp_sell4(slices, sliceptr * 4, perm * 4, idx * 4, vals * 4, x * 4, cols, y * 4, accumulate ? 1 : 0);
+    y: number, accumulate: boolean, bias = 0): void {
+    if (slices > 0) this.e.sp_sell4(slices, sliceptr * 4, perm * 4, idx * 4, vals * 4, x * 4, cols, y * 4, accumulate ? 1 : 0, bias * 4);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     this.e.sp_transpose(rows, cols, src * 4, lds, dst * 4, ldd, accumulate ? 1 : 0);

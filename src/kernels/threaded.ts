@@ -176,13 +176,13 @@ export class ThreadedSparseKernels implements SparseKernels {
     this.k.pool.run(idx16 ? Op.Spmm16 : Op.Spmm32, n);
   }
   sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
-    y: number, accumulate: boolean): void {
+    y: number, accumulate: boolean, bias = 0): void {
     const n = this.chunks(slices, sliceptr, 4); // sliceptr counts groups of 4 entries
-    if (!n) { this.one.sell4(slices, sliceptr, perm, idx, vals, x, cols, y, accumulate); return; }
+    if (!n) { this.one.sell4(slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias); return; }
     // Stage x once here (every thread reads it there); the pool's dispatch publishes the copy.
     this.heap.u8.copyWithin(SELL4_XSTAGE, x * 4, (x + cols) * 4);
     const a = this.k.pool.args;
-    a[0] = slices; a[1] = sliceptr * 4; a[2] = perm * 4; a[3] = idx * 4; a[4] = vals * 4; a[5] = 0; a[6] = y * 4; a[7] = accumulate ? 1 : 0;
+    a[0] = slices; a[1] = sliceptr * 4; a[2] = perm * 4; a[3] = idx * 4; a[4] = vals * 4; a[5] = bias * 4; a[6] = y * 4; a[7] = accumulate ? 1 : 0;
     this.k.pool.run(Op.Sell4, n);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {

@@ -193,8 +193,7 @@ export class SparseModel {
     const table = this.heap.alloc(V * G), x = this.heap.alloc(this.config.inputSize);
     for (let id = 0; id < V; id++) {
       this.embed([id], 1, x);
-      this.matmul(p.wih, x, this.config.inputSize, table + id * G, G, 1, false, 0, 0);
-      this.kernels.addBias(1, G, table + id * G, G, p.biasIn);
+      this.matmul(p.wih, x, this.config.inputSize, table + id * G, G, 1, false, 0, 0, p.biasIn);
     }
     return table;
   }
@@ -203,7 +202,7 @@ export class SparseModel {
   private ensureSell(mats: (Mat | null)[]): void {
     if (this.sparse.name !== 'wasm') return;
     for (const m of mats) {
-      if (!m || !m.csr || m.sell || m.cols > SELL4_MAX_COLS) continue;
+      if (!m?.csr || m.sell || m.cols > SELL4_MAX_COLS) continue;
       const b = this.heap.memory.buffer;
       const rowptr = new Uint32Array(b, m.rowptr * 4, m.rows + 1);
       const s = csrToSell4({ rows: m.rows, cols: m.cols, rowptr, colidx: new Uint16Array(b, m.colidx * 4, m.nnz), values: new Float32Array(b, m.values * 4, m.nnz) })!;
@@ -311,19 +310,29 @@ export class SparseModel {
   // Building blocks
 
   /**
-   * Y[n, rows] = X[n, cols]·Wᵀ (+ Y when `acc`), X rows at stride ldx, Y rows at stride ldy.
+   * Y[n, rows] = X[n, cols]·Wᵀ (+ Y when `acc`) (+ the vector `bias` [rows] when ≠ 0), X rows at
+   * stride ldx, Y rows at stride ldy.
    * `xt`, `yt`: scratch of maxCols·SPMM_CHUNK and maxRows·SPMM_CHUNK floats (CSR with n > 1).
    */
-  private matmul(m: Mat, X: number, ldx: number, Y: number, ldy: number, n: number, acc: boolean, xt: number, yt: number): void {
+  private matmul(m: Mat, X: number, ldx: number, Y: number, ldy: number, n: number, acc: boolean, xt: number, yt: number, bias = 0): void {
+    const s = m.sell;
+    if (n === 1 && s) {
+      // SELL-4 adds the bias itself (s + bias: the same float as a separate addBias pass).
+      this.sparse.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, m.cols, Y, acc, bias);
+      return;
+    }
+    this.product(m, X, ldx, Y, ldy, n, acc, xt, yt);
+    if (bias) this.kernels.addBias(n, m.rows, Y, ldy, bias);
+  }
+
+  private product(m: Mat, X: number, ldx: number, Y: number, ldy: number, n: number, acc: boolean, xt: number, yt: number): void {
     if (!m.csr) {
       this.kernels.gemm(false, true, n, m.rows, m.cols, X, ldx, m.w, m.cols, Y, ldy, acc);
       return;
     }
     const sp = this.sparse;
     if (n === 1) {
-      const s = m.sell;
-      if (s) sp.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, m.cols, Y, acc);
-      else sp.spmv(m.idx16, m.rows, m.rowptr, m.colidx, m.values, X, Y, acc);
+      sp.spmv(m.idx16, m.rows, m.rowptr, m.colidx, m.values, X, Y, acc);
       return;
     }
     for (let c0 = 0; c0 < n; c0 += SPMM_CHUNK) {
@@ -401,8 +410,11 @@ export class SparseModel {
     const k = this.kernels, H = this.H, G = this.G;
     switch (this.config.cell) {
       case 'gru':
-        this.fillRows(B, G, ws.gh, G, p.bhh);
-        this.matmul(p.whh, hPrev, ldh, ws.gh, G, B, true, ws.xt, ws.yt);
+        if (B === 1 && p.whh.sell) this.matmul(p.whh, hPrev, ldh, ws.gh, G, 1, false, ws.xt, ws.yt, p.bhh);
+        else {
+          this.fillRows(B, G, ws.gh, G, p.bhh);
+          this.matmul(p.whh, hPrev, ldh, ws.gh, G, B, true, ws.xt, ws.yt);
+        }
         k.gruForward(B, H, git, ws.gh, hPrev, hOut, ldh, ws.gates, ws.ghn);
         break;
       case 'lstm':
@@ -492,8 +504,7 @@ export class SparseModel {
       let gi = st.gi;
       if (l === 0 && gi0 >= 0) gi = gi0;
       else {
-        this.matmul(p.wih, inp, ldin, st.gi, G, B, false, st.xt, st.yt);
-        this.kernels.addBias(B, G, st.gi, G, p.biasIn);
+        this.matmul(p.wih, inp, ldin, st.gi, G, B, false, st.xt, st.yt, p.biasIn);
       }
       this.cellStep(p, B, gi, st.h[l][cur], st.h[l][nxt], H, st.c[l][cur], st.c[l][nxt], st);
       inp = st.h[l][nxt];
@@ -502,8 +513,7 @@ export class SparseModel {
     st.parity = nxt;
     if (!this.fc) return this.heap.f32.subarray(inp, inp + B * H);
     const O = c.outputSize;
-    this.matmul(this.fc, inp, H, st.out, O, B, false, st.xt, st.yt);
-    this.kernels.addBias(B, O, st.out, O, this.fcBias);
+    this.matmul(this.fc, inp, H, st.out, O, B, false, st.xt, st.yt, this.fcBias);
     if (this.softmax) this.softmaxRows(B, O, st.out);
     return this.heap.f32.subarray(st.out, st.out + B * O);
   }

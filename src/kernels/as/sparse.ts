@@ -336,15 +336,24 @@ export function sp_sddmm32(rows: i32, rowptr: usize, colidx: usize, A: usize, B:
   return g;
 }
 
+// @ts-ignore: decorator
+@inline function putRow(y: usize, p: u32, v: f32, acc: i32, bias: usize): void {
+  if (p == 0xFFFFFFFF) return;
+  const py = y + <usize>p;
+  if (acc) v = load<f32>(py) + v;
+  if (bias) v += load<f32>(bias + <usize>p);
+  store<f32>(py, v);
+}
+
 /**
- * y[row] = Σ (+ y[row] when acc) over a SELL-4 matrix: `slices` slices; sliceptr (u32, slices+1)
+ * y[row] = Σ (+ y[row] when acc) (+ bias[row] when bias ≠ 0) over a SELL-4 matrix: `slices` slices; sliceptr (u32, slices+1)
  * counts groups of 4 entries; perm (u32, 4 per slice) each lane's output BYTE offset into y
  * (0xFFFFFFFF: no row); idx (u16 byte offsets into x) and vals (f32), 4 per group.
  * `cols` > 0: copy x[0:cols] to XSTAGE first; 0: XSTAGE already holds x (a threaded call stages
  * it once on the calling thread, then each thread runs its slices). Per slice, two accumulators
  * over alternate groups, added at the end: a fixed order, whatever the split into calls.
  */
-export function sp_sell4(slices: i32, sliceptr: usize, perm: usize, idx: usize, vals: usize, x: usize, cols: i32, y: usize, acc: i32): void {
+export function sp_sell4(slices: i32, sliceptr: usize, perm: usize, idx: usize, vals: usize, x: usize, cols: i32, y: usize, acc: i32, bias: usize): void {
   if (cols > 0) memory.copy(XSTAGE, x, <usize>cols << 2);
   let start = <usize>load<u32>(sliceptr);
   for (let s = 0; s < slices; s++) {
@@ -362,18 +371,10 @@ export function sp_sell4(slices: i32, sliceptr: usize, perm: usize, idx: usize, 
     if ((end - start) & 1) a0 = madd(v128.load(pv), gatherX(pc), a0);
     a0 = f32x4.add(a0, a1);
     const pp = perm + (<usize>s << 4);
-    const p0 = load<u32>(pp), p1 = load<u32>(pp, 4), p2 = load<u32>(pp, 8), p3 = load<u32>(pp, 12);
-    if (acc) {
-      if (p0 != 0xFFFFFFFF) store<f32>(y + <usize>p0, load<f32>(y + <usize>p0) + f32x4.extract_lane(a0, 0));
-      if (p1 != 0xFFFFFFFF) store<f32>(y + <usize>p1, load<f32>(y + <usize>p1) + f32x4.extract_lane(a0, 1));
-      if (p2 != 0xFFFFFFFF) store<f32>(y + <usize>p2, load<f32>(y + <usize>p2) + f32x4.extract_lane(a0, 2));
-      if (p3 != 0xFFFFFFFF) store<f32>(y + <usize>p3, load<f32>(y + <usize>p3) + f32x4.extract_lane(a0, 3));
-    } else {
-      if (p0 != 0xFFFFFFFF) store<f32>(y + <usize>p0, f32x4.extract_lane(a0, 0));
-      if (p1 != 0xFFFFFFFF) store<f32>(y + <usize>p1, f32x4.extract_lane(a0, 1));
-      if (p2 != 0xFFFFFFFF) store<f32>(y + <usize>p2, f32x4.extract_lane(a0, 2));
-      if (p3 != 0xFFFFFFFF) store<f32>(y + <usize>p3, f32x4.extract_lane(a0, 3));
-    }
+    putRow(y, load<u32>(pp), f32x4.extract_lane(a0, 0), acc, bias);
+    putRow(y, load<u32>(pp, 4), f32x4.extract_lane(a0, 1), acc, bias);
+    putRow(y, load<u32>(pp, 8), f32x4.extract_lane(a0, 2), acc, bias);
+    putRow(y, load<u32>(pp, 12), f32x4.extract_lane(a0, 3), acc, bias);
     start = end;
   }
 }
