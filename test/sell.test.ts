@@ -194,3 +194,31 @@ test('SparseModel.step at batch 1 and 2 (SELL-4, token table): equals the ts bac
     }
   }
 });
+
+test('token table: a model with an embedding runs as the same model fed the embedding rows (step and run, uni- and bidirectional)', () => {
+  for (const [ci, bidirectional] of [false, true].entries()) {
+    const cfg: ModelConfig = { cell: 'gru', inputSize: 6, hiddenSize: 13, numLayers: 2, bidirectional, vocabSize: 9, outputSize: 5 };
+    const r = mulberry32(70 + ci), weights = new Map<string, Float32Array>();
+    for (const s of paramSpecs(cfg)) {
+      const n = s.shape.reduce((a, b) => a * b, 1), w = new Float32Array(n);
+      for (let i = 0; i < n; i++) w[i] = s.kind !== 'bias' && s.kind !== 'embedding' && r() < 0.7 ? 0 : (2 * r() - 1) * 0.5;
+      weights.set(s.name, w);
+    }
+    const emb = weights.get('embedding.weight')!;
+    const plain = new Map([...weights].filter(([k]) => k !== 'embedding.weight'));
+    const withEmb = SparseModel.load(exportModel(cfg, weights, { values: 'fp32' }), { backend: 'wasm' });
+    const noEmb = SparseModel.load(exportModel({ ...cfg, vocabSize: undefined }, plain, { values: 'fp32' }), { backend: 'wasm' });
+    const ids = Int32Array.from({ length: 11 }, () => Math.floor(r() * 9));
+    const feats = new Float32Array(ids.length * 6);
+    ids.forEach((id, t) => feats.set(emb.subarray(id * 6, id * 6 + 6), t * 6));
+    const pairs: [Float32Array, Float32Array][] = [[withEmb.run(ids), noEmb.run(feats)]];
+    if (!bidirectional) {
+      const a = withEmb.createState(1), b = noEmb.createState(1);
+      for (let t = 0; t < ids.length; t++) pairs.push([withEmb.step(ids[t], a).slice(), noEmb.step(feats.subarray(t * 6, t * 6 + 6), b).slice()]);
+    }
+    for (const [x, y] of pairs) {
+      assert.equal(x.length, y.length);
+      for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i] - y[i]) <= 1e-5 * (1 + Math.abs(y[i])), `bidirectional=${bidirectional} [${i}] ${x[i]} vs ${y[i]}`);
+    }
+  }
+});
