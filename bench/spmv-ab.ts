@@ -20,9 +20,10 @@ const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(
 
 /**
  * µs per call of each variant, timed interleaved: `rounds` rounds of ~`ms` ms per variant. Returns
- * [median, min] per variant (noise here only slows things down, so the min is the quieter estimate).
+ * [median wall, min wall, median CPU time] per variant. On a shared machine the min wall time and the
+ * process's own CPU time (which leaves out the time other processes hold the core) are the steadier.
  */
-export function interleaved(variants: Record<string, () => void>, rounds = 21, ms = 3): Record<string, [number, number]> {
+export function interleaved(variants: Record<string, () => void>, rounds = 21, ms = 3): Record<string, [number, number, number]> {
   const names = Object.keys(variants);
   const reps = new Map<string, number>();
   for (const n of names) {
@@ -41,27 +42,30 @@ export function interleaved(variants: Record<string, () => void>, rounds = 21, m
     reps.set(n, r);
   }
   const samples = new Map<string, number[]>(names.map((n) => [n, []]));
+  const cpu = new Map<string, number[]>(names.map((n) => [n, []]));
   for (let k = 0; k < rounds; k++) {
     for (let j = 0; j < names.length; j++) {
       const n = names[(j + k) % names.length], f = variants[n], r = reps.get(n)!;
-      const t0 = now();
+      const c0 = process.cpuUsage(), t0 = now();
       for (let i = 0; i < r; i++) f();
-      samples.get(n)!.push(((now() - t0) * 1000) / r);
+      const t1 = now(), c1 = process.cpuUsage(c0);
+      samples.get(n)!.push(((t1 - t0) * 1000) / r);
+      cpu.get(n)!.push((c1.user + c1.system) / r);
     }
   }
-  return Object.fromEntries(names.map((n) => [n, [median(samples.get(n)!), Math.min(...samples.get(n)!)]]));
+  return Object.fromEntries(names.map((n) => [n, [median(samples.get(n)!), Math.min(...samples.get(n)!), median(cpu.get(n)!)]]));
 }
 
 export const CHAR_GRU_1024: ModelConfig = {
   cell: 'gru', inputSize: 64, hiddenSize: 1024, numLayers: 1, bidirectional: false, vocabSize: 90, outputSize: 90,
 };
 
-function table(title: string, r: Record<string, [number, number]>, base?: string): void {
-  process.stdout.write(`\n${title}  (median µs, min µs${base ? ', speed-up over the first by median and by min' : ''})\n`);
+function table(title: string, r: Record<string, [number, number, number]>, base?: string): void {
+  process.stdout.write(`\n${title}\n  (µs: median wall, min wall, median CPU time${base ? '; speed-up over the first by each' : ''})\n`);
   const b = base ? r[base] : undefined;
-  for (const [n, [med, mn]] of Object.entries(r))
-    process.stdout.write(`  ${n.padEnd(48)} ${med.toFixed(2).padStart(9)} ${mn.toFixed(2).padStart(9)}` +
-      `${b ? `  ${(b[0] / med).toFixed(2)}x ${(b[1] / mn).toFixed(2)}x` : ''}\n`);
+  for (const [n, [med, mn, cpu]] of Object.entries(r))
+    process.stdout.write(`  ${n.padEnd(48)} ${med.toFixed(2).padStart(9)} ${mn.toFixed(2).padStart(9)} ${cpu.toFixed(2).padStart(9)}` +
+      `${b ? `  ${(b[0] / med).toFixed(2)}x ${(b[1] / mn).toFixed(2)}x ${(b[2] / cpu).toFixed(2)}x` : ''}\n`);
 }
 
 // The model's private fields (layers, matrices, buffers) are reached through this escape hatch.
@@ -85,13 +89,21 @@ async function profile(rounds: number): Promise<void> {
     'fillRows b_hh (JS copyWithin)': () => mm.fillRows(1, G, st.gh, G, p.bhh),
     [`W_hh SpMV ${p.whh.rows}x${p.whh.cols} nnz ${p.whh.nnz}`]: () =>
       sp.spmv(p.whh.idx16, p.whh.rows, p.whh.rowptr, p.whh.colidx, p.whh.values, st.h[0][0], st.gh, true),
+    [`W_hh SELL-4 + b_hh (this branch)`]: () => {
+      const q = p.whh.sell;
+      sp.sell4(q.slices, q.sliceptr, q.perm, q.idx, q.vals, st.h[0][0], p.whh.cols, st.gh, false, p.bhh);
+    },
+    [`fc SELL-4 + bias (this branch)`]: () => {
+      const q = fc.sell;
+      sp.sell4(q.slices, q.sliceptr, q.perm, q.idx, q.vals, st.h[0][1], fc.cols, st.out, false, mm.fcBias);
+    },
     'gruForward': () => k.gruForward(1, H, st.gi, st.gh, st.h[0][0], st.h[0][1], H, st.gates, st.ghn),
     [`fc SpMV ${fc.rows}x${fc.cols} nnz ${fc.nnz}`]: () =>
       sp.spmv(fc.idx16, fc.rows, fc.rowptr, fc.colidx, fc.values, st.h[0][1], st.out, false),
     'addBias out': () => k.addBias(1, fc.rows, st.out, fc.rows, mm.fcBias),
     'empty WASM call (addBias 1x1)': () => k.addBias(1, 1, st.out, 1, mm.fcBias),
   };
-  table('profile: 1-layer GRU-1024 char model, 90% sparse, batch 1, 1 thread (wasm simd128)', interleaved(parts, rounds));
+  table('profile: 1-layer GRU-1024 char model, 90% sparse, batch 1, 1 thread (wasm simd128); the CSR rows are the calls of the step before this branch', interleaved(parts, rounds));
   await e.close();
 }
 

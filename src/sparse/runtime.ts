@@ -13,7 +13,7 @@
 // backends only), built when a batch-1 state or run first needs it, so batch-only use pays no memory.
 // A model with an embedding keeps, where it is small (vocab·G ≤ EMB_TABLE_MAX floats), the first
 // layer's whole input projection per token, emb[id]·W_ihᵀ + bias, computed at load time with the
-// same kernels step() would use; a streaming step then reads its row instead of running W_ih.
+// same kernels step() would use; step() and run() then read its rows instead of running W_ih.
 // Sparse weights are copied (or decoded: fp16 values, delta8 indices) straight from the file bytes
 // into the heap once at load; no dense copy of a sparse matrix is ever made.
 //
@@ -584,8 +584,17 @@ export class SparseModel {
             const ta = d === 0 ? ci * Tc : Math.max(0, T - (ci + 1) * Tc);
             const tb = d === 0 ? Math.min(T, ta + Tc) : T - ci * Tc;
             const rows = (tb - ta) * B;
-            this.matmul(p.wih, inp + ta * B * inSize, inSize, gi, G, rows, false, ws.xt, ws.yt);
-            this.kernels.addBias(rows, G, gi, G, p.biasIn);
+            if (l === 0 && d === 0 && this.embTable) {
+              // Token ids were checked by embed(): rows of the per-token projection table.
+              const ids = seq as ArrayLike<number>, f = heap.f32;
+              for (let i = 0; i < rows; i++) {
+                const row = this.embTable + ids[ta * B + i] * G;
+                f.copyWithin(gi + i * G, row, row + G);
+              }
+            } else {
+              this.matmul(p.wih, inp + ta * B * inSize, inSize, gi, G, rows, false, ws.xt, ws.yt);
+              this.kernels.addBias(rows, G, gi, G, p.biasIn);
+            }
             for (let s = 0; s < tb - ta; s++) {
               const t = d === 0 ? ta + s : tb - 1 - s;
               const hOut = out + t * B * DH + d * H;
