@@ -89,11 +89,11 @@ async function profile(rounds: number): Promise<void> {
     'fillRows b_hh (JS copyWithin)': () => mm.fillRows(1, G, st.gh, G, p.bhh),
     [`W_hh SpMV ${p.whh.rows}x${p.whh.cols} nnz ${p.whh.nnz}`]: () =>
       sp.spmv(p.whh.idx16, p.whh.rows, p.whh.rowptr, p.whh.colidx, p.whh.values, st.h[0][0], st.gh, true),
-    [`W_hh SELL-4 + b_hh (this branch)`]: () => {
+    'W_hh SELL-4 + b_hh (this branch)': () => {
       const q = p.whh.sell;
       sp.sell4(q.slices, q.sliceptr, q.perm, q.idx, q.vals, st.h[0][0], p.whh.cols, st.gh, false, p.bhh);
     },
-    [`fc SELL-4 + bias (this branch)`]: () => {
+    'fc SELL-4 + bias (this branch)': () => {
       const q = fc.sell;
       sp.sell4(q.slices, q.sliceptr, q.perm, q.idx, q.vals, st.h[0][1], fc.cols, st.out, false, mm.fcBias);
     },

@@ -210,7 +210,7 @@ test('token table: a model with an embedding runs as the same model fed the embe
     const noEmb = SparseModel.load(exportModel({ ...cfg, vocabSize: undefined }, plain, { values: 'fp32' }), { backend: 'wasm' });
     const ids = Int32Array.from({ length: 11 }, () => Math.floor(r() * 9));
     const feats = new Float32Array(ids.length * 6);
-    ids.forEach((id, t) => feats.set(emb.subarray(id * 6, id * 6 + 6), t * 6));
+    for (const [t, id] of ids.entries()) feats.set(emb.subarray(id * 6, id * 6 + 6), t * 6);
     const pairs: [Float32Array, Float32Array][] = [[withEmb.run(ids), noEmb.run(feats)]];
     if (!bidirectional) {
       const a = withEmb.createState(1), b = noEmb.createState(1);
