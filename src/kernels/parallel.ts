@@ -15,7 +15,7 @@ export const Op = {
   Gemm: 1, AddBias: 2, SumRows: 3, Mul: 4, Axpy: 5, Scale: 6, ActForward: 7, ActBackward: 8,
   GruForward: 9, GruBackward: 10, LstmForward: 11, LstmBackward: 12, Spmv16: 13, Spmv32: 14, Spmm16: 15, Spmm32: 16,
   Sddmm16: 17, Sddmm32: 18, Transpose: 19, SoftmaxXent: 20, OptimStep: 21,
-  GruStep: 22, LstmStep: 23, RnnStep: 24,
+  GruStep: 22, LstmStep: 23, RnnStep: 24, Sell4: 25,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -67,7 +67,7 @@ export function chunkCount(op: Op, a: Float64Array, threads: number): number {
     case Op.Transpose:
       units = Math.ceil(a[1] / 16);
       break;
-    case Op.Spmv16: case Op.Spmv32: case Op.Spmm16: case Op.Spmm32: case Op.Sddmm16: case Op.Sddmm32:
+    case Op.Spmv16: case Op.Spmv32: case Op.Spmm16: case Op.Spmm32: case Op.Sddmm16: case Op.Sddmm32: case Op.Sell4:
       units = a[0];
       break;
     default:
@@ -208,6 +208,13 @@ export function runPart(e: Exports, op: Op, a: Float64Array, t: number, n: numbe
       if (r1 <= r0) return;
       const f = op === Op.Spmm16 ? e.sp_spmm16 : e.sp_spmm32;
       f(r1 - r0, a[1] + r0 * 4, a[2], a[3], a[4], a[5] + r0 * B * 4, B, a[7]);
+      return;
+    }
+    case Op.Sell4: {
+      // (slices, sliceptr, perm, idx, vals, bias, y, acc): slice boundaries balanced by groups; x is
+      // already staged by the calling thread (cols = 0), every row's arithmetic is the same.
+      const s0 = a[BOUNDS + t], s1 = a[BOUNDS + t + 1];
+      if (s1 > s0) e.sp_sell4(s1 - s0, a[1] + s0 * 4, a[2] + s0 * 16, a[3], a[4], 0, 0, a[6], a[7], a[5]);
       return;
     }
     case Op.Transpose: {

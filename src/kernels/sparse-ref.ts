@@ -51,6 +51,32 @@ export class SparseRefKernels implements SparseKernels {
     }
   }
 
+  /** The simd128 kernel's exact arithmetic: per lane, f32 sums of even and odd groups, then added. */
+  sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    this.views();
+    const f = this.heap.f32, u32 = this.u32, u16 = this.u16, fr = Math.fround;
+    void cols;
+    for (let s = 0; s < slices; s++) {
+      const g0 = u32[sliceptr + s], g1 = u32[sliceptr + s + 1];
+      for (let l = 0; l < 4; l++) {
+        const p = u32[perm + s * 4 + l];
+        if (p === 0xffffffff) continue;
+        let s0 = 0, s1 = 0;
+        for (let g = g0; g < g1; g++) {
+          const k = g * 4 + l, t = fr(f[vals + k] * f[x + u16[idx * 2 + k] / 4]);
+          if ((g - g0) & 1) s1 = fr(s1 + t);
+          else s0 = fr(s0 + t);
+        }
+        const o = y + p / 4;
+        let v = fr(s0 + s1);
+        if (accumulate) v = fr(f[o] + v);
+        if (bias) v = fr(v + f[bias + p / 4]);
+        f[o] = v;
+      }
+    }
+  }
+
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     const f = this.heap.f32;
     for (let i = 0; i < rows; i++)

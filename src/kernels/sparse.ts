@@ -26,6 +26,15 @@ export interface SparseKernels {
    */
   spmm(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
     X: number, Y: number, B: number, accumulate: boolean): void;
+  /**
+   * Batch-1 SpMV on the SELL-4 layout (src/sparse/csr.ts, csrToSell4; the runtime's fast path):
+   * y[row] = Σ over the row's entries of vals · x[col] (+ y[row] when `accumulate`, then + bias[row]
+   * when `bias` ≠ 0: a float index; heap tensors never sit at 0), for the rows of
+   * `slices` slices of 4. Pointers: sliceptr, perm (u32), idx (u16 byte offsets), vals (f32); x holds
+   * `cols` floats (≤ SELL4_MAX_COLS). Per row, even and odd groups are summed apart, then added.
+   */
+  sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias?: number): void;
   /** dst[j·ldd + i] = src[i·lds + j] (+= when `accumulate`) for i < rows, j < cols. */
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void;
   /**
@@ -44,13 +53,20 @@ export interface SparseWasmExports {
   sp_spmm16(rows: number, rowptr: number, colidx: number, values: number, X: number, Y: number, B: number, acc: number): void;
   sp_spmm32(rows: number, rowptr: number, colidx: number, values: number, X: number, Y: number, B: number, acc: number): void;
   sp_transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, acc: number): void;
+  sp_sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number, y: number, acc: number, bias: number): void;
   sp_sddmm16(rows: number, rowptr: number, colidx: number, A: number, B: number, L: number, out: number, ldo: number): void;
   sp_sddmm32(rows: number, rowptr: number, colidx: number, A: number, B: number, L: number, out: number, ldo: number): void;
 }
 
+/**
+ * Byte address where sp_sell4 stages x (as/sparse.ts XSTAGE: 64 KiB below HEAP_BASE). A threaded
+ * call copies x there once, then runs the slices with cols = 0.
+ */
+export const SELL4_XSTAGE = 0xa0000;
+
 export function hasSparseExports(e: unknown): e is SparseWasmExports {
   return typeof e === 'object' && e !== null && typeof (e as Record<string, unknown>).sp_spmv16 === 'function'
-    && typeof (e as Record<string, unknown>).sp_spmm16 === 'function';
+    && typeof (e as Record<string, unknown>).sp_spmm16 === 'function' && typeof (e as Record<string, unknown>).sp_sell4 === 'function';
 }
 
 /** WASM SIMD sparse kernels over the exports of the kernels module (pointers converted to bytes). */
@@ -64,6 +80,10 @@ export class WasmSparseKernels implements SparseKernels {
   spmm(idx16: boolean, rows: number, rowptr: number, colidx: number, values: number,
     X: number, Y: number, B: number, accumulate: boolean): void {
     (idx16 ? this.e.sp_spmm16 : this.e.sp_spmm32)(rows, rowptr * 4, colidx * 4, values * 4, X * 4, Y * 4, B, accumulate ? 1 : 0);
+  }
+  sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    if (slices > 0) this.e.sp_sell4(slices, sliceptr * 4, perm * 4, idx * 4, vals * 4, x * 4, cols, y * 4, accumulate ? 1 : 0, bias * 4);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     this.e.sp_transpose(rows, cols, src * 4, lds, dst * 4, ldd, accumulate ? 1 : 0);

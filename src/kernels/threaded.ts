@@ -8,7 +8,7 @@ import type { WasmKernels, WasmVariant } from './wasm.js';
 import { BOUNDS, Op, chunkCount, nnzBounds } from './parallel.js';
 import type { ThreadPool } from './pool.js';
 import type { SparseKernels } from './sparse.js';
-import { WasmSparseKernels, hasSparseExports } from './sparse.js';
+import { SELL4_XSTAGE, WasmSparseKernels, hasSparseExports } from './sparse.js';
 
 // Below these sizes a call runs on one thread (work in multiply-adds or elements).
 const MIN_GEMM_MACS = 32768;
@@ -185,9 +185,9 @@ export class ThreadedSparseKernels implements SparseKernels {
   }
 
   /** Cuts the rows into chunks of about equal non-zeros; 0 when the matrix is too small to split. */
-  private chunks(rows: number, rowptr: number): number {
+  private chunks(rows: number, rowptr: number, perEntry = 1): number {
     const i32 = this.heap.i32;
-    const nnz = (i32[rowptr + rows] >>> 0) - (i32[rowptr] >>> 0);
+    const nnz = ((i32[rowptr + rows] >>> 0) - (i32[rowptr] >>> 0)) * perEntry;
     if (nnz < MIN_SPARSE_NNZ * this.k.minScale || rows < 2) return 0;
     const a = this.k.pool.args;
     a[0] = rows;
@@ -211,6 +211,16 @@ export class ThreadedSparseKernels implements SparseKernels {
     const a = this.k.pool.args;
     a[0] = rows; a[1] = rowptr * 4; a[2] = colidx * 4; a[3] = values * 4; a[4] = X * 4; a[5] = Y * 4; a[6] = B; a[7] = accumulate ? 1 : 0;
     this.k.pool.run(idx16 ? Op.Spmm16 : Op.Spmm32, n);
+  }
+  sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    const n = this.chunks(slices, sliceptr, 4); // sliceptr counts groups of 4 entries
+    if (!n) { this.one.sell4(slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias); return; }
+    // Stage x once here (every thread reads it there); the pool's dispatch publishes the copy.
+    this.heap.u8.copyWithin(SELL4_XSTAGE, x * 4, (x + cols) * 4);
+    const a = this.k.pool.args;
+    a[0] = slices; a[1] = sliceptr * 4; a[2] = perm * 4; a[3] = idx * 4; a[4] = vals * 4; a[5] = bias * 4; a[6] = y * 4; a[7] = accumulate ? 1 : 0;
+    this.k.pool.run(Op.Sell4, n);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     if (rows * cols < MIN_ELEMENTS * this.k.minScale || cols < 32) {

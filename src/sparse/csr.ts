@@ -149,3 +149,59 @@ export function checkColidx(rowptr: Uint32Array, colidx: Uint16Array | Uint32Arr
     }
   }
 }
+
+/**
+ * SELL-4 (Kreutzer et al.'s SELL-C-σ with C = 4, σ = all rows): the batch-1 layout of the
+ * `sell4` kernel (src/kernels/sparse.ts), built from a CSR matrix at load time. Rows are sorted by
+ * length (longest first, ties in row order) and cut into slices of 4; a slice stores its rows'
+ * entries interleaved, group j = entry j of each of its 4 rows, padded to its longest row with
+ * value 0 at a column the row already uses (column 0 for an empty row). So the result equals the
+ * CSR product except that a padded row whose padding column holds ±Inf in x yields NaN.
+ *  - sliceptr (slices+1): first group of each slice;
+ *  - perm (4 per slice): each lane's output row as a BYTE offset into y, 0xFFFFFFFF for none;
+ *  - idx (4 per group): column as a BYTE offset into x (u16: needs cols ≤ 16384);
+ *  - vals (4 per group).
+ */
+export interface Sell4 {
+  rows: number;
+  cols: number;
+  slices: number;
+  sliceptr: Uint32Array;
+  perm: Uint32Array;
+  idx: Uint16Array;
+  vals: Float32Array;
+}
+
+/** Largest column count a SELL-4 matrix can hold (byte offsets in u16). */
+export const SELL4_MAX_COLS = 16384;
+
+/** The SELL-4 layout of a CSR matrix, or null when it has more than SELL4_MAX_COLS columns. */
+export function csrToSell4(m: CsrMatrix, opts: { sort?: boolean } = {}): Sell4 | null {
+  const { rows, cols, rowptr, colidx, values } = m;
+  if (cols > SELL4_MAX_COLS) return null;
+  const len = (r: number): number => rowptr[r + 1] - rowptr[r];
+  const order = Array.from({ length: rows }, (_, r) => r);
+  if (opts.sort ?? true) order.sort((a, b) => len(b) - len(a) || a - b);
+  const slices = Math.ceil(rows / 4);
+  const sliceptr = new Uint32Array(slices + 1);
+  for (let s = 0; s < slices; s++) {
+    let w = 0;
+    for (let l = 0; l < 4 && s * 4 + l < rows; l++) w = Math.max(w, len(order[s * 4 + l]));
+    sliceptr[s + 1] = sliceptr[s] + w;
+  }
+  const groups = sliceptr[slices];
+  const perm = new Uint32Array(slices * 4).fill(0xffffffff);
+  const idx = new Uint16Array(groups * 4), vals = new Float32Array(groups * 4);
+  for (let s = 0; s < slices; s++) {
+    for (let l = 0; l < 4 && s * 4 + l < rows; l++) {
+      const r = order[s * 4 + l], k0 = rowptr[r], n = len(r);
+      perm[s * 4 + l] = r * 4;
+      const pad = n > 0 ? colidx[k0 + n - 1] * 4 : 0;
+      for (let j = 0, g = sliceptr[s]; g < sliceptr[s + 1]; j++, g++) {
+        idx[g * 4 + l] = j < n ? colidx[k0 + j] * 4 : pad;
+        vals[g * 4 + l] = j < n ? values[k0 + j] : 0;
+      }
+    }
+  }
+  return { rows, cols, slices, sliceptr, perm, idx, vals };
+}

@@ -9,6 +9,11 @@
 //  * per timestep the stacked gate matrix W_hh [G·H, H] is ONE matrix: one SpMV (batch 1) or SpMM
 //    (batch > 1) for all gates, then the dense pointwise kernels (gruForward / lstmForward /
 //    actForward) of the Kernels interface.
+// Batch-1 products run on a SELL-4 copy of each CSR matrix (src/sparse/csr.ts csrToSell4; WASM
+// backends only), built when a batch-1 state or run first needs it, so batch-only use pays no memory.
+// A model with an embedding keeps, where it is small (vocab·G ≤ EMB_TABLE_MAX floats), the first
+// layer's whole input projection per token, emb[id]·W_ihᵀ + bias, computed at load time with the
+// same kernels step() would use; step() and run() then read its rows instead of running W_ih.
 // Sparse weights are copied (or decoded: fp16 values, delta8 indices) straight from the file bytes
 // into the heap once at load; no dense copy of a sparse matrix is ever made.
 //
@@ -21,7 +26,7 @@ import { Heap as HeapClass } from '../kernels/heap.js';
 import { sparseKernelsFor, type SparseKernels } from '../kernels/sparse.js';
 import { ACTIVATION_CODE, type Kernels } from '../kernels/types.js';
 import { directions, gateCount, paramSpecs, type ModelConfig } from '../nn/config.js';
-import { checkColidx, decodeDelta8 } from './csr.js';
+import { checkColidx, csrToSell4, decodeDelta8, SELL4_MAX_COLS } from './csr.js';
 import { SrnnFormatError } from './errors.js';
 import { decodeF16 } from './fp16.js';
 import { readSrnn, type SrnnFile, type SrnnHeader, type SrnnTensor } from './format.js';
@@ -30,6 +35,8 @@ import { readSrnn, type SrnnFile, type SrnnHeader, type SrnnTensor } from './for
 const SPMM_CHUNK = 32;
 /** Rows (timesteps·batch) per input-projection chunk in run(). */
 const PROJ_CHUNK_ROWS = 256;
+/** Largest per-token input-projection table (floats: vocab · gates·hidden) that load() builds. */
+const EMB_TABLE_MAX = 1 << 20;
 
 export interface LoadOptions {
   /** Run on these kernels (and their heap). Default: new heap, kernels by `backend`. */
@@ -56,6 +63,8 @@ interface Mat {
   values: number;
   idx16: boolean;
   nnz: number;
+  /** SELL-4 copy for batch-1 products (float indices), once built. */
+  sell: { slices: number; sliceptr: number; perm: number; idx: number; vals: number } | null;
 }
 
 interface LayerDir {
@@ -107,6 +116,8 @@ export class SparseModel {
   private readonly fc: Mat | null;
   private readonly fcBias: number;
   private readonly emb: Mat | null;
+  /** Per-token input projection of layer 0, [vocab, G] (bias included), or 0. */
+  private readonly embTable: number;
   private readonly G: number;
   private readonly D: number;
   private readonly H: number;
@@ -173,6 +184,38 @@ export class SparseModel {
     }
     this.fc = c.outputSize > 0 ? mat('fc.weight') : null;
     this.fcBias = c.outputSize > 0 ? vec('fc.bias') : 0;
+    this.embTable = this.emb && this.emb.rows * this.G <= EMB_TABLE_MAX ? this.buildEmbTable() : 0;
+  }
+
+  /** emb[id]·W_ihᵀ + bias of layer 0 for every token id, with step()'s own batch-1 kernels. */
+  private buildEmbTable(): number {
+    const V = this.emb!.rows, G = this.G, p = this.layers[0][0];
+    const table = this.heap.alloc(V * G), x = this.heap.alloc(this.config.inputSize);
+    for (let id = 0; id < V; id++) {
+      this.embed([id], 1, x);
+      this.matmul(p.wih, x, this.config.inputSize, table + id * G, G, 1, false, 0, 0, p.biasIn);
+    }
+    return table;
+  }
+
+  /** Builds the SELL-4 copies of these matrices (WASM backends; CSR with cols ≤ SELL4_MAX_COLS). */
+  private ensureSell(mats: (Mat | null)[]): void {
+    if (this.sparse.name !== 'wasm') return;
+    for (const m of mats) {
+      if (!m?.csr || m.sell || m.cols > SELL4_MAX_COLS) continue;
+      const b = this.heap.memory.buffer;
+      const rowptr = new Uint32Array(b, m.rowptr * 4, m.rows + 1);
+      const s = csrToSell4({ rows: m.rows, cols: m.cols, rowptr, colidx: new Uint16Array(b, m.colidx * 4, m.nnz), values: new Float32Array(b, m.values * 4, m.nnz) })!;
+      const heap = this.heap;
+      const sliceptr = heap.alloc(s.slices + 1), perm = heap.alloc(s.slices * 4);
+      const idx = heap.alloc(s.idx.length / 2), vals = heap.alloc(s.vals.length);
+      const f = heap.f32, u32 = new Uint32Array(heap.memory.buffer);
+      u32.set(s.sliceptr, sliceptr);
+      u32.set(s.perm, perm);
+      new Uint16Array(heap.memory.buffer, idx * 4, s.idx.length).set(s.idx);
+      f.set(s.vals, vals);
+      m.sell = { slices: s.slices, sliceptr, perm, idx, vals };
+    }
   }
 
   /**
@@ -241,7 +284,7 @@ export class SparseModel {
   private loadMatrix(name: string, t: SrnnTensor): Mat {
     if (t.format === 'dense') {
       const w = this.loadVector(t);
-      return { name, rows: t.shape[0], cols: t.shape[1], csr: false, w, rowptr: 0, colidx: 0, values: 0, idx16: false, nnz: t.shape[0] * t.shape[1] };
+      return { name, rows: t.shape[0], cols: t.shape[1], csr: false, w, rowptr: 0, colidx: 0, values: 0, idx16: false, nnz: t.shape[0] * t.shape[1], sell: null };
     }
     const { rows, cols, nnz } = t;
     const idx16 = cols <= 65536;
@@ -260,17 +303,29 @@ export class SparseModel {
     const vals = new Float32Array(buf, values * 4, nnz);
     if (t.dtype === 'f16') decodeF16(t.values as Uint16Array, vals);
     else vals.set(t.values as Float32Array);
-    return { name, rows, cols, csr: true, w: 0, rowptr, colidx, values, idx16, nnz };
+    return { name, rows, cols, csr: true, w: 0, rowptr, colidx, values, idx16, nnz, sell: null };
   }
 
   // ------------------------------------------------------------------------------------------
   // Building blocks
 
   /**
-   * Y[n, rows] = X[n, cols]·Wᵀ (+ Y when `acc`), X rows at stride ldx, Y rows at stride ldy.
+   * Y[n, rows] = X[n, cols]·Wᵀ (+ Y when `acc`) (+ the vector `bias` [rows] when ≠ 0), X rows at
+   * stride ldx, Y rows at stride ldy.
    * `xt`, `yt`: scratch of maxCols·SPMM_CHUNK and maxRows·SPMM_CHUNK floats (CSR with n > 1).
    */
-  private matmul(m: Mat, X: number, ldx: number, Y: number, ldy: number, n: number, acc: boolean, xt: number, yt: number): void {
+  private matmul(m: Mat, X: number, ldx: number, Y: number, ldy: number, n: number, acc: boolean, xt: number, yt: number, bias = 0): void {
+    const s = m.sell;
+    if (n === 1 && s) {
+      // SELL-4 adds the bias itself (s + bias: the same float as a separate addBias pass).
+      this.sparse.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, m.cols, Y, acc, bias);
+      return;
+    }
+    this.product(m, X, ldx, Y, ldy, n, acc, xt, yt);
+    if (bias) this.kernels.addBias(n, m.rows, Y, ldy, bias);
+  }
+
+  private product(m: Mat, X: number, ldx: number, Y: number, ldy: number, n: number, acc: boolean, xt: number, yt: number): void {
     if (!m.csr) {
       this.kernels.gemm(false, true, n, m.rows, m.cols, X, ldx, m.w, m.cols, Y, ldy, acc);
       return;
@@ -355,8 +410,11 @@ export class SparseModel {
     const k = this.kernels, H = this.H, G = this.G;
     switch (this.config.cell) {
       case 'gru':
-        this.fillRows(B, G, ws.gh, G, p.bhh);
-        this.matmul(p.whh, hPrev, ldh, ws.gh, G, B, true, ws.xt, ws.yt);
+        if (B === 1 && p.whh.sell) this.matmul(p.whh, hPrev, ldh, ws.gh, G, 1, false, ws.xt, ws.yt, p.bhh);
+        else {
+          this.fillRows(B, G, ws.gh, G, p.bhh);
+          this.matmul(p.whh, hPrev, ldh, ws.gh, G, B, true, ws.xt, ws.yt);
+        }
         k.gruForward(B, H, git, ws.gh, hPrev, hOut, ldh, ws.gates, ws.ghn);
         break;
       case 'lstm':
@@ -382,6 +440,7 @@ export class SparseModel {
     if (this.D !== 1) throw new Error('SparseModel.createState: step() runs unidirectional models only; use run() for bidirectional ones');
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`createState: batch must be a positive integer, found ${batch}`);
     const c = this.config, H = this.H, G = this.G, B = batch, heap = this.heap;
+    if (B === 1) this.ensureSell([...this.layers.flatMap((l) => l.flatMap((d) => [d.wih, d.whh])), this.fc]);
     const h: [number, number][] = [], cc: [number, number][] = [];
     for (let l = 0; l < c.numLayers; l++) {
       h.push([heap.alloc(B * H), heap.alloc(B * H)]);
@@ -414,7 +473,23 @@ export class SparseModel {
     if (st.model !== this) throw new Error('SparseModel.step: the state belongs to another model');
     const c = this.config, B = st.batch, H = this.H, G = this.G, I = c.inputSize;
     const f0 = this.heap.f32;
-    if (this.emb) {
+    const cur = st.parity, nxt = 1 - cur;
+    // Layer 0's input projection: a row of the per-token table (GRU at batch 1 reads it in place;
+    // otherwise the W_hh product accumulates into it, so it is copied), or computed below.
+    let gi0 = -1;
+    if (this.embTable) {
+      const ids = typeof input === 'number' ? [input] : (input as ArrayLike<number>);
+      if (ids.length !== B) throw new RangeError(`step: expected ${B} token id(s), found ${ids.length}`);
+      const V = this.emb!.rows;
+      if (B === 1 && c.cell === 'gru') gi0 = this.embTable + this.tokenAt(ids, 0, V) * G;
+      else {
+        for (let b = 0; b < B; b++) {
+          const row = this.embTable + this.tokenAt(ids, b, V) * G;
+          f0.copyWithin(st.gi + b * G, row, row + G);
+        }
+        gi0 = st.gi;
+      }
+    } else if (this.emb) {
       const ids = typeof input === 'number' ? [input] : (input as ArrayLike<number>);
       if (ids.length !== B) throw new RangeError(`step: expected ${B} token id(s), found ${ids.length}`);
       this.embed(ids, B, st.x);
@@ -423,21 +498,22 @@ export class SparseModel {
       if (input.length !== B * I) throw new RangeError(`step: expected ${B}x${I} = ${B * I} features, found ${input.length}`);
       f0.set(input, st.x);
     }
-    const cur = st.parity, nxt = 1 - cur;
     let inp = st.x, ldin = I;
     for (let l = 0; l < c.numLayers; l++) {
       const p = this.layers[l][0];
-      this.matmul(p.wih, inp, ldin, st.gi, G, B, false, st.xt, st.yt);
-      this.kernels.addBias(B, G, st.gi, G, p.biasIn);
-      this.cellStep(p, B, st.gi, st.h[l][cur], st.h[l][nxt], H, st.c[l][cur], st.c[l][nxt], st);
+      let gi = st.gi;
+      if (l === 0 && gi0 >= 0) gi = gi0;
+      else {
+        this.matmul(p.wih, inp, ldin, st.gi, G, B, false, st.xt, st.yt, p.biasIn);
+      }
+      this.cellStep(p, B, gi, st.h[l][cur], st.h[l][nxt], H, st.c[l][cur], st.c[l][nxt], st);
       inp = st.h[l][nxt];
       ldin = H;
     }
     st.parity = nxt;
     if (!this.fc) return this.heap.f32.subarray(inp, inp + B * H);
     const O = c.outputSize;
-    this.matmul(this.fc, inp, H, st.out, O, B, false, st.xt, st.yt);
-    this.kernels.addBias(B, O, st.out, O, this.fcBias);
+    this.matmul(this.fc, inp, H, st.out, O, B, false, st.xt, st.yt, this.fcBias);
     if (this.softmax) this.softmaxRows(B, O, st.out);
     return this.heap.f32.subarray(st.out, st.out + B * O);
   }
@@ -466,6 +542,7 @@ export class SparseModel {
     if (T === 0) return result;
 
     const heap = this.heap;
+    if (B === 1) this.ensureSell(this.layers.flatMap((l) => l.map((d) => d.whh))); // before the mark: kept
     const mark = heap.mark();
     try {
       const n = T * B;
@@ -507,8 +584,17 @@ export class SparseModel {
             const ta = d === 0 ? ci * Tc : Math.max(0, T - (ci + 1) * Tc);
             const tb = d === 0 ? Math.min(T, ta + Tc) : T - ci * Tc;
             const rows = (tb - ta) * B;
-            this.matmul(p.wih, inp + ta * B * inSize, inSize, gi, G, rows, false, ws.xt, ws.yt);
-            this.kernels.addBias(rows, G, gi, G, p.biasIn);
+            if (l === 0 && d === 0 && this.embTable) {
+              // Token ids were checked by embed(): rows of the per-token projection table.
+              const ids = seq as ArrayLike<number>, f = heap.f32;
+              for (let i = 0; i < rows; i++) {
+                const row = this.embTable + ids[ta * B + i] * G;
+                f.copyWithin(gi + i * G, row, row + G);
+              }
+            } else {
+              this.matmul(p.wih, inp + ta * B * inSize, inSize, gi, G, rows, false, ws.xt, ws.yt);
+              this.kernels.addBias(rows, G, gi, G, p.biasIn);
+            }
             for (let s = 0; s < tb - ta; s++) {
               const t = d === 0 ? ta + s : tb - 1 - s;
               const hOut = out + t * B * DH + d * H;

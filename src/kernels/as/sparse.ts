@@ -6,8 +6,8 @@
 // (generic `I`), values f32.
 //
 // SpMV ("as_v" in PERF.md §3): per row, 8 nonzeros per iteration: the values are loaded as two
-// f32x4, x is "gathered" into two f32x4 with replace_lane, two vector accumulators; then a 4-wide
-// step and a scalar tail. No relaxed-simd (Node 20 needs a flag for it).
+// f32x4, x is "gathered" into two f32x4 lane by lane (load32_lane), two vector accumulators; then a
+// 4-wide step and a scalar tail. The batch-1 fast path is SELL-4 (sp_sell4, at the end of this file).
 //
 // SpMM: X is [cols, B], Y is [rows, B] (row-major, so each nonzero multiplies one contiguous
 // B-vector of X). Rows outer (the matrix streams from memory once), then 16-lane passes
@@ -17,12 +17,14 @@
 
 import { madd } from './simd';
 
+// x[colidx[k..k+3]] as one f32x4: one load per lane (load32_zero, then load32_lane), no separate
+// scalar load and replace_lane.
 // @ts-ignore: decorator
 @inline function gather4<I>(x: usize, pc: usize): v128 {
-  let g = f32x4.splat(load<f32>(x + (<usize>load<I>(pc) << 2)));
-  g = f32x4.replace_lane(g, 1, load<f32>(x + (<usize>load<I>(pc + sizeof<I>()) << 2)));
-  g = f32x4.replace_lane(g, 2, load<f32>(x + (<usize>load<I>(pc + 2 * sizeof<I>()) << 2)));
-  g = f32x4.replace_lane(g, 3, load<f32>(x + (<usize>load<I>(pc + 3 * sizeof<I>()) << 2)));
+  let g = v128.load32_zero(x + (<usize>load<I>(pc) << 2));
+  g = v128.load32_lane(x + (<usize>load<I>(pc + sizeof<I>()) << 2), g, 1);
+  g = v128.load32_lane(x + (<usize>load<I>(pc + 2 * sizeof<I>()) << 2), g, 2);
+  g = v128.load32_lane(x + (<usize>load<I>(pc + 3 * sizeof<I>()) << 2), g, 3);
   return g;
 }
 
@@ -307,4 +309,72 @@ export function sp_sddmm16(rows: i32, rowptr: usize, colidx: usize, A: usize, B:
 
 export function sp_sddmm32(rows: i32, rowptr: usize, colidx: usize, A: usize, B: usize, L: i32, out: usize, ldo: i32): void {
   sddmmT<u32>(rows, rowptr, colidx, A, B, L, out, ldo);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SELL-4 SpMV, the batch-1 kernel of the runtime (issue 16). At batch 1 the per-non-zero cost is
+// the gather of x, and CSR adds per-row costs (a horizontal sum, 4-wide and scalar tails whose
+// branches mispredict) that dominate short rows (e.g. W_ih of a character model: ~6 per row).
+// SELL-4 (layout: src/sparse/csr.ts csrToSell4) puts 4 rows in the 4 lanes: group j of a slice holds
+// entry j of each of its rows, so one f32x4 of values times one gathered f32x4 of x advances 4 rows,
+// with no reduction and no tails (rows are sorted by length, so slices barely pad).
+//
+// The gather is cut to one instruction per non-zero: column indices are stored as u16 BYTE offsets
+// (cols ≤ 16384), and x is first copied to XSTAGE, a fixed 64 KiB region below HEAP_BASE, so a load
+// needs no address arithmetic (the region's address is the load's immediate offset).
+// [0xA0000, 0xB0000) lies above dense.ts's packing scratch [512 KiB, 640 KiB) and below HEAP_BASE.
+
+// @ts-ignore: decorator
+@inline const XSTAGE: usize = 0xA0000;
+
+// @ts-ignore: decorator
+@inline function gatherX(pc: usize): v128 {
+  let g = v128.load32_zero(<usize>load<u16>(pc), XSTAGE);
+  g = v128.load32_lane(<usize>load<u16>(pc, 2), g, 1, XSTAGE);
+  g = v128.load32_lane(<usize>load<u16>(pc, 4), g, 2, XSTAGE);
+  g = v128.load32_lane(<usize>load<u16>(pc, 6), g, 3, XSTAGE);
+  return g;
+}
+
+// @ts-ignore: decorator
+@inline function putRow(y: usize, p: u32, v: f32, acc: i32, bias: usize): void {
+  if (p == 0xFFFFFFFF) return;
+  const py = y + <usize>p;
+  if (acc) v = load<f32>(py) + v;
+  if (bias) v += load<f32>(bias + <usize>p);
+  store<f32>(py, v);
+}
+
+/**
+ * y[row] = Σ (+ y[row] when acc) (+ bias[row] when bias ≠ 0) over a SELL-4 matrix: `slices` slices; sliceptr (u32, slices+1)
+ * counts groups of 4 entries; perm (u32, 4 per slice) each lane's output BYTE offset into y
+ * (0xFFFFFFFF: no row); idx (u16 byte offsets into x) and vals (f32), 4 per group.
+ * `cols` > 0: copy x[0:cols] to XSTAGE first; 0: XSTAGE already holds x (a threaded call stages
+ * it once on the calling thread, then each thread runs its slices). Per slice, two accumulators
+ * over alternate groups, added at the end: a fixed order, whatever the split into calls.
+ */
+export function sp_sell4(slices: i32, sliceptr: usize, perm: usize, idx: usize, vals: usize, x: usize, cols: i32, y: usize, acc: i32, bias: usize): void {
+  if (cols > 0) memory.copy(XSTAGE, x, <usize>cols << 2);
+  let start = <usize>load<u32>(sliceptr);
+  for (let s = 0; s < slices; s++) {
+    const end = <usize>load<u32>(sliceptr + ((<usize>s + 1) << 2));
+    let pv = vals + (start << 4);
+    let pc = idx + (start << 3);
+    const pe2 = pv + (((end - start) & ~(<usize>1)) << 4);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+    while (pv < pe2) {
+      a0 = madd(v128.load(pv), gatherX(pc), a0);
+      a1 = madd(v128.load(pv, 16), gatherX(pc + 8), a1);
+      pv += 32;
+      pc += 16;
+    }
+    if ((end - start) & 1) a0 = madd(v128.load(pv), gatherX(pc), a0);
+    a0 = f32x4.add(a0, a1);
+    const pp = perm + (<usize>s << 4);
+    putRow(y, load<u32>(pp), f32x4.extract_lane(a0, 0), acc, bias);
+    putRow(y, load<u32>(pp, 4), f32x4.extract_lane(a0, 1), acc, bias);
+    putRow(y, load<u32>(pp, 8), f32x4.extract_lane(a0, 2), acc, bias);
+    putRow(y, load<u32>(pp, 12), f32x4.extract_lane(a0, 3), acc, bias);
+    start = end;
+  }
 }

@@ -1,0 +1,224 @@
+// The batch-1 SELL-4 path (issue 16): the layout holds exactly the CSR matrix, the WASM kernel equals
+// the TypeScript reference bit for bit (simd128) and a float64 product within rounding, 1 and 2 threads
+// agree bit for bit, and SparseModel.step (SELL-4 products, per-token input-projection table) agrees
+// with the TypeScript backend and with run().
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Heap, createKernels } from '../src/kernels/index.js';
+import { createEngine, type Engine } from '../src/kernels/engine.js';
+import { sparseKernelsFor, SparseRefKernels, type SparseKernels } from '../src/kernels/sparse.js';
+import { csrToDense, csrToSell4, denseToCsr, SELL4_MAX_COLS, type CsrMatrix } from '../src/sparse/csr.js';
+import { exportModel } from '../src/sparse/export.js';
+import { SparseModel } from '../src/sparse/runtime.js';
+import { paramSpecs, type ModelConfig } from '../src/nn/config.js';
+import { mulberry32 } from '../src/util/rng.js';
+
+const engines: Engine[] = [];
+after(async () => {
+  await Promise.all(engines.map((e) => e.close()));
+});
+
+/** rows×cols, density d, every 5th row empty when `empty`, plus one very long row. */
+function randomCsr(seed: number, rows: number, cols: number, d: number, empty = true): CsrMatrix {
+  const r = mulberry32(seed), w = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    if (empty && i % 5 === 3) continue;
+    const dd = i === 1 ? Math.min(1, d * 4) : d;
+    for (let j = 0; j < cols; j++) if (r() < dd) w[i * cols + j] = 2 * r() - 1;
+  }
+  return denseToCsr(w, rows, cols);
+}
+
+interface SellInHeap { slices: number; sliceptr: number; perm: number; idx: number; vals: number }
+
+function putSell(heap: Heap, m: CsrMatrix): SellInHeap {
+  const s = csrToSell4(m)!;
+  const sliceptr = heap.alloc(s.slices + 1), perm = heap.alloc(s.slices * 4);
+  const idx = heap.alloc(Math.ceil(s.idx.length / 2)), vals = heap.alloc(s.vals.length);
+  const b = heap.memory.buffer;
+  new Uint32Array(b, sliceptr * 4, s.slices + 1).set(s.sliceptr);
+  new Uint32Array(b, perm * 4, s.slices * 4).set(s.perm);
+  new Uint16Array(b, idx * 4, s.idx.length).set(s.idx);
+  new Float32Array(b, vals * 4, s.vals.length).set(s.vals);
+  return { slices: s.slices, sliceptr, perm, idx, vals };
+}
+
+const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 7, 0.5], [5, 5, 0], [33, 29, 0.2], [130, 67, 0.1], [257, 300, 0.05], [18, SELL4_MAX_COLS, 0.002]];
+
+test('csrToSell4: every CSR entry once in its row, padding zero, rows sorted by length, perm a permutation', () => {
+  for (const [rows, cols, d] of SHAPES) {
+    const m = randomCsr(rows * 7 + cols, rows, cols, d);
+    const s = csrToSell4(m)!;
+    assert.equal(s.slices, Math.ceil(rows / 4));
+    const dense = new Float32Array(rows * cols), seen = new Set<number>();
+    let prevLen = Infinity;
+    for (let sl = 0; sl < s.slices; sl++) {
+      for (let l = 0; l < 4; l++) {
+        const p = s.perm[sl * 4 + l];
+        if (sl * 4 + l >= rows) { assert.equal(p, 0xffffffff); continue; }
+        assert.equal(p % 4, 0);
+        const r = p / 4;
+        assert.ok(r < rows && !seen.has(r), `row ${r} placed twice or out of range`);
+        seen.add(r);
+        const len = m.rowptr[r + 1] - m.rowptr[r];
+        assert.ok(len <= prevLen, 'rows sorted by length');
+        prevLen = len;
+        for (let g = s.sliceptr[sl]; g < s.sliceptr[sl + 1]; g++) {
+          const c = s.idx[g * 4 + l] / 4, v = s.vals[g * 4 + l];
+          assert.ok(Number.isInteger(c) && c < cols);
+          if (g - s.sliceptr[sl] >= len) assert.equal(v, 0, 'padding is zero');
+          else dense[r * cols + c] += v;
+        }
+      }
+    }
+    assert.equal(seen.size, rows);
+    assert.deepEqual(dense, csrToDense(m));
+  }
+  assert.equal(csrToSell4(randomCsr(1, 2, SELL4_MAX_COLS + 1, 0.01)), null, 'too many columns for u16 byte offsets');
+});
+
+function sparseBackends(): { name: string; sk: SparseKernels }[] {
+  const w = sparseKernelsFor(createKernels(new Heap(), 'wasm'));
+  assert.equal(w.name, 'wasm');
+  return [{ name: 'ts', sk: new SparseRefKernels(new Heap()) }, { name: 'wasm', sk: w }];
+}
+
+test('sell4 (ts reference and wasm): the CSR product within rounding, accumulate or not, with or without bias; wasm = reference bit for bit', () => {
+  const [ref, wasm] = sparseBackends();
+  for (const [rows, cols, d] of SHAPES) {
+    const m = randomCsr(rows + cols, rows, cols, d);
+    const r = mulberry32(rows);
+    const x = Float32Array.from({ length: cols }, () => 2 * r() - 1), y0 = Float32Array.from({ length: rows }, () => 2 * r() - 1);
+    const bias = Float32Array.from({ length: rows }, () => 2 * r() - 1);
+    const want = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) for (let k = m.rowptr[i]; k < m.rowptr[i + 1]; k++) want[i] += m.values[k] * x[m.colidx[k]];
+    for (const [acc, withBias] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const got: Float32Array[] = [];
+      for (const { name, sk } of [ref, wasm]) {
+        const heap = sk.heap, mk = heap.mark();
+        const s = putSell(heap, m);
+        const X = heap.alloc(cols), Y = heap.alloc(rows + 1), Bi = heap.alloc(rows);
+        heap.f32.set(x, X);
+        heap.f32.set(bias, Bi);
+        heap.f32.set(y0, Y);
+        heap.f32[Y + rows] = 42;
+        sk.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, acc, withBias ? Bi : 0);
+        const y = heap.f32.slice(Y, Y + rows);
+        assert.equal(heap.f32[Y + rows], 42, `${name}: wrote past y`);
+        for (let i = 0; i < rows; i++) {
+          const e = want[i] + (acc ? y0[i] : 0) + (withBias ? bias[i] : 0);
+          assert.ok(Math.abs(y[i] - e) <= 1e-5 * (1 + Math.abs(e)), `${name} ${rows}x${cols} acc=${acc} bias=${withBias}: row ${i} ${y[i]} vs ${e}`);
+        }
+        got.push(y);
+        heap.release(mk);
+      }
+      assert.deepEqual(new Uint32Array(got[1].buffer), new Uint32Array(got[0].buffer), `${rows}x${cols} acc=${acc} bias=${withBias}: wasm ≠ reference bits`);
+    }
+  }
+});
+
+test('sell4 on 2 threads: bit-identical to 1 thread (odd rows, empty rows, every call split)', async () => {
+  const one = await createEngine({ threads: 1, kernels: 'wasm', heapBytes: 16 << 20 });
+  const two = await createEngine({ threads: 2, kernels: 'wasm', splitAll: true, heapBytes: 16 << 20 });
+  engines.push(one, two);
+  for (const [rows, cols, d] of [[301, 517, 0.1], [1021, 64, 0.1], [7, 9, 0.5]] as const) {
+    const m = randomCsr(rows, rows, cols, d);
+    const out: Uint32Array[] = [];
+    for (const e of [one, two]) {
+      const sk = sparseKernelsFor(e.kernels), heap = e.heap, mk = heap.mark();
+      const s = putSell(heap, m);
+      const X = heap.alloc(cols), Y = heap.alloc(rows), Bi = heap.alloc(rows);
+      const r = mulberry32(5);
+      for (let i = 0; i < cols; i++) heap.f32[X + i] = 2 * r() - 1;
+      for (let i = 0; i < rows; i++) heap.f32[Y + i] = 2 * r() - 1;
+      for (let i = 0; i < rows; i++) heap.f32[Bi + i] = 2 * r() - 1;
+      sk.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, true, Bi);
+      out.push(new Uint32Array(heap.memory.buffer, Y * 4, rows).slice());
+      heap.release(mk);
+    }
+    assert.deepEqual(out[1], out[0], `${rows}x${cols}`);
+  }
+});
+
+function randomModelBytes(config: ModelConfig, seed: number, sparsity: number): Uint8Array {
+  const r = mulberry32(seed), weights = new Map<string, Float32Array>();
+  for (const s of paramSpecs(config)) {
+    const n = s.shape.reduce((a, b) => a * b, 1), w = new Float32Array(n);
+    for (let i = 0; i < n; i++) w[i] = (2 * r() - 1) * 0.4;
+    if (s.kind !== 'bias' && s.kind !== 'embedding') for (let i = 0; i < n; i++) if (r() < sparsity) w[i] = 0;
+    weights.set(s.name, w);
+  }
+  return exportModel(config, weights, { values: 'fp32' });
+}
+
+test('SparseModel.step at batch 1 and 2 (SELL-4, token table): equals the ts backend and run(); 1 and 2 threads bit-identical', async () => {
+  const one = await createEngine({ threads: 1, kernels: 'wasm', heapBytes: 16 << 20 });
+  const two = await createEngine({ threads: 2, kernels: 'wasm', splitAll: true, heapBytes: 16 << 20 });
+  engines.push(one, two);
+  const configs: ModelConfig[] = [
+    { cell: 'gru', inputSize: 10, hiddenSize: 37, numLayers: 2, bidirectional: false, vocabSize: 23, outputSize: 23 },
+    { cell: 'lstm', inputSize: 9, hiddenSize: 30, numLayers: 1, bidirectional: false, vocabSize: 11, outputSize: 0 },
+    { cell: 'rnn_tanh', inputSize: 9, hiddenSize: 21, numLayers: 1, bidirectional: false, vocabSize: 11, outputSize: 5 },
+    { cell: 'gru', inputSize: 7, hiddenSize: 18, numLayers: 1, bidirectional: false, outputSize: 4 },
+  ];
+  for (const [ci, config] of configs.entries()) {
+    const bytes = randomModelBytes(config, 40 + ci, 0.8);
+    const T = 9, F = config.outputSize || config.hiddenSize;
+    const r = mulberry32(ci);
+    const tokens = Int32Array.from({ length: 2 * T }, () => Math.floor(r() * (config.vocabSize ?? 1)));
+    const feats = Float32Array.from({ length: 2 * T * config.inputSize }, () => 2 * r() - 1);
+    const input = (t: number, B: number, b = 0): number | Int32Array | Float32Array => config.vocabSize
+      ? (B === 1 ? tokens[t * 2 + b] : tokens.subarray(t * 2, t * 2 + 2))
+      : feats.subarray((t * 2 + b) * config.inputSize, (t * 2 + b + B) * config.inputSize);
+    const stream = (m: SparseModel, B: number): Float32Array => {
+      const st = m.createState(B), out = new Float32Array(T * B * F);
+      for (let t = 0; t < T; t++) out.set(m.step(input(t, B), st), t * B * F);
+      return out;
+    };
+    const wasm1 = stream(SparseModel.load(bytes, { kernels: one.kernels }), 1);
+    const wasm1t = stream(SparseModel.load(bytes, { kernels: two.kernels }), 1);
+    assert.deepEqual(new Uint32Array(wasm1t.buffer), new Uint32Array(wasm1.buffer), `${config.cell}: 2 threads ≠ 1 thread`);
+    const ts1 = stream(SparseModel.load(bytes, { backend: 'ts' }), 1);
+    const close = (a: Float32Array, b: Float32Array, what: string): void => {
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-5 * (1 + Math.abs(b[i])), `${config.cell} ${what}: [${i}] ${a[i]} vs ${b[i]}`);
+    };
+    close(wasm1, ts1, 'wasm vs ts step');
+    const seq = config.vocabSize ? Int32Array.from({ length: T }, (_, t) => tokens[t * 2]) : Float32Array.from({ length: T * config.inputSize }, (_, i) => feats[Math.floor(i / config.inputSize) * 2 * config.inputSize + (i % config.inputSize)]);
+    close(wasm1, SparseModel.load(bytes, { kernels: one.kernels }).run(seq), 'step vs run');
+    // Batch 2 (table rows copied, SpMM) against two batch-1 streams.
+    const m2 = SparseModel.load(bytes, { kernels: one.kernels });
+    const both = stream(m2, 2);
+    for (let b = 0; b < 2; b++) {
+      const st = m2.createState(1);
+      for (let t = 0; t < T; t++) close(m2.step(input(t, 1, b), st), both.subarray((t * 2 + b) * F, (t * 2 + b + 1) * F), `batch 2 row ${b} t=${t}`);
+    }
+  }
+});
+
+test('token table: a model with an embedding runs as the same model fed the embedding rows (step and run, uni- and bidirectional)', () => {
+  for (const [ci, bidirectional] of [false, true].entries()) {
+    const cfg: ModelConfig = { cell: 'gru', inputSize: 6, hiddenSize: 13, numLayers: 2, bidirectional, vocabSize: 9, outputSize: 5 };
+    const r = mulberry32(70 + ci), weights = new Map<string, Float32Array>();
+    for (const s of paramSpecs(cfg)) {
+      const n = s.shape.reduce((a, b) => a * b, 1), w = new Float32Array(n);
+      for (let i = 0; i < n; i++) w[i] = s.kind !== 'bias' && s.kind !== 'embedding' && r() < 0.7 ? 0 : (2 * r() - 1) * 0.5;
+      weights.set(s.name, w);
+    }
+    const emb = weights.get('embedding.weight')!;
+    const plain = new Map([...weights].filter(([k]) => k !== 'embedding.weight'));
+    const withEmb = SparseModel.load(exportModel(cfg, weights, { values: 'fp32' }), { backend: 'wasm' });
+    const noEmb = SparseModel.load(exportModel({ ...cfg, vocabSize: undefined }, plain, { values: 'fp32' }), { backend: 'wasm' });
+    const ids = Int32Array.from({ length: 11 }, () => Math.floor(r() * 9));
+    const feats = new Float32Array(ids.length * 6);
+    for (const [t, id] of ids.entries()) feats.set(emb.subarray(id * 6, id * 6 + 6), t * 6);
+    const pairs: [Float32Array, Float32Array][] = [[withEmb.run(ids), noEmb.run(feats)]];
+    if (!bidirectional) {
+      const a = withEmb.createState(1), b = noEmb.createState(1);
+      for (let t = 0; t < ids.length; t++) pairs.push([withEmb.step(ids[t], a).slice(), noEmb.step(feats.subarray(t * 6, t * 6 + 6), b).slice()]);
+    }
+    for (const [x, y] of pairs) {
+      assert.equal(x.length, y.length);
+      for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i] - y[i]) <= 1e-5 * (1 + Math.abs(y[i])), `bidirectional=${bidirectional} [${i}] ${x[i]} vs ${y[i]}`);
+    }
+  }
+});
