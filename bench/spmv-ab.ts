@@ -11,7 +11,7 @@ import { createEngine } from '../src/kernels/engine.js';
 import { sparseKernelsFor } from '../src/kernels/sparse.js';
 import { SparseModel } from '../src/sparse/runtime.js';
 import type { ModelConfig } from '../src/nn/config.js';
-import { randomPrunedModel } from './threads.js';
+import { randomPrunedModel } from './model.js';
 import { csrToSell4, type CsrMatrix } from '../src/sparse/csr.js';
 import type { Heap } from '../src/kernels/heap.js';
 
