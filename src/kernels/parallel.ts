@@ -14,7 +14,7 @@ import type { WasmKernelExports } from './wasm.js';
 export const Op = {
   Gemm: 1, AddBias: 2, SumRows: 3, Mul: 4, Axpy: 5, Scale: 6, ActForward: 7, ActBackward: 8,
   GruForward: 9, GruBackward: 10, LstmForward: 11, LstmBackward: 12, Spmv16: 13, Spmv32: 14, Spmm16: 15, Spmm32: 16,
-  Sddmm16: 17, Sddmm32: 18, Transpose: 19,
+  Sddmm16: 17, Sddmm32: 18, Transpose: 19, BsrSpmv16: 20, BsrSpmv32: 21, BsrSpmm16: 22, BsrSpmm32: 23,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -64,6 +64,7 @@ export function chunkCount(op: Op, a: Float64Array, threads: number): number {
       units = Math.ceil(a[1] / 16);
       break;
     case Op.Spmv16: case Op.Spmv32: case Op.Spmm16: case Op.Spmm32: case Op.Sddmm16: case Op.Sddmm32:
+    case Op.BsrSpmv16: case Op.BsrSpmv32: case Op.BsrSpmm16: case Op.BsrSpmm32:
       units = a[0];
       break;
     default:
@@ -176,6 +177,20 @@ export function runPart(e: Exports, op: Op, a: Float64Array, t: number, n: numbe
       if (r1 <= r0) return;
       const f = op === Op.Spmm16 ? e.sp_spmm16 : e.sp_spmm32;
       f(r1 - r0, a[1] + r0 * 4, a[2], a[3], a[4], a[5] + r0 * B * 4, B, a[7]);
+      return;
+    }
+    case Op.BsrSpmv16:
+    case Op.BsrSpmv32:
+    case Op.BsrSpmm16:
+    case Op.BsrSpmm32: {
+      // (nbr, rowptr, colidx, values, x, y, acc, R, C, B): block rows balanced by stored blocks, as SpMV;
+      // block row I writes output rows I·R … I·R + R − 1.
+      const r0 = a[BOUNDS + t], r1 = a[BOUNDS + t + 1], R = a[7], C = a[8];
+      if (r1 <= r0) return;
+      if (op === Op.BsrSpmv16 || op === Op.BsrSpmv32)
+        (op === Op.BsrSpmv16 ? e.bsr_spmv16 : e.bsr_spmv32)(R, C, r1 - r0, a[1] + r0 * 4, a[2], a[3], a[4], a[5] + r0 * R * 4, a[6]);
+      else
+        (op === Op.BsrSpmm16 ? e.bsr_spmm16 : e.bsr_spmm32)(R, C, r1 - r0, a[1] + r0 * 4, a[2], a[3], a[4], a[5] + r0 * R * a[9] * 4, a[9], a[6]);
       return;
     }
     case Op.Transpose: {

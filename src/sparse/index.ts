@@ -5,7 +5,7 @@ export {
   type ExportOptions, type ExportedTensorInfo, type SizeReport, type GzipFn,
 } from './export.js';
 export {
-  readSrnn, writeSrnn, SRNN_MAGIC, SRNN_VERSION,
+  readSrnn, writeSrnn, SRNN_MAGIC, SRNN_VERSION, SRNN_MIN_VERSION,
   type SrnnFile, type SrnnHeader, type SrnnEntry, type SrnnCsrEntry, type SrnnDenseEntry, type SrnnTensor,
   type SrnnCsrTensor, type SrnnDenseTensor, type WriteTensor, type ReadOptions, type TensorDtype, type ValueDtype,
 } from './format.js';

@@ -295,12 +295,25 @@ export function runtimeMeta(ck: LoadedCheckpoint): Record<string, unknown> {
   return extra;
 }
 
+/** A recipe's block shape [R, C] when it has a well-formed one (the recipe was validated when training started). */
+function recipeBlock(recipe: unknown): [number, number] | undefined {
+  const b = (recipe as { block?: unknown } | undefined)?.block;
+  return Array.isArray(b) && b.length === 2 && b.every((x) => Number.isInteger(x) && x >= 1) ? [b[0], b[1]] : undefined;
+}
+
 /** The .srnn bytes of a checkpoint (masks applied; storage per matrix by density unless told). */
 export function checkpointToSrnn(ck: LoadedCheckpoint | string, opts: Partial<ExportOptions> = {}):
   { bytes: Uint8Array; tensors: ExportedTensorInfo[]; weights: Map<string, Float32Array>; config: ModelConfig } {
   const c = typeof ck === 'string' ? loadCheckpoint(ck) : ck;
   const weights = maskedWeights(c);
-  const { bytes, tensors } = exportModelWithInfo(c.meta.config, weights, { values: 'fp32', ...opts, extra: { ...runtimeMeta(c), ...opts.extra } });
+  // Block-pruned checkpoints export their aligned matrices as BSR (the recipe's block; opts.block overrides).
+  const masks = new Map<string, ArrayLike<number>>();
+  for (const s of paramSpecs(c.meta.config)) {
+    const m = maskOf(c, s.name, weights.get(s.name)!.length);
+    if (m) masks.set(s.name, m);
+  }
+  const { bytes, tensors } = exportModelWithInfo(c.meta.config, weights,
+    { values: 'fp32', block: recipeBlock(c.meta.prune?.recipe), masks, ...opts, extra: { ...runtimeMeta(c), ...opts.extra } });
   return { bytes, tensors, weights, config: c.meta.config };
 }
 

@@ -2,4 +2,5 @@
 export * from './dense';
 export * from './pointwise';
 export * from './sparse';
+export * from './bsr';
 export * from './peak';
