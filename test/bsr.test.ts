@@ -371,6 +371,10 @@ test('CLI: train a tiny char-LM with --prune-block 1x4, export (BSR from the rec
     assert.match(ex.stdout, /rnn\.weight_hh_l0\s+\[48x16\] bsr 1x4/);
     const f = readSrnn(new Uint8Array(readFileSync(model)));
     assert.equal(f.tensors.get('rnn.weight_hh_l0')!.format, 'bsr');
+    // schedule --checkpoint --block: q over block scores (never below the percentile over single weights).
+    const sq = (...more: string[]) => JSON.parse(cli('schedule', '--checkpoint', ck, '--epochs', '2', '--iters-per-epoch', '6', '--json', ...more).stdout).kinds;
+    const q1 = sq(), q4 = sq('--block', '1x4');
+    assert.ok(q4.recurrent.q > q1.recurrent.q, `q over 1x4 blocks ${q4.recurrent.q} vs weights ${q1.recurrent.q}`);
     const x = join(dir, 'x.npy'), y = join(dir, 'y.npy');
     writeFileSync(x, serializeNpy(Int32Array.from([1, 2, 3, 4, 5, 0]), [6, 1]));
     const inr = cli('infer', model, '--input', x, '-o', y, '--threads', '1');

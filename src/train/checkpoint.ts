@@ -255,21 +255,23 @@ export function applyCheckpoint(model: RNNModel, ck: LoadedCheckpoint): void {
 }
 
 /** The layer type of every float tensor: from the checkpoint's config, else from PyTorch names. */
-export function weightsByKind(file: string): { weights: Map<string, Float32Array>; kinds: Map<string, ParamKind> } {
+export function weightsByKind(file: string): { weights: Map<string, Float32Array>; kinds: Map<string, ParamKind>; shapes: Map<string, number[]> } {
   const st = readSafetensorsChecked(file, 'a schedule dry run');
   const specKinds = new Map<string, ParamKind>();
   const meta = checkpointMetaOf(st, file);
   if (meta) for (const sp of paramSpecs(meta.config)) specKinds.set(sp.name, sp.kind);
   const weights = new Map<string, Float32Array>();
   const kinds = new Map<string, ParamKind>();
+  const shapes = new Map<string, number[]>();
   for (const [name, t] of st.tensors) {
     if (!(t.data instanceof Float32Array)) continue;
     const k = specKinds.get(name) ?? kindFromName(name, t.shape);
     if (k === null || k === 'bias') continue;
     weights.set(name, t.data);
     kinds.set(name, k);
+    shapes.set(name, [...t.shape]);
   }
-  return { weights, kinds };
+  return { weights, kinds, shapes };
 }
 
 /** The layer type of a tensor from its PyTorch-style name (a state dict without a sparse-rnn config). */
