@@ -6,12 +6,14 @@
 //
 // Why blocks are faster than CSR: the columns of a block are contiguous, so x is LOADED (one v128
 // per 4 columns) instead of gathered lane by lane, and there is one index per R·C weights.
+//  * 1x4: one f32x4 of values times one f32x4 load of x per block, 4 blocks per iteration.
 //  * C a multiple of 4, R = 4 (e.g. 4x4): per block one x vector per 4 columns, multiplied by the
 //    4 rows' value vectors into 4 row accumulators.
-//  * C a multiple of 4, other R (e.g. 1x4, 2x8): the block row is walked once per row of the block
-//    (x reloaded from L1; the values are each read once in all).
+//  * C a multiple of 4, other R (e.g. 1x4, 2x8): the block row is walked once per pair of block rows
+//    (two rows share each x load), and once more for an odd last row, 4 blocks at a time; always 4
+//    independent accumulators (one chain would be bound by the add latency, not by memory).
 //  * C = 1, R a multiple of 4 (e.g. 8x1): a column block: x[J] splat times R contiguous values into
-//    R/4 output vectors.
+//    R/4 output vectors (two blocks at a time).
 //  * anything else: scalar.
 // The reduction order of an output row depends only on the block row's own blocks, so splitting the
 // block rows across threads never changes a result.
@@ -53,30 +55,96 @@ import { madd } from './simd';
       storeY(yI + 4, hsum(a1), acc);
       storeY(yI + 8, hsum(a2), acc);
       storeY(yI + 12, hsum(a3), acc);
+    } else if (C === 4 && R === 1) {
+      // 1x4, the common block: per block one f32x4 of values and one of x, 4 blocks per iteration.
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let pv = values + (start << 4);
+      let pc = colidx + start * sizeof<I>();
+      const pe = values + (end << 4);
+      const pe4 = pv + (((end - start) & ~(<usize>3)) << 4);
+      while (pv < pe4) {
+        a0 = madd(v128.load(pv), v128.load(x + (<usize>load<I>(pc) << 4)), a0);
+        a1 = madd(v128.load(pv, 16), v128.load(x + (<usize>load<I>(pc + sizeof<I>()) << 4)), a1);
+        a2 = madd(v128.load(pv, 32), v128.load(x + (<usize>load<I>(pc + 2 * sizeof<I>()) << 4)), a2);
+        a3 = madd(v128.load(pv, 48), v128.load(x + (<usize>load<I>(pc + 3 * sizeof<I>()) << 4)), a3);
+        pv += 64;
+        pc += 4 * sizeof<I>();
+      }
+      while (pv < pe) {
+        a0 = madd(v128.load(pv), v128.load(x + (<usize>load<I>(pc) << 4)), a0);
+        pv += 16;
+        pc += sizeof<I>();
+      }
+      storeY(yI, hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))), acc);
     } else if ((C & 3) === 0) {
-      for (let r = 0; r < R; r++) {
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+      // Rows of the block in groups of 2 or 1; always 4 independent accumulator chains (a single chain
+      // would be bound by the add latency, not by memory).
+      let r = 0;
+      for (; r + 2 <= R; r += 2) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
         const rowOff = <usize>r * Cb;
-        for (let k = start; k < end; k++) {
+        let k = start;
+        for (; k + 2 <= end; k += 2) {
+          const xp = x + <usize>load<I>(colidx + k * sizeof<I>()) * Cb;
+          const xq = x + <usize>load<I>(colidx + (k + 1) * sizeof<I>()) * Cb;
+          const vp = values + k * blockB + rowOff, vq = vp + blockB;
+          for (let c: usize = 0; c < Cb; c += 16) {
+            const xv = v128.load(xp + c), xw = v128.load(xq + c);
+            a0 = madd(v128.load(vp + c), xv, a0);
+            b0 = madd(v128.load(vp + Cb + c), xv, b0);
+            a1 = madd(v128.load(vq + c), xw, a1);
+            b1 = madd(v128.load(vq + Cb + c), xw, b1);
+          }
+        }
+        if (k < end) {
           const xp = x + <usize>load<I>(colidx + k * sizeof<I>()) * Cb;
           const vp = values + k * blockB + rowOff;
-          let c: usize = 0;
-          for (; c + 32 <= Cb; c += 32) {
-            a0 = madd(v128.load(vp + c), v128.load(xp + c), a0);
-            a1 = madd(v128.load(vp + c, 16), v128.load(xp + c, 16), a1);
+          for (let c: usize = 0; c < Cb; c += 16) {
+            const xv = v128.load(xp + c);
+            a0 = madd(v128.load(vp + c), xv, a0);
+            b0 = madd(v128.load(vp + Cb + c), xv, b0);
           }
-          if (c < Cb) a0 = madd(v128.load(vp + c), v128.load(xp + c), a0);
         }
         storeY(yI + (<usize>r << 2), hsum(f32x4.add(a0, a1)), acc);
+        storeY(yI + (<usize>(r + 1) << 2), hsum(f32x4.add(b0, b1)), acc);
+      }
+      if (r < R) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        const rowOff = <usize>r * Cb;
+        let k = start;
+        for (; k + 4 <= end; k += 4) {
+          const x0 = x + <usize>load<I>(colidx + k * sizeof<I>()) * Cb;
+          const x1 = x + <usize>load<I>(colidx + (k + 1) * sizeof<I>()) * Cb;
+          const x2 = x + <usize>load<I>(colidx + (k + 2) * sizeof<I>()) * Cb;
+          const x3 = x + <usize>load<I>(colidx + (k + 3) * sizeof<I>()) * Cb;
+          const v0 = values + k * blockB + rowOff;
+          for (let c: usize = 0; c < Cb; c += 16) {
+            a0 = madd(v128.load(v0 + c), v128.load(x0 + c), a0);
+            a1 = madd(v128.load(v0 + blockB + c), v128.load(x1 + c), a1);
+            a2 = madd(v128.load(v0 + 2 * blockB + c), v128.load(x2 + c), a2);
+            a3 = madd(v128.load(v0 + 3 * blockB + c), v128.load(x3 + c), a3);
+          }
+        }
+        for (; k < end; k++) {
+          const xp = x + <usize>load<I>(colidx + k * sizeof<I>()) * Cb;
+          const vp = values + k * blockB + rowOff;
+          for (let c: usize = 0; c < Cb; c += 16) a0 = madd(v128.load(vp + c), v128.load(xp + c), a0);
+        }
+        storeY(yI + (<usize>r << 2), hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))), acc);
       }
     } else if (C === 1 && (R & 3) === 0) {
       // Column blocks: R consecutive outputs, in R/4 vectors, each block adds x[J]·values.
       for (let r: usize = 0; r < <usize>R << 2; r += 16) {
-        let a0 = f32x4.splat(0);
-        for (let k = start; k < end; k++) {
-          const xv = v128.load32_splat(x + (<usize>load<I>(colidx + k * sizeof<I>()) << 2));
-          a0 = madd(v128.load(values + k * blockB + r), xv, a0);
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+        let k = start;
+        for (; k + 2 <= end; k += 2) {
+          const x0 = v128.load32_splat(x + (<usize>load<I>(colidx + k * sizeof<I>()) << 2));
+          const x1 = v128.load32_splat(x + (<usize>load<I>(colidx + (k + 1) * sizeof<I>()) << 2));
+          a0 = madd(v128.load(values + k * blockB + r), x0, a0);
+          a1 = madd(v128.load(values + (k + 1) * blockB + r), x1, a1);
         }
+        if (k < end) a0 = madd(v128.load(values + k * blockB + r), v128.load32_splat(x + (<usize>load<I>(colidx + k * sizeof<I>()) << 2)), a0);
+        a0 = f32x4.add(a0, a1);
         if (acc) a0 = f32x4.add(v128.load(yI + r), a0);
         v128.store(yI + r, a0);
       }
