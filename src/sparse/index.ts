@@ -7,9 +7,10 @@ export {
 export {
   readSrnn, writeSrnn, SRNN_MAGIC, SRNN_VERSION, SRNN_MIN_VERSION,
   type SrnnFile, type SrnnHeader, type SrnnEntry, type SrnnCsrEntry, type SrnnDenseEntry, type SrnnTensor,
-  type SrnnCsrTensor, type SrnnDenseTensor, type WriteTensor, type ReadOptions, type TensorDtype, type ValueDtype,
+  type SrnnCsrTensor, type SrnnDenseTensor, type SrnnBsrEntry, type SrnnBsrTensor, type WriteTensor, type ReadOptions, type TensorDtype, type ValueDtype,
 } from './format.js';
 export { SrnnFormatError, type SrnnErrorKind } from './errors.js';
 export { crc32 } from './crc32.js';
 export { denseToCsr, csrToDense, type CsrMatrix, type IndexEncoding } from './csr.js';
+export { denseToBsr, bsrToDense, isBlockAligned, type BsrMatrix } from './bsr.js';
 export { f32ToF16Bits, f16BitsToF32, encodeF16, decodeF16 } from './fp16.js';
