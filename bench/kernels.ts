@@ -11,11 +11,11 @@
 import { readFileSync } from 'node:fs';
 import { Heap, createKernels, type Kernels } from '../src/kernels/index.js';
 import { sparseKernelsFor, type SparseKernels } from '../src/kernels/sparse.js';
-import { denseToCsr, csrToDense } from '../src/sparse/csr.js';
-import { decodeF16 } from '../src/sparse/fp16.js';
+import { denseToCsr } from '../src/sparse/csr.js';
 import { readSrnn } from '../src/sparse/format.js';
 import { exportModel } from '../src/sparse/export.js';
 import { SparseModel } from '../src/sparse/runtime.js';
+import { tensorToDense } from '../src/web/model-tools.js';
 import { mulberry32 as rng } from '../src/util/rng.js';
 import { exportOnnx } from '../src/io/onnx.js';
 import { loadOrt, ortRunUs } from './ort.js';
@@ -372,23 +372,7 @@ export async function benchModelPeer(path: string, r: ModelBenchResult, log: (s:
 function denseWeightsOf(bytes: Uint8Array): { config: ReturnType<typeof readSrnn>['header']['config']; weights: Map<string, Float32Array> } {
   const f = readSrnn(bytes);
   const weights = new Map<string, Float32Array>();
-  for (const [name, t] of f.tensors) {
-    if (t.format === 'dense') {
-      weights.set(name, t.dtype === 'f16' ? decodeF16(t.data as Uint16Array) : Float32Array.from(t.data as Float32Array));
-    } else {
-      const vals = t.dtype === 'f16' ? decodeF16(t.values as Uint16Array) : (t.values as Float32Array);
-      let colidx: Uint16Array | Uint32Array;
-      if (t.index === 'delta8') {
-        colidx = new Uint32Array(t.nnz);
-        const g = t.colidx as Uint8Array;
-        for (let r = 0; r < t.rows; r++) {
-          let c = 0;
-          for (let k = t.rowptr[r]; k < t.rowptr[r + 1]; k++) { c += g[k]; colidx[k] = c; }
-        }
-      } else colidx = t.colidx as Uint16Array | Uint32Array;
-      weights.set(name, csrToDense({ rows: t.rows, cols: t.cols, rowptr: t.rowptr, colidx, values: vals }));
-    }
-  }
+  for (const [name, t] of f.tensors) weights.set(name, tensorToDense(t));
   return { config: f.header.config, weights };
 }
 

@@ -80,7 +80,8 @@ if (skip) process.stderr.write(`browser.test: skipped: ${skip}\n`);
 const VOCAB = ['<unk>', '\n', ' ', ...'abcdefghijklmnopqrstuvwxyz.,', 'É', '🐋'];
 const PROMPT = 'the whale 🐋 ';
 
-function randomModel(seed: number, cell: ModelConfig['cell'], density: number): { config: ModelConfig; weights: Map<string, Float32Array> } {
+/** With `block1x4`, the recurrent matrices are block-pruned (1x4): exported as BSR, the others CSR. */
+function randomModel(seed: number, cell: ModelConfig['cell'], density: number, block1x4 = false): { config: ModelConfig; weights: Map<string, Float32Array> } {
   const V = VOCAB.length;
   const config: ModelConfig = { cell, inputSize: 12, hiddenSize: 48, numLayers: 2, bidirectional: false, vocabSize: V, outputSize: V };
   const rng = new Rng(seed);
@@ -88,7 +89,9 @@ function randomModel(seed: number, cell: ModelConfig['cell'], density: number): 
   for (const s of paramSpecs(config)) {
     const n = s.shape.reduce((a, b) => a * b, 1);
     const keep = s.kind === 'bias' ? 1 : density;
-    weights.set(s.name, Float32Array.from({ length: n }, () => (rng.next() < keep ? rng.uniform(-1.5, 1.5) : 0)));
+    const w = Float32Array.from({ length: n }, () => (rng.next() < keep ? rng.uniform(-1.5, 1.5) : 0));
+    if (block1x4 && s.kind === 'recurrent') for (let i = 0; i < n; i += 4) if (w[i] === 0) w.fill(0, i, i + 4); else for (let j = i; j < i + 4; j++) w[j] ||= 0.5;
+    weights.set(s.name, w);
   }
   return { config, weights };
 }
@@ -254,11 +257,12 @@ test('browser demo page: generation equals Node, sparsity maps, worker, clear er
   mkdirSync(ARTIFACTS, { recursive: true });
   ensureWebBuilt();
   // The sparse model (model.srnn) and a dense-trained one (a checkpoint, exported by the server).
-  const sp = randomModel(1, 'gru', 0.1);
-  const bytes = exportModel(sp.config, sp.weights, { values: 'fp32', extra: { vocab: VOCAB } });
+  const sp = randomModel(1, 'gru', 0.1, true);
+  const bytes = exportModel(sp.config, sp.weights, { values: 'fp32', extra: { vocab: VOCAB }, block: [1, 4] });
   writeFileSync(join(dir, 'model.srnn'), bytes);
   const file = readSrnn(bytes);
   assert.ok([...file.tensors.values()].some((t) => t.format === 'csr'), 'the test model is stored sparse');
+  assert.ok([...file.tensors.values()].some((t) => t.format === 'bsr'), 'its recurrent matrices block-sparse (BSR)');
   const dn = randomModel(2, 'gru', 1);
   const ck = new Map<string, TensorInput>();
   for (const [k, v] of dn.weights) ck.set(k, { dtype: 'F32', shape: paramSpecs(dn.config).find((s) => s.name === k)!.shape, data: v });

@@ -89,6 +89,12 @@ const RESOLVE_CASES: { recipe: unknown; epochs: number; itersPerEpoch: number }[
   { recipe: { method: 'narang', pruneEmbedding: 'yes' }, epochs: 10, itersPerEpoch: 10 },
   { recipe: { method: 'narang' }, epochs: 1, itersPerEpoch: 3 },
   { recipe: [1, 2], epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'agp', targetSparsity: 0.9, block: [1, 4] }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'narang', block: [1, 1] }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'agp', targetSparsity: 0.9, block: [4] }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'agp', targetSparsity: 0.9, block: '1x4' }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'agp', targetSparsity: 0.9, block: [0, 4] }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'none', block: [2, 2] }, epochs: 10, itersPerEpoch: 10 },
 ];
 
 test('parity: every recipe resolves to the same schedule (defaults, warnings) or the same error as in TypeScript', { skip }, () => {

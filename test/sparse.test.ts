@@ -9,7 +9,7 @@ import { Heap, createKernels, RefKernels, type Kernels } from '../src/kernels/in
 import { sparseKernelsFor, SparseRefKernels, type SparseKernels } from '../src/kernels/sparse.js';
 import { paramSpecs, gateCount, directions, type ModelConfig, type CellType } from '../src/nn/config.js';
 import {
-  SparseModel, exportModel, exportModelWithInfo, sizeReport, readSrnn, writeSrnn, SrnnFormatError, crc32,
+  SparseModel, exportModel, exportModelWithInfo, sizeReport, readSrnn, writeSrnn, SrnnFormatError, crc32, SRNN_VERSION,
   denseToCsr, csrToDense, f32ToF16Bits, f16BitsToF32, CSR_MAX_DENSITY,
 } from '../src/sparse/index.js';
 import { delta8Padding, encodeDelta8, decodeDelta8 } from '../src/sparse/csr.js';
@@ -473,7 +473,7 @@ test('.srnn reader: zero-copy views, and every kind of damage gives a typed erro
   const m = bytes.slice(); m[0] = 0x50;
   expectError(() => readSrnn(m), 'magic', 'magic');
   // version mismatch
-  const v = bytes.slice(); new DataView(v.buffer).setUint32(4, 2, true);
+  const v = bytes.slice(); new DataView(v.buffer).setUint32(4, SRNN_VERSION + 1, true);
   expectError(() => readSrnn(v), 'version', 'version');
   // corruption anywhere after the prelude
   for (const pos of [20, bytes.length - 1, Math.floor(bytes.length / 2)]) {

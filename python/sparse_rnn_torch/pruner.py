@@ -120,6 +120,10 @@ class Pruner:
         self.optimizer = optimizer
         self._log = log
         self.resolved = resolve_recipe(self.recipe, epochs, iters_per_epoch, where)
+        if "block" in self.resolved:
+            # Block pruning (max-|w| block scores) is implemented in the TypeScript pruner only so far.
+            raise RecipeError(f"{where}.block: block pruning is not implemented in sparse_rnn_torch yet; "
+                              "train with `sparse-rnn train --prune-block`, or drop \"block\" (unstructured)")
         self._run_length = (epochs, iters_per_epoch)
         self.model = _unwrap(model)
         kinds = param_kinds(self.model)

@@ -157,6 +157,19 @@ def load_recipe(recipe):
     raise RecipeError(f"recipe: expected a dict, a JSON file path or JSON text, found {type(recipe).__name__}")
 
 
+MAX_BLOCK_SIDE = 64
+
+
+def _block(v, where):
+    """A recipe's block shape [R, C] (block pruning), validated as validateBlock in TS."""
+    ok = isinstance(v, list) and len(v) == 2 and all(
+        _is_number(x) and float(x).is_integer() and 1 <= x <= MAX_BLOCK_SIDE for x in v)
+    if not ok:
+        found = json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+        raise RecipeError(f"{where}: expected [rows, cols] of a block, two integers in [1, {MAX_BLOCK_SIDE}] (e.g. [1, 4]), found {found}")
+    return [int(v[0]), int(v[1])]
+
+
 def parse_recipe(value, where="recipe"):
     """Validates a recipe (a dict, or JSON text) and returns it normalised, as parseRecipe in TS."""
     if isinstance(value, str):
@@ -166,7 +179,7 @@ def parse_recipe(value, where="recipe"):
             raise RecipeError(f"{where}: not valid JSON ({e})") from None
     o = _obj(value, where)
     _keys_only(o, ("method", "kinds", "pruneEmbedding", "revival", "schedules", "targetSparsity", "targetMethod",
-                   "targetGrowth", "agp", "hard", "oneshot"), where)
+                   "targetGrowth", "agp", "hard", "oneshot", "block"), where)
     if "method" not in o:
         raise RecipeError(f"{where}.method: missing (expected one of {', '.join(PRUNE_METHODS)})")
     method = _one_of(o, "method", where, PRUNE_METHODS)
@@ -194,6 +207,11 @@ def parse_recipe(value, where="recipe"):
         if pe is False and "embedding" in r.get("kinds", []):
             raise RecipeError(f'{where}: pruneEmbedding is false but kinds lists "embedding"')
         r["pruneEmbedding"] = pe
+    if "block" in o:
+        b = _block(o["block"], f"{where}.block")
+        if method == "none" and b != [1, 1]:
+            raise RecipeError(f'{where}.block: not valid with method "none"')
+        r["block"] = b
     revival = _one_of(o, "revival", where, ("paper", "never"))
     if revival:
         r["revival"] = revival
@@ -472,6 +490,8 @@ def resolve_recipe(recipe, epochs, iters_per_epoch, where="recipe"):
     kinds = recipe_kinds(r)
     out = {"method": r["method"], "kinds": kinds, "revival": r.get("revival", "paper"), "epochs": epochs,
            "itersPerEpoch": iters_per_epoch, "warnings": []}
+    if r.get("block", [1, 1]) != [1, 1]:
+        out["block"] = list(r["block"])
 
     def warn(m):
         if m not in out["warnings"]:

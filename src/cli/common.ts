@@ -8,6 +8,7 @@ import { createEngine, defaultThreads, KERNEL_CHOICES, type Engine, type KernelC
 import { kernelsFor } from '../train/run.js';
 import { FormatError, FileAccessError } from '../io/errors.js';
 import { SrnnFormatError } from '../sparse/errors.js';
+import { parseBlock } from '../prune/block.js';
 
 /** An error the user can fix: printed as one line, no stack trace. */
 export class UsageError extends Error {
@@ -53,6 +54,17 @@ export function number(name: string, o: { integer?: boolean; min?: number; max?:
   };
 }
 export const int = (name: string, min = 0, max = Infinity) => number(name, { integer: true, min, max });
+
+/** A block shape option, "RxC" (e.g. 1x4): [R, C]. */
+export function blockShape(name: string) {
+  return (v: string): [number, number] => {
+    try {
+      return parseBlock(v, name);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+}
 export const num = (name: string, min = -Infinity, max = Infinity) => number(name, { min, max });
 
 export function cellOption(): Option {

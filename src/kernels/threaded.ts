@@ -9,6 +9,7 @@ import { BOUNDS, Op, chunkCount, nnzBounds } from './parallel.js';
 import type { ThreadPool } from './pool.js';
 import type { SparseKernels } from './sparse.js';
 import { SELL4_XSTAGE, WasmSparseKernels, hasSparseExports } from './sparse.js';
+import { type BsrKernels, WasmBsrKernels, hasBsrExports } from './bsr.js';
 
 // Below these sizes a call runs on one thread (work in multiply-adds or elements).
 const MIN_GEMM_MACS = 32768;
@@ -21,6 +22,7 @@ export class ThreadedKernels implements Kernels {
   readonly heap: Heap;
   readonly variant: WasmVariant;
   readonly sparse: SparseKernels;
+  readonly bsr: BsrKernels;
   private readonly a: Float64Array;
   /** Scale of the size thresholds below which a call stays on one thread (0: split every call; tests). */
   readonly minScale: number;
@@ -31,6 +33,7 @@ export class ThreadedKernels implements Kernels {
     this.variant = inner.variant;
     this.a = pool.args;
     this.sparse = new ThreadedSparseKernels(this);
+    this.bsr = new ThreadedBsrKernels(this);
   }
 
   get threads(): number {
@@ -238,5 +241,50 @@ export class ThreadedSparseKernels implements SparseKernels {
     const a = this.k.pool.args;
     a[0] = rows; a[1] = rowptr * 4; a[2] = colidx * 4; a[3] = A * 4; a[4] = B * 4; a[5] = 0; a[6] = L; a[7] = out * 4; a[8] = ldo;
     this.k.pool.run(idx16 ? Op.Sddmm16 : Op.Sddmm32, n);
+  }
+}
+
+/** BSR SpMV / SpMM split by block rows, balanced by stored blocks (bit-identical to one thread). */
+export class ThreadedBsrKernels implements BsrKernels {
+  readonly name = 'wasm' as const;
+  readonly heap: Heap;
+  private readonly one: BsrKernels;
+
+  constructor(private readonly k: ThreadedKernels) {
+    this.heap = k.heap;
+    const e = k.inner.exports;
+    if (!hasBsrExports(e)) throw new Error('kernels: the WASM module has no BSR kernels');
+    this.one = new WasmBsrKernels(k.heap, e);
+  }
+
+  /** Chunks of block rows of about equal stored blocks; 0 when the matrix is too small to split. */
+  private chunks(R: number, C: number, nbr: number, rowptr: number): number {
+    const i32 = this.heap.i32;
+    const blocks = (i32[rowptr + nbr] >>> 0) - (i32[rowptr] >>> 0);
+    if (blocks * R * C < MIN_SPARSE_NNZ * this.k.minScale || nbr < 2) return 0;
+    const a = this.k.pool.args;
+    a[0] = nbr;
+    const n = chunkCount(Op.BsrSpmv16, a, this.k.threads);
+    nnzBounds(i32, rowptr, nbr, n, a, BOUNDS);
+    return n;
+  }
+
+  spmv(R: number, C: number, idx16: boolean, nbr: number, rowptr: number, colidx: number, values: number,
+    x: number, y: number, accumulate: boolean): void {
+    const n = this.chunks(R, C, nbr, rowptr);
+    if (!n) { this.one.spmv(R, C, idx16, nbr, rowptr, colidx, values, x, y, accumulate); return; }
+    const a = this.k.pool.args;
+    a[0] = nbr; a[1] = rowptr * 4; a[2] = colidx * 4; a[3] = values * 4; a[4] = x * 4; a[5] = y * 4; a[6] = accumulate ? 1 : 0;
+    a[7] = R; a[8] = C; a[9] = 1;
+    this.k.pool.run(idx16 ? Op.BsrSpmv16 : Op.BsrSpmv32, n);
+  }
+  spmm(R: number, C: number, idx16: boolean, nbr: number, rowptr: number, colidx: number, values: number,
+    X: number, Y: number, B: number, accumulate: boolean): void {
+    const n = this.chunks(R, C, nbr, rowptr);
+    if (!n) { this.one.spmm(R, C, idx16, nbr, rowptr, colidx, values, X, Y, B, accumulate); return; }
+    const a = this.k.pool.args;
+    a[0] = nbr; a[1] = rowptr * 4; a[2] = colidx * 4; a[3] = values * 4; a[4] = X * 4; a[5] = Y * 4; a[6] = accumulate ? 1 : 0;
+    a[7] = R; a[8] = C; a[9] = B;
+    this.k.pool.run(idx16 ? Op.BsrSpmm16 : Op.BsrSpmm32, n);
   }
 }

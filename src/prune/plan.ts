@@ -65,12 +65,13 @@ export function computeSchedule(o: SchedulePlanOptions): { schedule: NarangSched
  * type, nearest rank), then each type's schedule.
  */
 export function weightSchedules(weights: Map<string, Float32Array>, kinds: Map<string, ParamKind>,
-  o: SchedulePlanOptions & { percentile?: number }, file = 'checkpoint'):
+  o: SchedulePlanOptions & { percentile?: number; block?: [number, number]; shapes?: Map<string, number[]> }, file = 'checkpoint'):
   { kinds: Partial<Record<PrunableKind, ScheduleResult & { q: number }>>; warnings: string[] } {
   if (o.q !== undefined || o.theta !== undefined) throw new Error('--checkpoint measures q itself; drop --q / --theta');
   const percentile = o.percentile ?? 90;
   if (!(percentile > 0 && percentile <= 100)) throw new Error(`--percentile: expected a number in (0, 100], found ${percentile}`);
-  const qs = qFromWeights(weights, kinds, { percentile });
+  // With a block shape, q is the percentile of the block scores (max |w| per block), as the pruner measures it.
+  const qs = qFromWeights(weights, kinds, { percentile, block: o.block, shapes: o.shapes });
   const out: Partial<Record<PrunableKind, ScheduleResult & { q: number }>> = {};
   const warnings: string[] = [];
   for (const k of PRUNABLE_KINDS) {

@@ -32,6 +32,7 @@ import {
   phiMultForFinalEpsilon,
   thetaFromQ,
 } from './schedule.js';
+import { type BlockGrid, type BlockShape, blockGrid, blockScores, writeBlockMask } from './block.js';
 import { kthSmallest, percentileNearestRank } from './select.js';
 
 export interface PrunerOptions {
@@ -129,18 +130,20 @@ export function roundHalfEven(x: number): number {
 export function qFromWeights(
   weights: Map<string, Float32Array>,
   kinds: Map<string, ParamKind> | Record<string, ParamKind>,
-  opts: { percentile?: number; include?: readonly PrunableKind[] } = {},
+  opts: { percentile?: number; include?: readonly PrunableKind[]; block?: BlockShape; shapes?: Map<string, number[]> } = {},
 ): Partial<Record<PrunableKind, number>> {
   const kindOf = (n: string): ParamKind | undefined => (kinds instanceof Map ? kinds.get(n) : kinds[n]);
   const include = opts.include ?? PRUNABLE_KINDS;
   const out: Partial<Record<PrunableKind, number>> = {};
   for (const k of include) {
-    const ts = [...weights].filter(([n]) => kindOf(n) === k).map(([, w]) => w);
-    const n = ts.reduce((a, t) => a + t.length, 0);
+    // With blocks, q is the percentile of the block scores (max |w| per block), as the pruner measures it.
+    const ts = [...weights].filter(([n]) => kindOf(n) === k)
+      .map(([name, w]) => ({ name, w, g: blockGrid(name, opts.shapes?.get(name) ?? [w.length], opts.block ?? [1, 1]) }));
+    const n = ts.reduce((a, t) => a + t.g.units, 0);
     if (!n) continue;
     const s = new Float32Array(n);
     let o = 0;
-    for (const t of ts) for (let i = 0; i < t.length; i++) s[o++] = Math.abs(t[i]);
+    for (const t of ts) o += blockScores(t.g, t.w, null, 0, s, o, t.name);
     out[k] = percentileNearestRank(s, opts.percentile ?? 90);
   }
   return out;
@@ -155,10 +158,17 @@ export interface PruningContext {
   readonly lastItr: number;
   /** Whether a tensor's mask is in force. */
   isActive(name: string): boolean;
-  /** |w| over tensors (|w|·mask, or `sentinel` where masked, with revival "never"). */
+  /**
+   * The score of every unit over tensors: |w| per weight, or max |w| per block with block pruning
+   * (0, or `sentinel`, where masked with revival "never").
+   */
   gatherAbs(ps: readonly Param[], sentinel?: number): Float32Array;
-  /** Masks keeping exactly `keep` weights of largest |w| over `ps` together; returns the threshold. */
+  /** Units (weights, or blocks with block pruning) of a tensor; what every cut counts. */
+  units(p: Param): number;
+  /** Masks keeping exactly `keep` units of largest score over `ps` together; returns the threshold. */
   topk(ps: readonly Param[], keep: number, rec: UpdateRecord): number;
+  /** Rewrites a tensor's mask unit by unit: keep(score, oldMask) → 0/1; returns zeros and revivals (in weights). */
+  rewriteMask(p: Param, keep: (score: number, old: number) => number): { zeros: number; revived: number };
   /** A tensor's mask was rewritten: log it, make it active, zero its optimizer state. */
   maskChanged(p: Param, rec: UpdateRecord, zeros: number, revived: number, threshold: number): void;
   setThreshold(name: string, threshold: number): void;
@@ -190,6 +200,13 @@ export interface PruningMethod {
   epsilons(): Partial<Record<PrunableKind, number>>;
   /** The full ε schedule of a kind, where the method has one. */
   schedule(kind: PrunableKind): NarangSchedule | null;
+}
+
+/** A non-zero budget in weights as whole units (blocks): round(nnz / block size). */
+function nnzUnits(ctx: PruningContext, nnz: number): number {
+  const p = ctx.pruned[0];
+  const per = p ? p.size / ctx.units(p) : 1;
+  return roundHalfEven(nnz / per);
 }
 
 /** Private key: only Pruner.restore hands a saved state to the constructor. */
@@ -339,20 +356,10 @@ export class NarangMethod implements PruningMethod {
     const never = this.r.revival === 'never';
     const rec: UpdateRecord = { itr, method: 'narang', kind: k, epsilon: eps, tensors: [] };
     // |w| (float32) ≥ ε rounded to float32: the comparison torch makes, so sparse_rnn_torch's masks agree bit for bit.
+    // With blocks the score is the block's max |w| (a block survives when any weight reaches ε).
     const eps32 = Math.fround(eps);
     for (const p of ps) {
-      const w = p.data;
-      const m = p.maskData!;
-      let zeros = 0;
-      let revived = 0;
-      for (let i = 0; i < w.length; i++) {
-        const old = m[i];
-        let keep = Math.abs(w[i]) >= eps32 ? 1 : 0;
-        if (never && old === 0) keep = 0;
-        if (keep === 0) zeros++;
-        else if (old === 0) revived++;
-        m[i] = keep;
-      }
+      const { zeros, revived } = ctx.rewriteMask(p, (a, old) => (never && old === 0 ? 0 : a >= eps32 ? 1 : 0));
       ctx.setThreshold(p.name, eps);
       ctx.maskChanged(p, rec, zeros, revived, eps);
     }
@@ -375,7 +382,7 @@ export class AgpMethod implements PruningMethod {
     const st = agpSparsity(this.r.agp!, itr);
     if (st === null) return;
     const rec: UpdateRecord = { itr, method: 'agp', targetSparsity: st, tensors: [] };
-    for (const p of ctx.pruned) ctx.topk([p], p.size - roundHalfEven(st * p.size), rec);
+    for (const p of ctx.pruned) ctx.topk([p], ctx.units(p) - roundHalfEven(st * ctx.units(p)), rec);
     this.last = st;
     ctx.record(rec);
   }
@@ -413,9 +420,9 @@ export class HardMethod implements PruningMethod {
     const h = this.r.hard!;
     if (this.done || itr < h.atItr) return;
     if (itr > h.atItr) ctx.warn(`hard: afterStep skipped atItr ${h.atItr}; pruning at itr ${itr}`);
-    const N = ctx.pruned.reduce((a, p) => a + p.size, 0);
-    const keep = h.targetNnz !== undefined ? h.targetNnz : N - roundHalfEven(h.targetSparsity! * N);
-    if (keep > N) ctx.warn(`hard: targetNnz ${keep} exceeds the ${N} prunable weights; nothing pruned`);
+    const N = ctx.pruned.reduce((a, p) => a + ctx.units(p), 0);
+    const keep = h.targetNnz !== undefined ? nnzUnits(ctx, h.targetNnz) : N - roundHalfEven(h.targetSparsity! * N);
+    if (keep > N) ctx.warn(`hard: targetNnz ${h.targetNnz} exceeds the ${ctx.pruned.reduce((a, p) => a + p.size, 0)} prunable weights; nothing pruned`);
     const rec: UpdateRecord = { itr, method: 'hard', targetSparsity: 1 - Math.min(keep, N) / N, tensors: [] };
     rec.epsilon = finite0(ctx.topk(ctx.pruned, Math.min(keep, N), rec));
     this.done = true;
@@ -455,13 +462,13 @@ export class OneShotMethod implements PruningMethod {
     const o = this.r.oneshot!;
     const rec: UpdateRecord = { itr: ctx.lastItr, method: 'oneshot', tensors: [] };
     if (o.scope === 'global') {
-      const N = ctx.pruned.reduce((a, p) => a + p.size, 0);
-      const keep = Math.min(N, o.targetNnz !== undefined ? o.targetNnz : N - roundHalfEven(o.targetSparsity! * N));
+      const N = ctx.pruned.reduce((a, p) => a + ctx.units(p), 0);
+      const keep = Math.min(N, o.targetNnz !== undefined ? nnzUnits(ctx, o.targetNnz) : N - roundHalfEven(o.targetSparsity! * N));
       rec.targetSparsity = N ? 1 - keep / N : 0;
       rec.epsilon = finite0(ctx.topk(ctx.pruned, keep, rec));
     } else {
       rec.targetSparsity = o.targetSparsity!;
-      for (const p of ctx.pruned) ctx.topk([p], p.size - roundHalfEven(o.targetSparsity! * p.size), rec);
+      for (const p of ctx.pruned) ctx.topk([p], ctx.units(p) - roundHalfEven(o.targetSparsity! * ctx.units(p)), rec);
     }
     this.done = true;
     this.cutAt = ctx.lastItr;
@@ -516,6 +523,8 @@ export class Pruner {
   private readonly zeroState?: (param: Param, mask: Float32Array) => void;
   private readonly logFn?: (msg: string) => void;
   private scratch = new Float32Array(0);
+  /** How each pruned tensor is cut into units (1×1 blocks when unstructured). */
+  private readonly grids = new Map<string, BlockGrid>();
   private s: Omit<PrunerState, 'format' | 'version' | 'recipe' | 'resolved' | 'tensors' | keyof MethodState>;
   private activeSet = new Set<string>();
   private method: PruningMethod | null;
@@ -540,6 +549,8 @@ export class Pruner {
     }
     this.all = [...params];
     this.pruned = params.filter((p) => p.kind !== 'bias' && this.resolved.kinds.includes(p.kind as PrunableKind));
+    // Throws naming the tensor when the block does not divide its shape.
+    for (const p of this.pruned) this.grids.set(p.name, blockGrid(p.name, p.shape, this.resolved.block ?? [1, 1]));
     for (const p of this.pruned) {
       const k = p.kind as PrunableKind;
       if (!this.byKind.has(k)) this.byKind.set(k, []);
@@ -667,7 +678,9 @@ export class Pruner {
       get lastItr() { return self.s.lastItr; },
       isActive: (name) => this.activeSet.has(name),
       gatherAbs: (ps, sentinel) => this.gatherAbs(ps, sentinel),
+      units: (p) => this.grids.get(p.name)!.units,
       topk: (ps, keep, rec) => this.topk(ps, keep, rec),
+      rewriteMask: (p, keep) => this.rewriteMask(p, keep),
       maskChanged: (p, rec, zeros, revived, threshold) => this.maskChanged(p, rec, zeros, revived, threshold),
       setThreshold: (name, t) => void (this.s.thresholds[name] = t),
       record: (rec) => this.record(rec),
@@ -676,25 +689,30 @@ export class Pruner {
     };
   }
 
-  /** Fills the scratch with |w| over a kind's tensors (|w|·mask with revival "never"); returns the count. */
+  /**
+   * Fills the scratch with the unit scores over tensors (|w|, or max |w| per block; 0 or `sentinel`
+   * where masked with revival "never"); returns the view.
+   */
   private gatherAbs(ps: readonly Param[], sentinel?: number): Float32Array {
-    const n = ps.reduce((a, p) => a + p.size, 0);
+    const n = ps.reduce((a, p) => a + this.grids.get(p.name)!.units, 0);
     if (this.scratch.length < n) this.scratch = new Float32Array(n);
     const never = this.resolved.revival === 'never';
     let o = 0;
     for (const p of ps) {
-      const w = p.data;
       const m = never && this.activeSet.has(p.name) ? p.maskData : null;
-      for (let i = 0; i < w.length; i++) {
-        const a = Math.abs(w[i]);
-        if (Number.isNaN(a)) throw new Error(`Pruner: non-finite weight in ${p.name}[${i}]`);
-        this.scratch[o++] = m && m[i] === 0 ? (sentinel ?? 0) : a;
-      }
+      o += blockScores(this.grids.get(p.name)!, p.data, m, sentinel ?? 0, this.scratch, o, p.name);
     }
     return this.scratch.subarray(0, n);
   }
 
-  /** Sets the masks of `ps` to keep exactly `keep` weights of largest |w| over all of them together. */
+  /** A tensor's mask rewritten unit by unit from its scores (one pass over the weights, then the mask). */
+  private rewriteMask(p: Param, keep: (score: number, old: number) => number): { zeros: number; revived: number } {
+    const g = this.grids.get(p.name)!;
+    const sc = this.gatherAbs([p]);
+    return writeBlockMask(g, p.maskData!, (u, old) => keep(sc[u], old));
+  }
+
+  /** Sets the masks of `ps` to keep exactly `keep` units of largest score over all of them together. */
   private topk(ps: readonly Param[], keep: number, rec: UpdateRecord): number {
     const never = this.resolved.revival === 'never';
     const abs = this.gatherAbs(ps, -1);
@@ -705,36 +723,26 @@ export class Pruner {
       for (let i = 0; i < n; i++) if (abs[i] >= 0) candidates++;
     }
     if (keep > candidates) keep = candidates;
-    // thr = the keep-th largest value; keep everything above it, then ties at it in order.
+    // thr = the keep-th largest score; keep everything above it, then ties at it in order.
+    // (kthSmallest reorders its input, so the scores are gathered again per tensor below.)
     const thr = keep === 0 ? Infinity : kthSmallest(abs, n - keep + 1);
     let above = 0;
     for (const p of ps) {
-      const w = p.data;
-      const m = never && this.activeSet.has(p.name) ? p.maskData : null;
-      for (let i = 0; i < w.length; i++) if ((m?.[i] !== 0) && Math.abs(w[i]) > thr) above++;
+      const sc = this.gatherAbs([p], -1);
+      for (let i = 0; i < sc.length; i++) if (sc[i] >= 0 && sc[i] > thr) above++;
     }
     let ties = keep - above;
     for (const p of ps) {
-      const w = p.data;
-      const m = p.maskData!;
       const useOld = never && this.activeSet.has(p.name);
-      let zeros = 0;
-      let revived = 0;
-      for (let i = 0; i < w.length; i++) {
-        const old = m[i];
-        let k = 0;
-        if (!(useOld && old === 0)) {
-          const a = Math.abs(w[i]);
-          if (a > thr) k = 1;
-          else if (a === thr && ties > 0) {
-            k = 1;
-            ties--;
-          }
+      const { zeros, revived } = this.rewriteMask(p, (a, old) => {
+        if (useOld && old === 0) return 0;
+        if (a > thr) return 1;
+        if (a === thr && ties > 0) {
+          ties--;
+          return 1;
         }
-        if (k === 0) zeros++;
-        else if (old === 0) revived++;
-        m[i] = k;
-      }
+        return 0;
+      });
       this.s.thresholds[p.name] = Number.isFinite(thr) ? thr : 0;
       this.maskChanged(p, rec, zeros, revived, this.s.thresholds[p.name]);
     }

@@ -3,6 +3,7 @@
 // `resolveRecipe` fills every default from the run length (epochs × iterations per epoch).
 
 import type { ParamKind } from '../nn/config.js';
+import { type BlockShape, isUnstructured, validateBlock } from './block.js';
 import {
   type AgpSchedule,
   DEFAULT_FREQ,
@@ -99,6 +100,12 @@ export interface PruneRecipe {
   agp?: AgpSpec;
   hard?: HardSpec;
   oneshot?: OneshotSpec;
+  /**
+   * Block pruning: [rows, cols] of the blocks kept or dropped together, scored by their largest |w|
+   * (Narang, Undersander & Diamos 2017). Default [1, 1]: unstructured. Every schedule, percentile and
+   * top-k cut then counts blocks instead of weights.
+   */
+  block?: BlockShape;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,7 +191,7 @@ export function parseRecipe(json: unknown, where = 'recipe'): PruneRecipe {
     }
   }
   const o = obj(json, where);
-  keysOnly(o, ['method', 'kinds', 'pruneEmbedding', 'revival', 'schedules', 'targetSparsity', 'targetMethod', 'targetGrowth', 'agp', 'hard', 'oneshot'], where);
+  keysOnly(o, ['method', 'kinds', 'pruneEmbedding', 'revival', 'schedules', 'targetSparsity', 'targetMethod', 'targetGrowth', 'agp', 'hard', 'oneshot', 'block'], where);
   if (o.method === undefined) throw new Error(`${where}.method: missing (expected one of ${PRUNE_METHODS.join(', ')})`);
   const method = oneOf(o, 'method', where, PRUNE_METHODS)!;
   const r: PruneRecipe = { method };
@@ -207,6 +214,11 @@ export function parseRecipe(json: unknown, where = 'recipe'): PruneRecipe {
     if (o.pruneEmbedding === false && r.kinds?.includes('embedding'))
       throw new Error(`${where}: pruneEmbedding is false but kinds lists "embedding"`);
     r.pruneEmbedding = o.pruneEmbedding;
+  }
+  if (o.block !== undefined) {
+    const b = validateBlock(o.block, `${where}.block`);
+    if (method === 'none' && !isUnstructured(b)) throw new Error(`${where}.block: not valid with method "none"`);
+    r.block = b;
   }
   const revival = oneOf(o, 'revival', where, ['paper', 'never'] as const);
   if (revival) r.revival = revival;
@@ -352,6 +364,8 @@ export interface ResolvedRecipe {
   method: PruneMethod;
   kinds: PrunableKind[];
   revival: Revival;
+  /** Block shape (absent in states saved before block pruning existed: [1, 1]). */
+  block?: BlockShape;
   epochs: number;
   itersPerEpoch: number;
   narang?: Partial<Record<PrunableKind, ResolvedNarangKind>>;
@@ -374,6 +388,7 @@ export function resolveRecipe(recipe: PruneRecipe, run: RunLength, where = 'reci
   if (!Number.isInteger(itersPerEpoch) || itersPerEpoch < 1) throw new Error(`itersPerEpoch: expected an integer ≥ 1, found ${itersPerEpoch}`);
   const kinds = recipeKinds(r);
   const out: ResolvedRecipe = { method: r.method, kinds, revival: r.revival ?? 'paper', epochs, itersPerEpoch, warnings: [] };
+  if (r.block && !isUnstructured(r.block)) out.block = [r.block[0], r.block[1]];
   const warn = (m: string): void => {
     if (!out.warnings.includes(m)) out.warnings.push(m);
   };

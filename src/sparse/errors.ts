@@ -2,7 +2,7 @@
 
 /** What is wrong with an .srnn file; `field` names the part (a tensor name, 'magic', 'crc32', ...). */
 export type SrnnErrorKind =
-  | 'truncated' | 'magic' | 'version' | 'crc' | 'header' | 'range' | 'csr' | 'tensor' | 'config';
+  | 'truncated' | 'magic' | 'version' | 'crc' | 'header' | 'range' | 'csr' | 'bsr' | 'tensor' | 'config';
 
 /** An .srnn byte buffer does not follow the format (or a model cannot be written in it). */
 export class SrnnFormatError extends Error {

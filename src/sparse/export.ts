@@ -3,6 +3,7 @@
 // Browser-safe: gzip sizes use CompressionStream when no gzip function is passed in.
 
 import { paramSpecs, validateConfig, type ModelConfig, type ParamSpec } from '../nn/config.js';
+import { denseToBsr, isBlockAligned } from './bsr.js';
 import { countNonzeros, delta8Padding, denseToCsr, encodeDelta8, indexDtypeFor, type IndexEncoding } from './csr.js';
 import { SrnnFormatError } from './errors.js';
 import { encodeF16 } from './fp16.js';
@@ -40,14 +41,25 @@ export interface ExportOptions {
   storage?: 'auto' | 'csr' | 'dense';
   /** Prefix of the recurrent parameters' names (default 'rnn.', as paramSpecs). */
   prefix?: string;
+  /**
+   * Block shape [R, C] (a block-pruning recipe's `block`): a matrix stored sparse whose pattern tiles
+   * into whole R×C blocks is stored (and run) as BSR instead of CSR. [1, 1] or absent: CSR only.
+   */
+  block?: [number, number];
+  /** With `block`: a sparse matrix whose pattern is not block-aligned is an error (default: it stays CSR). */
+  requireBlock?: boolean;
+  /** The pruning masks by tensor name: alignment is judged on a tensor's mask when it has one, else on its non-zeros. */
+  masks?: Map<string, ArrayLike<number>>;
 }
 
 export interface ExportedTensorInfo {
   name: string;
   shape: number[];
-  format: 'dense' | 'csr';
+  format: 'dense' | 'csr' | 'bsr';
   density: number;
   index?: IndexEncoding;
+  /** BSR: the block shape. */
+  block?: [number, number];
 }
 
 const isMatrix = (s: ParamSpec): boolean => s.kind !== 'bias';
@@ -94,6 +106,24 @@ export function exportModelWithInfo(config: ModelConfig, weights: Map<string, Fl
       else tensors.push({ name: s.name, format: 'dense', dtype: 'f32', shape: s.shape, data: w });
       info.push({ name: s.name, shape: s.shape, format: 'dense', density });
       continue;
+    }
+    const blk = opts.block && !(opts.block[0] === 1 && opts.block[1] === 1) ? opts.block : null;
+    if (blk) {
+      const [R, C] = blk;
+      const aligned = isBlockAligned(opts.masks?.get(s.name) ?? w, rows, cols, R, C);
+      if (aligned) {
+        const b = denseToBsr(w, rows, cols, R, C);
+        tensors.push({
+          name: s.name, format: 'bsr', dtype: vd, shape: [rows, cols], block: [R, C], rowptr: b.rowptr, colidx: b.colidx,
+          values: vd === 'f16' ? encodeF16(b.values) : b.values,
+        });
+        info.push({ name: s.name, shape: s.shape, format: 'bsr', density, block: [R, C] });
+        continue;
+      }
+      if (opts.requireBlock)
+        throw new SrnnFormatError('tensor', s.name, rows % R !== 0 || cols % C !== 0
+          ? `shape [${rows}, ${cols}] does not divide into ${R}x${C} blocks; export without the block shape (CSR)`
+          : `its pattern is not ${R}x${C}-block aligned (was it pruned with "block": [${R}, ${C}]?); export without the block shape (CSR)`);
     }
     const m = denseToCsr(w, rows, cols);
     const nnz = m.values.length;

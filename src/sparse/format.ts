@@ -11,6 +11,9 @@
 //
 // The reader returns typed-array *views* into the given bytes (no copy), after checking the
 // whole structure: any inconsistency throws an SrnnFormatError naming the field.
+//
+// Versions: 1 has dense and CSR tensors; 2 adds BSR (block-sparse) tensors. The writer writes 2,
+// the reader reads both (a version-1 file is a version-2 file without BSR tensors).
 
 import { validateConfig, type ModelConfig } from '../nn/config.js';
 import { checkColidx, checkRowptr, decodeDelta8, type IndexEncoding } from './csr.js';
@@ -18,7 +21,9 @@ import { crc32 } from './crc32.js';
 import { SrnnFormatError } from './errors.js';
 
 export const SRNN_MAGIC = 'SRNN';
-export const SRNN_VERSION = 1;
+export const SRNN_VERSION = 2;
+/** Oldest format version this reader still reads. */
+export const SRNN_MIN_VERSION = 1;
 const PRELUDE = 16;
 const ALIGN = 16;
 
@@ -61,7 +66,30 @@ export interface SrnnCsrEntry {
   values: SrnnBlock;
 }
 
-export type SrnnEntry = SrnnDenseEntry | SrnnCsrEntry;
+export interface SrnnBsrEntry {
+  name: string;
+  format: 'bsr';
+  /** Dtype of the values. */
+  dtype: ValueDtype;
+  /** [rows, cols]. */
+  shape: [number, number];
+  /** [R, C]: rows and columns of a block; both divide the shape. */
+  block: [number, number];
+  /** Stored blocks (values hold nblocks·R·C entries). */
+  nblocks: number;
+  offset: number;
+  byteLength: number;
+  /** Block-column indices: u16 when there are at most 65536 block columns, else u32. */
+  index: 'u16' | 'u32';
+  /** u32, rows/R + 1 entries: the blocks of block row I are [rowptr[I], rowptr[I+1]). */
+  rowptr: SrnnBlock;
+  /** Block column J of each block (its columns are J·C … J·C + C − 1), increasing within a block row. */
+  colidx: SrnnBlock;
+  /** R·C values per block, row-major inside the block. */
+  values: SrnnBlock;
+}
+
+export type SrnnEntry = SrnnDenseEntry | SrnnCsrEntry | SrnnBsrEntry;
 
 export interface SrnnHeader {
   format: 'srnn';
@@ -85,6 +113,12 @@ export type WriteTensor =
     name: string; format: 'csr'; dtype: ValueDtype; shape: [number, number];
     rowptr: Uint32Array; index: IndexEncoding; colidx: Uint8Array | Uint16Array | Uint32Array;
     /** Float32Array for f32, binary16 bits for f16. */
+    values: Float32Array | Uint16Array;
+  }
+  | {
+    name: string; format: 'bsr'; dtype: ValueDtype; shape: [number, number]; block: [number, number];
+    rowptr: Uint32Array; colidx: Uint16Array | Uint32Array;
+    /** R·C values per block; Float32Array for f32, binary16 bits for f16. */
     values: Float32Array | Uint16Array;
   };
 
@@ -122,6 +156,19 @@ export function writeSrnn(opts: WriteOptions): Uint8Array {
       if (t.data.length !== n) throw new SrnnFormatError('tensor', t.name, `${t.data.length} values for shape [${t.shape}]`);
       const b = place(t.data, t.dtype);
       entries.push({ name: t.name, format: 'dense', dtype: t.dtype, shape: [...t.shape], offset: b.offset, byteLength: b.byteLength });
+    } else if (t.format === 'bsr') {
+      const [R, C] = t.block;
+      if (t.rowptr.length !== t.shape[0] / R + 1) throw new SrnnFormatError('tensor', t.name, `rowptr has ${t.rowptr.length} entries for ${t.shape[0] / R} block rows`);
+      if (t.values.length !== t.colidx.length * R * C) throw new SrnnFormatError('tensor', t.name, 'values must hold R·C entries per block');
+      const start = align(off);
+      const rp = place(t.rowptr, 'u32');
+      const index = t.colidx instanceof Uint16Array ? 'u16' : 'u32';
+      const ci = place(t.colidx, index);
+      const va = place(t.values, t.dtype);
+      entries.push({
+        name: t.name, format: 'bsr', dtype: t.dtype, shape: [t.shape[0], t.shape[1]], block: [R, C], nblocks: t.colidx.length,
+        offset: start, byteLength: off - start, index, rowptr: rp, colidx: ci, values: va,
+      });
     } else {
       const [rows] = t.shape;
       if (t.rowptr.length !== rows + 1) throw new SrnnFormatError('tensor', t.name, `rowptr has ${t.rowptr.length} entries for ${rows} rows`);
@@ -177,7 +224,25 @@ export interface SrnnCsrTensor {
   values: Float32Array | Uint16Array;
 }
 
-export type SrnnTensor = SrnnDenseTensor | SrnnCsrTensor;
+export interface SrnnBsrTensor {
+  entry: SrnnBsrEntry;
+  format: 'bsr';
+  dtype: ValueDtype;
+  rows: number;
+  cols: number;
+  /** Block rows and columns. */
+  R: number;
+  C: number;
+  nblocks: number;
+  /** Stored weights: nblocks·R·C. */
+  nnz: number;
+  index: 'u16' | 'u32';
+  rowptr: Uint32Array;
+  colidx: Uint16Array | Uint32Array;
+  values: Float32Array | Uint16Array;
+}
+
+export type SrnnTensor = SrnnDenseTensor | SrnnCsrTensor | SrnnBsrTensor;
 
 export interface SrnnFile {
   version: number;
@@ -220,6 +285,49 @@ function checkShape(s: unknown, field: string): number[] {
   return s as number[];
 }
 
+/** Validates a BSR tensor's header entry and buffers; returns its views. */
+function readBsr(t: Record<string, unknown>, name: string, shape: number[], dataLength: number,
+  view: (b: SrnnBlock) => ArrayBufferView, checkContent: boolean): SrnnBsrTensor {
+  if (shape.length !== 2) fail('header', `${name}.shape`, `a BSR tensor is 2-D, found [${shape}]`);
+  const [rows, cols] = shape;
+  const blk = t.block;
+  if (!Array.isArray(blk) || blk.length !== 2 || !blk.every((d) => isInt(d) && d >= 1))
+    fail('header', `${name}.block`, `expected [R, C], two positive integers, found ${JSON.stringify(blk)}`);
+  const [R, C] = blk as number[];
+  if (rows % R !== 0 || cols % C !== 0) fail('bsr', `${name}.block`, `[${R}, ${C}] does not divide the shape [${rows}, ${cols}]`);
+  if (!isInt(t.nblocks)) fail('header', `${name}.nblocks`, `expected a non-negative integer, found ${JSON.stringify(t.nblocks)}`);
+  const nblocks = t.nblocks, nbr = rows / R, nbc = cols / C;
+  if (nblocks > nbr * nbc) fail('bsr', `${name}.nblocks`, `${nblocks} blocks exceed what a ${nbr}x${nbc} block grid holds`);
+  const whole = checkBlock({ ...t, dtype: t.dtype }, name, dataLength, ['f32', 'f16']);
+  const index = t.index;
+  if (index !== 'u16' && index !== 'u32') fail('header', `${name}.index`, `expected "u16" or "u32", found ${JSON.stringify(index)}`);
+  if (index === 'u16' && nbc > 65536) fail('header', `${name}.index`, `u16 block-column indices cannot address ${nbc} block columns`);
+  const rp = checkBlock(t.rowptr, `${name}.rowptr`, dataLength, ['u32']);
+  const ci = checkBlock(t.colidx, `${name}.colidx`, dataLength, [index]);
+  const va = checkBlock(t.values, `${name}.values`, dataLength, [whole.dtype]);
+  for (const [b, f] of [[rp, 'rowptr'], [ci, 'colidx'], [va, 'values']] as const)
+    if (b.offset < whole.offset || b.offset + b.byteLength > whole.offset + whole.byteLength)
+      fail('range', `${name}.${f}.offset`, `buffer lies outside the tensor's [${whole.offset}, ${whole.offset + whole.byteLength})`);
+  if (rp.byteLength !== (nbr + 1) * 4) fail('bsr', `${name}.rowptr`, `${rp.byteLength} bytes, expected ${(nbr + 1) * 4} for ${nbr} block rows`);
+  if (ci.byteLength !== nblocks * DTYPE_SIZE[ci.dtype]) fail('bsr', `${name}.colidx`, `${ci.byteLength} bytes, expected ${nblocks * DTYPE_SIZE[ci.dtype]} for ${nblocks} blocks`);
+  if (va.byteLength !== nblocks * R * C * DTYPE_SIZE[va.dtype])
+    fail('bsr', `${name}.values`, `${va.byteLength} bytes, expected ${nblocks * R * C * DTYPE_SIZE[va.dtype]} for ${nblocks} blocks of ${R}x${C}`);
+  const rowptr = view(rp) as Uint32Array;
+  const colidx = view(ci) as Uint16Array | Uint32Array;
+  if (checkContent) {
+    checkRowptr(rowptr, nblocks, `${name}.rowptr`);
+    checkColidx(rowptr, colidx, nbc, `${name}.colidx`);
+  }
+  const entry: SrnnBsrEntry = {
+    name, format: 'bsr', dtype: whole.dtype as ValueDtype, shape: [rows, cols], block: [R, C], nblocks,
+    offset: whole.offset, byteLength: whole.byteLength, index, rowptr: rp, colidx: ci, values: va,
+  };
+  return {
+    entry, format: 'bsr', dtype: entry.dtype, rows, cols, R, C, nblocks, nnz: nblocks * R * C, index, rowptr, colidx,
+    values: view(va) as Float32Array | Uint16Array,
+  };
+}
+
 /** Parse and validate .srnn bytes; returns zero-copy views of every tensor. */
 export function readSrnn(input: Uint8Array | ArrayBuffer, opts: ReadOptions = {}): SrnnFile {
   let bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
@@ -231,7 +339,8 @@ export function readSrnn(input: Uint8Array | ArrayBuffer, opts: ReadOptions = {}
   if (magic !== SRNN_MAGIC) fail('magic', 'magic', `expected "${SRNN_MAGIC}", found ${JSON.stringify(magic)} (not an .srnn file)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(4, true);
-  if (version !== SRNN_VERSION) fail('version', 'version', `file has format version ${version}, this reader reads version ${SRNN_VERSION}`);
+  if (version < SRNN_MIN_VERSION || version > SRNN_VERSION)
+    fail('version', 'version', `file has format version ${version}, this reader reads versions ${SRNN_MIN_VERSION} to ${SRNN_VERSION}${version > SRNN_VERSION ? ' (written by a newer sparse-rnn: upgrade)' : ''}`);
   const headerLength = dv.getUint32(8, true);
   if (PRELUDE + headerLength > bytes.length)
     fail('truncated', 'header length', `header of ${headerLength} bytes runs past the end of the ${bytes.length}-byte file`);
@@ -336,8 +445,12 @@ export function readSrnn(input: Uint8Array | ArrayBuffer, opts: ReadOptions = {}
         entry, format: 'csr', dtype: entry.dtype, rows, cols, nnz, index, rowptr, colidx,
         values: view(va) as Float32Array | Uint16Array,
       });
+    } else if (t.format === 'bsr' && version >= 2) {
+      const tensor = readBsr(t, name, shape, dataLength, view, opts.checkContent !== false);
+      entries.push(tensor.entry);
+      tensors.set(name, tensor);
     } else {
-      fail('header', `${name}.format`, `expected "dense" or "csr", found ${JSON.stringify(t.format)}`);
+      fail('header', `${name}.format`, `expected "dense", "csr"${version >= 2 ? ' or "bsr"' : ''}, found ${JSON.stringify(t.format)}${t.format === 'bsr' ? ` (BSR tensors need format version 2; the file says ${version})` : ''}`);
     }
   });
   const h: SrnnHeader = { format: 'srnn', config, values, tensors: entries, dataLength };

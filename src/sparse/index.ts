@@ -5,13 +5,14 @@ export {
   type ExportOptions, type ExportedTensorInfo, type SizeReport, type GzipFn,
 } from './export.js';
 export {
-  readSrnn, writeSrnn, SRNN_MAGIC, SRNN_VERSION,
+  readSrnn, writeSrnn, SRNN_MAGIC, SRNN_VERSION, SRNN_MIN_VERSION,
   type SrnnFile, type SrnnHeader, type SrnnEntry, type SrnnCsrEntry, type SrnnDenseEntry, type SrnnTensor,
-  type SrnnCsrTensor, type SrnnDenseTensor, type WriteTensor, type ReadOptions, type TensorDtype, type ValueDtype,
+  type SrnnCsrTensor, type SrnnDenseTensor, type SrnnBsrEntry, type SrnnBsrTensor, type WriteTensor, type ReadOptions, type TensorDtype, type ValueDtype,
 } from './format.js';
 export { SrnnFormatError, type SrnnErrorKind } from './errors.js';
 export { crc32 } from './crc32.js';
 export { denseToCsr, csrToDense, type CsrMatrix, type IndexEncoding } from './csr.js';
+export { denseToBsr, bsrToDense, isBlockAligned, type BsrMatrix } from './bsr.js';
 export { f32ToF16Bits, f16BitsToF32, encodeF16, decodeF16 } from './fp16.js';
 export {
   transcribeWav, transcribeSamples, speechModelInfo, resolveFeatureSettings,

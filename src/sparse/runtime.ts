@@ -24,6 +24,8 @@ import { createKernels, createWasmKernels } from '../kernels/index.js';
 import type { Heap } from '../kernels/heap.js';
 import { Heap as HeapClass } from '../kernels/heap.js';
 import { sparseKernelsFor, type SparseKernels } from '../kernels/sparse.js';
+import { bsrKernelsFor, type BsrKernels } from '../kernels/bsr.js';
+import { bsrMatmul, bsrRow, loadBsr, type BsrMat } from './bsr-runtime.js';
 import { ACTIVATION_CODE, type Kernels } from '../kernels/types.js';
 import { directions, gateCount, paramSpecs, type ModelConfig } from '../nn/config.js';
 import { checkColidx, csrToSell4, decodeDelta8, SELL4_MAX_COLS } from './csr.js';
@@ -65,6 +67,8 @@ interface Mat {
   nnz: number;
   /** SELL-4 copy for batch-1 products (float indices), once built. */
   sell: { slices: number; sliceptr: number; perm: number; idx: number; vals: number } | null;
+  /** Set when the matrix is stored block-sparse (BSR): runs on the BSR kernels (bsr-runtime.ts). */
+  bsr?: BsrMat;
 }
 
 interface LayerDir {
@@ -110,6 +114,7 @@ export class SparseModel {
   readonly header: SrnnHeader;
   readonly kernels: Kernels;
   readonly sparse: SparseKernels;
+  readonly bsr: BsrKernels;
   readonly heap: Heap;
   softmax: boolean;
   private readonly layers: LayerDir[][];
@@ -133,6 +138,7 @@ export class SparseModel {
     this.kernels = kernels;
     this.heap = kernels.heap;
     this.sparse = sparseKernelsFor(kernels);
+    this.bsr = bsrKernelsFor(kernels);
     this.softmax = softmax;
     const c = this.config;
     this.G = gateCount(c.cell) * c.hiddenSize;
@@ -144,7 +150,7 @@ export class SparseModel {
     for (const s of specs) {
       const t = file.tensors.get(s.name);
       if (!t) throw new SrnnFormatError('tensor', s.name, `missing (the config needs shape [${s.shape}])`);
-      const shape = t.format === 'csr' ? [t.rows, t.cols] : t.shape;
+      const shape = t.format === 'dense' ? t.shape : [t.rows, t.cols];
       const ok = s.kind === 'bias' ? t.format === 'dense' && shape.length === 1 && shape[0] === s.shape[0]
         : shape.length === 2 && shape[0] === s.shape[0] && shape[1] === s.shape[1];
       if (!ok) throw new SrnnFormatError('tensor', s.name, `has shape [${shape}] (${t.format}), expected [${s.shape}]`);
@@ -155,7 +161,7 @@ export class SparseModel {
     this.maxCols = 1;
     for (const s of specs) {
       const t = file.tensors.get(s.name)!;
-      if (t.format === 'csr') {
+      if (t.format !== 'dense') {
         this.maxRows = Math.max(this.maxRows, t.rows);
         this.maxCols = Math.max(this.maxCols, t.cols);
       }
@@ -257,10 +263,10 @@ export class SparseModel {
   }
 
   /** Storage of each weight matrix ('csr' or 'dense'), and nonzeros. */
-  describe(): { name: string; format: 'csr' | 'dense'; rows: number; cols: number; nnz: number }[] {
-    const out: { name: string; format: 'csr' | 'dense'; rows: number; cols: number; nnz: number }[] = [];
+  describe(): { name: string; format: 'csr' | 'dense' | 'bsr'; rows: number; cols: number; nnz: number }[] {
+    const out: { name: string; format: 'csr' | 'dense' | 'bsr'; rows: number; cols: number; nnz: number }[] = [];
     const add = (m: Mat | null): void => {
-      if (m) out.push({ name: m.name, format: m.csr ? 'csr' : 'dense', rows: m.rows, cols: m.cols, nnz: m.nnz });
+      if (m) out.push({ name: m.name, format: m.bsr ? 'bsr' : m.csr ? 'csr' : 'dense', rows: m.rows, cols: m.cols, nnz: m.nnz });
     };
     add(this.emb);
     for (const l of this.layers) for (const d of l) { add(d.wih); add(d.whh); }
@@ -285,6 +291,10 @@ export class SparseModel {
     if (t.format === 'dense') {
       const w = this.loadVector(t);
       return { name, rows: t.shape[0], cols: t.shape[1], csr: false, w, rowptr: 0, colidx: 0, values: 0, idx16: false, nnz: t.shape[0] * t.shape[1], sell: null };
+    }
+    if (t.format === 'bsr') {
+      const bsr = loadBsr(this.heap, name, t);
+      return { name, rows: t.rows, cols: t.cols, csr: false, w: 0, rowptr: 0, colidx: 0, values: 0, idx16: false, nnz: t.nnz, sell: null, bsr };
     }
     const { rows, cols, nnz } = t;
     const idx16 = cols <= 65536;
@@ -326,6 +336,10 @@ export class SparseModel {
   }
 
   private product(m: Mat, X: number, ldx: number, Y: number, ldy: number, n: number, acc: boolean, xt: number, yt: number): void {
+    if (m.bsr) {
+      bsrMatmul(this.bsr, this.sparse, m.bsr, X, ldx, Y, ldy, n, acc, xt, yt, SPMM_CHUNK);
+      return;
+    }
     if (!m.csr) {
       this.kernels.gemm(false, true, n, m.rows, m.cols, X, ldx, m.w, m.cols, Y, ldy, acc);
       return;
@@ -371,7 +385,9 @@ export class SparseModel {
     const e = this.emb!;
     const V = e.rows, I = e.cols;
     const f = this.heap.f32;
-    if (e.csr) {
+    if (e.bsr) {
+      for (let i = 0; i < n; i++) bsrRow(this.heap, e.bsr, this.tokenAt(ids, i, V), X + i * I);
+    } else if (e.csr) {
       const buf = this.heap.memory.buffer;
       if (!this.u32view || this.u32view.buffer !== buf) {
         this.u32view = new Uint32Array(buf);

@@ -255,21 +255,23 @@ export function applyCheckpoint(model: RNNModel, ck: LoadedCheckpoint): void {
 }
 
 /** The layer type of every float tensor: from the checkpoint's config, else from PyTorch names. */
-export function weightsByKind(file: string): { weights: Map<string, Float32Array>; kinds: Map<string, ParamKind> } {
+export function weightsByKind(file: string): { weights: Map<string, Float32Array>; kinds: Map<string, ParamKind>; shapes: Map<string, number[]> } {
   const st = readSafetensorsChecked(file, 'a schedule dry run');
   const specKinds = new Map<string, ParamKind>();
   const meta = checkpointMetaOf(st, file);
   if (meta) for (const sp of paramSpecs(meta.config)) specKinds.set(sp.name, sp.kind);
   const weights = new Map<string, Float32Array>();
   const kinds = new Map<string, ParamKind>();
+  const shapes = new Map<string, number[]>();
   for (const [name, t] of st.tensors) {
     if (!(t.data instanceof Float32Array)) continue;
     const k = specKinds.get(name) ?? kindFromName(name, t.shape);
     if (k === null || k === 'bias') continue;
     weights.set(name, t.data);
     kinds.set(name, k);
+    shapes.set(name, [...t.shape]);
   }
-  return { weights, kinds };
+  return { weights, kinds, shapes };
 }
 
 /** The layer type of a tensor from its PyTorch-style name (a state dict without a sparse-rnn config). */
@@ -295,12 +297,25 @@ export function runtimeMeta(ck: LoadedCheckpoint): Record<string, unknown> {
   return extra;
 }
 
+/** A recipe's block shape [R, C] when it has a well-formed one (the recipe was validated when training started). */
+function recipeBlock(recipe: unknown): [number, number] | undefined {
+  const b = (recipe as { block?: unknown } | undefined)?.block;
+  return Array.isArray(b) && b.length === 2 && b.every((x) => Number.isInteger(x) && x >= 1) ? [b[0], b[1]] : undefined;
+}
+
 /** The .srnn bytes of a checkpoint (masks applied; storage per matrix by density unless told). */
 export function checkpointToSrnn(ck: LoadedCheckpoint | string, opts: Partial<ExportOptions> = {}):
   { bytes: Uint8Array; tensors: ExportedTensorInfo[]; weights: Map<string, Float32Array>; config: ModelConfig } {
   const c = typeof ck === 'string' ? loadCheckpoint(ck) : ck;
   const weights = maskedWeights(c);
-  const { bytes, tensors } = exportModelWithInfo(c.meta.config, weights, { values: 'fp32', ...opts, extra: { ...runtimeMeta(c), ...opts.extra } });
+  // Block-pruned checkpoints export their aligned matrices as BSR (the recipe's block; opts.block overrides).
+  const masks = new Map<string, ArrayLike<number>>();
+  for (const s of paramSpecs(c.meta.config)) {
+    const m = maskOf(c, s.name, weights.get(s.name)!.length);
+    if (m) masks.set(s.name, m);
+  }
+  const { bytes, tensors } = exportModelWithInfo(c.meta.config, weights,
+    { values: 'fp32', block: recipeBlock(c.meta.prune?.recipe), masks, ...opts, extra: { ...runtimeMeta(c), ...opts.extra } });
   return { bytes, tensors, weights, config: c.meta.config };
 }
 

@@ -2,6 +2,7 @@
 // of a sparse model (same weights, every matrix stored and run dense: the live latency baseline),
 // per-matrix statistics, and downsampled density maps of the sparsity patterns.
 
+import { bsrToDense } from '../sparse/bsr.js';
 import { decodeDelta8 } from '../sparse/csr.js';
 import { exportModel } from '../sparse/export.js';
 import { decodeF16 } from '../sparse/fp16.js';
@@ -34,7 +35,7 @@ export function csrColumns(t: Extract<SrnnTensor, { format: 'csr' }>): Uint16Arr
   return out;
 }
 
-function csrValues(t: Extract<SrnnTensor, { format: 'csr' }>): Float32Array {
+function csrValues(t: Extract<SrnnTensor, { format: 'csr' | 'bsr' }>): Float32Array {
   return t.dtype === 'f16' ? decodeF16(t.values as Uint16Array) : (t.values as Float32Array);
 }
 
@@ -44,6 +45,7 @@ export function tensorToDense(t: SrnnTensor): Float32Array {
     if (t.dtype === 'i32') throw new Error(`${t.entry.name}: integer tensor, not a weight`);
     return t.dtype === 'f16' ? decodeF16(t.data as Uint16Array) : Float32Array.from(t.data as Float32Array);
   }
+  if (t.format === 'bsr') return bsrToDense({ ...t, values: csrValues(t) });
   const out = new Float32Array(t.rows * t.cols);
   const ci = csrColumns(t), v = csrValues(t);
   for (let r = 0; r < t.rows; r++)
@@ -79,17 +81,21 @@ export interface MatrixStats {
   fileBytes: number;
 }
 
+/** [rows, cols] of a matrix tensor (the shape of a dense one). */
+const dims = (t: SrnnTensor): number[] => (t.format === 'dense' ? t.shape : [t.rows, t.cols]);
+const storageOf = (t: SrnnTensor): string =>
+  t.format === 'csr' ? `CSR ${t.index}, ${t.dtype}` : t.format === 'bsr' ? `BSR ${t.R}x${t.C}, ${t.dtype}` : `dense ${t.dtype}`;
+
 /** Statistics of every tensor of the file (2-D matrices first, in file order), and totals. */
 export function modelStats(file: SrnnFile): { matrices: MatrixStats[]; denseBytes: number; fileBytes: number; weights: number; nonzeros: number } {
   const matrices: MatrixStats[] = [];
   let denseBytes = 0, weights = 0, nonzeros = 0;
   for (const [name, t] of file.tensors) {
-    const n = t.format === 'csr' ? t.rows * t.cols : t.shape.reduce((a, b) => a * b, 1);
+    const n = dims(t).reduce((a, b) => a * b, 1);
     denseBytes += 4 * n;
-    const is2d = t.format === 'csr' || t.shape.length === 2;
-    if (!is2d) continue;
+    if (dims(t).length !== 2) continue;
     let nz = 0;
-    if (t.format === 'csr') {
+    if (t.format !== 'dense') {
       if (t.dtype === 'f16') { const v = t.values as Uint16Array; for (let i = 0; i < v.length; i++) if (v[i] & 0x7fff) nz++; }
       else { const v = t.values as Float32Array; for (let i = 0; i < v.length; i++) if (v[i] !== 0) nz++; }
     } else {
@@ -100,8 +106,7 @@ export function modelStats(file: SrnnFile): { matrices: MatrixStats[]; denseByte
     weights += n;
     nonzeros += nz;
     matrices.push({
-      name, rows: t.format === 'csr' ? t.rows : t.shape[0], cols: t.format === 'csr' ? t.cols : t.shape[1],
-      storage: t.format === 'csr' ? `CSR ${t.index}, ${t.dtype}` : `dense ${t.dtype}`,
+      name, rows: dims(t)[0], cols: dims(t)[1], storage: storageOf(t),
       nonzeros: nz, denseBytes: 4 * n, fileBytes: t.entry.byteLength,
     });
   }
@@ -118,8 +123,7 @@ export interface DensityGrid {
 
 /** Downsample a matrix's sparsity pattern so its longer side has at most `maxCells` cells. */
 export function densityGrid(t: SrnnTensor, maxCells = 256): DensityGrid {
-  const rows = t.format === 'csr' ? t.rows : t.shape[0];
-  const cols = t.format === 'csr' ? t.cols : t.shape[1];
+  const [rows, cols] = dims(t);
   const f = Math.max(1, Math.ceil(Math.max(rows, cols) / maxCells));
   const gw = Math.ceil(cols / f), gh = Math.ceil(rows / f);
   const count = new Float32Array(gw * gh);
@@ -134,6 +138,15 @@ export function densityGrid(t: SrnnTensor, maxCells = 256): DensityGrid {
         if (nz) count[o + Math.floor(ci[k] / f)]++;
       }
     }
+  } else if (t.format === 'bsr') {
+    const v = t.values, f16 = t.dtype === 'f16', { R, C } = t;
+    for (let I = 0; I < rows / R; I++)
+      for (let k = t.rowptr[I]; k < t.rowptr[I + 1]; k++)
+        for (let r = 0; r < R; r++)
+          for (let c = 0; c < C; c++) {
+            const x = v[(k * R + r) * C + c];
+            if (f16 ? (x & 0x7fff) !== 0 : x !== 0) count[Math.floor((I * R + r) / f) * gw + Math.floor((t.colidx[k] * C + c) / f)]++;
+          }
   } else {
     const d = t.data, f16 = t.dtype === 'f16';
     for (let r = 0; r < rows; r++) {

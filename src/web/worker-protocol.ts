@@ -4,7 +4,7 @@ import type { LoadOptions, RunOptions, TokenInput } from '../sparse/runtime.js';
 import type { SrnnHeader } from '../sparse/format.js';
 import type { KernelChoice } from '../kernels/engine-web.js';
 
-export type ModelDescription = { name: string; format: 'csr' | 'dense'; rows: number; cols: number; nnz: number }[];
+export type ModelDescription = { name: string; format: 'csr' | 'dense' | 'bsr'; rows: number; cols: number; nnz: number }[];
 
 export interface WorkerModelInfo {
   id: number;

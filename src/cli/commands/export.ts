@@ -7,18 +7,26 @@ import { writeFileAtomic } from '../../io/fs.js';
 import type { ModelConfig } from '../../nn/config.js';
 import { formatSizeReport, sizeReport, type ExportedTensorInfo, type SizeReport } from '../../sparse/export.js';
 import { checkpointToSrnn, loadCheckpoint } from '../../train/checkpoint.js';
-import { action, outOption } from '../common.js';
+import { UsageError, action, blockShape, outOption } from '../common.js';
 
 export interface ExportCommandOptions {
   output: string;
   values: 'fp32' | 'fp16';
   storage: 'auto' | 'csr' | 'dense';
+  /** Store every sparse matrix as BSR with this block (an error where its pattern is not aligned). */
+  block?: [number, number];
 }
 
 export async function exportCommand(checkpoint: string, o: ExportCommandOptions):
   Promise<{ report: SizeReport; tensors: ExportedTensorInfo[]; config: ModelConfig }> {
+  const block = o.block;
+  if (block !== undefined) {
+    if (o.storage !== 'auto') throw new UsageError(`--block stores the sparse matrices as BSR; it conflicts with --storage ${o.storage} (drop one)`);
+  }
   const ck = loadCheckpoint(checkpoint, { purpose: 'export' });
-  const { bytes, tensors, weights, config } = checkpointToSrnn(ck, { values: o.values, storage: o.storage });
+  const { bytes, tensors, weights, config } = checkpointToSrnn(ck, {
+    values: o.values, storage: o.storage, ...(block ? { block, requireBlock: true } : {}),
+  });
   await writeFileAtomic(o.output, bytes);
   const report = await sizeReport(config, weights, bytes, { gzip: (b) => gzipSync(b) });
   return { report, tensors, config };
@@ -32,11 +40,12 @@ export function registerExport(program: Command): void {
     .addOption(new Option('--values <precision>', 'weight values precision').choices(['fp32', 'fp16']).default('fp32'))
     .addOption(new Option('--storage <format>', 'weight matrix storage: auto (CSR when sparse enough), csr, dense')
       .choices(['auto', 'csr', 'dense']).default('auto'))
+    .option('--block <RxC>', 'store the sparse matrices block-sparse (BSR) with RxC blocks, e.g. 1x4 (default: the block of the checkpoint\'s pruning recipe, where a matrix is aligned to it)', blockShape('--block'))
     .action(action(async (checkpoint: string, o: Omit<ExportCommandOptions, 'output'> & { out: string }) => {
       const { report, tensors } = await exportCommand(checkpoint, { ...o, output: o.out });
       for (const t of tensors)
         if (t.shape.length === 2)
-          process.stdout.write(`  ${t.name.padEnd(28)} [${t.shape.join('x')}] ${t.format}${t.index ? ` (${t.index})` : ''}, ` +
+          process.stdout.write(`  ${t.name.padEnd(28)} [${t.shape.join('x')}] ${t.format}${t.index ? ` (${t.index})` : ''}${t.block ? ` ${t.block.join('x')}` : ''}, ` +
             `density ${(100 * t.density).toFixed(1)}%\n`);
       process.stdout.write(`${formatSizeReport(report)}\nwrote ${o.out}\n`);
     }));

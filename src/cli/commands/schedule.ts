@@ -5,11 +5,13 @@ import {
   DEFAULT_FREQ, DEFAULT_PHI_MULT, asciiLinePlot, computeSchedule, weightSchedules, type SchedulePlanOptions,
 } from '../../prune/index.js';
 import { weightsByKind } from '../../train/checkpoint.js';
-import { action, int, num } from '../common.js';
+import { action, blockShape, int, num } from '../common.js';
 
 export interface ScheduleOptions extends SchedulePlanOptions {
   checkpoint?: string;
   percentile?: number;
+  /** With --checkpoint: q over RxC block scores (block pruning). */
+  block?: [number, number];
   json?: boolean;
 }
 
@@ -18,8 +20,8 @@ export { computeSchedule };
 /** The dry run on a checkpoint or a PyTorch state dict (safetensors). */
 export function checkpointSchedules(o: ScheduleOptions): ReturnType<typeof weightSchedules> {
   if (o.q !== undefined || o.theta !== undefined) throw new Error('--checkpoint measures q itself; drop --q / --theta');
-  const { weights, kinds } = weightsByKind(o.checkpoint!);
-  return weightSchedules(weights, kinds, o, o.checkpoint);
+  const { weights, kinds, shapes } = weightsByKind(o.checkpoint!);
+  return weightSchedules(weights, kinds, { ...o, shapes }, o.checkpoint);
 }
 
 /** The text the command prints: JSON, or a table and an ASCII plot. */
@@ -34,6 +36,7 @@ export function formatSchedule(o: ScheduleOptions): string {
     }
     return lines.join('\n');
   }
+  if (o.block) throw new Error('--block goes with --checkpoint (q over block scores); without it give --q for the block scores');
   const { schedule: s, result, warnings } = computeSchedule(o);
   if (o.json) return JSON.stringify(result);
   const lines: string[] = [];
@@ -64,6 +67,7 @@ export function registerSchedule(program: Command): void {
     .option('--iters-per-epoch <S>', 'iterations per epoch', int('--iters-per-epoch', 1))
     .option('--checkpoint <file>', 'dry run: measure q per layer type on a trained dense checkpoint (safetensors)')
     .option('--percentile <p>', 'with --checkpoint: the percentile of |w| used as q (default 90)', num('--percentile', 0, 100))
+    .option('--block <RxC>', 'with --checkpoint: block pruning, q over RxC block scores (max |w| per block)', blockShape('--block'))
     .option('--json', 'print {"theta", "phi", "points": [{"itr", "epsilon"}, …]} ({"kinds": {type: {q, theta, phi, points}}} with --checkpoint)')
     .action(action((opts: ScheduleOptions) => {
       process.stdout.write(formatSchedule(opts) + '\n');

@@ -17,7 +17,7 @@ import type { LoopOptions, StepBase, Task, Trainer } from '../../train/loop.js';
 import type { SparsePhaseEvent, SparseTrainingMode } from '../../train/sparse-phase.js';
 import { createProgress, type Progress } from '../progress.js';
 import { stopOnSignals } from '../stop-signal.js';
-import { UsageError, action, addEngineOptions, cellOption, commandEngine, int, num, outOption, refuseOverwrite } from '../common.js';
+import { UsageError, action, addEngineOptions, blockShape, cellOption, commandEngine, int, num, outOption, refuseOverwrite } from '../common.js';
 
 export interface TrainCliOptions {
   task: 'charlm' | 'speech';
@@ -59,6 +59,8 @@ export interface TrainCliOptions {
   sparseTraining: SparseTrainingMode;
   hardEpoch?: number;
   pruneEmbedding?: boolean;
+  /** --prune-block RxC: the recipe's block shape. */
+  pruneBlock?: [number, number];
   quiet?: boolean;
   /** Speech (--task speech): log-mel bands, frame stacking and striding, bidirectional layers, length buckets, beam width. */
   mels?: number;
@@ -77,7 +79,7 @@ export const SPEECH_TRAIN_DEFAULTS: Readonly<Partial<Record<keyof TrainCliOption
 };
 
 /** Options that only shape a pruning schedule: ignored without --prune / --prune-config. */
-const PRUNE_ONLY = ['targetSparsity', 'phiMult', 'freq', 'startItr', 'rampItr', 'endItr', 'q', 'revival', 'hardEpoch', 'pruneEmbedding'] as const;
+const PRUNE_ONLY = ['targetSparsity', 'phiMult', 'freq', 'startItr', 'rampItr', 'endItr', 'q', 'revival', 'hardEpoch', 'pruneEmbedding', 'pruneBlock'] as const;
 const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** The pruning recipe from --prune-config and/or the command-line schedule options. */
@@ -99,6 +101,7 @@ export function recipeFromOptions(o: TrainCliOptions): PruneRecipe | null {
   if (r.method === 'none') return null;
   if (o.revival) r.revival = o.revival;
   if (o.pruneEmbedding) r.pruneEmbedding = true;
+  if (o.pruneBlock) r.block = o.pruneBlock;
   if (o.targetSparsity !== undefined) r.targetSparsity = o.targetSparsity;
   const sched: Record<string, number> = {};
   for (const k of ['phiMult', 'freq', 'startItr', 'rampItr', 'endItr', 'q'] as const) if (o[k] !== undefined) sched[k] = o[k]!;
@@ -147,6 +150,7 @@ export function addTrainOptions(c: Command): Command {
       .choices(['auto', 'on', 'off']).default('auto'))
     .option('--hard-epoch <k>', 'hard pruning: prune after epoch k', int('--hard-epoch', 1))
     .option('--prune-embedding', 'also prune the embedding', false)
+    .option('--prune-block <RxC>', 'block pruning: keep or drop RxC blocks (e.g. 1x4, 4x4, 8x1), scored by their largest |w|; default 1x1 (unstructured)', blockShape('--prune-block'))
     .option('--quiet', 'no progress bar, engine line or pruner updates: results, warnings and errors only', false)
     .option('--mels <n>', 'speech: log-mel bands', int('--mels', 1), 40)
     .option('--stack <n>', 'speech: frames stacked per model input frame', int('--stack', 1), 3)

@@ -5,4 +5,5 @@ export * from './loss';
 export * from './optim';
 export * from './step';
 export * from './sparse';
+export * from './bsr';
 export * from './peak';
