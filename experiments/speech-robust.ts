@@ -1,0 +1,94 @@
+// Speech robustness to unseen voices (issue #13): score speech checkpoints on every evaluation
+// split of a robust-recipe corpus, and turn the scores into RESULTS.md's table.
+//
+//   node dist/experiments/speech-robust.js eval CKPT --corpus DIR --label L --command "CMD" -o results/speech-robust/L.json
+//       valid, test, test-synth (held-out synthesizer), test-babble10, test-pink10 of DIR, each utterance
+//       decoded alone (greedy) through the sparse runtime on the checkpoint's (masked) weights — what
+//       training's own evaluation does. A checkpoint of the classic recipe is scored on the same sets.
+//   node dist/experiments/speech-robust.js table results/speech-robust/*.json
+//       a markdown table of the summaries (one row each), in the order given.
+
+import { readFile, writeFile, rename } from 'node:fs/promises';
+import { createEngine } from '../src/kernels/engine.js';
+import { loadSpeechSplit } from '../src/data/speech/dataset.js';
+import { EVAL_SPLITS, readManifest, recipeOf, describeRecipe, type CorpusSplit } from '../src/data/speech/synth.js';
+import { loadCheckpoint, modelOf } from '../src/train/checkpoint.js';
+import { evaluateSpeech, sparseRecognizerOf } from '../src/train/speech.js';
+import { featureConfigOf, resolveFeatureSettings } from '../src/sparse/transcribe.js';
+
+export interface RobustSummary {
+  label: string;
+  /** The commands that produced the checkpoint (corpus, training). */
+  command: string;
+  checkpoint: string;
+  corpus: string;
+  corpusRecipe: string;
+  parameters: { total: number; nonZero: number };
+  /** Per split: CER, WER (fractions) and utterances. */
+  evals: Partial<Record<CorpusSplit, { cer: number; wer: number; utterances: number }>>;
+  /** The run's own training corpus recipe and its own test split's result (from its report), when known. */
+  note?: string;
+}
+
+async function evalCommand(args: string[]): Promise<void> {
+  const opt = (k: string): string | undefined => {
+    const i = args.indexOf(k);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const ckpt = args[0];
+  const corpus = opt('--corpus'), label = opt('--label'), command = opt('--command') ?? '', out = opt('-o');
+  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] -o FILE.json');
+  const manifest = await readManifest(corpus);
+  if (!manifest) throw new Error(`${corpus}/manifest.json not found`);
+  const engine = await createEngine({ kernels: 'auto', threads: 1 });
+  const ck = loadCheckpoint(ckpt, { task: 'speech', purpose: 'speech-robust eval' });
+  const model = modelOf(ck, engine.kernels);
+  const features = resolveFeatureSettings(ck.meta.features);
+  const rec = sparseRecognizerOf(model, 'auto');
+  const evals: RobustSummary['evals'] = {};
+  for (const s of ['valid', 'test', ...EVAL_SPLITS] as CorpusSplit[]) {
+    if (!manifest.utterances.some((u) => u.split === s)) continue;
+    const split = await loadSpeechSplit(corpus, s, { manifest, features: featureConfigOf(features) });
+    const e = evaluateSpeech(rec, split.utterances);
+    evals[s] = { cer: e.cer, wer: e.wer, utterances: e.utterances };
+    process.stderr.write(`${label}: ${s} CER ${(100 * e.cer).toFixed(2)}% WER ${(100 * e.wer).toFixed(2)}% (${e.utterances})\n`);
+  }
+  const summary: RobustSummary = {
+    label, command, checkpoint: ckpt, corpus, corpusRecipe: describeRecipe(recipeOf(manifest)),
+    parameters: { total: model.parameterCount(), nonZero: model.nonZeroCount() }, evals,
+    ...(opt('--note') ? { note: opt('--note') } : {}),
+  };
+  await writeFile(`${out}.tmp`, JSON.stringify(summary, null, 1) + '\n');
+  await rename(`${out}.tmp`, out);
+  await engine.close();
+}
+
+const COLUMNS: [CorpusSplit, string][] = [
+  ['valid', 'valid'], ['test', 'test (held-out voices)'], ['test-synth', 'held-out synthesizer (flite)'],
+  ['test-babble10', 'test, babble 10 dB'], ['test-pink10', 'test, pink 10 dB'],
+];
+
+/** Markdown table: CER / WER (%) per evaluation split. */
+export function summaryTable(rows: readonly RobustSummary[]): string {
+  const f = (x: number | undefined): string => (x === undefined ? '—' : (100 * x).toFixed(1));
+  const head = `| run | ${COLUMNS.map(([, n]) => `${n} CER / WER`).join(' | ')} | non-zero params | command |`;
+  const sep = `|${' --- |'.repeat(COLUMNS.length + 3)}`;
+  const lines = rows.map((r) =>
+    `| ${r.label} | ${COLUMNS.map(([s]) => `${f(r.evals[s]?.cer)} / ${f(r.evals[s]?.wer)}`).join(' | ')} | ${r.parameters.nonZero.toLocaleString('en-US')} | \`${r.command}\` |`);
+  return [head, sep, ...lines].join('\n');
+}
+
+async function main(): Promise<void> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  if (cmd === 'eval') await evalCommand(rest);
+  else if (cmd === 'table') {
+    const rows: RobustSummary[] = [];
+    for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
+    process.stdout.write(summaryTable(rows) + '\n');
+  } else throw new Error('usage: speech-robust.js eval CKPT ... | table FILE.json...');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`speech-robust: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});
