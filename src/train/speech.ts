@@ -39,7 +39,7 @@ import { ctcBeamDecode, ctcGreedyDecode, ctcLoss } from '../nn/ctc.js';
 import { cerCounts, werCounts } from '../nn/metrics.js';
 import type { Rng } from '../util/rng.js';
 import { batchIndices, loadSpeechSplit, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
-import { EVAL_SPLITS, INSTALL_HINT, readManifest, type CorpusSplit, type Split } from '../data/speech/synth.js';
+import { EVAL_SPLITS, INSTALL_HINT, readManifest, type CorpusSplit } from '../data/speech/synth.js';
 import { applySpecMasks, drawSpecMasks, type SpecAugmentOptions } from '../data/speech/augment.js';
 import { SparseModel } from '../sparse/runtime.js';
 import { exportModel } from '../sparse/export.js';
