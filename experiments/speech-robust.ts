@@ -5,6 +5,9 @@
 //       valid, test, test-synth (held-out synthesizer), test-babble10, test-pink10 of DIR, each utterance
 //       decoded alone (greedy) through the sparse runtime on the checkpoint's (masked) weights — what
 //       training's own evaluation does. A checkpoint of the classic recipe is scored on the same sets.
+//   node dist/experiments/speech-robust.js from-report RUN.report.json --label L --command "CMD" -o results/speech-robust/L.json
+//       the same summary from a robust-recipe training run's own report (its final validation epoch and
+//       the evaluation splits it scored at the end), without evaluating again.
 //   node dist/experiments/speech-robust.js table results/speech-robust/*.json
 //       a markdown table of the summaries (one row each), in the order given.
 
@@ -30,11 +33,47 @@ export interface RobustSummary {
   note?: string;
 }
 
+const optOf = (args: string[]) => (k: string): string | undefined => {
+  const i = args.indexOf(k);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+async function writeSummary(out: string, summary: RobustSummary): Promise<void> {
+  await writeFile(`${out}.tmp`, JSON.stringify(summary, null, 1) + '\n');
+  await rename(`${out}.tmp`, out);
+}
+
+interface SpeechReport {
+  train: { epochs: number };
+  history: { epoch: number; validCer: number; validWer: number }[];
+  evals?: Partial<Record<CorpusSplit, { cer: number; wer: number; utterances: number }>>;
+  parameters: number;
+  nonZero: number;
+}
+
+async function fromReportCommand(args: string[]): Promise<void> {
+  const opt = optOf(args);
+  const file = args[0], label = opt('--label'), out = opt('-o');
+  if (!file || !label || !out) throw new Error('usage: from-report RUN.report.json --label L [--command CMD] [--corpus DIR] [--at-epoch K] [--note N] -o FILE.json');
+  const r = JSON.parse(await readFile(file, 'utf8')) as SpeechReport;
+  // --at-epoch K: validation after epoch K (the run's state then equals a K-epoch run's: the learning rate
+  // decays per epoch, whatever the total); the evaluation splits only when K is the last epoch.
+  const k = opt('--at-epoch') ? Number(opt('--at-epoch')) : r.history.length;
+  const last = r.history[k - 1];
+  if (!last || !r.evals?.test) throw new Error(`${file}: not a finished speech run with evaluation splits (or no epoch ${k})`);
+  const evals = k === r.history.length ? r.evals : {};
+  const corpus = opt('--corpus') ?? '';
+  const manifest = corpus ? await readManifest(corpus) : undefined;
+  await writeSummary(out, {
+    label, command: opt('--command') ?? '', checkpoint: file.replace(/\.report\.json$/, '.ckpt'), corpus,
+    corpusRecipe: manifest ? describeRecipe(recipeOf(manifest)) : '', parameters: { total: r.parameters, nonZero: r.nonZero },
+    evals: { valid: { cer: last.validCer, wer: last.validWer, utterances: NaN }, ...evals },
+    ...(opt('--note') ? { note: opt('--note') } : {}),
+  });
+}
+
 async function evalCommand(args: string[]): Promise<void> {
-  const opt = (k: string): string | undefined => {
-    const i = args.indexOf(k);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const opt = optOf(args);
   const ckpt = args[0];
   const corpus = opt('--corpus'), label = opt('--label'), command = opt('--command') ?? '', out = opt('-o');
   if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] -o FILE.json');
@@ -58,8 +97,7 @@ async function evalCommand(args: string[]): Promise<void> {
     parameters: { total: model.parameterCount(), nonZero: model.nonZeroCount() }, evals,
     ...(opt('--note') ? { note: opt('--note') } : {}),
   };
-  await writeFile(`${out}.tmp`, JSON.stringify(summary, null, 1) + '\n');
-  await rename(`${out}.tmp`, out);
+  await writeSummary(out, summary);
   await engine.close();
 }
 
@@ -81,11 +119,12 @@ export function summaryTable(rows: readonly RobustSummary[]): string {
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   if (cmd === 'eval') await evalCommand(rest);
+  else if (cmd === 'from-report') await fromReportCommand(rest);
   else if (cmd === 'table') {
     const rows: RobustSummary[] = [];
     for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
     process.stdout.write(summaryTable(rows) + '\n');
-  } else throw new Error('usage: speech-robust.js eval CKPT ... | table FILE.json...');
+  } else throw new Error('usage: speech-robust.js eval CKPT ... | from-report REPORT ... | table FILE.json...');
 }
 
 main().catch((e: unknown) => {
