@@ -189,3 +189,38 @@ test('robust synthesis: manifest records the recipe; babble and pink test condit
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('training: SpecAugment is seeded (same seed, same weights; off, other weights) and every evaluation split is scored', async () => {
+  const { runSpeech } = await import('../src/train/speech.js');
+  const { encodeText } = await import('../src/data/speech/vocab.js');
+  const F = 8;
+  const utts = (n: number, seed: number, name: string) => {
+    const r = new Rng(seed);
+    return {
+      split: name as 'train', F, cached: false, cacheFile: '',
+      utterances: Array.from({ length: n }, (_, i) => {
+        const text = ['one two', 'oh', 'nine five'][i % 3];
+        const T = 30 + (i % 7);
+        return { id: `${name}${i}`, text, labels: encodeText(text), feats: Float32Array.from({ length: T * F }, () => r.normal()), T, speaker: 's', voice: 's' };
+      }),
+    };
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'speech-sa-'));
+  try {
+    const go = async (name: string, specAugment: SpecAugmentOptions | null) => runSpeech({
+      data: '(synthetic)', splits: { train: utts(16, 1, 'train'), valid: utts(4, 2, 'valid'), test: utts(4, 3, 'test'), evals: [utts(3, 4, 'test-synth')] },
+      cell: 'gru', layers: 1, hidden: 8, bidirectional: false, dropout: 0, features: { nMels: 4, stack: 2, stride: 1 },
+      train: { epochs: 1, batch: 4, seed: 5, clip: 5, lrDecay: 1, buckets: 2, optimizer: { kind: 'adam', lr: 1e-2 }, specAugment },
+      checkpoint: join(dir, `${name}.ckpt`), resume: false, prune: null, kernels: 'ts',
+    });
+    const sa = { freqMasks: 1, freqWidth: 2, timeMasks: 2, timeWidth: 5, maxTimeFraction: 0.2 };
+    const a = await go('a', sa), b = await go('b', sa), c = await go('c', null);
+    const w = (r: typeof a) => r.model.params.map((p) => Array.from(p.data));
+    assert.deepEqual(w(a), w(b));
+    assert.notDeepEqual(w(a), w(c));
+    assert.deepEqual(Object.keys(a.evals).sort(), ['test', 'test-synth']);
+    assert.equal(a.evals['test-synth']!.utterances, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
