@@ -123,9 +123,15 @@ const COLUMNS: [Column, string][] = [
   ['test-synth-rms-slt', 'flite rms + slt only'],
   ['test-babble10', 'test, babble 10 dB'], ['test-pink10', 'test, pink 10 dB'],
 ];
+/** The screening table's columns: validation (clean and in noise) first; choices are made on these. */
+const SCREEN_COLUMNS: [Column, string][] = [
+  ['valid', 'valid'], ['valid-babble10', 'valid, babble 10 dB'], ['valid-pink10', 'valid, pink 10 dB'],
+  ['test', 'test'], ['test-synth', 'held-out synthesizer'], ['test-babble10', 'test, babble 10 dB'], ['test-pink10', 'test, pink 10 dB'],
+];
 
 /** Markdown table: CER / WER (%) per evaluation split. */
-export function summaryTable(rows: readonly RobustSummary[]): string {
+export function summaryTable(rows: readonly RobustSummary[], columns = COLUMNS): string {
+  const COLUMNS = columns;
   const f = (x: number | undefined): string => (x === undefined ? '—' : (100 * x).toFixed(1));
   const head = `| run | ${COLUMNS.map(([, n]) => `${n} CER / WER`).join(' | ')} | non-zero params | command |`;
   const sep = `|${' --- |'.repeat(COLUMNS.length + 3)}`;
@@ -138,10 +144,10 @@ async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   if (cmd === 'eval') await evalCommand(rest);
   else if (cmd === 'from-report') await fromReportCommand(rest);
-  else if (cmd === 'table') {
+  else if (cmd === 'table' || cmd === 'screen-table') {
     const rows: RobustSummary[] = [];
     for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
-    process.stdout.write(summaryTable(rows) + '\n');
+    process.stdout.write(summaryTable(rows, cmd === 'table' ? COLUMNS : SCREEN_COLUMNS) + '\n');
   } else throw new Error('usage: speech-robust.js eval CKPT ... | from-report REPORT ... | table FILE.json...');
 }
 

@@ -68,6 +68,9 @@ test('robust plan: flite is held out (never in train/valid/test), voices split b
     assert.equal(u.noise!.sources!.length, 3);
     assert.ok(u.noise!.sources!.every((p) => p.startsWith('wav/test/') && p !== `wav/test/${u.source}.wav`), 'babble of other test utterances');
   }
+  // The validation voices in the same conditions (for choosing), mixed from validation utterances only.
+  assert.equal(strip(a, 'valid-pink10').length, strip(a, 'valid').length);
+  for (const u of strip(a, 'valid-babble10')) assert.ok(u.noise!.sources!.every((p) => p.startsWith('wav/valid/')), u.id);
 });
 
 test('noise: coloured noise is deterministic per seed; the mixture has exactly the asked SNR, clipping or not', () => {
@@ -176,7 +179,7 @@ test('robust synthesis: manifest records the recipe; babble and pink test condit
     for (const s of EVAL_SPLITS) assert.ok(m.utterances.some((u) => u.split === s), s);
     const read = (p: string): Float32Array => decodeWav(readFileSync(join(dir, p)), p).samples;
     for (const u of m.utterances.filter((x) => x.source !== undefined)) {
-      const clean = read(`wav/test/${u.source}.wav`), mixed = read(u.path);
+      const clean = read(`wav/${u.split.startsWith('valid-') ? 'valid' : 'test'}/${u.source}.wav`), mixed = read(u.path);
       assert.equal(mixed.length, clean.length);
       // The mixture may be scaled down to avoid clipping: measure against the best-fitting scale of the clean signal.
       let cm = 0, cc = 0;

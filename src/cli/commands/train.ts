@@ -166,7 +166,7 @@ export function addTrainOptions(c: Command): Command {
     .option('--buckets <n>', 'speech: window lengths batches are padded to (memory vs padding)', int('--buckets', 1), 6)
     .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0)
     .option('--spec-augment <on|off|F,WF,T,WT>', `speech: SpecAugment masking of the training features (on = ${DEFAULT_SPEC_AUGMENT.freqMasks},${DEFAULT_SPEC_AUGMENT.freqWidth},${DEFAULT_SPEC_AUGMENT.timeMasks},${DEFAULT_SPEC_AUGMENT.timeWidth}: ` +
-      'frequency masks, max mel bands each, time masks, max frames each)', 'on'))
+      'frequency masks, max mel bands each, time masks, max frames each; off by default: it slowed learning at our budget, RESULTS.md)', 'off'))
     .addHelpText('after', `\nWith --task speech, options not given default to: ${Object.entries(SPEECH_TRAIN_DEFAULTS).map(([k, v]) => `${k} ${String(v)}`).join(', ')}` +
       ' (--corpus is the corpus directory of "sparse-rnn data speech"; --embed, --seq-len and --eval-chars are not used).')
     .hook('preAction', (cmd) => {
@@ -218,6 +218,7 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
 
 const EVAL_DESCRIPTIONS: Record<string, string> = {
   'test-synth': 'held-out synthesizer', 'test-babble10': 'test voices, babble at 10 dB SNR', 'test-pink10': 'test voices, pink noise at 10 dB SNR',
+  'valid-babble10': 'validation voices, babble at 10 dB SNR', 'valid-pink10': 'validation voices, pink noise at 10 dB SNR',
 };
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : 'n/a');
@@ -280,7 +281,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
       const r = await runSpeech({
         ...common, data: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, bidirectional: !!o.bidirectional, dropout: o.dropout,
         features: { nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2 },
-        train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels, specAugment: parseSpecAugment(o.specAugment ?? 'on') },
+        train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels, specAugment: parseSpecAugment(o.specAugment ?? 'off') },
         onFeatures: (split, done, total) => {
           if (done === 1) {
             featStart = performance.now();

@@ -48,8 +48,8 @@ import { addNoiseAtSnr, applyGain, colouredNoise, mixBabble, NOISE_KINDS, type N
 export type Split = 'train' | 'valid' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'valid', 'test'];
 /** Extra evaluation splits of the robust recipe: the held-out synthesizer, and the test split in noise. */
-export type EvalSplit = 'test-synth' | 'test-babble10' | 'test-pink10';
-export const EVAL_SPLITS: readonly EvalSplit[] = ['test-synth', 'test-babble10', 'test-pink10'];
+export type EvalSplit = 'test-synth' | 'test-babble10' | 'test-pink10' | 'valid-babble10' | 'valid-pink10';
+export const EVAL_SPLITS: readonly EvalSplit[] = ['test-synth', 'test-babble10', 'test-pink10', 'valid-babble10', 'valid-pink10'];
 /** 'babble': the robust recipe's bank of babble talkers (espeak-ng training voices), mixed into training noise; never trained or scored on. */
 export type CorpusSplit = Split | EvalSplit | 'babble';
 export type Synth = 'flite' | 'espeak';
@@ -77,7 +77,11 @@ export function robustRecipe(augment: readonly AugmentName[] = DEFAULT_AUGMENT):
   for (const a of augment) if (!AUGMENTS.includes(a)) throw new RangeError(`unknown augmentation "${a}" (expected some of ${AUGMENTS.join(', ')})`);
   return {
     name: 'robust', augment: AUGMENTS.filter((a) => augment.includes(a)), heldOutSynth: 'flite',
-    conditions: [{ split: 'test-babble10', noise: 'babble', snrDb: 10 }, { split: 'test-pink10', noise: 'pink', snrDb: 10 }],
+    conditions: [
+      { split: 'test-babble10', noise: 'babble', snrDb: 10 }, { split: 'test-pink10', noise: 'pink', snrDb: 10 },
+      // The same conditions on the validation voices: choices are made on these, never on test.
+      { split: 'valid-babble10', noise: 'babble', snrDb: 10 }, { split: 'valid-pink10', noise: 'pink', snrDb: 10 },
+    ],
   };
 }
 
@@ -305,12 +309,13 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
     out.push(utt);
   }
   if (on.has('noise')) out.push(...babbleBank(seed));
-  // Evaluation conditions: every test utterance again, in noise at a fixed SNR.
-  const test = out.filter((u) => u.split === 'test');
+  // Evaluation conditions: every test (valid) utterance again, in noise at a fixed SNR.
   recipe.conditions.forEach((c, ci) => {
+    const from = c.split.startsWith('valid-') ? 'valid' : 'test';
+    const test = out.filter((u) => u.split === from);
     for (const u of test) {
       const r = new Rng(mix(seed ^ (0x27d4eb2f + ci), Number(u.id.slice(1))));
-      const id = `${u.id}.${c.split.replace(/^test-/, '')}`;
+      const id = `${u.id}.${c.split.replace(/^test-/, '')}`; // d000123.babble10, d000045.valid-pink10
       const noise: NonNullable<Utterance['noise']> = { kind: c.noise, snrDb: c.snrDb };
       if (c.noise === 'babble') {
         const others = test.filter((o) => o.id !== u.id);
@@ -320,7 +325,7 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
           const o = others[Math.floor(r.next() * others.length)].id;
           if (!srcs.includes(o)) srcs.push(o);
         }
-        noise.sources = srcs.map((o) => `wav/test/${o}.wav`);
+        noise.sources = srcs.map((o) => `wav/${from}/${o}.wav`);
       }
       out.push({ ...u, id, path: `wav/${c.split}/${id}.wav`, split: c.split, noise, source: u.id });
     }
@@ -456,7 +461,7 @@ async function synthesizeOne(u: Utterance, outDir: string, seed: number, index: 
     let std: string | undefined;
     if (u.source !== undefined) {
       // A derived evaluation utterance: its test utterance, in noise.
-      x = await readSamples(join(outDir, 'wav', 'test', `${u.source}.wav`));
+      x = await readSamples(join(outDir, 'wav', u.split.startsWith('valid-') ? 'valid' : 'test', `${u.source}.wav`));
     } else {
       const v = await renderVoice(u, tmpDir, '', signal);
       temps.push((std = v.std));
