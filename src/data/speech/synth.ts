@@ -26,10 +26,11 @@
 //     flite voice goes to the extra split 'test-synth'. Natural variation (prosody, tempo, pauses
 //     between words) in every split; the distortions chosen by `augment` only in train:
 //     speed (sox speed 0.9/1.0/1.1), pitch (sox pitch ±300 cents), noise (white/pink/brown/babble at
-//     0–30 dB; babble from 3–5 extra espeak-ng talkers of training voices), reverb (sox reverb),
-//     telephone (sox sinc 300-3400 Hz) and gain (−20…+10 dB, clipped). Two evaluation conditions
-//     are derived from the test split after it is synthesised: 'test-babble10' (babble of 3 other
-//     test utterances) and 'test-pink10' (pink noise), both at exactly 10 dB SNR.
+//     0–30 dB; babble of 3–5 talkers from a bank of 24 espeak-ng training-voice clips), reverb (sox reverb),
+//     telephone (sox sinc 300-3400 Hz) and gain (−20…+10 dB, clipped). Evaluation conditions are
+//     derived from the test and valid splits once they are synthesised: 'test-babble10' (babble of 3
+//     other test utterances) and 'test-pink10' (pink noise), both at exactly 10 dB SNR, and the same
+//     for valid ('valid-babble10', 'valid-pink10': choices are made on these, never on test).
 //
 // Files: <outDir>/wav/<split>/<id>.wav, and <outDir>/manifest.json (written atomically) listing
 // the finished utterances. Re-running skips utterances whose file exists with the recorded size
