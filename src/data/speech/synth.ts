@@ -571,7 +571,7 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
     return m;
   };
   if (todo.length === 0) {
-    if (!old || old.version !== 2 || old.requested !== n || !old.complete || old.utterances.length !== total) await writeManifest(true);
+    if (old?.version !== 2 || old.requested !== n || !old.complete || old.utterances.length !== total) await writeManifest(true);
     onProgress?.({ done, total, cached, audioSeconds });
     return (await readManifest(outDir))!;
   }
