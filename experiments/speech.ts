@@ -28,7 +28,7 @@ import { paramSpecs } from '../src/nn/config.js';
 import type { PruneRecipe } from '../src/prune/index.js';
 import { svgLinePlot, type PlotSeries } from '../src/prune/report.js';
 import { VOCAB_SIZE } from '../src/data/speech/dataset.js';
-import { synthesizeCorpus, type Split } from '../src/data/speech/synth.js';
+import { CLASSIC_RECIPE, synthesizeCorpus, type Split } from '../src/data/speech/synth.js';
 import {
   featureWidth, loadSpeechCorpus, resolveFeatureSettings,
   type SpeechEpochEvent, type SpeechFeatureSettings, type SpeechRunOptions, type SpeechSplits,
@@ -381,7 +381,7 @@ export async function prepareSpeechData(plan: SpeechPlan, out: string, o: { log:
   let last = 0;
   o.log(`reproduce speech: synthesising ${plan.utterances} utterances into ${dir} (cached; re-runs reuse them)…`);
   const m = await synthesizeCorpus({
-    utterances: plan.utterances, outDir: dir, seed: plan.dataSeed, jobs: o.jobs ?? 2,
+    utterances: plan.utterances, outDir: dir, seed: plan.dataSeed, jobs: o.jobs ?? 2, recipe: CLASSIC_RECIPE, // the paper reproduction's corpus, unchanged
     onProgress: (p) => {
       const now = Date.now();
       if (p.done === p.total || now - last > 15000) {

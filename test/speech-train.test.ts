@@ -296,7 +296,7 @@ test('transcribe: a .ckpt on the dense model and its .srnn export on the sparse 
 // The whole pipeline on real synthesized speech (optional).
 
 test('smoke: synthesize ~20 utterances, train one short epoch from the CLI, transcribe (needs flite, espeak-ng, sox)', async (t) => {
-  const { checkSynthesizers, synthesizeCorpus } = await import('../src/data/speech/synth.js');
+  const { checkSynthesizers, synthesizeCorpus, robustRecipe } = await import('../src/data/speech/synth.js');
   try {
     await checkSynthesizers();
   } catch (e) {
@@ -306,12 +306,14 @@ test('smoke: synthesize ~20 utterances, train one short epoch from the CLI, tran
   const dir = tmp();
   try {
     const corpus = join(dir, 'speech');
-    const m = await synthesizeCorpus({ utterances: 20, outDir: corpus, seed: 3 });
-    assert.equal(m.utterances.length, 20);
+    // The robust recipe without its noise (no babble bank to synthesise: fast); the derived noisy test utterances come on top.
+    const m = await synthesizeCorpus({ utterances: 20, outDir: corpus, seed: 3, recipe: robustRecipe(['speed', 'pitch']) });
+    assert.equal(m.utterances.filter((u) => u.source === undefined).length, 20);
     const out = join(dir, 'run', 'model.ckpt');
     const r = await run(process.execPath, [BIN, 'train', '--task', 'speech', '--corpus', corpus, '--hidden', '32', '--layers', '1',
       '--epochs', '1', '--batch', '4', '--quiet', '-o', out], { timeout: 120_000 });
     assert.match(r.stderr, /epoch 1(\/1)?: train loss [\d.]+, valid loss/);
+    for (const s of new Set(m.utterances.map((u) => u.split))) if (s.startsWith('test-')) assert.match(r.stderr, new RegExp(`${s} \\(.*CER [\\d.]+%, WER`), s);
     assert.ok(existsSync(out));
     assert.ok(existsSync(join(dir, 'run', 'model.report.json')));
     assert.ok(existsSync(join(dir, 'run', 'model.curves.svg')));

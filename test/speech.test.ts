@@ -9,7 +9,7 @@ import { decodeWav, encodeWav16, resample } from '../src/data/speech/wav.js';
 import { FFT, RealFFT, logMelSpectrogram, melFilterbank, mfcc, normalizeFeatures, numFrames, stackFrames } from '../src/data/speech/features.js';
 import { BLANK, VOCAB, VOCAB_SIZE, decodeIds, encodeText } from '../src/data/speech/vocab.js';
 import { batchIndices, loadSpeechSplit, makeBatch, type SpeechUtterance } from '../src/data/speech/dataset.js';
-import { INSTALL_HINT, SPEAKERS, SPLITS, checkSynthesizers, planUtterances, synthesizeCorpus, SynthesizerMissingError } from '../src/data/speech/synth.js';
+import { CLASSIC_RECIPE, INSTALL_HINT, SPEAKERS, SPLITS, checkSynthesizers, planUtterances, synthesizeCorpus, SynthesizerMissingError, type Split } from '../src/data/speech/synth.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hand-built WAV files.
@@ -382,7 +382,7 @@ test('synthesis smoke test: 16 kHz files, speaker-independent split, second run 
   try {
     const n = 5; // seed 1: test, train (flite), train (espeak), valid, ...
     const progress: number[] = [];
-    const m = await synthesizeCorpus({ utterances: n, outDir: dir, seed: 1, onProgress: (p) => progress.push(p.done) });
+    const m = await synthesizeCorpus({ utterances: n, outDir: dir, seed: 1, recipe: CLASSIC_RECIPE, onProgress: (p) => progress.push(p.done) });
     assert.equal(m.utterances.length, n);
     assert.ok(m.complete);
     assert.equal(progress.at(-1), n);
@@ -396,7 +396,7 @@ test('synthesis smoke test: 16 kHz files, speaker-independent split, second run 
       assert.equal(w.channels, 1);
       assert.equal(w.bitsPerSample, 16);
       assert.ok(u.seconds > 0.2 && u.seconds < 10, `${u.id}: ${u.seconds} s`);
-      assert.ok(SPEAKERS[u.split][u.synth === 'flite' ? 'flite' : 'espeak'].includes(u.speaker.split('/')[1]));
+      assert.ok(SPEAKERS[u.split as Split][u.synth === 'flite' ? 'flite' : 'espeak'].includes(u.speaker.split('/')[1]));
     }
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     assert.equal(manifest.utterances.length, n);
@@ -404,11 +404,11 @@ test('synthesis smoke test: 16 kHz files, speaker-independent split, second run 
 
     // Second run: nothing to do.
     let cached = -1;
-    const m2 = await synthesizeCorpus({ utterances: n, outDir: dir, seed: 1, onProgress: (p) => (cached = p.cached) });
+    const m2 = await synthesizeCorpus({ utterances: n, outDir: dir, seed: 1, recipe: CLASSIC_RECIPE, onProgress: (p) => (cached = p.cached) });
     assert.equal(cached, n);
     assert.deepEqual(m2.utterances, m.utterances);
     assert.deepEqual(m.utterances.map((u) => statSync(join(dir, u.path)).mtimeMs), mtimes);
-    await assert.rejects(synthesizeCorpus({ utterances: n, outDir: dir, seed: 2 }), /seed 1/);
+    await assert.rejects(synthesizeCorpus({ utterances: n, outDir: dir, seed: 2, recipe: CLASSIC_RECIPE }), /seed 1/);
 
     // Features: computed once, then read from the cache.
     const a = await loadSpeechSplit(dir, 'train', { features: { nMels: 40 } });

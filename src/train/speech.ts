@@ -43,7 +43,8 @@ import { cerCounts, werCounts } from '../nn/metrics.js';
 import type { Rng } from '../util/rng.js';
 import { featureStats } from '../data/speech/features.js';
 import { batchIndices, loadSpeechSplit, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
-import { INSTALL_HINT, readManifest, type Split } from '../data/speech/synth.js';
+import { EVAL_SPLITS, INSTALL_HINT, readManifest, type CorpusSplit } from '../data/speech/synth.js';
+import { applySpecMasks, drawSpecMasks, type SpecAugmentOptions } from '../data/speech/augment.js';
 import { SparseModel } from '../sparse/runtime.js';
 import { exportModel } from '../sparse/export.js';
 import {
@@ -168,6 +169,8 @@ export interface SpeechTrainOptions extends LoopOptions {
   evalUtterances?: number;
   /** Kernels of the evaluation runtime (default 'auto'). */
   evalKernels?: 'auto' | 'wasm' | 'relaxed' | 'ts';
+  /** SpecAugment time and frequency masks on the training batches (drawn from the run's Rng); null/absent = off. */
+  specAugment?: SpecAugmentOptions | null;
 }
 
 export interface SpeechStepExtra {
@@ -261,6 +264,8 @@ export class SpeechTask implements Task<SpeechTrainOptions, SpeechAcc, SpeechSte
   features?: SpeechFeatureSettings;
   /** Test-split result (set by runSpeech once training completes; for the report). */
   test: SpeechEval | null = null;
+  /** Results on every evaluation split (test and the corpus's extra ones), set by runSpeech at the end. */
+  evals: Partial<Record<CorpusSplit, SpeechEval>> = {};
 
   constructor(readonly model: RNNModel, readonly train: SpeechSplit, readonly valid: SpeechSplit | null, readonly opts: SpeechTrainOptions) {
     if (model.config.vocabSize) throw new Error('speech task: the model must take features (no embedding)');
@@ -312,8 +317,10 @@ export class SpeechTask implements Task<SpeechTrainOptions, SpeechAcc, SpeechSte
     const targets = new Int32Array(utts.reduce((a, u) => a + u.labels.length, 0));
     const weights = new Float64Array(B);
     let o = 0, frames = 0;
+    const sa = opts.specAugment, bands = this.features?.nMels ?? F;
     utts.forEach((u, b) => {
       for (let t = 0; t < u.T; t++) f.set(u.feats.subarray(t * F, (t + 1) * F), x0 + (t * B + b) * F);
+      if (sa) applySpecMasks(f.subarray(x0 + b * F), u.T, F, bands, drawSpecMasks(u.T, bands, sa, rng), B * F);
       inputLengths[b] = u.T;
       targetLengths[b] = u.labels.length;
       targets.set(u.labels, o);
@@ -363,6 +370,7 @@ export class SpeechTask implements Task<SpeechTrainOptions, SpeechAcc, SpeechSte
       fields: {
         features: this.features, train: this.opts, buckets: this.buckets, history,
         test: t ? { cer: t.cer, wer: t.wer, loss: t.loss, utterances: t.utterances } : null,
+        evals: Object.fromEntries(Object.entries(this.evals).map(([k, e]) => [k, { cer: e.cer, wer: e.wer, loss: e.loss, utterances: e.utterances }])),
       },
       plots: {
         'curves.svg': history.length ? {
@@ -391,6 +399,8 @@ export interface SpeechSplits {
   train: SpeechSplit;
   valid: SpeechSplit | null;
   test?: SpeechSplit | null;
+  /** Extra evaluation splits (held-out synthesizer, noisy test conditions), scored at the end like test. */
+  evals?: SpeechSplit[];
 }
 
 export interface SpeechRunOptions extends Omit<RunOptions<SpeechTrainOptions, SpeechTask>, 'train'> {
@@ -408,7 +418,7 @@ export interface SpeechRunOptions extends Omit<RunOptions<SpeechTrainOptions, Sp
   /** Evaluate the test split (held-out voices) once training completes (default true). */
   test?: boolean;
   /** Feature extraction progress (first load of a split; later loads come from the cache). */
-  onFeatures?: (split: Split, done: number, total: number) => void;
+  onFeatures?: (split: CorpusSplit, done: number, total: number) => void;
 }
 
 export type SpeechRunResult = RunResult<SpeechTask> & {
@@ -416,6 +426,8 @@ export type SpeechRunResult = RunResult<SpeechTask> & {
   splits: SpeechSplits;
   /** Test-split evaluation (when completed and a test split exists). */
   test: SpeechEval | null;
+  /** Every evaluation split's result at the end (test first), by split name. */
+  evals: Partial<Record<CorpusSplit, SpeechEval>>;
 };
 
 /**
@@ -424,12 +436,12 @@ export type SpeechRunResult = RunResult<SpeechTask> & {
  * returned in `features` (store those with the model).
  */
 export async function loadSpeechCorpus(dir: string, features: SpeechFeatureSettings,
-  onFeatures?: (split: Split, done: number, total: number) => void): Promise<Required<SpeechSplits> & { features: SpeechFeatureSettings }> {
+  onFeatures?: (split: CorpusSplit, done: number, total: number) => void): Promise<Required<SpeechSplits> & { features: SpeechFeatureSettings }> {
   const manifest = await readManifest(dir);
   if (!manifest)
     throw new Error(`${join(dir, 'manifest.json')} not found: synthesise the speech corpus first with ` +
       `"sparse-rnn data speech --out ${dir}" (needs flite, espeak-ng and sox: ${INSTALL_HINT})`);
-  const load = (s: Split, fo = featureConfigOf(features)): Promise<SpeechSplit> =>
+  const load = (s: CorpusSplit, fo = featureConfigOf(features)): Promise<SpeechSplit> =>
     loadSpeechSplit(dir, s, { manifest, features: fo, onProgress: onFeatures && ((d, t) => onFeatures(s, d, t)) });
   if (features.normalize === 'global' && !features.mean) {
     const raw = await load('train', { ...featureConfigOf(features), normalize: 'none', stack: 1, stride: 1 });
@@ -437,7 +449,10 @@ export async function loadSpeechCorpus(dir: string, features: SpeechFeatureSetti
   }
   const train = await load('train');
   if (!train.utterances.length) throw new Error(`${dir}: the corpus has no training utterances (re-run "sparse-rnn data speech" with more --utterances)`);
-  return { train, valid: await load('valid'), test: await load('test'), features };
+  const present = new Set(manifest.utterances.map((u) => u.split));
+  const evals: SpeechSplit[] = [];
+  for (const s of EVAL_SPLITS) if (present.has(s)) evals.push(await load(s));
+  return { train, valid: await load('valid'), test: await load('test'), evals, features };
 }
 
 export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
@@ -464,12 +479,17 @@ export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
         task.features = features;
         return task;
       },
-      extras: { features, splits, test: null as SpeechEval | null },
+      extras: { features, splits, test: null as SpeechEval | null, evals: {} as Partial<Record<CorpusSplit, SpeechEval>> },
     };
   });
-  if (r.completed && (o.test ?? true) && r.splits.test?.utterances.length) {
-    r.test = r.trainer.task.evaluate(r.splits.test, 0);
-    r.trainer.task.test = r.test;
+  if (r.completed && (o.test ?? true)) {
+    if (r.splits.test?.utterances.length) {
+      r.test = r.trainer.task.evaluate(r.splits.test, 0);
+      r.trainer.task.test = r.test;
+      r.evals.test = r.test;
+    }
+    for (const s of r.splits.evals ?? []) if (s.utterances.length) r.evals[s.split] = r.trainer.task.evaluate(s, 0);
+    r.trainer.task.evals = r.evals;
   }
   return r;
 }

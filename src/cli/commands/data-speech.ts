@@ -1,9 +1,20 @@
 // `sparse-rnn data speech`: synthesise the connected-digit speech corpus (see src/data/speech/synth.ts).
 
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
-import { synthesizeCorpus, type SynthProgress } from '../../data/speech/synth.js';
-import { action, int } from '../common.js';
+import { Option, type Command } from 'commander';
+import {
+  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, describeRecipe, EVAL_SPLITS, robustRecipe, SPLITS, synthesizeCorpus, type AugmentName, type SynthProgress,
+} from '../../data/speech/synth.js';
+import { action, int, UsageError } from '../common.js';
+
+/** --augment: a comma-separated list of AUGMENTS, 'all' or 'none'. */
+function parseAugment(v: string): AugmentName[] {
+  if (v === 'none') return [];
+  if (v === 'all') return [...AUGMENTS];
+  const xs = v.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const x of xs) if (!AUGMENTS.includes(x as AugmentName)) throw new UsageError(`--augment: unknown augmentation "${x}" (expected a comma-separated list of ${AUGMENTS.join(', ')}, or all, or none)`);
+  return xs as AugmentName[];
+}
 
 export function registerDataSpeech(dataCommand: Command): void {
   dataCommand
@@ -16,7 +27,12 @@ export function registerDataSpeech(dataCommand: Command): void {
     .option('-o, --out <dir>', 'output directory', 'data/speech')
     .option('--seed <s>', 'random seed (same seed, same corpus)', int('--seed', 0), 1)
     .option('--jobs <n>', 'parallel synthesis jobs', int('--jobs', 1), 2)
-    .action(action(async (o: { utterances: number; out: string; seed: number; jobs: number }) => {
+    .addOption(new Option('--recipe <name>', 'robust: espeak-ng for train/valid/test, flite held out as "test-synth", training augmentations, ' +
+      'noisy test conditions; classic: the corpus before recipes (both synthesizers in every split)').choices(['robust', 'classic']).default('robust'))
+    .option('--augment <list>', `robust recipe: training augmentations, comma-separated from ${AUGMENTS.join(', ')}; or all, or none`, DEFAULT_AUGMENT.join(','))
+    .action(action(async (o: { utterances: number; out: string; seed: number; jobs: number; recipe: 'robust' | 'classic'; augment: string }, cmd: Command) => {
+      if (o.recipe === 'classic' && cmd.getOptionValueSource('augment') === 'cli') throw new UsageError('--augment applies to --recipe robust only');
+      const recipe = o.recipe === 'classic' ? CLASSIC_RECIPE : robustRecipe(parseAugment(o.augment));
       const outDir = resolve(process.cwd(), o.out);
       const t0 = performance.now();
       const tty = process.stderr.isTTY;
@@ -34,7 +50,7 @@ export function registerDataSpeech(dataCommand: Command): void {
           (rate > 0 ? `, ${rate.toFixed(1)} utt/s, eta ${eta.toFixed(0)} s` : '');
         process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
       };
-      process.stderr.write(`speech: ${o.utterances} utterances, seed ${o.seed}, into ${outDir}\n`);
+      process.stderr.write(`speech: ${o.utterances} utterances, seed ${o.seed}, recipe ${describeRecipe(recipe)}, into ${outDir}\n`);
       const ac = new AbortController();
       const onSig = (): void => ac.abort(new Error('interrupted (re-run the same command to resume)'));
       process.once('SIGINT', onSig);
@@ -45,6 +61,7 @@ export function registerDataSpeech(dataCommand: Command): void {
           outDir,
           seed: o.seed,
           jobs: o.jobs,
+          recipe,
           signal: ac.signal,
           onProgress: (p) => show((lastP = p)),
         });
@@ -55,7 +72,7 @@ export function registerDataSpeech(dataCommand: Command): void {
         const secs = m.utterances.reduce((a, u) => a + u.seconds, 0);
         process.stderr.write(
           `speech: done in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${(secs / 3600).toFixed(2)} h of audio; ` +
-            `train ${count('train')} (${speakers('train')} voices), valid ${count('valid')} (${speakers('valid')}), test ${count('test')} (${speakers('test')})\n` +
+            [...SPLITS, ...EVAL_SPLITS].filter((s) => count(s) > 0).map((s) => `${s} ${count(s)} (${speakers(s)} voices)`).join(', ') + '\n' +
             `speech: manifest ${resolve(outDir, 'manifest.json')}\n`,
         );
       } catch (e) {

@@ -11,6 +11,7 @@ import { loadCheckpoint, modelOf, type LoadedCheckpoint } from '../../train/chec
 import { loadCharCorpus } from '../../data/charlm.js';
 import { evaluateBpc, runCharLM } from '../../train/charlm.js';
 import { runSpeech } from '../../train/speech.js';
+import { DEFAULT_SPEC_AUGMENT, type SpecAugmentOptions } from '../../data/speech/augment.js';
 import { sampleText } from '../../train/sample.js';
 import { writeReports } from '../../train/reports.js';
 import type { LoopOptions, StepBase, Task, Trainer } from '../../train/loop.js';
@@ -71,6 +72,18 @@ export interface TrainCliOptions {
   bidirectional?: boolean;
   buckets?: number;
   beam?: number;
+  /** Speech: SpecAugment masks, 'on', 'off' or 'F,WF,T,WT' (frequency masks, their widest band count, time masks, their widest frame count). */
+  specAugment?: string;
+}
+
+/** --spec-augment: on (the default policy), off, or F,WF,T,WT. */
+export function parseSpecAugment(v: string): SpecAugmentOptions | null {
+  if (v === 'off') return null;
+  if (v === 'on') return { ...DEFAULT_SPEC_AUGMENT };
+  const xs = v.split(',').map(Number);
+  if (xs.length !== 4 || !xs.every((x) => Number.isInteger(x) && x >= 0))
+    throw new UsageError(`--spec-augment: expected on, off or four non-negative integers F,WF,T,WT (frequency masks, max bands each, time masks, max frames each), got "${v}"`);
+  return { freqMasks: xs[0], freqWidth: xs[1], timeMasks: xs[2], timeWidth: xs[3], maxTimeFraction: DEFAULT_SPEC_AUGMENT.maxTimeFraction };
 }
 
 /** Defaults that --task speech uses instead of the character-LM ones, for options not given explicitly. */
@@ -159,7 +172,9 @@ export function addTrainOptions(c: Command): Command {
       'transcription can stream), utterance (each utterance\'s own mean/std: whole files only), none').choices(['global', 'utterance', 'none']).default('global'))
     .option('--bidirectional', 'speech: bidirectional recurrent layers (the paper\'s RNN model: --cell rnn_clipped --bidirectional)', false)
     .option('--buckets <n>', 'speech: window lengths batches are padded to (memory vs padding)', int('--buckets', 1), 6)
-    .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0))
+    .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0)
+    .option('--spec-augment <on|off|F,WF,T,WT>', `speech: SpecAugment masking of the training features (on = ${DEFAULT_SPEC_AUGMENT.freqMasks},${DEFAULT_SPEC_AUGMENT.freqWidth},${DEFAULT_SPEC_AUGMENT.timeMasks},${DEFAULT_SPEC_AUGMENT.timeWidth}: ` +
+      'frequency masks, max mel bands each, time masks, max frames each; off by default: it slowed learning at our budget, RESULTS.md)', 'off'))
     .addHelpText('after', `\nWith --task speech, options not given default to: ${Object.entries(SPEECH_TRAIN_DEFAULTS).map(([k, v]) => `${k} ${String(v)}`).join(', ')}` +
       ' (--corpus is the corpus directory of "sparse-rnn data speech"; --embed, --seq-len and --eval-chars are not used).')
     .hook('preAction', (cmd) => {
@@ -209,6 +224,11 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   if (ignored.length) notes.push(`warning: --resume keeps the saved run's settings; ignoring ${ignored.map(flag).join(', ')}`);
   return { resumeFrom: ck, notes };
 }
+
+const EVAL_DESCRIPTIONS: Record<string, string> = {
+  'test-synth': 'held-out synthesizer', 'test-babble10': 'test voices, babble at 10 dB SNR', 'test-pink10': 'test voices, pink noise at 10 dB SNR',
+  'valid-babble10': 'validation voices, babble at 10 dB SNR', 'valid-pink10': 'validation voices, pink noise at 10 dB SNR',
+};
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : 'n/a');
 
@@ -270,7 +290,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
       const r = await runSpeech({
         ...common, data: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, bidirectional: !!o.bidirectional, dropout: o.dropout,
         features: { nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2, normalize: o.normalize ?? 'global' },
-        train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels },
+        train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels, specAugment: parseSpecAugment(o.specAugment ?? 'off') },
         onFeatures: (split, done, total) => {
           if (done === 1) {
             featStart = performance.now();
@@ -306,6 +326,8 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
         progress.log(`test (held-out voices, ${r.test.utterances} utterances): CER ${pct(r.test.cer)}, WER ${pct(r.test.wer)}`);
         for (let i = 0; i < Math.min(3, r.test.refs.length); i++) progress.log(`  ref: ${r.test.refs[i]}\n  hyp: ${r.test.hyps[i]}`);
       }
+      for (const [name, e] of Object.entries(r.evals))
+        if (name !== 'test' && e) progress.log(`${name} (${EVAL_DESCRIPTIONS[name] ?? 'evaluation split'}, ${e.utterances} utterances): CER ${pct(e.cer)}, WER ${pct(e.wer)}`);
       res = r as unknown as typeof res;
     } else {
       const sp = stepProgress(progress, () => o.epochs);

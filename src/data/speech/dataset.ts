@@ -13,7 +13,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../util/rng.js';
 import { DEFAULT_FEATURES, GlobalNormalizer, logMelSpectrogram, normalizeFeatures, stackFrames, type FeatureConfig, type NormalizeMode } from './features.js';
-import { readManifest, type Manifest, type ManifestEntry, type Split } from './synth.js';
+import { readManifest, type CorpusSplit, type Manifest, type ManifestEntry } from './synth.js';
 import { encodeText, normalizeText } from './vocab.js';
 import { decodeWav, resample } from './wav.js';
 
@@ -45,7 +45,7 @@ export interface SpeechUtterance {
 }
 
 export interface SpeechSplit {
-  split: Split;
+  split: CorpusSplit;
   /** Features per frame (after stacking). */
   F: number;
   utterances: SpeechUtterance[];
@@ -169,7 +169,7 @@ export interface LoadOptions {
 }
 
 /** Load one split of the corpus in `dir` with features (computed once, then cached). */
-export async function loadSpeechSplit(dir: string, split: Split, opts: LoadOptions = {}): Promise<SpeechSplit> {
+export async function loadSpeechSplit(dir: string, split: CorpusSplit, opts: LoadOptions = {}): Promise<SpeechSplit> {
   const manifest = opts.manifest ?? (await readManifest(dir));
   if (!manifest) throw new Error(`${join(dir, 'manifest.json')} not found: generate the corpus first (sparse-rnn data speech --out ${dir})`);
   const entries: ManifestEntry[] = manifest.utterances.filter((u) => u.split === split);

@@ -19,6 +19,19 @@
 // is added here in TypeScript with the seeded PRNG rather than with `sox synth whitenoise`, so it is
 // bit-exact for a seed and the SNR is exact. sox runs with -R (fixed seeds) and -D (no dither).
 //
+// Recipes (recorded in the manifest as `recipe`; a directory keeps the recipe it was made with):
+//   - 'classic': the above, exactly as before (corpora written before recipes existed load as classic).
+//   - 'robust' (the default): flite is held out entirely, as an unseen synthesizer: train, valid and
+//     test are espeak-ng only (the variant split above, plus more training variants), and every
+//     flite voice goes to the extra split 'test-synth'. Natural variation (prosody, tempo, pauses
+//     between words) in every split; the distortions chosen by `augment` only in train:
+//     speed (sox speed 0.9/1.0/1.1), pitch (sox pitch ±300 cents), noise (white/pink/brown/babble at
+//     0–30 dB; babble of 3–5 talkers from a bank of 24 espeak-ng training-voice clips), reverb (sox reverb),
+//     telephone (sox sinc 300-3400 Hz) and gain (−20…+10 dB, clipped). Evaluation conditions are
+//     derived from the test and valid splits once they are synthesised: 'test-babble10' (babble of 3
+//     other test utterances) and 'test-pink10' (pink noise), both at exactly 10 dB SNR, and the same
+//     for valid ('valid-babble10', 'valid-pink10': choices are made on these, never on test).
+//
 // Files: <outDir>/wav/<split>/<id>.wav, and <outDir>/manifest.json (written atomically) listing
 // the finished utterances. Re-running skips utterances whose file exists with the recorded size
 // (or, when a run was killed before the manifest caught up, any file that decodes: files are
@@ -30,10 +43,48 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../util/rng.js';
 import { decodeWav, encodeWav16 } from './wav.js';
+import { addNoiseAtSnr, applyGain, colouredNoise, mixBabble, NOISE_KINDS, type NoiseKind } from './augment.js';
 
+/** The speaker-independent splits. */
 export type Split = 'train' | 'valid' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'valid', 'test'];
+/** Extra evaluation splits of the robust recipe: the held-out synthesizer, and the test split in noise. */
+export type EvalSplit = 'test-synth' | 'test-babble10' | 'test-pink10' | 'valid-babble10' | 'valid-pink10';
+export const EVAL_SPLITS: readonly EvalSplit[] = ['test-synth', 'test-babble10', 'test-pink10', 'valid-babble10', 'valid-pink10'];
+/** 'babble': the robust recipe's bank of babble talkers (espeak-ng training voices), mixed into training noise; never trained or scored on. */
+export type CorpusSplit = Split | EvalSplit | 'babble';
 export type Synth = 'flite' | 'espeak';
+
+/** Training-time distortions of the robust recipe that can be switched on and off (data speech --augment). */
+export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices';
+export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices'];
+
+/** How a corpus is made; recorded in its manifest. */
+export interface CorpusRecipe {
+  name: 'classic' | 'robust';
+  /** robust: the augmentations on (sorted, as in AUGMENTS). */
+  augment: AugmentName[];
+  /** robust: the synthesizer held out of train/valid/test (its voices form 'test-synth'). */
+  heldOutSynth: Synth | null;
+  /** robust: the evaluation conditions derived from the test split. */
+  conditions: { split: EvalSplit; noise: NoiseKind; snrDb: number }[];
+}
+
+export const CLASSIC_RECIPE: CorpusRecipe = { name: 'classic', augment: [], heldOutSynth: null, conditions: [] };
+/** The default augmentations (chosen by validation CER in RESULTS.md, "Speech: unseen voices"). */
+export const DEFAULT_AUGMENT: readonly AugmentName[] = AUGMENTS;
+
+export function robustRecipe(augment: readonly AugmentName[] = DEFAULT_AUGMENT): CorpusRecipe {
+  for (const a of augment) if (!AUGMENTS.includes(a)) throw new RangeError(`unknown augmentation "${a}" (expected some of ${AUGMENTS.join(', ')})`);
+  return {
+    name: 'robust', augment: AUGMENTS.filter((a) => augment.includes(a)), heldOutSynth: 'flite',
+    conditions: [
+      { split: 'test-babble10', noise: 'babble', snrDb: 10 }, { split: 'test-pink10', noise: 'pink', snrDb: 10 },
+      // The same conditions on the validation voices: choices are made on these, never on test.
+      { split: 'valid-babble10', noise: 'babble', snrDb: 10 }, { split: 'valid-pink10', noise: 'pink', snrDb: 10 },
+    ],
+  };
+}
 
 export const DIGIT_WORDS: readonly string[] = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'oh'];
 export const ESPEAK_ACCENTS: readonly string[] = ['en-us', 'en-gb', 'en-gb-scotland', 'en-gb-x-rp', 'en-gb-x-gbclan', 'en-gb-x-gbcwmd', 'en-029'];
@@ -52,6 +103,14 @@ export const SPEAKERS: Readonly<Record<Split, { flite: readonly string[]; espeak
   test: { flite: ['slt'], espeak: ['m3', 'f2', 'klatt3', 'Annie', 'edward', 'grandma', 'paul', 'steph'] },
 };
 
+/** Robust recipe with 'voices': more espeak-ng variants for training (none close to a valid/test one). */
+export const EXTRA_TRAIN_VARIANTS: readonly string[] = [
+  'antonio', 'Denis', 'Diogo', 'gustave', 'Henrique', 'Hugo', 'iven2', 'iven3', 'Jacky', 'Lee', 'marcelo', 'Marco', 'Mario',
+  'michel', 'miguel', 'Nguyen', 'pablo', 'pedro', 'anika', 'Gene2', 'boris',
+];
+/** Robust recipe: every flite voice is in 'test-synth'. */
+export const FLITE_VOICES: readonly string[] = ['kal16', 'kal', 'awb', 'rms', 'slt'];
+
 const FLITE_F0: Record<string, [number, number]> = { slt: [140, 220] };
 const MALE_F0: [number, number] = [85, 145];
 
@@ -67,14 +126,29 @@ export interface Utterance {
   voice: string;
   /** Speaker identity used for the split: 'flite/slt', 'espeak/m3', … */
   speaker: string;
-  split: Split;
+  split: CorpusSplit;
   synth: Synth;
-  /** flite: duration_stretch and int_f0_target_mean; espeak-ng: speed (wpm) and pitch (0–99). */
-  prosody: { stretch?: number; f0?: number; speed?: number; pitch?: number };
+  /** flite: duration_stretch and int_f0_target_mean; espeak-ng: speed (wpm), pitch (0–99) and word gap (10 ms units). */
+  prosody: { stretch?: number; f0?: number; speed?: number; pitch?: number; gap?: number };
   /** sox tempo factor, or null. */
   tempo: number | null;
-  /** SNR (dB) of added white noise, or null for clean audio. */
+  /** SNR (dB) of added white noise (classic recipe), or null. */
   snrDb: number | null;
+  // Robust recipe only (absent otherwise):
+  /** sox speed factor. */
+  speed?: number;
+  /** sox pitch shift in cents. */
+  pitchCents?: number;
+  /** sox reverb reverberance and room scale (%). */
+  reverb?: [number, number];
+  /** Band-limited to 300–3400 Hz. */
+  telephone?: boolean;
+  /** Gain in dB, applied last (clipped). */
+  gainDb?: number;
+  /** Added noise: its kind and SNR; babble lists the files it is mixed from (paths relative to the corpus). */
+  noise?: { kind: NoiseKind; snrDb: number; sources?: string[] };
+  /** Derived evaluation utterance: the id of the test utterance it is made from. */
+  source?: string;
 }
 
 export interface ManifestEntry extends Utterance {
@@ -83,13 +157,16 @@ export interface ManifestEntry extends Utterance {
 }
 
 export interface Manifest {
-  version: 1;
+  /** 1: written before recipes (always classic); 2: with `recipe`. */
+  version: 1 | 2;
+  recipe?: CorpusRecipe;
   seed: number;
   sampleRate: number;
   /** Utterances requested by the last run; `complete` when all of them are present. */
   requested: number;
   complete: boolean;
-  speakers: typeof SPEAKERS;
+  /** Speaker identities per split (flite voices and espeak-ng variants). */
+  speakers: Record<string, { flite: readonly string[]; espeak: readonly string[] }>;
   utterances: ManifestEntry[];
 }
 
@@ -109,6 +186,8 @@ export interface SynthOptions {
   seed?: number;
   /** Parallel synthesis jobs (default 2). */
   jobs?: number;
+  /** How the corpus is made (default robustRecipe()). */
+  recipe?: CorpusRecipe;
   onProgress?: (p: SynthProgress) => void;
   signal?: AbortSignal;
 }
@@ -133,9 +212,13 @@ function mix(seed: number, i: number): number {
 
 const round = (v: number, d: number): number => Math.round(v * 10 ** d) / 10 ** d;
 
-/** The deterministic utterance list for a seed (no I/O). */
-export function planUtterances(n: number, seed = 1): Utterance[] {
+/**
+ * The deterministic utterance list for a seed and recipe (no I/O). The robust recipe appends the
+ * derived evaluation utterances (its `conditions`) after the n synthesised ones.
+ */
+export function planUtterances(n: number, seed = 1, recipe: CorpusRecipe = CLASSIC_RECIPE): Utterance[] {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`planUtterances: utterances must be a non-negative integer, got ${n}`);
+  if (recipe.name === 'robust') return planRobust(n, seed, recipe);
   const out: Utterance[] = [];
   for (let i = 0; i < n; i++) {
     const r = new Rng(mix(seed, i));
@@ -164,6 +247,117 @@ export function planUtterances(n: number, seed = 1): Utterance[] {
     const snrDb = r.next() < 0.5 ? round(r.uniform(10, 30), 2) : null;
     const id = `d${String(i).padStart(6, '0')}`;
     out.push({ id, path: `wav/${split}/${id}.wav`, text, voice, speaker, split, synth, prosody, tempo, snrDb });
+  }
+  return out;
+}
+
+
+// Robust recipe. Every random draw is made whether or not its augmentation is on, and the valid/test
+// splits are never augmented, so corpora that differ only in `augment` share their texts, voices and
+// evaluation utterances (paired comparisons).
+const ROBUST_SPLIT: [number, CorpusSplit][] = [[0.76, 'train'], [0.84, 'valid'], [0.92, 'test'], [1, 'test-synth']];
+const SPEED_FACTORS = [0.9, 1.0, 1.1];
+
+function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] {
+  const on = new Set(recipe.augment);
+  const out: Utterance[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = new Rng(mix(seed, i));
+    const pick = <T>(xs: readonly T[], v = r.next()): T => xs[Math.floor(v * xs.length)];
+    const u = r.next();
+    const split = ROBUST_SPLIT.find(([p]) => u < p)![1];
+    const nWords = 1 + Math.floor(r.next() * 7);
+    const text = Array.from({ length: nWords }, () => pick(DIGIT_WORDS)).join(' ');
+    const vVoice = r.next(), vAccent = r.next(), v1 = r.next(), v2 = r.next();
+    const tempoP = r.next(), tempoV = r.uniform(0.85, 1.15);
+    const gapP = r.next(), gapV = 1 + Math.floor(r.next() * 30);
+    const speedV = pick(SPEED_FACTORS);
+    const pitchP = r.next(), pitchV = Math.round(r.uniform(-300, 300));
+    const noiseP = r.next(), noiseKind = pick(NOISE_KINDS), noiseSnr = round(r.uniform(0, 30), 2);
+    const revP = r.next(), revR = Math.round(r.uniform(10, 80)), revRoom = Math.round(r.uniform(10, 100));
+    const telP = r.next();
+    const gainP = r.next(), gainV = round(r.uniform(-20, 10), 1);
+    const train = split === 'train';
+    let synth: Synth, voice: string, speaker: string, prosody: Utterance['prosody'];
+    if (split === 'test-synth') {
+      synth = 'flite';
+      const v = pick(FLITE_VOICES, vVoice);
+      const [lo, hi] = FLITE_F0[v] ?? MALE_F0;
+      voice = speaker = `flite/${v}`;
+      prosody = { stretch: round(0.8 + 0.5 * v1, 3), f0: Math.round(lo + (hi - lo) * v2) };
+    } else {
+      synth = 'espeak';
+      const variants = train && on.has('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS[split as Split].espeak;
+      const v = pick(variants, vVoice);
+      voice = `espeak/${pick(ESPEAK_ACCENTS, vAccent)}+${v}`;
+      speaker = `espeak/${v}`;
+      prosody = { speed: Math.round(120 + 80 * v1), pitch: Math.round(20 + 60 * v2) };
+      if (train && on.has('pauses') && gapP < 0.5) prosody.gap = gapV;
+    }
+    const id = `d${String(i).padStart(6, '0')}`;
+    const utt: Utterance = { id, path: `wav/${split}/${id}.wav`, text, voice, speaker, split, synth, prosody, tempo: tempoP < 0.3 ? round(tempoV, 3) : null, snrDb: null };
+    if (train) {
+      if (on.has('speed') && speedV !== 1) utt.speed = speedV;
+      if (on.has('pitch') && pitchP < 0.4 && pitchV !== 0) utt.pitchCents = pitchV;
+      if (on.has('reverb') && revP < 0.3) utt.reverb = [revR, revRoom];
+      if (on.has('telephone') && telP < 0.15) utt.telephone = true;
+      if (on.has('noise') && noiseP < 0.6) {
+        utt.noise = { kind: noiseKind, snrDb: noiseSnr };
+        if (noiseKind === 'babble') utt.noise.sources = babbleTalkers(seed, i);
+      }
+      if (on.has('gain') && gainP < 0.5) utt.gainDb = gainV;
+    }
+    out.push(utt);
+  }
+  if (on.has('noise')) out.push(...babbleBank(seed));
+  // Evaluation conditions: every test (valid) utterance again, in noise at a fixed SNR.
+  recipe.conditions.forEach((c, ci) => {
+    const from = c.split.startsWith('valid-') ? 'valid' : 'test';
+    const test = out.filter((u) => u.split === from);
+    for (const u of test) {
+      const r = new Rng(mix(seed ^ (0x27d4eb2f + ci), Number(u.id.slice(1))));
+      const id = `${u.id}.${c.split.replace(/^test-/, '')}`; // d000123.babble10, d000045.valid-pink10
+      const noise: NonNullable<Utterance['noise']> = { kind: c.noise, snrDb: c.snrDb };
+      if (c.noise === 'babble') {
+        const others = test.filter((o) => o.id !== u.id);
+        const k = Math.min(3, others.length);
+        const srcs: string[] = [];
+        while (srcs.length < k) {
+          const o = others[Math.floor(r.next() * others.length)].id;
+          if (!srcs.includes(o)) srcs.push(o);
+        }
+        noise.sources = srcs.map((o) => `wav/${from}/${o}.wav`);
+      }
+      out.push({ ...u, id, path: `wav/${c.split}/${id}.wav`, split: c.split, noise, source: u.id });
+    }
+  });
+  return out;
+}
+
+/** The babble bank: BABBLE_BANK long digit strings by espeak-ng training voices (synthesised once per corpus). */
+export const BABBLE_BANK = 24;
+function babbleBank(seed: number): Utterance[] {
+  return Array.from({ length: BABBLE_BANK }, (_, k) => {
+    const r = new Rng(mix(seed ^ 0x165667b1, 1_000_000 + k));
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r.next() * xs.length)];
+    const v = pick(SPEAKERS.train.espeak);
+    const id = `babble${String(k).padStart(2, '0')}`;
+    return {
+      id, path: `wav/babble/${id}.wav`, text: Array.from({ length: 12 }, () => pick(DIGIT_WORDS)).join(' '),
+      voice: `espeak/${pick(ESPEAK_ACCENTS)}+${v}`, speaker: `espeak/${v}`, split: 'babble' as const, synth: 'espeak' as const,
+      prosody: { speed: Math.round(r.uniform(120, 200)), pitch: Math.round(r.uniform(20, 80)) }, tempo: null, snrDb: null,
+    };
+  });
+}
+
+/** 3–5 talkers of the babble bank for training utterance i (their files). */
+function babbleTalkers(seed: number, i: number): string[] {
+  const r = new Rng(mix(seed ^ 0x165667b1, i));
+  const k = 3 + Math.floor(r.next() * 3);
+  const out: string[] = [];
+  while (out.length < k) {
+    const p = `wav/babble/babble${String(Math.floor(r.next() * BABBLE_BANK)).padStart(2, '0')}.wav`;
+    if (!out.includes(p)) out.push(p);
   }
   return out;
 }
@@ -215,44 +409,110 @@ export async function readManifest(outDir: string): Promise<Manifest | undefined
     return undefined;
   }
   const m = JSON.parse(text) as Manifest;
-  if (m.version !== 1 || !Array.isArray(m.utterances)) throw new Error(`${p}: not a speech corpus manifest (version ${String(m.version)})`);
+  if ((m.version !== 1 && m.version !== 2) || !Array.isArray(m.utterances)) throw new Error(`${p}: not a speech corpus manifest (version ${String(m.version)})`);
   return m;
 }
 
-/** Synthesize one utterance into its final path; returns its duration in seconds. */
-async function synthesizeOne(u: Utterance, outDir: string, seed: number, index: number, signal?: AbortSignal): Promise<number> {
-  const tmpDir = join(outDir, 'tmp');
-  const raw = join(tmpDir, `${u.id}.raw.wav`);
-  const std = join(tmpDir, `${u.id}.16k.wav`);
-  const final = join(outDir, u.path);
+/** A WAV of the corpus as float samples (16 kHz). */
+async function readSamples(p: string): Promise<Float32Array> {
+  return decodeWav(new Uint8Array(await readFile(p)), p).samples;
+}
+
+/** espeak-ng (or flite) → sox (effects, 16 kHz mono 16-bit) → samples. */
+async function renderVoice(u: Pick<Utterance, 'id' | 'synth' | 'voice' | 'prosody' | 'text' | 'tempo' | 'speed' | 'pitchCents' | 'reverb' | 'telephone'>,
+  tmpDir: string, tag: string, signal?: AbortSignal): Promise<{ std: string; samples: Float32Array }> {
+  const raw = join(tmpDir, `${u.id}${tag}.raw.wav`);
+  const std = join(tmpDir, `${u.id}${tag}.16k.wav`);
   try {
     if (u.synth === 'flite') {
       const v = u.voice.slice('flite/'.length);
       await run('flite', ['-voice', v, '--setf', `duration_stretch=${u.prosody.stretch}`, '--setf', `int_f0_target_mean=${u.prosody.f0}`, '-t', u.text, '-o', raw], signal);
     } else {
       const v = u.voice.slice('espeak/'.length);
-      await run('espeak-ng', ['-v', v, '-s', String(u.prosody.speed), '-p', String(u.prosody.pitch), '-w', raw, u.text], signal);
+      const gap = u.prosody.gap !== undefined ? ['-g', String(u.prosody.gap)] : [];
+      await run('espeak-ng', ['-v', v, '-s', String(u.prosody.speed), '-p', String(u.prosody.pitch), ...gap, '-w', raw, u.text], signal);
     }
-    const effects = u.tempo !== null ? ['tempo', '-s', String(u.tempo)] : [];
+    const effects = [
+      ...(u.tempo !== null ? ['tempo', '-s', String(u.tempo)] : []),
+      ...(u.speed !== undefined ? ['speed', String(u.speed)] : []),
+      ...(u.pitchCents !== undefined ? ['pitch', String(u.pitchCents)] : []),
+      ...(u.reverb !== undefined ? ['reverb', String(u.reverb[0]), '50', String(u.reverb[1])] : []),
+      ...(u.telephone ? ['sinc', '300-3400'] : []),
+    ];
     await run('sox', ['-R', '-D', raw, '-b', '16', '-e', 'signed-integer', '-c', '1', std, ...effects, 'rate', '-v', String(SAMPLE_RATE)], signal);
-    const bytes = new Uint8Array(await readFile(std));
-    const wav = decodeWav(bytes, std);
+    return { std, samples: await readSamples(std) };
+  } finally {
+    await rm(raw, { force: true });
+  }
+}
+
+function idHash(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Synthesize one utterance into its final path; returns its duration in seconds. */
+async function synthesizeOne(u: Utterance, outDir: string, seed: number, index: number, signal?: AbortSignal): Promise<number> {
+  const tmpDir = join(outDir, 'tmp');
+  const final = join(outDir, u.path);
+  const temps: string[] = [];
+  try {
+    let x: Float32Array;
+    let std: string | undefined;
+    if (u.source !== undefined) {
+      // A derived evaluation utterance: its test utterance, in noise.
+      x = await readSamples(join(outDir, 'wav', u.split.startsWith('valid-') ? 'valid' : 'test', `${u.source}.wav`));
+    } else {
+      const v = await renderVoice(u, tmpDir, '', signal);
+      temps.push((std = v.std));
+      x = v.samples;
+    }
     if (u.snrDb !== null) {
-      const x = wav.samples;
+      // Classic white noise, exactly as before (bit-exact for old corpora).
       let e = 0;
       for (let i = 0; i < x.length; i++) e += x[i] * x[i];
       const sigma = Math.sqrt(e / Math.max(1, x.length)) / 10 ** (u.snrDb / 20);
       const r = new Rng(mix(seed ^ 0x5bd1e995, index));
       for (let i = 0; i < x.length; i++) x[i] += sigma * r.normal();
-      await writeAtomic(final, encodeWav16(x, SAMPLE_RATE));
-    } else {
-      await rename(std, final);
     }
-    return wav.samples.length / SAMPLE_RATE;
+    if (u.noise) {
+      const r = new Rng(mix(seed ^ 0x5bd1e995, idHash(u.id))); // by id: the same utterance gets the same noise whatever the corpus size
+      let noise: Float32Array;
+      if (u.noise.kind !== 'babble') noise = colouredNoise(u.noise.kind, x.length, r);
+      else {
+        const talkers: Float32Array[] = [];
+        for (const p of u.noise.sources ?? []) talkers.push(await readSamples(join(outDir, p)));
+        noise = mixBabble(talkers, x.length, r);
+      }
+      x = addNoiseAtSnr(x, noise, u.noise.snrDb).mixed;
+    }
+    if (u.gainDb !== undefined) applyGain(x, u.gainDb);
+    if (std !== undefined && u.snrDb === null && !u.noise && u.gainDb === undefined) await rename(std, final);
+    else await writeAtomic(final, encodeWav16(x, SAMPLE_RATE));
+    return x.length / SAMPLE_RATE;
   } finally {
-    await rm(raw, { force: true });
-    await rm(std, { force: true });
+    for (const t of temps) await rm(t, { force: true });
   }
+}
+
+/** Speaker identities per split of a recipe. */
+export function speakersOf(recipe: CorpusRecipe): Manifest['speakers'] {
+  if (recipe.name === 'classic') return SPEAKERS;
+  const train = recipe.augment.includes('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS.train.espeak;
+  return {
+    train: { flite: [], espeak: train }, valid: { flite: [], espeak: SPEAKERS.valid.espeak }, test: { flite: [], espeak: SPEAKERS.test.espeak },
+    'test-synth': { flite: FLITE_VOICES, espeak: [] },
+  };
+}
+
+/** Whether two utterance records describe the same audio (every field but bytes/seconds). */
+function sameUtterance(a: Utterance, b: Utterance): boolean {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canon)
+      : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).filter((k) => k !== 'bytes' && k !== 'seconds').sort().map((k) => [k, canon((v as Record<string, unknown>)[k])]))
+        : v;
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 }
 
 /**
@@ -263,22 +523,27 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
   const { utterances: n, outDir, onProgress, signal } = opts;
   const seed = opts.seed ?? 1;
   const jobs = Math.max(1, Math.floor(opts.jobs ?? 2));
-  const plan = planUtterances(n, seed);
+  const recipe = opts.recipe ?? robustRecipe();
+  const plan = planUtterances(n, seed, recipe);
   const old = await readManifest(outDir);
   if (old && old.seed !== seed)
     throw new Error(`${join(outDir, 'manifest.json')} was generated with seed ${old.seed}, not ${seed}: use another output directory or the same seed`);
+  if (old && JSON.stringify(recipeOf(old)) !== JSON.stringify(recipe))
+    throw new Error(`${join(outDir, 'manifest.json')} was generated with the recipe ${describeRecipe(recipeOf(old))}, not ${describeRecipe(recipe)}: ` +
+      'use another output directory, or the same --recipe/--augment');
   const known = new Map((old?.utterances ?? []).map((e) => [e.id, e] as [string, ManifestEntry]));
 
-  for (const s of SPLITS) await mkdir(join(outDir, 'wav', s), { recursive: true });
+  for (const s of new Set(plan.map((u) => u.split))) await mkdir(join(outDir, 'wav', s), { recursive: true });
 
-  const entries: (ManifestEntry | undefined)[] = new Array(n);
+  const total = plan.length;
+  const entries: (ManifestEntry | undefined)[] = new Array(total);
   const todo: number[] = [];
   let audioSeconds = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < total; i++) {
     const u = plan[i];
     const prev = known.get(u.id);
     const size = await fileSize(join(outDir, u.path));
-    if (prev && prev.text === u.text && prev.voice === u.voice && size === prev.bytes) {
+    if (prev && sameUtterance(prev, u) && size === prev.bytes) {
       entries[i] = prev;
     } else if (size > 44) {
       // Finished by a run that was stopped before it rewrote the manifest.
@@ -292,13 +557,13 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
     if (entries[i]) audioSeconds += entries[i]!.seconds;
     else todo.push(i);
   }
-  const cached = n - todo.length;
+  const cached = total - todo.length;
   let done = cached;
 
   let lastWrite = 0;
   const writeManifest = async (final: boolean): Promise<Manifest> => {
     const list = entries.filter((e): e is ManifestEntry => e !== undefined);
-    const m: Manifest = { version: 1, seed, sampleRate: SAMPLE_RATE, requested: n, complete: list.length === n, speakers: SPEAKERS, utterances: list };
+    const m: Manifest = { version: 2, recipe, seed, sampleRate: SAMPLE_RATE, requested: n, complete: list.length === total, speakers: speakersOf(recipe), utterances: list };
     if (final || Date.now() - lastWrite > 2000) {
       lastWrite = Date.now();
       await writeAtomic(join(outDir, 'manifest.json'), formatManifest(m));
@@ -306,23 +571,27 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
     return m;
   };
   if (todo.length === 0) {
-    if (!old || old.requested !== n || !old.complete || old.utterances.length !== n) await writeManifest(true);
-    onProgress?.({ done, total: n, cached, audioSeconds });
+    if (old?.version !== 2 || old.requested !== n || !old.complete || old.utterances.length !== total) await writeManifest(true);
+    onProgress?.({ done, total, cached, audioSeconds });
     return (await readManifest(outDir))!;
   }
   await checkSynthesizers();
   await mkdir(join(outDir, 'tmp'), { recursive: true });
-  onProgress?.({ done, total: n, cached, audioSeconds });
+  onProgress?.({ done, total, cached, audioSeconds });
 
+  // Utterances mixed from other files (derived evaluation utterances, training babble) run after everything else.
+  const dependent = (u: Utterance): boolean => u.source !== undefined || u.noise?.sources !== undefined;
+  const phases = [todo.filter((i) => !dependent(plan[i])), todo.filter((i) => dependent(plan[i]))];
   let next = 0;
+  let queue: number[] = [];
   let failure: unknown;
   const worker = async (): Promise<void> => {
-    while (next < todo.length && failure === undefined) {
+    while (next < queue.length && failure === undefined) {
       if (signal?.aborted) {
         failure ??= signal.reason ?? new Error('aborted');
         break;
       }
-      const i = todo[next++];
+      const i = queue[next++];
       const u = plan[i];
       try {
         const seconds = await synthesizeOne(u, outDir, seed, i, signal);
@@ -330,14 +599,19 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
         entries[i] = { ...u, bytes, seconds };
         audioSeconds += seconds;
         done++;
-        onProgress?.({ done, total: n, cached, id: u.id, audioSeconds });
+        onProgress?.({ done, total, cached, id: u.id, audioSeconds });
         await writeManifest(false);
       } catch (e) {
         failure ??= e;
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, worker));
+  for (const phase of phases) {
+    if (failure !== undefined) break;
+    queue = phase;
+    next = 0;
+    await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, worker));
+  }
   const m = await writeManifest(true);
   await rm(join(outDir, 'tmp'), { recursive: true, force: true });
   if (failure !== undefined) throw failure;
@@ -351,7 +625,16 @@ function formatManifest(m: Manifest): string {
   return `${h}, "utterances": [\n${utterances.map((u) => ' ' + JSON.stringify(u)).join(',\n')}\n]}\n`;
 }
 
+/** The recipe a corpus was made with (manifests from before recipes: classic). */
+export function recipeOf(m: Manifest): CorpusRecipe {
+  return m.recipe ?? CLASSIC_RECIPE;
+}
+
+export function describeRecipe(r: CorpusRecipe): string {
+  return r.name === 'classic' ? 'classic' : `robust (augment: ${r.augment.join(',') || 'none'})`;
+}
+
 /** Utterances of one split. */
-export function splitOf(m: Manifest, split: Split): ManifestEntry[] {
+export function splitOf(m: Manifest, split: CorpusSplit): ManifestEntry[] {
   return m.utterances.filter((u) => u.split === split);
 }

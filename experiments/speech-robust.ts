@@ -1,0 +1,157 @@
+// Speech robustness to unseen voices (issue #13): score speech checkpoints on every evaluation
+// split of a robust-recipe corpus, and turn the scores into RESULTS.md's table.
+//
+//   node dist/experiments/speech-robust.js eval CKPT --corpus DIR --label L --command "CMD" -o results/speech-robust/L.json
+//       valid, test, test-synth (held-out synthesizer), test-babble10, test-pink10 of DIR, each utterance
+//       decoded alone (greedy) through the sparse runtime on the checkpoint's (masked) weights — what
+//       training's own evaluation does. A checkpoint of the classic recipe is scored on the same sets.
+//   node dist/experiments/speech-robust.js from-report RUN.report.json --label L --command "CMD" -o results/speech-robust/L.json
+//       the same summary from a robust-recipe training run's own report (its final validation epoch and
+//       the evaluation splits it scored at the end), without evaluating again.
+//   node dist/experiments/speech-robust.js table results/speech-robust/*.json
+//       a markdown table of the summaries (one row each), in the order given.
+
+import { readFile, writeFile, rename } from 'node:fs/promises';
+import { createEngine } from '../src/kernels/engine.js';
+import { loadSpeechSplit } from '../src/data/speech/dataset.js';
+import { EVAL_SPLITS, readManifest, recipeOf, describeRecipe, type CorpusSplit } from '../src/data/speech/synth.js';
+import { loadCheckpoint, modelOf } from '../src/train/checkpoint.js';
+import { evaluateSpeech, sparseRecognizerOf } from '../src/train/speech.js';
+import { featureConfigOf, resolveFeatureSettings } from '../src/sparse/transcribe.js';
+import { cerCounts, werCounts } from '../src/nn/metrics.js';
+
+const CLASSIC_UNSEEN_FLITE = ['flite/rms', 'flite/slt'];
+type Column = CorpusSplit | 'test-synth-rms-slt';
+
+export interface RobustSummary {
+  label: string;
+  /** The commands that produced the checkpoint (corpus, training). */
+  command: string;
+  checkpoint: string;
+  corpus: string;
+  corpusRecipe: string;
+  parameters: { total: number; nonZero: number };
+  /** Per split: CER, WER (fractions) and utterances (and, from `eval`, per speaker). */
+  evals: Partial<Record<Column, { cer: number; wer: number; utterances: number; bySpeaker?: Record<string, { cer: number; wer: number; utterances: number }> }>>;
+  /** The run's own training corpus recipe and its own test split's result (from its report), when known. */
+  note?: string;
+}
+
+const optOf = (args: string[]) => (k: string): string | undefined => {
+  const i = args.indexOf(k);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+async function writeSummary(out: string, summary: RobustSummary): Promise<void> {
+  await writeFile(`${out}.tmp`, JSON.stringify(summary, null, 1) + '\n');
+  await rename(`${out}.tmp`, out);
+}
+
+interface SpeechReport {
+  train: { epochs: number };
+  history: { epoch: number; validCer: number; validWer: number }[];
+  evals?: Partial<Record<CorpusSplit, { cer: number; wer: number; utterances: number }>>;
+  parameters: number;
+  nonZero: number;
+}
+
+async function fromReportCommand(args: string[]): Promise<void> {
+  const opt = optOf(args);
+  const file = args[0], label = opt('--label'), out = opt('-o');
+  if (!file || !label || !out) throw new Error('usage: from-report RUN.report.json --label L [--command CMD] [--corpus DIR] [--at-epoch K] [--note N] -o FILE.json');
+  const r = JSON.parse(await readFile(file, 'utf8')) as SpeechReport;
+  // --at-epoch K: validation after epoch K (the run's state then equals a K-epoch run's: the learning rate
+  // decays per epoch, whatever the total); the evaluation splits only when K is the last epoch.
+  const k = opt('--at-epoch') ? Number(opt('--at-epoch')) : r.history.length;
+  const last = r.history[k - 1];
+  if (!last || !r.evals?.test) throw new Error(`${file}: not a finished speech run with evaluation splits (or no epoch ${k})`);
+  const evals = k === r.history.length ? r.evals : {};
+  const corpus = opt('--corpus') ?? '';
+  const manifest = corpus ? await readManifest(corpus) : undefined;
+  await writeSummary(out, {
+    label, command: opt('--command') ?? '', checkpoint: file.replace(/\.report\.json$/, '.ckpt'), corpus,
+    corpusRecipe: manifest ? describeRecipe(recipeOf(manifest)) : '', parameters: { total: r.parameters, nonZero: r.nonZero },
+    evals: { valid: { cer: last.validCer, wer: last.validWer, utterances: NaN }, ...evals },
+    ...(opt('--note') ? { note: opt('--note') } : {}),
+  });
+}
+
+async function evalCommand(args: string[]): Promise<void> {
+  const opt = optOf(args);
+  const ckpt = args[0];
+  const corpus = opt('--corpus'), label = opt('--label'), command = opt('--command') ?? '', out = opt('-o');
+  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] -o FILE.json');
+  const manifest = await readManifest(corpus);
+  if (!manifest) throw new Error(`${corpus}/manifest.json not found`);
+  const engine = await createEngine({ kernels: 'auto', threads: 1 });
+  const ck = loadCheckpoint(ckpt, { task: 'speech', purpose: 'speech-robust eval' });
+  const model = modelOf(ck, engine.kernels);
+  const features = resolveFeatureSettings(ck.meta.features);
+  const rec = sparseRecognizerOf(model, 'auto');
+  const evals: RobustSummary['evals'] = {};
+  for (const s of ['valid', 'test', ...EVAL_SPLITS] as CorpusSplit[]) {
+    if (!manifest.utterances.some((u) => u.split === s)) continue;
+    const split = await loadSpeechSplit(corpus, s, { manifest, features: featureConfigOf(features) });
+    const e = evaluateSpeech(rec, split.utterances);
+    const bySpeaker: Record<string, { cer: number; wer: number; utterances: number }> = {};
+    for (const sp of [...new Set(split.utterances.map((u) => u.speaker))].sort()) {
+      const idx = split.utterances.flatMap((u, i) => (u.speaker === sp ? [i] : []));
+      const refs = idx.map((i) => e.refs[i]), hyps = idx.map((i) => e.hyps[i]);
+      bySpeaker[sp] = { cer: cerCounts(refs, hyps).rate, wer: werCounts(refs, hyps).rate, utterances: idx.length };
+    }
+    evals[s] = { cer: e.cer, wer: e.wer, utterances: e.utterances, bySpeaker };
+    if (s === 'test-synth') {
+      // The flite voices the classic corpus never trained on (its train had kal16, kal, awb): the one
+      // held-out-synthesizer number that is fair to a classic-trained model too.
+      const idx = split.utterances.flatMap((u, i) => (CLASSIC_UNSEEN_FLITE.includes(u.speaker) ? [i] : []));
+      const refs = idx.map((i) => e.refs[i]), hyps = idx.map((i) => e.hyps[i]);
+      evals['test-synth-rms-slt'] = { cer: cerCounts(refs, hyps).rate, wer: werCounts(refs, hyps).rate, utterances: idx.length };
+    }
+    process.stderr.write(`${label}: ${s} CER ${(100 * e.cer).toFixed(2)}% WER ${(100 * e.wer).toFixed(2)}% (${e.utterances})\n`);
+  }
+  const summary: RobustSummary = {
+    label, command, checkpoint: ckpt, corpus, corpusRecipe: describeRecipe(recipeOf(manifest)),
+    parameters: { total: model.parameterCount(), nonZero: model.nonZeroCount() }, evals,
+    ...(opt('--note') ? { note: opt('--note') } : {}),
+  };
+  await writeSummary(out, summary);
+  await engine.close();
+}
+
+const COLUMNS: [Column, string][] = [
+  ['valid', 'valid'], ['test', 'test (held-out voices)'], ['test-synth', 'held-out synthesizer (flite, 5 voices)'],
+  ['test-synth-rms-slt', 'flite rms + slt only'],
+  ['test-babble10', 'test, babble 10 dB'], ['test-pink10', 'test, pink 10 dB'],
+];
+/** The screening table's columns: validation (clean and in noise) first; choices are made on these. */
+const SCREEN_COLUMNS: [Column, string][] = [
+  ['valid', 'valid'], ['valid-babble10', 'valid, babble 10 dB'], ['valid-pink10', 'valid, pink 10 dB'],
+  ['test', 'test'], ['test-synth', 'held-out synthesizer'], ['test-babble10', 'test, babble 10 dB'], ['test-pink10', 'test, pink 10 dB'],
+];
+
+/** Markdown table: CER / WER (%) per evaluation split. */
+export function summaryTable(rows: readonly RobustSummary[], columns = COLUMNS): string {
+  const COLUMNS = columns;
+  const f = (x: number | undefined): string => (x === undefined ? '—' : (100 * x).toFixed(1));
+  const head = `| run | ${COLUMNS.map(([, n]) => `${n} CER / WER`).join(' | ')} | non-zero params | command |`;
+  const sep = `|${' --- |'.repeat(COLUMNS.length + 3)}`;
+  const lines = rows.map((r) =>
+    `| ${r.label} | ${COLUMNS.map(([s]) => `${f(r.evals[s]?.cer)} / ${f(r.evals[s]?.wer)}`).join(' | ')} | ${r.parameters.nonZero.toLocaleString('en-US')} | \`${r.command}\` |`);
+  return [head, sep, ...lines].join('\n');
+}
+
+async function main(): Promise<void> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  if (cmd === 'eval') await evalCommand(rest);
+  else if (cmd === 'from-report') await fromReportCommand(rest);
+  else if (cmd === 'table' || cmd === 'screen-table') {
+    const rows: RobustSummary[] = [];
+    for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
+    process.stdout.write(summaryTable(rows, cmd === 'table' ? COLUMNS : SCREEN_COLUMNS) + '\n');
+  } else throw new Error('usage: speech-robust.js eval CKPT ... | from-report REPORT ... | table FILE.json...');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`speech-robust: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,229 @@
+// Robustness to unseen voices (issue #13): the robust corpus recipe (held-out synthesizer, training
+// augmentations, noisy test conditions), the noise mixing, SpecAugment, and old corpora.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '../src/util/rng.js';
+import { decodeWav, encodeWav16 } from '../src/data/speech/wav.js';
+import { addNoiseAtSnr, applySpecMasks, colouredNoise, drawSpecMasks, mixBabble, rms, snrDb, type SpecAugmentOptions } from '../src/data/speech/augment.js';
+import {
+  CLASSIC_RECIPE, EVAL_SPLITS, FLITE_VOICES, SPEAKERS, planUtterances, robustRecipe, synthesizeCorpus, type Utterance,
+} from '../src/data/speech/synth.js';
+import { loadSpeechSplit } from '../src/data/speech/dataset.js';
+import { parseSpecAugment } from '../src/cli/commands/train.js';
+
+const strip = (us: Utterance[], split: string): Utterance[] => us.filter((u) => u.split === split);
+
+test('robust plan: deterministic per seed, prefix-stable, augmentation settings recorded per utterance', () => {
+  const a = planUtterances(600, 5, robustRecipe());
+  assert.deepEqual(planUtterances(600, 5, robustRecipe()), a);
+  const b = planUtterances(600, 6, robustRecipe());
+  assert.notDeepEqual(strip(b, 'train').slice(0, 20), strip(a, 'train').slice(0, 20), 'another seed, another corpus');
+  const small = planUtterances(300, 5, robustRecipe());
+  assert.deepEqual(small.filter((u) => u.split !== 'babble' && !u.source), a.filter((u) => u.split !== 'babble' && !u.source).slice(0, 300));
+  const train = strip(a, 'train');
+  for (const key of ['speed', 'pitchCents', 'reverb', 'telephone', 'gainDb', 'noise'] as const)
+    assert.ok(train.some((u) => u[key] !== undefined), `some training utterance has ${key}`);
+  assert.ok(train.some((u) => u.prosody.gap !== undefined), 'pauses between words');
+  assert.deepEqual(new Set(train.filter((u) => u.noise).map((u) => u.noise!.kind)), new Set(['white', 'pink', 'brown', 'babble']));
+  // Evaluation splits are never augmented.
+  for (const u of a.filter((x) => x.split !== 'train' && x.split !== 'babble'))
+    assert.ok(u.speed === undefined && u.pitchCents === undefined && u.reverb === undefined && u.gainDb === undefined && !u.prosody.gap && (u.noise === undefined || u.source !== undefined), u.id);
+  // Switching augmentations off changes only the training utterances: valid/test/test-synth are the same sets.
+  const none = planUtterances(600, 5, robustRecipe([]));
+  for (const s of ['valid', 'test', 'test-synth', 'test-pink10']) assert.deepEqual(strip(none, s), strip(a, s), s);
+  assert.ok(strip(none, 'train').every((u) => !u.noise && u.speed === undefined && u.reverb === undefined));
+});
+
+test('robust plan: flite is held out (never in train/valid/test), voices split by speaker, noisy test conditions', () => {
+  const a = planUtterances(2000, 1, robustRecipe());
+  const by = (s: string): Set<string> => new Set(strip(a, s).map((u) => u.speaker));
+  for (const s of ['train', 'valid', 'test']) {
+    assert.ok(strip(a, s).length > 0);
+    assert.ok(strip(a, s).every((u) => u.synth === 'espeak' && !u.voice.startsWith('flite')), `${s} is espeak-ng only`);
+  }
+  const synth = strip(a, 'test-synth');
+  assert.ok(synth.length > 100 && synth.every((u) => u.synth === 'flite'));
+  assert.deepEqual(by('test-synth'), new Set(FLITE_VOICES.map((v) => `flite/${v}`)));
+  const [tr, va, te] = [by('train'), by('valid'), by('test')];
+  for (const v of va) assert.ok(!tr.has(v) && !te.has(v), v);
+  for (const v of te) assert.ok(!tr.has(v), v);
+  assert.deepEqual(va, new Set(SPEAKERS.valid.espeak.map((v) => `espeak/${v}`)));
+  // Each condition has every test utterance once, with the same text and voice, at 10 dB.
+  const test = strip(a, 'test');
+  for (const s of ['test-babble10', 'test-pink10']) {
+    const d = strip(a, s);
+    assert.equal(d.length, test.length);
+    d.forEach((u, i) => {
+      assert.equal(u.source, test[i].id);
+      assert.equal(u.text, test[i].text);
+      assert.equal(u.noise!.snrDb, 10);
+    });
+  }
+  for (const u of strip(a, 'test-babble10')) {
+    assert.equal(u.noise!.sources!.length, 3);
+    assert.ok(u.noise!.sources!.every((p) => p.startsWith('wav/test/') && p !== `wav/test/${u.source}.wav`), 'babble of other test utterances');
+  }
+  // The validation voices in the same conditions (for choosing), mixed from validation utterances only.
+  assert.equal(strip(a, 'valid-pink10').length, strip(a, 'valid').length);
+  for (const u of strip(a, 'valid-babble10')) assert.ok(u.noise!.sources!.every((p) => p.startsWith('wav/valid/')), u.id);
+});
+
+test('noise: coloured noise is deterministic per seed; the mixture has exactly the asked SNR, clipping or not', () => {
+  const n = 16000;
+  for (const kind of ['white', 'pink', 'brown'] as const) {
+    const x = colouredNoise(kind, n, new Rng(3));
+    assert.deepEqual(colouredNoise(kind, n, new Rng(3)), x);
+    assert.notDeepEqual(colouredNoise(kind, n, new Rng(4)), x);
+    assert.ok(Math.abs(rms(x) - 1) < 1e-4);
+  }
+  // Pink and brown are low-heavy: the first difference (a high-pass) keeps much less of their energy than of white noise.
+  const hp = (x: Float32Array): number => rms(x.subarray(1).map((v, i) => v - x[i]));
+  const [w, p, b] = (['white', 'pink', 'brown'] as const).map((k) => hp(colouredNoise(k, n, new Rng(1))));
+  assert.ok(w > p && p > b, `high-passed rms: white ${w}, pink ${p}, brown ${b}`);
+  const sig = new Float32Array(n).map((_, i) => 0.5 * Math.sin(i / 7) * (i % 4000 < 2500 ? 1 : 0.05));
+  for (const db of [0, 10, 25]) {
+    const { mixed, scale } = addNoiseAtSnr(sig, colouredNoise('pink', n, new Rng(2)), db);
+    const clean = sig.map((v) => v * scale);
+    assert.ok(Math.abs(snrDb(clean, mixed) - db) < 1e-3, `${db} dB: got ${snrDb(clean, mixed)}`);
+    assert.ok(Math.max(...mixed.map(Math.abs)) <= 0.99 + 1e-6);
+  }
+  const talkers = [1, 2, 3].map((k) => colouredNoise('white', 3000 + k * 500, new Rng(k)));
+  const babble = mixBabble(talkers, n, new Rng(9));
+  assert.equal(babble.length, n);
+  assert.ok(Math.abs(rms(babble) - 1) < 1e-4);
+  assert.deepEqual(mixBabble(talkers, n, new Rng(9)), babble);
+});
+
+test('SpecAugment: masks within the configured counts and widths, applied to every stacked copy', () => {
+  const o: SpecAugmentOptions = { freqMasks: 2, freqWidth: 5, timeMasks: 3, timeWidth: 8, maxTimeFraction: 0.2 };
+  const rng = new Rng(7);
+  let sawT = 0, sawF = 0;
+  for (let k = 0; k < 200; k++) {
+    const T = 20 + (k % 60);
+    const m = drawSpecMasks(T, 40, o, rng);
+    assert.ok(m.freq.length <= 2 && m.time.length <= 3);
+    for (const [a, b] of m.freq) assert.ok(a >= 0 && b <= 40 && b - a >= 1 && b - a <= 5);
+    for (const [a, b] of m.time) assert.ok(a >= 0 && b <= T && b - a <= Math.min(8, Math.floor(0.2 * T)));
+    sawT += m.time.length;
+    sawF += m.freq.length;
+  }
+  assert.ok(sawT > 300 && sawF > 300, 'masks are drawn');
+  assert.deepEqual(drawSpecMasks(50, 40, o, new Rng(1)), drawSpecMasks(50, 40, o, new Rng(1)), 'seeded');
+  // Exactly the masked cells are zeroed: 3 stacked copies of 4 bands, 5 frames, frame step 2F (batch of 2).
+  const bands = 4, F = 12, T = 5, step = 24;
+  const x = new Float32Array(T * step).fill(1);
+  applySpecMasks(x, T, F, bands, { freq: [[1, 3]], time: [[2, 3]] }, step);
+  for (let t = 0; t < T; t++)
+    for (let c = 0; c < step; c++) {
+      const masked = c < F && (t === 2 || [1, 2].includes(c % bands));
+      assert.equal(x[t * step + c], masked ? 0 : 1, `t ${t} c ${c}`);
+    }
+  assert.deepEqual(parseSpecAugment('1,2,3,4'), { freqMasks: 1, freqWidth: 2, timeMasks: 3, timeWidth: 4, maxTimeFraction: 0.2 });
+  assert.equal(parseSpecAugment('off'), null);
+  assert.throws(() => parseSpecAugment('1,2'), /--spec-augment/);
+});
+
+test('old corpora (manifest version 1, no recipe) still load, and are not mixed with another recipe', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'speech-old-'));
+  try {
+    const plan = planUtterances(6, 1);
+    const utterances = plan.map((u, i) => {
+      mkdirSync(join(dir, 'wav', u.split), { recursive: true });
+      const bytes = encodeWav16(new Float32Array(8000 + 800 * i).map((_, k) => 0.3 * Math.sin(k / (5 + i))), 16000);
+      writeFileSync(join(dir, u.path), bytes);
+      return { ...u, bytes: bytes.length, seconds: (8000 + 800 * i) / 16000 };
+    });
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: 1, seed: 1, sampleRate: 16000, requested: 6, complete: true, speakers: SPEAKERS, utterances }));
+    const train = await loadSpeechSplit(dir, 'train', { features: { nMels: 20 } });
+    assert.equal(train.utterances.length, plan.filter((u) => u.split === 'train').length);
+    // The classic recipe finds everything cached (no synthesizer is run), the robust one refuses the directory.
+    let cached = -1;
+    const m = await synthesizeCorpus({ utterances: 6, outDir: dir, seed: 1, recipe: CLASSIC_RECIPE, onProgress: (p) => (cached = p.cached) });
+    assert.equal(cached, 6);
+    assert.deepEqual(m.recipe, CLASSIC_RECIPE);
+    await assert.rejects(synthesizeCorpus({ utterances: 6, outDir: dir, seed: 1 }), /recipe classic, not robust.*another output directory/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function haveSynthesizers(): boolean {
+  try {
+    for (const [cmd, arg] of [['flite', '-lv'], ['espeak-ng', '--version'], ['sox', '--version']]) execFileSync(cmd, [arg], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('robust synthesis: manifest records the recipe; babble and pink test conditions are at 10 dB SNR', async (t) => {
+  if (!haveSynthesizers()) {
+    t.skip('flite, espeak-ng or sox is not installed; CI installs them');
+    return;
+  }
+  // The fewest utterances with two test utterances and a held-out-synthesizer one; noise off keeps the babble bank out.
+  const recipe = robustRecipe(['speed', 'reverb']);
+  let n = 1;
+  while (planUtterances(n, 2, recipe).filter((u) => u.split === 'test').length < 2 || !planUtterances(n, 2, recipe).some((u) => u.split === 'test-synth')) n++;
+  const dir = mkdtempSync(join(tmpdir(), 'speech-robust-'));
+  try {
+    const m = await synthesizeCorpus({ utterances: n, outDir: dir, seed: 2, recipe, jobs: 2 });
+    assert.ok(m.complete);
+    assert.equal(m.version, 2);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).recipe, recipe);
+    for (const s of EVAL_SPLITS) assert.ok(m.utterances.some((u) => u.split === s), s);
+    const read = (p: string): Float32Array => decodeWav(readFileSync(join(dir, p)), p).samples;
+    for (const u of m.utterances.filter((x) => x.source !== undefined)) {
+      const clean = read(`wav/${u.split.startsWith('valid-') ? 'valid' : 'test'}/${u.source}.wav`), mixed = read(u.path);
+      assert.equal(mixed.length, clean.length);
+      // The mixture may be scaled down to avoid clipping: measure against the best-fitting scale of the clean signal.
+      let cm = 0, cc = 0;
+      for (let i = 0; i < clean.length; i++) { cm += clean[i] * mixed[i]; cc += clean[i] * clean[i]; }
+      const snr = snrDb(clean.map((v) => (v * cm) / cc), mixed);
+      assert.ok(Math.abs(snr - 10) < 0.3, `${u.id}: SNR ${snr.toFixed(2)} dB, asked 10`);
+    }
+    await assert.rejects(synthesizeCorpus({ utterances: n, outDir: dir, seed: 2 }), /another output directory/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('training: SpecAugment is seeded (same seed, same weights; off, other weights) and every evaluation split is scored', async () => {
+  const { runSpeech } = await import('../src/train/speech.js');
+  const { encodeText } = await import('../src/data/speech/vocab.js');
+  const F = 8;
+  const utts = (n: number, seed: number, name: string) => {
+    const r = new Rng(seed);
+    return {
+      split: name as 'train', F, cached: false, cacheFile: '',
+      utterances: Array.from({ length: n }, (_, i) => {
+        const text = ['one two', 'oh', 'nine five'][i % 3];
+        const T = 30 + (i % 7);
+        return { id: `${name}${i}`, text, labels: encodeText(text), feats: Float32Array.from({ length: T * F }, () => r.normal()), T, speaker: 's', voice: 's' };
+      }),
+    };
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'speech-sa-'));
+  try {
+    const go = async (name: string, specAugment: SpecAugmentOptions | null) => runSpeech({
+      data: '(synthetic)', splits: { train: utts(16, 1, 'train'), valid: utts(4, 2, 'valid'), test: utts(4, 3, 'test'), evals: [utts(3, 4, 'test-synth')] },
+      cell: 'gru', layers: 1, hidden: 8, bidirectional: false, dropout: 0, features: { nMels: 4, stack: 2, stride: 1 },
+      train: { epochs: 1, batch: 4, seed: 5, clip: 5, lrDecay: 1, buckets: 2, optimizer: { kind: 'adam', lr: 1e-2 }, specAugment },
+      checkpoint: join(dir, `${name}.ckpt`), resume: false, prune: null, kernels: 'ts',
+    });
+    const sa = { freqMasks: 1, freqWidth: 2, timeMasks: 2, timeWidth: 5, maxTimeFraction: 0.2 };
+    const a = await go('a', sa), b = await go('b', sa), c = await go('c', null);
+    const w = (r: typeof a) => r.model.params.map((p) => Array.from(p.data));
+    assert.deepEqual(w(a), w(b));
+    assert.notDeepEqual(w(a), w(c));
+    assert.deepEqual(Object.keys(a.evals).sort(), ['test', 'test-synth']);
+    assert.equal(a.evals['test-synth']!.utterances, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
