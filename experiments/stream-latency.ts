@@ -26,7 +26,6 @@ import { SparseModel } from '../src/sparse/runtime.js';
 import { SpeechFeatureStream, StreamingTranscriber } from '../src/sparse/stream.js';
 import { featureWidth, resolveFeatureSettings, type SpeechFeatureSettings } from '../src/sparse/transcribe.js';
 import { featureStats, logMelSpectrogram } from '../src/data/speech/features.js';
-import { resample } from '../src/data/speech/wav.js';
 import { VOCAB } from '../src/data/speech/dataset.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -112,7 +111,9 @@ export function inProcess(models: [string, Uint8Array][], o: { seconds: number; 
     const loaded = models.map(([name, bytes]) => ({ name, m: SparseModel.load(bytes, { backend: 'wasm' }) }));
     for (const { m } of loaded) streamOnce(m, audio.subarray(0, rate), rate, chunk); // warm up
     const runs = loaded.map(() => [] as ReturnType<typeof streamOnce>[]);
-    for (let r = 0; r < o.reps; r++) loaded.forEach(({ m }, i) => runs[i].push(streamOnce(m, audio, rate, chunk)));
+    for (let r = 0; r < o.reps; r++) loaded.forEach(({ m }, i) => {
+      runs[i].push(streamOnce(m, audio, rate, chunk));
+    });
     // The network's share: step() over the stream's own feature frames.
     const fs = new SpeechFeatureStream(loaded[0].m.header.extra!.features as SpeechFeatureSettings, rate);
     const a = fs.push(audio), b = fs.end();
@@ -129,12 +130,12 @@ export function inProcess(models: [string, Uint8Array][], o: { seconds: number; 
       }
       return median(times);
     });
-    loaded.forEach(({ name, m }, i) => out.push({
+    out.push(...loaded.map(({ name, m }, i) => ({
       modelRtf: stepMs[i] / 1000 / (audio.length / rate),
       model: name, rate, chunkMs: o.chunkMs, audioSeconds: audio.length / rate, backend: `${m.kernels.name}/${m.sparse.name}, 1 thread`,
       rtf: median(runs[i].map((x) => x.ms)) / 1000 / (audio.length / rate),
       latencyMs: median(runs[i].map((x) => x.latencyMs)), maxPushMs: median(runs[i].map((x) => x.maxPushMs)), frames: runs[i][0].frames,
-    }));
+    })));
   }
   return out;
 }
@@ -157,7 +158,7 @@ async function cliOnce(model: string, pcm: Uint8Array, chunkBytes: number, chunk
   const final = new Promise<number>((res, rej) => {
     child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
-      let i;
+      let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
@@ -192,7 +193,9 @@ export async function endToEnd(models: [string, Uint8Array][], o: { seconds: num
     const x = testAudio(o.seconds, 16000, 3);
     const pcm = new Uint8Array(2 * x.length);
     const dv = new DataView(pcm.buffer);
-    x.forEach((v, i) => dv.setInt16(2 * i, Math.max(-32768, Math.min(32767, Math.round(v * 32768))), true));
+    x.forEach((v, i) => {
+      dv.setInt16(2 * i, Math.max(-32768, Math.min(32767, Math.round(v * 32768))), true);
+    });
     const files = models.map(([name, bytes]) => {
       const f = join(dir, `${name}.srnn`);
       writeFileSync(f, bytes);
@@ -260,7 +263,9 @@ export async function inChromium(models: [string, Uint8Array][], o: { seconds: n
         for (const [name, b] of a.models) loaded.push({ name, m: await rt.SparseModel.loadAsync(bytes(b), { backend: 'wasm' }) });
         for (const { m } of loaded) once(m, audio.subarray(0, a.rate));
         const runs = loaded.map(() => [] as ReturnType<typeof once>[]);
-        for (let r = 0; r < a.reps; r++) loaded.forEach(({ m }, i) => runs[i].push(once(m, audio)));
+        for (let r = 0; r < a.reps; r++) loaded.forEach(({ m }, i) => {
+          runs[i].push(once(m, audio));
+        });
         return loaded.map(({ name, m }, i) => ({ name, backend: `${m.kernels.name}/${m.sparse.name}, main thread`, runs: runs[i] }));
       }, arg);
       for (const r of res) out.push({

@@ -519,7 +519,9 @@ export class FrameStacker {
 
 function concat(parts: Float32Array[], width: number): Float32Array {
   const out = new Float32Array(parts.length * width);
-  parts.forEach((p, i) => out.set(p, i * width));
+  parts.forEach((p, i) => {
+    out.set(p, i * width);
+  });
   return out;
 }
 
