@@ -30,9 +30,9 @@ const parts = [
   '## Whole model, deploy sizes (#16)',
   '',
   'The models people deploy, whole, in Node and in Chromium, against the dense runtime they would otherwise use on the same weights ' +
-    '(bench/model.ts, bench/browser.ts). **Noise caveat:** these runs shared the 2-core VM with other jobs (load average well above 2 at times): ' +
-    'absolute times can be 2–5x slower than on a quiet machine, and single rows flip; within a row the runtimes were timed interleaved, sample by ' +
-    'sample, so ratios are more trustworthy than absolute times. Re-run on a quiet machine before quoting.',
+    '(bench/model.ts, bench/browser.ts), on the 2-core VM with no other job running. **Noise:** the VM is shared with other ' +
+    'tenants and moves absolute times by up to ±30% between runs (more on the smallest models), and single rows can flip; within a row the ' +
+    'runtimes were timed interleaved, sample by sample, so the ratios are more trustworthy than the absolute times.',
   '',
   `### Node: ${stamp(model)}`,
   '',

@@ -22,7 +22,7 @@ import { SparseModel } from '../src/sparse/runtime.js';
 import { exportOnnx } from '../src/io/onnx.js';
 import { ensureWebBuilt } from '../src/cli/commands/serve.js';
 import type { ModelConfig } from '../src/nn/config.js';
-import { BYTES_DEFINITION, SPEECH_BIRNN, SPEECH_GRU, modelInputs, randomPrunedWeights, timestepsFor, weightBytesPerStep, type ModelSpec } from './model.js';
+import { BYTES_DEFINITION, SPEECH_BIRNN, SPEECH_GRU, exportSparse, modelInputs, randomPrunedWeights, timestepsFor, weightBytesPerStep, type ModelSpec } from './model.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const ORT_DIR = join(root, 'node_modules/onnxruntime-web/dist');
@@ -50,11 +50,12 @@ export function browserMatrix(quick: boolean): BrowserMatrix {
   if (quick) {
     const small: ModelSpec = { name: 'GRU-256×1', config: { ...gru1024.config, hiddenSize: 256 } };
     const birnn: ModelSpec = { ...SPEECH_BIRNN, name: 'speech biRNN-64×1', config: { ...SPEECH_BIRNN.config, hiddenSize: 64, numLayers: 1 } };
-    return { configs: [{ spec: small, sparsity: 0.9, batch: 1, block: u }, { spec: birnn, sparsity: 0.9, batch: 1, block: u }], threads, rounds: 2, minMs: 2 };
+    return { configs: [{ spec: small, sparsity: 0.9, batch: 1, block: u }, { spec: small, sparsity: 0.9, batch: 1, block: '1x4' }, { spec: birnn, sparsity: 0.9, batch: 1, block: u }], threads, rounds: 2, minMs: 2 };
   }
   const configs: BrowserConfig[] = [];
   for (const s of [0.8, 0.9, 0.95]) configs.push({ spec: gru1024, sparsity: s, batch: 1, block: u });
   configs.push({ spec: gru1024, sparsity: 0.9, batch: 8, block: u });
+  for (const b of ['1x4', '4x4']) configs.push({ spec: gru1024, sparsity: 0.9, batch: 1, block: b }, { spec: SPEECH_GRU, sparsity: 0.9, batch: 1, block: b });
   for (const s of [0.8, 0.9, 0.95]) configs.push({ spec: SPEECH_GRU, sparsity: s, batch: 1, block: u });
   configs.push({ spec: SPEECH_BIRNN, sparsity: 0.9, batch: 1, block: u });
   return { configs, threads, rounds: 7, minMs: 20 };
@@ -145,7 +146,7 @@ export async function benchBrowser(opts: { quick: boolean; log: (s: string) => v
   for (const [i, bc] of mx.configs.entries()) {
     const c = bc.spec.config, id = String(i);
     const w = randomPrunedWeights(c, bc.sparsity, bc.block);
-    const sparse = exportModel(c, w, { values: 'fp32' }), dense = exportModel(c, w, { values: 'fp32', storage: 'dense' });
+    const sparse = exportSparse(c, w, bc.block), dense = exportModel(c, w, { values: 'fp32', storage: 'dense' });
     models.set(`${id}.sparse.srnn`, sparse);
     models.set(`${id}.dense.srnn`, dense);
     models.set(`${id}.onnx`, exportOnnx(c, w, { state: true }).bytes);
@@ -223,9 +224,9 @@ export function browserMarkdown(r: BrowserBench): string {
       'Models and timing as in the Node table: µs per timestep = one call over T timesteps ÷ T, median of ' +
       `${r.rounds} interleaved samples; streaming: one timestep per call (ours step(), ORT session.run). ${r.bytesDefinition} max|Δ| (in the page, before timing): ours sparse vs onnxruntime-web, and vs Node's sparse output.`,
     '',
-    ...['GRU-1024×1', SPEECH_GRU.name, SPEECH_BIRNN.name].flatMap((name) => {
-      const h = r.rows.find((x) => x.model === name && x.sparsity === 0.9 && x.batch === 1 && x.threads === 1 && x.block === 'unstructured');
-      return h ? [`- ${name}, 90%, batch 1, 1 thread: ours sparse ${f1(h.sparseUs)} µs/step vs onnxruntime-web ${f1(h.ortUs)} (${ratio(h.ortUs, h.sparseUs)}) and ours dense ` +
+    ...['GRU-1024×1', SPEECH_GRU.name, SPEECH_BIRNN.name].flatMap((name) => [...new Set(r.rows.map((x) => x.block))].map((block) => [name, block])).flatMap(([name, block]) => {
+      const h = r.rows.find((x) => x.model === name && x.sparsity === 0.9 && x.batch === 1 && x.threads === 1 && x.block === block);
+      return h ? [`- ${name}${block === 'unstructured' ? '' : `, ${block} blocks`}, 90%, batch 1, 1 thread: ours sparse ${f1(h.sparseUs)} µs/step vs onnxruntime-web ${f1(h.ortUs)} (${ratio(h.ortUs, h.sparseUs)}) and ours dense ` +
         `${f1(h.denseUs)} (${ratio(h.denseUs, h.sparseUs)})` +
         (h.sparseStepUs === null || h.ortStepUs === null ? '.' : `; streaming ${f1(h.sparseStepUs)} vs ${f1(h.ortStepUs)} µs (${ratio(h.ortStepUs, h.sparseStepUs)}).`)] : [];
     }),

@@ -17,8 +17,10 @@
 //
 // Weights are random (uniform ±1/√H), every weight matrix (input, recurrent, head; not the
 // embedding, not biases) pruned to the sparsity by dropping each entry with that probability.
-// `block` is the sparsity structure: 'unstructured' only for now; a block shape (e.g. '4x4') is
-// one more value of that dimension once block-sparse tensors land.
+// `block` is the sparsity structure: 'unstructured', or a block shape 'RxC' (e.g. '1x4', '4x4'):
+// whole R×C blocks are dropped (in matrices whose shape divides into them; any other matrix, e.g. a
+// 90-row head with 4-row blocks, stays unstructured), and ours exports them as BSR tensors. The
+// block rows run for the models in `blockModels` at 90% only, to keep the run short.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -57,6 +59,8 @@ export interface Matrix {
   batches: number[];
   threads: number[];
   blocks: string[];
+  /** Models (by name) that also run the block shapes of `blocks` (at 90% sparsity). */
+  blockModels: string[];
   /** Interleaved rounds (samples per timer; fewer where they would exceed budgetMs per configuration) and the minimum length of one sample. */
   rounds: number;
   minMs: number;
@@ -70,13 +74,14 @@ export function modelMatrix(quick: boolean): Matrix {
     return {
       models: [gru(256, 1), { name: 'LSTM-128×1', config: { cell: 'lstm', hiddenSize: 128, numLayers: 1, ...CHAR } }, SPEECH_GRU,
         { ...SPEECH_BIRNN, name: 'speech biRNN-64×1', config: { ...SPEECH_BIRNN.config, hiddenSize: 64, numLayers: 1 } }],
-      sparsities: [0.9], batches: [1, 8], threads: [1], blocks: ['unstructured'], rounds: 2, minMs: 2, budgetMs: 1000,
+      sparsities: [0.9], batches: [1, 8], threads: [1], blocks: ['unstructured', '1x4'], blockModels: ['GRU-256×1'], rounds: 2, minMs: 2, budgetMs: 1000,
     };
   }
   return {
     models: [gru(512, 1), gru(512, 2), gru(1024, 1), gru(1024, 2), gru(1536, 1), gru(1536, 2), gru(2560, 1), gru(2560, 2),
       { name: 'LSTM-1024×1', config: { cell: 'lstm', hiddenSize: 1024, numLayers: 1, ...CHAR } }, SPEECH_GRU, SPEECH_BIRNN],
-    sparsities: [0.8, 0.9, 0.95], batches: [1, 8], threads, blocks: ['unstructured'], rounds: 7, minMs: 20, budgetMs: 2500,
+    sparsities: [0.8, 0.9, 0.95], batches: [1, 8], threads, blocks: ['unstructured', '1x4', '4x4'],
+    blockModels: ['GRU-1024×1', 'GRU-1024×2', 'LSTM-1024×1', SPEECH_GRU.name], rounds: 7, minMs: 20, budgetMs: 2500,
   };
 }
 
@@ -85,7 +90,7 @@ export function modelMatrix(quick: boolean): Matrix {
  * that probability; embedding and biases kept). Deterministic for a seed.
  */
 export function randomPrunedWeights(config: ModelConfig, sparsity: number, block = 'unstructured', seed = 1): Map<string, Float32Array> {
-  if (block !== 'unstructured') throw new Error(`bench: block shape ${block} is not supported yet (only unstructured)`);
+  const shape = parseBlock(block);
   const r = mulberry32(seed), weights = new Map<string, Float32Array>();
   const bound = 1 / Math.sqrt(config.hiddenSize);
   for (const s of paramSpecs(config)) {
@@ -93,11 +98,37 @@ export function randomPrunedWeights(config: ModelConfig, sparsity: number, block
     const prune = s.kind !== 'bias' && s.kind !== 'embedding';
     for (let i = 0; i < n; i++) {
       const v = (2 * r() - 1) * bound;
-      w[i] = prune && r() < sparsity ? 0 : v;
+      w[i] = prune && !shape && r() < sparsity ? 0 : v;
+    }
+    if (prune && shape) {
+      const [rows, cols] = s.shape, [R, C] = shape;
+      if (rows % R === 0 && cols % C === 0) {
+        // Drop whole blocks.
+        for (let bi = 0; bi < rows; bi += R) {
+          for (let bj = 0; bj < cols; bj += C) {
+            if (r() >= sparsity) continue;
+            for (let i = bi; i < bi + R; i++) w.fill(0, i * cols + bj, i * cols + bj + C);
+          }
+        }
+      } else for (let i = 0; i < n; i++) if (r() < sparsity) w[i] = 0;
     }
     weights.set(s.name, w);
   }
   return weights;
+}
+
+/** 'unstructured' → null; 'RxC' → [R, C]. */
+export function parseBlock(block: string): [number, number] | null {
+  if (block === 'unstructured') return null;
+  const m = /^(\d+)x(\d+)$/.exec(block);
+  if (!m) throw new Error(`bench: block shape ${block}: expected 'unstructured' or RxC, e.g. 1x4`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** The sparse model as ours exports it: CSR, or BSR where the block shape tiles a matrix. */
+export function exportSparse(config: ModelConfig, weights: Map<string, Float32Array>, block: string): Uint8Array {
+  const shape = parseBlock(block);
+  return exportModel(config, weights, shape ? { values: 'fp32', block: shape } : { values: 'fp32' });
 }
 
 /** A random pruned model as `export` would write it, and its weights. */
@@ -118,7 +149,7 @@ export function weightBytesPerStep(srnn: Uint8Array, B: number): number {
   for (const [name, t] of f.tensors) {
     if (name === 'embedding.weight') bytes += B * (t.format === 'dense' ? t.shape[1] : t.cols) * 4;
     else if (t.format === 'dense') bytes += t.data.byteLength;
-    else bytes += t.rowptr.byteLength + t.colidx.byteLength + t.values.byteLength;
+    else bytes += t.rowptr.byteLength + t.colidx.byteLength + t.values.byteLength; // CSR or BSR
   }
   return bytes;
 }
@@ -239,12 +270,13 @@ export async function benchModel(opts: { quick: boolean; log: (s: string) => voi
     const c = spec.config;
     for (const block of mx.blocks) {
       for (const sparsity of mx.sparsities) {
+        if (block !== 'unstructured' && !(mx.blockModels.includes(spec.name) && sparsity === 0.9)) continue;
         const weights = randomPrunedWeights(c, sparsity, block);
-        const sparse = exportModel(c, weights, { values: 'fp32' });
+        const sparse = exportSparse(c, weights, block);
         const dense = exportModel(c, weights, { values: 'fp32', storage: 'dense' });
         const onnx = ort ? exportOnnx(c, weights, { state: true }).bytes : null;
         weights.clear();
-        if (opts.rss !== false && (sparsity === 0.9 || mx.sparsities.length === 1)) rssFiles.push({ model: spec.name, sparsity, config: c, sparse, dense, onnx });
+        if (opts.rss !== false && block === 'unstructured' && (sparsity === 0.9 || mx.sparsities.length === 1)) rssFiles.push({ model: spec.name, sparsity, config: c, sparse, dense, onnx });
         const denseBytes1 = weightBytesPerStep(dense, 1);
         const T = timestepsFor(denseBytes1);
         for (const threads of mx.threads) {
@@ -341,7 +373,7 @@ const gbs = (bytes: number, us: number | null): string => (us === null ? '–' :
 
 export function modelMarkdown(r: ModelBench): string {
   const out = [
-    `Whole models, random weights with every weight matrix pruned (unstructured), ${r.matrix.sparsities.map((s) => `${s * 100}%`).join('/')}; ` +
+    `Whole models, random weights with every weight matrix pruned (unstructured; rows marked 1x4 / 4x4: whole blocks dropped and stored BSR), ${r.matrix.sparsities.map((s) => `${s * 100}%`).join('/')}; ` +
       `ours sparse (the exported .srnn) vs ours dense (same weights, matrices stored dense) vs ${r.peer ?? 'onnxruntime-node (not installed)'} ` +
       '(the ONNX model of our exporter, same weights dense, intra-op threads = threads). Character models: Embedding(90, 64) → GRU/LSTM → Linear(90), ' +
       'token ids in (ORT: Gather → op, so both sides feed the recurrent layer the embedding row). Speech: 240 features (80 log-mel × 3 stacked) → Linear(29).',
@@ -352,10 +384,10 @@ export function modelMarkdown(r: ModelBench): string {
     '',
   ];
   // The issue's bars: batch 1, 1 thread, 90%: the GRU-1024 character model and the speech models.
-  for (const name of ['GRU-1024×1', SPEECH_GRU.name, SPEECH_BIRNN.name]) {
-    const h = r.rows.find((x) => x.model === name && x.sparsity === 0.9 && x.batch === 1 && x.threads === 1 && x.block === 'unstructured');
+  for (const name of ['GRU-1024×1', SPEECH_GRU.name, SPEECH_BIRNN.name]) for (const block of new Set(r.rows.map((x) => x.block))) {
+    const h = r.rows.find((x) => x.model === name && x.sparsity === 0.9 && x.batch === 1 && x.threads === 1 && x.block === block);
     if (!h) continue;
-    out.push(`- ${name}, 90%, batch 1, 1 thread: ours sparse ${f1(h.sparseUs)} µs/step vs onnxruntime ${f1(h.ortUs)} (${ratio(h.ortUs, h.sparseUs)}) and ours dense ` +
+    out.push(`- ${name}${block === 'unstructured' ? '' : `, ${block} blocks`}, 90%, batch 1, 1 thread: ours sparse ${f1(h.sparseUs)} µs/step vs onnxruntime ${f1(h.ortUs)} (${ratio(h.ortUs, h.sparseUs)}) and ours dense ` +
       `${f1(h.denseUs)} (${ratio(h.denseUs, h.sparseUs)})` +
       (h.sparseStepUs === null ? '.' : `; streaming ${f1(h.sparseStepUs)} vs ${f1(h.ortStepUs)} µs (${ratio(h.ortStepUs, h.sparseStepUs)}).`));
   }

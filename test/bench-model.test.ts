@@ -5,7 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { benchModel, modelMarkdown, randomPrunedWeights, weightBytesPerStep, type Matrix } from '../bench/model.js';
+import { benchModel, exportSparse, modelMarkdown, randomPrunedWeights, weightBytesPerStep, type Matrix } from '../bench/model.js';
+import { readSrnn } from '../src/sparse/format.js';
 import { loadOrt } from '../bench/ort.js';
 import { exportModel } from '../src/sparse/export.js';
 import type { ModelConfig } from '../src/nn/config.js';
@@ -16,10 +17,12 @@ test('bench model: a row per configuration, outputs agree across runtimes, GB/s 
   const lstm: ModelConfig = { ...char, cell: 'lstm', numLayers: 1 };
   const matrix: Matrix = {
     models: [{ name: 'gru', config: char }, { name: 'lstm', config: lstm }, { name: 'birnn', config: speech }],
-    sparsities: [0.8, 0.95], batches: [1, 3], threads: [1], blocks: ['unstructured'], rounds: 1, minMs: 0, budgetMs: 1000,
+    sparsities: [0.8, 0.9, 0.95], batches: [1, 3], threads: [1], blocks: ['unstructured', '1x4'], blockModels: ['gru'], rounds: 1, minMs: 0, budgetMs: 1000,
   };
   const r = await benchModel({ quick: true, log: () => undefined, matrix, rss: false });
-  assert.equal(r.rows.length, 3 * 2 * 2);
+  // Unstructured everywhere, 1x4 blocks for the GRU at 90% only.
+  assert.equal(r.rows.length, 3 * 3 * 2 + 2);
+  assert.equal(r.rows.filter((x) => x.block === '1x4' && x.model === 'gru' && x.sparsity === 0.9).length, 2);
   for (const m of matrix.models) for (const s of matrix.sparsities) for (const b of matrix.batches)
     assert.ok(r.rows.some((x) => x.model === m.name && x.sparsity === s && x.batch === b && x.threads === 1), `${m.name} ${s} B=${b} missing`);
   const ort = await loadOrt();
@@ -40,5 +43,16 @@ test('bench model: a row per configuration, outputs agree across runtimes, GB/s 
   // 90% sparse: about a tenth of the values, plus indices and row pointers.
   const sparse = weightBytesPerStep(exportModel(char, w, { values: 'fp32' }), 1);
   assert.ok(sparse < 0.4 * 4 * n && sparse > 0.1 * 4 * n, `sparse bytes ${sparse} vs dense ${4 * n}`);
-  assert.throws(() => randomPrunedWeights(char, 0.9, '4x4'), /block shape 4x4 is not supported yet/);
+  // Block pruning drops whole blocks (a 4x4-tiled matrix has only all-zero or all-kept blocks), and
+  // the exported model stores those matrices as BSR.
+  const wb = randomPrunedWeights(char, 0.9, '4x4');
+  const whh = wb.get('rnn.weight_hh_l0')!, cols = 48;
+  for (let bi = 0; bi < G; bi += 4) for (let bj = 0; bj < cols; bj += 4) {
+    let nz = 0;
+    for (let i = bi; i < bi + 4; i++) for (let j = bj; j < bj + 4; j++) nz += whh[i * cols + j] !== 0 ? 1 : 0;
+    assert.ok(nz === 0 || nz === 16, `block (${bi}, ${bj}) has ${nz} non-zeros`);
+  }
+  const bsr = readSrnn(exportSparse(char, wb, '4x4'), { verifyCrc: false });
+  assert.equal(bsr.tensors.get('rnn.weight_hh_l0')?.format, 'bsr');
+  assert.throws(() => randomPrunedWeights(char, 0.9, '4by4'), /expected 'unstructured' or RxC/);
 });
