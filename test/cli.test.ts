@@ -133,6 +133,22 @@ test('#12.5: sample, eval and transcribe refuse a model of the wrong task', asyn
   assert.match(oneLine(cli('transcribe', lm, 'x.wav'), 'transcribe'), /m\.ckpt: task: is a character-LM checkpoint, not a speech model/);
 });
 
+test('export, export-onnx, infer and forward never replace an existing -o file without --force', () => {
+  const ck = join(tmp, 'o1', 'm.ckpt');
+  const out = join(tmp, 'keep.srnn');
+  assert.equal(cli('export', ck, '-o', out).status, 0);
+  const before = readFileSync(out);
+  writeFileSync(out, 'a model the user cares about');
+  for (const args of [['export', ck, '-o', out], ['export-onnx', ck, '-o', out], ['infer', ck, '--input', 'x.npy', '-o', out],
+    ['forward', '--weights', 'w.safetensors', '--cell', 'gru', '--input', 'x.npy', '-o', out]]) {
+    const line = oneLine(cli(...args), args[0]);
+    assert.match(line, /keep\.srnn: a (model|file) already exists; replace it with --force, or choose another -o\/--out/);
+    assert.equal(readFileSync(out, 'utf8'), 'a model the user cares about', `${args[0]} left the file alone`);
+  }
+  assert.equal(cli('export', ck, '-o', out, '--force').status, 0);
+  assert.deepEqual(readFileSync(out), before);
+});
+
 test('#12.6: wrong file kinds are named, with what to use instead (no "magic: magic:")', () => {
   const ck = join(tmp, 'o1', 'm.ckpt');
   const srnn = join(tmp, 'm.srnn');

@@ -332,7 +332,7 @@ test('train_ddp.py on 2 processes (gloo): identical masks on both ranks, stop + 
   console.log(`train_ddp.py → import → export → infer: logits vs PyTorch, max relative error ${err.toExponential(1)}`);
   assert.ok(err <= 1e-5, `logits differ by ${err}`);
   // The sparsity the pruner reached is the sparsity of the .srnn's pruned matrices.
-  const r2 = cli('export', join(out, 'model.ckpt'), '-o', srnn);
+  const r2 = cli('export', join(out, 'model.ckpt'), '-o', srnn, '--force');
   assert.match(r2.stdout, /rnn\.weight_hh_l0 +\[48x16\] csr/);
 });
 

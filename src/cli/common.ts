@@ -108,7 +108,7 @@ export async function commandEngine(o: EngineCliOptions, resumed?: { variant?: E
 // Files
 
 /** Refuse to replace an existing file (a trained model) unless told to. */
-export function refuseOverwrite(file: string, o: { force?: boolean; resume?: boolean }, what = 'checkpoint'): void {
+export function refuseOverwrite(file: string, o: { force?: boolean; resume?: boolean }, what = 'checkpoint', resumable = true): void {
   if (!existsSync(file) || o.force || o.resume) return;
-  throw new UsageError(`${file}: a ${what} already exists; continue it with --resume, replace it with --force, or choose another -o/--out`);
+  throw new UsageError(`${file}: a ${what} already exists; ${resumable ? 'continue it with --resume, ' : ''}replace it with --force, or choose another -o/--out`);
 }

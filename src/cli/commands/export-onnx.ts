@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../../io/fs.js';
 import { exportOnnx, type OnnxExportInfo } from '../../io/onnx.js';
 import type { ModelConfig } from '../../nn/config.js';
 import { loadCheckpoint, maskedWeights } from '../../train/checkpoint.js';
-import { action, num, outOption } from '../common.js';
+import { action, num, outOption, refuseOverwrite } from '../common.js';
 
 export interface ExportOnnxOptions {
   output: string;
@@ -42,11 +42,13 @@ export function registerExportOnnx(program: Command): void {
     .description('export a checkpoint to ONNX (opset 14: Gather → GRU/LSTM/RNN → MatMul+Add), masks applied')
     .argument('<checkpoint>', 'checkpoint written by `sparse-rnn train` or `sparse-rnn import`')
     .addOption(outOption('where to write the ONNX model').makeOptionMandatory())
+    .option('--force', 'replace an existing --out model', false)
     .option('--state', 'add inputs h0 [,c0] and outputs hn [,cn] ([layers·dirs, B, hidden]) for streaming', false)
     .addOption(new Option('--sparse-initializers <density>',
       'store weight matrices with at most this density as ONNX sparse_initializer (COO); smaller files, same results')
       .argParser(num('--sparse-initializers', 0, 1)))
-    .action(action(async (checkpoint: string, o: Omit<ExportOnnxOptions, 'output'> & { out: string }) => {
+    .action(action(async (checkpoint: string, o: Omit<ExportOnnxOptions, 'output'> & { out: string; force: boolean }) => {
+      refuseOverwrite(o.out, o, 'model', false);
       const { bytes, info, config } = await exportOnnxCommand(checkpoint, { ...o, output: o.out });
       process.stdout.write(`${config.numLayers}-layer ${config.bidirectional ? 'bidirectional ' : ''}${config.cell} → ONNX opset 14\n` +
         `  inputs:  ${info.inputs.join(', ')}\n  outputs: ${info.outputs.join(', ')}\n` +

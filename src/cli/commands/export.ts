@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../../io/fs.js';
 import type { ModelConfig } from '../../nn/config.js';
 import { formatSizeReport, sizeReport, type ExportedTensorInfo, type SizeReport } from '../../sparse/export.js';
 import { checkpointToSrnn, loadCheckpoint } from '../../train/checkpoint.js';
-import { UsageError, action, blockShape, outOption } from '../common.js';
+import { UsageError, action, blockShape, outOption, refuseOverwrite } from '../common.js';
 
 export interface ExportCommandOptions {
   output: string;
@@ -40,8 +40,10 @@ export function registerExport(program: Command): void {
     .addOption(new Option('--values <precision>', 'weight values precision').choices(['fp32', 'fp16']).default('fp32'))
     .addOption(new Option('--storage <format>', 'weight matrix storage: auto (CSR when sparse enough), csr, dense')
       .choices(['auto', 'csr', 'dense']).default('auto'))
+    .option('--force', 'replace an existing --out model', false)
     .option('--block <RxC>', 'store the sparse matrices block-sparse (BSR) with RxC blocks, e.g. 1x4 (default: the block of the checkpoint\'s pruning recipe, where a matrix is aligned to it)', blockShape('--block'))
-    .action(action(async (checkpoint: string, o: Omit<ExportCommandOptions, 'output'> & { out: string }) => {
+    .action(action(async (checkpoint: string, o: Omit<ExportCommandOptions, 'output'> & { out: string; force: boolean }) => {
+      refuseOverwrite(o.out, o, 'model', false);
       const { report, tensors } = await exportCommand(checkpoint, { ...o, output: o.out });
       for (const t of tensors)
         if (t.shape.length === 2)

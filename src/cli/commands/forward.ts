@@ -8,7 +8,7 @@ import { createEngine, type Engine, type KernelChoice } from '../../kernels/engi
 import { CELL_TYPES, gateCount, paramSpecs, type CellType, type ModelConfig } from '../../nn/config.js';
 import { RNNModel } from '../../nn/model.js';
 import { readSafetensorsChecked } from '../../train/checkpoint.js';
-import { action, addEngineOptions, commandEngine, int, outOption } from '../common.js';
+import { action, addEngineOptions, commandEngine, int, outOption, refuseOverwrite } from '../common.js';
 
 export interface ForwardOptions {
   weights: string;
@@ -92,8 +92,10 @@ export function registerForward(program: Command): void {
     .addOption(outOption('where to write the outputs Y.npy').makeOptionMandatory())
     .option('--h0 <H0.npy>', 'initial hidden state [layers·dirs, B, hidden] (default zeros)')
     .option('--c0 <C0.npy>', 'initial LSTM cell state (default zeros)')
+    .option('--force', 'replace an existing --out file', false)
     .option('--quiet', 'print nothing but errors', false)
-    .action(action(async (o: Omit<ForwardOptions, 'output'> & { out: string; threads: number; quiet: boolean }) => {
+    .action(action(async (o: Omit<ForwardOptions, 'output'> & { out: string; threads: number; quiet: boolean; force: boolean }) => {
+      refuseOverwrite(o.out, o, 'file', false);
       const { shape } = await forwardCommand({ ...o, output: o.out }, () => commandEngine(o));
       if (!o.quiet) process.stderr.write(`wrote ${o.out} [${shape}]\n`);
     }));

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { loadNpyFile, saveNpyFile } from '../../io/fs.js';
 import { createEngine, type Engine, type KernelChoice } from '../../kernels/engine.js';
 import { loadSrnnFile } from '../../train/checkpoint.js';
-import { action, addEngineOptions, commandEngine, outOption } from '../common.js';
+import { action, addEngineOptions, commandEngine, outOption, refuseOverwrite } from '../common.js';
 
 export interface InferOptions {
   input: string;
@@ -55,7 +55,9 @@ export function registerInfer(program: Command): void {
     .addOption(outOption('where to write the outputs Y.npy [T, B, output]').makeOptionMandatory())
     .option('--softmax', 'apply softmax to the head output (probabilities instead of logits)', false)
     .option('--quiet', 'print nothing but errors', false)
-    .action(action(async (modelPath: string, o: Omit<InferOptions, 'output'> & { out: string; threads: number; quiet: boolean }) => {
+    .option('--force', 'replace an existing --out file', false)
+    .action(action(async (modelPath: string, o: Omit<InferOptions, 'output'> & { out: string; threads: number; quiet: boolean; force: boolean }) => {
+      refuseOverwrite(o.out, o, 'file', false);
       const r = await inferCommand(modelPath, { ...o, output: o.out }, () => commandEngine(o));
       if (!o.quiet) process.stderr.write(`wrote ${o.out} [${r.shape}] in ${r.ms.toFixed(1)} ms (${r.backend})\n`);
     }));
