@@ -18,7 +18,7 @@ import { SparseModel } from '../src/sparse/runtime.js';
 import { tensorToDense } from '../src/web/model-tools.js';
 import { mulberry32 as rng } from '../src/util/rng.js';
 import { exportOnnx } from '../src/io/onnx.js';
-import { loadOrt, ortRunUs } from './ort.js';
+import { loadOrt, ortRunUs, ortSessionOptions } from './ort.js';
 import { PbWriter } from '../src/io/protobuf.js';
 
 export interface Row {
@@ -229,9 +229,7 @@ export async function benchKernels(opts: { quick: boolean; json: boolean; log?: 
       let pu: number | null = null;
       if (ort && Wt) {
         try {
-          const sess = await ort.InferenceSession.create(matmulModel(Wt, K, M, B), {
-            intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
-          });
+          const sess = await ort.InferenceSession.create(matmulModel(Wt, K, M, B), ortSessionOptions(1));
           const xin = new ort.Tensor('float32', new Float32Array(B * K).fill(0.5), [B, K]);
           pu = await timeAsync(() => sess.run({ X: xin }), minMs, samples);
           await sess.release?.();

@@ -183,7 +183,7 @@ export interface Timer { name: string; steps: number; call: () => unknown }
 
 /**
  * Median µs per timestep of each timer, sampled in interleaved rounds (the order rotates each
- * round), each sample a loop of calls lasting ≥ minMs, after a warm-up (V8 tiers WASM up). Rounds
+ * round), each sample a loop of calls lasting ≥ minMs after a 2 ms pause, after a warm-up (V8 tiers WASM up). Rounds
  * drop (to no fewer than 3) where `rounds` of them would take longer than budgetMs, so that the
  * largest models keep the whole matrix within its time.
  */
@@ -200,6 +200,9 @@ export async function interleaved(timers: Timer[], rounds: number, minMs: number
   for (let r = 0; r < R; r++) {
     for (let k = 0; k < timers.length; k++) {
       const t = timers[(r + k) % timers.length];
+      // A pause first, longer than our workers' 200 µs spin: no timer starts while the previous
+      // one's threads still hold a core.
+      await new Promise((done) => setTimeout(done, 2));
       const t0 = now();
       let n = 0;
       do {

@@ -17,7 +17,7 @@ import { exportOnnx } from '../src/io/onnx.js';
 import { exportModel } from '../src/sparse/export.js';
 import { SparseModel } from '../src/sparse/runtime.js';
 import { kthSmallest } from '../src/prune/select.js';
-import { loadOrt, type Ort } from './ort.js';
+import { loadOrt, ortSessionOptions, type Ort } from './ort.js';
 
 export interface ServingRow {
   workload: string;
@@ -88,9 +88,7 @@ export async function benchServing(o: { quick: boolean; log: (s: string) => void
   const weights = prunedWeights(sparsity);
   const srnn = SparseModel.load(exportModel(CFG, weights, { values: 'fp32', storage: 'auto' }), { backend: 'auto' });
   const onnx = exportOnnx(CFG, weights, { state: true }).bytes;
-  const session = await ort.InferenceSession.create(onnx, {
-    intraOpNumThreads: cores, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
-  });
+  const session = await ort.InferenceSession.create(onnx, ortSessionOptions(cores));
   const windowMs = o.quick ? 30 : 100;
   const H = CFG.hiddenSize;
   const ids = Int32Array.from({ length: SEQ }, (_, i) => (i * 7 + 3) % CFG.vocabSize!);

@@ -12,7 +12,7 @@ import { Heap } from '../src/kernels/heap.js';
 import { sparseKernelsFor } from '../src/kernels/sparse.js';
 import { denseToCsr } from '../src/sparse/csr.js';
 import { mulberry32 } from '../src/util/rng.js';
-import { loadOrt, type Ort } from './ort.js';
+import { loadOrt, ortSessionOptions, type Ort } from './ort.js';
 import { peakVariants } from './peak.js';
 import { matmulModel, timeSync } from './kernels.js';
 
@@ -66,9 +66,7 @@ export interface ThreadKernelRow {
 }
 
 async function ortMatmulUs(ort: Ort, Wt: Float32Array, K: number, M: number, B: number, threads: number, minMs: number): Promise<number> {
-  const sess = await ort.InferenceSession.create(matmulModel(Wt, K, M, B), {
-    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
-  });
+  const sess = await ort.InferenceSession.create(matmulModel(Wt, K, M, B), ortSessionOptions(threads));
   const x = new ort.Tensor('float32', new Float32Array(B * K).fill(0.5), [B, K]);
   const w0 = now();
   for (let i = 0; i < 10 || now() - w0 < 30; i++) await sess.run({ X: x });

@@ -190,7 +190,7 @@ for (const variant of VARIANTS) {
         const w = blockSparse(rows, cols, R, C, 0.3, seed++);
         const m = loadBsrHeap(heap, w, rows, cols, R, C);
         // The dense product in float64, for a check that does not lean on the reference alone.
-        for (const B of [1, 2, 3, 5, 16, 21]) {
+        for (const B of [1, 2, 3, 5, 8, 13, 16, 21, 29]) {
           const X = heap.alloc(cols * B), Y1 = heap.alloc(rows * B), Y2 = heap.alloc(rows * B);
           fill(heap, X, cols * B, seed++);
           for (const acc of [false, true]) {
@@ -229,7 +229,7 @@ for (const variant of VARIANTS) {
     for (const [R, C] of [[1, 4], [4, 4], [8, 1], [3, 2]] as [number, number][]) {
       const rows = 61 * R, cols = 37 * C, mk = heap.mark();
       const m = loadBsrHeap(heap, blockSparse(rows, cols, R, C, 0.4, seed++), rows, cols, R, C);
-      for (const B of [1, 7, 20]) {
+      for (const B of [1, 7, 13, 20]) {
         const X = heap.alloc(cols * B), Y1 = heap.alloc(rows * B), Y2 = heap.alloc(rows * B);
         fill(heap, X, cols * B, seed++);
         fill(heap, Y1, rows * B, seed);

@@ -173,7 +173,7 @@ export function bsr_spmv32(R: i32, C: i32, nbr: i32, rowptr: usize, colidx: usiz
 }
 
 // SpMM on batch-interleaved activations: X [cols, B], Y [rows, B] row-major. Per output row (block
-// row I, row r of the block), lanes of B in passes of 16, 4 and 1; every weight multiplies one
+// row I, row r of the block), lanes of B in passes of 16, 8, 4 and 1; every weight multiplies one
 // contiguous B-vector of X (as the CSR SpMM does).
 // @ts-ignore: decorator
 @inline function bsrSpmmT<I>(R: i32, C: i32, nbr: i32, rowptr: usize, colidx: usize, values: usize, X: usize, Y: usize, B: i32, acc: i32): void {
@@ -205,6 +205,46 @@ export function bsr_spmv32(R: i32, C: i32, nbr: i32, rowptr: usize, colidx: usiz
           }
         }
         v128.store(yb, c0); v128.store(yb, c1, 16); v128.store(yb, c2, 32); v128.store(yb, c3, 48);
+      }
+      if (b + 8 <= B) {
+        // 8 lanes (batch 8, the serving case): two accumulators, one pass over the blocks.
+        const yb = yr + (<usize>b << 2);
+        let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+        if (acc) { c0 = v128.load(yb); c1 = v128.load(yb, 16); }
+        const xb = X + (<usize>b << 2);
+        if (C == 4) {
+          // 1x4 / Rx4: the block's 4 columns unrolled, alternate columns in two accumulator pairs.
+          let d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+          for (let k = start; k < end; k++) {
+            const xp = xb + <usize>load<I>(colidx + k * sizeof<I>()) * 4 * ldx;
+            const vp = values + k * blockB + rowOff;
+            const v0 = v128.load32_splat(vp), v1 = v128.load32_splat(vp, 4);
+            const v2 = v128.load32_splat(vp, 8), v3 = v128.load32_splat(vp, 12);
+            c0 = madd(v0, v128.load(xp), c0);
+            c1 = madd(v0, v128.load(xp, 16), c1);
+            d0 = madd(v1, v128.load(xp + ldx), d0);
+            d1 = madd(v1, v128.load(xp + ldx, 16), d1);
+            c0 = madd(v2, v128.load(xp + 2 * ldx), c0);
+            c1 = madd(v2, v128.load(xp + 2 * ldx, 16), c1);
+            d0 = madd(v3, v128.load(xp + 3 * ldx), d0);
+            d1 = madd(v3, v128.load(xp + 3 * ldx, 16), d1);
+          }
+          c0 = f32x4.add(c0, d0);
+          c1 = f32x4.add(c1, d1);
+        } else {
+          for (let k = start; k < end; k++) {
+            let xp = xb + <usize>load<I>(colidx + k * sizeof<I>()) * <usize>C * ldx;
+            const vp = values + k * blockB + rowOff;
+            for (let c: usize = 0; c < Cb; c += 4) {
+              const v = v128.load32_splat(vp + c);
+              c0 = madd(v, v128.load(xp), c0);
+              c1 = madd(v, v128.load(xp, 16), c1);
+              xp += ldx;
+            }
+          }
+        }
+        v128.store(yb, c0); v128.store(yb, c1, 16);
+        b += 8;
       }
       for (; b + 4 <= B; b += 4) {
         const yb = yr + (<usize>b << 2);
