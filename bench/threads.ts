@@ -10,7 +10,7 @@ import { createEngine } from '../src/kernels/engine.js';
 import { kernelModuleBytes } from '../src/kernels/wasm.js';
 import { Heap } from '../src/kernels/heap.js';
 import { sparseKernelsFor } from '../src/kernels/sparse.js';
-import { denseToCsr } from '../src/sparse/csr.js';
+import { csrToSell4, denseToCsr } from '../src/sparse/csr.js';
 import { mulberry32 } from '../src/util/rng.js';
 import { loadOrt, ortSessionOptions, type Ort } from './ort.js';
 import { peakVariants } from './peak.js';
@@ -61,7 +61,10 @@ export async function bandwidthGBs(threads: number, totalMiB = 256): Promise<num
 // Sparse kernels on 1 and N threads.
 
 export interface ThreadKernelRow {
-  m: number; k: number; sparsity: number; batch: number; variant: string; threads: number;
+  m: number; k: number; sparsity: number; batch: number;
+  /** Storage the kernel reads: 'CSR' (spmv / spmm), or 'SELL-4' (the runtime's batch-1 kernel). */
+  format: string;
+  variant: string; threads: number;
   sparseUs: number; sparseGBs: number; peerUs: number | null; speedupVsPeer: number | null;
 }
 
@@ -101,6 +104,7 @@ export async function benchKernelThreads(opts: { quick: boolean; log: (s: string
     for (let i = 0; i < w.length; i++) if (r() >= sparsity) w[i] = r() - 0.5;
     const csr = denseToCsr(w, M, K);
     const idx16 = csr.colidx instanceof Uint16Array, nnz = csr.values.length;
+    const sell = csrToSell4(csr);
     let Wt: Float32Array | null = null;
     if (ort) {
       Wt = new Float32Array(K * M);
@@ -120,14 +124,31 @@ export async function benchKernelThreads(opts: { quick: boolean; log: (s: string
           new Float32Array(buf, va * 4, nnz).set(csr.values);
           const X = h.alloc(K * B), Y = h.alloc(M * B);
           h.f32.fill(0.5, X, X + K * B);
-          const us = usPerCall(B === 1 ? () => sp.spmv(idx16, M, rp, ci, va, X, Y, false)
-            : () => sp.spmm(idx16, M, rp, ci, va, X, Y, B, false), minMs);
+          const timed: { format: string; us: number; bytes: number }[] = [{
+            format: 'CSR',
+            us: usPerCall(B === 1 ? () => sp.spmv(idx16, M, rp, ci, va, X, Y, false)
+              : () => sp.spmm(idx16, M, rp, ci, va, X, Y, B, false), minMs),
+            bytes: nnz * (4 + (idx16 ? 2 : 4)) + 4 * (M + 1) + 4 * (K * B + M * B),
+          }];
+          if (B === 1 && sell) {
+            // The runtime's batch-1 kernel (SparseModel.step/run): SELL-4 slices of the same matrix.
+            const sp4 = h.alloc(sell.slices + 1), pm = h.alloc(sell.slices * 4), ix = h.alloc(sell.idx.length / 2), vs = h.alloc(sell.vals.length);
+            new Uint32Array(buf, sp4 * 4, sell.slices + 1).set(sell.sliceptr);
+            new Uint32Array(buf, pm * 4, sell.slices * 4).set(sell.perm);
+            new Uint16Array(buf, ix * 4, sell.idx.length).set(sell.idx);
+            new Float32Array(buf, vs * 4, sell.vals.length).set(sell.vals);
+            timed.push({
+              format: 'SELL-4', us: usPerCall(() => sp.sell4(sell.slices, sp4, pm, ix, vs, X, K, Y, false), minMs),
+              bytes: sell.vals.length * 6 + 4 * (sell.slices * 5 + 1) + 4 * (K + M),
+            });
+          }
           await e.close();
-          const bytes = nnz * (4 + (idx16 ? 2 : 4)) + 4 * (M + 1) + 4 * (K * B + M * B);
           const p = peer.get(threads) ?? null;
-          rows.push({ m: M, k: K, sparsity, batch: B, variant, threads, sparseUs: us, sparseGBs: bytes / (us * 1e3), peerUs: p, speedupVsPeer: p === null ? null : p / us });
-          opts.log(`${M}x${K} ${sparsity} B=${B} ${variant} ${threads}T: ${us.toFixed(1)} µs (${(bytes / (us * 1e3)).toFixed(1)} GB/s); ` +
-            `onnxruntime ${threads}T ${p === null ? '–' : p.toFixed(0) + ' µs'}`);
+          for (const { format, us, bytes } of timed) {
+            rows.push({ m: M, k: K, sparsity, batch: B, format, variant, threads, sparseUs: us, sparseGBs: bytes / (us * 1e3), peerUs: p, speedupVsPeer: p === null ? null : p / us });
+            opts.log(`${M}x${K} ${sparsity} B=${B} ${format} ${variant} ${threads}T: ${us.toFixed(1)} µs (${(bytes / (us * 1e3)).toFixed(1)} GB/s); ` +
+              `onnxruntime ${threads}T ${p === null ? '–' : p.toFixed(0) + ' µs'}`);
+          }
         }
       }
     }
@@ -138,13 +159,13 @@ export async function benchKernelThreads(opts: { quick: boolean; log: (s: string
 export function threadKernelMarkdown(r: Awaited<ReturnType<typeof benchKernelThreads>>): string {
   const f = (v: number | null, d = 1): string => (v === null ? '–' : v.toFixed(d));
   const one = (x: ThreadKernelRow): ThreadKernelRow | undefined =>
-    r.rows.find((y) => y.threads === 1 && y.sparsity === x.sparsity && y.batch === x.batch && y.variant === x.variant);
+    r.rows.find((y) => y.threads === 1 && y.sparsity === x.sparsity && y.batch === x.batch && y.variant === x.variant && (y.format ?? 'CSR') === (x.format ?? 'CSR'));
   return [
     `Streaming read (our WASM read kernel, each thread its own buffer): ${r.bandwidth.map((b) => `${b.threads} thread${b.threads > 1 ? 's' : ''} ${b.gbs.toFixed(1)} GB/s`).join(', ')}.`,
     '',
-    '| 7680×2560 sparsity | batch | variant | threads | sparse µs | vs 1 thread | GB/s (effective) | onnxruntime MatMul µs, same threads | vs onnxruntime |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...r.rows.map((x) => `| ${x.sparsity} | ${x.batch} | ${x.variant} | ${x.threads} | ${f(x.sparseUs)} | ${x.threads === 1 ? '1.00x' : `**${(one(x)!.sparseUs / x.sparseUs).toFixed(2)}x**`} | ` +
+    '| 7680×2560 sparsity | batch | format | variant | threads | sparse µs | vs 1 thread | GB/s (effective) | onnxruntime MatMul µs, same threads | vs onnxruntime |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...r.rows.map((x) => `| ${x.sparsity} | ${x.batch} | ${x.format ?? 'CSR'} | ${x.variant} | ${x.threads} | ${f(x.sparseUs)} | ${x.threads === 1 ? '1.00x' : `**${(one(x)!.sparseUs / x.sparseUs).toFixed(2)}x**`} | ` +
       `${f(x.sparseGBs)} | ${f(x.peerUs, 0)} | ${x.speedupVsPeer === null ? '–' : `**${x.speedupVsPeer.toFixed(1)}x**`} |`),
   ].join('\n');
 }

@@ -8,7 +8,7 @@ import type { WasmKernels, WasmVariant } from './wasm.js';
 import { BOUNDS, Op, chunkCount, nnzBounds } from './parallel.js';
 import type { ThreadPool } from './pool.js';
 import type { SparseKernels } from './sparse.js';
-import { SELL4_XSTAGE, WasmSparseKernels, hasSparseExports } from './sparse.js';
+import { SELL4_WINDOW, SELL4_XSTAGE, WasmSparseKernels, hasSparseExports } from './sparse.js';
 import { type BsrKernels, WasmBsrKernels, hasBsrExports } from './bsr.js';
 
 // Below these sizes a call runs on one thread (work in multiply-adds or elements).
@@ -16,6 +16,9 @@ const MIN_GEMM_MACS = 32768;
 const MIN_ELEMENTS = 16384;
 const MIN_CELL_ELEMENTS = 1024;
 const MIN_SPARSE_NNZ = 4096;
+// SELL-4 runs ~4 non-zeros per ns on one core, so below this a call is done before a split repays
+// its dispatch and the cache lines of x and y moving between cores.
+const MIN_SELL4_NNZ = 32768;
 
 export class ThreadedKernels implements Kernels {
   readonly name = 'wasm' as const;
@@ -187,15 +190,21 @@ export class ThreadedSparseKernels implements SparseKernels {
     this.one = new WasmSparseKernels(k.heap, e);
   }
 
-  /** Cuts the rows into chunks of about equal non-zeros; 0 when the matrix is too small to split. */
-  private chunks(rows: number, rowptr: number, perEntry = 1): number {
+  /**
+   * Cuts the rows into chunks of about equal non-zeros, chunk boundaries on multiples of `align`
+   * rows; 0 when the matrix is too small to split.
+   */
+  private chunks(rows: number, rowptr: number, perEntry = 1, align = 1, minNnz = MIN_SPARSE_NNZ): number {
     const i32 = this.heap.i32;
     const nnz = ((i32[rowptr + rows] >>> 0) - (i32[rowptr] >>> 0)) * perEntry;
-    if (nnz < MIN_SPARSE_NNZ * this.k.minScale || rows < 2) return 0;
+    if (nnz < minNnz * this.k.minScale || rows < 2) return 0;
     const a = this.k.pool.args;
-    a[0] = rows;
+    a[0] = Math.ceil(rows / align);
     const n = chunkCount(Op.Spmv16, a, this.k.threads);
     nnzBounds(i32, rowptr, rows, n, a, BOUNDS);
+    if (align > 1) {
+      for (let t = 1; t < n; t++) a[BOUNDS + t] = Math.max(a[BOUNDS + t - 1], Math.min(rows, Math.round(a[BOUNDS + t] / align) * align));
+    }
     return n;
   }
 
@@ -217,7 +226,9 @@ export class ThreadedSparseKernels implements SparseKernels {
   }
   sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
     y: number, accumulate: boolean, bias = 0): void {
-    const n = this.chunks(slices, sliceptr, 4); // sliceptr counts groups of 4 entries
+    // sliceptr counts groups of 4 entries; chunks of whole sorting windows (no two threads write
+    // one cache line of y).
+    const n = this.chunks(slices, sliceptr, 4, SELL4_WINDOW / 4, MIN_SELL4_NNZ);
     if (!n) { this.one.sell4(slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias); return; }
     // Stage x once here (every thread reads it there); the pool's dispatch publishes the copy.
     this.heap.u8.copyWithin(SELL4_XSTAGE, x * 4, (x + cols) * 4);

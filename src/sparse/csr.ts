@@ -12,6 +12,9 @@
 // there are practically none. delta8 costs 5 bytes per fp32 nonzero instead of 6 (u16).
 
 import { SrnnFormatError } from './errors.js';
+import { SELL4_WINDOW } from '../kernels/sparse.js';
+
+export { SELL4_WINDOW };
 
 export type IndexDtype = 'u16' | 'u32';
 export type IndexEncoding = 'u16' | 'u32' | 'delta8';
@@ -151,10 +154,10 @@ export function checkColidx(rowptr: Uint32Array, colidx: Uint16Array | Uint32Arr
 }
 
 /**
- * SELL-4 (Kreutzer et al.'s SELL-C-σ with C = 4, σ = all rows): the batch-1 layout of the
- * `sell4` kernel (src/kernels/sparse.ts), built from a CSR matrix at load time. Rows are sorted by
- * length (longest first, ties in row order) and cut into slices of 4; a slice stores its rows'
- * entries interleaved, group j = entry j of each of its 4 rows, padded to its longest row with
+ * SELL-4 (Kreutzer et al.'s SELL-C-σ with C = 4, σ = SELL4_WINDOW rows): the batch-1 layout of the
+ * `sell4` kernel (src/kernels/sparse.ts), built from a CSR matrix at load time. Within each window of
+ * σ consecutive rows, rows are sorted by length (longest first, ties in row order) and cut into
+ * slices of 4 (so slices barely pad); a slice stores its rows' entries interleaved, group j = entry j of each of its 4 rows, padded to its longest row with
  * value 0 at a column the row already uses (column 0 for an empty row). So the result equals the
  * CSR product except that a padded row whose padding column holds ±Inf in x yields NaN.
  *  - sliceptr (slices+1): first group of each slice;
@@ -175,13 +178,19 @@ export interface Sell4 {
 /** Largest column count a SELL-4 matrix can hold (byte offsets in u16). */
 export const SELL4_MAX_COLS = 16384;
 
+
 /** The SELL-4 layout of a CSR matrix, or null when it has more than SELL4_MAX_COLS columns. */
 export function csrToSell4(m: CsrMatrix, opts: { sort?: boolean } = {}): Sell4 | null {
   const { rows, cols, rowptr, colidx, values } = m;
   if (cols > SELL4_MAX_COLS) return null;
   const len = (r: number): number => rowptr[r + 1] - rowptr[r];
   const order = Array.from({ length: rows }, (_, r) => r);
-  if (opts.sort ?? true) order.sort((a, b) => len(b) - len(a) || a - b);
+  if (opts.sort ?? true) {
+    for (let w = 0; w < rows; w += SELL4_WINDOW) {
+      const win = order.slice(w, w + SELL4_WINDOW).sort((a, b) => len(b) - len(a) || a - b);
+      for (let i = 0; i < win.length; i++) order[w + i] = win[i];
+    }
+  }
   const slices = Math.ceil(rows / 4);
   const sliceptr = new Uint32Array(slices + 1);
   for (let s = 0; s < slices; s++) {
