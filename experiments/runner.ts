@@ -306,8 +306,9 @@ export type PruneSpec =
   /**
    * targetSparsity: target mode (adaptive); else Algorithm 1 as printed, φ = phiMult·θ, with q measured
    * at startItr, or (qFrom) the 90th percentile of |w| per layer type of that finished dense run's final weights.
+   * block (target mode): prune whole R×C blocks (the recipe's "block"), at the same target sparsity.
    */
-  | { method: 'narang'; targetSparsity?: number; phiMult?: number; qFrom?: string }
+  | { method: 'narang'; targetSparsity?: number; phiMult?: number; qFrom?: string; block?: [number, number] }
   /** Target mode (equal sparsity per layer type) at the overall sparsity another run reached. */
   | { method: 'target-match'; matchNnzOf: string }
   | { method: 'hard'; atEpoch: number; matchNnzOf: string }
@@ -385,7 +386,7 @@ export function resolveRecipe(
     case 'none':
       return null;
     case 'narang': {
-      if (p.targetSparsity !== undefined) return { method: 'narang', targetSparsity: p.targetSparsity, schedules: { default: win } };
+      if (p.targetSparsity !== undefined) return { method: 'narang', targetSparsity: p.targetSparsity, schedules: { default: win }, ...(p.block ? { block: p.block } : {}) };
       if (!p.qFrom) return { method: 'narang', schedules: { default: { ...win, phiMult: p.phiMult ?? 1.5 } } };
       const q = q90Of(p.qFrom);
       const schedules: Record<string, Record<string, number>> = { default: { ...win, phiMult: p.phiMult ?? 1.5 } };
