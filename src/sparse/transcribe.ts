@@ -23,17 +23,8 @@ import type { SparseModel } from './runtime.js';
 // Feature settings
 
 /** Everything needed to compute a model's input features from a WAV file (stored with the model). */
-export interface SpeechFeatureSettings {
+export interface SpeechFeatureSettings extends FeatureConfig {
   kind: 'logmel';
-  sampleRate: number;
-  winSec: number;
-  hopSec: number;
-  nFft?: number;
-  nMels: number;
-  fMin: number;
-  fMax?: number;
-  preemphasis: number;
-  logFloor: number;
   /**
    * 'utterance' (mean/variance over the whole utterance: cannot stream), 'global' (fixed
    * statistics of the training split, in `mean`/`std`: streams) or 'none'. Stored settings from
