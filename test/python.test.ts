@@ -218,6 +218,12 @@ const TRAJECTORIES: { name: string; recipe: PruneRecipe; epochs: number; itersPe
   { name: 'agp-never', recipe: { method: 'agp', revival: 'never', agp: { targetSparsity: 0.7, initialSparsity: 0.2, freq: 3 } }, epochs: 6, itersPerEpoch: 20, seed: 7 },
   { name: 'hard-ties', recipe: { method: 'hard', hard: { atEpoch: 2, targetNnz: 333 } }, epochs: 4, itersPerEpoch: 20, seed: 8, grid: 16 },
   { name: 'oneshot-global', recipe: { method: 'oneshot', oneshot: { targetSparsity: 0.6, scope: 'global' } }, epochs: 1, itersPerEpoch: 10, seed: 9, grid: 16 },
+  // Block pruning (max |w| per block): the same units, thresholds, ties and masks.
+  { name: 'narang-target-1x4', recipe: { method: 'narang', targetSparsity: 0.9, block: [1, 4] }, epochs: 6, itersPerEpoch: 20, seed: 10 },
+  { name: 'narang-never-1x4', recipe: { method: 'narang', revival: 'never', block: [1, 4] }, epochs: 6, itersPerEpoch: 20, seed: 11, plant: true },
+  { name: 'agp-ties-1x4', recipe: { method: 'agp', targetSparsity: 0.8, block: [1, 4] }, epochs: 6, itersPerEpoch: 20, seed: 12, grid: 32 },
+  { name: 'hard-ties-4x4', recipe: { method: 'hard', kinds: ['recurrent', 'input'], block: [4, 4], hard: { atEpoch: 2, targetNnz: 333 } }, epochs: 4, itersPerEpoch: 20, seed: 13, grid: 16 },
+  { name: 'oneshot-tensor-2x4', recipe: { method: 'oneshot', kinds: ['recurrent', 'input'], block: [2, 4], oneshot: { targetSparsity: 0.5, scope: 'tensor' } }, epochs: 1, itersPerEpoch: 10, seed: 14, grid: 16 },
 ];
 
 for (const t of TRAJECTORIES)

@@ -89,6 +89,23 @@ def param_kinds(model):
     return out
 
 
+def _block_grid(name, shape, block):
+    """None for single weights, else (block rows, R, block cols, C) of a [rows, cols] weight; raises
+    naming the tensor when the block does not divide it (as blockGrid in TS)."""
+    br, bc = block
+    if br == 1 and bc == 1:
+        return None
+    bt = f"{br}x{bc}"
+    if len(shape) != 2:
+        raise RecipeError(f"{name}: shape [{', '.join(map(str, shape))}] is not a matrix; {bt} blocks need a 2-D weight "
+                          f"(prune it unstructured: block [1, 1], or leave its kind out of \"kinds\")")
+    rows, cols = shape
+    if rows % br or cols % bc:
+        raise RecipeError(f"{name}: shape [{rows}, {cols}] is not divisible into {bt} blocks ({rows} % {br} = {rows % br}, "
+                          f"{cols} % {bc} = {cols % bc}); choose a block whose sides divide it, or leave its kind out of \"kinds\"")
+    return (rows // br, br, cols // bc, bc)
+
+
 def _unwrap(model):
     # DistributedDataParallel / DataParallel: prune the wrapped module, with its own names.
     while isinstance(model, (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)):
@@ -98,7 +115,8 @@ def _unwrap(model):
 
 class Pruner:
     """Gradual pruning (Narang et al. 2017 Algorithm 1, AGP, hard, one-shot) of a PyTorch module,
-    driven by the same recipe JSON as ``sparse-rnn train --prune-config``.
+    driven by the same recipe JSON as ``sparse-rnn train --prune-config``; with ``"block": [R, C]``
+    whole R×C blocks are kept or dropped, scored by their largest |w| (as the TypeScript pruner).
 
     Args:
         recipe: a dict, a JSON file path, or JSON text.
@@ -120,10 +138,6 @@ class Pruner:
         self.optimizer = optimizer
         self._log = log
         self.resolved = resolve_recipe(self.recipe, epochs, iters_per_epoch, where)
-        if "block" in self.resolved:
-            # Block pruning (max-|w| block scores) is implemented in the TypeScript pruner only so far.
-            raise RecipeError(f"{where}.block: block pruning is not implemented in sparse_rnn_torch yet; "
-                              "train with `sparse-rnn train --prune-block`, or drop \"block\" (unstructured)")
         self._run_length = (epochs, iters_per_epoch)
         self.model = _unwrap(model)
         kinds = param_kinds(self.model)
@@ -138,6 +152,9 @@ class Pruner:
             self._by_kind.setdefault(k, []).append((n, p))
         #: {name: bool tensor} of the pruned parameters (all True until the first update).
         self.masks = {n: torch.ones_like(p, dtype=torch.bool) for n, p, _ in self.pruned}
+        # How each pruned tensor is cut into units: None (single weights) or its block grid.
+        block = self.resolved.get("block", [1, 1])
+        self._grids = {n: _block_grid(n, tuple(p.shape), block) for n, p, _ in self.pruned}
         self._s = {"lastItr": -1, "kinds": {}, "active": [], "thresholds": {}, "hardDone": False, "oneshotDone": False,
                    "agpSparsity": None, "counters": {"maskUpdates": 0, "revivals": 0}, "history": [], "warnings": []}
         for w in self.resolved["warnings"]:
@@ -307,19 +324,57 @@ class Pruner:
         s = {"startItr": rk["startItr"], "rampItr": rk["rampItr"], "endItr": rk["endItr"], "freq": rk["freq"], "theta": 1, "phi": rk["phiMult"]}
         return narang_epsilon_formula(s, itr)
 
+    def _units(self, n, p):
+        """Units of a pruned tensor: weights, or blocks with block pruning (what every cut counts)."""
+        g = self._grids[n]
+        return p.numel() if g is None else g[0] * g[2]
+
+    def _scores(self, n, p):
+        """|w| per unit of a tensor, flat (float32): the weight, or the block's largest |w| (blocks in
+        row-major order of the block grid), as blockScores in TS."""
+        a = p.detach().abs()
+        if torch.isnan(a).any():
+            i = int(torch.nonzero(torch.isnan(a.reshape(-1)))[0].item())
+            raise ValueError(f"Pruner: non-finite weight in {n}[{i}]")
+        g = self._grids[n]
+        if g is None:
+            return a.reshape(-1)
+        nbr, br, nbc, bc = g
+        return a.reshape(nbr, br, nbc, bc).amax(dim=(1, 3)).reshape(-1)
+
+    def _unit_mask(self, n):
+        """A tensor's mask per unit (a block's mask is its first weight's: masks are block-constant)."""
+        m, g = self.masks[n], self._grids[n]
+        if g is None:
+            return m.reshape(-1)
+        nbr, br, nbc, bc = g
+        return m.reshape(nbr, br, nbc, bc)[:, 0, :, 0].reshape(-1)
+
+    def _set_units(self, n, p, keep):
+        """Writes a per-unit keep decision into a tensor's mask; returns (zeros, revived) in weights."""
+        g = self._grids[n]
+        if g is None:
+            m = keep.reshape(p.shape)
+        else:
+            nbr, br, nbc, bc = g
+            m = keep.reshape(nbr, 1, nbc, 1).expand(nbr, br, nbc, bc).reshape(p.shape)
+        m = m.to(p.device)
+        old = self.masks[n]
+        zeros = int((~m).sum().item())
+        revived = int((m & ~old).sum().item())
+        self.masks[n] = m.clone()
+        return zeros, revived
+
     def _gather_abs(self, ps, sentinel=0.0):
-        """|w| of a kind's tensors concatenated (float32); with revival "never", pruned entries of
-        active masks are replaced by the sentinel (as gatherAbs in TS)."""
+        """Unit scores (|w|, or max |w| per block) of a kind's tensors concatenated (float32); with
+        revival "never", masked units of active masks are replaced by the sentinel (as gatherAbs in TS)."""
         never = self.resolved["revival"] == "never"
         active = set(self._s["active"])
         parts = []
         for n, p in ps:
-            a = p.detach().abs().reshape(-1)
-            if torch.isnan(a).any():
-                i = int(torch.nonzero(torch.isnan(a))[0].item())
-                raise ValueError(f"Pruner: non-finite weight in {n}[{i}]")
+            a = self._scores(n, p)
             if never and n in active:
-                a = torch.where(self.masks[n].reshape(-1), a, torch.full_like(a, sentinel))
+                a = torch.where(self._unit_mask(n), a, torch.full_like(a, sentinel))
             parts.append(a.cpu())
         return torch.cat(parts) if parts else torch.empty(0)
 
@@ -352,14 +407,12 @@ class Pruner:
         never = self.resolved["revival"] == "never"
         rec = {"itr": itr, "method": "narang", "kind": k, "epsilon": eps, "tensors": []}
         for n, p in ps:
-            old = self.masks[n]
-            # The documented comparison: float32 |w| against ε rounded to float32.
-            keep = p.detach().abs() >= torch.tensor(float32(eps), dtype=torch.float32, device=p.device)
+            # The documented comparison: float32 |w| against ε rounded to float32 (with blocks, the block's
+            # largest |w|: a block survives when any of its weights reaches ε).
+            keep = self._scores(n, p) >= torch.tensor(float32(eps), dtype=torch.float32, device=p.device)
             if never:
-                keep &= old
-            zeros = int((~keep).sum().item())
-            revived = int((keep & ~old).sum().item())
-            self.masks[n] = keep
+                keep &= self._unit_mask(n).to(keep.device)
+            zeros, revived = self._set_units(n, p, keep)
             self._s["thresholds"][n] = eps
             self._mask_changed(n, p, rec, zeros, revived, eps)
         ks["updates"] += 1
@@ -385,12 +438,9 @@ class Pruner:
         new = above | (tie & (torch.cumsum(tie.to(torch.int64), 0) <= ties))
         off = 0
         for name, p in ps:
-            m = new[off: off + p.numel()].reshape(p.shape).to(p.device)
-            off += p.numel()
-            old = self.masks[name]
-            zeros = int((~m).sum().item())
-            revived = int((m & ~old).sum().item())
-            self.masks[name] = m
+            u = self._units(name, p)
+            zeros, revived = self._set_units(name, p, new[off: off + u])
+            off += u
             self._s["thresholds"][name] = thr if math.isfinite(thr) else 0
             self._mask_changed(name, p, rec, zeros, revived, self._s["thresholds"][name])
         return thr
@@ -398,16 +448,17 @@ class Pruner:
     def _agp_update(self, st, itr):
         rec = {"itr": itr, "method": "agp", "targetSparsity": st, "tensors": []}
         for n, p, _ in self.pruned:
-            self._topk([(n, p)], p.numel() - round_half_even(st * p.numel()), rec)
+            u = self._units(n, p)
+            self._topk([(n, p)], u - round_half_even(st * u), rec)
         self._s["agpSparsity"] = st
         self._record(rec)
 
     def _hard_now(self, itr):
         h = self.resolved["hard"]
-        N = sum(p.numel() for _, p, _ in self.pruned)
-        keep = h["targetNnz"] if "targetNnz" in h else N - round_half_even(h["targetSparsity"] * N)
+        N = sum(self._units(n, p) for n, p, _ in self.pruned)
+        keep = self._nnz_units(h["targetNnz"]) if "targetNnz" in h else N - round_half_even(h["targetSparsity"] * N)
         if keep > N:
-            self._warn(f"hard: targetNnz {keep} exceeds the {N} prunable weights; nothing pruned")
+            self._warn(f"hard: targetNnz {h.get('targetNnz')} exceeds the {sum(p.numel() for _, p, _ in self.pruned)} prunable weights; nothing pruned")
         rec = {"itr": itr, "method": "hard", "targetSparsity": 1 - min(keep, N) / N, "tensors": []}
         thr = self._topk([(n, p) for n, p, _ in self.pruned], min(keep, N), rec)
         rec["epsilon"] = thr if math.isfinite(thr) else 0
@@ -419,18 +470,26 @@ class Pruner:
         o = self.resolved["oneshot"]
         rec = {"itr": self._s["lastItr"], "method": "oneshot", "tensors": []}
         if o["scope"] == "global":
-            N = sum(p.numel() for _, p, _ in self.pruned)
-            keep = min(N, o["targetNnz"] if "targetNnz" in o else N - round_half_even(o["targetSparsity"] * N))
+            N = sum(self._units(n, p) for n, p, _ in self.pruned)
+            keep = min(N, self._nnz_units(o["targetNnz"]) if "targetNnz" in o else N - round_half_even(o["targetSparsity"] * N))
             rec["targetSparsity"] = 1 - keep / N if N else 0
             thr = self._topk([(n, p) for n, p, _ in self.pruned], keep, rec)
             rec["epsilon"] = thr if math.isfinite(thr) else 0
         else:
             rec["targetSparsity"] = o["targetSparsity"]
             for n, p, _ in self.pruned:
-                self._topk([(n, p)], p.numel() - round_half_even(o["targetSparsity"] * p.numel()), rec)
+                u = self._units(n, p)
+                self._topk([(n, p)], u - round_half_even(o["targetSparsity"] * u), rec)
         self._s["oneshotDone"] = True
         self._record(rec)
         self.apply_masks()
+
+    def _nnz_units(self, nnz):
+        """A non-zero budget in weights as whole units (blocks): round(nnz / block size), as nnzUnits in TS."""
+        if not self.pruned:
+            return nnz
+        n, p, _ = self.pruned[0]
+        return round_half_even(nnz / (p.numel() / self._units(n, p)))
 
     # -------------------------------------------------------------------------------------------
     # Book-keeping

@@ -153,6 +153,24 @@ class PrunerTests(unittest.TestCase):
             size = sum(dict(m.named_parameters())[n].numel() for n in p.sparsity)
             self.assertAlmostEqual(total / size, want, delta=0.01, msg=recipe["method"])
 
+    def test_block_pruning(self):
+        # 1×4 blocks in a GRU trained with PyTorch: every 1×4 block of a pruned tensor is all kept or
+        # all zero, at the recipe's sparsity; a block that does not divide a tensor is refused by name.
+        torch.manual_seed(2)
+        m = CharModel(embed=8)
+        opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+        p = Pruner({"method": "agp", "targetSparsity": 0.75, "block": [1, 4]}, m, epochs=4, iters_per_epoch=10,
+                   optimizer=opt, log=lambda s: None)
+        train(m, opt, p, 40)
+        params = dict(m.named_parameters())
+        for n, mask in p.masks.items():
+            blocks = mask.reshape(mask.shape[0], -1, 4)
+            self.assertTrue(bool((blocks.all(dim=2) | ~blocks.any(dim=2)).all()), n)
+            self.assertAlmostEqual(p.sparsity[n], 0.75, delta=0.05, msg=n)
+            self.assertTrue(bool((params[n].detach()[~mask] == 0).all()), n)
+        with self.assertRaisesRegex(RecipeError, r"fc\.weight: shape \[11, 12\] is not divisible into 2x4 blocks"):
+            Pruner({"method": "agp", "targetSparsity": 0.5, "block": [2, 4]}, CharModel(embed=8), epochs=4, iters_per_epoch=10)
+
 
 class SafetensorsTests(unittest.TestCase):
     def test_round_trip(self):
