@@ -59,8 +59,9 @@ export interface SparseWasmExports {
 }
 
 /**
- * Rows per sorting window (σ) of the SELL-4 layout (src/sparse/csr.ts). A window's outputs fill whole 64-byte lines of y (64 rows × 4 bytes =
- * 4 lines), so threads that split the slices on window boundaries never write the same cache line.
+ * Rows per sorting window (σ) of the SELL-4 layout (src/sparse/csr.ts). A window's outputs fill
+ * whole 64-byte lines of y (64 rows × 4 bytes = 4 lines), so threads that split the slices on window
+ * boundaries never write the same cache line.
  * Sorting all rows instead scatters every thread's outputs over all of y: on 2 cores that false
  * sharing made a 20k-non-zero product 2.3x slower on 2 threads than on 1 (measured).
  */

@@ -14,8 +14,6 @@
 import { SrnnFormatError } from './errors.js';
 import { SELL4_WINDOW } from '../kernels/sparse.js';
 
-export { SELL4_WINDOW };
-
 export type IndexDtype = 'u16' | 'u32';
 export type IndexEncoding = 'u16' | 'u32' | 'delta8';
 
@@ -157,9 +155,10 @@ export function checkColidx(rowptr: Uint32Array, colidx: Uint16Array | Uint32Arr
  * SELL-4 (Kreutzer et al.'s SELL-C-σ with C = 4, σ = SELL4_WINDOW rows): the batch-1 layout of the
  * `sell4` kernel (src/kernels/sparse.ts), built from a CSR matrix at load time. Within each window of
  * σ consecutive rows, rows are sorted by length (longest first, ties in row order) and cut into
- * slices of 4 (so slices barely pad); a slice stores its rows' entries interleaved, group j = entry j of each of its 4 rows, padded to its longest row with
- * value 0 at a column the row already uses (column 0 for an empty row). So the result equals the
- * CSR product except that a padded row whose padding column holds ±Inf in x yields NaN.
+ * slices of 4 (so slices barely pad); a slice stores its rows' entries interleaved, group j = entry j
+ * of each of its 4 rows, padded to its longest row with value 0 at a column the row already uses
+ * (column 0 for an empty row). So the result equals the CSR product except that a padded row whose
+ * padding column holds ±Inf in x yields NaN.
  *  - sliceptr (slices+1): first group of each slice;
  *  - perm (4 per slice): each lane's output row as a BYTE offset into y, 0xFFFFFFFF for none;
  *  - idx (4 per group): column as a BYTE offset into x (u16: needs cols ≤ 16384);
@@ -177,7 +176,6 @@ export interface Sell4 {
 
 /** Largest column count a SELL-4 matrix can hold (byte offsets in u16). */
 export const SELL4_MAX_COLS = 16384;
-
 
 /** The SELL-4 layout of a CSR matrix, or null when it has more than SELL4_MAX_COLS columns. */
 export function csrToSell4(m: CsrMatrix, opts: { sort?: boolean } = {}): Sell4 | null {
