@@ -16,7 +16,7 @@ import { BsrRefKernels, bsrKernelsFor, type BsrKernels } from '../src/kernels/bs
 import { wasmRelaxedSupported, type WasmVariant } from '../src/kernels/wasm.js';
 import { Param } from '../src/nn/param.js';
 import { paramSpecs, type ModelConfig, type ParamKind } from '../src/nn/config.js';
-import { Pruner, type PruneRecipe, blockGrid, blockScores, parseBlock, parseRecipe, percentileNearestRank, qFromWeights } from '../src/prune/index.js';
+import { Pruner, type PruneRecipe, blockGrid, blockScores, parseBlock, parseRecipe, percentileNearestRank, qFromWeights, writeBlockMask } from '../src/prune/index.js';
 import { bsrToDense, denseToBsr, isBlockAligned } from '../src/sparse/bsr.js';
 import { SRNN_VERSION, readSrnn } from '../src/sparse/format.js';
 import { serializeNpy } from '../src/io/npy.js';
@@ -124,7 +124,7 @@ test('block pruning: a top-k cut keeps the blocks of largest max-|w|; unstructur
   for (let i = 0; i < a.length; i++) assert.deepEqual(a[i].maskData, b[i].maskData);
 });
 
-test('block pruning: q over block scores; a block that does not divide a tensor is one clear error naming it', () => {
+test('block pruning: q over block scores; a block that does not divide a tensor cuts its edge blocks short', () => {
   const w = Float32Array.from({ length: 32 }, (_, i) => (i % 7) - 3);
   const shapes = new Map([['w', [4, 8]]]);
   const q = qFromWeights(new Map([['w', w]]), { w: 'recurrent' }, { percentile: 50, block: [1, 4], shapes }).recurrent!;
@@ -133,10 +133,31 @@ test('block pruning: q over block scores; a block that does not divide a tensor 
   blockScores(g, w, null, 0, s, 0, 'w');
   assert.equal(q, percentileNearestRank(s, 50));
   assert.equal(s.length, 8);
+  // A 6×10 weight in 4×4 blocks: a 2×3 grid whose last block row has 2 rows and last block column 2 columns.
+  const rg = blockGrid('rnn.weight_hh_l0', [6, 10], [4, 4]);
+  assert.deepEqual([rg.nbr, rg.nbc, rg.units], [2, 3, 6]);
+  const rw = new Float32Array(60).fill(0.01);
+  rw[5 * 10 + 9] = 0.7; // the corner block (rows 4–5, columns 8–9) holds the largest weight
+  rw[1 * 10 + 6] = 0.5; // block (0, 1)
+  const rs = new Float32Array(rg.units);
+  blockScores(rg, rw, null, 0, rs, 0, 'w');
+  assert.deepEqual([...rs].map((x) => Math.fround(x)), [0.01, 0.5, 0.01, 0.01, 0.01, 0.7].map(Math.fround));
+  const rm = new Float32Array(60).fill(1);
+  const zr = writeBlockMask(rg, rm, (u) => (u === 5 || u === 1 ? 1 : 0));
+  // Zeroed: blocks 0 (4×4), 2 (4×2), 3 (2×4), 4 (2×4) = 16 + 8 + 8 + 8 weights.
+  assert.deepEqual(zr, { zeros: 40, revived: 0 });
+  assert.equal(rm.reduce((a, x) => a + x, 0), 20);
+  for (const [r, c] of [[4, 8], [5, 9], [0, 4], [3, 7]]) assert.equal(rm[r * 10 + c], 1, `kept ${r},${c}`);
+  for (const [r, c] of [[0, 8], [3, 9], [4, 0], [5, 7]]) assert.equal(rm[r * 10 + c], 0, `dropped ${r},${c}`);
+  // The pruner runs it: the corner block survives a one-shot cut to 2 of 6 blocks; a non-matrix is refused by name.
   const heap = new Heap(1 << 20);
-  const ps = params(heap, [['rnn.weight_hh_l0', 'recurrent', [6, 8]]], 1);
-  assert.throws(() => new Pruner({ method: 'oneshot', targetSparsity: 0.5, block: [4, 4] }, ps, { epochs: 1, itersPerEpoch: 1 }),
-    (e: Error) => /rnn\.weight_hh_l0: shape \[6, 8\] is not divisible into 4x4 blocks/.test(e.message) && !e.message.includes('\n'));
+  const ps = params(heap, [['rnn.weight_hh_l0', 'recurrent', [6, 10]]], 1);
+  ps[0].data.set(rw);
+  new Pruner({ method: 'oneshot', targetSparsity: 4 / 6, block: [4, 4] }, ps, { epochs: 1, itersPerEpoch: 1 });
+  assert.deepEqual([...ps[0].maskData!], [...rm]);
+  const flat = params(new Heap(1 << 20), [['v', 'recurrent', [12]]], 1);
+  assert.throws(() => new Pruner({ method: 'oneshot', targetSparsity: 0.5, block: [4, 4] }, flat, { epochs: 1, itersPerEpoch: 1 }),
+    (e: Error) => /v: shape \[12\] is not a matrix/.test(e.message) && !e.message.includes('\n'));
   // Recipe and flag syntax.
   assert.deepEqual(parseBlock('4x4'), [4, 4]);
   assert.deepEqual(parseBlock('8X1'), [8, 1]);

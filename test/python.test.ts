@@ -224,6 +224,9 @@ const TRAJECTORIES: { name: string; recipe: PruneRecipe; epochs: number; itersPe
   { name: 'agp-ties-1x4', recipe: { method: 'agp', targetSparsity: 0.8, block: [1, 4] }, epochs: 6, itersPerEpoch: 20, seed: 12, grid: 32 },
   { name: 'hard-ties-4x4', recipe: { method: 'hard', kinds: ['recurrent', 'input'], block: [4, 4], hard: { atEpoch: 2, targetNnz: 333 } }, epochs: 4, itersPerEpoch: 20, seed: 13, grid: 16 },
   { name: 'oneshot-tensor-2x4', recipe: { method: 'oneshot', kinds: ['recurrent', 'input'], block: [2, 4], oneshot: { targetSparsity: 0.5, scope: 'tensor' } }, epochs: 1, itersPerEpoch: 10, seed: 14, grid: 16 },
+  // Blocks that do not divide the shapes (W_ih 24×4, W_hh 24×8, fc 7×8): short edge blocks, kept or dropped whole.
+  { name: 'narang-target-3x3-ragged', recipe: { method: 'narang', targetSparsity: 0.8, block: [3, 3] }, epochs: 6, itersPerEpoch: 20, seed: 15 },
+  { name: 'hard-ties-4x3-ragged', recipe: { method: 'hard', block: [4, 3], hard: { atEpoch: 2, targetNnz: 200 } }, epochs: 4, itersPerEpoch: 20, seed: 16, grid: 16 },
 ];
 
 for (const t of TRAJECTORIES)

@@ -61,7 +61,7 @@ test('reproduce plans: seeds as a dimension, the added rows, the SOTU sizes', ()
   // --full: the claim rows get 3 seeds (S, S+1, S+2), the rest one; copies depend on the same seed's runs.
   const full = charlmPlan('full');
   const ids = full.runs.map((r) => r.id);
-  for (const id of ['1', '2', '4', '4m', '5', '5p', '3', '2b']) for (const s of ['', '-s1235', '-s1236']) assert.ok(ids.includes(id + s), id + s);
+  for (const id of ['1', '2', '4', '4m', '5', '5p', '3', '2b', '2b44']) for (const s of ['', '-s1235', '-s1236']) assert.ok(ids.includes(id + s), id + s);
   for (const id of ['6', '2a', '2q', '2q9', '2t', '5e4', '5e6', '5e8']) {
     assert.ok(ids.includes(id), id);
     assert.ok(!ids.includes(`${id}-s1235`), `${id} has one seed`);
@@ -127,7 +127,7 @@ test('--dry-run lists every run of the plan with its seed, dependencies and an e
   const md = planListing({ mode: 'full', task: 'charlm', out: 'unused', seeds: 2 });
   assert.match(md, /^\| 5-s1235 \| GRU-256 \| 1235 \| hard pruning at epoch 3, seed 1235 \| 2-s1235 \| \d+ \|$/m);
   assert.match(md, /^\| 2q \| GRU-256 \| 1234 \| [^|]+ \| 1 \| \d+ \|$/m);
-  assert.match(md, /32 runs; about [\d.]+ (h|min) wall with 2 at a time/);
+  assert.match(md, /34 runs; about [\d.]+ (h|min) wall with 2 at a time/);
   // Both tasks of 'all'; the speech plan lists its Nesterov rows.
   const all = planListing({ mode: 'full', task: 'all', out: 'unused', parallel: 1 });
   assert.match(all, /## charlm \(full\)/);
@@ -181,7 +181,7 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
   const r1 = await reproduce(opts);
   assert.ok(r1.completed, logs.join('\n'));
   const c = r1.charlm!;
-  const ALL = ['1', '2', '2a', '2b', '2q', '2q9', '2t', '3', '4', '4m', '5', '5p', '6'];
+  const ALL = ['1', '2', '2a', '2b', '2b44', '2q', '2q9', '2t', '3', '4', '4m', '5', '5p', '6'];
   assert.deepEqual(c.trained.sort(), ALL);
   assert.equal(c.skipped.length, 0);
   const R = c.results;
@@ -199,6 +199,7 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
   // Run 2 in 1×4 blocks: the recipe carries the block shape, the sparsity is run 2's (within a block per tensor).
   assert.deepEqual((R.get('2b')!.spec.recipe as { block?: number[] }).block, [1, 4]);
   assert.ok(Math.abs(R.get('2b')!.params.prunedNnz - nnz2) <= 4 * 3, `2b ${R.get('2b')!.params.prunedNnz} vs 2 ${nnz2}`);
+  assert.deepEqual((R.get('2b44')!.spec.recipe as { block?: number[] }).block, [4, 4]);
   // Each finished run's summary (its result, no checkpoint) is kept beside the run folders.
   const summaries = join(dir, 'runs', 'summaries', 'charlm');
   for (const id of ALL) assert.ok(existsSync(join(summaries, `${id}.json`)), `summary ${id}`);
@@ -212,7 +213,7 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
     assert.ok(md.includes(h), `missing ${h}`);
   for (const id of ['1', '2', '2a', '3', '4', '4m', '6']) assert.match(md, new RegExp(`^\\| ${id} \\| GRU`, 'm'), `Table 3 row ${id}`);
   for (const m of ['hard (run 5)', "hard (run 5')", 'gradual Narang (run 2)', 'AGP (run 6)']) assert.ok(md.includes(m), `Table 4 row ${m}`);
-  for (const cl of ['within 10%', '≤ 25%', 'Gradual pruning beats hard', 'within 5% of dense', 'Block pruning (1×4)']) assert.ok(md.includes(cl), `claim ${cl}`);
+  for (const cl of ['within 10%', '≤ 25%', 'Gradual pruning beats hard', 'within 5% of dense', 'Block pruning (1×4)', 'Block pruning (4×4)']) assert.ok(md.includes(cl), `claim ${cl}`);
   assert.match(md, /QUICK/);
   const text = readFileSync(resultsFile, 'utf8');
   assert.match(text, /the demo section/);

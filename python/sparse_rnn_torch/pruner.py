@@ -90,8 +90,9 @@ def param_kinds(model):
 
 
 def _block_grid(name, shape, block):
-    """None for single weights, else (block rows, R, block cols, C) of a [rows, cols] weight; raises
-    naming the tensor when the block does not divide it (as blockGrid in TS)."""
+    """None for single weights, else (block rows, R, block cols, C, rows, cols) of a [rows, cols]
+    weight; where a side does not divide the shape, the last block row / column is cut short (as
+    blockGrid in TS). Raises naming the tensor when it is not a matrix."""
     br, bc = block
     if br == 1 and bc == 1:
         return None
@@ -100,10 +101,7 @@ def _block_grid(name, shape, block):
         raise RecipeError(f"{name}: shape [{', '.join(map(str, shape))}] is not a matrix; {bt} blocks need a 2-D weight "
                           f"(prune it unstructured: block [1, 1], or leave its kind out of \"kinds\")")
     rows, cols = shape
-    if rows % br or cols % bc:
-        raise RecipeError(f"{name}: shape [{rows}, {cols}] is not divisible into {bt} blocks ({rows} % {br} = {rows % br}, "
-                          f"{cols} % {bc} = {cols % bc}); choose a block whose sides divide it, or leave its kind out of \"kinds\"")
-    return (rows // br, br, cols // bc, bc)
+    return (-(-rows // br), br, -(-cols // bc), bc, rows, cols)
 
 
 def _unwrap(model):
@@ -339,7 +337,9 @@ class Pruner:
         g = self._grids[n]
         if g is None:
             return a.reshape(-1)
-        nbr, br, nbc, bc = g
+        nbr, br, nbc, bc, rows, cols = g
+        # Short edge blocks: pad with zeros, which never raise a max of |w|.
+        a = torch.nn.functional.pad(a, (0, nbc * bc - cols, 0, nbr * br - rows))
         return a.reshape(nbr, br, nbc, bc).amax(dim=(1, 3)).reshape(-1)
 
     def _unit_mask(self, n):
@@ -347,8 +347,7 @@ class Pruner:
         m, g = self.masks[n], self._grids[n]
         if g is None:
             return m.reshape(-1)
-        nbr, br, nbc, bc = g
-        return m.reshape(nbr, br, nbc, bc)[:, 0, :, 0].reshape(-1)
+        return m[::g[1], ::g[3]].reshape(-1)
 
     def _set_units(self, n, p, keep):
         """Writes a per-unit keep decision into a tensor's mask; returns (zeros, revived) in weights."""
@@ -356,8 +355,8 @@ class Pruner:
         if g is None:
             m = keep.reshape(p.shape)
         else:
-            nbr, br, nbc, bc = g
-            m = keep.reshape(nbr, 1, nbc, 1).expand(nbr, br, nbc, bc).reshape(p.shape)
+            nbr, br, nbc, bc, rows, cols = g
+            m = keep.reshape(nbr, 1, nbc, 1).expand(nbr, br, nbc, bc).reshape(nbr * br, nbc * bc)[:rows, :cols]
         m = m.to(p.device)
         old = self.masks[n]
         zeros = int((~m).sum().item())
@@ -485,11 +484,9 @@ class Pruner:
         self.apply_masks()
 
     def _nnz_units(self, nnz):
-        """A non-zero budget in weights as whole units (blocks): round(nnz / block size), as nnzUnits in TS."""
-        if not self.pruned:
-            return nnz
-        n, p, _ = self.pruned[0]
-        return round_half_even(nnz / (p.numel() / self._units(n, p)))
+        """A non-zero budget in weights as whole units (blocks): round(nnz / R·C), as nnzUnits in TS."""
+        br, bc = self.resolved.get("block", (1, 1))
+        return round_half_even(nnz / (br * bc))
 
     # -------------------------------------------------------------------------------------------
     # Book-keeping

@@ -5,8 +5,10 @@
 // unstructured magnitude pruning (the score is |w|), so every threshold, percentile and top-k cut
 // of the pruning methods runs unchanged over block scores instead of weights.
 //
-// Blocks tile the row-major [rows, cols] matrix exactly; a block shape that does not divide both
-// dimensions is an error naming the tensor.
+// Blocks tile the row-major [rows, cols] matrix from its top-left corner. Where a side does not
+// divide the shape, the last block row / column is cut short (as TF-MOT pads the weight to whole
+// blocks): a character model's 90×H output layer still prunes in 4×4 blocks. An edge block is
+// scored over the weights it has, and counts as one unit like any other.
 
 /** [R, C]: rows × columns of a block. [1, 1] is unstructured pruning. */
 export type BlockShape = [number, number];
@@ -38,7 +40,7 @@ export interface BlockGrid {
   cols: number;
   br: number;
   bc: number;
-  /** Block rows and block columns. */
+  /** Block rows and block columns (a last, short one where a side does not divide the shape). */
   nbr: number;
   nbc: number;
   /** Number of blocks (nbr·nbc). */
@@ -46,8 +48,8 @@ export interface BlockGrid {
 }
 
 /**
- * The block grid of a tensor; throws naming the tensor when the block does not divide its shape.
- * 1-D tensors (and any shape with block [1, 1]) are one row.
+ * The block grid of a tensor; throws naming the tensor when it is not a matrix (1-D tensors are
+ * pruned with block [1, 1] only, as one row).
  */
 export function blockGrid(name: string, shape: readonly number[], block: readonly number[]): BlockGrid {
   const [br, bc] = block;
@@ -56,10 +58,12 @@ export function blockGrid(name: string, shape: readonly number[], block: readonl
   if (shape.length !== 2)
     throw new Error(`${name}: shape [${shape.join(', ')}] is not a matrix; ${blockText(block)} blocks need a 2-D weight (prune it unstructured: block [1, 1], or leave its kind out of "kinds")`);
   const [rows, cols] = shape;
-  if (rows % br !== 0 || cols % bc !== 0)
-    throw new Error(`${name}: shape [${rows}, ${cols}] is not divisible into ${blockText(block)} blocks (${rows} % ${br} = ${rows % br}, ${cols} % ${bc} = ${cols % bc}); choose a block whose sides divide it, or leave its kind out of "kinds"`);
-  return { rows, cols, br, bc, nbr: rows / br, nbc: cols / bc, units: (rows / br) * (cols / bc) };
+  const nbr = Math.ceil(rows / br), nbc = Math.ceil(cols / bc);
+  return { rows, cols, br, bc, nbr, nbc, units: nbr * nbc };
 }
+
+/** Whether the blocks tile the shape exactly (no short edge blocks). */
+export const tilesExactly = (g: BlockGrid): boolean => g.rows % g.br === 0 && g.cols % g.bc === 0;
 
 /**
  * out[off + u] = max |w| over block u (blocks in row-major order of the block grid). Where `mask`
@@ -68,7 +72,7 @@ export function blockGrid(name: string, shape: readonly number[], block: readonl
  */
 export function blockScores(g: BlockGrid, w: Float32Array, mask: Float32Array | null, sentinel: number,
   out: Float32Array, off: number, name: string): number {
-  const { cols, br, bc, nbr, nbc } = g;
+  const { rows, cols, br, bc, nbr, nbc } = g;
   if (br === 1 && bc === 1) {
     for (let i = 0; i < w.length; i++) {
       const a = Math.abs(w[i]);
@@ -79,12 +83,14 @@ export function blockScores(g: BlockGrid, w: Float32Array, mask: Float32Array | 
   }
   let u = off;
   for (let I = 0; I < nbr; I++) {
+    const bh = Math.min(br, rows - I * br);
     for (let J = 0; J < nbc; J++) {
       const base = I * br * cols + J * bc;
+      const bw = Math.min(bc, cols - J * bc);
       let m = 0;
-      for (let r = 0; r < br; r++) {
+      for (let r = 0; r < bh; r++) {
         const o = base + r * cols;
-        for (let c = 0; c < bc; c++) {
+        for (let c = 0; c < bw; c++) {
           const a = Math.abs(w[o + c]);
           if (!(a <= m)) {
             if (Number.isNaN(a)) throw new Error(`Pruner: non-finite weight in ${name}[${o + c}]`);
@@ -103,19 +109,21 @@ export function blockScores(g: BlockGrid, w: Float32Array, mask: Float32Array | 
  * is the block's previous mask value. Returns the zeroed weights and the revived weights (0 → 1).
  */
 export function writeBlockMask(g: BlockGrid, mask: Float32Array, keep: (u: number, old: number) => number): { zeros: number; revived: number } {
-  const { cols, br, bc, nbr, nbc } = g;
-  const per = br * bc;
+  const { rows, cols, br, bc, nbr, nbc } = g;
   let zeros = 0, revived = 0;
   let u = 0;
   for (let I = 0; I < nbr; I++) {
+    const bh = Math.min(br, rows - I * br);
     for (let J = 0; J < nbc; J++, u++) {
       const base = I * br * cols + J * bc;
+      const bw = Math.min(bc, cols - J * bc);
+      const per = bh * bw;
       const old = mask[base];
       const k = keep(u, old);
       if (k === 0) zeros += per;
       else if (old === 0) revived += per;
       if (per === 1) mask[base] = k;
-      else for (let r = 0; r < br; r++) mask.fill(k, base + r * cols, base + r * cols + bc);
+      else for (let r = 0; r < bh; r++) mask.fill(k, base + r * cols, base + r * cols + bw);
     }
   }
   return { zeros, revived };

@@ -202,11 +202,10 @@ export interface PruningMethod {
   schedule(kind: PrunableKind): NarangSchedule | null;
 }
 
-/** A non-zero budget in weights as whole units (blocks): round(nnz / block size). */
+/** A non-zero budget in weights as whole units (blocks): round(nnz / R·C). */
 function nnzUnits(ctx: PruningContext, nnz: number): number {
-  const p = ctx.pruned[0];
-  const per = p ? p.size / ctx.units(p) : 1;
-  return roundHalfEven(nnz / per);
+  const [br, bc] = ctx.resolved.block ?? [1, 1];
+  return roundHalfEven(nnz / (br * bc));
 }
 
 /** Private key: only Pruner.restore hands a saved state to the constructor. */
@@ -549,7 +548,7 @@ export class Pruner {
     }
     this.all = [...params];
     this.pruned = params.filter((p) => p.kind !== 'bias' && this.resolved.kinds.includes(p.kind as PrunableKind));
-    // Throws naming the tensor when the block does not divide its shape.
+    // Throws naming the tensor when a block other than 1×1 meets a weight that is not a matrix.
     for (const p of this.pruned) this.grids.set(p.name, blockGrid(p.name, p.shape, this.resolved.block ?? [1, 1]));
     for (const p of this.pruned) {
       const k = p.kind as PrunableKind;

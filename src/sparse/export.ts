@@ -46,7 +46,10 @@ export interface ExportOptions {
    * into whole R×C blocks is stored (and run) as BSR instead of CSR. [1, 1] or absent: CSR only.
    */
   block?: [number, number];
-  /** With `block`: a sparse matrix whose pattern is not block-aligned is an error (default: it stays CSR). */
+  /**
+   * With `block`: a sparse matrix whose pattern is not block-aligned is an error (default: it stays
+   * CSR). A shape the block does not tile stays CSR either way.
+   */
   requireBlock?: boolean;
   /** The pruning masks by tensor name: alignment is judged on a tensor's mask when it has one, else on its non-zeros. */
   masks?: Map<string, ArrayLike<number>>;
@@ -110,7 +113,10 @@ export function exportModelWithInfo(config: ModelConfig, weights: Map<string, Fl
     const blk = opts.block && !(opts.block[0] === 1 && opts.block[1] === 1) ? opts.block : null;
     if (blk) {
       const [R, C] = blk;
-      const aligned = isBlockAligned(opts.masks?.get(s.name) ?? w, rows, cols, R, C);
+      // A shape the block does not tile (a 90-row output layer in 4×4 blocks: the pruner cut its edge
+      // blocks short) stays CSR; the BSR kernels write whole block rows.
+      const tiles = rows % R === 0 && cols % C === 0;
+      const aligned = tiles && isBlockAligned(opts.masks?.get(s.name) ?? w, rows, cols, R, C);
       if (aligned) {
         const b = denseToBsr(w, rows, cols, R, C);
         tensors.push({
@@ -120,10 +126,8 @@ export function exportModelWithInfo(config: ModelConfig, weights: Map<string, Fl
         info.push({ name: s.name, shape: s.shape, format: 'bsr', density, block: [R, C] });
         continue;
       }
-      if (opts.requireBlock)
-        throw new SrnnFormatError('tensor', s.name, rows % R !== 0 || cols % C !== 0
-          ? `shape [${rows}, ${cols}] does not divide into ${R}x${C} blocks; export without the block shape (CSR)`
-          : `its pattern is not ${R}x${C}-block aligned (was it pruned with "block": [${R}, ${C}]?); export without the block shape (CSR)`);
+      if (opts.requireBlock && tiles)
+        throw new SrnnFormatError('tensor', s.name, `its pattern is not ${R}x${C}-block aligned (was it pruned with "block": [${R}, ${C}]?); export without the block shape (CSR)`);
     }
     const m = denseToCsr(w, rows, cols);
     const nnz = m.values.length;

@@ -13,7 +13,7 @@ export interface ExportCommandOptions {
   output: string;
   values: 'fp32' | 'fp16';
   storage: 'auto' | 'csr' | 'dense';
-  /** Store every sparse matrix as BSR with this block (an error where its pattern is not aligned). */
+  /** Store every sparse matrix as BSR with this block (an error where its pattern is not aligned; shapes it does not tile stay CSR). */
   block?: [number, number];
 }
 
@@ -41,7 +41,7 @@ export function registerExport(program: Command): void {
     .addOption(new Option('--storage <format>', 'weight matrix storage: auto (CSR when sparse enough), csr, dense')
       .choices(['auto', 'csr', 'dense']).default('auto'))
     .option('--force', 'replace an existing --out model', false)
-    .option('--block <RxC>', 'store the sparse matrices block-sparse (BSR) with RxC blocks, e.g. 1x4 (default: the block of the checkpoint\'s pruning recipe, where a matrix is aligned to it)', blockShape('--block'))
+    .option('--block <RxC>', 'store the sparse matrices block-sparse (BSR) with RxC blocks, e.g. 1x4; a matrix whose shape the block does not tile stays CSR (default: the block of the checkpoint\'s pruning recipe, where a matrix is aligned to it)', blockShape('--block'))
     .action(action(async (checkpoint: string, o: Omit<ExportCommandOptions, 'output'> & { out: string; force: boolean }) => {
       refuseOverwrite(o.out, o, 'model', false);
       const { report, tensors } = await exportCommand(checkpoint, { ...o, output: o.out });
