@@ -1,13 +1,15 @@
-// The batch-1 SELL-4 path (issue 16): the layout holds exactly the CSR matrix, the WASM kernel equals
-// the TypeScript reference bit for bit (simd128) and a float64 product within rounding, 1 and 2 threads
-// agree bit for bit, and SparseModel.step (SELL-4 products, per-token input-projection table) agrees
-// with the TypeScript backend and with run().
+// The batch-1 SELL-4 path (issue 16): the layout holds exactly the CSR matrix (or the 1×4-block BSR
+// matrix: width 4), the WASM kernels equal the TypeScript reference bit for bit (simd128) and a
+// float64 product within rounding, 1 and 2 threads agree bit for bit, and SparseModel.step (SELL-4
+// products, per-token input-projection table) agrees with the TypeScript backend and with run().
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Heap, createKernels } from '../src/kernels/index.js';
 import { createEngine, type Engine } from '../src/kernels/engine.js';
+import { wasmRelaxedSupported } from '../src/kernels/wasm.js';
 import { SELL4_WINDOW, sparseKernelsFor, SparseRefKernels, type SparseKernels } from '../src/kernels/sparse.js';
-import { csrToDense, csrToSell4, denseToCsr, SELL4_MAX_COLS, type CsrMatrix } from '../src/sparse/csr.js';
+import { bsr14ToSell4, csrToDense, csrToSell4, denseToCsr, SELL4_MAX_COLS, type CsrMatrix, type Sell4 } from '../src/sparse/csr.js';
+import { bsrToDense, denseToBsr, type BsrMatrix } from '../src/sparse/bsr.js';
 import { exportModel } from '../src/sparse/export.js';
 import { SparseModel } from '../src/sparse/runtime.js';
 import { paramSpecs, type ModelConfig } from '../src/nn/config.js';
@@ -31,8 +33,8 @@ function randomCsr(seed: number, rows: number, cols: number, d: number, empty = 
 
 interface SellInHeap { slices: number; sliceptr: number; perm: number; idx: number; vals: number }
 
-function putSell(heap: Heap, m: CsrMatrix): SellInHeap {
-  const s = csrToSell4(m)!;
+function putSell(heap: Heap, m: CsrMatrix | Sell4): SellInHeap {
+  const s = 'width' in m ? m : csrToSell4(m)!;
   const sliceptr = heap.alloc(s.slices + 1), perm = heap.alloc(s.slices * 4);
   const idx = heap.alloc(Math.ceil(s.idx.length / 2)), vals = heap.alloc(s.vals.length);
   const b = heap.memory.buffer;
@@ -222,6 +224,129 @@ test('token table: a model with an embedding runs as the same model fed the embe
     for (const [x, y] of pairs) {
       assert.equal(x.length, y.length);
       for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i] - y[i]) <= 1e-5 * (1 + Math.abs(y[i])), `bidirectional=${bidirectional} [${i}] ${x[i]} vs ${y[i]}`);
+    }
+  }
+});
+
+/** rows×cols of 1×4 blocks, block density d, every 5th row empty, row 1 four times denser. */
+function randomBsr14(seed: number, rows: number, cols: number, d: number): BsrMatrix {
+  const r = mulberry32(seed), w = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    if (i % 5 === 3) continue;
+    const dd = i === 1 ? Math.min(1, d * 4) : d;
+    for (let j = 0; j < cols; j += 4) if (r() < dd) for (let c = 0; c < 4; c++) w[i * cols + j + c] = c === 2 && r() < 0.3 ? 0 : 2 * r() - 1;
+  }
+  return denseToBsr(w, rows, cols, 1, 4);
+}
+const sell14 = (m: BsrMatrix): Sell4 => bsr14ToSell4(m.rows, m.cols, m.rowptr, m.colidx, m.values)!;
+const SHAPES14: [number, number, number][] = [[1, 4, 1], [3, 8, 0.5], [5, 4, 0], [33, 28, 0.2], [130, 68, 0.1], [257, 300, 0.05], [18, SELL4_MAX_COLS, 0.002]];
+
+test('bsr14ToSell4: every 1×4 block once in its row, padding zero, perm a permutation (width 4)', () => {
+  for (const [rows, cols, d] of SHAPES14) {
+    const m = randomBsr14(rows * 3 + cols, rows, cols, d);
+    const s = sell14(m);
+    assert.equal(s.width, 4);
+    assert.equal(s.vals.length, s.idx.length * 4);
+    const dense = new Float32Array(rows * cols), seen = new Set<number>();
+    for (let sl = 0; sl < s.slices; sl++) {
+      for (let l = 0; l < 4; l++) {
+        const p = s.perm[sl * 4 + l];
+        if (sl * 4 + l >= rows) { assert.equal(p, 0xffffffff); continue; }
+        const r = p / 4, len = m.rowptr[r + 1] - m.rowptr[r];
+        assert.ok(!seen.has(r));
+        seen.add(r);
+        for (let g = s.sliceptr[sl]; g < s.sliceptr[sl + 1]; g++) {
+          const c0 = s.idx[g * 4 + l] / 4;
+          assert.ok(c0 % 4 === 0 && c0 + 4 <= cols, `block column ${c0}`);
+          for (let c = 0; c < 4; c++) {
+            const v = s.vals[(g * 4 + l) * 4 + c];
+            if (g - s.sliceptr[sl] >= len) assert.equal(v, 0, 'padding is zero');
+            else dense[r * cols + c0 + c] += v;
+          }
+        }
+      }
+    }
+    assert.equal(seen.size, rows);
+    assert.deepEqual(dense, bsrToDense(m));
+  }
+  const wide = randomBsr14(1, 2, SELL4_MAX_COLS + 4, 0.01);
+  assert.equal(bsr14ToSell4(wide.rows, wide.cols, wide.rowptr, wide.colidx, wide.values), null);
+});
+
+test('sell4b (ts reference and wasm): the 1×4-block product within rounding, accumulate or not, with or without bias; wasm = reference bit for bit', () => {
+  const [ref, wasm] = sparseBackends();
+  for (const [rows, cols, d] of SHAPES14) {
+    const m = randomBsr14(rows + cols, rows, cols, d), dense = bsrToDense(m);
+    const r = mulberry32(rows);
+    const x = Float32Array.from({ length: cols }, () => 2 * r() - 1), y0 = Float32Array.from({ length: rows }, () => 2 * r() - 1);
+    const bias = Float32Array.from({ length: rows }, () => 2 * r() - 1);
+    const want = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) want[i] += dense[i * cols + j] * x[j];
+    for (const [acc, withBias] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const got: Float32Array[] = [];
+      for (const { name, sk } of [ref, wasm]) {
+        const heap = sk.heap, mk = heap.mark();
+        const s = putSell(heap, sell14(m));
+        const X = heap.alloc(cols), Y = heap.alloc(rows + 1), Bi = heap.alloc(rows);
+        heap.f32.set(x, X);
+        heap.f32.set(bias, Bi);
+        heap.f32.set(y0, Y);
+        heap.f32[Y + rows] = 42;
+        sk.sell4b(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, acc, withBias ? Bi : 0);
+        const y = heap.f32.slice(Y, Y + rows);
+        assert.equal(heap.f32[Y + rows], 42, `${name}: wrote past y`);
+        for (let i = 0; i < rows; i++) {
+          const e = want[i] + (acc ? y0[i] : 0) + (withBias ? bias[i] : 0);
+          assert.ok(Math.abs(y[i] - e) <= 1e-5 * (1 + Math.abs(e)), `${name} ${rows}x${cols} acc=${acc} bias=${withBias}: row ${i} ${y[i]} vs ${e}`);
+        }
+        got.push(y);
+        heap.release(mk);
+      }
+      assert.deepEqual(new Uint32Array(got[1].buffer), new Uint32Array(got[0].buffer), `${rows}x${cols} acc=${acc} bias=${withBias}: wasm ≠ reference bits`);
+    }
+  }
+});
+
+test('sell4b on 2 threads: bit-identical to 1 thread (every call split)', async () => {
+  const one = await createEngine({ threads: 1, kernels: 'wasm', heapBytes: 16 << 20 });
+  const two = await createEngine({ threads: 2, kernels: 'wasm', splitAll: true, heapBytes: 16 << 20 });
+  engines.push(one, two);
+  for (const [rows, cols, d] of [[301, 516, 0.1], [1021, 64, 0.1], [7, 12, 0.5]] as const) {
+    const m = randomBsr14(rows, rows, cols, d);
+    const out: Uint32Array[] = [];
+    for (const e of [one, two]) {
+      const sk = sparseKernelsFor(e.kernels), heap = e.heap, mk = heap.mark();
+      const s = putSell(heap, sell14(m));
+      const X = heap.alloc(cols), Y = heap.alloc(rows), Bi = heap.alloc(rows);
+      const r = mulberry32(5);
+      for (let i = 0; i < cols; i++) heap.f32[X + i] = 2 * r() - 1;
+      for (let i = 0; i < rows; i++) heap.f32[Y + i] = 2 * r() - 1;
+      for (let i = 0; i < rows; i++) heap.f32[Bi + i] = 2 * r() - 1;
+      sk.sell4b(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, true, Bi);
+      out.push(new Uint32Array(heap.memory.buffer, Y * 4, rows).slice());
+      heap.release(mk);
+    }
+    assert.deepEqual(out[1], out[0], `${rows}x${cols}`);
+  }
+});
+
+test('sell4 and sell4b, relaxed SIMD (fused multiply-add where the CPU has it): the reference within rounding', { skip: wasmRelaxedSupported() ? false : 'no relaxed SIMD here' }, async () => {
+  const e = await createEngine({ threads: 1, kernels: 'relaxed', heapBytes: 16 << 20 });
+  engines.push(e);
+  const sk = sparseKernelsFor(e.kernels), ref = new SparseRefKernels(e.heap), heap = e.heap;
+  for (const [rows, cols, d] of [[130, 68, 0.1], [257, 300, 0.05]] as const) {
+    for (const blocks of [false, true]) {
+      const s = putSell(heap, blocks ? sell14(randomBsr14(rows, rows, cols, d)) : csrToSell4(randomCsr(rows, rows, cols, d))!);
+      const X = heap.alloc(cols), Y = heap.alloc(rows), Bi = heap.alloc(rows);
+      const r = mulberry32(9);
+      for (let i = 0; i < cols; i++) heap.f32[X + i] = 2 * r() - 1;
+      for (let i = 0; i < rows; i++) heap.f32[Bi + i] = 2 * r() - 1;
+      const run = (k: SparseKernels): Float32Array => {
+        (blocks ? k.sell4b : k.sell4).call(k, s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, false, Bi);
+        return heap.f32.slice(Y, Y + rows);
+      };
+      const want = run(ref), got = run(sk);
+      for (let i = 0; i < rows; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `${blocks ? 'sell4b' : 'sell4'} ${rows}x${cols} row ${i}`);
     }
   }
 });

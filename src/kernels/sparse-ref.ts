@@ -77,6 +77,32 @@ export class SparseRefKernels implements SparseKernels {
     }
   }
 
+  /** The simd128 kernel's exact arithmetic: per lane, 4 f32 column sums over its blocks, then (0 + 2) + (1 + 3). */
+  sell4b(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    this.views();
+    const f = this.heap.f32, u32 = this.u32, u16 = this.u16, fr = Math.fround;
+    void cols;
+    const a = [0, 0, 0, 0];
+    for (let s = 0; s < slices; s++) {
+      const g0 = u32[sliceptr + s], g1 = u32[sliceptr + s + 1];
+      for (let l = 0; l < 4; l++) {
+        const p = u32[perm + s * 4 + l];
+        if (p === 0xffffffff) continue;
+        a.fill(0);
+        for (let g = g0; g < g1; g++) {
+          const v = vals + (g * 4 + l) * 4, xc = x + u16[idx * 2 + g * 4 + l] / 4;
+          for (let c = 0; c < 4; c++) a[c] = fr(a[c] + fr(f[v + c] * f[xc + c]));
+        }
+        const o = y + p / 4;
+        let r = fr(fr(a[0] + a[2]) + fr(a[1] + a[3]));
+        if (accumulate) r = fr(f[o] + r);
+        if (bias) r = fr(r + f[bias + p / 4]);
+        f[o] = r;
+      }
+    }
+  }
+
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     const f = this.heap.f32;
     for (let i = 0; i < rows; i++)

@@ -162,11 +162,16 @@ export function checkColidx(rowptr: Uint32Array, colidx: Uint16Array | Uint32Arr
  *  - sliceptr (slices+1): first group of each slice;
  *  - perm (4 per slice): each lane's output row as a BYTE offset into y, 0xFFFFFFFF for none;
  *  - idx (4 per group): column as a BYTE offset into x (u16: needs cols ≤ 16384);
- *  - vals (4 per group).
+ *  - vals (4·width per group).
+ * `width` 4 is the same layout for a matrix of 1×4 blocks (`bsr14ToSell4`, the `sell4b` kernel): an
+ * entry is a block, idx the byte offset of its first column, and a group holds the 4 blocks' values
+ * one after the other (lane l's at 4l … 4l + 3).
  */
 export interface Sell4 {
   rows: number;
   cols: number;
+  /** Values per entry: 1 (CSR entries) or 4 (1×4 blocks). */
+  width: 1 | 4;
   slices: number;
   sliceptr: Uint32Array;
   perm: Uint32Array;
@@ -179,11 +184,23 @@ export const SELL4_MAX_COLS = 16384;
 
 /** The SELL-4 layout of a CSR matrix, or null when it has more than SELL4_MAX_COLS columns. */
 export function csrToSell4(m: CsrMatrix, opts: { sort?: boolean } = {}): Sell4 | null {
-  const { rows, cols, rowptr, colidx, values } = m;
+  return sell4Of(m.rows, m.cols, m.rowptr, m.colidx, m.values, 1, opts.sort ?? true);
+}
+
+/**
+ * The SELL-4 layout (width 4) of a matrix stored as 1×4 blocks (BSR: rowptr per row, colidx the
+ * block column J, 4 values per block), or null when it has more than SELL4_MAX_COLS columns.
+ */
+export function bsr14ToSell4(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array): Sell4 | null {
+  return sell4Of(rows, cols, rowptr, colidx, values, 4, true);
+}
+
+function sell4Of(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array,
+  width: 1 | 4, sort: boolean): Sell4 | null {
   if (cols > SELL4_MAX_COLS) return null;
   const len = (r: number): number => rowptr[r + 1] - rowptr[r];
   const order = Array.from({ length: rows }, (_, r) => r);
-  if (opts.sort ?? true) {
+  if (sort) {
     for (let w = 0; w < rows; w += SELL4_WINDOW) {
       const win = order.slice(w, w + SELL4_WINDOW).sort((a, b) => len(b) - len(a) || a - b);
       for (let i = 0; i < win.length; i++) order[w + i] = win[i];
@@ -198,17 +215,20 @@ export function csrToSell4(m: CsrMatrix, opts: { sort?: boolean } = {}): Sell4 |
   }
   const groups = sliceptr[slices];
   const perm = new Uint32Array(slices * 4).fill(0xffffffff);
-  const idx = new Uint16Array(groups * 4), vals = new Float32Array(groups * 4);
+  const idx = new Uint16Array(groups * 4), vals = new Float32Array(groups * 4 * width);
+  const colBytes = 4 * width; // byte offset of entry column c (a block column's first column)
   for (let s = 0; s < slices; s++) {
     for (let l = 0; l < 4 && s * 4 + l < rows; l++) {
       const r = order[s * 4 + l], k0 = rowptr[r], n = len(r);
       perm[s * 4 + l] = r * 4;
-      const pad = n > 0 ? colidx[k0 + n - 1] * 4 : 0;
+      const pad = n > 0 ? colidx[k0 + n - 1] * colBytes : 0;
       for (let j = 0, g = sliceptr[s]; g < sliceptr[s + 1]; j++, g++) {
-        idx[g * 4 + l] = j < n ? colidx[k0 + j] * 4 : pad;
-        vals[g * 4 + l] = j < n ? values[k0 + j] : 0;
+        idx[g * 4 + l] = j < n ? colidx[k0 + j] * colBytes : pad;
+        if (j >= n) continue;
+        const o = (g * 4 + l) * width, k = (k0 + j) * width;
+        for (let c = 0; c < width; c++) vals[o + c] = values[k + c];
       }
     }
   }
-  return { rows, cols, slices, sliceptr, perm, idx, vals };
+  return { rows, cols, width, slices, sliceptr, perm, idx, vals };
 }

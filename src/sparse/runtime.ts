@@ -10,7 +10,8 @@
 //    (batch > 1) for all gates, then the dense pointwise kernels (gruForward / lstmForward /
 //    actForward) of the Kernels interface.
 // Batch-1 products run on a SELL-4 copy of each CSR matrix (src/sparse/csr.ts csrToSell4; WASM
-// backends only), built when a batch-1 state or run first needs it, so batch-only use pays no memory.
+// backends only), and of each 1×4-block BSR matrix (bsr14ToSell4), built when a batch-1 state or run
+// first needs it, so batch-only use pays no memory.
 // A model with an embedding keeps, where it is small (vocab·G ≤ EMB_TABLE_MAX floats), the first
 // layer's whole input projection per token, emb[id]·W_ihᵀ + bias, computed at load time with the
 // same kernels step() would use; step() and run() then read its rows instead of running W_ih.
@@ -28,7 +29,7 @@ import { bsrKernelsFor, type BsrKernels } from '../kernels/bsr.js';
 import { bsrMatmul, bsrRow, loadBsr, type BsrMat } from './bsr-runtime.js';
 import { ACTIVATION_CODE, type Kernels } from '../kernels/types.js';
 import { directions, gateCount, paramSpecs, type ModelConfig } from '../nn/config.js';
-import { checkColidx, csrToSell4, decodeDelta8, SELL4_MAX_COLS } from './csr.js';
+import { bsr14ToSell4, checkColidx, csrToSell4, decodeDelta8, SELL4_MAX_COLS } from './csr.js';
 import { SrnnFormatError } from './errors.js';
 import { decodeF16 } from './fp16.js';
 import { readSrnn, type SrnnFile, type SrnnHeader, type SrnnTensor } from './format.js';
@@ -65,8 +66,8 @@ interface Mat {
   values: number;
   idx16: boolean;
   nnz: number;
-  /** SELL-4 copy for batch-1 products (float indices), once built. */
-  sell: { slices: number; sliceptr: number; perm: number; idx: number; vals: number } | null;
+  /** SELL-4 copy for batch-1 products (float indices), once built; width 4: of a 1×4-block BSR matrix. */
+  sell: { slices: number; sliceptr: number; perm: number; idx: number; vals: number; width: 1 | 4 } | null;
   /** Set when the matrix is stored block-sparse (BSR): runs on the BSR kernels (bsr-runtime.ts). */
   bsr?: BsrMat;
 }
@@ -204,14 +205,20 @@ export class SparseModel {
     return table;
   }
 
-  /** Builds the SELL-4 copies of these matrices (WASM backends; CSR with cols ≤ SELL4_MAX_COLS). */
+  /** Builds the SELL-4 copies of these matrices (WASM backends; CSR or 1×4 BSR with cols ≤ SELL4_MAX_COLS). */
   private ensureSell(mats: (Mat | null)[]): void {
     if (this.sparse.name !== 'wasm') return;
     for (const m of mats) {
-      if (!m?.csr || m.sell || m.cols > SELL4_MAX_COLS) continue;
-      const b = this.heap.memory.buffer;
-      const rowptr = new Uint32Array(b, m.rowptr * 4, m.rows + 1);
-      const s = csrToSell4({ rows: m.rows, cols: m.cols, rowptr, colidx: new Uint16Array(b, m.colidx * 4, m.nnz), values: new Float32Array(b, m.values * 4, m.nnz) })!;
+      if (!m || m.sell || m.cols > SELL4_MAX_COLS) continue;
+      const b = this.heap.memory.buffer, q = m.bsr;
+      let s;
+      if (m.csr) {
+        const rowptr = new Uint32Array(b, m.rowptr * 4, m.rows + 1);
+        s = csrToSell4({ rows: m.rows, cols: m.cols, rowptr, colidx: new Uint16Array(b, m.colidx * 4, m.nnz), values: new Float32Array(b, m.values * 4, m.nnz) })!;
+      } else if (q && q.R === 1 && q.C === 4 && q.idx16) {
+        s = bsr14ToSell4(q.rows, q.cols, new Uint32Array(b, q.rowptr * 4, q.nbr + 1), new Uint16Array(b, q.colidx * 4, q.nblocks),
+          new Float32Array(b, q.values * 4, q.nblocks * 4))!;
+      } else continue;
       const heap = this.heap;
       const sliceptr = heap.alloc(s.slices + 1), perm = heap.alloc(s.slices * 4);
       const idx = heap.alloc(s.idx.length / 2), vals = heap.alloc(s.vals.length);
@@ -220,7 +227,7 @@ export class SparseModel {
       u32.set(s.perm, perm);
       new Uint16Array(heap.memory.buffer, idx * 4, s.idx.length).set(s.idx);
       f.set(s.vals, vals);
-      m.sell = { slices: s.slices, sliceptr, perm, idx, vals };
+      m.sell = { slices: s.slices, sliceptr, perm, idx, vals, width: s.width };
     }
   }
 
@@ -328,7 +335,8 @@ export class SparseModel {
     const s = m.sell;
     if (n === 1 && s) {
       // SELL-4 adds the bias itself (s + bias: the same float as a separate addBias pass).
-      this.sparse.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, m.cols, Y, acc, bias);
+      if (s.width === 4) this.sparse.sell4b(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, m.cols, Y, acc, bias);
+      else this.sparse.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, m.cols, Y, acc, bias);
       return;
     }
     this.product(m, X, ldx, Y, ldy, n, acc, xt, yt);
