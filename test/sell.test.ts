@@ -8,7 +8,7 @@ import { Heap, createKernels } from '../src/kernels/index.js';
 import { createEngine, type Engine } from '../src/kernels/engine.js';
 import { wasmRelaxedSupported } from '../src/kernels/wasm.js';
 import { SELL4_WINDOW, sparseKernelsFor, SparseRefKernels, type SparseKernels } from '../src/kernels/sparse.js';
-import { bsr14ToSell4, csrToDense, csrToSell4, denseToCsr, SELL4_MAX_COLS, type CsrMatrix, type Sell4 } from '../src/sparse/csr.js';
+import { bsr14ToSell4, bsr44ToSell4, csrToDense, csrToSell4, denseToCsr, SELL4_MAX_COLS, type CsrMatrix, type Sell4 } from '../src/sparse/csr.js';
 import { bsrToDense, denseToBsr, type BsrMatrix } from '../src/sparse/bsr.js';
 import { exportModel } from '../src/sparse/export.js';
 import { SparseModel } from '../src/sparse/runtime.js';
@@ -348,5 +348,33 @@ test('sell4 and sell4b, relaxed SIMD (fused multiply-add where the CPU has it): 
       const want = run(ref), got = run(sk);
       for (let i = 0; i < rows; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `${blocks ? 'sell4b' : 'sell4'} ${rows}x${cols} row ${i}`);
     }
+  }
+});
+
+test('bsr44ToSell4: a 4×4-block matrix as SELL-4 slices of blocks (its values unchanged); sell4b gives its product', () => {
+  const [ref, wasm] = sparseBackends();
+  for (const [rows, cols, d] of [[4, 4, 1], [8, 12, 0.5], [36, 40, 0.3], [128, 256, 0.1]] as const) {
+    const r = mulberry32(rows * 31 + cols), w = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i += 4) for (let j = 0; j < cols; j += 4) if (i !== 4 && r() < d) for (let a = 0; a < 4; a++) for (let c = 0; c < 4; c++) w[(i + a) * cols + j + c] = 2 * r() - 1;
+    const m = denseToBsr(w, rows, cols, 4, 4), s = bsr44ToSell4(rows, cols, m.rowptr, m.colidx, m.values)!;
+    assert.equal(s.vals, m.values, 'the values are shared, not copied');
+    assert.deepEqual([...s.perm], Array.from({ length: rows }, (_, i) => 4 * i));
+    const x = Float32Array.from({ length: cols }, () => 2 * r() - 1);
+    const got: Float32Array[] = [];
+    for (const { sk } of [ref, wasm]) {
+      const heap = sk.heap, mk = heap.mark();
+      const p = putSell(heap, s);
+      const X = heap.alloc(cols), Y = heap.alloc(rows);
+      heap.f32.set(x, X);
+      sk.sell4b(p.slices, p.sliceptr, p.perm, p.idx, p.vals, X, cols, Y, false);
+      got.push(heap.f32.slice(Y, Y + rows));
+      heap.release(mk);
+    }
+    for (let i = 0; i < rows; i++) {
+      let e = 0;
+      for (let j = 0; j < cols; j++) e += w[i * cols + j] * x[j];
+      assert.ok(Math.abs(got[0][i] - e) <= 1e-5 * (1 + Math.abs(e)), `${rows}x${cols} row ${i}`);
+    }
+    assert.deepEqual(new Uint32Array(got[1].buffer), new Uint32Array(got[0].buffer));
   }
 });

@@ -165,7 +165,7 @@ export function checkColidx(rowptr: Uint32Array, colidx: Uint16Array | Uint32Arr
  *  - vals (4·width per group).
  * `width` 4 is the same layout for a matrix of 1×4 blocks (`bsr14ToSell4`, the `sell4b` kernel): an
  * entry is a block, idx the byte offset of its first column, and a group holds the 4 blocks' values
- * one after the other (lane l's at 4l … 4l + 3).
+ * one after the other (lane l's at 4l … 4l + 3). A 4×4 block is such a group (`bsr44ToSell4`).
  */
 export interface Sell4 {
   rows: number;
@@ -193,6 +193,21 @@ export function csrToSell4(m: CsrMatrix, opts: { sort?: boolean } = {}): Sell4 |
  */
 export function bsr14ToSell4(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array): Sell4 | null {
   return sell4Of(rows, cols, rowptr, colidx, values, 4, true);
+}
+
+/**
+ * The SELL-4 layout (width 4) of a matrix of 4×4 blocks: a block row is a slice (its 4 rows have the
+ * same blocks, so nothing pads or needs sorting), a block a group, lane l the block's row l. A 4×4
+ * block's values are already stored row by row, so `vals` IS `values` (no copy). Null when the
+ * matrix has more than SELL4_MAX_COLS columns.
+ */
+export function bsr44ToSell4(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array): Sell4 | null {
+  if (cols > SELL4_MAX_COLS) return null;
+  const slices = rows / 4, groups = rowptr[slices];
+  const perm = new Uint32Array(slices * 4), idx = new Uint16Array(groups * 4);
+  for (let r = 0; r < rows; r++) perm[r] = r * 4;
+  for (let g = 0; g < groups; g++) idx.fill(colidx[g] * 16, g * 4, g * 4 + 4);
+  return { rows, cols, width: 4, slices, sliceptr: rowptr.slice(), perm, idx, vals: values };
 }
 
 function sell4Of(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array,

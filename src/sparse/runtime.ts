@@ -10,8 +10,9 @@
 //    (batch > 1) for all gates, then the dense pointwise kernels (gruForward / lstmForward /
 //    actForward) of the Kernels interface.
 // Batch-1 products run on a SELL-4 copy of each CSR matrix (src/sparse/csr.ts csrToSell4; WASM
-// backends only), and of each 1×4-block BSR matrix (bsr14ToSell4), built when a batch-1 state or run
-// first needs it, so batch-only use pays no memory.
+// backends only), and of each 1×4- or 4×4-block BSR matrix (bsr14ToSell4, bsr44ToSell4: the 4×4
+// one shares the BSR values), built when a batch-1 state or run first needs it, so batch-only use
+// pays no memory.
 // A model with an embedding keeps, where it is small (vocab·G ≤ EMB_TABLE_MAX floats), the first
 // layer's whole input projection per token, emb[id]·W_ihᵀ + bias, computed at load time with the
 // same kernels step() would use; step() and run() then read its rows instead of running W_ih.
@@ -29,7 +30,7 @@ import { bsrKernelsFor, type BsrKernels } from '../kernels/bsr.js';
 import { bsrMatmul, bsrRow, loadBsr, type BsrMat } from './bsr-runtime.js';
 import { ACTIVATION_CODE, type Kernels } from '../kernels/types.js';
 import { directions, gateCount, paramSpecs, type ModelConfig } from '../nn/config.js';
-import { bsr14ToSell4, checkColidx, csrToSell4, decodeDelta8, SELL4_MAX_COLS } from './csr.js';
+import { bsr14ToSell4, bsr44ToSell4, checkColidx, csrToSell4, decodeDelta8, SELL4_MAX_COLS } from './csr.js';
 import { SrnnFormatError } from './errors.js';
 import { decodeF16 } from './fp16.js';
 import { readSrnn, type SrnnFile, type SrnnHeader, type SrnnTensor } from './format.js';
@@ -215,18 +216,21 @@ export class SparseModel {
       if (m.csr) {
         const rowptr = new Uint32Array(b, m.rowptr * 4, m.rows + 1);
         s = csrToSell4({ rows: m.rows, cols: m.cols, rowptr, colidx: new Uint16Array(b, m.colidx * 4, m.nnz), values: new Float32Array(b, m.values * 4, m.nnz) })!;
-      } else if (q && q.R === 1 && q.C === 4 && q.idx16) {
-        s = bsr14ToSell4(q.rows, q.cols, new Uint32Array(b, q.rowptr * 4, q.nbr + 1), new Uint16Array(b, q.colidx * 4, q.nblocks),
-          new Float32Array(b, q.values * 4, q.nblocks * 4))!;
+      } else if (q && q.C === 4 && (q.R === 1 || q.R === 4) && q.idx16) {
+        const args = [q.rows, q.cols, new Uint32Array(b, q.rowptr * 4, q.nbr + 1), new Uint16Array(b, q.colidx * 4, q.nblocks),
+          new Float32Array(b, q.values * 4, q.nblocks * q.R * 4)] as const;
+        s = (q.R === 1 ? bsr14ToSell4 : bsr44ToSell4)(...args)!;
       } else continue;
       const heap = this.heap;
       const sliceptr = heap.alloc(s.slices + 1), perm = heap.alloc(s.slices * 4);
-      const idx = heap.alloc(s.idx.length / 2), vals = heap.alloc(s.vals.length);
+      const idx = heap.alloc(s.idx.length / 2);
+      // 4×4 blocks: the BSR values are the slices' values already (bsr44ToSell4).
+      const vals = q?.R === 4 ? q.values : heap.alloc(s.vals.length);
       const f = heap.f32, u32 = new Uint32Array(heap.memory.buffer);
       u32.set(s.sliceptr, sliceptr);
       u32.set(s.perm, perm);
       new Uint16Array(heap.memory.buffer, idx * 4, s.idx.length).set(s.idx);
-      f.set(s.vals, vals);
+      if (vals !== q?.values) f.set(s.vals, vals);
       m.sell = { slices: s.slices, sliceptr, perm, idx, vals, width: s.width };
     }
   }
