@@ -88,63 +88,6 @@ function sparseBackends(): { name: string; sk: SparseKernels }[] {
   return [{ name: 'ts', sk: new SparseRefKernels(new Heap()) }, { name: 'wasm', sk: w }];
 }
 
-test('sell4 (ts reference and wasm): the CSR product within rounding, accumulate or not, with or without bias; wasm = reference bit for bit', () => {
-  const [ref, wasm] = sparseBackends();
-  for (const [rows, cols, d] of SHAPES) {
-    const m = randomCsr(rows + cols, rows, cols, d);
-    const r = mulberry32(rows);
-    const x = Float32Array.from({ length: cols }, () => 2 * r() - 1), y0 = Float32Array.from({ length: rows }, () => 2 * r() - 1);
-    const bias = Float32Array.from({ length: rows }, () => 2 * r() - 1);
-    const want = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) for (let k = m.rowptr[i]; k < m.rowptr[i + 1]; k++) want[i] += m.values[k] * x[m.colidx[k]];
-    for (const [acc, withBias] of [[false, false], [true, false], [false, true], [true, true]]) {
-      const got: Float32Array[] = [];
-      for (const { name, sk } of [ref, wasm]) {
-        const heap = sk.heap, mk = heap.mark();
-        const s = putSell(heap, m);
-        const X = heap.alloc(cols), Y = heap.alloc(rows + 1), Bi = heap.alloc(rows);
-        heap.f32.set(x, X);
-        heap.f32.set(bias, Bi);
-        heap.f32.set(y0, Y);
-        heap.f32[Y + rows] = 42;
-        sk.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, acc, withBias ? Bi : 0);
-        const y = heap.f32.slice(Y, Y + rows);
-        assert.equal(heap.f32[Y + rows], 42, `${name}: wrote past y`);
-        for (let i = 0; i < rows; i++) {
-          const e = want[i] + (acc ? y0[i] : 0) + (withBias ? bias[i] : 0);
-          assert.ok(Math.abs(y[i] - e) <= 1e-5 * (1 + Math.abs(e)), `${name} ${rows}x${cols} acc=${acc} bias=${withBias}: row ${i} ${y[i]} vs ${e}`);
-        }
-        got.push(y);
-        heap.release(mk);
-      }
-      assert.deepEqual(new Uint32Array(got[1].buffer), new Uint32Array(got[0].buffer), `${rows}x${cols} acc=${acc} bias=${withBias}: wasm ≠ reference bits`);
-    }
-  }
-});
-
-test('sell4 on 2 threads: bit-identical to 1 thread (odd rows, empty rows, every call split)', async () => {
-  const one = await createEngine({ threads: 1, kernels: 'wasm', heapBytes: 16 << 20 });
-  const two = await createEngine({ threads: 2, kernels: 'wasm', splitAll: true, heapBytes: 16 << 20 });
-  engines.push(one, two);
-  for (const [rows, cols, d] of [[301, 517, 0.1], [1021, 64, 0.1], [7, 9, 0.5]] as const) {
-    const m = randomCsr(rows, rows, cols, d);
-    const out: Uint32Array[] = [];
-    for (const e of [one, two]) {
-      const sk = sparseKernelsFor(e.kernels), heap = e.heap, mk = heap.mark();
-      const s = putSell(heap, m);
-      const X = heap.alloc(cols), Y = heap.alloc(rows), Bi = heap.alloc(rows);
-      const r = mulberry32(5);
-      for (let i = 0; i < cols; i++) heap.f32[X + i] = 2 * r() - 1;
-      for (let i = 0; i < rows; i++) heap.f32[Y + i] = 2 * r() - 1;
-      for (let i = 0; i < rows; i++) heap.f32[Bi + i] = 2 * r() - 1;
-      sk.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, true, Bi);
-      out.push(new Uint32Array(heap.memory.buffer, Y * 4, rows).slice());
-      heap.release(mk);
-    }
-    assert.deepEqual(out[1], out[0], `${rows}x${cols}`);
-  }
-});
-
 function randomModelBytes(config: ModelConfig, seed: number, sparsity: number): Uint8Array {
   const r = mulberry32(seed), weights = new Map<string, Float32Array>();
   for (const s of paramSpecs(config)) {
@@ -273,10 +216,11 @@ test('bsr14ToSell4: every 1×4 block once in its row, padding zero, perm a permu
   assert.equal(bsr14ToSell4(wide.rows, wide.cols, wide.rowptr, wide.colidx, wide.values), null);
 });
 
-test('sell4b (ts reference and wasm): the 1×4-block product within rounding, accumulate or not, with or without bias; wasm = reference bit for bit', () => {
+/** One SELL-4 kernel against the dense product of its matrix (float64) and the reference (bits). */
+function checkSliced(kernel: 'sell4' | 'sell4b', shapes: [number, number, number][], make: (rows: number, cols: number, d: number) => { s: Sell4; dense: Float32Array }): void {
   const [ref, wasm] = sparseBackends();
-  for (const [rows, cols, d] of SHAPES14) {
-    const m = randomBsr14(rows + cols, rows, cols, d), dense = bsrToDense(m);
+  for (const [rows, cols, d] of shapes) {
+    const { s: layout, dense } = make(rows, cols, d);
     const r = mulberry32(rows);
     const x = Float32Array.from({ length: cols }, () => 2 * r() - 1), y0 = Float32Array.from({ length: rows }, () => 2 * r() - 1);
     const bias = Float32Array.from({ length: rows }, () => 2 * r() - 1);
@@ -286,47 +230,60 @@ test('sell4b (ts reference and wasm): the 1×4-block product within rounding, ac
       const got: Float32Array[] = [];
       for (const { name, sk } of [ref, wasm]) {
         const heap = sk.heap, mk = heap.mark();
-        const s = putSell(heap, sell14(m));
+        const s = putSell(heap, layout);
         const X = heap.alloc(cols), Y = heap.alloc(rows + 1), Bi = heap.alloc(rows);
         heap.f32.set(x, X);
         heap.f32.set(bias, Bi);
         heap.f32.set(y0, Y);
         heap.f32[Y + rows] = 42;
-        sk.sell4b(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, acc, withBias ? Bi : 0);
+        sk[kernel](s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, acc, withBias ? Bi : 0);
         const y = heap.f32.slice(Y, Y + rows);
         assert.equal(heap.f32[Y + rows], 42, `${name}: wrote past y`);
         for (let i = 0; i < rows; i++) {
           const e = want[i] + (acc ? y0[i] : 0) + (withBias ? bias[i] : 0);
-          assert.ok(Math.abs(y[i] - e) <= 1e-5 * (1 + Math.abs(e)), `${name} ${rows}x${cols} acc=${acc} bias=${withBias}: row ${i} ${y[i]} vs ${e}`);
+          assert.ok(Math.abs(y[i] - e) <= 1e-5 * (1 + Math.abs(e)), `${kernel} ${name} ${rows}x${cols} acc=${acc} bias=${withBias}: row ${i} ${y[i]} vs ${e}`);
         }
         got.push(y);
         heap.release(mk);
       }
-      assert.deepEqual(new Uint32Array(got[1].buffer), new Uint32Array(got[0].buffer), `${rows}x${cols} acc=${acc} bias=${withBias}: wasm ≠ reference bits`);
+      assert.deepEqual(new Uint32Array(got[1].buffer), new Uint32Array(got[0].buffer), `${kernel} ${rows}x${cols} acc=${acc} bias=${withBias}: wasm ≠ reference bits`);
     }
   }
+}
+
+test('sell4 and sell4b (ts reference and wasm): the CSR / 1×4-block product within rounding, accumulate or not, with or without bias; wasm = reference bit for bit', () => {
+  checkSliced('sell4', SHAPES, (rows, cols, d) => {
+    const m = randomCsr(rows + cols, rows, cols, d);
+    return { s: csrToSell4(m)!, dense: csrToDense(m) };
+  });
+  checkSliced('sell4b', SHAPES14, (rows, cols, d) => {
+    const m = randomBsr14(rows + cols, rows, cols, d);
+    return { s: sell14(m), dense: bsrToDense(m) };
+  });
 });
 
-test('sell4b on 2 threads: bit-identical to 1 thread (every call split)', async () => {
+test('sell4 and sell4b on 2 threads: bit-identical to 1 thread (odd rows, empty rows, every call split)', async () => {
   const one = await createEngine({ threads: 1, kernels: 'wasm', heapBytes: 16 << 20 });
   const two = await createEngine({ threads: 2, kernels: 'wasm', splitAll: true, heapBytes: 16 << 20 });
   engines.push(one, two);
   for (const [rows, cols, d] of [[301, 516, 0.1], [1021, 64, 0.1], [7, 12, 0.5]] as const) {
-    const m = randomBsr14(rows, rows, cols, d);
-    const out: Uint32Array[] = [];
-    for (const e of [one, two]) {
-      const sk = sparseKernelsFor(e.kernels), heap = e.heap, mk = heap.mark();
-      const s = putSell(heap, sell14(m));
-      const X = heap.alloc(cols), Y = heap.alloc(rows), Bi = heap.alloc(rows);
-      const r = mulberry32(5);
-      for (let i = 0; i < cols; i++) heap.f32[X + i] = 2 * r() - 1;
-      for (let i = 0; i < rows; i++) heap.f32[Y + i] = 2 * r() - 1;
-      for (let i = 0; i < rows; i++) heap.f32[Bi + i] = 2 * r() - 1;
-      sk.sell4b(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, true, Bi);
-      out.push(new Uint32Array(heap.memory.buffer, Y * 4, rows).slice());
-      heap.release(mk);
+    for (const kernel of ['sell4', 'sell4b'] as const) {
+      const layout = kernel === 'sell4' ? csrToSell4(randomCsr(rows, rows, cols, d))! : sell14(randomBsr14(rows, rows, cols, d));
+      const out: Uint32Array[] = [];
+      for (const e of [one, two]) {
+        const sk = sparseKernelsFor(e.kernels), heap = e.heap, mk = heap.mark();
+        const s = putSell(heap, layout);
+        const X = heap.alloc(cols), Y = heap.alloc(rows), Bi = heap.alloc(rows);
+        const r = mulberry32(5);
+        for (let i = 0; i < cols; i++) heap.f32[X + i] = 2 * r() - 1;
+        for (let i = 0; i < rows; i++) heap.f32[Y + i] = 2 * r() - 1;
+        for (let i = 0; i < rows; i++) heap.f32[Bi + i] = 2 * r() - 1;
+        sk[kernel](s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, true, Bi);
+        out.push(new Uint32Array(heap.memory.buffer, Y * 4, rows).slice());
+        heap.release(mk);
+      }
+      assert.deepEqual(out[1], out[0], `${kernel} ${rows}x${cols}`);
     }
-    assert.deepEqual(out[1], out[0], `${rows}x${cols}`);
   }
 });
 
