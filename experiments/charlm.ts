@@ -803,7 +803,7 @@ export function charlmReport(plan: CharlmPlan, Rall: Map<string, RunResult>, L: 
   // Table 3
   o.push(`### Table 3 analog: dense vs sparse${tag}`);
   o.push('');
-  const order = ['1', '2', '2a', '2q', '2q9', '2t', '3', '4', '4m', '6'];
+  const order = ['1', '2', '2a', '2q', '2q9', '2t', '2b', '2b44', '3', '4', '4m', '6'];
   const rows3: string[][] = [];
   for (const id of order) {
     const r = R.get(id);
