@@ -269,12 +269,14 @@ export function selectRuns<R extends PlanRun>(runs: R[], only: readonly string[]
   const ids = new Set(runs.map((r) => r.id));
   const unknown = only.filter((id) => !ids.has(id));
   if (unknown.length) throw new Error(`--only: unknown run id(s) ${unknown.join(', ')}; this plan's runs are ${[...ids].join(', ')}`);
-  const kept = runs.filter((r) => only.includes(r.id));
-  for (const r of kept) {
-    const missing = dependencies(r).filter((d) => !only.includes(d));
-    if (missing.length) throw new Error(`--only: run ${r.id} needs run(s) ${missing.join(', ')} (it matches their non-zeros); add them`);
+  // The runs a chosen run starts from (matched non-zeros, q from a trained run) come along: finished
+  // ones are taken from their summaries, so adding them costs nothing once they have run.
+  const want = new Set(only), byId = new Map(runs.map((r) => [r.id, r]));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const id of [...want]) for (const d of dependencies(byId.get(id)!)) if (!want.has(d)) (want.add(d), grew = true);
   }
-  return kept;
+  return runs.filter((r) => want.has(r.id));
 }
 
 /** Wall seconds of a plan run by `runPlan` with `slots` workers: list scheduling in plan order, respecting dependencies (for duration estimates). */

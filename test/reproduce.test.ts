@@ -106,19 +106,20 @@ test('reproduce plans: seeds as a dimension, the added rows, the SOTU sizes', ()
   assert.equal(displayId('5p'), "5'");
 });
 
-test('--only and --seed: a subset of a plan, refused when unknown or missing a dependency', async () => {
+test('--only and --seed: a subset of a plan with the runs it starts from; unknown ids refused', async () => {
   const sub = charlmPlan('full', { only: ['1', '4'], seed: 7, seeds: 1 });
   assert.deepEqual(sub.runs.map((r) => r.id), ['1-s7', '4-s7']);
   assert.equal(sub.seed, 7);
   assert.equal(charlmPlan('full').seed, 1234);
   assert.throws(() => charlmPlan('full', { only: ['1', '9'] }), /unknown run id\(s\) 9; this plan's runs are 1, 2, /);
-  // Hard pruning matches run 2's non-zeros: it cannot run without run 2.
-  assert.throws(() => charlmPlan('full', { only: ['5'] }), /run 5 needs run\(s\) 2/);
+  // Hard pruning matches run 2's non-zeros, so run 2 comes along; 2t matches 2a.
+  assert.deepEqual(charlmPlan('full', { only: ['5'], seeds: 1 }).runs.map((r) => r.id), ['2', '5']);
   assert.deepEqual(charlmPlan('full', { only: ['2', '5'], seeds: 1 }).runs.map((r) => r.id), ['2', '5']);
+  assert.deepEqual(charlmPlan('full', { only: ['2t', '2q'], seeds: 1 }).runs.map((r) => r.id).sort(), ['1', '2q', '2a', '2t'].sort());
   const sp = speechPlan('full', { only: ['gru-dense', 'gru-medium'], seed: 2, seeds: 1 });
   assert.deepEqual(sp.runs.map((r) => r.id), ['gru-dense-s2', 'gru-medium-s2']);
   assert.equal(sp.seed, 2);
-  assert.throws(() => speechPlan('full', { only: ['rnn-agp'] }), /rnn-agp needs run\(s\) rnn-sparse/);
+  assert.ok(speechPlan('full', { only: ['rnn-agp'], seeds: 1 }).runs.some((r) => r.id === 'rnn-sparse'), 'rnn-agp brings rnn-sparse');
   // Ids belong to one plan, so --only with --task all is refused before anything runs.
   await assert.rejects(reproduce({ mode: 'quick', task: 'all', out: '/nonexistent', only: ['1'] }), /one plan/);
 });

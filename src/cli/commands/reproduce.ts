@@ -48,7 +48,7 @@ export function registerReproduce(program: Command): void {
     .option('--budget <passes>', 'sotu, sotu-budget: passes over the training split (default 2 and 4)', int('--budget', 1))
     .option('--dry-run', 'list the plan\'s runs with estimated times on this machine and exit (alias --plan)')
     .option('--plan', 'same as --dry-run')
-    .option('--only <ids>', 'only these runs of the task\'s plan, comma-separated (e.g. gru-dense,gru-medium)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .option('--only <ids>', 'only these runs of the task\'s plan, comma-separated (e.g. gru-dense,gru-medium), with the runs they start from (finished ones are taken from their summaries)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .action(action(async (o: CliOptions & { plan?: boolean }) => {
       const mode = o.quick ? 'quick' : 'full';
       const dryRun = o.dryRun || o.plan;
