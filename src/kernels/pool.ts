@@ -153,6 +153,11 @@ export class ThreadPool {
     return pool;
   }
 
+  /** Whether every worker is asleep (it spun past its spin time without a call). */
+  sleeping(): boolean {
+    return Atomics.load(this.c, SLEEPERS) >= this.threads - 1;
+  }
+
   /**
    * Runs `op`, with its arguments already in `args`, as `chunks` chunks over all threads; returns when
    * every chunk is done.

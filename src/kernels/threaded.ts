@@ -15,10 +15,16 @@ import { type BsrKernels, WasmBsrKernels, hasBsrExports } from './bsr.js';
 const MIN_GEMM_MACS = 32768;
 const MIN_ELEMENTS = 16384;
 const MIN_CELL_ELEMENTS = 1024;
-const MIN_SPARSE_NNZ = 4096;
-// SELL-4 runs ~4 non-zeros per ns on one core, so below this a call is done before a split repays
-// its dispatch and the cache lines of x and y moving between cores.
-const MIN_SELL4_NNZ = 32768;
+// SDDMM (training's sparse weight gradient): every stored weight does a whole dot product.
+const MIN_SDDMM_NNZ = 4096;
+// Sparse products (CSR and BSR SpMV/SpMM, SELL-4): below this many stored weights a call is done
+// before a split repays its dispatch and the cache lines of x and y moving between cores. Measured
+// on 2 cores: SELL-4 at 20k non-zeros ran 2.3x slower split; CSR SpMM (bench/spmm-threads-ab.ts) at
+// 10–20k non-zeros 0.60–0.95x of its 1-thread speed (batch 8 and 32), while 79k gains 1.3–1.8x.
+const MIN_PRODUCT_NNZ = 32768;
+// Wake-up of sleeping workers on this 2-vCPU VM: 0.1–2 ms for a call's first chunk (measured), so a
+// call that finds them all asleep splits only at 8x the sizes above.
+const ASLEEP_SCALE = 8;
 
 export class ThreadedKernels implements Kernels {
   readonly name = 'wasm' as const;
@@ -27,11 +33,10 @@ export class ThreadedKernels implements Kernels {
   readonly sparse: SparseKernels;
   readonly bsr: BsrKernels;
   private readonly a: Float64Array;
-  /** Scale of the size thresholds below which a call stays on one thread (0: split every call; tests). */
-  readonly minScale: number;
+  private readonly splitAll: boolean;
 
   constructor(readonly inner: WasmKernels, readonly pool: ThreadPool, opts: { splitAll?: boolean } = {}) {
-    this.minScale = opts.splitAll ? 0 : 1;
+    this.splitAll = opts.splitAll ?? false;
     this.heap = inner.heap;
     this.variant = inner.variant;
     this.a = pool.args;
@@ -41,6 +46,15 @@ export class ThreadedKernels implements Kernels {
 
   get threads(): number {
     return this.pool.threads;
+  }
+
+  /**
+   * Scale of the size thresholds below which a call stays on one thread: 0 splits every call (tests);
+   * ASLEEP_SCALE while every worker sleeps, as after a stretch of single-threaded calls (a model's
+   * timesteps): waking one takes longer than a small call, so only a large one wakes them.
+   */
+  get minScale(): number {
+    return this.splitAll ? 0 : this.pool.sleeping() ? ASLEEP_SCALE : 1;
   }
 
   /** Runs `op` (arguments already in the pool's slots) in chunks over every thread. */
@@ -194,7 +208,7 @@ export class ThreadedSparseKernels implements SparseKernels {
    * Cuts the rows into chunks of about equal non-zeros, chunk boundaries on multiples of `align`
    * rows; 0 when the matrix is too small to split.
    */
-  private chunks(rows: number, rowptr: number, perEntry = 1, align = 1, minNnz = MIN_SPARSE_NNZ): number {
+  private chunks(rows: number, rowptr: number, perEntry = 1, align = 1, minNnz = MIN_PRODUCT_NNZ): number {
     const i32 = this.heap.i32;
     const nnz = ((i32[rowptr + rows] >>> 0) - (i32[rowptr] >>> 0)) * perEntry;
     if (nnz < minNnz * this.k.minScale || rows < 2) return 0;
@@ -237,7 +251,7 @@ export class ThreadedSparseKernels implements SparseKernels {
     y: number, accumulate: boolean, bias: number): void {
     // sliceptr counts groups of 4 entries (4·width weights); chunks of whole sorting windows (no two
     // threads write one cache line of y).
-    const n = this.chunks(slices, sliceptr, 4 * width, SELL4_WINDOW / 4, MIN_SELL4_NNZ);
+    const n = this.chunks(slices, sliceptr, 4 * width, SELL4_WINDOW / 4);
     if (!n) {
       if (width === 1) this.one.sell4(slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
       else this.one.sell4b(slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
@@ -260,7 +274,7 @@ export class ThreadedSparseKernels implements SparseKernels {
   }
   sddmm(idx16: boolean, rows: number, rowptr: number, colidx: number, A: number, B: number, L: number,
     out: number, ldo: number): void {
-    const n = this.chunks(rows, rowptr);
+    const n = this.chunks(rows, rowptr, 1, 1, MIN_SDDMM_NNZ);
     if (!n) { this.one.sddmm(idx16, rows, rowptr, colidx, A, B, L, out, ldo); return; }
     const a = this.k.pool.args;
     a[0] = rows; a[1] = rowptr * 4; a[2] = colidx * 4; a[3] = A * 4; a[4] = B * 4; a[5] = 0; a[6] = L; a[7] = out * 4; a[8] = ldo;
@@ -285,7 +299,7 @@ export class ThreadedBsrKernels implements BsrKernels {
   private chunks(R: number, C: number, nbr: number, rowptr: number): number {
     const i32 = this.heap.i32;
     const blocks = (i32[rowptr + nbr] >>> 0) - (i32[rowptr] >>> 0);
-    if (blocks * R * C < MIN_SPARSE_NNZ * this.k.minScale || nbr < 2) return 0;
+    if (blocks * R * C < MIN_PRODUCT_NNZ * this.k.minScale || nbr < 2) return 0;
     const a = this.k.pool.args;
     a[0] = nbr;
     const n = chunkCount(Op.BsrSpmv16, a, this.k.threads);
