@@ -22,8 +22,8 @@ const MIN_SDDMM_NNZ = 4096;
 // on 2 cores: SELL-4 at 20k non-zeros ran 2.3x slower split; CSR SpMM (bench/spmm-threads-ab.ts) at
 // 10–20k non-zeros 0.60–0.95x of its 1-thread speed (batch 8 and 32), while 79k gains 1.3–1.8x.
 const MIN_PRODUCT_NNZ = 32768;
-// Wake-up of sleeping workers on this 2-vCPU VM: 0.1–2 ms for a call's first chunk (measured), so a
-// call that finds them all asleep splits only at 8x the sizes above.
+// Wake-up of sleeping workers on this 2-vCPU VM: 0.1–2 ms for a call's first chunk (measured), so an
+// element-wise call that finds them all asleep splits only at 8x its size threshold.
 const ASLEEP_SCALE = 8;
 
 export class ThreadedKernels implements Kernels {
@@ -48,12 +48,18 @@ export class ThreadedKernels implements Kernels {
     return this.pool.threads;
   }
 
-  /**
-   * Scale of the size thresholds below which a call stays on one thread: 0 splits every call (tests);
-   * ASLEEP_SCALE while every worker sleeps, as after a stretch of single-threaded calls (a model's
-   * timesteps): waking one takes longer than a small call, so only a large one wakes them.
-   */
+  /** Scale of the size thresholds below which a call stays on one thread: 0 splits every call (tests). */
   get minScale(): number {
+    return this.splitAll ? 0 : 1;
+  }
+
+  /**
+   * The same for the cheap element-wise calls (bias, transpose, activations, optimizer…): ASLEEP_SCALE
+   * while every worker sleeps, as after a stretch of single-threaded calls (a model's timesteps):
+   * waking one takes longer than such a call. Products keep minScale: a model that splits its
+   * recurrent product every timestep would otherwise never wake its workers again.
+   */
+  get elementScale(): number {
     return this.splitAll ? 0 : this.pool.sleeping() ? ASLEEP_SCALE : 1;
   }
 
@@ -79,25 +85,25 @@ export class ThreadedKernels implements Kernels {
     this.go(Op.Gemm);
   }
   addBias(M: number, N: number, C: number, ldc: number, bias: number): void {
-    if (M * N < MIN_ELEMENTS * this.minScale || M < 2) { this.inner.addBias(M, N, C, ldc, bias); return; }
+    if (M * N < MIN_ELEMENTS * this.elementScale || M < 2) { this.inner.addBias(M, N, C, ldc, bias); return; }
     const a = this.a;
     a[0] = M; a[1] = N; a[2] = C * 4; a[3] = ldc; a[4] = bias * 4;
     this.go(Op.AddBias);
   }
   sumRows(M: number, N: number, dC: number, ldc: number, db: number): void {
-    if (M * N < MIN_ELEMENTS * this.minScale || N < 32 * this.minScale) { this.inner.sumRows(M, N, dC, ldc, db); return; }
+    if (M * N < MIN_ELEMENTS * this.elementScale || N < 32 * this.minScale) { this.inner.sumRows(M, N, dC, ldc, db); return; }
     const a = this.a;
     a[0] = M; a[1] = N; a[2] = dC * 4; a[3] = ldc; a[4] = db * 4;
     this.go(Op.SumRows);
   }
   mul(n: number, x: number, m: number, y: number): void {
-    if (n < MIN_ELEMENTS * this.minScale) { this.inner.mul(n, x, m, y); return; }
+    if (n < MIN_ELEMENTS * this.elementScale) { this.inner.mul(n, x, m, y); return; }
     const a = this.a;
     a[0] = n; a[1] = x * 4; a[2] = m * 4; a[3] = y * 4;
     this.go(Op.Mul);
   }
   axpy(n: number, alpha: number, x: number, y: number): void {
-    if (n < MIN_ELEMENTS * this.minScale) { this.inner.axpy(n, alpha, x, y); return; }
+    if (n < MIN_ELEMENTS * this.elementScale) { this.inner.axpy(n, alpha, x, y); return; }
     const a = this.a;
     a[0] = n; a[1] = alpha; a[2] = x * 4; a[3] = y * 4;
     this.go(Op.Axpy);
@@ -107,19 +113,19 @@ export class ThreadedKernels implements Kernels {
     return this.inner.sumSquares(n, x);
   }
   scale(n: number, alpha: number, x: number): void {
-    if (n < MIN_ELEMENTS * this.minScale) { this.inner.scale(n, alpha, x); return; }
+    if (n < MIN_ELEMENTS * this.elementScale) { this.inner.scale(n, alpha, x); return; }
     const a = this.a;
     a[0] = n; a[1] = alpha; a[2] = x * 4;
     this.go(Op.Scale);
   }
   actForward(n: number, act: number, x: number): void {
-    if (n < MIN_ELEMENTS * this.minScale) { this.inner.actForward(n, act, x); return; }
+    if (n < MIN_ELEMENTS * this.elementScale) { this.inner.actForward(n, act, x); return; }
     const a = this.a;
     a[0] = n; a[1] = act; a[2] = x * 4;
     this.go(Op.ActForward);
   }
   actBackward(n: number, act: number, y: number, d: number): void {
-    if (n < MIN_ELEMENTS * this.minScale) { this.inner.actBackward(n, act, y, d); return; }
+    if (n < MIN_ELEMENTS * this.elementScale) { this.inner.actBackward(n, act, y, d); return; }
     const a = this.a;
     a[0] = n; a[1] = act; a[2] = y * 4; a[3] = d * 4;
     this.go(Op.ActBackward);
@@ -176,14 +182,14 @@ export class ThreadedKernels implements Kernels {
     this.go(Op.RnnStep);
   }
   softmaxXent(N: number, V: number, x: number, targets: number, d: number, scale: number, loss: number): void {
-    if (N * V < MIN_ELEMENTS * this.minScale || N < 2) { this.inner.softmaxXent(N, V, x, targets, d, scale, loss); return; }
+    if (N * V < MIN_ELEMENTS * this.elementScale || N < 2) { this.inner.softmaxXent(N, V, x, targets, d, scale, loss); return; }
     const a = this.a;
     a[0] = N; a[1] = V; a[2] = x * 4; a[3] = targets * 4; a[4] = d >= 0 ? 1 : 0; a[5] = d >= 0 ? d * 4 : 0; a[6] = scale; a[7] = loss * 4;
     this.go(Op.SoftmaxXent);
   }
   optimStep(kind: OptimCode, n: number, w: number, g: number, m: number, v: number,
     alpha: number, wd: number, b1: number, b2: number, eps: number, sc2: number): void {
-    if (n < MIN_ELEMENTS * this.minScale) { this.inner.optimStep(kind, n, w, g, m, v, alpha, wd, b1, b2, eps, sc2); return; }
+    if (n < MIN_ELEMENTS * this.elementScale) { this.inner.optimStep(kind, n, w, g, m, v, alpha, wd, b1, b2, eps, sc2); return; }
     const a = this.a;
     a[0] = n; a[1] = kind; a[2] = w * 4; a[3] = g * 4; a[4] = m * 4; a[5] = v * 4;
     a[6] = alpha; a[7] = wd; a[8] = b1; a[9] = b2; a[10] = eps; a[11] = sc2;
@@ -264,7 +270,7 @@ export class ThreadedSparseKernels implements SparseKernels {
     this.k.pool.run(width === 1 ? Op.Sell4 : Op.Sell4b, n);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
-    if (rows * cols < MIN_ELEMENTS * this.k.minScale || cols < 32) {
+    if (rows * cols < MIN_ELEMENTS * this.k.elementScale || cols < 32) {
       this.one.transpose(rows, cols, src, lds, dst, ldd, accumulate);
       return;
     }
