@@ -27,6 +27,6 @@ for (let r = 0; r < 21; r++)
     t[i].push(((now() - t0) * 1000) / 20 / T);
   });
 console.log(`${SPEECH_GRU.name} at 90%, run() over T = ${T}, batch 1; median of 21 interleaved rounds of 20 calls`);
-models.forEach(([name], i) => console.log(`${name}: ${med(t[i]).toFixed(1)} µs/step (${(med(t[i]) / med(t[0])).toFixed(2)}x the 1-thread engine)`));
+for (const [i, [name]] of models.entries()) console.log(`${name}: ${med(t[i]).toFixed(1)} µs/step (${(med(t[i]) / med(t[0])).toFixed(2)}x the 1-thread engine)`);
 await one.close();
 await two.close();

@@ -30,7 +30,7 @@ import { bsrKernelsFor, type BsrKernels } from '../kernels/bsr.js';
 import { bsrMatmul, bsrRow, loadBsr, type BsrMat } from './bsr-runtime.js';
 import { ACTIVATION_CODE, type Kernels } from '../kernels/types.js';
 import { directions, gateCount, paramSpecs, type ModelConfig } from '../nn/config.js';
-import { bsr14ToSell4, bsr44ToSell4, checkColidx, csrToSell4, decodeDelta8, SELL4_MAX_COLS } from './csr.js';
+import { bsr14ToSell4, bsr44ToSell4, checkColidx, csrToSell4, decodeDelta8, SELL4_MAX_COLS, type Sell4 } from './csr.js';
 import { SrnnFormatError } from './errors.js';
 import { decodeF16 } from './fp16.js';
 import { readSrnn, type SrnnFile, type SrnnHeader, type SrnnTensor } from './format.js';
@@ -212,7 +212,7 @@ export class SparseModel {
     for (const m of mats) {
       if (!m || m.sell || m.cols > SELL4_MAX_COLS) continue;
       const b = this.heap.memory.buffer, q = m.bsr;
-      let s;
+      let s: Sell4;
       if (m.csr) {
         const rowptr = new Uint32Array(b, m.rowptr * 4, m.rows + 1);
         s = csrToSell4({ rows: m.rows, cols: m.cols, rowptr, colidx: new Uint16Array(b, m.colidx * 4, m.nnz), values: new Float32Array(b, m.values * 4, m.nnz) })!;
