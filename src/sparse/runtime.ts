@@ -67,7 +67,7 @@ interface Mat {
   values: number;
   idx16: boolean;
   nnz: number;
-  /** SELL-4 copy for batch-1 products (float indices), once built; width 4: of a 1×4-block BSR matrix. */
+  /** SELL-4 copy for batch-1 products (float indices), once built; width 4: of a 1×4- or 4×4-block BSR matrix. */
   sell: { slices: number; sliceptr: number; perm: number; idx: number; vals: number; width: 1 | 4 } | null;
   /** Set when the matrix is stored block-sparse (BSR): runs on the BSR kernels (bsr-runtime.ts). */
   bsr?: BsrMat;
@@ -206,7 +206,7 @@ export class SparseModel {
     return table;
   }
 
-  /** Builds the SELL-4 copies of these matrices (WASM backends; CSR or 1×4 BSR with cols ≤ SELL4_MAX_COLS). */
+  /** Builds the SELL-4 copies of these matrices (WASM backends; CSR, or BSR of 1×4 or 4×4 blocks, with cols ≤ SELL4_MAX_COLS). */
   private ensureSell(mats: (Mat | null)[]): void {
     if (this.sparse.name !== 'wasm') return;
     for (const m of mats) {
