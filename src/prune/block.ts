@@ -62,9 +62,6 @@ export function blockGrid(name: string, shape: readonly number[], block: readonl
   return { rows, cols, br, bc, nbr, nbc, units: nbr * nbc };
 }
 
-/** Whether the blocks tile the shape exactly (no short edge blocks). */
-export const tilesExactly = (g: BlockGrid): boolean => g.rows % g.br === 0 && g.cols % g.bc === 0;
-
 /**
  * out[off + u] = max |w| over block u (blocks in row-major order of the block grid). Where `mask`
  * is given and the block is masked out (its first element's mask is 0: masks are block-constant),
