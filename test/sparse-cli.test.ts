@@ -10,6 +10,11 @@ import { serializeNpy, parseNpy } from '../src/io/npy.js';
 import { paramSpecs, type ModelConfig } from '../src/nn/config.js';
 import { exportCommand } from '../src/cli/commands/export.js';
 import { inferCommand } from '../src/cli/commands/infer.js';
+import { commandEngine } from '../src/cli/common.js';
+import { defaultThreads, type Engine } from '../src/kernels/engine.js';
+import { loadSrnnFile } from '../src/train/checkpoint.js';
+import { largestProduct } from '../src/sparse/threads.js';
+import { randomPrunedModel } from '../bench/model.js';
 import { SparseModel, readSrnn } from '../src/sparse/index.js';
 
 test('export (masks applied, optimizer state ignored) and infer, tokens and features', async () => {
@@ -61,6 +66,41 @@ test('export (masks applied, optimizer state ignored) and infer, tokens and feat
     writeFileSync(bad, serializeSafetensors(new Map([['a', { dtype: 'F32', shape: [1], data: new Float32Array(1) } as TensorInput]]), {}));
     await assert.rejects(exportCommand(bad, { output: join(dir, 'q.srnn'), values: 'fp32', storage: 'auto' }), /not a sparse-rnn checkpoint/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('default threads: a model with no product large enough to split runs on one thread, unless --threads says otherwise', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'srnn-threads-'));
+  const engines: Engine[] = [];
+  try {
+    // GRU-64 at 90%: W_hh 192×64 keeps ~1.2k weights; GRU-256 at 80%: W_hh 768×256 keeps ~39k (both stored CSR).
+    const base: ModelConfig = { cell: 'gru', inputSize: 16, hiddenSize: 64, numLayers: 1, bidirectional: false, outputSize: 10 };
+    const small = randomPrunedModel(base, 0.9), large = randomPrunedModel({ ...base, hiddenSize: 256 }, 0.8);
+    const files = { small: join(dir, 'small.srnn'), large: join(dir, 'large.srnn') };
+    writeFileSync(files.small, small.bytes);
+    writeFileSync(files.large, large.bytes);
+    // The header's largest product is the non-zeros of its largest weight matrix.
+    const nz = (w: Map<string, Float32Array>): number => Math.max(...[...w].filter(([n]) => n.includes('weight')).map(([, a]) => a.filter((v) => v !== 0).length));
+    assert.equal(largestProduct(readSrnn(small.bytes).header), nz(small.weights));
+    assert.equal(largestProduct(readSrnn(large.bytes).header), nz(large.weights));
+    const load = async (file: string, threads?: number): Promise<Engine> => {
+      await loadSrnnFile(file, async (header) => {
+        const e = await commandEngine({ kernels: 'wasm', threads, quiet: true }, undefined, header);
+        engines.push(e);
+        return e.kernels;
+      });
+      return engines[engines.length - 1];
+    };
+    const e1 = await load(files.small);
+    assert.equal(e1.threads, 1);
+    assert.match(e1.describe(), /1 thread \(the model's largest product has [\d,]+ stored weights, below the 32,768 .*--threads N to override\)/);
+    assert.equal((await load(files.small, 2)).threads, 2, 'an explicit --threads is kept');
+    const e3 = await load(files.large);
+    assert.equal(e3.threads, defaultThreads());
+    assert.equal(e3.note, null);
+  } finally {
+    await Promise.all(engines.map((e) => e.close()));
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -9,6 +9,8 @@ import { kernelsFor } from '../train/run.js';
 import { FormatError, FileAccessError } from '../io/errors.js';
 import { SrnnFormatError } from '../sparse/errors.js';
 import { parseBlock } from '../prune/block.js';
+import type { SrnnHeader } from '../sparse/format.js';
+import { oneThreadReason } from '../sparse/threads.js';
 
 /** An error the user can fix: printed as one line, no stack trace. */
 export class UsageError extends Error {
@@ -82,7 +84,8 @@ export function outOption(what: string, def?: string): Option {
 
 export interface EngineCliOptions {
   kernels: KernelChoice;
-  threads: number;
+  /** Unset: the machine's cores, or 1 for a sparse model too small to split (src/sparse/threads.ts). */
+  threads?: number;
   quiet?: boolean;
 }
 
@@ -91,15 +94,19 @@ export function addEngineOptions(c: Command): Command {
   return c
     .addOption(new Option('--kernels <impl>', 'compute kernels: auto (fastest supported), wasm (SIMD), relaxed (relaxed SIMD), ts (reference)')
       .choices(KERNEL_CHOICES as unknown as string[]).default('auto'))
-    .addOption(new Option('--threads <n>', 'compute threads (default: the machine\'s cores)').argParser(int('--threads', 1)).default(defaultThreads(), 'cores'));
+    .addOption(new Option('--threads <n>', `compute threads (default: the machine's cores, ${defaultThreads()} here; 1 for a sparse model too small to split)`).argParser(int('--threads', 1)));
 }
 
 /**
  * The engine of a command, described once on stderr unless --quiet. `resumed`: the kernel variant of
- * the checkpoint a run resumes, which --kernels auto keeps (results stay bit-exact).
+ * the checkpoint a run resumes, which --kernels auto keeps (results stay bit-exact). `model`: the
+ * header of the .srnn model it will run, which sizes the default thread count.
  */
-export async function commandEngine(o: EngineCliOptions, resumed?: { variant?: Engine['variant'] }): Promise<Engine> {
-  const engine = await createEngine({ kernels: kernelsFor(o.kernels, resumed?.variant), threads: o.threads });
+export async function commandEngine(o: EngineCliOptions, resumed?: { variant?: Engine['variant'] }, model?: SrnnHeader): Promise<Engine> {
+  const one = o.threads === undefined && model ? oneThreadReason(model) : null;
+  const engine = await createEngine({
+    kernels: kernelsFor(o.kernels, resumed?.variant), threads: o.threads ?? (one ? 1 : undefined), threadsNote: one ?? undefined,
+  });
   if (!o.quiet) process.stderr.write(`${engine.describe()}\n`);
   return engine;
 }

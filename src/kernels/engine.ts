@@ -39,6 +39,8 @@ export interface EngineOptions {
   spinMicros?: number;
   /** Split every kernel call across the threads, however small (tests of the partitioning). */
   splitAll?: boolean;
+  /** Why the caller chose this thread count, shown by `describe()` (e.g. a model too small to split). */
+  threadsNote?: string;
 }
 
 export interface Engine {
@@ -68,7 +70,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   if (!Number.isInteger(asked) || asked < 1 || asked > MAX_THREADS) {
     throw new RangeError(`--threads must be an integer from 1 to ${MAX_THREADS}, got "${asked}"`);
   }
-  let note: string | null = null;
+  let note: string | null = opts.threadsNote ?? null;
   let variant: WasmVariant | 'ts';
   if (choice === 'ts') variant = 'ts';
   else if (!wasmSimdSupported()) {

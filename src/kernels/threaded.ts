@@ -21,7 +21,7 @@ const MIN_SDDMM_NNZ = 4096;
 // before a split repays its dispatch and the cache lines of x and y moving between cores. Measured
 // on 2 cores: SELL-4 at 20k non-zeros ran 2.3x slower split; CSR SpMM (bench/spmm-threads-ab.ts, two
 // runs) at 10–20k non-zeros 0.53–1.14x of its 1-thread speed, mostly slower; 79k 0.73–1.77x; 157k on 1.4–1.9x.
-const MIN_PRODUCT_NNZ = 32768;
+export const MIN_PRODUCT_NNZ = 32768;
 // Wake-up of sleeping workers on this 2-vCPU VM: 0.1–2 ms for a call's first chunk (measured), so an
 // element-wise call that finds them all asleep splits only at 8x its size threshold.
 const ASLEEP_SCALE = 8;

@@ -22,3 +22,4 @@ export {
   StreamingTranscriber, SpeechFeatureStream, AudioBytesDecoder, transcribeStream, streamRefusal,
   type StreamEvent, type StreamOptions, type AudioBytesOptions,
 } from './stream.js';
+export { largestProduct, oneThreadReason } from './threads.js';

@@ -23,6 +23,7 @@ import { checkFinite } from '../io/safetensors.js';
 import { FormatError } from '../io/errors.js';
 import { exportModelWithInfo, type ExportOptions, type ExportedTensorInfo } from '../sparse/export.js';
 import { SparseModel } from '../sparse/runtime.js';
+import { readSrnn, type SrnnHeader } from '../sparse/format.js';
 import { SrnnFormatError } from '../sparse/errors.js';
 
 export const CHECKPOINT_KEY = 'sparse-rnn';
@@ -119,15 +120,30 @@ export async function readSrnnChecked(file: string, purpose = 'this command'): P
   return bytes;
 }
 
+/** Makes the kernels for a model, given its .srnn header where there is one (it sizes the thread count). */
+export type KernelsFor = (model?: SrnnHeader) => Promise<Kernels>;
+
 /**
  * A .srnn model on the sparse runtime, from a file: other file kinds are refused with what to use,
  * and a format error names the file.
  */
-export async function loadSrnnFile(file: string, kernels: Kernels | (() => Promise<Kernels>), o: { purpose?: string; softmax?: boolean } = {}): Promise<SparseModel> {
-  const bytes = await readSrnnChecked(file, o.purpose);
-  if (typeof kernels === 'function') kernels = await kernels(); // (created once the file is known to be good)
+export async function loadSrnnFile(file: string, kernels: Kernels | KernelsFor, o: { purpose?: string; softmax?: boolean } = {}): Promise<SparseModel> {
+  const { bytes, header } = await readSrnnHeaderChecked(file, o.purpose);
+  // The engine is made once the header is known to be good, and sized by it.
+  if (typeof kernels === 'function') kernels = await kernels(header);
+  return namingFile(file, () => SparseModel.load(bytes, { kernels, softmax: o.softmax }));
+}
+
+/** The bytes of a .srnn model and its header (buffers not checked yet); errors name the file. */
+export async function readSrnnHeaderChecked(file: string, purpose?: string): Promise<{ bytes: Uint8Array; header: SrnnHeader }> {
+  const bytes = await readSrnnChecked(file, purpose);
+  return { bytes, header: namingFile(file, () => readSrnn(bytes, { verifyCrc: false, checkContent: false }).header) };
+}
+
+/** Runs `f`, turning a .srnn format error into one that names the file. */
+function namingFile<T>(file: string, f: () => T): T {
   try {
-    return SparseModel.load(bytes, { kernels, softmax: o.softmax });
+    return f();
   } catch (e) {
     if (e instanceof SrnnFormatError) {
       const head = `.srnn ${e.kind}: ${e.field}: `;

@@ -53,7 +53,7 @@ import {
 } from '../sparse/transcribe.js';
 import type { LinePlotSpec, Pruner } from '../prune/index.js';
 import { readFileBytes } from '../io/fs.js';
-import { fileKindOf, loadCheckpoint, loadSrnnFile, modelOf } from './checkpoint.js';
+import { fileKindOf, loadCheckpoint, loadSrnnFile, modelOf, type KernelsFor } from './checkpoint.js';
 import type { EpochBase, LoopOptions, StepBase, Task } from './loop.js';
 import { runTraining, type RunOptions, type RunResult } from './run.js';
 
@@ -512,7 +512,7 @@ export interface LoadedSpeechModel {
 }
 
 /** Load a speech model by its content (not its extension): .srnn on the sparse runtime, a checkpoint on the dense model. */
-export async function loadSpeechModel(file: string, kernels: Kernels | (() => Promise<Kernels>)): Promise<LoadedSpeechModel> {
+export async function loadSpeechModel(file: string, kernels: Kernels | KernelsFor): Promise<LoadedSpeechModel> {
   const head = (await readFileBytes(file)).subarray(0, 16);
   if (fileKindOf(head) === 'srnn') {
     const m = await loadSrnnFile(file, kernels, { purpose: 'transcribe' });

@@ -2,7 +2,7 @@
 
 import { Command } from 'commander';
 import { action, addEngineOptions, commandEngine, int, type EngineCliOptions } from '../common.js';
-import { readSrnnChecked } from '../../train/checkpoint.js';
+import { readSrnnHeaderChecked } from '../../train/checkpoint.js';
 
 // Loaded on use: the benchmark lives in bench/ (outside dist/src), so registering the commands
 // never depends on it being packaged.
@@ -38,8 +38,9 @@ export function addBenchSubcommands(bench: Command): void {
     .option('--json', 'print JSON', false))
     .action(action(async (file: string, o: { seq: number; json: boolean } & EngineCliOptions) => {
       const { benchModel, benchModelPeer } = await loadBench();
-      await readSrnnChecked(file, 'bench model'); // a missing file or another kind: one line, before the engine
-      const engine = await commandEngine(o);
+      // A missing file or another kind: one line, before the engine; the header sizes its default threads.
+      const { header } = await readSrnnHeaderChecked(file, 'bench model');
+      const engine = await commandEngine(o, undefined, header);
       const r = await benchModelPeer(file, benchModel(file, { seqLen: o.seq, kernels: engine.kernels }), undefined, engine.threads);
       if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
       await engine.close();

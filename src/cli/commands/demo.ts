@@ -62,7 +62,7 @@ export interface DemoOptions {
   out: string;
   kernels: KernelChoice;
   /** Threads of the final comparison's engine (each training worker runs single-threaded). */
-  threads: number;
+  threads?: number;
   seed: number;
   /** Trainings run at once, one worker thread each (2: dense and pruned side by side; 1: one after the other). */
   parallel: number;

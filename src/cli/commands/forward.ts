@@ -94,7 +94,7 @@ export function registerForward(program: Command): void {
     .option('--c0 <C0.npy>', 'initial LSTM cell state (default zeros)')
     .option('--force', 'replace an existing --out file', false)
     .option('--quiet', 'print nothing but errors', false)
-    .action(action(async (o: Omit<ForwardOptions, 'output'> & { out: string; threads: number; quiet: boolean; force: boolean }) => {
+    .action(action(async (o: Omit<ForwardOptions, 'output'> & { out: string; threads?: number; quiet: boolean; force: boolean }) => {
       refuseOverwrite(o.out, o, 'file', false);
       const { shape } = await forwardCommand({ ...o, output: o.out }, () => commandEngine(o));
       if (!o.quiet) process.stderr.write(`wrote ${o.out} [${shape}]\n`);

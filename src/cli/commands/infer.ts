@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { loadNpyFile, saveNpyFile } from '../../io/fs.js';
 import { createEngine, type Engine, type KernelChoice } from '../../kernels/engine.js';
 import { loadSrnnFile } from '../../train/checkpoint.js';
+import type { SrnnHeader } from '../../sparse/format.js';
 import { action, addEngineOptions, commandEngine, outOption, refuseOverwrite } from '../common.js';
 
 export interface InferOptions {
@@ -15,9 +16,9 @@ export interface InferOptions {
   kernels: KernelChoice;
 }
 
-export async function inferCommand(modelPath: string, o: InferOptions, engine?: () => Promise<Engine>): Promise<{ shape: number[]; ms: number; backend: string }> {
+export async function inferCommand(modelPath: string, o: InferOptions, engine?: (model?: SrnnHeader) => Promise<Engine>): Promise<{ shape: number[]; ms: number; backend: string }> {
   const make = engine ?? (() => createEngine({ kernels: o.kernels, threads: 1 }));
-  const model = await loadSrnnFile(modelPath, async () => (await make()).kernels, { purpose: 'infer', softmax: o.softmax });
+  const model = await loadSrnnFile(modelPath, async (header) => (await make(header)).kernels, { purpose: 'infer', softmax: o.softmax });
   const x = await loadNpyFile(o.input);
   const c = model.config;
   let T: number, B: number;
@@ -56,9 +57,9 @@ export function registerInfer(program: Command): void {
     .option('--softmax', 'apply softmax to the head output (probabilities instead of logits)', false)
     .option('--quiet', 'print nothing but errors', false)
     .option('--force', 'replace an existing --out file', false)
-    .action(action(async (modelPath: string, o: Omit<InferOptions, 'output'> & { out: string; threads: number; quiet: boolean; force: boolean }) => {
+    .action(action(async (modelPath: string, o: Omit<InferOptions, 'output'> & { out: string; threads?: number; quiet: boolean; force: boolean }) => {
       refuseOverwrite(o.out, o, 'file', false);
-      const r = await inferCommand(modelPath, { ...o, output: o.out }, () => commandEngine(o));
+      const r = await inferCommand(modelPath, { ...o, output: o.out }, (model) => commandEngine(o, undefined, model));
       if (!o.quiet) process.stderr.write(`wrote ${o.out} [${r.shape}] in ${r.ms.toFixed(1)} ms (${r.backend})\n`);
     }));
 }

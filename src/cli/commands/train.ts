@@ -46,7 +46,7 @@ export interface TrainCliOptions {
   force: boolean;
   initFrom?: string;
   kernels: KernelChoice;
-  threads: number;
+  threads?: number;
   prune: string;
   pruneConfig?: string;
   targetSparsity?: number;
@@ -386,7 +386,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--split <name>', 'which split of the corpus to score (90/5/5 as the reference)').choices(['valid', 'test', 'train']).default('valid'))
     .option('--corpus <name|path>', 'override the corpus recorded in the checkpoint'))
     .option('--quiet', 'print only the result', false)
-    .action(action(async (file: string, o: { split: 'valid' | 'test' | 'train'; corpus?: string; kernels: KernelChoice; threads: number; quiet: boolean }) => {
+    .action(action(async (file: string, o: { split: 'valid' | 'test' | 'train'; corpus?: string; kernels: KernelChoice; threads?: number; quiet: boolean }) => {
       const ck = loadCheckpoint(file, { task: 'charlm', purpose: 'eval' });
       const model = modelOf(ck, (await commandEngine(o)).kernels);
       const corpus = loadCharCorpus(o.corpus ?? ck.meta.corpus ?? 'moby-dick', ck.meta.vocab);
@@ -402,7 +402,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--temperature <t>', 'softmax temperature (0 = greedy)', num('--temperature', 0, 100), 0.8)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .option('--quiet', 'print only the text', false)
-    .action(action(async (file: string, o: { prompt: string; length: number; temperature: number; seed: number; kernels: KernelChoice; threads: number; quiet: boolean }) => {
+    .action(action(async (file: string, o: { prompt: string; length: number; temperature: number; seed: number; kernels: KernelChoice; threads?: number; quiet: boolean }) => {
       const ck = loadCheckpoint(file, { task: 'charlm', purpose: 'sample' });
       if (!ck.meta.vocab) throw new UsageError(`${file}: has no vocabulary; import it with --vocab-file to sample from it`);
       const model = modelOf(ck, (await commandEngine(o)).kernels);

@@ -15,7 +15,7 @@ import { loadStreamingModel, transcribeInputStream } from '../../train/speech-st
 import { action, addEngineOptions, commandEngine, int, UsageError } from '../common.js';
 
 interface TranscribeCliOptions {
-  beam: number; kernels: KernelChoice; threads: number; verbose: boolean; quiet: boolean;
+  beam: number; kernels: KernelChoice; threads?: number; verbose: boolean; quiet: boolean;
   stream: boolean; stdin: boolean; rate?: number; json: boolean; chunkMs: number;
 }
 
@@ -38,7 +38,7 @@ export function registerTranscribe(program: Command): void {
       if (misplaced.length) throw new UsageError(`--${misplaced[0]} only applies with --stream: add --stream, or drop --${misplaced[0]}`);
       if (!wavs.length) throw new UsageError('transcribe: give at least one WAV file (or --stream with - to read stdin)');
       if (wavs.includes('-')) throw new UsageError('transcribe: - (stdin) needs --stream');
-      const m = await loadSpeechModel(modelFile, async () => (await commandEngine(o)).kernels);
+      const m = await loadSpeechModel(modelFile, async (model) => (await commandEngine(o, undefined, model)).kernels);
       if (o.verbose) process.stderr.write(`${modelFile}: ${m.config.cell}${m.config.bidirectional ? ' bidirectional' : ''} ${m.config.numLayers}x${m.config.hiddenSize} on the ${m.backend}\n`);
       const rs = await transcribeFiles(m, wavs, { beam: o.beam });
       for (const r of rs) {
@@ -54,7 +54,7 @@ async function streamCli(modelFile: string, inputs: string[], o: TranscribeCliOp
   if (!input || inputs.length > 1) throw new UsageError('transcribe --stream: give one WAV file, or - (or --stdin) to read raw PCM from stdin');
   if (o.beam > 1) throw new UsageError('--beam: streaming decodes greedily; drop --beam, or transcribe whole files without --stream');
   if (o.rate !== undefined && input !== '-') throw new UsageError('--rate is the sample rate of raw PCM on stdin; a WAV file carries its own: drop --rate');
-  const { model, info } = await loadStreamingModel(modelFile, async () => (await commandEngine(o)).kernels);
+  const { model, info } = await loadStreamingModel(modelFile, async (model) => (await commandEngine(o, undefined, model)).kernels);
   if (o.verbose) process.stderr.write(`${modelFile}: ${model.config.cell} ${model.config.numLayers}x${model.config.hiddenSize} on the sparse runtime (${model.kernels.name}/${model.sparse.name}), streaming\n`);
   const t0 = performance.now();
   const print = (e: StreamEvent): void => {
