@@ -427,3 +427,26 @@ test('loading: SIMD detected, sync and async instances share the heap, createKer
     assert.equal(typeof a.exports.gemm, 'function');
   });
 });
+
+test('Heap: alloc zero-fills reused memory and zero() clears exactly its range, on plain and shared memory', () => {
+  for (const shared of [false, true]) {
+    const heap = new Heap(2 << 20, { shared });
+    const mark = heap.mark();
+    const a = heap.alloc(1000);
+    heap.f32.fill(7, a, a + 1000);
+    heap.release(mark);
+    const b = heap.alloc(1000);
+    assert.equal(b, a);
+    assert.ok(heap.view(b, 1000).every((v) => v === 0), `${shared ? 'shared' : 'plain'}: a reused block comes back zeroed`);
+    heap.f32.fill(3, b, b + 1000);
+    heap.zero(b + 10, 500);
+    const v = heap.view(b, 1000);
+    assert.ok(v.subarray(0, 10).every((x) => x === 3) && v.subarray(510).every((x) => x === 3), 'outside the range: untouched');
+    assert.ok(v.subarray(10, 510).every((x) => x === 0), 'inside the range: zero');
+    // Growing the memory keeps zero() working on the new pages.
+    const big = heap.alloc(1 << 20);
+    heap.f32.fill(1, big, big + (1 << 20));
+    heap.zero(big, 1 << 20);
+    assert.ok(heap.view(big, 1 << 20).every((x) => x === 0));
+  }
+});

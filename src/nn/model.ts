@@ -115,8 +115,7 @@ export class RNNModel {
   }
 
   zeroGrad(): void {
-    const f = this.heap.f32;
-    for (const p of this.params) f.fill(0, p.g, p.g + p.size);
+    for (const p of this.params) this.heap.zero(p.g, p.size);
   }
 
   createState(B: number): RecurrentState {
@@ -134,8 +133,8 @@ export class RNNModel {
 
   resetState(s: RecurrentState): void {
     const n = this.config.numLayers * this.D * s.B * this.config.hiddenSize;
-    this.heap.f32.fill(0, s.h, s.h + n);
-    if (s.c >= 0) this.heap.f32.fill(0, s.c, s.c + n);
+    this.heap.zero(s.h, n);
+    if (s.c >= 0) this.heap.zero(s.c, n);
   }
 
   private window(T: number, B: number): Window {
@@ -256,7 +255,7 @@ export class RNNModel {
     for (let l = L - 1; l >= 0; l--) {
       const I = l === 0 ? c.inputSize : W;
       const wantDx = l > 0 || needX0;
-      if (wantDx) this.heap.f32.fill(0, w.dxs[l], w.dxs[l] + TB * I);
+      if (wantDx) this.heap.zero(w.dxs[l], TB * I);
       this.layers[l].forEach((dir, d) => {
         const si = (l * this.D + d) * B * H;
         dir.backward(w.dys[l], W, d * H, wantDx ? w.dxs[l] : -1, ds ? ds.h + si : -1, ds && ds.c >= 0 ? ds.c + si : -1);

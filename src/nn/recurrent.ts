@@ -118,11 +118,11 @@ export class RecurrentDirection {
     k.addBias(T * B, G, ws.gi, G, this.bih.w);
     const init = ws.hs + this.initRow(T) * BH;
     if (h0 >= 0) f().copyWithin(init, h0, h0 + BH);
-    else f().fill(0, init, init + BH);
+    else k.heap.zero(init, BH);
     if (this.cell === 'lstm') {
       const ci = ws.cs + this.initRow(T) * BH;
       if (c0 >= 0) f().copyWithin(ci, c0, c0 + BH);
-      else f().fill(0, ci, ci + BH);
+      else k.heap.zero(ci, BH);
     }
     const act = this.activation();
     for (let s = 0; s < T; s++) {
@@ -199,8 +199,8 @@ export class RecurrentDirection {
         f.copyWithin(ws.dHs + t * BH + b * H, s, s + H);
       }
     }
-    f.fill(0, ws.carry, ws.carry + BH);
-    if (this.cell === 'lstm') f.fill(0, ws.dc, ws.dc + BH);
+    k.heap.zero(ws.carry, BH);
+    if (this.cell === 'lstm') k.heap.zero(ws.dc, BH);
     const act = this.activation();
     for (let s = T - 1; s >= 0; s--) {
       const t = this.reverse ? T - 1 - s : s;

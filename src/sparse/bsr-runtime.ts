@@ -66,7 +66,7 @@ export function bsrRow(heap: Heap, m: BsrMat, id: number, o: number): void {
   const rp = new Uint32Array(buf, m.rowptr * 4, m.nbr + 1);
   const ci = m.idx16 ? new Uint16Array(buf, m.colidx * 4, m.nblocks) : new Uint32Array(buf, m.colidx * 4, m.nblocks);
   const I = Math.floor(id / m.R), r = id % m.R, RC = m.R * m.C;
-  f.fill(0, o, o + m.cols);
+  heap.zero(o, m.cols);
   for (let k = rp[I]; k < rp[I + 1]; k++) {
     const src = m.values + k * RC + r * m.C;
     f.copyWithin(o + ci[k] * m.C, src, src + m.C);

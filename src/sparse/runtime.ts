@@ -410,7 +410,7 @@ export class SparseModel {
       for (let i = 0; i < n; i++) {
         const id = this.tokenAt(ids, i, V);
         const o = X + i * I;
-        f.fill(0, o, o + I);
+        this.heap.zero(o, I);
         for (let k = rp[e.rowptr + id]; k < rp[e.rowptr + id + 1]; k++) f[o + ci[cb + k]] += f[e.values + k];
       }
     } else {
@@ -482,9 +482,9 @@ export class SparseModel {
       xt: needT ? heap.alloc(this.maxCols * Math.min(B, SPMM_CHUNK)) : 0,
       yt: needT ? heap.alloc(this.maxRows * Math.min(B, SPMM_CHUNK)) : 0,
       reset(): void {
-        const f = this.model.heap.f32;
+        const heap = this.model.heap;
         for (let l = 0; l < this.h.length; l++)
-          for (const p of [...this.h[l], ...(this.model.config.cell === 'lstm' ? this.c[l] : [])]) f.fill(0, p, p + B * H);
+          for (const p of [...this.h[l], ...(this.model.config.cell === 'lstm' ? this.c[l] : [])]) heap.zero(p, B * H);
         this.parity = 0;
       },
     };
@@ -600,10 +600,10 @@ export class SparseModel {
           for (let b = 0; b < B; b++) {
             const o = h0 + b * DH + d * H;
             if (opts.h0) f.set(opts.h0.subarray(((l * D + d) * B + b) * H, ((l * D + d) * B + b + 1) * H), o);
-            else f.fill(0, o, o + H);
+            else heap.zero(o, H);
           }
           if (opts.c0) f.set(opts.c0.subarray((l * D + d) * B * H, (l * D + d + 1) * B * H), c0);
-          else f.fill(0, c0, c0 + B * H);
+          else heap.zero(c0, B * H);
           let cPrev = c0, cNext = cA;
           let hPrev = h0 + d * H;
           const nChunks = Math.ceil(T / Tc);

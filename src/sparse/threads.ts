@@ -1,9 +1,10 @@
 // How many threads a sparse model can use. The pool splits a product across threads only from
-// MIN_PRODUCT_NNZ stored weights up (src/kernels/threaded.ts); a model with no product that large
-// runs every call on one thread anyway, and the pool's shared heap alone made the speech GRU's run()
-// 10% slower (bench/results/run-threads-ab.md). So the Node commands run such a model on one thread
-// unless --threads says otherwise. (Browsers keep their default: there, 2 threads were as often
-// slower for large models too, BENCHMARKS.md.)
+// MIN_PRODUCT_NNZ stored weights up (src/kernels/threaded.ts). A model with no product that large keeps
+// its recurrent steps on one thread; the pool would take only a few calls over the whole sequence (the
+// head, a bias), and each hand-off to a sleeping or descheduled worker costs more than it saves
+// (bench/results/run-threads-ab.md), besides a worker's ~15 MB. So the Node commands run such a model on
+// one thread unless --threads says otherwise. (Browsers keep their default: there, 2 threads were as
+// often slower for large models too, BENCHMARKS.md.)
 
 import { MIN_PRODUCT_NNZ } from '../kernels/threaded.js';
 import type { SrnnHeader } from './format.js';

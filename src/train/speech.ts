@@ -311,8 +311,8 @@ export class SpeechTask implements Task<SpeechTrainOptions, SpeechAcc, SpeechSte
     const B = opts.batch, F = this.train.F, C = VOCAB_SIZE;
     const T = this.windowLength(utts.reduce((m, u) => Math.max(m, u.T), 0));
     const x0 = model.inputBuffer(T, B);
+    model.heap.zero(x0, T * B * F);
     const f = model.heap.f32;
-    f.fill(0, x0, x0 + T * B * F);
     const inputLengths = new Int32Array(B), targetLengths = new Int32Array(B);
     const targets = new Int32Array(utts.reduce((a, u) => a + u.labels.length, 0));
     const weights = new Float64Array(B);
