@@ -428,7 +428,7 @@ test('loading: SIMD detected, sync and async instances share the heap, createKer
   });
 });
 
-test('Heap: alloc zero-fills reused memory and zero() clears exactly its range, on plain and shared memory', () => {
+test('Heap: alloc zero-fills reused memory, zero() and copy() touch exactly their range, on plain and shared memory', () => {
   for (const shared of [false, true]) {
     const heap = new Heap(2 << 20, { shared });
     const mark = heap.mark();
@@ -448,5 +448,13 @@ test('Heap: alloc zero-fills reused memory and zero() clears exactly its range, 
     heap.f32.fill(1, big, big + (1 << 20));
     heap.zero(big, 1 << 20);
     assert.ok(heap.view(big, 1 << 20).every((x) => x === 0));
+    // copy() is copyWithin: exact, and right for overlapping ranges in both directions.
+    for (const [to, from] of [[b + 100, b], [b, b + 100], [b + 600, b + 300]]) {
+      for (let i = 0; i < 1000; i++) heap.f32[b + i] = i;
+      const want = Float32Array.from(heap.view(b, 1000));
+      want.copyWithin(to - b, from - b, from - b + 250);
+      heap.copy(to, from, 250);
+      assert.deepEqual(heap.view(b, 1000), want, `${shared ? 'shared' : 'plain'}: copy ${from - b} → ${to - b}`);
+    }
   }
 });

@@ -11,21 +11,22 @@
 const PAGE = 65536;
 
 /**
- * A module that imports the memory (flags: 1 = has a maximum, 3 = shared too) and exports
- * zero(byteOffset, bytes) = memory.fill. TypedArray.prototype.fill on a SharedArrayBuffer takes a slow
- * element-by-element path in V8: about 10x slower for a Float32Array and 25x for a Uint8Array
- * (bench/shared-heap-ab.ts). Heap.alloc's zero-fill made a small model's run() 12% slower on a shared heap.
+ * A module that imports a shared memory and exports zero(byteOffset, bytes) = memory.fill and
+ * copy(to, from, bytes) = memory.copy. On a SharedArrayBuffer, V8's TypedArray.prototype.fill takes a
+ * slow element-by-element path, about 10x slower for a Float32Array and 25x for a Uint8Array, and
+ * copyWithin is 4–5x slower (bench/shared-heap-ab.ts). Heap.alloc's zero-fill alone made a small
+ * model's run() 12% slower on a shared heap.
  */
-function zeroModule(flags: number): Uint8Array {
-  return new Uint8Array([
-    0, 97, 115, 109, 1, 0, 0, 0, // \0asm, version 1
-    1, 6, 1, 96, 2, 127, 127, 0, // type: (i32, i32) → ()
-    2, 11, 1, 1, 109, 1, 109, 2, flags, 1, 128, 128, 4, // import "m" "m": memory, min 1 page, max 65536
-    3, 2, 1, 0, // one function of that type
-    7, 8, 1, 4, 122, 101, 114, 111, 0, 0, // export "zero"
-    10, 13, 1, 11, 0, 32, 0, 65, 0, 32, 1, 252, 11, 0, 11, // local.get 0, i32.const 0, local.get 1, memory.fill
-  ]);
-}
+const SHARED_MEMORY_OPS = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, // \0asm, version 1
+  1, 12, 2, 96, 2, 127, 127, 0, 96, 3, 127, 127, 127, 0, // types: (i32, i32) → (), (i32, i32, i32) → ()
+  2, 11, 1, 1, 109, 1, 109, 2, 3, 1, 128, 128, 4, // import "m" "m": shared memory, min 1 page, max 65536
+  3, 3, 2, 0, 1, // two functions, one of each type
+  7, 15, 2, 4, 122, 101, 114, 111, 0, 0, 4, 99, 111, 112, 121, 0, 1, // export "zero" and "copy"
+  10, 26, 2, // code:
+  11, 0, 32, 0, 65, 0, 32, 1, 252, 11, 0, 11, // zero: memory.fill(p0, 0, p1)
+  12, 0, 32, 0, 32, 1, 32, 2, 252, 10, 0, 0, 11, // copy: memory.copy(p0, p1, p2)
+]);
 /** Bytes reserved at the bottom for the WASM module's static data and stack. */
 export const HEAP_BASE = 1 << 20;
 
@@ -37,8 +38,8 @@ export class Heap {
   i32!: Int32Array;
   u8!: Uint8Array;
   private top = HEAP_BASE; // bytes
-  /** memory.fill on a shared memory (null: plain memory, whose TypedArray.fill is as fast). */
-  private readonly fillZero: ((byteOffset: number, bytes: number) => void) | null = null;
+  /** memory.fill and memory.copy on a shared memory (null: plain memory, whose TypedArray methods are as fast). */
+  private readonly ops: { zero(byteOffset: number, bytes: number): void; copy(to: number, from: number, bytes: number): void } | null = null;
 
   /**
    * `shared`: back the heap with shared memory so a pool of worker threads can run kernels on it
@@ -51,8 +52,8 @@ export class Heap {
     this.refresh();
     if (this.shared) {
       try {
-        const inst = new WebAssembly.Instance(new WebAssembly.Module(zeroModule(3) as BufferSource), { m: { m: this.memory } });
-        this.fillZero = inst.exports.zero as (byteOffset: number, bytes: number) => void;
+        const inst = new WebAssembly.Instance(new WebAssembly.Module(SHARED_MEMORY_OPS as BufferSource), { m: { m: this.memory } });
+        this.ops = inst.exports as unknown as NonNullable<Heap['ops']>;
       } catch {
         // An engine without bulk memory: TypedArray.fill, slower but correct.
       }
@@ -62,8 +63,15 @@ export class Heap {
   /** Zero `n` floats at float index `off`. */
   zero(off: number, n: number): void {
     if (n <= 0) return;
-    if (this.fillZero) this.fillZero(off * 4, n * 4);
+    if (this.ops) this.ops.zero(off * 4, n * 4);
     else this.f32.fill(0, off, off + n);
+  }
+
+  /** Copy `n` floats from float index `from` to `to` (the ranges may overlap, as copyWithin). */
+  copy(to: number, from: number, n: number): void {
+    if (n <= 0) return;
+    if (this.ops) this.ops.copy(to * 4, from * 4, n * 4);
+    else this.f32.copyWithin(to, from, from + n);
   }
 
   private refresh(): void {

@@ -264,7 +264,7 @@ export class ThreadedSparseKernels implements SparseKernels {
       return;
     }
     // Stage x once here (every thread reads it there); the pool's dispatch publishes the copy.
-    this.heap.u8.copyWithin(SELL4_XSTAGE, x * 4, (x + cols) * 4);
+    this.heap.copy(SELL4_XSTAGE / 4, x, cols);
     const a = this.k.pool.args;
     a[0] = slices; a[1] = sliceptr * 4; a[2] = perm * 4; a[3] = idx * 4; a[4] = vals * 4; a[5] = bias * 4; a[6] = y * 4; a[7] = accumulate ? 1 : 0;
     this.k.pool.run(width === 1 ? Op.Sell4 : Op.Sell4b, n);

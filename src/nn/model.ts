@@ -186,11 +186,11 @@ export class RNNModel {
       const ids = opts.ids;
       if (!ids || ids.length !== TB) throw new Error(`forward: expected ${TB} token ids, got ${ids?.length}`);
       this.ids = ids;
-      const E = c.inputSize, emb = this.byName.get('embedding.weight')!.w, f = this.heap.f32;
+      const E = c.inputSize, emb = this.byName.get('embedding.weight')!.w;
       for (let i = 0; i < TB; i++) {
         const id = ids[i];
         if (!(id >= 0 && id < c.vocabSize)) throw new Error(`forward: token id ${id} outside [0, ${c.vocabSize})`);
-        f.copyWithin(w.x0 + i * E, emb + id * E, emb + (id + 1) * E);
+        this.heap.copy(w.x0 + i * E, emb + id * E, E);
       }
     }
     const st = opts.state;
@@ -217,7 +217,7 @@ export class RNNModel {
     const p = this.config.dropout ?? 0, keep = 1 / (1 - p);
     const src = w.ys[l - 1], dst = w.xs[l], m = w.drop[l];
     if (!rng) {
-      f.copyWithin(dst, src, src + n); // inference: identity
+      this.heap.copy(dst, src, n); // inference: identity
       f.fill(1, m, m + n);
       return;
     }
@@ -263,7 +263,7 @@ export class RNNModel {
       if (l > 0) {
         const f = this.heap.f32, n = TB * W, dst = w.dys[l - 1], src = w.dxs[l], m = w.drop[l];
         if (m >= 0) for (let i = 0; i < n; i++) f[dst + i] = f[src + i] * f[m + i];
-        else f.copyWithin(dst, src, src + n);
+        else this.heap.copy(dst, src, n);
       }
     }
     if (c.vocabSize && this.ids) {

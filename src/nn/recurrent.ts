@@ -112,16 +112,15 @@ export class RecurrentDirection {
     const k = this.k, H = this.H, G = this.G, BH = B * H;
     const ws = this.workspace(T, B);
     this.X = X;
-    const f = () => k.heap.f32;
     // gi = X · W_ihᵀ + b_ih for all timesteps at once.
     this.mm.forward(this.wih, T * B, X, this.I, ws.gi, G, false);
     k.addBias(T * B, G, ws.gi, G, this.bih.w);
     const init = ws.hs + this.initRow(T) * BH;
-    if (h0 >= 0) f().copyWithin(init, h0, h0 + BH);
+    if (h0 >= 0) k.heap.copy(init, h0, BH);
     else k.heap.zero(init, BH);
     if (this.cell === 'lstm') {
       const ci = ws.cs + this.initRow(T) * BH;
-      if (c0 >= 0) f().copyWithin(ci, c0, c0 + BH);
+      if (c0 >= 0) k.heap.copy(ci, c0, BH);
       else k.heap.zero(ci, BH);
     }
     const act = this.activation();
@@ -151,31 +150,25 @@ export class RecurrentDirection {
         }
       } else if (fused) k.rnnStep(B, H, act, hPrev, H, this.whh.w, this.bhh.w, gi, hOut);
       else {
-        f().copyWithin(hOut, gi, gi + BH);
+        k.heap.copy(hOut, gi, BH);
         this.mm.forward(this.whh, B, hPrev, H, hOut, H, true);
         k.addBias(B, H, hOut, H, this.bhh.w);
         k.actForward(BH, act, hOut);
       }
     }
     // Scatter h_t into the layer output (a column block when bidirectional).
-    const fa = f();
+    const heap = k.heap;
     for (let t = 0; t < T; t++) {
       const src = ws.hs + this.hRow(t, T) * BH;
       if (ldy === H && col === 0) {
-        fa.copyWithin(Y + t * BH, src, src + BH);
+        heap.copy(Y + t * BH, src, BH);
         continue;
       }
-      for (let b = 0; b < B; b++) {
-        const s = src + b * H, d = Y + (t * B + b) * ldy + col;
-        fa.copyWithin(d, s, s + H);
-      }
+      for (let b = 0; b < B; b++) heap.copy(Y + (t * B + b) * ldy + col, src + b * H, H);
     }
     const last = ws.hs + (this.reverse ? 0 : T) * BH;
-    if (hT >= 0) fa.copyWithin(hT, last, last + BH);
-    if (cT >= 0 && this.cell === 'lstm') {
-      const lc = ws.cs + (this.reverse ? 0 : T) * BH;
-      fa.copyWithin(cT, lc, lc + BH);
-    }
+    if (hT >= 0) heap.copy(hT, last, BH);
+    if (cT >= 0 && this.cell === 'lstm') heap.copy(cT, ws.cs + (this.reverse ? 0 : T) * BH, BH);
   }
 
   /**
@@ -187,17 +180,13 @@ export class RecurrentDirection {
     const ws = this.ws;
     if (!ws) throw new Error('backward before forward');
     const k = this.k, H = this.H, G = this.G, T = ws.T, B = ws.B, BH = B * H;
-    let f = k.heap.f32;
     // Gather the output gradient into contiguous [T, B, H].
     for (let t = 0; t < T; t++) {
       if (ldy === H && col === 0) {
-        f.copyWithin(ws.dHs + t * BH, dY + t * BH, dY + (t + 1) * BH);
+        k.heap.copy(ws.dHs + t * BH, dY + t * BH, BH);
         continue;
       }
-      for (let b = 0; b < B; b++) {
-        const s = dY + (t * B + b) * ldy + col;
-        f.copyWithin(ws.dHs + t * BH + b * H, s, s + H);
-      }
+      for (let b = 0; b < B; b++) k.heap.copy(ws.dHs + t * BH + b * H, dY + (t * B + b) * ldy + col, H);
     }
     k.heap.zero(ws.carry, BH);
     if (this.cell === 'lstm') k.heap.zero(ws.dc, BH);
@@ -217,8 +206,7 @@ export class RecurrentDirection {
         this.mm.backInput(this.whh, B, dG, G, ws.carry, H, false);
       } else {
         k.actBackward(BH, act, ws.hs + this.hRow(t, T) * BH, dh);
-        f = k.heap.f32;
-        f.copyWithin(dG, dh, dh + BH);
+        k.heap.copy(dG, dh, BH);
         this.mm.backInput(this.whh, B, dG, G, ws.carry, H, false);
       }
     }
@@ -230,8 +218,7 @@ export class RecurrentDirection {
     k.sumRows(TB, G, ws.dG, G, this.bih.g);
     k.sumRows(TB, G, dGH, G, this.bhh.g);
     if (dX >= 0) this.mm.backInput(this.wih, TB, ws.dG, G, dX, this.I, true);
-    f = k.heap.f32;
-    if (dh0 >= 0) f.copyWithin(dh0, ws.carry, ws.carry + BH);
-    if (dc0 >= 0 && this.cell === 'lstm') f.copyWithin(dc0, ws.dc, ws.dc + BH);
+    if (dh0 >= 0) k.heap.copy(dh0, ws.carry, BH);
+    if (dc0 >= 0 && this.cell === 'lstm') k.heap.copy(dc0, ws.dc, BH);
   }
 }

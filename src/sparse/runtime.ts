@@ -371,8 +371,7 @@ export class SparseModel {
 
   /** Broadcast the vector `bias` [n] into rows of Y (stride ldy). */
   private fillRows(rows: number, n: number, Y: number, ldy: number, bias: number): void {
-    const f = this.heap.f32;
-    for (let r = 0; r < rows; r++) f.copyWithin(Y + r * ldy, bias, bias + n);
+    for (let r = 0; r < rows; r++) this.heap.copy(Y + r * ldy, bias, n);
   }
 
   private softmaxRows(rows: number, n: number, Y: number): void {
@@ -416,7 +415,7 @@ export class SparseModel {
     } else {
       for (let i = 0; i < n; i++) {
         const id = this.tokenAt(ids, i, V);
-        f.copyWithin(X + i * I, e.w + id * I, e.w + (id + 1) * I);
+        this.heap.copy(X + i * I, e.w + id * I, I);
       }
     }
   }
@@ -454,8 +453,7 @@ export class SparseModel {
         const act = this.config.cell === 'rnn_tanh' ? ACTIVATION_CODE.tanh
           : this.config.cell === 'rnn_relu' ? ACTIVATION_CODE.relu : ACTIVATION_CODE.clipped_relu;
         k.actForward(B * H, act, git);
-        const f = this.heap.f32;
-        for (let b = 0; b < B; b++) f.copyWithin(hOut + b * ldh, git + b * H, git + (b + 1) * H);
+        for (let b = 0; b < B; b++) this.heap.copy(hOut + b * ldh, git + b * H, H);
       }
     }
   }
@@ -513,7 +511,7 @@ export class SparseModel {
       else {
         for (let b = 0; b < B; b++) {
           const row = this.embTable + this.tokenAt(ids, b, V) * G;
-          f0.copyWithin(st.gi + b * G, row, row + G);
+          this.heap.copy(st.gi + b * G, row, G);
         }
         gi0 = st.gi;
       }
@@ -614,11 +612,8 @@ export class SparseModel {
             const rows = (tb - ta) * B;
             if (l === 0 && d === 0 && this.embTable) {
               // Token ids were checked by embed(): rows of the per-token projection table.
-              const ids = seq as ArrayLike<number>, f = heap.f32;
-              for (let i = 0; i < rows; i++) {
-                const row = this.embTable + ids[ta * B + i] * G;
-                f.copyWithin(gi + i * G, row, row + G);
-              }
+              const ids = seq as ArrayLike<number>;
+              for (let i = 0; i < rows; i++) heap.copy(gi + i * G, this.embTable + ids[ta * B + i] * G, G);
             } else {
               this.matmul(p.wih, inp + ta * B * inSize, inSize, gi, G, rows, false, ws.xt, ws.yt);
               this.kernels.addBias(rows, G, gi, G, p.biasIn);
