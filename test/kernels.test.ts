@@ -154,6 +154,24 @@ test('gemm: training shapes (GRU batch 32, seq 50, input 64, hidden 256, head 64
   checkGemmSampled(true, false, 64, 256, 1600, true);
   checkGemmSampled(false, false, 1600, 64, 768, false); // dX = dG·W
   checkGemmSampled(true, true, 100, 300, 270, true); // TT crosses the packing blocks
+  checkGemmSampled(true, false, 1024, 256, 600, true); // LSTM-256's dW: A rows 4 KiB apart, packed
+});
+
+test('gemm TN: packing A (rows a multiple of 4 KiB apart) gives the same bits as the unpacked kernel', () => {
+  const w = wasmKernels();
+  // The same op(A) stored with lda = 1024 (packed path) and lda = 1025 (unpacked), edge rows and columns included.
+  for (const [M, N, K] of [[1024, 256, 300], [1003, 70, 513], [130, 12, 7]]) {
+    scoped(() => {
+      const A1 = heap.alloc(K * 1024), A2 = heap.alloc(K * 1025), B = rand(K * N);
+      const f = heap.f32;
+      for (let k = 0; k < K; k++) for (let i = 0; i < M; i++) f[A1 + k * 1024 + i] = f[A2 + k * 1025 + i] = Math.sin(k * 7 + i * 0.3);
+      const C1 = rand(M * N), C2 = copy(C1, M * N);
+      w.gemm(true, false, M, N, K, A1, 1024, B, N, C1, N, true);
+      w.gemm(true, false, M, N, K, A2, 1025, B, N, C2, N, true);
+      const a = new Uint32Array(heap.memory.buffer, C1 * 4, M * N), b = new Uint32Array(heap.memory.buffer, C2 * 4, M * N);
+      assert.deepEqual(a, b, `${M}x${N}x${K}`);
+    });
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
