@@ -54,7 +54,11 @@ async function runJob({ threads, configs, rounds, minMs }) {
     const engine = await rt.createWebEngine({ kernels: 'auto', threads, poolWorkerUrl: '/rt/sparse-rnn-pool.js', heapBytes: 2 * (sparse.length + dense.length) + (32 << 20) });
     const sm = rt.SparseModel.load(sparse, { kernels: engine.kernels });
     const dm = rt.SparseModel.load(dense, { kernels: engine.kernels });
-    const sess = await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', executionMode: 'sequential' });
+    // force_spinning_stop as for onnxruntime-node (bench/ort.ts): its threads spin inside a run, not after it,
+    // where they would hold a core while our samples run.
+    const sess = await ort.InferenceSession.create(onnx, {
+      executionProviders: ['wasm'], graphOptimizationLevel: 'all', executionMode: 'sequential', extra: { session: { force_spinning_stop: '1' } },
+    });
     const { T, B, config } = c;
     const L = config.numLayers * (config.bidirectional ? 2 : 1);
     const ids = c.ids ? Int32Array.from(c.ids) : null;

@@ -1,10 +1,10 @@
 // How many threads a sparse model can use. The pool splits a product across threads only from
 // MIN_PRODUCT_NNZ stored weights up (src/kernels/threaded.ts). A model with no product that large keeps
-// its recurrent steps on one thread; the pool would take only a few calls over the whole sequence (the
-// head, a bias), and each hand-off to a sleeping or descheduled worker costs more than it saves
-// (bench/results/run-threads-ab.md), besides a worker's ~15 MB. So the Node commands run such a model on
-// one thread unless --threads says otherwise. (Browsers keep their default: there, 2 threads were as
-// often slower for large models too, BENCHMARKS.md.)
+// its recurrent steps on one thread, and the pool takes only a few calls over a whole sequence (the head,
+// a bias): on 2 threads the speech GRU-256×2 at 90% ran its run() at 1.01x its 1-thread time
+// (bench/results/run-threads-ab.md; 1.12x before the shared heap's zero-fill was fixed). Starting the
+// pool would cost a worker's start-up and ~15 MB for nothing, so the Node commands run such a model on
+// one thread unless --threads says otherwise. (Browsers keep their default, the page's cores.)
 
 import { MIN_PRODUCT_NNZ } from '../kernels/threaded.js';
 import type { SrnnHeader } from './format.js';
