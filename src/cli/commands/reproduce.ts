@@ -45,7 +45,7 @@ export function registerReproduce(program: Command): void {
     .option('--seed <n>', 'first training seed S (default 1234)', int('--seed', 0))
     .option('--seeds <n>', 'run every plan row with seeds S … S+n−1 (default: 3 for the rows the claims compare in --full, else 1)', int('--seeds', 1))
     .option('--summaries <dir>', 'run summaries (small JSON per finished run) written and reused, to continue a plan on another machine (default results/runs with --full, <out>/summaries with --quick)')
-    .option('--budget <passes>', 'sotu, sotu-budget: passes over the training split (default 2 and 4)', int('--budget', 1))
+    .option('--budget <passes>', 'sotu, sotu-budget: passes over the training split (default 1 and 2: the budget search found the larger dense model ahead after 1 pass, behind after 2)', int('--budget', 1))
     .option('--dry-run', 'list the plan\'s runs with estimated times on this machine and exit (alias --plan)')
     .option('--plan', 'same as --dry-run')
     .option('--only <ids>', 'only these runs of the task\'s plan, comma-separated (e.g. gru-dense,gru-medium), with the runs they start from (finished ones are taken from their summaries)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
