@@ -42,7 +42,7 @@ for (const [rows, cols, density] of [[768, 256, 0.1], [768, 240, 0.1], [1536, 51
     const x = heap.alloc(cols), y = heap.alloc(rows);
     for (let i = 0; i < cols; i++) heap.f32[x + i] = r() - 0.5;
     const rowwise = (): void => bk.spmv(R, C, true, rows / R, rp, ci, va, x, y, false);
-    const sliced = (): void => sp.sell4b(s.slices, sp4, pm, ix, vs, x, cols, y, false);
+    const sliced = (): void => sp[s.kernel](s.slices, sp4, pm, ix, vs, x, cols, y, false);
     const calls = Math.max(20, Math.round(3e6 / (nb * R * C)));
     const time = (f: () => void): number => {
       for (let i = 0; i < 5; i++) f();

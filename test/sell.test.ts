@@ -182,6 +182,13 @@ function randomBsr14(seed: number, rows: number, cols: number, d: number): BsrMa
   return denseToBsr(w, rows, cols, 1, 4);
 }
 const sell14 = (m: BsrMatrix): Sell4 => bsr14ToSell4(m.rows, m.cols, m.rowptr, m.colidx, m.values)!;
+/** A random 4×4-block matrix (every fifth block row empty) in sell4b44's layout. */
+function sell44(rows: number, cols: number, d: number): Sell4 {
+  const r = mulberry32(rows + 7 * cols), w = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i += 4) for (let j = 0; j < cols; j += 4) if ((i / 4) % 5 !== 3 && r() < d) for (let a = 0; a < 4; a++) for (let c = 0; c < 4; c++) w[(i + a) * cols + j + c] = 2 * r() - 1;
+  const m = denseToBsr(w, rows, cols, 4, 4);
+  return bsr44ToSell4(rows, cols, m.rowptr, m.colidx, m.values)!;
+}
 const SHAPES14: [number, number, number][] = [[1, 4, 1], [3, 8, 0.5], [5, 4, 0], [33, 28, 0.2], [130, 68, 0.1], [257, 300, 0.05], [18, SELL4_MAX_COLS, 0.002]];
 
 test('bsr14ToSell4: every 1×4 block once in its row, padding zero, perm a permutation (width 4)', () => {
@@ -262,13 +269,14 @@ test('sell4 and sell4b (ts reference and wasm): the CSR / 1×4-block product wit
   });
 });
 
-test('sell4 and sell4b on 2 threads: bit-identical to 1 thread (odd rows, empty rows, every call split)', async () => {
+test('sell4, sell4b and sell4b44 on 2 threads: bit-identical to 1 thread (odd rows, empty rows, every call split)', async () => {
   const one = await createEngine({ threads: 1, kernels: 'wasm', heapBytes: 16 << 20 });
   const two = await createEngine({ threads: 2, kernels: 'wasm', splitAll: true, heapBytes: 16 << 20 });
   engines.push(one, two);
-  for (const [rows, cols, d] of [[301, 516, 0.1], [1021, 64, 0.1], [7, 12, 0.5]] as const) {
-    for (const kernel of ['sell4', 'sell4b'] as const) {
-      const layout = kernel === 'sell4' ? csrToSell4(randomCsr(rows, rows, cols, d))! : sell14(randomBsr14(rows, rows, cols, d));
+  for (const [rows, cols, d] of [[301, 516, 0.1], [1021, 64, 0.1], [7, 12, 0.5], [1024, 512, 0.1], [8, 12, 0.5]] as const) {
+    for (const kernel of ['sell4', 'sell4b', 'sell4b44'] as const) {
+      if (kernel === 'sell4b44' && (rows % 4 || cols % 4)) continue;
+      const layout = kernel === 'sell4' ? csrToSell4(randomCsr(rows, rows, cols, d))! : kernel === 'sell4b' ? sell14(randomBsr14(rows, rows, cols, d)) : sell44(rows, cols, d);
       const out: Uint32Array[] = [];
       for (const e of [one, two]) {
         const sk = sparseKernelsFor(e.kernels), heap = e.heap, mk = heap.mark();
@@ -308,30 +316,36 @@ test('sell4 and sell4b, relaxed SIMD (fused multiply-add where the CPU has it): 
   }
 });
 
-test('bsr44ToSell4: a 4×4-block matrix as SELL-4 slices of blocks (its values unchanged); sell4b gives its product', () => {
+test('bsr44ToSell4: a 4×4-block matrix as SELL-4 slices of blocks (its values unchanged, one index per block); sell4b44 gives its product, the bits of sell4b with an index per lane', () => {
   const [ref, wasm] = sparseBackends();
   for (const [rows, cols, d] of [[4, 4, 1], [8, 12, 0.5], [36, 40, 0.3], [128, 256, 0.1]] as const) {
     const r = mulberry32(rows * 31 + cols), w = new Float32Array(rows * cols);
     for (let i = 0; i < rows; i += 4) for (let j = 0; j < cols; j += 4) if (i !== 4 && r() < d) for (let a = 0; a < 4; a++) for (let c = 0; c < 4; c++) w[(i + a) * cols + j + c] = 2 * r() - 1;
     const m = denseToBsr(w, rows, cols, 4, 4), s = bsr44ToSell4(rows, cols, m.rowptr, m.colidx, m.values)!;
     assert.equal(s.vals, m.values, 'the values are shared, not copied');
+    assert.equal(s.kernel, 'sell4b44');
+    assert.deepEqual([...s.idx], [...m.colidx].map((J) => 16 * J), 'one byte offset per block');
     assert.deepEqual([...s.perm], Array.from({ length: rows }, (_, i) => 4 * i));
+    // The same slices with the index repeated per lane: sell4b's layout, which must give the same bits.
+    const perLane: Sell4 = { ...s, kernel: 'sell4b', idx: Uint16Array.from({ length: s.idx.length * 4 }, (_, i) => s.idx[i >> 2]) };
     const x = Float32Array.from({ length: cols }, () => 2 * r() - 1);
     const got: Float32Array[] = [];
     for (const { sk } of [ref, wasm]) {
-      const heap = sk.heap, mk = heap.mark();
-      const p = putSell(heap, s);
-      const X = heap.alloc(cols), Y = heap.alloc(rows);
-      heap.f32.set(x, X);
-      sk.sell4b(p.slices, p.sliceptr, p.perm, p.idx, p.vals, X, cols, Y, false);
-      got.push(heap.f32.slice(Y, Y + rows));
-      heap.release(mk);
+      for (const layout of [s, perLane]) {
+        const heap = sk.heap, mk = heap.mark();
+        const p = putSell(heap, layout);
+        const X = heap.alloc(cols), Y = heap.alloc(rows);
+        heap.f32.set(x, X);
+        sk[layout.kernel](p.slices, p.sliceptr, p.perm, p.idx, p.vals, X, cols, Y, false);
+        got.push(heap.f32.slice(Y, Y + rows));
+        heap.release(mk);
+      }
     }
     for (let i = 0; i < rows; i++) {
       let e = 0;
       for (let j = 0; j < cols; j++) e += w[i * cols + j] * x[j];
       assert.ok(Math.abs(got[0][i] - e) <= 1e-5 * (1 + Math.abs(e)), `${rows}x${cols} row ${i}`);
     }
-    assert.deepEqual(new Uint32Array(got[1].buffer), new Uint32Array(got[0].buffer));
+    for (let k = 1; k < 4; k++) assert.deepEqual(new Uint32Array(got[k].buffer), new Uint32Array(got[0].buffer), `${rows}x${cols}: output ${k} (ref/wasm × sell4b44/sell4b)`);
   }
 });

@@ -17,6 +17,7 @@ export const Op = {
   Sddmm16: 17, Sddmm32: 18, Transpose: 19, SoftmaxXent: 20, OptimStep: 21,
   GruStep: 22, LstmStep: 23, RnnStep: 24, Sell4: 25, BsrSpmv16: 26, BsrSpmv32: 27, BsrSpmm16: 28, BsrSpmm32: 29,
   Sell4b: 30,
+  Sell4b44: 31,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -68,7 +69,7 @@ export function chunkCount(op: Op, a: Float64Array, threads: number): number {
     case Op.Transpose:
       units = Math.ceil(a[1] / 16);
       break;
-    case Op.Spmv16: case Op.Spmv32: case Op.Spmm16: case Op.Spmm32: case Op.Sddmm16: case Op.Sddmm32: case Op.Sell4: case Op.Sell4b:
+    case Op.Spmv16: case Op.Spmv32: case Op.Spmm16: case Op.Spmm32: case Op.Sddmm16: case Op.Sddmm32: case Op.Sell4: case Op.Sell4b: case Op.Sell4b44:
     case Op.BsrSpmv16: case Op.BsrSpmv32: case Op.BsrSpmm16: case Op.BsrSpmm32:
       units = a[0];
       break;
@@ -219,9 +220,11 @@ export function runPart(e: Exports, op: Op, a: Float64Array, t: number, n: numbe
       if (s1 > s0) e.sp_sell4(s1 - s0, a[1] + s0 * 4, a[2] + s0 * 16, a[3], a[4], 0, 0, a[6], a[7], a[5]);
       return;
     }
-    case Op.Sell4b: {
+    case Op.Sell4b:
+    case Op.Sell4b44: {
       const s0 = a[BOUNDS + t], s1 = a[BOUNDS + t + 1];
-      if (s1 > s0) e.sp_sell4b(s1 - s0, a[1] + s0 * 4, a[2] + s0 * 16, a[3], a[4], 0, 0, a[6], a[7], a[5]);
+      const f = op === Op.Sell4b ? e.sp_sell4b : e.sp_sell4b44;
+      if (s1 > s0) f(s1 - s0, a[1] + s0 * 4, a[2] + s0 * 16, a[3], a[4], 0, 0, a[6], a[7], a[5]);
       return;
     }
     case Op.BsrSpmv16:

@@ -81,8 +81,20 @@ export class SparseRefKernels implements SparseKernels {
   sell4b(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
     y: number, accumulate: boolean, bias = 0): void {
     this.views();
-    const f = this.heap.f32, u32 = this.u32, u16 = this.u16, fr = Math.fround;
-    void cols;
+    this.blockSlices(slices, sliceptr, perm, vals, x, y, accumulate, bias, (g, l) => this.u16[idx * 2 + g * 4 + l]);
+  }
+
+  /** sell4b with one column offset per group (4×4 blocks): the same arithmetic. */
+  sell4b44(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    this.views();
+    this.blockSlices(slices, sliceptr, perm, vals, x, y, accumulate, bias, (g) => this.u16[idx * 2 + g]);
+  }
+
+  /** sell4b's arithmetic; `colOf(g, l)`: the byte offset of lane l's block in group g. */
+  private blockSlices(slices: number, sliceptr: number, perm: number, vals: number, x: number, y: number,
+    accumulate: boolean, bias: number, colOf: (g: number, l: number) => number): void {
+    const f = this.heap.f32, u32 = this.u32, fr = Math.fround;
     const a = [0, 0, 0, 0];
     for (let s = 0; s < slices; s++) {
       const g0 = u32[sliceptr + s], g1 = u32[sliceptr + s + 1];
@@ -91,7 +103,7 @@ export class SparseRefKernels implements SparseKernels {
         if (p === 0xffffffff) continue;
         a.fill(0);
         for (let g = g0; g < g1; g++) {
-          const v = vals + (g * 4 + l) * 4, xc = x + u16[idx * 2 + g * 4 + l] / 4;
+          const v = vals + (g * 4 + l) * 4, xc = x + colOf(g, l) / 4;
           for (let c = 0; c < 4; c++) a[c] = fr(a[c] + fr(f[v + c] * f[xc + c]));
         }
         const o = y + p / 4;

@@ -42,6 +42,12 @@ export interface SparseKernels {
    */
   sell4b(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
     y: number, accumulate: boolean, bias?: number): void;
+  /**
+   * sell4b for a matrix of 4×4 blocks (csr.ts bsr44ToSell4): a group is one block, whose 4 lanes (its
+   * rows) share one column, so idx holds one byte offset per group. The same arithmetic as sell4b.
+   */
+  sell4b44(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias?: number): void;
   /** dst[j·ldd + i] = src[i·lds + j] (+= when `accumulate`) for i < rows, j < cols. */
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void;
   /**
@@ -62,6 +68,7 @@ export interface SparseWasmExports {
   sp_transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, acc: number): void;
   sp_sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number, y: number, acc: number, bias: number): void;
   sp_sell4b(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number, y: number, acc: number, bias: number): void;
+  sp_sell4b44(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number, y: number, acc: number, bias: number): void;
   sp_sddmm16(rows: number, rowptr: number, colidx: number, A: number, B: number, L: number, out: number, ldo: number): void;
   sp_sddmm32(rows: number, rowptr: number, colidx: number, A: number, B: number, L: number, out: number, ldo: number): void;
 }
@@ -83,7 +90,7 @@ export const SELL4_XSTAGE = 0xa0000;
 
 export function hasSparseExports(e: unknown): e is SparseWasmExports {
   return typeof e === 'object' && e !== null && typeof (e as Record<string, unknown>).sp_spmv16 === 'function'
-    && typeof (e as Record<string, unknown>).sp_spmm16 === 'function' && typeof (e as Record<string, unknown>).sp_sell4b === 'function';
+    && typeof (e as Record<string, unknown>).sp_spmm16 === 'function' && typeof (e as Record<string, unknown>).sp_sell4b === 'function' && typeof (e as Record<string, unknown>).sp_sell4b44 === 'function';
 }
 
 /** WASM SIMD sparse kernels over the exports of the kernels module (pointers converted to bytes). */
@@ -105,6 +112,10 @@ export class WasmSparseKernels implements SparseKernels {
   sell4b(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
     y: number, accumulate: boolean, bias = 0): void {
     if (slices > 0) this.e.sp_sell4b(slices, sliceptr * 4, perm * 4, idx * 4, vals * 4, x * 4, cols, y * 4, accumulate ? 1 : 0, bias * 4);
+  }
+  sell4b44(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    if (slices > 0) this.e.sp_sell4b44(slices, sliceptr * 4, perm * 4, idx * 4, vals * 4, x * 4, cols, y * 4, accumulate ? 1 : 0, bias * 4);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     this.e.sp_transpose(rows, cols, src * 4, lds, dst * 4, ldd, accumulate ? 1 : 0);

@@ -246,28 +246,31 @@ export class ThreadedSparseKernels implements SparseKernels {
   }
   sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
     y: number, accumulate: boolean, bias = 0): void {
-    this.sliced(1, slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
+    this.sliced('sell4', slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
   }
   sell4b(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
     y: number, accumulate: boolean, bias = 0): void {
-    this.sliced(4, slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
+    this.sliced('sell4b', slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
   }
-  /** sell4 (width 1) or sell4b (width 4: 1×4 blocks). */
-  private sliced(width: 1 | 4, slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
-    y: number, accumulate: boolean, bias: number): void {
-    // sliceptr counts groups of 4 entries (4·width weights); chunks of whole sorting windows (no two
-    // threads write one cache line of y).
-    const n = this.chunks(slices, sliceptr, 4 * width, SELL4_WINDOW / 4);
+  sell4b44(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    this.sliced('sell4b44', slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
+  }
+  /** sell4 (CSR entries), sell4b (1×4 blocks) or sell4b44 (4×4 blocks). */
+  private sliced(kernel: 'sell4' | 'sell4b' | 'sell4b44', slices: number, sliceptr: number, perm: number, idx: number, vals: number,
+    x: number, cols: number, y: number, accumulate: boolean, bias: number): void {
+    // sliceptr counts groups of 4 entries (4 weights each, or 4 blocks of 4); chunks of whole sorting
+    // windows (no two threads write one cache line of y).
+    const n = this.chunks(slices, sliceptr, kernel === 'sell4' ? 4 : 16, SELL4_WINDOW / 4);
     if (!n) {
-      if (width === 1) this.one.sell4(slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
-      else this.one.sell4b(slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
+      this.one[kernel](slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
       return;
     }
     // Stage x once here (every thread reads it there); the pool's dispatch publishes the copy.
     this.heap.copy(SELL4_XSTAGE / 4, x, cols);
     const a = this.k.pool.args;
     a[0] = slices; a[1] = sliceptr * 4; a[2] = perm * 4; a[3] = idx * 4; a[4] = vals * 4; a[5] = bias * 4; a[6] = y * 4; a[7] = accumulate ? 1 : 0;
-    this.k.pool.run(width === 1 ? Op.Sell4 : Op.Sell4b, n);
+    this.k.pool.run(kernel === 'sell4' ? Op.Sell4 : kernel === 'sell4b' ? Op.Sell4b : Op.Sell4b44, n);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     if (rows * cols < MIN_ELEMENTS * this.k.elementScale || cols < 32) {

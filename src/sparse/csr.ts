@@ -165,13 +165,16 @@ export function checkColidx(rowptr: Uint32Array, colidx: Uint16Array | Uint32Arr
  *  - vals (4·width per group).
  * `width` 4 is the same layout for a matrix of 1×4 blocks (`bsr14ToSell4`, the `sell4b` kernel): an
  * entry is a block, idx the byte offset of its first column, and a group holds the 4 blocks' values
- * one after the other (lane l's at 4l … 4l + 3). A 4×4 block is such a group (`bsr44ToSell4`).
+ * one after the other (lane l's at 4l … 4l + 3). A 4×4 block is such a group (`bsr44ToSell4`), whose
+ * four lanes share one column: there idx holds one offset per group (the `sell4b44` kernel).
  */
 export interface Sell4 {
   rows: number;
   cols: number;
-  /** Values per entry: 1 (CSR entries) or 4 (1×4 blocks). */
+  /** Values per entry: 1 (CSR entries) or 4 (1×4 blocks, and the rows of 4×4 blocks). */
   width: 1 | 4;
+  /** The SparseKernels method that runs this layout. */
+  kernel: 'sell4' | 'sell4b' | 'sell4b44';
   slices: number;
   sliceptr: Uint32Array;
   perm: Uint32Array;
@@ -198,16 +201,17 @@ export function bsr14ToSell4(rows: number, cols: number, rowptr: Uint32Array, co
 /**
  * The SELL-4 layout (width 4) of a matrix of 4×4 blocks: a block row is a slice (its 4 rows have the
  * same blocks, so nothing pads or needs sorting), a block a group, lane l the block's row l. A 4×4
- * block's values are already stored row by row, so `vals` IS `values` (no copy). Null when the
- * matrix has more than SELL4_MAX_COLS columns.
+ * block's values are already stored row by row, so `vals` IS `values` (no copy), and its rows share
+ * one column: idx holds one byte offset per group. Null when the matrix has more than SELL4_MAX_COLS
+ * columns.
  */
 export function bsr44ToSell4(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array): Sell4 | null {
   if (cols > SELL4_MAX_COLS) return null;
   const slices = rows / 4, groups = rowptr[slices];
-  const perm = new Uint32Array(slices * 4), idx = new Uint16Array(groups * 4);
+  const perm = new Uint32Array(slices * 4), idx = new Uint16Array(groups);
   for (let r = 0; r < rows; r++) perm[r] = r * 4;
-  for (let g = 0; g < groups; g++) idx.fill(colidx[g] * 16, g * 4, g * 4 + 4);
-  return { rows, cols, width: 4, slices, sliceptr: rowptr.slice(), perm, idx, vals: values };
+  for (let g = 0; g < groups; g++) idx[g] = colidx[g] * 16;
+  return { rows, cols, width: 4, kernel: 'sell4b44', slices, sliceptr: rowptr.slice(), perm, idx, vals: values };
 }
 
 function sell4Of(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array,
@@ -245,5 +249,5 @@ function sell4Of(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16
       }
     }
   }
-  return { rows, cols, width, slices, sliceptr, perm, idx, vals };
+  return { rows, cols, width, kernel: width === 1 ? 'sell4' : 'sell4b', slices, sliceptr, perm, idx, vals };
 }

@@ -68,7 +68,7 @@ interface Mat {
   idx16: boolean;
   nnz: number;
   /** SELL-4 copy for batch-1 products (float indices), once built; width 4: of a 1×4- or 4×4-block BSR matrix. */
-  sell: { slices: number; sliceptr: number; perm: number; idx: number; vals: number; width: 1 | 4 } | null;
+  sell: { slices: number; sliceptr: number; perm: number; idx: number; vals: number; kernel: Sell4['kernel'] } | null;
   /** Set when the matrix is stored block-sparse (BSR): runs on the BSR kernels (bsr-runtime.ts). */
   bsr?: BsrMat;
 }
@@ -223,7 +223,7 @@ export class SparseModel {
       } else continue;
       const heap = this.heap;
       const sliceptr = heap.alloc(s.slices + 1), perm = heap.alloc(s.slices * 4);
-      const idx = heap.alloc(s.idx.length / 2);
+      const idx = heap.alloc(Math.ceil(s.idx.length / 2));
       // 4×4 blocks: the BSR values are the slices' values already (bsr44ToSell4).
       const vals = q?.R === 4 ? q.values : heap.alloc(s.vals.length);
       const f = heap.f32, u32 = new Uint32Array(heap.memory.buffer);
@@ -231,7 +231,7 @@ export class SparseModel {
       u32.set(s.perm, perm);
       new Uint16Array(heap.memory.buffer, idx * 4, s.idx.length).set(s.idx);
       if (vals !== q?.values) f.set(s.vals, vals);
-      m.sell = { slices: s.slices, sliceptr, perm, idx, vals, width: s.width };
+      m.sell = { slices: s.slices, sliceptr, perm, idx, vals, kernel: s.kernel };
     }
   }
 
@@ -339,8 +339,7 @@ export class SparseModel {
     const s = m.sell;
     if (n === 1 && s) {
       // SELL-4 adds the bias itself (s + bias: the same float as a separate addBias pass).
-      if (s.width === 4) this.sparse.sell4b(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, m.cols, Y, acc, bias);
-      else this.sparse.sell4(s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, m.cols, Y, acc, bias);
+      this.sparse[s.kernel](s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, m.cols, Y, acc, bias);
       return;
     }
     this.product(m, X, ldx, Y, ldy, n, acc, xt, yt);

@@ -437,3 +437,37 @@ export function sp_sell4b(slices: i32, sliceptr: usize, perm: usize, idx: usize,
     start = end;
   }
 }
+
+/**
+ * sp_sell4b for a matrix of 4×4 blocks, where a slice is a block row and the four lanes of a group
+ * are the rows of one block: they share its column, so idx holds ONE u16 byte offset per group and
+ * x is loaded once per block (sp_sell4b loads it per lane, four times, from four copies of the index).
+ * Same arguments, staging and arithmetic (the same bits) as sp_sell4b.
+ */
+export function sp_sell4b44(slices: i32, sliceptr: usize, perm: usize, idx: usize, vals: usize, x: usize, cols: i32, y: usize, acc: i32, bias: usize): void {
+  if (cols > 0) memory.copy(XSTAGE, x, <usize>cols << 2);
+  let start = <usize>load<u32>(sliceptr);
+  for (let s = 0; s < slices; s++) {
+    const end = <usize>load<u32>(sliceptr + ((<usize>s + 1) << 2));
+    let pv = vals + (start << 6);
+    let pc = idx + (start << 1);
+    const pe = vals + (end << 6);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    while (pv < pe) {
+      const xv = v128.load(<usize>load<u16>(pc), XSTAGE);
+      a0 = madd(v128.load(pv), xv, a0);
+      a1 = madd(v128.load(pv, 16), xv, a1);
+      a2 = madd(v128.load(pv, 32), xv, a2);
+      a3 = madd(v128.load(pv, 48), xv, a3);
+      pv += 64;
+      pc += 2;
+    }
+    const r = rowSums(a0, a1, a2, a3);
+    const pp = perm + (<usize>s << 4);
+    putRow(y, load<u32>(pp), f32x4.extract_lane(r, 0), acc, bias);
+    putRow(y, load<u32>(pp, 4), f32x4.extract_lane(r, 1), acc, bias);
+    putRow(y, load<u32>(pp, 8), f32x4.extract_lane(r, 2), acc, bias);
+    putRow(y, load<u32>(pp, 12), f32x4.extract_lane(r, 3), acc, bias);
+    start = end;
+  }
+}
