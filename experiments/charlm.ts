@@ -719,6 +719,9 @@ export function sotuReport(plan: CharlmPlan, R: Map<string, RunResult>, ctx: Rep
   if (plan.experiment === 'sotu')
     o.push('- Why this budget: the PyTorch anchor (REFERENCE.md §10) at one pass has dense GRU-512 only +0.9% better than dense GRU-256, and GRU-512 at 93.7% −5.1%: a larger sparse model cannot win where the larger dense one barely does. ' +
       `This plan runs ${plan.passes} pass(es): \`--task sotu-budget\` (its section in this file) measures where the dense medium model leads, and it led after pass 1 and fell behind after pass 2 with a constant learning rate. Another budget: \`--budget <passes>\`.`);
+  if (plan.experiment === 'sotu')
+    o.push(`- What a larger budget would change: the pruning window (Table 1's heuristics) ends half-way through training, so at ${plan.passes} pass(es) a pruned model trains ${(plan.passes! / 2).toFixed(1)} pass(es) on its final mask. ` +
+      'More passes would give the pruned models longer to recover, but with this constant learning rate the larger dense model overfits after its first pass (budget search); a decaying learning rate (the paper anneals) is what a longer budget would need.');
   const wall = R.size ? [...R.values()].map((r) => `${displayId(r.id)} ${((r.timing.epochs.reduce((a, e) => a + e.seconds, 0)) / 60).toFixed(1)} min`).join(', ') : '—';
   o.push(`- Wall time per run (training + evaluation): ${wall}.`);
   for (const r of planRows(plan.runs).filter((x) => x.note)) o.push(`- ${r.id}: ${r.note}.`);
