@@ -410,32 +410,7 @@ export function sp_sell4(slices: i32, sliceptr: usize, perm: usize, idx: usize, 
  * BYTE offset of each block's first column. Same arguments, staging and output rules as sp_sell4.
  */
 export function sp_sell4b(slices: i32, sliceptr: usize, perm: usize, idx: usize, vals: usize, x: usize, cols: i32, y: usize, acc: i32, bias: usize): void {
-  if (cols > 0) memory.copy(XSTAGE, x, <usize>cols << 2);
-  let start = <usize>load<u32>(sliceptr);
-  for (let s = 0; s < slices; s++) {
-    const end = <usize>load<u32>(sliceptr + ((<usize>s + 1) << 2));
-    let pv = vals + (start << 6);
-    let pc = idx + (start << 3);
-    const pe = vals + (end << 6);
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    while (pv < pe) {
-      const q = load<u64>(pc);
-      const lo = <u32>q, hi = <u32>(q >> 32);
-      a0 = madd(v128.load(pv), v128.load(<usize>(lo & 0xffff), XSTAGE), a0);
-      a1 = madd(v128.load(pv, 16), v128.load(<usize>(lo >> 16), XSTAGE), a1);
-      a2 = madd(v128.load(pv, 32), v128.load(<usize>(hi & 0xffff), XSTAGE), a2);
-      a3 = madd(v128.load(pv, 48), v128.load(<usize>(hi >> 16), XSTAGE), a3);
-      pv += 64;
-      pc += 8;
-    }
-    const r = rowSums(a0, a1, a2, a3);
-    const pp = perm + (<usize>s << 4);
-    putRow(y, load<u32>(pp), f32x4.extract_lane(r, 0), acc, bias);
-    putRow(y, load<u32>(pp, 4), f32x4.extract_lane(r, 1), acc, bias);
-    putRow(y, load<u32>(pp, 8), f32x4.extract_lane(r, 2), acc, bias);
-    putRow(y, load<u32>(pp, 12), f32x4.extract_lane(r, 3), acc, bias);
-    start = end;
-  }
+  blockSlices(slices, sliceptr, perm, idx, vals, x, cols, y, acc, bias, false);
 }
 
 /**
@@ -445,22 +420,38 @@ export function sp_sell4b(slices: i32, sliceptr: usize, perm: usize, idx: usize,
  * Same arguments, staging and arithmetic (the same bits) as sp_sell4b.
  */
 export function sp_sell4b44(slices: i32, sliceptr: usize, perm: usize, idx: usize, vals: usize, x: usize, cols: i32, y: usize, acc: i32, bias: usize): void {
+  blockSlices(slices, sliceptr, perm, idx, vals, x, cols, y, acc, bias, true);
+}
+
+/** The slice loop of sp_sell4b (`oneIndex` false) and sp_sell4b44 (true); a constant, so each inlined copy keeps one inner loop. */
+// @ts-ignore: decorator
+@inline function blockSlices(slices: i32, sliceptr: usize, perm: usize, idx: usize, vals: usize, x: usize, cols: i32, y: usize, acc: i32, bias: usize, oneIndex: bool): void {
   if (cols > 0) memory.copy(XSTAGE, x, <usize>cols << 2);
   let start = <usize>load<u32>(sliceptr);
   for (let s = 0; s < slices; s++) {
     const end = <usize>load<u32>(sliceptr + ((<usize>s + 1) << 2));
     let pv = vals + (start << 6);
-    let pc = idx + (start << 1);
+    let pc = idx + (oneIndex ? start << 1 : start << 3);
     const pe = vals + (end << 6);
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     while (pv < pe) {
-      const xv = v128.load(<usize>load<u16>(pc), XSTAGE);
-      a0 = madd(v128.load(pv), xv, a0);
-      a1 = madd(v128.load(pv, 16), xv, a1);
-      a2 = madd(v128.load(pv, 32), xv, a2);
-      a3 = madd(v128.load(pv, 48), xv, a3);
+      if (oneIndex) {
+        const xv = v128.load(<usize>load<u16>(pc), XSTAGE);
+        a0 = madd(v128.load(pv), xv, a0);
+        a1 = madd(v128.load(pv, 16), xv, a1);
+        a2 = madd(v128.load(pv, 32), xv, a2);
+        a3 = madd(v128.load(pv, 48), xv, a3);
+        pc += 2;
+      } else {
+        const q = load<u64>(pc);
+        const lo = <u32>q, hi = <u32>(q >> 32);
+        a0 = madd(v128.load(pv), v128.load(<usize>(lo & 0xffff), XSTAGE), a0);
+        a1 = madd(v128.load(pv, 16), v128.load(<usize>(lo >> 16), XSTAGE), a1);
+        a2 = madd(v128.load(pv, 32), v128.load(<usize>(hi & 0xffff), XSTAGE), a2);
+        a3 = madd(v128.load(pv, 48), v128.load(<usize>(hi >> 16), XSTAGE), a3);
+        pc += 8;
+      }
       pv += 64;
-      pc += 2;
     }
     const r = rowSums(a0, a1, a2, a3);
     const pp = perm + (<usize>s << 4);
