@@ -159,7 +159,8 @@ export function charlmPlan(mode: Mode, o: PlanOverrides & { experiment?: CharlmE
     { id: '5p', label: `hard pruning at epoch ${k2}`, hidden: sizes.base, prune: { method: 'hard', atEpoch: k2, matchNnzOf: '2' }, claim: true },
     { id: '6', label: "GRU sparse, AGP (to run 2's non-zeros)", hidden: sizes.base, prune: { method: 'agp', matchNnzOf: '2' } },
     { id: '4m', label: `GRU sparse medium, Narang (target ${100 * BIG_SPARSITY}%)`, hidden: sizes.medium, prune: { method: 'narang', targetSparsity: BIG_SPARSITY }, claim: true },
-    { id: '2a', label: 'GRU sparse, Narang as printed (φ = 1.5θ)', hidden: sizes.base, prune: { method: 'narang', phiMult: 1.5 } },
+    // 2a and 2t form the target-mode claim: both get the claim rows' seeds.
+    { id: '2a', label: 'GRU sparse, Narang as printed (φ = 1.5θ)', hidden: sizes.base, prune: { method: 'narang', phiMult: 1.5 }, claim: true },
     {
       id: '3', label: 'GRU dense small', hidden: small, prune: { method: 'none' }, claim: true,
       note: `H solves total(H) = 3H² + ${3 * E + 6 + V}H + ${V * E + V} ≈ ${planned2.toLocaleString('en')} (run 2's planned non-zeros: ${Math.round(100 * (1 - RUN2_SPARSITY))}% of ${gruPrunedSize(sizes.base, E, V).toLocaleString('en')} pruned weights + ${(gruTotalParams(sizes.base, E, V) - gruPrunedSize(sizes.base, E, V)).toLocaleString('en')} unpruned)`,
@@ -168,7 +169,7 @@ export function charlmPlan(mode: Mode, o: PlanOverrides & { experiment?: CharlmE
   if (o.extended ?? full) {
     // Table 4's other pruning points, each matched to run 2's non-zeros.
     for (const k of tableFourEpochs(epochs).filter((k) => k !== k1 && k !== k2))
-      runs.push({ id: `5e${k}`, label: `hard pruning at epoch ${k}`, hidden: sizes.base, prune: { method: 'hard', atEpoch: k, matchNnzOf: '2' } });
+      runs.push({ id: `5e${k}`, label: `hard pruning at epoch ${k}`, hidden: sizes.base, prune: { method: 'hard', atEpoch: k, matchNnzOf: '2' }, claim: true });
     runs.push(
       // Algorithm 1 as the paper states it: q = the 90th percentile of a previously trained dense model's weights.
       { id: '2q', label: 'GRU sparse, Algorithm 1 with q from run 1 (trained dense), φ = 1.5θ', hidden: sizes.base, prune: { method: 'narang', phiMult: 1.5, qFrom: '1' } },
@@ -179,7 +180,7 @@ export function charlmPlan(mode: Mode, o: PlanOverrides & { experiment?: CharlmE
       // 4×4, the sequel paper's other shape; the 90-row output layer's last block row is cut short.
       { id: '2b44', label: `GRU sparse, Narang (target ${100 * RUN2_SPARSITY}%), 4×4 blocks`, hidden: sizes.base, prune: { method: 'narang', targetSparsity: RUN2_SPARSITY, block: [4, 4] }, claim: true },
       // Target mode forces one sparsity on every layer type; Algorithm 1 lets each type find its own. Same total non-zeros.
-      { id: '2t', label: "GRU sparse, target mode at run 2a's non-zeros (equal sparsity per layer type)", hidden: sizes.base, prune: { method: 'target-match', matchNnzOf: '2a' } },
+      { id: '2t', label: "GRU sparse, target mode at run 2a's non-zeros (equal sparsity per layer type)", hidden: sizes.base, prune: { method: 'target-match', matchNnzOf: '2a' }, claim: true },
     );
   }
   return {

@@ -61,8 +61,8 @@ test('reproduce plans: seeds as a dimension, the added rows, the SOTU sizes', ()
   // --full: the claim rows get 3 seeds (S, S+1, S+2), the rest one; copies depend on the same seed's runs.
   const full = charlmPlan('full');
   const ids = full.runs.map((r) => r.id);
-  for (const id of ['1', '2', '4', '4m', '5', '5p', '3', '2b', '2b44']) for (const s of ['', '-s1235', '-s1236']) assert.ok(ids.includes(id + s), id + s);
-  for (const id of ['6', '2a', '2q', '2q9', '2t', '5e4', '5e6', '5e8']) {
+  for (const id of ['1', '2', '4', '4m', '5', '5p', '3', '2b', '2b44', '5e4', '5e6', '5e8', '2a', '2t']) for (const s of ['', '-s1235', '-s1236']) assert.ok(ids.includes(id + s), id + s);
+  for (const id of ['6', '2q', '2q9']) {
     assert.ok(ids.includes(id), id);
     assert.ok(!ids.includes(`${id}-s1235`), `${id} has one seed`);
   }
@@ -70,6 +70,7 @@ test('reproduce plans: seeds as a dimension, the added rows, the SOTU sizes', ()
   assert.deepEqual(dependencies(by.get('5-s1236')!), ['2-s1236']);
   assert.deepEqual(dependencies(by.get('2q')!), ['1']);
   assert.deepEqual(dependencies(by.get('2t')!), ['2a']);
+  assert.deepEqual(dependencies(by.get('2t-s1235')!), ['2a-s1235']);
   assert.equal(by.get('1-s1235')!.seed, 1235);
   assert.equal(by.get('1-s1235')!.row, '1');
   // Every row's first seed comes before any second seed (a partial plan has one seed of everything first).
