@@ -11,7 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PruneRecipe } from '../src/prune/index.js';
+import type { BlockSpec, PruneRecipe } from '../src/prune/index.js';
 
 export function readJson<T>(p: string): T {
   return JSON.parse(readFileSync(p, 'utf8')) as T;
@@ -310,7 +310,7 @@ export type PruneSpec =
    * at startItr, or (qFrom) the 90th percentile of |w| per layer type of that finished dense run's final weights.
    * block (target mode): prune whole R×C blocks (the recipe's "block"), at the same target sparsity.
    */
-  | { method: 'narang'; targetSparsity?: number; phiMult?: number; qFrom?: string; block?: [number, number] }
+  | { method: 'narang'; targetSparsity?: number; phiMult?: number; qFrom?: string; block?: BlockSpec }
   /** Target mode (equal sparsity per layer type) at the overall sparsity another run reached. */
   | { method: 'target-match'; matchNnzOf: string }
   | { method: 'hard'; atEpoch: number; matchNnzOf: string }

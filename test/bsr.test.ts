@@ -16,7 +16,7 @@ import { BsrRefKernels, bsrKernelsFor, type BsrKernels } from '../src/kernels/bs
 import { wasmRelaxedSupported, type WasmVariant } from '../src/kernels/wasm.js';
 import { Param } from '../src/nn/param.js';
 import { paramSpecs, type ModelConfig, type ParamKind } from '../src/nn/config.js';
-import { Pruner, type PruneRecipe, blockGrid, blockScores, parseBlock, parseRecipe, percentileNearestRank, qFromWeights, writeBlockMask } from '../src/prune/index.js';
+import { Pruner, type PruneRecipe, blockGrid, blockScores, parseBlock, parseBlockSpecText, parseRecipe, percentileNearestRank, qFromWeights, writeBlockMask } from '../src/prune/index.js';
 import { bsrToDense, denseToBsr, isBlockAligned } from '../src/sparse/bsr.js';
 import { SRNN_VERSION, readSrnn } from '../src/sparse/format.js';
 import { serializeNpy } from '../src/io/npy.js';
@@ -166,6 +166,63 @@ test('block pruning: q over block scores; a block that does not divide a tensor 
   assert.throws(() => parseRecipe({ method: 'agp', targetSparsity: 0.9, block: [4] }), /recipe\.block: expected \[rows, cols\]/);
   assert.throws(() => parseRecipe({ method: 'agp', targetSparsity: 0.9, block: '1x4' }), /recipe\.block/);
   assert.deepEqual(parseRecipe({ method: 'agp', targetSparsity: 0.9, block: [1, 4] }).block, [1, 4]);
+});
+
+test('block pruning per layer type: blocks where listed, single weights elsewhere; recipe and flag syntax; hard refuses mixed shapes', () => {
+  const recipes: [string, PruneRecipe][] = [
+    ['narang (target mode)', { method: 'narang', targetSparsity: 0.75, schedules: { default: { startItr: 0, rampItr: 10, endItr: 30, freq: 2 } } }],
+    ['agp', { method: 'agp', agp: { startItr: 0, endItr: 20, freq: 2, targetSparsity: 0.75 } }],
+    ['oneshot', { method: 'oneshot', oneshot: { targetSparsity: 0.75 } }],
+  ];
+  for (const [name, recipe] of recipes) {
+    const heap = new Heap(4 << 20), heap2 = new Heap(4 << 20);
+    const ps = params(heap, SHAPES, 11), same = params(heap2, SHAPES, 11);
+    const pr = new Pruner({ ...recipe, block: { recurrent: [4, 4] } }, ps, { epochs: 1, itersPerEpoch: 40 });
+    // The unblocked types prune exactly as an unstructured run would where the methods cut per type or tensor.
+    const un = new Pruner(recipe, same, { epochs: 1, itersPerEpoch: 40 });
+    const r = mulberry32(5);
+    for (let itr = 0; itr < 40; itr++) {
+      for (let k = 0; k < ps.length; k++) {
+        const d = ps[k].data, e = same[k].data;
+        for (let i = 0; i < d.length; i++) { const v = 0.01 * (2 * r() - 1); d[i] += v; e[i] += v; }
+      }
+      pr.afterStep(itr);
+      un.afterStep(itr);
+    }
+    const [ih, hh, fc] = ps;
+    assert.ok(isBlockAligned(blockMaskOf(hh), 48, 16, 4, 4), `${name}: W_hh in 4x4 blocks`);
+    assert.ok(!isBlockAligned(blockMaskOf(ih), 48, 16, 4, 4) && !isBlockAligned(blockMaskOf(fc), 8, 16, 4, 4), `${name}: the others single weights`);
+    if (name === 'narang (target mode)') {
+      // Narang's thresholds are per type: the input type's mask does not depend on the recurrent type's blocks.
+      assert.deepEqual(ih.maskData, same[0].maskData, `${name}: W_ih as unstructured`);
+    }
+    for (const p of ps) {
+      const z = p.maskData!.reduce((a, m) => a + (m === 0 ? 1 : 0), 0) / p.size;
+      assert.ok(Math.abs(z - 0.75) <= 0.08, `${name}: ${p.name} sparsity ${z.toFixed(3)}`);
+    }
+    assert.deepEqual(pr.state().resolved.block, { recurrent: [4, 4] }, 'the saved schedule records the per-type block');
+  }
+  // One shape for every pruned type is stored as [R, C]; q per type uses that type's shape.
+  const ps = params(new Heap(4 << 20), SHAPES, 3);
+  const all = new Pruner({ method: 'oneshot', targetSparsity: 0.5, block: { recurrent: [1, 4], input: [1, 4], linear: [1, 4] } }, ps, { epochs: 1, itersPerEpoch: 1 });
+  assert.deepEqual(all.state().resolved.block, [1, 4]);
+  const w = new Map(ps.map((p) => [p.name, Float32Array.from(p.data)]));
+  const shapes = new Map(ps.map((p) => [p.name, p.shape]));
+  const kinds = { 'rnn.weight_ih_l0': 'input', 'rnn.weight_hh_l0': 'recurrent', 'fc.weight': 'linear' } as const;
+  const per = qFromWeights(w, kinds, { block: { recurrent: [4, 4] }, shapes }), uni = qFromWeights(w, kinds, { shapes }), b44 = qFromWeights(w, kinds, { block: [4, 4], shapes });
+  assert.equal(per.recurrent, b44.recurrent);
+  assert.equal(per.input, uni.input);
+  // Mixed shapes and a cut across types: refused, naming the field.
+  assert.throws(() => new Pruner({ method: 'hard', hard: { atItr: 1, targetSparsity: 0.5 }, block: { recurrent: [4, 4] } }, params(new Heap(4 << 20), SHAPES, 3), { epochs: 1, itersPerEpoch: 4 }),
+    (e: Error) => /recipe\.block: different block shapes per layer type/.test(e.message) && !e.message.includes('\n'));
+  assert.throws(() => parseRecipe({ method: 'agp', targetSparsity: 0.9, block: { recurent: [4, 4] } }), /recipe\.block\.recurent: not a layer type/);
+  assert.throws(() => parseRecipe({ method: 'agp', targetSparsity: 0.9, block: {} }), /recipe\.block: an empty object/);
+  assert.throws(() => parseRecipe({ method: 'agp', targetSparsity: 0.9, block: { recurrent: [4] } }), /recipe\.block\.recurrent: expected \[rows, cols\]/);
+  assert.throws(() => parseRecipe({ method: 'agp', targetSparsity: 0.9, kinds: ['recurrent'], block: { input: [4, 4] } }), /"kinds" does not prune/);
+  assert.deepEqual(parseBlockSpecText('recurrent=4x4, input=1x4'), { recurrent: [4, 4], input: [1, 4] });
+  assert.deepEqual(parseBlockSpecText('8x1'), [8, 1]);
+  for (const bad of ['recurrent=', 'rec=4x4', 'recurrent=4x4,recurrent=1x4', 'recurrent=4x4=1', 'recurrent=4'])
+    assert.throws(() => parseBlockSpecText(bad), /--prune-block/, bad);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -412,6 +469,19 @@ test('CLI: train a tiny char-LM with --prune-block 1x4, export (BSR from the rec
       assert.equal(b.stderr.trim().split('\n').length, 1, b.stderr);
       assert.match(b.stderr, /--prune-block: expected RxC/);
     }
+    // Blocks in W_hh only: its export is BSR, the other matrices CSR.
+    const ckr = join(dir, 'r.ckpt');
+    const trr = cli('train', '--corpus', join(dir, 'c.txt'), '--hidden', '16', '--embed', '8', '--batch', '4', '--seq-len', '8', '--epochs', '2',
+      '--max-steps', '6', '--eval-chars', '200', '--threads', '1', '--quiet', '--prune', 'agp', '--target-sparsity', '0.75', '--prune-block', 'recurrent=4x4', '-o', ckr);
+    assert.equal(trr.status, 0, trr.stderr);
+    const exr = cli('export', ckr, '-o', join(dir, 'r.srnn'));
+    assert.equal(exr.status, 0, exr.stderr);
+    assert.match(exr.stdout, /rnn\.weight_hh_l0\s+\[48x16\] bsr 4x4/);
+    assert.match(exr.stdout, /rnn\.weight_ih_l0\s+\[48x8\] csr/);
+    const hr = cli('train', '--corpus', join(dir, 'c.txt'), '--prune', 'hard', '--target-sparsity', '0.5', '--prune-block', 'recurrent=4x4', '-o', join(dir, 'hr.ckpt'));
+    assert.equal(hr.status, 1);
+    assert.match(hr.stderr.trim().split('\n').at(-1)!, /^sparse-rnn: error: recipe\.block: different block shapes per layer type .*--prune-block 4x4/);
+    assert.doesNotMatch(hr.stderr, /\n\s+at /);
     const nb = cli('train', '--corpus', join(dir, 'c.txt'), '--prune-block', '1x4', '-o', join(dir, 'nb.ckpt'));
     assert.equal(nb.status, 1);
     assert.match(nb.stderr, /--prune-block only applies with pruning/);

@@ -95,6 +95,16 @@ const RESOLVE_CASES: { recipe: unknown; epochs: number; itersPerEpoch: number }[
   { recipe: { method: 'agp', targetSparsity: 0.9, block: '1x4' }, epochs: 10, itersPerEpoch: 10 },
   { recipe: { method: 'agp', targetSparsity: 0.9, block: [0, 4] }, epochs: 10, itersPerEpoch: 10 },
   { recipe: { method: 'none', block: [2, 2] }, epochs: 10, itersPerEpoch: 10 },
+  // Blocks per layer type: stored per type where they differ, as [R, C] where every pruned type shares one.
+  { recipe: { method: 'narang', targetSparsity: 0.9, block: { recurrent: [4, 4] } }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'agp', targetSparsity: 0.9, block: { recurrent: [1, 4], input: [1, 4], linear: [1, 4] } }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'agp', targetSparsity: 0.9, kinds: ['recurrent'], block: { recurrent: [4, 4] } }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'hard', targetSparsity: 0.9, block: { recurrent: [4, 4] } }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'oneshot', oneshot: { targetSparsity: 0.5, scope: 'global' }, block: { input: [2, 2] } }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'agp', targetSparsity: 0.9, block: { recurent: [4, 4] } }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'agp', targetSparsity: 0.9, block: {} }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'agp', targetSparsity: 0.9, kinds: ['recurrent'], block: { input: [4, 4] } }, epochs: 10, itersPerEpoch: 10 },
+  { recipe: { method: 'none', block: { recurrent: [4, 4] } }, epochs: 10, itersPerEpoch: 10 },
 ];
 
 test('parity: every recipe resolves to the same schedule (defaults, warnings) or the same error as in TypeScript', { skip }, () => {
@@ -227,6 +237,9 @@ const TRAJECTORIES: { name: string; recipe: PruneRecipe; epochs: number; itersPe
   // Blocks that do not divide the shapes (W_ih 24×4, W_hh 24×8, fc 7×8): short edge blocks, kept or dropped whole.
   { name: 'narang-target-3x3-ragged', recipe: { method: 'narang', targetSparsity: 0.8, block: [3, 3] }, epochs: 6, itersPerEpoch: 20, seed: 15 },
   { name: 'hard-ties-4x3-ragged', recipe: { method: 'hard', block: [4, 3], hard: { atEpoch: 2, targetNnz: 200 } }, epochs: 4, itersPerEpoch: 20, seed: 16, grid: 16 },
+  // Blocks in W_hh only; the other types prune single weights.
+  { name: 'narang-target-4x4-recurrent', recipe: { method: 'narang', targetSparsity: 0.85, block: { recurrent: [4, 4] } }, epochs: 6, itersPerEpoch: 20, seed: 17 },
+  { name: 'agp-ties-1x4-recurrent', recipe: { method: 'agp', targetSparsity: 0.8, block: { recurrent: [1, 4] } }, epochs: 6, itersPerEpoch: 20, seed: 18, grid: 32 },
 ];
 
 for (const t of TRAJECTORIES)

@@ -25,6 +25,7 @@ from .recipe import (
     PRUNABLE_KINDS,
     RecipeError,
     agp_sparsity,
+    block_for,
     load_recipe,
     narang_epsilon_formula,
     narang_update_itrs,
@@ -32,6 +33,7 @@ from .recipe import (
     phi_mult_for_final_epsilon,
     resolve_recipe,
     theta_from_q,
+    uniform_block,
 )
 
 _log = logging.getLogger("sparse_rnn_torch")
@@ -151,8 +153,8 @@ class Pruner:
         #: {name: bool tensor} of the pruned parameters (all True until the first update).
         self.masks = {n: torch.ones_like(p, dtype=torch.bool) for n, p, _ in self.pruned}
         # How each pruned tensor is cut into units: None (single weights) or its block grid.
-        block = self.resolved.get("block", [1, 1])
-        self._grids = {n: _block_grid(n, tuple(p.shape), block) for n, p, _ in self.pruned}
+        block = self.resolved.get("block")
+        self._grids = {n: _block_grid(n, tuple(p.shape), block_for(block, k)) for n, p, k in self.pruned}
         self._s = {"lastItr": -1, "kinds": {}, "active": [], "thresholds": {}, "hardDone": False, "oneshotDone": False,
                    "agpSparsity": None, "counters": {"maskUpdates": 0, "revivals": 0}, "history": [], "warnings": []}
         for w in self.resolved["warnings"]:
@@ -485,7 +487,7 @@ class Pruner:
 
     def _nnz_units(self, nnz):
         """A non-zero budget in weights as whole units (blocks): round(nnz / R·C), as nnzUnits in TS."""
-        br, bc = self.resolved.get("block", (1, 1))
+        br, bc = uniform_block(self.resolved.get("block"), self.resolved["kinds"])  # resolve_recipe refuses mixed shapes here
         return round_half_even(nnz / (br * bc))
 
     # -------------------------------------------------------------------------------------------

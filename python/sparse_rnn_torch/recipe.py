@@ -170,6 +170,41 @@ def _block(v, where):
     return [int(v[0]), int(v[1])]
 
 
+def _block_spec(v, where):
+    """A recipe's block: [R, C] for every pruned type, or {type: [R, C]} (types not listed: [1, 1]),
+    validated as parseBlockSpec in TS."""
+    if isinstance(v, list):
+        return _block(v, where)
+    if not isinstance(v, dict):
+        raise RecipeError(f'{where}: expected [rows, cols] of a block (e.g. [1, 4]) or an object of layer types to blocks '
+                          f'(e.g. {{"recurrent": [4, 4]}}), found {_describe(v)}')
+    if not v:
+        raise RecipeError(f'{where}: an empty object; give at least one layer type (e.g. {{"recurrent": [4, 4]}}) or leave "block" out')
+    out = {}
+    for k, b in v.items():
+        if k not in PRUNABLE_KINDS:
+            raise RecipeError(f"{where}.{k}: not a layer type; expected one of {', '.join(PRUNABLE_KINDS)}")
+        out[k] = _block(b, f"{where}.{k}")
+    return out
+
+
+def block_for(spec, kind):
+    """The block shape a layer type prunes with under a recipe's block ([1, 1] where none is given)."""
+    if spec is None:
+        return [1, 1]
+    if isinstance(spec, list):
+        return list(spec)
+    return list(spec.get(kind, [1, 1]))
+
+
+def uniform_block(spec, kinds):
+    """The one shape every kind in `kinds` prunes with, or None when they differ (uniformBlock in TS)."""
+    shapes = [block_for(spec, k) for k in kinds]
+    if not shapes:
+        return block_for(spec, "recurrent")
+    return shapes[0] if all(b == shapes[0] for b in shapes) else None
+
+
 def parse_recipe(value, where="recipe"):
     """Validates a recipe (a dict, or JSON text) and returns it normalised, as parseRecipe in TS."""
     if isinstance(value, str):
@@ -208,9 +243,13 @@ def parse_recipe(value, where="recipe"):
             raise RecipeError(f'{where}: pruneEmbedding is false but kinds lists "embedding"')
         r["pruneEmbedding"] = pe
     if "block" in o:
-        b = _block(o["block"], f"{where}.block")
-        if method == "none" and b != [1, 1]:
+        b = _block_spec(o["block"], f"{where}.block")
+        if method == "none" and any(block_for(b, k) != [1, 1] for k in PRUNABLE_KINDS):
             raise RecipeError(f'{where}.block: not valid with method "none"')
+        if isinstance(b, dict) and "kinds" in r:
+            extra = [k for k in b if k not in r["kinds"]]
+            if extra:
+                raise RecipeError(f'{where}.block: gives a block for {", ".join(extra)}, which "kinds" does not prune')
         r["block"] = b
     revival = _one_of(o, "revival", where, ("paper", "never"))
     if revival:
@@ -490,8 +529,17 @@ def resolve_recipe(recipe, epochs, iters_per_epoch, where="recipe"):
     kinds = recipe_kinds(r)
     out = {"method": r["method"], "kinds": kinds, "revival": r.get("revival", "paper"), "epochs": epochs,
            "itersPerEpoch": iters_per_epoch, "warnings": []}
-    if r.get("block", [1, 1]) != [1, 1]:
-        out["block"] = list(r["block"])
+    # One shape for every pruned type is stored as [R, C]; [1, 1] as nothing (as resolveRecipe in TS).
+    uniform = uniform_block(r.get("block"), kinds)
+    if uniform is not None:
+        if uniform != [1, 1]:
+            out["block"] = uniform
+    else:
+        out["block"] = {k: block_for(r["block"], k) for k in kinds if block_for(r["block"], k) != [1, 1]}
+        if r["method"] == "hard" or (r["method"] == "oneshot" and r.get("oneshot", {}).get("scope") == "global"):
+            what = "hard" if r["method"] == "hard" else "global oneshot"
+            raise RecipeError(f"{where}.block: different block shapes per layer type work with methods narang, agp and per-tensor "
+                              f"oneshot; {what} cuts one budget across types: give one shape for every type (e.g. [4, 4], or --prune-block 4x4)")
 
     def warn(m):
         if m not in out["warnings"]:

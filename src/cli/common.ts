@@ -9,6 +9,7 @@ import { kernelsFor } from '../train/run.js';
 import { FormatError, FileAccessError } from '../io/errors.js';
 import { SrnnFormatError } from '../sparse/errors.js';
 import { parseBlock } from '../prune/block.js';
+import { type BlockSpec, parseBlockSpecText } from '../prune/recipe.js';
 import type { SrnnHeader } from '../sparse/format.js';
 import { oneThreadReason } from '../sparse/threads.js';
 
@@ -62,6 +63,16 @@ export function blockShape(name: string) {
   return (v: string): [number, number] => {
     try {
       return parseBlock(v, name);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+}
+/** --prune-block: RxC, or type=RxC[,type=RxC] (one shape per layer type). */
+export function blockSpec(name: string) {
+  return (v: string): BlockSpec => {
+    try {
+      return parseBlockSpecText(v, name);
     } catch (e) {
       throw new InvalidArgumentError((e as Error).message);
     }

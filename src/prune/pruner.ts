@@ -15,13 +15,16 @@
 import type { ParamKind } from '../nn/config.js';
 import type { Param } from '../nn/param.js';
 import {
+  type BlockSpec,
   type PruneRecipe,
   type PrunableKind,
   type ResolvedNarangKind,
   type ResolvedRecipe,
   PRUNABLE_KINDS,
+  blockFor,
   parseRecipe,
   resolveRecipe,
+  uniformBlock,
 } from './recipe.js';
 import { type ReportRow, tensorReportRow } from './report.js';
 import {
@@ -130,7 +133,7 @@ export function roundHalfEven(x: number): number {
 export function qFromWeights(
   weights: Map<string, Float32Array>,
   kinds: Map<string, ParamKind> | Record<string, ParamKind>,
-  opts: { percentile?: number; include?: readonly PrunableKind[]; block?: BlockShape; shapes?: Map<string, number[]> } = {},
+  opts: { percentile?: number; include?: readonly PrunableKind[]; block?: BlockSpec; shapes?: Map<string, number[]> } = {},
 ): Partial<Record<PrunableKind, number>> {
   const kindOf = (n: string): ParamKind | undefined => (kinds instanceof Map ? kinds.get(n) : kinds[n]);
   const include = opts.include ?? PRUNABLE_KINDS;
@@ -138,7 +141,7 @@ export function qFromWeights(
   for (const k of include) {
     // With blocks, q is the percentile of the block scores (max |w| per block), as the pruner measures it.
     const ts = [...weights].filter(([n]) => kindOf(n) === k)
-      .map(([name, w]) => ({ name, w, g: blockGrid(name, opts.shapes?.get(name) ?? [w.length], opts.block ?? [1, 1]) }));
+      .map(([name, w]) => ({ name, w, g: blockGrid(name, opts.shapes?.get(name) ?? [w.length], blockFor(opts.block, k)) }));
     const n = ts.reduce((a, t) => a + t.g.units, 0);
     if (!n) continue;
     const s = new Float32Array(n);
@@ -202,9 +205,9 @@ export interface PruningMethod {
   schedule(kind: PrunableKind): NarangSchedule | null;
 }
 
-/** A non-zero budget in weights as whole units (blocks): round(nnz / R·C). */
+/** A non-zero budget in weights as whole units (blocks): round(nnz / R·C). Only for one shape across types (resolveRecipe refuses the rest). */
 function nnzUnits(ctx: PruningContext, nnz: number): number {
-  const [br, bc] = ctx.resolved.block ?? [1, 1];
+  const [br, bc] = uniformBlock(ctx.resolved.block, ctx.resolved.kinds)!;
   return roundHalfEven(nnz / (br * bc));
 }
 
@@ -549,7 +552,7 @@ export class Pruner {
     this.all = [...params];
     this.pruned = params.filter((p) => p.kind !== 'bias' && this.resolved.kinds.includes(p.kind as PrunableKind));
     // Throws naming the tensor when a block other than 1×1 meets a weight that is not a matrix.
-    for (const p of this.pruned) this.grids.set(p.name, blockGrid(p.name, p.shape, this.resolved.block ?? [1, 1]));
+    for (const p of this.pruned) this.grids.set(p.name, blockGrid(p.name, p.shape, blockFor(this.resolved.block, p.kind as PrunableKind)));
     for (const p of this.pruned) {
       const k = p.kind as PrunableKind;
       if (!this.byKind.has(k)) this.byKind.set(k, []);

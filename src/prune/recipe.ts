@@ -3,7 +3,7 @@
 // `resolveRecipe` fills every default from the run length (epochs × iterations per epoch).
 
 import type { ParamKind } from '../nn/config.js';
-import { type BlockShape, isUnstructured, validateBlock } from './block.js';
+import { type BlockShape, isUnstructured, parseBlock, validateBlock } from './block.js';
 import {
   type AgpSchedule,
   DEFAULT_FREQ,
@@ -103,9 +103,58 @@ export interface PruneRecipe {
   /**
    * Block pruning: [rows, cols] of the blocks kept or dropped together, scored by their largest |w|
    * (Narang, Undersander & Diamos 2017). Default [1, 1]: unstructured. Every schedule, percentile and
-   * top-k cut then counts blocks instead of weights.
+   * top-k cut then counts blocks instead of weights. Per layer type, e.g. { "recurrent": [4, 4] }:
+   * the listed types prune in blocks and the others single weights (a character model's step runs
+   * only W_hh per token, so blocks elsewhere cost accuracy for no speed).
    */
-  block?: BlockShape;
+  block?: BlockSpec;
+}
+
+/** One block shape for every pruned type, or one per type (types not listed: [1, 1]). */
+export type BlockSpec = BlockShape | Partial<Record<PrunableKind, BlockShape>>;
+
+/** The block shape a layer type prunes with under `spec` ([1, 1] where none is given). */
+export function blockFor(spec: BlockSpec | undefined, kind: PrunableKind): BlockShape {
+  if (!spec) return [1, 1];
+  if (Array.isArray(spec)) return spec as BlockShape;
+  return (spec as Partial<Record<PrunableKind, BlockShape>>)[kind] ?? [1, 1];
+}
+
+/** The one shape every kind in `kinds` prunes with, or null when they differ. */
+export function uniformBlock(spec: BlockSpec | undefined, kinds: readonly PrunableKind[]): BlockShape | null {
+  const shapes = kinds.map((k) => blockFor(spec, k));
+  const [a] = shapes;
+  if (!a) return blockFor(spec, 'recurrent');
+  return shapes.every((b) => b[0] === a[0] && b[1] === a[1]) ? a : null;
+}
+
+/** Parses `--prune-block`: "RxC" for every pruned type, or "type=RxC[,type=RxC…]" (e.g. "recurrent=4x4"). */
+export function parseBlockSpecText(text: string, where = '--prune-block'): BlockSpec {
+  if (!text.includes('=')) return parseBlock(text, where);
+  const out: Partial<Record<PrunableKind, BlockShape>> = {};
+  for (const part of text.split(',')) {
+    const [k, b, ...rest] = part.split('=').map((x) => x.trim());
+    if (rest.length || !k || !b) throw new Error(`${where}: expected RxC or type=RxC[,type=RxC], e.g. 4x4 or recurrent=4x4, found ${JSON.stringify(text)}`);
+    if (!PRUNABLE_KINDS.includes(k as PrunableKind)) throw new Error(`${where}: "${k}" is not a layer type; expected one of ${PRUNABLE_KINDS.join(', ')}`);
+    if (out[k as PrunableKind]) throw new Error(`${where}: "${k}" given twice`);
+    out[k as PrunableKind] = parseBlock(b, `${where} ${k}`);
+  }
+  return out;
+}
+
+/** Validates a recipe's `block`: [R, C], or an object of layer types to [R, C]. */
+function parseBlockSpec(v: unknown, where: string): BlockSpec {
+  if (Array.isArray(v)) return validateBlock(v, where);
+  if (v === null || typeof v !== 'object')
+    throw new Error(`${where}: expected [rows, cols] of a block (e.g. [1, 4]) or an object of layer types to blocks (e.g. {"recurrent": [4, 4]}), found ${describe(v)}`);
+  const out: Partial<Record<PrunableKind, BlockShape>> = {};
+  const entries = Object.entries(v as Obj);
+  if (!entries.length) throw new Error(`${where}: an empty object; give at least one layer type (e.g. {"recurrent": [4, 4]}) or leave "block" out`);
+  for (const [k, b] of entries) {
+    if (!PRUNABLE_KINDS.includes(k as PrunableKind)) throw new Error(`${where}.${k}: not a layer type; expected one of ${PRUNABLE_KINDS.join(', ')}`);
+    out[k as PrunableKind] = validateBlock(b, `${where}.${k}`);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,8 +265,12 @@ export function parseRecipe(json: unknown, where = 'recipe'): PruneRecipe {
     r.pruneEmbedding = o.pruneEmbedding;
   }
   if (o.block !== undefined) {
-    const b = validateBlock(o.block, `${where}.block`);
-    if (method === 'none' && !isUnstructured(b)) throw new Error(`${where}.block: not valid with method "none"`);
+    const b = parseBlockSpec(o.block, `${where}.block`);
+    if (method === 'none' && !PRUNABLE_KINDS.every((k) => isUnstructured(blockFor(b, k)))) throw new Error(`${where}.block: not valid with method "none"`);
+    if (!Array.isArray(b) && r.kinds) {
+      const extra = Object.keys(b).filter((k) => !r.kinds!.includes(k as PrunableKind));
+      if (extra.length) throw new Error(`${where}.block: gives a block for ${extra.join(', ')}, which "kinds" does not prune`);
+    }
     r.block = b;
   }
   const revival = oneOf(o, 'revival', where, ['paper', 'never'] as const);
@@ -364,8 +417,11 @@ export interface ResolvedRecipe {
   method: PruneMethod;
   kinds: PrunableKind[];
   revival: Revival;
-  /** Block shape (absent in states saved before block pruning existed: [1, 1]). */
-  block?: BlockShape;
+  /**
+   * Block shape: one for every pruned type, or one per type where they differ (absent: [1, 1], also
+   * in states saved before block pruning existed). Read it with `blockFor`.
+   */
+  block?: BlockSpec;
   epochs: number;
   itersPerEpoch: number;
   narang?: Partial<Record<PrunableKind, ResolvedNarangKind>>;
@@ -388,7 +444,19 @@ export function resolveRecipe(recipe: PruneRecipe, run: RunLength, where = 'reci
   if (!Number.isInteger(itersPerEpoch) || itersPerEpoch < 1) throw new Error(`itersPerEpoch: expected an integer ≥ 1, found ${itersPerEpoch}`);
   const kinds = recipeKinds(r);
   const out: ResolvedRecipe = { method: r.method, kinds, revival: r.revival ?? 'paper', epochs, itersPerEpoch, warnings: [] };
-  if (r.block && !isUnstructured(r.block)) out.block = [r.block[0], r.block[1]];
+  // One shape for every pruned type is stored as [R, C] (as before per-type shapes existed); [1, 1] as nothing.
+  const uniform = uniformBlock(r.block, kinds);
+  if (uniform) {
+    if (!isUnstructured(uniform)) out.block = [uniform[0], uniform[1]];
+  } else {
+    const per: Partial<Record<PrunableKind, BlockShape>> = {};
+    for (const k of kinds) if (!isUnstructured(blockFor(r.block, k))) per[k] = [...blockFor(r.block, k)] as BlockShape;
+    out.block = per;
+    // hard and one-shot (global) cut one budget across every type: with units of different sizes a
+    // count of units is no count of weights.
+    if (r.method === 'hard' || (r.method === 'oneshot' && r.oneshot?.scope === 'global'))
+      throw new Error(`${where}.block: different block shapes per layer type work with methods narang, agp and per-tensor oneshot; ${r.method === 'hard' ? 'hard' : 'global oneshot'} cuts one budget across types: give one shape for every type (e.g. [4, 4], or --prune-block 4x4)`);
+  }
   const warn = (m: string): void => {
     if (!out.warnings.includes(m)) out.warnings.push(m);
   };

@@ -47,6 +47,11 @@ export interface ExportOptions {
    */
   block?: [number, number];
   /**
+   * Block shape per layer type (a recipe's per-type `block`, e.g. { recurrent: [4, 4] }); used instead
+   * of `block`, and the types it does not list stay CSR.
+   */
+  blockByKind?: Partial<Record<string, [number, number]>>;
+  /**
    * With `block`: a sparse matrix whose pattern is not block-aligned is an error (default: it stays
    * CSR). A shape the block does not tile stays CSR either way.
    */
@@ -110,7 +115,8 @@ export function exportModelWithInfo(config: ModelConfig, weights: Map<string, Fl
       info.push({ name: s.name, shape: s.shape, format: 'dense', density });
       continue;
     }
-    const blk = opts.block && !(opts.block[0] === 1 && opts.block[1] === 1) ? opts.block : null;
+    const want = opts.blockByKind ? opts.blockByKind[s.kind] : opts.block;
+    const blk = want && !(want[0] === 1 && want[1] === 1) ? want : null;
     if (blk) {
       const [R, C] = blk;
       // A shape the block does not tile (a 90-row output layer in 4×4 blocks: the pruner cut its edge

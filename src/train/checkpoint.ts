@@ -313,10 +313,18 @@ export function runtimeMeta(ck: LoadedCheckpoint): Record<string, unknown> {
   return extra;
 }
 
-/** A recipe's block shape [R, C] when it has a well-formed one (the recipe was validated when training started). */
-function recipeBlock(recipe: unknown): [number, number] | undefined {
+const isShape = (b: unknown): b is [number, number] => Array.isArray(b) && b.length === 2 && b.every((x) => Number.isInteger(x) && x >= 1);
+
+/** A recipe's block shape(s) as export options (the recipe was validated when training started): one [R, C], or one per layer type. */
+function recipeBlock(recipe: unknown): Pick<ExportOptions, 'block' | 'blockByKind'> {
   const b = (recipe as { block?: unknown } | undefined)?.block;
-  return Array.isArray(b) && b.length === 2 && b.every((x) => Number.isInteger(x) && x >= 1) ? [b[0], b[1]] : undefined;
+  if (isShape(b)) return { block: [b[0], b[1]] };
+  if (b && typeof b === 'object') {
+    const byKind: Record<string, [number, number]> = {};
+    for (const [k, v] of Object.entries(b)) if (isShape(v)) byKind[k] = [v[0], v[1]];
+    return { blockByKind: byKind };
+  }
+  return {};
 }
 
 /** The .srnn bytes of a checkpoint (masks applied; storage per matrix by density unless told). */
@@ -330,8 +338,10 @@ export function checkpointToSrnn(ck: LoadedCheckpoint | string, opts: Partial<Ex
     const m = maskOf(c, s.name, weights.get(s.name)!.length);
     if (m) masks.set(s.name, m);
   }
+  // An explicit opts.block replaces the recipe's shape(s), per-type ones included.
+  const fromRecipe = opts.block ? {} : recipeBlock(c.meta.prune?.recipe);
   const { bytes, tensors } = exportModelWithInfo(c.meta.config, weights,
-    { values: 'fp32', block: recipeBlock(c.meta.prune?.recipe), masks, ...opts, extra: { ...runtimeMeta(c), ...opts.extra } });
+    { values: 'fp32', ...fromRecipe, masks, ...opts, extra: { ...runtimeMeta(c), ...opts.extra } });
   return { bytes, tensors, weights, config: c.meta.config };
 }
 

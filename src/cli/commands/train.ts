@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import type { CellType } from '../../nn/config.js';
 import type { Engine, KernelChoice } from '../../kernels/engine.js';
-import type { PruneRecipe, Pruner } from '../../prune/index.js';
+import type { BlockSpec, PruneRecipe, Pruner } from '../../prune/index.js';
 import { PRUNE_METHODS, formatReportTable } from '../../prune/index.js';
 import { loadCheckpoint, modelOf, type LoadedCheckpoint } from '../../train/checkpoint.js';
 import { loadCharCorpus } from '../../data/charlm.js';
@@ -18,7 +18,7 @@ import type { LoopOptions, StepBase, Task, Trainer } from '../../train/loop.js';
 import type { SparsePhaseEvent, SparseTrainingMode } from '../../train/sparse-phase.js';
 import { createProgress, type Progress } from '../progress.js';
 import { stopOnSignals } from '../stop-signal.js';
-import { UsageError, action, addEngineOptions, blockShape, cellOption, commandEngine, int, num, outOption, refuseOverwrite } from '../common.js';
+import { UsageError, action, addEngineOptions, blockSpec, cellOption, commandEngine, int, num, outOption, refuseOverwrite } from '../common.js';
 
 export interface TrainCliOptions {
   task: 'charlm' | 'speech';
@@ -60,8 +60,8 @@ export interface TrainCliOptions {
   sparseTraining: SparseTrainingMode;
   hardEpoch?: number;
   pruneEmbedding?: boolean;
-  /** --prune-block RxC: the recipe's block shape. */
-  pruneBlock?: [number, number];
+  /** --prune-block RxC or type=RxC[,…]: the recipe's block shape(s). */
+  pruneBlock?: BlockSpec;
   quiet?: boolean;
   /** Speech (--task speech): log-mel bands, frame stacking and striding, bidirectional layers, length buckets, beam width. */
   mels?: number;
@@ -163,7 +163,7 @@ export function addTrainOptions(c: Command): Command {
       .choices(['auto', 'on', 'off']).default('auto'))
     .option('--hard-epoch <k>', 'hard pruning: prune after epoch k', int('--hard-epoch', 1))
     .option('--prune-embedding', 'also prune the embedding', false)
-    .option('--prune-block <RxC>', 'block pruning: keep or drop RxC blocks (e.g. 1x4, 4x4, 8x1), scored by their largest |w|; default 1x1 (unstructured)', blockShape('--prune-block'))
+    .option('--prune-block <RxC>', 'block pruning: keep or drop RxC blocks (e.g. 1x4, 4x4, 8x1), scored by their largest |w|; per layer type as type=RxC[,type=RxC] (e.g. recurrent=4x4: other types prune single weights); default 1x1 (unstructured)', blockSpec('--prune-block'))
     .option('--quiet', 'no progress bar, engine line or pruner updates: results, warnings and errors only', false)
     .option('--mels <n>', 'speech: log-mel bands', int('--mels', 1), 40)
     .option('--stack <n>', 'speech: frames stacked per model input frame', int('--stack', 1), 3)
