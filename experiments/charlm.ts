@@ -728,8 +728,13 @@ export function sotuReport(plan: CharlmPlan, R: Map<string, RunResult>, ctx: Rep
   if (plan.experiment === 'sotu')
     o.push(`- What a larger budget would change: the pruning window (Table 1's heuristics) ends half-way through training, so at ${plan.passes} pass(es) a pruned model trains ${(plan.passes! / 2).toFixed(1)} pass(es) on its final mask. ` +
       'More passes would give the pruned models longer to recover, but with this constant learning rate the larger dense model overfits after its first pass (budget search); a decaying learning rate (the paper anneals) is what a longer budget would need.');
-  const wall = R.size ? [...R.values()].map((r) => `${displayId(r.id)} ${((r.timing.epochs.reduce((a, e) => a + e.seconds, 0)) / 60).toFixed(1)} min`).join(', ') : '—';
-  o.push(`- Wall time per run (training + evaluation): ${wall}.`);
+  // A run resumed from a checkpoint times only the steps it ran after resuming: say so.
+  const wall = R.size ? [...R.values()].map((r) => {
+    const steps = r.timing.epochs.reduce((a, e) => a + e.steps, 0), all = r.epochs * r.stepsPerEpoch;
+    const part = steps < all ? ` (resumed: its last ${int(steps)} of ${int(all)} steps)` : '';
+    return `${displayId(r.id)} ${((r.timing.epochs.reduce((a, e) => a + e.seconds, 0)) / 60).toFixed(1)} min${part}`;
+  }).join(', ') : '—';
+  o.push(`- Wall time per run (training + evaluation; with other trainings sharing the 2 cores, so not a timing claim): ${wall}.`);
   for (const r of planRows(plan.runs).filter((x) => x.note)) o.push(`- ${r.id}: ${r.note}.`);
   o.push('');
   o.push(`### Claims${tag}`);
