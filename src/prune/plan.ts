@@ -3,7 +3,7 @@
 // run that measures q per layer type on trained weights.
 
 import type { ParamKind } from '../nn/config.js';
-import { PRUNABLE_KINDS, type PrunableKind } from './recipe.js';
+import { type BlockSpec, PRUNABLE_KINDS, type PrunableKind } from './recipe.js';
 import { qFromWeights } from './pruner.js';
 import {
   DEFAULT_FREQ, DEFAULT_PHI_MULT, defaultNarangWindow, narangPoints, thetaFromQ, validateNarangSchedule, type NarangSchedule,
@@ -65,7 +65,7 @@ export function computeSchedule(o: SchedulePlanOptions): { schedule: NarangSched
  * type, nearest rank), then each type's schedule.
  */
 export function weightSchedules(weights: Map<string, Float32Array>, kinds: Map<string, ParamKind>,
-  o: SchedulePlanOptions & { percentile?: number; block?: [number, number]; shapes?: Map<string, number[]> }, file = 'checkpoint'):
+  o: SchedulePlanOptions & { percentile?: number; block?: BlockSpec; shapes?: Map<string, number[]> }, file = 'checkpoint'):
   { kinds: Partial<Record<PrunableKind, ScheduleResult & { q: number }>>; warnings: string[] } {
   if (o.q !== undefined || o.theta !== undefined) throw new Error('--checkpoint measures q itself; drop --q / --theta');
   const percentile = o.percentile ?? 90;

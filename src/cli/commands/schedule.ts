@@ -2,16 +2,16 @@
 
 import type { Command } from 'commander';
 import {
-  DEFAULT_FREQ, DEFAULT_PHI_MULT, asciiLinePlot, computeSchedule, weightSchedules, type SchedulePlanOptions,
+  DEFAULT_FREQ, DEFAULT_PHI_MULT, asciiLinePlot, computeSchedule, weightSchedules, type BlockSpec, type SchedulePlanOptions,
 } from '../../prune/index.js';
 import { weightsByKind } from '../../train/checkpoint.js';
-import { action, blockShape, int, num } from '../common.js';
+import { action, blockSpec, int, num } from '../common.js';
 
 export interface ScheduleOptions extends SchedulePlanOptions {
   checkpoint?: string;
   percentile?: number;
-  /** With --checkpoint: q over RxC block scores (block pruning). */
-  block?: [number, number];
+  /** With --checkpoint: q over RxC block scores (block pruning), for every type or per type. */
+  block?: BlockSpec;
   json?: boolean;
 }
 
@@ -67,7 +67,7 @@ export function registerSchedule(program: Command): void {
     .option('--iters-per-epoch <S>', 'iterations per epoch', int('--iters-per-epoch', 1))
     .option('--checkpoint <file>', 'dry run: measure q per layer type on a trained dense checkpoint (safetensors)')
     .option('--percentile <p>', 'with --checkpoint: the percentile of |w| used as q (default 90)', num('--percentile', 0, 100))
-    .option('--block <RxC>', 'with --checkpoint: block pruning, q over RxC block scores (max |w| per block)', blockShape('--block'))
+    .option('--block <RxC>', 'with --checkpoint: block pruning, q over RxC block scores (max |w| per block); per layer type as type=RxC[,type=RxC]', blockSpec('--block'))
     .option('--json', 'print {"theta", "phi", "points": [{"itr", "epsilon"}, …]} ({"kinds": {type: {q, theta, phi, points}}} with --checkpoint)')
     .action(action((opts: ScheduleOptions) => {
       process.stdout.write(formatSchedule(opts) + '\n');
