@@ -478,6 +478,13 @@ test('CLI: train a tiny char-LM with --prune-block 1x4, export (BSR from the rec
     assert.equal(exr.status, 0, exr.stderr);
     assert.match(exr.stdout, /rnn\.weight_hh_l0\s+\[48x16\] bsr 4x4/);
     assert.match(exr.stdout, /rnn\.weight_ih_l0\s+\[48x8\] csr/);
+    // The same by an explicit per-type --block (as for a model imported from PyTorch); a type whose pattern is not aligned is refused.
+    const exr2 = cli('export', ckr, '-o', join(dir, 'r2.srnn'), '--block', 'recurrent=4x4');
+    assert.equal(exr2.status, 0, exr2.stderr);
+    assert.match(exr2.stdout, /rnn\.weight_hh_l0\s+\[48x16\] bsr 4x4/);
+    const exr3 = cli('export', ckr, '-o', join(dir, 'r3.srnn'), '--block', 'input=4x4');
+    assert.equal(exr3.status, 1);
+    assert.match(exr3.stderr.trim().split('\n').at(-1)!, /rnn\.weight_ih_l0: its pattern is not 4x4-block aligned/);
     const hr = cli('train', '--corpus', join(dir, 'c.txt'), '--prune', 'hard', '--target-sparsity', '0.5', '--prune-block', 'recurrent=4x4', '-o', join(dir, 'hr.ckpt'));
     assert.equal(hr.status, 1);
     assert.match(hr.stderr.trim().split('\n').at(-1)!, /^sparse-rnn: error: recipe\.block: different block shapes per layer type .*--prune-block 4x4/);

@@ -338,8 +338,8 @@ export function checkpointToSrnn(ck: LoadedCheckpoint | string, opts: Partial<Ex
     const m = maskOf(c, s.name, weights.get(s.name)!.length);
     if (m) masks.set(s.name, m);
   }
-  // An explicit opts.block replaces the recipe's shape(s), per-type ones included.
-  const fromRecipe = opts.block ? {} : recipeBlock(c.meta.prune?.recipe);
+  // An explicit opts.block / blockByKind replaces the recipe's shape(s).
+  const fromRecipe = opts.block || opts.blockByKind ? {} : recipeBlock(c.meta.prune?.recipe);
   const { bytes, tensors } = exportModelWithInfo(c.meta.config, weights,
     { values: 'fp32', ...fromRecipe, masks, ...opts, extra: { ...runtimeMeta(c), ...opts.extra } });
   return { bytes, tensors, weights, config: c.meta.config };

@@ -7,14 +7,18 @@ import { writeFileAtomic } from '../../io/fs.js';
 import type { ModelConfig } from '../../nn/config.js';
 import { formatSizeReport, sizeReport, type ExportedTensorInfo, type SizeReport } from '../../sparse/export.js';
 import { checkpointToSrnn, loadCheckpoint } from '../../train/checkpoint.js';
-import { UsageError, action, blockShape, outOption, refuseOverwrite } from '../common.js';
+import type { BlockSpec } from '../../prune/index.js';
+import { UsageError, action, blockSpec, outOption, refuseOverwrite } from '../common.js';
 
 export interface ExportCommandOptions {
   output: string;
   values: 'fp32' | 'fp16';
   storage: 'auto' | 'csr' | 'dense';
-  /** Store every sparse matrix as BSR with this block (an error where its pattern is not aligned; shapes it does not tile stay CSR). */
-  block?: [number, number];
+  /**
+   * Store every sparse matrix as BSR with this block, or per layer type ({ recurrent: [4, 4] }: the other
+   * types CSR); an error where a pattern is not aligned; shapes the block does not tile stay CSR.
+   */
+  block?: BlockSpec;
 }
 
 export async function exportCommand(checkpoint: string, o: ExportCommandOptions):
@@ -25,7 +29,8 @@ export async function exportCommand(checkpoint: string, o: ExportCommandOptions)
   }
   const ck = loadCheckpoint(checkpoint, { purpose: 'export' });
   const { bytes, tensors, weights, config } = checkpointToSrnn(ck, {
-    values: o.values, storage: o.storage, ...(block ? { block, requireBlock: true } : {}),
+    values: o.values, storage: o.storage,
+    ...(!block ? {} : Array.isArray(block) ? { block: block as [number, number], requireBlock: true } : { blockByKind: block, requireBlock: true }),
   });
   await writeFileAtomic(o.output, bytes);
   const report = await sizeReport(config, weights, bytes, { gzip: (b) => gzipSync(b) });
@@ -41,7 +46,7 @@ export function registerExport(program: Command): void {
     .addOption(new Option('--storage <format>', 'weight matrix storage: auto (CSR when sparse enough), csr, dense')
       .choices(['auto', 'csr', 'dense']).default('auto'))
     .option('--force', 'replace an existing --out model', false)
-    .option('--block <RxC>', 'store the sparse matrices block-sparse (BSR) with RxC blocks, e.g. 1x4; a matrix whose shape the block does not tile stays CSR (default: the block of the checkpoint\'s pruning recipe, where a matrix is aligned to it)', blockShape('--block'))
+    .option('--block <RxC>', 'store the sparse matrices block-sparse (BSR) with RxC blocks, e.g. 1x4, or per layer type as type=RxC[,type=RxC] (the other types CSR); a matrix whose shape the block does not tile stays CSR (default: the block(s) of the checkpoint\'s pruning recipe, where a matrix is aligned)', blockSpec('--block'))
     .action(action(async (checkpoint: string, o: Omit<ExportCommandOptions, 'output'> & { out: string; force: boolean }) => {
       refuseOverwrite(o.out, o, 'model', false);
       const { report, tensors } = await exportCommand(checkpoint, { ...o, output: o.out });
