@@ -8,7 +8,6 @@ import { createEngine, defaultThreads, KERNEL_CHOICES, type Engine, type KernelC
 import { kernelsFor } from '../train/run.js';
 import { FormatError, FileAccessError } from '../io/errors.js';
 import { SrnnFormatError } from '../sparse/errors.js';
-import { parseBlock } from '../prune/block.js';
 import { type BlockSpec, parseBlockSpecText } from '../prune/recipe.js';
 import type { SrnnHeader } from '../sparse/format.js';
 import { oneThreadReason } from '../sparse/threads.js';
@@ -58,17 +57,7 @@ export function number(name: string, o: { integer?: boolean; min?: number; max?:
 }
 export const int = (name: string, min = 0, max = Infinity) => number(name, { integer: true, min, max });
 
-/** A block shape option, "RxC" (e.g. 1x4): [R, C]. */
-export function blockShape(name: string) {
-  return (v: string): [number, number] => {
-    try {
-      return parseBlock(v, name);
-    } catch (e) {
-      throw new InvalidArgumentError((e as Error).message);
-    }
-  };
-}
-/** --prune-block: RxC, or type=RxC[,type=RxC] (one shape per layer type). */
+/** A block shape option: "RxC" (e.g. 1x4) → [R, C], or "type=RxC[,type=RxC]" → one shape per layer type. */
 export function blockSpec(name: string) {
   return (v: string): BlockSpec => {
     try {
