@@ -14,7 +14,9 @@ import { exportModel } from '../src/sparse/export.js';
 import { SparseModel } from '../src/sparse/runtime.js';
 import { Rng } from '../src/util/rng.js';
 import { decodeWav, encodeWav16, resample } from '../src/data/speech/wav.js';
-import { featureStats, FrameStacker, GlobalNormalizer, logMelSpectrogram, LogMelStream, stackFrames } from '../src/data/speech/features.js';
+import {
+  DEFAULT_RUNNING, featureStats, FrameStacker, GlobalNormalizer, logMelSpectrogram, LogMelStream, normalizeFeatures, RunningNormalizer, stackFrames,
+} from '../src/data/speech/features.js';
 import { VOCAB } from '../src/data/speech/dataset.js';
 import {
   featureWidth, greedyTranscript, resolveFeatureSettings, samplesToModelFeatures, transcribeWav, type SpeechFeatureSettings,
@@ -35,11 +37,11 @@ function tones(rate: number, seed: number, sec = 1): Float32Array {
   return Float32Array.from(x);
 }
 
-/** Global statistics of some tones (stand-in for a training split's). */
+/** Global statistics of some tones (stand-in for a training split's); `normalize` 'global' or 'running'. */
 function globalSettings(extra: Partial<SpeechFeatureSettings> = {}): SpeechFeatureSettings {
-  const base = resolveFeatureSettings({ nMels: 20, stack: 3, stride: 2, normalize: 'none', ...extra });
+  const base = resolveFeatureSettings({ nMels: 20, stack: 3, stride: 2, ...extra, normalize: 'none', running: undefined });
   const mels = [1, 2, 3].map((s) => logMelSpectrogram(tones(16000, s), { nMels: 20, ...extra }));
-  return resolveFeatureSettings({ ...base, normalize: 'global', ...featureStats(mels.map((m) => ({ feats: m.data, T: m.T })), 20) });
+  return resolveFeatureSettings({ ...base, normalize: 'global', ...extra, ...featureStats(mels.map((m) => ({ feats: m.data, T: m.T })), 20) });
 }
 
 function randomSpeechModel(seed: number, features: SpeechFeatureSettings, bidirectional = false): { config: ModelConfig; bytes: Uint8Array } {
@@ -103,13 +105,14 @@ test('incremental features: resampler, log-mel, global normaliser and stacker gi
       assert.deepEqual(chunked(frames, [20, 60], (c) => st.push(c), () => st.end()), stackFrames(frames, T, 20, stack, stride).data, `stack ${stack}, stride ${stride}, T ${T}`);
     }
   }
-  // The whole front end, at another rate than the model's.
-  const s = globalSettings();
-  const x8 = tones(8000, 9, 0.4);
-  const want = samplesToModelFeatures(x8, 8000, s);
-  for (const sizes of [[1], [33], [800]]) {
-    const fs = new SpeechFeatureStream(s, 8000);
-    assert.deepEqual(chunked(x8, sizes, (c) => fs.push(c), () => fs.end()), want.feats, `front end, chunks ${sizes}`);
+  // The whole front end, at another rate than the model's, with either causal normaliser.
+  for (const s of [globalSettings(), globalSettings({ normalize: 'running' })]) {
+    const x8 = tones(8000, 9, 0.4);
+    const want = samplesToModelFeatures(x8, 8000, s);
+    for (const sizes of [[1], [33], [800]]) {
+      const fs = new SpeechFeatureStream(s, 8000);
+      assert.deepEqual(chunked(x8, sizes, (c) => fs.push(c), () => fs.end()), want.feats, `front end (${s.normalize}), chunks ${sizes}`);
+    }
   }
   // featureStats / GlobalNormalizer: the stats normalise their own data to mean 0, variance 1.
   const st = featureStats([{ feats: mel.data, T: mel.T }], 20);
@@ -121,11 +124,53 @@ test('incremental features: resampler, log-mel, global normaliser and stacker gi
   }
 });
 
+test('running normaliser: starts as the global one, adapts to the utterance, and chunks give the same numbers', () => {
+  const y = tones(16000, 8, 2);
+  const mel = logMelSpectrogram(y, { nMels: 20 });
+  const st = featureStats([{ feats: mel.data, T: mel.T }], 20);
+  // A voice the statistics never saw: 3 nats louder in every band, and with twice the dynamic range.
+  const shifted = Float32Array.from(mel.data, (v, i) => 2 * (v - st.mean[i % 20]) + st.mean[i % 20] + 3);
+  const rn = new RunningNormalizer(st);
+  const out = rn.apply(Float32Array.from(shifted), mel.T);
+  // Frame 0: the prior (mean 0, variance 1, weight 100 frames) plus the frame itself.
+  const g = new GlobalNormalizer(st).apply(Float32Array.from(shifted.subarray(0, 20)), 1);
+  const n0 = DEFAULT_RUNNING.prior * (1 - 1 / DEFAULT_RUNNING.window) + 1;
+  for (let f = 0; f < 20; f++) {
+    const m = g[f] / n0, v = (DEFAULT_RUNNING.prior * (1 - 1 / DEFAULT_RUNNING.window) + g[f] * g[f]) / n0 - m * m;
+    assert.ok(Math.abs(out[f] - (g[f] - m) / Math.sqrt(v)) < 1e-5, `frame 0, band ${f}`);
+  }
+  // The last second is normalised much as the whole utterance normalises itself (to about mean 0, std 1),
+  // which the global statistics alone do not do (mean 3/std, std 2).
+  const tail = (x: Float32Array): { mean: number[]; std: number[] } => featureStats([{ feats: x.subarray((mel.T - 100) * 20), T: 100 }], 20);
+  const ref = tail(normalizeFeatures(Float32Array.from(shifted), mel.T, 20));
+  const got = tail(out), glob = tail(new GlobalNormalizer(st).apply(Float32Array.from(shifted)));
+  let dRun = 0, dGlob = 0;
+  for (let f = 0; f < 20; f++) {
+    dRun += Math.abs(got.mean[f] - ref.mean[f]) + Math.abs(got.std[f] - ref.std[f]);
+    dGlob += Math.abs(glob.mean[f] - ref.mean[f]) + Math.abs(glob.std[f] - ref.std[f]);
+  }
+  assert.ok(dRun < 0.25 * dGlob, `running ${dRun.toFixed(3)} vs global ${dGlob.toFixed(3)} away from per-utterance normalisation`);
+  // Any chunking gives the same numbers; reset() starts the next utterance from the prior again.
+  for (const k of [1, 7, 64]) {
+    const c = new RunningNormalizer(st);
+    const x = Float32Array.from(shifted);
+    for (let t = 0; t < mel.T; t += k) c.apply(x.subarray(t * 20, Math.min(mel.T, t + k) * 20));
+    assert.deepEqual(x, out, `chunks of ${k} frames`);
+    c.reset();
+    assert.deepEqual(c.apply(Float32Array.from(shifted)), out);
+  }
+  assert.throws(() => new RunningNormalizer(st, { prior: 0, window: 500 }), /prior > 0/);
+  // Stored settings: defaults filled in, bad values named.
+  const rs = globalSettings({ normalize: 'running' });
+  assert.deepEqual(rs.running, DEFAULT_RUNNING);
+  assert.throws(() => resolveFeatureSettings({ ...rs, running: { prior: 100, window: 0 } }), /features\.running\.window: expected a number of frames ≥ 1, found 0/);
+  assert.throws(() => resolveFeatureSettings({ nMels: 20, normalize: 'running' }), /features\.mean: normalize "running" needs 20 numbers/);
+  assert.equal(resolveFeatureSettings({ ...rs, normalize: 'global' }).running, undefined);
+});
+
 test('streamed final transcript equals the whole-file transcript for any chunking (1-sample and odd chunks); logits match', () => {
-  const s = globalSettings();
-  const sp = randomSpeechModel(3, s);
-  const m = SparseModel.load(sp.bytes, { backend: 'ts' });
-  for (const rate of [16000, 22050]) {
+  for (const [s, rate] of [[globalSettings(), 16000], [globalSettings(), 22050], [globalSettings({ normalize: 'running' }), 16000]] as const) {
+    const m = SparseModel.load(randomSpeechModel(3, s).bytes, { backend: 'ts' });
     const wav = encodeWav16(tones(rate, 11), rate);
     const whole = transcribeWav(m, wav);
     const w = decodeWav(wav);
@@ -133,7 +178,7 @@ test('streamed final transcript equals the whole-file transcript for any chunkin
     const logits = m.run(f.feats, { softmax: false });
     assert.ok(whole.text.length >= 3, `the random model should emit some characters, got "${whole.text}"`);
     for (const sizes of [[1], [3, 7, 1], [160], [1601], [w.samples.length]]) {
-      if (rate !== 16000 && sizes[0] === 1) continue; // (the 1-sample case once is enough: it is slow)
+      if ((rate !== 16000 || s.normalize === 'running') && sizes[0] === 1) continue; // (the 1-sample case once is enough: it is slow)
       const st = new StreamingTranscriber(m, rate, { keepLogits: true });
       const events: StreamEvent[] = [];
       for (let o = 0, i = 0; o < w.samples.length; i++) {
@@ -173,7 +218,7 @@ test('streaming refuses what cannot stream, and bad bytes, with one clear messag
   assert.throws(() => new StreamingTranscriber(um, 16000, { label: 'old.srnn' }), /old\.srnn: .*normalised over each whole utterance.*--normalize global/);
   assert.throws(() => resolveFeatureSettings({ nMels: 20, normalize: 'global' }), /features\.mean: normalize "global" needs 20 numbers/);
   assert.throws(() => resolveFeatureSettings({ nMels: 2, normalize: 'global', mean: [0, 0], std: [1, 0] }), /features\.std: .*positive/);
-  assert.throws(() => resolveFeatureSettings({ normalize: 'cmvn' }), /features\.normalize: expected one of "utterance", "global", "none"/);
+  assert.throws(() => resolveFeatureSettings({ normalize: 'cmvn' }), /features\.normalize: expected one of "utterance", "global", "running", "none"/);
   assert.throws(() => new AudioBytesDecoder({ format: 'pcm', rate: 12.5 }), /--rate: expected the raw PCM sample rate/);
   const d = new AudioBytesDecoder({ format: 'pcm', rate: 16000, label: '<stdin>' });
   assert.equal(d.push(new Uint8Array([1, 0, 2, 0, 3])).length, 2);

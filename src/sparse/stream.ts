@@ -6,7 +6,7 @@
 // The pipeline is the whole-file front end (transcribe.ts samplesToModelFeatures) cut into
 // incremental stages that give the same numbers: resample (same windowed sinc, an output sample
 // is made once every input it reads has arrived) → log-mel (LogMelStream: a frame once its window
-// is full) → fixed 'global' normalisation (GlobalNormalizer) → stacking (FrameStacker: a model
+// is full) → causal normalisation ('global' or 'running': causalNormalizer) → stacking (FrameStacker: a model
 // frame once its last stacked frame is in; the last ones zero-padded at the end). So the final
 // text equals the whole-file transcript of the same audio. Two things cannot stream: a
 // bidirectional model (its backward direction starts at the end of the utterance) and
@@ -17,7 +17,7 @@
 // audio by ≈ 45 ms at the defaults (25 ms window, 10 ms hop, stack 3), plus up to 16 input
 // samples of the resampler's kernel when the input rate differs from the model's.
 
-import { FrameStacker, LogMelStream, type GlobalNormalizer } from '../data/speech/features.js';
+import { FrameStacker, LogMelStream, type FrameNormalizer } from '../data/speech/features.js';
 import { decodeWavFrames, parseWavHeader, resampleAt, resampleFloor, resampleKernel, type ResampleKernel, type WavLayout } from '../data/speech/wav.js';
 import { FormatError } from '../io/errors.js';
 import type { SparseModel, SparseState } from './runtime.js';
@@ -88,7 +88,7 @@ export class SpeechFeatureStream {
   readonly F: number;
   private readonly resampler: StreamResampler;
   private readonly mel: LogMelStream;
-  private readonly norm: GlobalNormalizer | null;
+  private readonly norm: FrameNormalizer | null;
   private readonly stacker: FrameStacker;
 
   /** `sampleRate`: the rate of the pushed samples (resampled to the model's). Throws for 'utterance' normalisation. */

@@ -7,14 +7,15 @@
 // next to `extra.vocab` (the output symbols, index 0 the CTC blank) and `extra.task` ('speech').
 // The front end is the one training uses (src/data/speech/dataset.ts wavFeatures, then
 // stackFrames): decode → mono mixdown → resample to the model's rate → log-mel → mean/variance
-// normalisation (`normalize`: fixed training-split statistics 'global', the default of new models,
-// or 'utterance' for models from before streaming) → stack `stack` frames, keep every `stride`-th.
+// normalisation (`normalize`: fixed training-split statistics 'global', the default of new models;
+// 'running', which adapts them to the utterance so far; or 'utterance' for models from before streaming) → stack `stack` frames, keep every `stride`-th.
 // stream.ts runs the same front end incrementally (streaming transcription).
 
 import type { ModelConfig } from '../nn/config.js';
 import { ctcGreedyDecode } from '../nn/ctc.js';
 import {
-  DEFAULT_FEATURES, GlobalNormalizer, logMelSpectrogram, NORMALIZE_MODES, normalizeFeatures, stackFrames, type FeatureConfig, type NormalizeMode,
+  DEFAULT_FEATURES, DEFAULT_RUNNING, GlobalNormalizer, logMelSpectrogram, needsStats, NORMALIZE_MODES, normalizeFeatures, RunningNormalizer, stackFrames,
+  type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
 } from '../data/speech/features.js';
 import { decodeWav, resample } from '../data/speech/wav.js';
 import type { SparseModel } from './runtime.js';
@@ -27,13 +28,16 @@ export interface SpeechFeatureSettings extends FeatureConfig {
   kind: 'logmel';
   /**
    * 'utterance' (mean/variance over the whole utterance: cannot stream), 'global' (fixed
-   * statistics of the training split, in `mean`/`std`: streams) or 'none'. Stored settings from
-   * before streaming have true (= 'utterance') or false (= 'none'); a missing field means 'utterance'.
+   * statistics of the training split, in `mean`/`std`: streams), 'running' ('global', then the
+   * utterance's running statistics so far: streams) or 'none'. Stored settings from before
+   * streaming have true (= 'utterance') or false (= 'none'); a missing field means 'utterance'.
    */
   normalize: NormalizeMode;
-  /** 'global': per log-mel band mean and standard deviation over the training split. */
+  /** 'global' and 'running': per log-mel band mean and standard deviation over the training split. */
   mean?: number[];
   std?: number[];
+  /** 'running': the prior weight and the fading window, in frames (default DEFAULT_RUNNING). */
+  running?: RunningOptions;
   /** Frames stacked into one model input frame, and the step between model frames. */
   stack: number;
   stride: number;
@@ -75,16 +79,26 @@ export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unkno
   else if (n === false) s.normalize = 'none';
   else if (!NORMALIZE_MODES.includes(n as NormalizeMode))
     throw new Error(`${where}.normalize: expected one of ${NORMALIZE_MODES.map((m) => `"${m}"`).join(', ')}, found ${JSON.stringify(n)}`);
-  if (s.normalize === 'global' && !(statsPending && s.mean === undefined && s.std === undefined)) {
+  if (needsStats(s.normalize) && !(statsPending && s.mean === undefined && s.std === undefined)) {
     for (const k of ['mean', 'std'] as const) {
       const v = s[k];
       if (!Array.isArray(v) || v.length !== s.nMels || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && (k === 'mean' || x > 0)))
-        throw new Error(`${where}.${k}: normalize "global" needs ${s.nMels} ${k === 'std' ? 'positive ' : ''}numbers (one per log-mel band), found ${Array.isArray(v) ? `${v.length} values` : JSON.stringify(v)}`);
+        throw new Error(`${where}.${k}: normalize "${s.normalize}" needs ${s.nMels} ${k === 'std' ? 'positive ' : ''}numbers (one per log-mel band), found ${Array.isArray(v) ? `${v.length} values` : JSON.stringify(v)}`);
     }
-  } else {
+  } else if (!needsStats(s.normalize)) {
     delete s.mean;
     delete s.std;
   }
+  if (s.normalize === 'running') {
+    const r = (s.running ?? DEFAULT_RUNNING) as unknown;
+    const ok = typeof r === 'object' && r !== null && !Array.isArray(r);
+    const { prior, window } = (ok ? r : {}) as Partial<RunningOptions>;
+    if (!(typeof prior === 'number' && Number.isFinite(prior) && prior > 0))
+      throw new Error(`${where}.running.prior: expected a number of frames > 0, found ${JSON.stringify(prior)}`);
+    if (!(typeof window === 'number' && Number.isFinite(window) && window >= 1))
+      throw new Error(`${where}.running.window: expected a number of frames ≥ 1, found ${JSON.stringify(window)}`);
+    s.running = { prior, window };
+  } else delete s.running;
   return s;
 }
 
@@ -109,10 +123,12 @@ export function logMelConfigOf(s: SpeechFeatureSettings): FeatureConfig {
   return cfg;
 }
 
-/** The frame-by-frame normaliser of 'global' settings (null for 'none'; 'utterance' is not causal: throws). */
-export function causalNormalizer(s: SpeechFeatureSettings): GlobalNormalizer | null {
+/** The frame-by-frame normaliser of 'global' or 'running' settings, for one utterance (null for 'none'; 'utterance' is not causal: throws). */
+export function causalNormalizer(s: SpeechFeatureSettings): FrameNormalizer | null {
   if (s.normalize === 'utterance') throw new Error('features.normalize "utterance" needs the whole utterance');
-  return s.normalize === 'global' ? new GlobalNormalizer({ mean: s.mean!, std: s.std! }) : null;
+  const stats = { mean: s.mean!, std: s.std! };
+  if (s.normalize === 'running') return new RunningNormalizer(stats, s.running ?? DEFAULT_RUNNING);
+  return s.normalize === 'global' ? new GlobalNormalizer(stats) : null;
 }
 
 /** Model input features [T, F] of mono samples at `sampleRate` Hz (resampled to the model's rate). */

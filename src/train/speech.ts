@@ -41,7 +41,7 @@ import type { Kernels } from '../kernels/types.js';
 import { ctcBeamDecode, ctcGreedyDecode, ctcLoss } from '../nn/ctc.js';
 import { cerCounts, werCounts } from '../nn/metrics.js';
 import type { Rng } from '../util/rng.js';
-import { featureStats } from '../data/speech/features.js';
+import { featureStats, needsStats } from '../data/speech/features.js';
 import { batchIndices, loadSpeechSplit, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
 import { EVAL_SPLITS, INSTALL_HINT, readManifest, type CorpusSplit } from '../data/speech/synth.js';
 import { applySpecMasks, drawSpecMasks, type SpecAugmentOptions } from '../data/speech/augment.js';
@@ -443,7 +443,7 @@ export async function loadSpeechCorpus(dir: string, features: SpeechFeatureSetti
       `"sparse-rnn data speech --out ${dir}" (needs flite, espeak-ng and sox: ${INSTALL_HINT})`);
   const load = (s: CorpusSplit, fo = featureConfigOf(features)): Promise<SpeechSplit> =>
     loadSpeechSplit(dir, s, { manifest, features: fo, onProgress: onFeatures && ((d, t) => onFeatures(s, d, t)) });
-  if (features.normalize === 'global' && !features.mean) {
+  if (needsStats(features.normalize) && !features.mean) {
     const raw = await load('train', { ...featureConfigOf(features), normalize: 'none', stack: 1, stride: 1 });
     if (raw.utterances.length) features = resolveFeatureSettings({ ...features, ...featureStats(raw.utterances, raw.F) });
   }
@@ -461,8 +461,8 @@ export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
     // The model's inputs are its features: a resumed or initialising checkpoint brings its own.
     let features = resolveFeatureSettings(base ? base.meta.features : o.features, base ? `${base.file}: features` : 'features', !base);
     const F = featureWidth(features);
-    if (o.splits && features.normalize === 'global' && !features.mean)
-      throw new Error('features: normalize "global" with pre-loaded splits needs its mean and std (featureStats of the raw training features)');
+    if (o.splits && needsStats(features.normalize) && !features.mean)
+      throw new Error(`features: normalize "${features.normalize}" with pre-loaded splits needs its mean and std (featureStats of the raw training features)`);
     const splits: SpeechSplits = o.splits ?? await loadSpeechCorpus(data, features, o.onFeatures);
     if (!o.splits) features = (splits as SpeechSplits & { features: SpeechFeatureSettings }).features;
     if (splits.train.F !== F) throw new Error(`training data has ${splits.train.F} features per frame; the feature settings give ${F}`);

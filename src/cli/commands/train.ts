@@ -68,7 +68,7 @@ export interface TrainCliOptions {
   stack?: number;
   stride?: number;
   /** Speech: feature normalisation ('global' default: fixed training-split statistics, streams). */
-  normalize?: 'global' | 'utterance' | 'none';
+  normalize?: 'global' | 'running' | 'utterance' | 'none';
   bidirectional?: boolean;
   buckets?: number;
   beam?: number;
@@ -169,7 +169,8 @@ export function addTrainOptions(c: Command): Command {
     .option('--stack <n>', 'speech: frames stacked per model input frame', int('--stack', 1), 3)
     .option('--stride <n>', 'speech: keep every n-th stacked frame (1-3)', int('--stride', 1, 3), 2)
     .addOption(new Option('--normalize <mode>', 'speech: feature normalisation: global (mean/std of the training split, stored with the model: ' +
-      'transcription can stream), utterance (each utterance\'s own mean/std: whole files only), none').choices(['global', 'utterance', 'none']).default('global'))
+      'transcription can stream), running (global, then the utterance\'s running mean/std so far: adapts to the voice and still streams), ' +
+      'utterance (each utterance\'s own mean/std: whole files only), none').choices(['global', 'running', 'utterance', 'none']).default('global'))
     .option('--bidirectional', 'speech: bidirectional recurrent layers (the paper\'s RNN model: --cell rnn_clipped --bidirectional)', false)
     .option('--buckets <n>', 'speech: window lengths batches are padded to (memory vs padding)', int('--buckets', 1), 6)
     .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0)

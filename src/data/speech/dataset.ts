@@ -12,7 +12,10 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../util/rng.js';
-import { DEFAULT_FEATURES, GlobalNormalizer, logMelSpectrogram, normalizeFeatures, stackFrames, type FeatureConfig, type NormalizeMode } from './features.js';
+import {
+  DEFAULT_FEATURES, DEFAULT_RUNNING, GlobalNormalizer, logMelSpectrogram, needsStats, normalizeFeatures, RunningNormalizer, stackFrames,
+  type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
+} from './features.js';
 import { readManifest, type CorpusSplit, type Manifest, type ManifestEntry } from './synth.js';
 import { encodeText, normalizeText } from './vocab.js';
 import { decodeWav, resample } from './wav.js';
@@ -22,11 +25,13 @@ export { BLANK, VOCAB, VOCAB_SIZE, encodeText, decodeIds, normalizeText } from '
 export interface SpeechFeatureOptions extends Partial<FeatureConfig> {
   /**
    * Normalisation (features.ts NormalizeMode; true = 'utterance', the default; false = 'none').
-   * 'global' uses `mean`/`std` (per log-mel band) and is applied after the cache, like stacking.
+   * 'global' and 'running' use `mean`/`std` (per log-mel band) and are applied after the cache, like stacking.
    */
   normalize?: boolean | NormalizeMode;
   mean?: number[];
   std?: number[];
+  /** 'running': prior weight and window in frames (default DEFAULT_RUNNING). */
+  running?: RunningOptions;
   /** Frame stacking applied after loading (not cached): stack frames, keep every stride-th (default 1, 1). */
   stack?: number;
   stride?: number;
@@ -138,7 +143,7 @@ export function wavFeatures(bytes: Uint8Array, file: string, opts: SpeechFeature
   const f = logMelSpectrogram(x, cfg);
   const mode = normalizeMode(opts.normalize);
   if (mode === 'utterance') normalizeFeatures(f.data, f.T, f.F);
-  else if (mode === 'global') globalNormalizer(opts).apply(f.data, f.T);
+  else if (needsStats(mode)) frameNormalizer(opts, mode).apply(f.data, f.T);
   return { feats: f.data, T: f.T, F: f.F };
 }
 
@@ -146,9 +151,11 @@ function normalizeMode(n: boolean | NormalizeMode | undefined): NormalizeMode {
   return n === undefined || n === true ? 'utterance' : n === false ? 'none' : n;
 }
 
-function globalNormalizer(o: SpeechFeatureOptions): GlobalNormalizer {
-  if (!o.mean || !o.std) throw new Error('speech features: normalize "global" needs mean and std (featureStats of the training split)');
-  return new GlobalNormalizer({ mean: o.mean, std: o.std });
+/** The causal normaliser of a 'global' or 'running' mode (reset it between utterances). */
+function frameNormalizer(o: SpeechFeatureOptions, mode: NormalizeMode): FrameNormalizer {
+  if (!o.mean || !o.std) throw new Error(`speech features: normalize "${mode}" needs mean and std (featureStats of the training split)`);
+  const stats = { mean: o.mean, std: o.std };
+  return mode === 'running' ? new RunningNormalizer(stats, o.running ?? DEFAULT_RUNNING) : new GlobalNormalizer(stats);
 }
 
 function pickFeatureConfig(o: SpeechFeatureOptions): Partial<FeatureConfig> {
@@ -175,7 +182,7 @@ export async function loadSpeechSplit(dir: string, split: CorpusSplit, opts: Loa
   const entries: ManifestEntry[] = manifest.utterances.filter((u) => u.split === split);
   const fo = opts.features ?? {};
   const mode = normalizeMode(fo.normalize);
-  // The cache holds per-utterance normalised or raw log-mel; 'global' statistics are applied after it.
+  // The cache holds per-utterance normalised or raw log-mel; 'global' and 'running' are applied after it.
   const config = { ...DEFAULT_FEATURES, ...pickFeatureConfig(fo), normalize: mode === 'utterance' };
   const key = fnv1a(JSON.stringify([config, entries.map((e) => [e.id, e.bytes])]));
   const cacheDir = opts.cacheDir ?? join(dir, 'features');
@@ -215,11 +222,14 @@ export async function loadSpeechSplit(dir: string, split: CorpusSplit, opts: Loa
 
   const stack = fo.stack ?? 1;
   const stride = fo.stride ?? 1;
-  const norm = mode === 'global' ? globalNormalizer(fo) : null;
+  const norm = needsStats(mode) ? frameNormalizer(fo, mode) : null;
   const utterances: SpeechUtterance[] = entries.map((e, i) => {
     let x = feats![i];
     let T = Ts[i];
-    if (norm) x = norm.apply(Float32Array.from(x), T);
+    if (norm) {
+      norm.reset();
+      x = norm.apply(Float32Array.from(x), T);
+    }
     if (stack !== 1 || stride !== 1) {
       const s = stackFrames(x, T, F, stack, stride);
       x = s.data;

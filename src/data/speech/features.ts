@@ -412,10 +412,23 @@ export function normalizeFeatures(feats: Float32Array, T: number, F: number, eps
  *    utterance, so it cannot stream; what models trained before streaming use.
  *  - 'global': fixed mean and standard deviation measured over the training split, stored with the
  *    model (GlobalNormalizer). Causal, and the same frame gives the same numbers streamed or not.
+ *  - 'running': 'global', then each band's running mean and variance so far in the utterance
+ *    (RunningNormalizer): adapts to a new voice or channel like 'utterance', yet stays causal.
  *  - 'none': raw log-mel.
  */
-export type NormalizeMode = 'utterance' | 'global' | 'none';
-export const NORMALIZE_MODES: readonly NormalizeMode[] = ['utterance', 'global', 'none'];
+export type NormalizeMode = 'utterance' | 'global' | 'running' | 'none';
+export const NORMALIZE_MODES: readonly NormalizeMode[] = ['utterance', 'global', 'running', 'none'];
+
+/** Whether a mode needs the training split's statistics (FeatureStats). */
+export const needsStats = (m: NormalizeMode): boolean => m === 'global' || m === 'running';
+
+/** Normalises frames in arrival order; reset() starts a new utterance. */
+export interface FrameNormalizer {
+  readonly F: number;
+  /** Normalise the T frames of feats ([T, F]) in place, continuing from the frames before; returns feats. */
+  apply(feats: Float32Array, T?: number): Float32Array;
+  reset(): void;
+}
 
 export interface FeatureStats {
   /** Per feature dimension. */
@@ -444,7 +457,7 @@ export function featureStats(utts: Iterable<{ feats: Float32Array; T: number }>,
 }
 
 /** Fixed per-dimension normalisation (v − mean) / std, frame by frame: causal, so it streams. */
-export class GlobalNormalizer {
+export class GlobalNormalizer implements FrameNormalizer {
   readonly F: number;
   private readonly mean: Float64Array;
   private readonly inv: Float64Array;
@@ -462,6 +475,71 @@ export class GlobalNormalizer {
     if (feats.length < T * F) throw new RangeError(`GlobalNormalizer: ${feats.length} values, expected T*F = ${T * F}`);
     for (let t = 0; t < T; t++)
       for (let f = 0; f < F; f++) feats[t * F + f] = (feats[t * F + f] - this.mean[f]) * this.inv[f];
+    return feats;
+  }
+
+  reset(): void {}
+}
+
+export interface RunningOptions {
+  /** Weight, in frames, of the training statistics the running estimate starts from (default 100: 1 s). */
+  prior: number;
+  /** Older frames fade with weight (1 − 1/window) per frame (default 500: 5 s), so a long stream keeps adapting. */
+  window: number;
+}
+
+export const DEFAULT_RUNNING: Readonly<RunningOptions> = { prior: 100, window: 500 };
+
+/**
+ * Causal mean/variance normalisation: each frame is first normalised with the training statistics
+ * (GlobalNormalizer), then with the running mean and variance of the utterance's frames so far,
+ * including itself. The running estimate starts at the training statistics (mean 0, variance 1,
+ * weighted as `prior` frames), so the first frames are normalised as by 'global', and it moves toward
+ * the utterance's own statistics as it goes: a quieter or brighter voice or channel is evened out as
+ * by 'utterance' normalisation, without waiting for the end. Chunked calls give the same numbers as
+ * one call (the state carries over), which streaming relies on.
+ */
+export class RunningNormalizer implements FrameNormalizer {
+  readonly F: number;
+  private readonly global: GlobalNormalizer;
+  private readonly decay: number;
+  private readonly s1: Float64Array;
+  private readonly s2: Float64Array;
+  private n = 0;
+
+  constructor(stats: FeatureStats, readonly options: RunningOptions = DEFAULT_RUNNING, private readonly eps = 1e-5) {
+    const { prior, window } = options;
+    if (!(Number.isFinite(prior) && prior > 0 && Number.isFinite(window) && window >= 1))
+      throw new RangeError(`RunningNormalizer: need prior > 0 and window ≥ 1 frames, got ${prior}, ${window}`);
+    this.global = new GlobalNormalizer(stats);
+    this.F = this.global.F;
+    this.decay = 1 - 1 / window;
+    this.s1 = new Float64Array(this.F);
+    this.s2 = new Float64Array(this.F);
+    this.reset();
+  }
+
+  reset(): void {
+    this.n = this.options.prior;
+    this.s1.fill(0);
+    this.s2.fill(this.options.prior);
+  }
+
+  apply(feats: Float32Array, T = feats.length / this.F): Float32Array {
+    this.global.apply(feats, T);
+    const { F, s1, s2, decay, eps } = this;
+    for (let t = 0; t < T; t++) {
+      this.n = this.n * decay + 1;
+      const inv = 1 / this.n;
+      for (let f = 0; f < F; f++) {
+        const i = t * F + f;
+        const z = feats[i];
+        s1[f] = s1[f] * decay + z;
+        s2[f] = s2[f] * decay + z * z;
+        const mean = s1[f] * inv;
+        feats[i] = (z - mean) / Math.sqrt(Math.max(s2[f] * inv - mean * mean, eps));
+      }
+    }
     return feats;
   }
 }
