@@ -1,10 +1,14 @@
 // Speech robustness to unseen voices (issue #13): score speech checkpoints on every evaluation
 // split of a robust-recipe corpus, and turn the scores into RESULTS.md's table.
 //
-//   node dist/experiments/speech-robust.js eval CKPT --corpus DIR --label L --command "CMD" -o results/speech-robust/L.json
+//   node dist/experiments/speech-robust.js eval CKPT --corpus DIR --label L --command "CMD" [--lexicon WORDS.txt] -o results/speech-robust/L.json
 //       valid, test, test-synth (held-out synthesizer), test-babble10, test-pink10 of DIR, each utterance
 //       decoded alone (greedy) through the sparse runtime on the checkpoint's (masked) weights — what
 //       training's own evaluation does. A checkpoint of the classic recipe is scored on the same sets.
+//       With --lexicon, every split is also decoded within those words (`transcribe --lexicon`: prefix
+//       beam search, width 16) into `evalsLexicon`.
+//   node dist/experiments/speech-robust.js lexicon-table results/speech-robust/*.json
+//       greedy vs lexicon decoding, CER / WER per split, one row per summary that has both.
 //   node dist/experiments/speech-robust.js from-report RUN.report.json --label L --command "CMD" -o results/speech-robust/L.json
 //       the same summary from a robust-recipe training run's own report (its final validation epoch and
 //       the evaluation splits it scored at the end), without evaluating again.
@@ -16,11 +20,13 @@ import { createEngine } from '../src/kernels/engine.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
 import { EVAL_SPLITS, readManifest, recipeOf, describeRecipe, type CorpusSplit } from '../src/data/speech/synth.js';
 import { loadCheckpoint, modelOf } from '../src/train/checkpoint.js';
-import { evaluateSpeech, sparseRecognizerOf } from '../src/train/speech.js';
+import { evaluateSpeech, LEXICON_BEAM, lexiconOf, sparseRecognizerOf, type DecodeOptions } from '../src/train/speech.js';
 import { featureConfigOf, resolveFeatureSettings } from '../src/sparse/transcribe.js';
 import { cerCounts, werCounts } from '../src/nn/metrics.js';
 
 const CLASSIC_UNSEEN_FLITE = ['flite/rms', 'flite/slt'];
+type Score = { cer: number; wer: number; utterances: number };
+type SplitScore = Score & { bySpeaker?: Record<string, Score> };
 type Column = CorpusSplit | 'test-synth-rms-slt';
 
 export interface RobustSummary {
@@ -32,7 +38,10 @@ export interface RobustSummary {
   corpusRecipe: string;
   parameters: { total: number; nonZero: number };
   /** Per split: CER, WER (fractions) and utterances (and, from `eval`, per speaker). */
-  evals: Partial<Record<Column, { cer: number; wer: number; utterances: number; bySpeaker?: Record<string, { cer: number; wer: number; utterances: number }> }>>;
+  evals: Partial<Record<Column, SplitScore>>;
+  /** The same, decoded within `lexicon` (eval --lexicon). */
+  evalsLexicon?: Partial<Record<Column, SplitScore>>;
+  lexicon?: { words: string[]; beam: number };
   /** The run's own training corpus recipe and its own test split's result (from its report), when known. */
   note?: string;
 }
@@ -80,7 +89,7 @@ async function evalCommand(args: string[]): Promise<void> {
   const opt = optOf(args);
   const ckpt = args[0];
   const corpus = opt('--corpus'), label = opt('--label'), command = opt('--command') ?? '', out = opt('-o');
-  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] -o FILE.json');
+  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] [--lexicon WORDS.txt] -o FILE.json');
   const manifest = await readManifest(corpus);
   if (!manifest) throw new Error(`${corpus}/manifest.json not found`);
   const engine = await createEngine({ kernels: 'auto', threads: 1 });
@@ -88,30 +97,38 @@ async function evalCommand(args: string[]): Promise<void> {
   const model = modelOf(ck, engine.kernels);
   const features = resolveFeatureSettings(ck.meta.features);
   const rec = sparseRecognizerOf(model, 'auto');
+  const lexFile = opt('--lexicon');
+  const lexicon = lexFile ? lexiconOf(await readFile(lexFile, 'utf8'), undefined, lexFile) : undefined;
   const evals: RobustSummary['evals'] = {};
+  const evalsLexicon: RobustSummary['evals'] = {};
   for (const s of ['valid', 'test', ...EVAL_SPLITS] as CorpusSplit[]) {
     if (!manifest.utterances.some((u) => u.split === s)) continue;
     const split = await loadSpeechSplit(corpus, s, { manifest, features: featureConfigOf(features) });
-    const e = evaluateSpeech(rec, split.utterances);
-    const bySpeaker: Record<string, { cer: number; wer: number; utterances: number }> = {};
-    for (const sp of [...new Set(split.utterances.map((u) => u.speaker))].sort()) {
-      const idx = split.utterances.flatMap((u, i) => (u.speaker === sp ? [i] : []));
-      const refs = idx.map((i) => e.refs[i]), hyps = idx.map((i) => e.hyps[i]);
-      bySpeaker[sp] = { cer: cerCounts(refs, hyps).rate, wer: werCounts(refs, hyps).rate, utterances: idx.length };
-    }
-    evals[s] = { cer: e.cer, wer: e.wer, utterances: e.utterances, bySpeaker };
-    if (s === 'test-synth') {
-      // The flite voices the classic corpus never trained on (its train had kal16, kal, awb): the one
-      // held-out-synthesizer number that is fair to a classic-trained model too.
-      const idx = split.utterances.flatMap((u, i) => (CLASSIC_UNSEEN_FLITE.includes(u.speaker) ? [i] : []));
-      const refs = idx.map((i) => e.refs[i]), hyps = idx.map((i) => e.hyps[i]);
-      evals['test-synth-rms-slt'] = { cer: cerCounts(refs, hyps).rate, wer: werCounts(refs, hyps).rate, utterances: idx.length };
-    }
-    process.stderr.write(`${label}: ${s} CER ${(100 * e.cer).toFixed(2)}% WER ${(100 * e.wer).toFixed(2)}% (${e.utterances})\n`);
+    const score = (into: RobustSummary['evals'], decode: DecodeOptions, tag: string): void => {
+      const e = evaluateSpeech(rec, split.utterances, decode);
+      const bySpeaker: Record<string, Score> = {};
+      for (const sp of [...new Set(split.utterances.map((u) => u.speaker))].sort()) {
+        const idx = split.utterances.flatMap((u, i) => (u.speaker === sp ? [i] : []));
+        const refs = idx.map((i) => e.refs[i]), hyps = idx.map((i) => e.hyps[i]);
+        bySpeaker[sp] = { cer: cerCounts(refs, hyps).rate, wer: werCounts(refs, hyps).rate, utterances: idx.length };
+      }
+      into[s] = { cer: e.cer, wer: e.wer, utterances: e.utterances, bySpeaker };
+      if (s === 'test-synth') {
+        // The flite voices the classic corpus never trained on (its train had kal16, kal, awb): the one
+        // held-out-synthesizer number that is fair to a classic-trained model too.
+        const idx = split.utterances.flatMap((u, i) => (CLASSIC_UNSEEN_FLITE.includes(u.speaker) ? [i] : []));
+        const refs = idx.map((i) => e.refs[i]), hyps = idx.map((i) => e.hyps[i]);
+        into['test-synth-rms-slt'] = { cer: cerCounts(refs, hyps).rate, wer: werCounts(refs, hyps).rate, utterances: idx.length };
+      }
+      process.stderr.write(`${label}: ${s}${tag} CER ${(100 * e.cer).toFixed(2)}% WER ${(100 * e.wer).toFixed(2)}% (${e.utterances})\n`);
+    };
+    score(evals, {}, '');
+    if (lexicon) score(evalsLexicon, { lexicon: lexicon.constraint }, ' (lexicon)');
   }
   const summary: RobustSummary = {
     label, command, checkpoint: ckpt, corpus, corpusRecipe: describeRecipe(recipeOf(manifest)),
     parameters: { total: model.parameterCount(), nonZero: model.nonZeroCount() }, evals,
+    ...(lexicon ? { evalsLexicon, lexicon: { words: lexicon.words, beam: LEXICON_BEAM } } : {}),
     ...(opt('--note') ? { note: opt('--note') } : {}),
   };
   await writeSummary(out, summary);
@@ -140,6 +157,19 @@ export function summaryTable(rows: readonly RobustSummary[], columns = COLUMNS):
   return [head, sep, ...lines].join('\n');
 }
 
+/** Markdown table: greedy vs lexicon decoding (CER / WER %) of each summary that has both. */
+export function lexiconTable(rows: readonly RobustSummary[]): string {
+  const cols: [Column, string][] = [['valid', 'valid'], ['test', 'test'], ['test-synth', 'held-out synthesizer'], ['test-babble10', 'test, babble 10 dB'], ['test-pink10', 'test, pink 10 dB']];
+  const f = (e: Score | undefined): string => (e ? `${(100 * e.cer).toFixed(1)} / ${(100 * e.wer).toFixed(1)}` : '—');
+  const head = `| run | decoding | ${cols.map(([, n]) => `${n} CER / WER`).join(' | ')} |`;
+  const sep = `|${' --- |'.repeat(cols.length + 2)}`;
+  const lines = rows.filter((r) => r.evalsLexicon).flatMap((r) => [
+    `| ${r.label} | greedy | ${cols.map(([s]) => f(r.evals[s])).join(' | ')} |`,
+    `| ${r.label} | lexicon (${r.lexicon!.words.length} words, beam ${r.lexicon!.beam}) | ${cols.map(([s]) => f(r.evalsLexicon![s])).join(' | ')} |`,
+  ]);
+  return [head, sep, ...lines].join('\n');
+}
+
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   if (cmd === 'eval') await evalCommand(rest);
@@ -148,6 +178,10 @@ async function main(): Promise<void> {
     const rows: RobustSummary[] = [];
     for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
     process.stdout.write(summaryTable(rows, cmd === 'table' ? COLUMNS : SCREEN_COLUMNS) + '\n');
+  } else if (cmd === 'lexicon-table') {
+    const rows: RobustSummary[] = [];
+    for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
+    process.stdout.write(lexiconTable(rows) + '\n');
   } else throw new Error('usage: speech-robust.js eval CKPT ... | from-report REPORT ... | table FILE.json...');
 }
 

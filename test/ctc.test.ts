@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ctcLoss, ctcGreedyDecode, ctcBeamDecode, ctcBeamSearch, ctcMeanWeights } from '../src/nn/ctc.js';
+import { ctcLoss, ctcGreedyDecode, ctcBeamDecode, ctcBeamSearch, ctcMeanWeights, lexiconConstraint } from '../src/nn/ctc.js';
+import { lexiconOf } from '../src/train/speech.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { editDistance, cer, wer, cerCounts, werCounts } from '../src/nn/metrics.js';
 import { mulberry32 as rng } from '../src/util/rng.js';
@@ -207,6 +208,35 @@ test('prefix beam search with a wide beam finds the most probable labelling exac
     // A beam of 1 still returns something sensible; greedy is not always the best labelling.
     assert.equal(ctcBeamDecode(x, T, B, C, il, 1).length, B);
   }
+});
+
+test('beam search within a lexicon finds the most probable labelling made of its words', () => {
+  // Labels: 0 blank, 1 space, 2 and 3 letters; words "23" and "3". So "3 23" is allowed, "2", "33", "3 " are not.
+  const T = 6, B = 2, C = 4;
+  const lex = lexiconConstraint([[2, 3], [3]], 1);
+  const allowed = (key: string): boolean => key === '' || key.split(',1,').every((w) => w === '2,3' || w === '3');
+  let differs = 0;
+  for (let seed = 200; seed < 210; seed++) {
+    const x = randomLogits(T, B, C, seed, 2.5);
+    const il = Int32Array.of(6, 5);
+    const res = ctcBeamSearch(x, T, B, C, il, 4096, { constraint: lex });
+    for (let b = 0; b < B; b++) {
+      const all = [...bruteForce(x, il[b], B, C, b).entries()].sort((p, q) => q[1] - p[1]);
+      const best = all.find(([k]) => allowed(k))!;
+      assert.equal(res[b][0].labels.join(','), best[0], `seed ${seed}, sample ${b}`);
+      assert.ok(Math.abs(res[b][0].logProb - Math.log(best[1])) < 1e-10);
+      if (all[0][0] !== best[0]) differs++;
+      // Every prefix kept is one the lexicon can still complete (no "2 …", no "33").
+      for (const r of res[b]) assert.ok(!/(^|,)2,(1|2)|3,3|1,1|^1/.test(r.labels.join(',')), r.labels.join(','));
+    }
+  }
+  assert.ok(differs > 0, 'the unconstrained best labelling should be outside the lexicon in some cases');
+  // Words from text: the model's vocabulary, one clear error for what it cannot spell.
+  const { words } = lexiconOf('Zero one\n two  oh one', undefined, 'digits.txt');
+  assert.deepEqual(words, ['zero', 'one', 'two', 'oh']);
+  assert.throws(() => lexiconOf('seven 7', undefined, 'digits.txt'), /digits\.txt: the word "7" has "7", which the model cannot output/);
+  assert.throws(() => lexiconOf(' \n', undefined, 'empty.txt'), /empty\.txt: no words/);
+  assert.throws(() => lexiconConstraint([[2], []], 1), /an empty word/);
 });
 
 test('edit distance, CER and WER on hand cases', () => {

@@ -279,8 +279,19 @@ test('CLI transcribe --stream: WAV file and stdin PCM give the whole-file text; 
     assert.ok(Math.abs(ev.at(-1)!.audioSeconds - (x8.length - 44) / 2 / 8000) < 1e-9);
     const viaFlag = run(['--stream', '--stdin', '--rate', '8000', '--quiet', model], x8.subarray(44));
     assert.equal(viaFlag.stdout, `final: ${want8}\n`);
+    // --lexicon: the text is made of its words only.
+    const words = ['a', 'the', 'tea', 'at', 'ten', 'net', 'ant'];
+    writeFileSync(join(dir, 'words.txt'), words.join('\n'));
+    writeFileSync(join(dir, 'digits7.txt'), 'seven 7');
+    const lex = run(['--lexicon', join(dir, 'words.txt'), model, wavFile]);
+    assert.equal(lex.status, 0, lex.stderr);
+    const said = lex.stdout.trim().split(' ').filter(Boolean);
+    assert.ok(said.length >= 1 && said.every((w) => words.includes(w)), `"${lex.stdout.trim()}" is not made of ${words.join(', ')}`);
     // Bad input: one line naming the problem, exit 1.
     const bad: [string[], RegExp, Uint8Array?][] = [
+      [['--stream', '--lexicon', join(dir, 'words.txt'), model, wavFile], /--lexicon: streaming decodes greedily/],
+      [['--lexicon', join(dir, 'none.txt'), model, wavFile], /none\.txt: cannot read: no such file/],
+      [['--lexicon', join(dir, 'digits7.txt'), model, wavFile], /digits7\.txt: the word "7" has "7", which the model cannot output/],
       [['--stream', bim, wavFile], /bi\.srnn: a bidirectional model cannot stream/],
       [['--stream', '--rate', '0', model, '-'], /--rate/, new Uint8Array(4)],
       [['--stream', model, '-'], /<stdin>: raw PCM: ends with an odd byte/, new Uint8Array(7)],

@@ -256,6 +256,49 @@ export interface CtcBeamOptions {
   topK?: number;
   /** Skip labels whose log-probability at a frame is below this (default −∞: none skipped). */
   pruneLogProb?: number;
+  /** Only label sequences this constraint allows (e.g. words of a lexicon: `lexiconConstraint`). */
+  constraint?: PrefixConstraint;
+}
+
+/**
+ * Which label sequences a beam search may produce, as a state machine over labels: the search
+ * starts in state 0, extends a prefix by label c only where next(state, c) ≥ 0, and prefers final
+ * prefixes whose state is accepting.
+ */
+export interface PrefixConstraint {
+  /** The state after label c, or −1 where c may not follow. */
+  next(state: number, c: number): number;
+  accepts(state: number): boolean;
+}
+
+/**
+ * Words of a lexicon separated by single `space` labels (a trie: state 0 is the start of a word).
+ * `words` are label sequences, each non-empty and without `space`.
+ */
+export function lexiconConstraint(words: readonly ArrayLike<number>[], space: number): PrefixConstraint {
+  const children: Map<number, number>[] = [new Map()];
+  const isWord: boolean[] = [false];
+  for (const w of words) {
+    if (!w.length) throw new RangeError('lexiconConstraint: an empty word');
+    let node = 0;
+    for (let i = 0; i < w.length; i++) {
+      const c = w[i];
+      if (c === space) throw new RangeError('lexiconConstraint: a word holds the space label');
+      let k = children[node].get(c);
+      if (k === undefined) {
+        k = children.length;
+        children.push(new Map());
+        isWord.push(false);
+        children[node].set(c, k);
+      }
+      node = k;
+    }
+    isWord[node] = true;
+  }
+  return {
+    next: (state, c) => (c === space ? (isWord[state] ? 0 : -1) : (children[state].get(c) ?? -1)),
+    accepts: (state) => isWord[state],
+  };
 }
 
 export interface CtcBeamResult {
@@ -267,7 +310,9 @@ export interface CtcBeamResult {
 /**
  * CTC prefix beam search (Hannun et al. 2014) without a language model. `x` holds logits or
  * log-probabilities [T,B,C] (log_softmax is applied here, so either works; plain probabilities do
- * not). Returns the best `beamWidth` prefixes per sample, best first.
+ * not). Returns the best `beamWidth` prefixes per sample, best first. With `options.constraint`,
+ * only prefixes it allows are kept, and those it accepts (or the empty one) come first at the end;
+ * the others follow, so a sample whose frames allow no accepted prefix still gets its best one.
  */
 export function ctcBeamSearch(
   x: ArrayLike<number>,
@@ -287,32 +332,34 @@ export function ctcBeamSearch(
   const lp = new Float64Array(T * C);
   const order = Array.from({ length: C }, (_, i) => i);
 
+  const constraint = options.constraint;
   interface Beam {
     labels: number[];
     pb: number; // log P(prefix, ending in blank)
     pnb: number; // log P(prefix, ending in its last label)
+    state: number; // the constraint's state after `labels` (0 without one)
   }
   const total = (bm: Beam): number => logAdd(bm.pb, bm.pnb);
 
   for (let b = 0; b < B; b++) {
     const n = inputLengths[b];
     logSoftmaxSample(x, n, B, C, b, lp);
-    let beams = new Map<string, Beam>([['', { labels: [], pb: 0, pnb: NEG_INF }]]);
+    let beams = new Map<string, Beam>([['', { labels: [], pb: 0, pnb: NEG_INF, state: 0 }]]);
     for (let t = 0; t < n; t++) {
       const row = t * C;
       let cands = order;
       if (topK < C) cands = order.slice().sort((p, q) => lp[row + q] - lp[row + p]).slice(0, topK);
       const next = new Map<string, Beam>();
-      const get = (key: string, labels: number[]): Beam => {
+      const get = (key: string, labels: number[], state: number): Beam => {
         let e = next.get(key);
-        if (!e) next.set(key, (e = { labels, pb: NEG_INF, pnb: NEG_INF }));
+        if (!e) next.set(key, (e = { labels, pb: NEG_INF, pnb: NEG_INF, state }));
         return e;
       };
       for (const [key, bm] of beams) {
         const tot = total(bm);
         const last = bm.labels.length ? bm.labels[bm.labels.length - 1] : -1;
         // Blank: the prefix stays, now ending in blank.
-        const same = get(key, bm.labels);
+        const same = get(key, bm.labels, bm.state);
         same.pb = logAdd(same.pb, tot + lp[row + blank]);
         // Repeating the last label without a blank in between collapses onto the same prefix.
         if (last >= 0) same.pnb = logAdd(same.pnb, bm.pnb + lp[row + last]);
@@ -320,8 +367,10 @@ export function ctcBeamSearch(
           if (c === blank) continue;
           const p = lp[row + c];
           if (p < prune) continue;
+          const state = constraint ? constraint.next(bm.state, c) : 0;
+          if (state < 0) continue;
           const labels = bm.labels.concat(c);
-          const e = get(key + ',' + c, labels);
+          const e = get(key + ',' + c, labels, state);
           // After the same label, a new copy needs a blank in between.
           e.pnb = logAdd(e.pnb, (c === last ? bm.pb : tot) + p);
         }
@@ -330,7 +379,12 @@ export function ctcBeamSearch(
       const live = [...next.entries()].filter((e) => total(e[1]) > NEG_INF);
       beams = new Map(live.sort((p, q) => total(q[1]) - total(p[1])).slice(0, beamWidth));
     }
-    results.push([...beams.values()].map((bm) => ({ labels: bm.labels, logProb: total(bm) })));
+    let final = [...beams.values()];
+    if (constraint) {
+      const done = (bm: Beam): boolean => !bm.labels.length || constraint.accepts(bm.state);
+      final = [...final.filter(done), ...final.filter((bm) => !done(bm))];
+    }
+    results.push(final.map((bm) => ({ labels: bm.labels, logProb: total(bm) })));
   }
   return results;
 }

@@ -38,11 +38,11 @@ import { join } from 'node:path';
 import type { CellType, ModelConfig } from '../nn/config.js';
 import type { RNNModel } from '../nn/model.js';
 import type { Kernels } from '../kernels/types.js';
-import { ctcBeamDecode, ctcGreedyDecode, ctcLoss } from '../nn/ctc.js';
+import { ctcBeamDecode, ctcGreedyDecode, ctcLoss, lexiconConstraint, type PrefixConstraint } from '../nn/ctc.js';
 import { cerCounts, werCounts } from '../nn/metrics.js';
 import type { Rng } from '../util/rng.js';
 import { featureStats, needsStats } from '../data/speech/features.js';
-import { batchIndices, loadSpeechSplit, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
+import { batchIndices, loadSpeechSplit, normalizeText, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
 import { EVAL_SPLITS, INSTALL_HINT, readManifest, type CorpusSplit } from '../data/speech/synth.js';
 import { applySpecMasks, drawSpecMasks, type SpecAugmentOptions } from '../data/speech/augment.js';
 import { SparseModel } from '../sparse/runtime.js';
@@ -113,12 +113,44 @@ export function sparseRecognizerOf(model: RNNModel, backend: 'auto' | 'wasm' | '
   return sparseRecognizer(SparseModel.load(bytes, { backend }));
 }
 
-/** Text of CTC logits [T, C] (batch 1): greedy (beam ≤ 1) or prefix beam search without LM. */
-export function decodeLogits(logits: Float32Array, T: number, vocab: readonly string[] = VOCAB, beam = 0): string {
+/** Beam width of lexicon decoding when none is given. */
+export const LEXICON_BEAM = 16;
+
+/**
+ * The words of a lexicon text (whitespace-separated; `where` names it in errors) as a beam-search
+ * constraint: transcripts are then sequences of these words. A recognizer of connected digits, say,
+ * reads "sevn zeo" as "seven zero" instead of spelling what it heard.
+ */
+export function lexiconOf(text: string, vocab: readonly string[] = VOCAB, where = 'lexicon'): { words: string[]; constraint: PrefixConstraint } {
+  const words = [...new Set(normalizeText(text).split(' ').filter(Boolean))];
+  if (!words.length) throw new Error(`${where}: no words (expected words separated by spaces or new lines)`);
+  const index = new Map(vocab.map((c, i) => [c, i] as const).filter(([c]) => c !== ''));
+  const space = index.get(' ');
+  if (space === undefined) throw new Error(`${where}: the model's vocabulary has no space, so it cannot separate words`);
+  const labels = words.map((w) => Array.from(w, (ch) => {
+    const id = index.get(ch);
+    if (id === undefined) throw new Error(`${where}: the word "${w}" has "${ch}", which the model cannot output (its symbols: ${vocab.filter((c) => c.trim()).join('')})`);
+    return id;
+  }));
+  return { words, constraint: lexiconConstraint(labels, space) };
+}
+
+export interface DecodeOptions {
+  /** Prefix beam width (≤ 1: greedy); with a lexicon, default LEXICON_BEAM. */
+  beam?: number;
+  /** Only sequences of these words (lexiconOf). */
+  lexicon?: PrefixConstraint;
+}
+
+/** Text of CTC logits [T, C] (batch 1): greedy, or prefix beam search without LM, optionally within a lexicon. */
+export function decodeLogits(logits: Float32Array, T: number, vocab: readonly string[] = VOCAB, opts: DecodeOptions = {}): string {
   const C = vocab.length;
   if (logits.length !== T * C) throw new RangeError(`decode: ${logits.length} logits, expected T·C = ${T * C}`);
   const lens = [T];
-  const ids = beam > 1 ? ctcBeamDecode(logits, T, 1, C, lens, beam)[0] : ctcGreedyDecode(logits, T, 1, C, lens)[0];
+  const beam = opts.beam ?? (opts.lexicon ? LEXICON_BEAM : 0);
+  const ids = beam > 1 || opts.lexicon
+    ? ctcBeamDecode(logits, T, 1, C, lens, Math.max(1, beam), { constraint: opts.lexicon })[0]
+    : ctcGreedyDecode(logits, T, 1, C, lens)[0];
   return ids.map((i) => vocab[i]).join('');
 }
 
@@ -135,7 +167,7 @@ export interface SpeechEval {
 }
 
 /** Decode every utterance alone (no padding) and score it. */
-export function evaluateSpeech(rec: Recognizer, utts: readonly SpeechUtterance[], opts: { beam?: number; vocab?: readonly string[] } = {}): SpeechEval {
+export function evaluateSpeech(rec: Recognizer, utts: readonly SpeechUtterance[], opts: DecodeOptions & { vocab?: readonly string[] } = {}): SpeechEval {
   const vocab = opts.vocab ?? VOCAB, C = rec.outputSize;
   const refs: string[] = [], hyps: string[] = [];
   let lossSum = 0, n = 0, impossible = 0;
@@ -147,7 +179,7 @@ export function evaluateSpeech(rec: Recognizer, utts: readonly SpeechUtterance[]
       n++;
     } else impossible++;
     refs.push(u.text);
-    hyps.push(decodeLogits(y, u.T, vocab, opts.beam ?? 0));
+    hyps.push(decodeLogits(y, u.T, vocab, opts));
   }
   return {
     loss: n ? lossSum / n : NaN, cer: cerCounts(refs, hyps).rate, wer: werCounts(refs, hyps).rate,
@@ -538,11 +570,11 @@ export interface Transcript {
  * Transcribe WAV files (any rate: resampled to the model's). A .srnn model decoded greedily goes
  * through transcribeWav (src/sparse/transcribe.ts), the very function the demo page runs.
  */
-export async function transcribeFiles(m: LoadedSpeechModel, files: readonly string[], opts: { beam?: number } = {}): Promise<Transcript[]> {
+export async function transcribeFiles(m: LoadedSpeechModel, files: readonly string[], opts: DecodeOptions = {}): Promise<Transcript[]> {
   const out: Transcript[] = [];
   for (const file of files) {
     const bytes = await readFileBytes(file);
-    if (m.sparse && (opts.beam ?? 0) <= 1) {
+    if (m.sparse && (opts.beam ?? 0) <= 1 && !opts.lexicon) {
       const r = transcribeWav(m.sparse, bytes, { label: file, info: { features: m.features, vocab: m.vocab } });
       out.push({ file, text: r.text, frames: r.frames, seconds: r.seconds, ms: r.ms });
       continue;
@@ -550,7 +582,7 @@ export async function transcribeFiles(m: LoadedSpeechModel, files: readonly stri
     const t0 = performance.now();
     const f = wavToModelFeatures(bytes, file, m.features);
     const y = m.recognizer.logits(f.feats, f.T);
-    const text = decodeLogits(y, f.T, m.vocab, opts.beam ?? 0);
+    const text = decodeLogits(y, f.T, m.vocab, opts);
     out.push({ file, text, frames: f.T, seconds: f.T * m.features.hopSec * m.features.stride, ms: performance.now() - t0 });
   }
   return out;

@@ -10,12 +10,13 @@
 import type { Command } from 'commander';
 import type { KernelChoice } from '../../kernels/engine.js';
 import type { StreamEvent } from '../../sparse/stream.js';
-import { loadSpeechModel, transcribeFiles } from '../../train/speech.js';
+import { readFileBytes } from '../../io/fs.js';
+import { LEXICON_BEAM, lexiconOf, loadSpeechModel, transcribeFiles } from '../../train/speech.js';
 import { loadStreamingModel, transcribeInputStream } from '../../train/speech-stream.js';
 import { action, addEngineOptions, commandEngine, int, UsageError } from '../common.js';
 
 interface TranscribeCliOptions {
-  beam: number; kernels: KernelChoice; threads?: number; verbose: boolean; quiet: boolean;
+  beam: number; lexicon?: string; kernels: KernelChoice; threads?: number; verbose: boolean; quiet: boolean;
   stream: boolean; stdin: boolean; rate?: number; json: boolean; chunkMs: number;
 }
 
@@ -24,7 +25,8 @@ export function registerTranscribe(program: Command): void {
     .description('speech to text with a model from "train --task speech": .srnn runs on the sparse runtime, .ckpt on the dense model')
     .argument('<model>', 'model.srnn (sparse-rnn export) or a training checkpoint')
     .argument('[wav...]', 'WAV files (PCM or float, any sample rate, mono or multichannel); with --stream one WAV file, or - for stdin')
-    .option('--beam <n>', 'prefix beam search width (0 = greedy)', int('--beam', 0), 0)
+    .option('--beam <n>', `prefix beam search width (0 = greedy; ${LEXICON_BEAM} with --lexicon)`, int('--beam', 0), 0)
+    .option('--lexicon <file>', 'decode into words of this list only (a text file of words, e.g. "zero one two … nine oh" for digits): prefix beam search within the lexicon')
     .option('--stream', 'transcribe while reading: "partial: TEXT" lines as the text changes, then "final: TEXT" (forward-only models)', false)
     .option('--stdin', 'with --stream: read stdin (raw 16-bit little-endian mono PCM, or a WAV stream); same as the file -', false)
     .option('--rate <hz>', 'with --stream: sample rate of raw PCM on stdin (default 16000)', int('--rate', 1000, 192000))
@@ -40,7 +42,8 @@ export function registerTranscribe(program: Command): void {
       if (wavs.includes('-')) throw new UsageError('transcribe: - (stdin) needs --stream');
       const m = await loadSpeechModel(modelFile, async (model) => (await commandEngine(o, undefined, model)).kernels);
       if (o.verbose) process.stderr.write(`${modelFile}: ${m.config.cell}${m.config.bidirectional ? ' bidirectional' : ''} ${m.config.numLayers}x${m.config.hiddenSize} on the ${m.backend}\n`);
-      const rs = await transcribeFiles(m, wavs, { beam: o.beam });
+      const lexicon = o.lexicon === undefined ? undefined : lexiconOf(new TextDecoder().decode(await readFileBytes(o.lexicon)), m.vocab, `--lexicon ${o.lexicon}`).constraint;
+      const rs = await transcribeFiles(m, wavs, { beam: o.beam || undefined, lexicon });
       for (const r of rs) {
         process.stdout.write(wavs.length > 1 ? `${r.file}\t${r.text}\n` : `${r.text}\n`);
         if (o.verbose) process.stderr.write(`${r.file}: ${r.seconds.toFixed(2)} s of audio in ${r.ms.toFixed(1)} ms\n`);
@@ -53,6 +56,7 @@ async function streamCli(modelFile: string, inputs: string[], o: TranscribeCliOp
   if (o.stdin && inputs.length) throw new UsageError(`--stdin reads stdin: drop the file argument${inputs.length > 1 ? 's' : ''} (${inputs.join(' ')}), or drop --stdin`);
   if (!input || inputs.length > 1) throw new UsageError('transcribe --stream: give one WAV file, or - (or --stdin) to read raw PCM from stdin');
   if (o.beam > 1) throw new UsageError('--beam: streaming decodes greedily; drop --beam, or transcribe whole files without --stream');
+  if (o.lexicon !== undefined) throw new UsageError('--lexicon: streaming decodes greedily; drop --lexicon, or transcribe whole files without --stream');
   if (o.rate !== undefined && input !== '-') throw new UsageError('--rate is the sample rate of raw PCM on stdin; a WAV file carries its own: drop --rate');
   const { model, info } = await loadStreamingModel(modelFile, async (model) => (await commandEngine(o, undefined, model)).kernels);
   if (o.verbose) process.stderr.write(`${modelFile}: ${model.config.cell} ${model.config.numLayers}x${model.config.hiddenSize} on the sparse runtime (${model.kernels.name}/${model.sparse.name}), streaming\n`);
