@@ -91,6 +91,11 @@ test('#12.3: options that would be ignored are refused; a finished run says so',
     const line = oneLine(train(join(tmp, 'o3', 'x.ckpt'), ...opt), opt[0]);
     assert.match(line, new RegExp(`${opt[0]} only applies with pruning: add --prune narang`));
   }
+  // One task's options on the other task.
+  assert.match(oneLine(train(join(tmp, 'o3', 'x.ckpt'), '--vtlp', '0.1', '--normalize', 'running'), '--vtlp on charlm'),
+    /--normalize, --vtlp only apply to --task speech: drop them, or add --task speech/);
+  assert.match(oneLine(cli('train', '--task', 'speech', '--embed', '8', '-o', join(tmp, 'o3', 'x.ckpt')), '--embed on speech'),
+    /--embed only applies to the character LM \(--task charlm\): drop it/);
   const out = join(tmp, 'o3', 'm.ckpt');
   assert.equal(train(out).status, 0);
   let line = oneLine(train(out, '--resume', '--hidden', '16'), '--resume --hidden');

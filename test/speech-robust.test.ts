@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../src/util/rng.js';
 import { decodeWav, encodeWav16 } from '../src/data/speech/wav.js';
-import { addNoiseAtSnr, applySpecMasks, colouredNoise, drawSpecMasks, mixBabble, rms, snrDb, type SpecAugmentOptions } from '../src/data/speech/augment.js';
+import {
+  addNoiseAtSnr, applyMelWarp, applySpecMasks, colouredNoise, drawSpecMasks, melWarpSources, mixBabble, rms, snrDb, type SpecAugmentOptions,
+} from '../src/data/speech/augment.js';
 import {
   CLASSIC_RECIPE, EVAL_SPLITS, FLITE_VOICES, SPEAKERS, planUtterances, robustRecipe, synthesizeCorpus, type Utterance,
 } from '../src/data/speech/synth.js';
@@ -128,6 +130,31 @@ test('SpecAugment: masks within the configured counts and widths, applied to eve
   assert.throws(() => parseSpecAugment('1,2'), /--spec-augment/);
 });
 
+test('VTLP: α = 1 is the identity; α > 1 moves a formant to higher bands, α < 1 to lower; the band range maps onto itself', () => {
+  const b = { nMels: 40, sampleRate: 16000, fMin: 0 };
+  const id = melWarpSources(1, b);
+  for (let m = 0; m < 40; m++) assert.ok(Math.abs(id[m] - m) < 1e-9, `band ${m}: ${id[m]}`);
+  for (const alpha of [0.9, 1.1]) {
+    const src = melWarpSources(alpha, b);
+    for (let m = 1; m < 40; m++) assert.ok(src[m] >= src[m - 1], 'monotone');
+    assert.ok(Math.abs(src[39] - 39) < 0.5, `top band stays near the top (${src[39]})`);
+    // A peak at band 15 of 3 stacked copies, in frames of a batch of 2 (step 2F).
+    const F = 120, step = 240, T = 2;
+    const x = new Float32Array(T * step);
+    for (let t = 0; t < T; t++) for (let c = 0; c < F; c += 40) x[t * step + c + 15] = 1;
+    applyMelWarp(x, T, F, 40, src, step);
+    for (let t = 0; t < T; t++)
+      for (let c = 0; c < F; c += 40) {
+        const row = Array.from(x.subarray(t * step + c, t * step + c + 40));
+        const centre = row.reduce((a, v, i) => a + v * i, 0) / row.reduce((a, v) => a + v, 0);
+        assert.ok(alpha > 1 ? centre > 15.5 : centre < 14.5, `α ${alpha}: peak at band ${centre.toFixed(2)}`);
+      }
+    assert.ok(x.subarray(F, step).every((v) => v === 0), 'the other utterance of the batch is untouched');
+  }
+  assert.throws(() => melWarpSources(0, b), /alpha must be positive/);
+  assert.throws(() => applyMelWarp(new Float32Array(10), 1, 10, 4, id), /not a multiple of 4 bands/);
+});
+
 test('old corpora (manifest version 1, no recipe) still load, and are not mixed with another recipe', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'speech-old-'));
   try {
@@ -193,7 +220,7 @@ test('robust synthesis: manifest records the recipe; babble and pink test condit
   }
 });
 
-test('training: SpecAugment is seeded (same seed, same weights; off, other weights) and every evaluation split is scored', async () => {
+test('training: SpecAugment and VTLP are seeded (same seed, same weights; off, other weights) and every evaluation split is scored', async () => {
   const { runSpeech } = await import('../src/train/speech.js');
   const { encodeText } = await import('../src/data/speech/vocab.js');
   const F = 8;
@@ -210,10 +237,10 @@ test('training: SpecAugment is seeded (same seed, same weights; off, other weigh
   };
   const dir = mkdtempSync(join(tmpdir(), 'speech-sa-'));
   try {
-    const go = async (name: string, specAugment: SpecAugmentOptions | null) => runSpeech({
+    const go = async (name: string, specAugment: SpecAugmentOptions | null, vtlp = 0) => runSpeech({
       data: '(synthetic)', splits: { train: utts(16, 1, 'train'), valid: utts(4, 2, 'valid'), test: utts(4, 3, 'test'), evals: [utts(3, 4, 'test-synth')] },
       cell: 'gru', layers: 1, hidden: 8, bidirectional: false, dropout: 0, features: { nMels: 4, stack: 2, stride: 1 },
-      train: { epochs: 1, batch: 4, seed: 5, clip: 5, lrDecay: 1, buckets: 2, optimizer: { kind: 'adam', lr: 1e-2 }, specAugment },
+      train: { epochs: 1, batch: 4, seed: 5, clip: 5, lrDecay: 1, buckets: 2, optimizer: { kind: 'adam', lr: 1e-2 }, specAugment, vtlp },
       checkpoint: join(dir, `${name}.ckpt`), resume: false, prune: null, kernels: 'ts',
     });
     const sa = { freqMasks: 1, freqWidth: 2, timeMasks: 2, timeWidth: 5, maxTimeFraction: 0.2 };
@@ -221,6 +248,9 @@ test('training: SpecAugment is seeded (same seed, same weights; off, other weigh
     const w = (r: typeof a) => r.model.params.map((p) => Array.from(p.data));
     assert.deepEqual(w(a), w(b));
     assert.notDeepEqual(w(a), w(c));
+    const v1 = await go('v1', null, 0.1), v2 = await go('v2', null, 0.1);
+    assert.deepEqual(w(v1), w(v2), 'VTLP is seeded');
+    assert.notDeepEqual(w(v1), w(c), 'VTLP changes training');
     assert.deepEqual(Object.keys(a.evals).sort(), ['test', 'test-synth']);
     assert.equal(a.evals['test-synth']!.utterances, 3);
   } finally {

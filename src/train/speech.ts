@@ -44,7 +44,7 @@ import type { Rng } from '../util/rng.js';
 import { featureStats, needsStats } from '../data/speech/features.js';
 import { batchIndices, loadSpeechSplit, normalizeText, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
 import { EVAL_SPLITS, INSTALL_HINT, readManifest, type CorpusSplit } from '../data/speech/synth.js';
-import { applySpecMasks, drawSpecMasks, type SpecAugmentOptions } from '../data/speech/augment.js';
+import { applyMelWarp, applySpecMasks, drawSpecMasks, melWarpSources, type SpecAugmentOptions } from '../data/speech/augment.js';
 import { SparseModel } from '../sparse/runtime.js';
 import { exportModel } from '../sparse/export.js';
 import {
@@ -203,6 +203,8 @@ export interface SpeechTrainOptions extends LoopOptions {
   evalKernels?: 'auto' | 'wasm' | 'relaxed' | 'ts';
   /** SpecAugment time and frequency masks on the training batches (drawn from the run's Rng); null/absent = off. */
   specAugment?: SpecAugmentOptions | null;
+  /** VTLP: each training utterance's frequency axis stretched by α uniform in [1 − vtlp, 1 + vtlp] (0/absent = off). */
+  vtlp?: number;
 }
 
 export interface SpeechStepExtra {
@@ -352,6 +354,10 @@ export class SpeechTask implements Task<SpeechTrainOptions, SpeechAcc, SpeechSte
     const sa = opts.specAugment, bands = this.features?.nMels ?? F;
     utts.forEach((u, b) => {
       for (let t = 0; t < u.T; t++) f.set(u.feats.subarray(t * F, (t + 1) * F), x0 + (t * B + b) * F);
+      if (opts.vtlp && this.features) {
+        const alpha = 1 + opts.vtlp * (2 * rng.next() - 1);
+        applyMelWarp(f.subarray(x0 + b * F), u.T, F, bands, melWarpSources(alpha, this.features), B * F);
+      }
       if (sa) applySpecMasks(f.subarray(x0 + b * F), u.T, F, bands, drawSpecMasks(u.T, bands, sa, rng), B * F);
       inputLengths[b] = u.T;
       targetLengths[b] = u.labels.length;

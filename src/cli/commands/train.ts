@@ -74,6 +74,8 @@ export interface TrainCliOptions {
   beam?: number;
   /** Speech: SpecAugment masks, 'on', 'off' or 'F,WF,T,WT' (frequency masks, their widest band count, time masks, their widest frame count). */
   specAugment?: string;
+  /** Speech: VTLP warp range (0 = off). */
+  vtlp?: number;
 }
 
 /** --spec-augment: on (the default policy), off, or F,WF,T,WT. */
@@ -94,6 +96,9 @@ export const SPEECH_TRAIN_DEFAULTS: Readonly<Partial<Record<keyof TrainCliOption
 /** Options that only shape a pruning schedule: ignored without --prune / --prune-config. */
 const PRUNE_ONLY = ['targetSparsity', 'phiMult', 'freq', 'startItr', 'rampItr', 'endItr', 'q', 'revival', 'hardEpoch', 'pruneEmbedding', 'pruneBlock'] as const;
 const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/** Options one task reads and the other would ignore. */
+const SPEECH_ONLY = ['mels', 'stack', 'stride', 'normalize', 'bidirectional', 'buckets', 'beam', 'vtlp', 'specAugment'] as const;
+const CHARLM_ONLY = ['embed', 'seqLen', 'evalChars'] as const;
 
 /** The pruning recipe from --prune-config and/or the command-line schedule options. */
 export function recipeFromOptions(o: TrainCliOptions): PruneRecipe | null {
@@ -174,6 +179,7 @@ export function addTrainOptions(c: Command): Command {
     .option('--bidirectional', 'speech: bidirectional recurrent layers (the paper\'s RNN model: --cell rnn_clipped --bidirectional)', false)
     .option('--buckets <n>', 'speech: window lengths batches are padded to (memory vs padding)', int('--buckets', 1), 6)
     .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0)
+    .option('--vtlp <a>', 'speech: vocal tract length perturbation: stretch each training utterance\'s frequency axis by a factor in [1 − a, 1 + a] (0 = off; 0.1 is usual)', num('--vtlp', 0, 0.3))
     .option('--spec-augment <on|off|F,WF,T,WT>', `speech: SpecAugment masking of the training features (on = ${DEFAULT_SPEC_AUGMENT.freqMasks},${DEFAULT_SPEC_AUGMENT.freqWidth},${DEFAULT_SPEC_AUGMENT.timeMasks},${DEFAULT_SPEC_AUGMENT.timeWidth}: ` +
       'frequency masks, max mel bands each, time masks, max frames each; off by default: it slowed learning at our budget, RESULTS.md)', 'off'))
     .addHelpText('after', `\nWith --task speech, options not given default to: ${Object.entries(SPEECH_TRAIN_DEFAULTS).map(([k, v]) => `${k} ${String(v)}`).join(', ')}` +
@@ -195,6 +201,9 @@ type Given = (k: keyof TrainCliOptions) => boolean;
 export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFrom: LoadedCheckpoint | null; notes: string[] } {
   const notes: string[] = [];
   const pruning = o.prune !== 'none' || !!o.pruneConfig;
+  const otherTask = (o.task === 'speech' ? CHARLM_ONLY : SPEECH_ONLY).filter((k) => given(k));
+  if (otherTask.length)
+    throw new UsageError(`${otherTask.map(flag).join(', ')} only ${otherTask.length > 1 ? 'apply' : 'applies'} to ${o.task === 'speech' ? 'the character LM (--task charlm)' : '--task speech'}: drop ${otherTask.length > 1 ? 'them' : 'it'}${o.task === 'speech' ? '' : ', or add --task speech'}`);
   const resuming = o.resume && existsSync(o.out);
   if (o.resume && o.initFrom) throw new UsageError('--resume continues --out, --init-from starts a new run from other weights: give one of them');
   if (!pruning && !resuming) {
@@ -291,7 +300,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
       const r = await runSpeech({
         ...common, data: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, bidirectional: !!o.bidirectional, dropout: o.dropout,
         features: { nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2, normalize: o.normalize ?? 'global' },
-        train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels, specAugment: parseSpecAugment(o.specAugment ?? 'off') },
+        train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels, specAugment: parseSpecAugment(o.specAugment ?? 'off'), vtlp: o.vtlp ?? 0 },
         onFeatures: (split, done, total) => {
           if (done === 1) {
             featStart = performance.now();

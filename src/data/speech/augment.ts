@@ -9,8 +9,12 @@
 //  * specAugment: time and frequency masking of a [T, F] feature matrix (Park et al. 2019), masked
 //    values set to 0 (the per-utterance mean after normalisation). With stacked frames the
 //    frequency masks hit the same mel bands in every stacked copy.
+//  * Vocal tract length perturbation (VTLP, Jaitly & Hinton 2013) on log-mel features: each
+//    utterance's frequency axis is stretched by a factor α drawn around 1, as a shorter or longer
+//    vocal tract moves every formant; bands are resampled by linear interpolation.
 
 import type { Rng } from '../../util/rng.js';
+import { hzToMel, melToHz } from './features.js';
 
 export type NoiseKind = 'white' | 'pink' | 'brown' | 'babble';
 export const NOISE_KINDS: readonly NoiseKind[] = ['white', 'pink', 'brown', 'babble'];
@@ -152,4 +156,55 @@ export function applySpecMasks(x: Float32Array, T: number, F: number, bands: num
   for (const [a, b] of m.freq)
     for (let t = 0; t < T; t++)
       for (let c = 0; c < F; c += bands) x.fill(0, t * step + c + a, t * step + c + b);
+}
+
+export interface MelBands {
+  nMels: number;
+  sampleRate: number;
+  fMin: number;
+  /** Default sampleRate / 2. */
+  fMax?: number;
+}
+
+/**
+ * VTLP's warp as a source position per output band: output band m takes the (fractional) input
+ * band src[m]. Below a boundary frequency the input frequency is f/α (α > 1 moves formants up);
+ * above it, a straight line to the top band, so the band range maps onto itself (Jaitly & Hinton's
+ * piecewise-linear warp, boundary at 0.8 of the top frequency times min(α, 1)).
+ */
+export function melWarpSources(alpha: number, b: MelBands): Float64Array {
+  if (!(alpha > 0 && Number.isFinite(alpha))) throw new RangeError(`melWarpSources: alpha must be positive, got ${alpha}`);
+  const fMax = b.fMax ?? b.sampleRate / 2;
+  const mLo = hzToMel(b.fMin), mHi = hzToMel(fMax);
+  const edge = b.fMin + 0.8 * (fMax - b.fMin) * Math.min(1, alpha);
+  const src = new Float64Array(b.nMels);
+  for (let m = 0; m < b.nMels; m++) {
+    const f = melToHz(mLo + ((mHi - mLo) * (m + 1)) / (b.nMels + 1));
+    const g = f <= edge
+      ? b.fMin + (f - b.fMin) / alpha
+      : b.fMin + (edge - b.fMin) / alpha + ((f - edge) * (fMax - b.fMin - (edge - b.fMin) / alpha)) / (fMax - edge);
+    const pos = ((hzToMel(g) - mLo) / (mHi - mLo)) * (b.nMels + 1) - 1;
+    src[m] = Math.min(b.nMels - 1, Math.max(0, pos));
+  }
+  return src;
+}
+
+/**
+ * Resample the bands of every stacked copy of every frame of one utterance in place (layout as
+ * applySpecMasks: frame t at x[t·step + 0..F), F = stack·bands): band m ← band src[m], linearly
+ * interpolated.
+ */
+export function applyMelWarp(x: Float32Array, T: number, F: number, bands: number, src: Float64Array, step = F): void {
+  if (F % bands !== 0) throw new RangeError(`melWarp: ${F} features per frame is not a multiple of ${bands} bands`);
+  if (src.length !== bands) throw new RangeError(`melWarp: ${src.length} source positions for ${bands} bands`);
+  const tmp = new Float32Array(bands);
+  for (let t = 0; t < T; t++)
+    for (let c = 0; c < F; c += bands) {
+      const o = t * step + c;
+      tmp.set(x.subarray(o, o + bands));
+      for (let m = 0; m < bands; m++) {
+        const i = Math.floor(src[m]), w = src[m] - i;
+        x[o + m] = w > 0 ? tmp[i] * (1 - w) + tmp[i + 1] * w : tmp[i];
+      }
+    }
 }
