@@ -313,7 +313,7 @@ test('CLI transcribe --stream: WAV file and stdin PCM give the whole-file text; 
   }
 });
 
-test('train --task speech defaults to global normalisation: training-split statistics in the checkpoint and .srnn; streamed == whole file', () => {
+test('train --task speech defaults to running normalisation: training-split statistics in the checkpoint and .srnn; streamed == whole file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'srnn-stream-train-'));
   try {
     // A tiny corpus in the manifest format of `sparse-rnn data speech` (tones standing in for speech).
@@ -335,7 +335,8 @@ test('train --task speech defaults to global normalisation: training-split stati
     assert.equal(cli('export', ck, '-o', srnn).status, 0);
     const m = SparseModel.load(readFileSync(srnn), { backend: 'ts' });
     const f = resolveFeatureSettings(m.header.extra!.features);
-    assert.equal(f.normalize, 'global');
+    assert.equal(f.normalize, 'running');
+    assert.deepEqual(f.running, DEFAULT_RUNNING);
     // The statistics are those of the training split's raw log-mel frames.
     const raw = utterances.filter((u) => u.split === 'train').map((u) => {
       const x = logMelSpectrogram(decodeWav(readFileSync(join(corpus, u.path))).samples, { nMels: 20 });
@@ -356,7 +357,7 @@ test('train --task speech defaults to global normalisation: training-split stati
     // --resume with another --normalize is refused (the features are the model's inputs).
     const r = cli('train', '--task', 'speech', '--corpus', corpus, '--normalize', 'utterance', '--resume', '-o', ck);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /--normalize utterance differs from the checkpoint's global/);
+    assert.match(r.stderr, /--normalize utterance differs from the checkpoint's running/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

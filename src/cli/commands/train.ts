@@ -67,7 +67,7 @@ export interface TrainCliOptions {
   mels?: number;
   stack?: number;
   stride?: number;
-  /** Speech: feature normalisation ('global' default: fixed training-split statistics, streams). */
+  /** Speech: feature normalisation ('running' default: training-split statistics, then the utterance's so far; streams). */
   normalize?: 'global' | 'running' | 'utterance' | 'none';
   bidirectional?: boolean;
   buckets?: number;
@@ -173,9 +173,9 @@ export function addTrainOptions(c: Command): Command {
     .option('--mels <n>', 'speech: log-mel bands', int('--mels', 1), 40)
     .option('--stack <n>', 'speech: frames stacked per model input frame', int('--stack', 1), 3)
     .option('--stride <n>', 'speech: keep every n-th stacked frame (1-3)', int('--stride', 1, 3), 2)
-    .addOption(new Option('--normalize <mode>', 'speech: feature normalisation: global (mean/std of the training split, stored with the model: ' +
-      'transcription can stream), running (global, then the utterance\'s running mean/std so far: adapts to the voice and still streams), ' +
-      'utterance (each utterance\'s own mean/std: whole files only), none').choices(['global', 'running', 'utterance', 'none']).default('global'))
+    .addOption(new Option('--normalize <mode>', 'speech: feature normalisation: running (the training split\'s mean/std, stored with the model, then the ' +
+      'utterance\'s running mean/std so far: adapts to the voice and channel, and transcription can stream), global (the training split\'s only), ' +
+      'utterance (each utterance\'s own mean/std: whole files only), none').choices(['running', 'global', 'utterance', 'none']).default('running'))
     .option('--bidirectional', 'speech: bidirectional recurrent layers (the paper\'s RNN model: --cell rnn_clipped --bidirectional)', false)
     .option('--buckets <n>', 'speech: window lengths batches are padded to (memory vs padding)', int('--buckets', 1), 6)
     .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0)
@@ -299,7 +299,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
       let busy = 0, audio = 0, featStart = 0, announced = false;
       const r = await runSpeech({
         ...common, data: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, bidirectional: !!o.bidirectional, dropout: o.dropout,
-        features: { nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2, normalize: o.normalize ?? 'global' },
+        features: { nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2, normalize: o.normalize ?? 'running' },
         train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels, specAugment: parseSpecAugment(o.specAugment ?? 'off'), vtlp: o.vtlp ?? 0 },
         onFeatures: (split, done, total) => {
           if (done === 1) {
