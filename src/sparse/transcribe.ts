@@ -14,7 +14,7 @@
 import type { ModelConfig } from '../nn/config.js';
 import { ctcGreedyDecode } from '../nn/ctc.js';
 import {
-  DEFAULT_FEATURES, DEFAULT_RUNNING, GlobalNormalizer, logMelSpectrogram, needsStats, NORMALIZE_MODES, normalizeFeatures, RunningNormalizer, stackFrames,
+  DEFAULT_FEATURES, DEFAULT_RUNNING, frameNormalizerOf, logMelSpectrogram, needsStats, NORMALIZE_MODES, normalizeFeatures, stackFrames,
   type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
 } from '../data/speech/features.js';
 import { decodeWav, resample } from '../data/speech/wav.js';
@@ -126,9 +126,7 @@ export function logMelConfigOf(s: SpeechFeatureSettings): FeatureConfig {
 /** The frame-by-frame normaliser of 'global' or 'running' settings, for one utterance (null for 'none'; 'utterance' is not causal: throws). */
 export function causalNormalizer(s: SpeechFeatureSettings): FrameNormalizer | null {
   if (s.normalize === 'utterance') throw new Error('features.normalize "utterance" needs the whole utterance');
-  const stats = { mean: s.mean!, std: s.std! };
-  if (s.normalize === 'running') return new RunningNormalizer(stats, s.running ?? DEFAULT_RUNNING);
-  return s.normalize === 'global' ? new GlobalNormalizer(stats) : null;
+  return frameNormalizerOf(s.normalize, { mean: s.mean!, std: s.std! }, s.running);
 }
 
 /** Model input features [T, F] of mono samples at `sampleRate` Hz (resampled to the model's rate). */

@@ -13,7 +13,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../util/rng.js';
 import {
-  DEFAULT_FEATURES, DEFAULT_RUNNING, GlobalNormalizer, logMelSpectrogram, needsStats, normalizeFeatures, RunningNormalizer, stackFrames,
+  DEFAULT_FEATURES, frameNormalizerOf, logMelSpectrogram, needsStats, normalizeFeatures, stackFrames,
   type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
 } from './features.js';
 import { readManifest, type CorpusSplit, type Manifest, type ManifestEntry } from './synth.js';
@@ -154,8 +154,7 @@ function normalizeMode(n: boolean | NormalizeMode | undefined): NormalizeMode {
 /** The causal normaliser of a 'global' or 'running' mode (reset it between utterances). */
 function frameNormalizer(o: SpeechFeatureOptions, mode: NormalizeMode): FrameNormalizer {
   if (!o.mean || !o.std) throw new Error(`speech features: normalize "${mode}" needs mean and std (featureStats of the training split)`);
-  const stats = { mean: o.mean, std: o.std };
-  return mode === 'running' ? new RunningNormalizer(stats, o.running ?? DEFAULT_RUNNING) : new GlobalNormalizer(stats);
+  return frameNormalizerOf(mode, { mean: o.mean, std: o.std }, o.running)!;
 }
 
 function pickFeatureConfig(o: SpeechFeatureOptions): Partial<FeatureConfig> {

@@ -544,6 +544,12 @@ export class RunningNormalizer implements FrameNormalizer {
   }
 }
 
+/** The causal normaliser of a 'global' or 'running' mode for one utterance (null for other modes). */
+export function frameNormalizerOf(mode: NormalizeMode, stats: FeatureStats, running: RunningOptions = DEFAULT_RUNNING): FrameNormalizer | null {
+  if (mode === 'running') return new RunningNormalizer(stats, running);
+  return mode === 'global' ? new GlobalNormalizer(stats) : null;
+}
+
 /**
  * stackFrames for frames that arrive one batch at a time: push() returns the output frames whose
  * inputs are all in, end() the rest (zero-padded, as stackFrames pads). Same output as stackFrames.
