@@ -236,6 +236,7 @@ test('beam search within a lexicon finds the most probable labelling made of its
   assert.deepEqual(words, ['zero', 'one', 'two', 'oh']);
   assert.throws(() => lexiconOf('seven 7', undefined, 'digits.txt'), /digits\.txt: the word "7" has "7", which the model cannot output/);
   assert.throws(() => lexiconOf(' \n', undefined, 'empty.txt'), /empty\.txt: no words/);
+  assert.throws(() => lexiconOf('RIFF\u0000\u0001WAVEfmt', undefined, 'a.wav'), /a\.wav: not a text file/);
   assert.throws(() => lexiconConstraint([[2], []], 1), /an empty word/);
 });
 

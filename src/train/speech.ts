@@ -122,6 +122,8 @@ export const LEXICON_BEAM = 16;
  * reads "sevn zeo" as "seven zero" instead of spelling what it heard.
  */
 export function lexiconOf(text: string, vocab: readonly string[] = VOCAB, where = 'lexicon'): { words: string[]; constraint: PrefixConstraint } {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what marks a binary file
+  if (/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text)) throw new Error(`${where}: not a text file (expected words separated by spaces or new lines)`);
   const words = [...new Set(normalizeText(text).split(' ').filter(Boolean))];
   if (!words.length) throw new Error(`${where}: no words (expected words separated by spaces or new lines)`);
   const index = new Map(vocab.map((c, i) => [c, i] as const).filter(([c]) => c !== ''));
