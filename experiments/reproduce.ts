@@ -12,7 +12,7 @@ import { loadCharCorpus } from '../src/data/charlm.js';
 import {
   GRU256_MS_PER_STEP, SOTU_STEPS_PER_PASS, charlmPlan, charlmReport, dependencies, firstSeedRuns, estimateCharlmSeconds, estimateFullMinutes, machineDescription, measureLatency,
   runCharlmPlan, stepsPerEpoch,
-  type CharlmExperiment, type CharlmPlan, type Invocation, type Latency, type PlanOverrides, type RunResult,
+  planKey, type CharlmExperiment, type CharlmPlan, type PlanLrSchedule, type Invocation, type Latency, type PlanOverrides, type RunResult,
 } from './charlm.js';
 import { RNN256_MS_PER_STEP, estimateSpeechMinutes, reproduceSpeech, speechDependencies, speechParams, speechPlan } from './speech.js';
 import { scheduledSeconds } from './runner.js';
@@ -54,6 +54,8 @@ export interface ReproduceOptions {
   summaries?: string;
   /** SOTU plans: passes over the training split. */
   budget?: number;
+  /** SOTU plans: the learning-rate schedule (a cosine plan keeps its own summaries and RESULTS.md section). */
+  lrSchedule?: PlanLrSchedule;
   /** List the plan's runs with estimated times; train nothing. */
   dryRun?: boolean;
 }
@@ -61,7 +63,8 @@ export interface ReproduceOptions {
 export interface ReproduceResult {
   completed: boolean;
   /** Markdown written per task (absent when a task did not finish or was not available). */
-  sections: Partial<Record<'charlm' | 'speech' | 'sotu' | 'sotu-budget', string>>;
+  /** By section name: charlm, speech, sotu, sotu-budget, and the cosine plans' sotu-cosine, sotu-budget-cosine. */
+  sections: Record<string, string>;
   notes: string[];
   charlm?: { plan: CharlmPlan; results: Map<string, RunResult>; latency: Map<string, Latency>; skipped: string[]; trained: string[] };
 }
@@ -88,7 +91,7 @@ export function charlmTaskPlan(o: ReproduceOptions, experiment: CharlmExperiment
   const corpus = loadCharCorpus(corpusName);
   return charlmPlan(o.mode, {
     ...o.plan, experiment, corpus: corpusName, vocabSize: corpus.vocab.length, seed: o.seed ?? o.plan?.seed, only: o.only ?? o.plan?.only,
-    seeds: o.seeds ?? o.plan?.seeds, passes: o.budget ?? o.plan?.passes,
+    seeds: o.seeds ?? o.plan?.seeds, passes: o.budget ?? o.plan?.passes, lrSchedule: o.lrSchedule ?? o.plan?.lrSchedule,
   });
 }
 
@@ -102,15 +105,16 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   const startedAt = new Date().toISOString();
   const loadStart = loadavg();
   const plan = charlmTaskPlan(o, experiment);
-  const task = experiment === 'moby' ? 'charlm' : experiment;
+  const task = planKey(plan);
   const out = join(o.out, task);
-  log(`reproduce charlm (${o.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs${plan.maxStepsPerEpoch ? ` capped at ${plan.maxStepsPerEpoch} steps` : ''}, ` +
+  const defaultCommand = `sparse-rnn reproduce --${o.mode} --task ${experiment === 'moby' ? 'charlm' : experiment}${plan.lrSchedule === 'cosine' ? ' --lr-schedule cosine' : ''}`;
+  log(`reproduce ${task} (${o.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs${plan.maxStepsPerEpoch ? ` capped at ${plan.maxStepsPerEpoch} steps` : ''}, ` +
     `${o.parallel ?? 2} at a time; run folders in ${out}/`);
   const rep = await runCharlmPlan(plan, { out, parallel: o.parallel, kernels: o.kernels, threads: o.threads, log: o.log, exportSrnn: o.bench ?? true, summaries: summariesDir(o, task) });
   const invFile = join(out, 'invocations.json');
   const invocations: Invocation[] = existsSync(invFile) ? (JSON.parse(readFileSync(invFile, 'utf8')) as Invocation[]) : [];
   const current = (): Invocation => ({
-    command: o.command ?? `sparse-rnn reproduce --${o.mode} --task ${task}`, startedAt, seconds: (performance.now() - t0) / 1000,
+    command: o.command ?? defaultCommand, startedAt, seconds: (performance.now() - t0) / 1000,
     started: rep.started, completed: rep.completed, loadStart, loadEnd: loadavg(),
   });
   const record = (): void => {
@@ -145,7 +149,7 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   record();
   const cur = current();
   const md = charlmReport(plan, rep.results, latency, {
-    command: o.command ?? `sparse-rnn reproduce --${o.mode} --task ${task}`,
+    command: o.command ?? defaultCommand,
     plotsDir, resultsFile, machine: machineDescription(), invocations: rep.started.length ? [...invocations, cur] : invocations, current: cur,
     skipped: rep.skipped, latencyNote, notes,
   });
@@ -188,7 +192,7 @@ export function planListing(o: ReproduceOptions): string {
       } catch (e) {
         if (experiment === 'moby') throw e;
         // The SOTU corpus is an optional dependency: plan with its published size.
-        plan = charlmPlan(o.mode, { experiment, seed: o.seed, only: o.only, seeds: o.seeds, passes: o.budget });
+        plan = charlmPlan(o.mode, { experiment, seed: o.seed, only: o.only, seeds: o.seeds, passes: o.budget, lrSchedule: o.lrSchedule });
         S = plan.maxStepsPerEpoch || SOTU_STEPS_PER_PASS;
         validChars = plan.evalChars;
         lines.push(`(${(e as Error).message.split('\n')[0]}: sizes assume V = ${plan.vocabSize}, ${SOTU_STEPS_PER_PASS} steps per pass)`);
@@ -207,9 +211,15 @@ export function planListing(o: ReproduceOptions): string {
   return lines.join('\n');
 }
 
-export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
+/** Options that do not fit the task are refused before anything starts. */
+export function checkReproduceOptions(o: Pick<ReproduceOptions, 'task' | 'only' | 'budget' | 'lrSchedule'>): void {
   if (o.only && o.task === 'all') throw new Error('--only names runs of one plan: use it with --task charlm, speech, sotu or sotu-budget');
   if (o.budget !== undefined && o.task !== 'sotu' && o.task !== 'sotu-budget') throw new Error('--budget sets the passes of the SOTU plans: use it with --task sotu or --task sotu-budget');
+  if (o.lrSchedule !== undefined && o.task !== 'sotu' && o.task !== 'sotu-budget') throw new Error('--lr-schedule sets the learning rate of the SOTU plans: use it with --task sotu or --task sotu-budget');
+}
+
+export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
+  checkReproduceOptions(o);
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const { resultsFile, plotsDir } = resultsTargets(o);
   const res: ReproduceResult = { completed: true, sections: {}, notes: [] };
@@ -220,10 +230,11 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   if (o.task === 'sotu' || o.task === 'sotu-budget') {
     const c = await reproduceCharLM(o, log, resultsFile, plotsDir, o.task);
     res.charlm = c.info;
+    const key = planKey(c.info!.plan);
     if (c.md) {
-      writeSection(resultsFile, o.task, c.md);
-      res.sections[o.task] = c.md;
-      log(`reproduce ${o.task}: wrote the section to ${resultsFile} and plots to ${plotsDir}/`);
+      writeSection(resultsFile, key, c.md);
+      res.sections[key] = c.md;
+      log(`reproduce ${key}: wrote the section to ${resultsFile} and plots to ${plotsDir}/`);
     } else res.completed = false;
     return res;
   }

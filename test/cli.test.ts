@@ -91,6 +91,11 @@ test('#12.3: options that would be ignored are refused; a finished run says so',
     const line = oneLine(train(join(tmp, 'o3', 'x.ckpt'), ...opt), opt[0]);
     assert.match(line, new RegExp(`${opt[0]} only applies with pruning: add --prune narang`));
   }
+  // Two decays of the learning rate at once; a plan option on a plan that has none.
+  assert.match(oneLine(train(join(tmp, 'o3', 'x.ckpt'), '--lr-schedule', 'cosine', '--lr-decay', '1.2'), '--lr-schedule cosine --lr-decay'),
+    /--lr-decay 1\.2 and --lr-schedule cosine both set the learning rate's decay: give one of them/);
+  assert.match(oneLine(cli('reproduce', '--task', 'charlm', '--lr-schedule', 'cosine', '--out', join(tmp, 'o3', 'rep')), 'reproduce --lr-schedule on charlm'),
+    /--lr-schedule sets the learning rate of the SOTU plans: use it with --task sotu or --task sotu-budget/);
   // One task's options on the other task.
   assert.match(oneLine(train(join(tmp, 'o3', 'x.ckpt'), '--vtlp', '0.1', '--normalize', 'running'), '--vtlp on charlm'),
     /--normalize, --vtlp only apply to --task speech: drop them, or add --task speech/);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { planListing, reproduce, resultsTargets, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
 import { speechPlan } from '../experiments/speech.js';
 import {
-  charlmPlan, dependencies, displayId, estimateFullMinutes, gruPrunedSize, gruTotalParams, resolveRun, solveHidden, sparsityForShare, stepped, tableFourEpochs, transientText,
+  charlmPlan, dependencies, displayId, estimateFullMinutes, gruPrunedSize, gruTotalParams, planKey, resolveRun, solveHidden, sparsityForShare, stepped, tableFourEpochs, transientText,
   type RunResult,
 } from '../experiments/charlm.js';
 import { resolveRecipe } from '../src/prune/index.js';
@@ -103,6 +103,15 @@ test('reproduce plans: seeds as a dimension, the added rows, the SOTU sizes', ()
   assert.ok(Math.abs((sotu.runs[4].prune as { targetSparsity: number }).targetSparsity - 0.97) < 0.005);
   assert.equal(charlmPlan('full', { experiment: 'sotu', passes: 3 }).epochs, 3);
   assert.equal(charlmPlan('full', { experiment: 'sotu-budget' }).runs.length, 2);
+  // A cosine plan is a plan of its own (summaries, section, plots); a constant plan's specs have no schedule
+  // field, so the summaries written before schedules existed still match them.
+  const cos = charlmPlan('full', { experiment: 'sotu', lrSchedule: 'cosine', seeds: 1 });
+  assert.equal(planKey(cos), 'sotu-cosine');
+  assert.equal(planKey(sotu), 'sotu');
+  assert.equal(planKey(charlmPlan('full', { experiment: 'sotu-budget', lrSchedule: 'cosine' })), 'sotu-budget-cosine');
+  assert.equal(planKey(full), 'charlm');
+  assert.equal(resolveRun(cos, cos.runs[0], 6052, new Map()).lrSchedule, 'cosine');
+  assert.ok(!('lrSchedule' in resolveRun(sotu, sotu.runs[0], 6052, new Map())));
   assert.equal(displayId('5p-s1235'), "5'-s1235");
   assert.equal(displayId('5p'), "5'");
 });

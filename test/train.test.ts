@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runCharLM, type CharLMRunOptions } from '../src/train/charlm.js';
+import { cosineLr } from '../src/train/loop.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { parseSafetensors, serializeSafetensors, type TensorInput } from '../src/io/safetensors.js';
 import { serializeNpy, parseNpy } from '../src/io/npy.js';
@@ -96,6 +97,29 @@ test('resume is exact: interrupted mid-schedule and resumed == uninterrupted (bi
   const third = await runCharLM({ ...options('legacy', { prune: pruneRecipe }), resume: true });
   assert.ok(third.completed);
   for (const p of third.model.params) assert.deepEqual(p.data, full.model.byName.get(p.name)!.data, p.name);
+});
+
+test('learning-rate schedules: the cosine one falls from lr to 0 over the run and resumes exactly; the epoch one divides by lrDecay', async () => {
+  const base = 5e-3, steps = 2 * 10;
+  const train = { epochs: 2, batch: 8, seqLen: 20, clip: 5, lrDecay: 1, seed: 3, maxStepsPerEpoch: 10, evalChars: 500, optimizer: { kind: 'adam' as const, lr: base } };
+  const seen: number[] = [];
+  const cos = await runCharLM(options('cosine', { train: { ...train, lrSchedule: 'cosine' }, onStep: (e) => void seen.push(e.lr) }));
+  assert.equal(seen.length, steps);
+  for (const [itr, lr] of seen.entries()) assert.equal(lr, cosineLr(base, itr, steps), `step ${itr}`);
+  assert.equal(seen[0], base);
+  assert.ok(seen[steps - 1] > 0 && seen[steps - 1] < 0.01 * base, `last lr ${seen[steps - 1]}`);
+  for (let i = 1; i < steps; i++) assert.ok(seen[i] < seen[i - 1]);
+  assert.equal(cosineLr(base, steps, steps), 0);
+  // Interrupted half-way through the schedule and resumed: the same weights as the straight run.
+  const signal = { stop: false };
+  await runCharLM(options('cosine-resumed', { train: { ...train, lrSchedule: 'cosine' }, signal, onStep: (e) => void (e.itr === 6 && (signal.stop = true)) }));
+  const resumed = await runCharLM({ ...options('cosine-resumed', { train: { ...train, lrSchedule: 'cosine' } }), resume: true });
+  assert.ok(resumed.completed);
+  for (const p of resumed.model.params) assert.deepEqual(p.data, cos.model.byName.get(p.name)!.data, p.name);
+  // The per-epoch schedule: constant within an epoch, divided by lrDecay after it.
+  const per: number[] = [];
+  await runCharLM(options('epoch-decay', { train: { ...train, lrDecay: 2 }, onStep: (e) => void per.push(e.lr) }));
+  assert.deepEqual([per[0], per[9], per[10], per[19]], [base, base, base / 2, base / 2]);
 });
 
 test('forward command equals PyTorch nn.GRU (2 layers, bidirectional) on its state dict', async () => {

@@ -10,6 +10,13 @@ import type { Pruner } from '../prune/index.js';
 import type { LinePlotSpec } from '../prune/index.js';
 import type { TaskKind } from './checkpoint.js';
 
+export type LrScheduleKind = 'epoch' | 'cosine';
+
+/** The cosine schedule's learning rate before step `itr` of `total` (0 at the end; `base` when total is 0). */
+export function cosineLr(base: number, itr: number, total: number): number {
+  return total > 0 ? base * 0.5 * (1 + Math.cos((Math.PI * Math.min(itr, total)) / total)) : base;
+}
+
 /** The options the loop itself reads; a task's options extend them. */
 export interface LoopOptions {
   epochs: number;
@@ -18,6 +25,12 @@ export interface LoopOptions {
   clip: number;
   /** Divide the learning rate by this after every epoch (Deep Speech 2 uses 1.2; 1 = constant). */
   lrDecay: number;
+  /**
+   * 'epoch' (the default): lrDecay after every epoch. 'cosine': from the optimizer's lr down to 0
+   * over all the run's steps, set before every step (PyTorch's CosineAnnealingLR, eta_min = 0);
+   * lrDecay must then be 1.
+   */
+  lrSchedule?: LrScheduleKind;
   seed: number;
   /** Cap on steps per epoch (quick runs); 0 = the whole epoch. */
   maxStepsPerEpoch?: number;
@@ -166,6 +179,7 @@ export class Trainer<T extends AnyTask> {
     const t0 = performance.now();
     const { model, opts } = this;
     const st = this.state;
+    if (opts.lrSchedule === 'cosine') this.optimizer.lr = cosineLr(opts.optimizer.lr, st.itr, opts.epochs * this.stepsPerEpoch);
     const { loss, extra } = this.task.lossAndGradient(s, st.acc, this.rng);
     const gradNorm = clipGradNorm(model.params, opts.clip, model.k);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
@@ -208,7 +222,7 @@ export class Trainer<T extends AnyTask> {
       st.history.push(ev);
       st.epoch++;
       st.stepInEpoch = 0;
-      this.optimizer.lr /= opts.lrDecay;
+      if (opts.lrSchedule !== 'cosine') this.optimizer.lr /= opts.lrDecay;
       st.lr = this.optimizer.lr;
       for (const f of this.epochListeners) await f(ev);
     }

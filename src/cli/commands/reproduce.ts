@@ -5,7 +5,7 @@
 
 import { Command, Option } from 'commander';
 import { createEngine, type KernelChoice } from '../../kernels/engine.js';
-import { reproduce, type ReproduceTask } from '../../../experiments/reproduce.js';
+import { checkReproduceOptions, reproduce, type ReproduceTask } from '../../../experiments/reproduce.js';
 import { action, int } from '../common.js';
 
 interface CliOptions {
@@ -24,6 +24,7 @@ interface CliOptions {
   only?: string[];
   summaries?: string;
   budget?: number;
+  lrSchedule?: 'constant' | 'cosine';
   dryRun?: boolean;
 }
 
@@ -46,12 +47,15 @@ export function registerReproduce(program: Command): void {
     .option('--seeds <n>', 'run every plan row with seeds S … S+n−1 (default: 3 for the rows the claims compare in --full, else 1)', int('--seeds', 1))
     .option('--summaries <dir>', 'run summaries (small JSON per finished run) written and reused, to continue a plan on another machine (default results/runs with --full, <out>/summaries with --quick)')
     .option('--budget <passes>', 'sotu, sotu-budget: passes over the training split (default 1 and 2: the budget search found the larger dense model ahead after 1 pass, behind after 2)', int('--budget', 1))
+    .addOption(new Option('--lr-schedule <kind>', 'sotu, sotu-budget: constant (default) or cosine (down to 0 over the budget); a cosine plan keeps its own summaries (results/runs/<task>-cosine) and RESULTS.md section')
+      .choices(['constant', 'cosine']))
     .option('--dry-run', 'list the plan\'s runs with estimated times on this machine and exit (alias --plan)')
     .option('--plan', 'same as --dry-run')
     .option('--only <ids>', 'only these runs of the task\'s plan, comma-separated (e.g. gru-dense,gru-medium), with the runs they start from (finished ones are taken from their summaries)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .action(action(async (o: CliOptions & { plan?: boolean }) => {
       const mode = o.quick ? 'quick' : 'full';
       const dryRun = o.dryRun || o.plan;
+      checkReproduceOptions(o);
       if (!dryRun) {
         const engine = await createEngine({ kernels: o.kernels, threads: o.threads });
         process.stderr.write(`${engine.describe()} per training, ${o.parallel} at once\n`);
@@ -60,7 +64,7 @@ export function registerReproduce(program: Command): void {
       const res = await reproduce({
         mode, task: o.task, out: o.out ?? (mode === 'quick' ? 'runs/reproduce-quick' : 'runs/reproduce'),
         parallel: o.parallel, kernels: o.kernels, threads: o.threads, bench: o.bench,
-        resultsFile: o.results, plotsDir: o.plots, seed: o.seed, only: o.only, seeds: o.seeds, summaries: o.summaries, budget: o.budget, dryRun,
+        resultsFile: o.results, plotsDir: o.plots, seed: o.seed, only: o.only, seeds: o.seeds, summaries: o.summaries, budget: o.budget, lrSchedule: o.lrSchedule, dryRun,
         command: `sparse-rnn ${process.argv.slice(2).join(' ')}`,
       });
       if (!res.completed) process.exitCode = 130;

@@ -14,7 +14,7 @@ import { runSpeech } from '../../train/speech.js';
 import { DEFAULT_SPEC_AUGMENT, type SpecAugmentOptions } from '../../data/speech/augment.js';
 import { sampleText } from '../../train/sample.js';
 import { writeReports } from '../../train/reports.js';
-import type { LoopOptions, StepBase, Task, Trainer } from '../../train/loop.js';
+import type { LoopOptions, LrScheduleKind, StepBase, Task, Trainer } from '../../train/loop.js';
 import type { SparsePhaseEvent, SparseTrainingMode } from '../../train/sparse-phase.js';
 import { createProgress, type Progress } from '../progress.js';
 import { stopOnSignals } from '../stop-signal.js';
@@ -39,6 +39,7 @@ export interface TrainCliOptions {
   weightDecay: number;
   clip: number;
   lrDecay: number;
+  lrSchedule: LrScheduleKind;
   seed: number;
   evalChars: number;
   out: string;
@@ -148,6 +149,8 @@ export function addTrainOptions(c: Command): Command {
     .option('--weight-decay <x>', 'L2 weight decay', num('--weight-decay', 0), 0)
     .option('--clip <x>', 'clip the global gradient norm (0 = off)', num('--clip', 0), 5)
     .option('--lr-decay <x>', 'divide the learning rate by this after every epoch (DS2: 1.2)', num('--lr-decay', 1), 1)
+    .addOption(new Option('--lr-schedule <kind>', 'epoch: --lr-decay after every epoch; cosine: from --lr down to 0 over all the run\'s steps (PyTorch\'s CosineAnnealingLR)')
+      .choices(['epoch', 'cosine']).default('epoch'))
     .option('--seed <n>', 'random seed', int('--seed', 0), 1234)
     .option('--eval-chars <n>', 'validation characters per evaluation (0 = all)', int('--eval-chars', 0), 0)
     .addOption(outOption('checkpoint file (reports are written next to it, named after it)', 'runs/model.ckpt'))
@@ -204,6 +207,8 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   const otherTask = (o.task === 'speech' ? CHARLM_ONLY : SPEECH_ONLY).filter((k) => given(k));
   if (otherTask.length)
     throw new UsageError(`${otherTask.map(flag).join(', ')} only ${otherTask.length > 1 ? 'apply' : 'applies'} to ${o.task === 'speech' ? 'the character LM (--task charlm)' : '--task speech'}: drop ${otherTask.length > 1 ? 'them' : 'it'}${o.task === 'speech' ? '' : ', or add --task speech'}`);
+  if (o.lrSchedule === 'cosine' && given('lrDecay') && o.lrDecay !== 1)
+    throw new UsageError(`--lr-decay ${o.lrDecay} and --lr-schedule cosine both set the learning rate's decay: give one of them`);
   const resuming = o.resume && existsSync(o.out);
   if (o.resume && o.initFrom) throw new UsageError('--resume continues --out, --init-from starts a new run from other weights: give one of them');
   if (!pruning && !resuming) {
@@ -230,7 +235,7 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   for (const [k, mine, theirs] of same)
     if (given(k) && theirs !== undefined && mine !== theirs)
       throw new UsageError(`${flag(k)} ${String(mine)} differs from the checkpoint's ${String(theirs)} (${o.out}): --resume continues the saved run as it was; drop ${flag(k)}, or start a new run with another -o/--out (or --force)`);
-  const ignored = (['prune', 'pruneConfig', ...PRUNE_ONLY, 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clip', 'lrDecay', 'evalChars', 'corpus'] as const).filter((k) => given(k));
+  const ignored = (['prune', 'pruneConfig', ...PRUNE_ONLY, 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clip', 'lrDecay', 'lrSchedule', 'evalChars', 'corpus'] as const).filter((k) => given(k));
   if (ignored.length) notes.push(`warning: --resume keeps the saved run's settings; ignoring ${ignored.map(flag).join(', ')}`);
   return { resumeFrom: ck, notes };
 }
@@ -287,7 +292,9 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
   const optimizer = o.optimizer === 'adam'
     ? { kind: 'adam' as const, lr: o.lr, weightDecay: o.weightDecay }
     : { kind: 'sgd' as const, lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay };
-  const loop = { epochs: o.epochs, clip: o.clip, lrDecay: o.lrDecay, seed: o.seed, maxStepsPerEpoch: o.maxSteps, optimizer };
+  // A cosine schedule replaces the per-epoch decay (the speech defaults' 1.1 included).
+  const lrDecay = o.lrSchedule === 'cosine' ? 1 : o.lrDecay;
+  const loop = { epochs: o.epochs, clip: o.clip, lrDecay, lrSchedule: o.lrSchedule, seed: o.seed, maxStepsPerEpoch: o.maxSteps, optimizer };
   const common = {
     checkpoint: o.out, resume: o.resume, initFrom: o.initFrom, prune: recipeFromOptions(o), engine: makeEngine, signal,
     log: libraryLog(progress), sparseTraining: o.sparseTraining,
