@@ -20,7 +20,8 @@ import { createEngine } from '../src/kernels/engine.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
 import { EVAL_SPLITS, readManifest, recipeOf, describeRecipe, type CorpusSplit } from '../src/data/speech/synth.js';
 import { loadCheckpoint, modelOf } from '../src/train/checkpoint.js';
-import { evaluateSpeech, LEXICON_BEAM, lexiconOf, sparseRecognizerOf, type DecodeOptions } from '../src/train/speech.js';
+import { evaluateSpeech, sparseRecognizerOf } from '../src/train/speech.js';
+import { LEXICON_BEAM, lexiconOf, type DecodeOptions } from '../src/sparse/transcribe.js';
 import { featureConfigOf, resolveFeatureSettings } from '../src/sparse/transcribe.js';
 import { cerCounts, werCounts } from '../src/nn/metrics.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ctcLoss, ctcGreedyDecode, ctcBeamDecode, ctcBeamSearch, ctcMeanWeights, lexiconConstraint } from '../src/nn/ctc.js';
-import { lexiconOf } from '../src/train/speech.js';
+import { lexiconOf } from '../src/sparse/transcribe.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { editDistance, cer, wer, cerCounts, werCounts } from '../src/nn/metrics.js';
 import { mulberry32 as rng } from '../src/util/rng.js';

@@ -21,10 +21,11 @@ import { encodeWav16 } from '../src/data/speech/wav.js';
 import { applyCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { exportModel } from '../src/sparse/export.js';
 import {
-  decodeLogits, denseRecognizer, evaluateSpeech, lengthBuckets, loadSpeechModel, resolveFeatureSettings, runSpeech, transcribeFiles,
+  denseRecognizer, evaluateSpeech, lengthBuckets, loadSpeechModel, resolveFeatureSettings, runSpeech, transcribeFiles,
   wavToModelFeatures, type SpeechRunOptions, type SpeechStepEvent,
 } from '../src/train/speech.js';
 import { writeReports } from '../src/train/reports.js';
+import { decodeLogits } from '../src/sparse/transcribe.js';
 import type { PruneRecipe } from '../src/prune/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -259,7 +260,7 @@ test('transcribe: a .ckpt on the dense model and its .srnn export on the sparse 
       const f = wavToModelFeatures(readFileSync(w), w, features);
       assert.equal(f.F, 32);
       const y = denseRecognizer(model).logits(f.feats, f.T);
-      return { text: decodeLogits(y, f.T), y, T: f.T };
+      return { text: decodeLogits(y, f.T, VOCAB), y, T: f.T };
     });
     const dense = await loadSpeechModel(ckpt, createKernels(new Heap(), 'auto'));
     assert.equal(dense.format, 'ckpt');

@@ -18,8 +18,9 @@ import {
   DEFAULT_RUNNING, featureStats, FrameStacker, GlobalNormalizer, logMelSpectrogram, LogMelStream, normalizeFeatures, RunningNormalizer, stackFrames,
 } from '../src/data/speech/features.js';
 import { VOCAB } from '../src/data/speech/dataset.js';
+import { lexiconConstraint } from '../src/nn/ctc.js';
 import {
-  featureWidth, greedyTranscript, resolveFeatureSettings, samplesToModelFeatures, transcribeWav, type SpeechFeatureSettings,
+  decodeLogits, featureWidth, greedyTranscript, resolveFeatureSettings, samplesToModelFeatures, transcribeWav, type SpeechFeatureSettings,
 } from '../src/sparse/transcribe.js';
 import { AudioBytesDecoder, SpeechFeatureStream, StreamingTranscriber, StreamResampler, transcribeStream, type StreamEvent } from '../src/sparse/stream.js';
 
@@ -208,6 +209,30 @@ test('streamed final transcript equals the whole-file transcript for any chunkin
   }
 });
 
+test('streaming with a beam or a lexicon: the search runs frame by frame and ends on the whole-file text', () => {
+  const g = globalSettings();
+  const m = SparseModel.load(randomSpeechModel(3, g).bytes, { backend: 'ts' });
+  const x = tones(16000, 6, 0.8);
+  const wav = encodeWav16(x, 16000);
+  const samples = decodeWav(wav).samples;
+  const words = lexiconConstraint([[2, 3], [3, 4, 5], [6], [7, 8]], VOCAB.indexOf(' '));
+  for (const decode of [{ beam: 6 }, { lexicon: words }, { beam: 3, lexicon: words }]) {
+    const st = new StreamingTranscriber(m, 16000, { keepLogits: true, decode });
+    const partials: string[] = [];
+    for (let o = 0; o < samples.length; o += 1000) {
+      const e = st.push(samples.subarray(o, o + 1000));
+      if (e) partials.push(e.text);
+    }
+    const fin = st.end();
+    const T = fin.frames;
+    // Exactly the whole-utterance search on the logits the stream saw, and the whole-file transcript.
+    assert.equal(fin.text, decodeLogits(Float32Array.from(st.logits!), T, VOCAB, decode), JSON.stringify(decode.beam));
+    assert.equal(fin.text, transcribeWav(m, wav, { decode }).text);
+    assert.ok(partials.length >= 1, 'partials while the audio arrives');
+    for (let i = 1; i < partials.length; i++) assert.notEqual(partials[i], partials[i - 1]);
+  }
+});
+
 test('streaming refuses what cannot stream, and bad bytes, with one clear message', async () => {
   const g = globalSettings();
   const bi = SparseModel.load(randomSpeechModel(1, g, true).bytes, { backend: 'ts' });
@@ -287,9 +312,15 @@ test('CLI transcribe --stream: WAV file and stdin PCM give the whole-file text; 
     assert.equal(lex.status, 0, lex.stderr);
     const said = lex.stdout.trim().split(' ').filter(Boolean);
     assert.ok(said.length >= 1 && said.every((w) => words.includes(w)), `"${lex.stdout.trim()}" is not made of ${words.join(', ')}`);
+    // --stream --lexicon (and --beam): the final line is the whole-file text of the same decoding.
+    const lexStream = run(['--stream', '--lexicon', join(dir, 'words.txt'), model, wavFile]);
+    assert.equal(lexStream.status, 0, lexStream.stderr);
+    assert.equal(lexStream.stdout.trimEnd().split('\n').at(-1), `final: ${lex.stdout.trim()}`);
+    const beamWhole = run(['--beam', '4', model, wavFile]).stdout.trim();
+    assert.equal(run(['--stream', '--beam', '4', '--quiet', model, wavFile]).stdout, `final: ${beamWhole}\n`);
     // Bad input: one line naming the problem, exit 1.
     const bad: [string[], RegExp, Uint8Array?][] = [
-      [['--stream', '--lexicon', join(dir, 'words.txt'), model, wavFile], /--lexicon: streaming decodes greedily/],
+      [['--stream', '--lexicon', join(dir, 'digits7.txt'), model, wavFile], /digits7\.txt: the word "7" has "7", which the model cannot output/],
       [['--lexicon', join(dir, 'none.txt'), model, wavFile], /none\.txt: cannot read: no such file/],
       [['--lexicon', join(dir, 'digits7.txt'), model, wavFile], /digits7\.txt: the word "7" has "7", which the model cannot output/],
       [['--stream', bim, wavFile], /bi\.srnn: a bidirectional model cannot stream/],

@@ -35,10 +35,10 @@ function logAdd(a: number, b: number): number {
   return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
 }
 
-/** log_softmax of frames t < n of sample b from a [T,B,C] buffer into out[n*C] (float64). */
-function logSoftmaxSample(x: ArrayLike<number>, n: number, B: number, C: number, b: number, out: Float64Array): void {
+/** log_softmax of frames t < n of sample b from a [T,B,C] buffer (starting at `offset`) into out[n*C] (float64). */
+function logSoftmaxSample(x: ArrayLike<number>, n: number, B: number, C: number, b: number, out: Float64Array, offset = 0): void {
   for (let t = 0; t < n; t++) {
-    const base = (t * B + b) * C;
+    const base = offset + (t * B + b) * C;
     let m = NEG_INF;
     for (let c = 0; c < C; c++) if (x[base + c] > m) m = x[base + c];
     let s = 0;
@@ -307,12 +307,99 @@ export interface CtcBeamResult {
   logProb: number;
 }
 
+interface Beam {
+  labels: number[];
+  pb: number; // log P(prefix, ending in blank)
+  pnb: number; // log P(prefix, ending in its last label)
+  state: number; // the constraint's state after `labels` (0 without one)
+}
+const beamTotal = (bm: Beam): number => logAdd(bm.pb, bm.pnb);
+
 /**
- * CTC prefix beam search (Hannun et al. 2014) without a language model. `x` holds logits or
- * log-probabilities [T,B,C] (log_softmax is applied here, so either works; plain probabilities do
- * not). Returns the best `beamWidth` prefixes per sample, best first. With `options.constraint`,
- * only prefixes it allows are kept, and those it accepts (or the empty one) come first at the end;
- * the others follow, so a sample whose frames allow no accepted prefix still gets its best one.
+ * CTC prefix beam search (Hannun et al. 2014) without a language model, one frame at a time: the
+ * whole-utterance search (`ctcBeamSearch`) and streaming transcription share it, so a stream's
+ * final text is the whole file's. With `options.constraint`, only prefixes it allows are kept.
+ */
+export class CtcPrefixBeam {
+  private beams = new Map<string, Beam>([['', { labels: [], pb: 0, pnb: NEG_INF, state: 0 }]]);
+  private readonly blank: number;
+  private readonly topK: number;
+  private readonly prune: number;
+  private readonly constraint?: PrefixConstraint;
+  private readonly order: number[];
+  private readonly lp: Float64Array;
+
+  constructor(readonly C: number, readonly beamWidth = 8, options: CtcBeamOptions = {}) {
+    if (!Number.isInteger(C) || C < 1) throw new RangeError(`ctcBeamSearch: C must be a positive integer, got ${C}`);
+    if (!Number.isInteger(beamWidth) || beamWidth < 1) throw new RangeError(`ctcBeamSearch: beamWidth must be a positive integer, got ${beamWidth}`);
+    this.blank = options.blank ?? 0;
+    this.topK = Math.min(options.topK ?? C, C);
+    this.prune = options.pruneLogProb ?? NEG_INF;
+    this.constraint = options.constraint;
+    this.order = Array.from({ length: C }, (_, i) => i);
+    this.lp = new Float64Array(C);
+  }
+
+  /** One frame's logits or log-probabilities (C values from `offset`; log_softmax is applied here). */
+  push(x: ArrayLike<number>, offset = 0): void {
+    const { C, lp, blank, prune, constraint } = this;
+    logSoftmaxSample(x, 1, 1, C, 0, lp, offset);
+    let cands = this.order;
+    if (this.topK < C) cands = this.order.slice().sort((p, q) => lp[q] - lp[p]).slice(0, this.topK);
+    const next = new Map<string, Beam>();
+    const get = (key: string, labels: number[], state: number): Beam => {
+      let e = next.get(key);
+      if (!e) next.set(key, (e = { labels, pb: NEG_INF, pnb: NEG_INF, state }));
+      return e;
+    };
+    for (const [key, bm] of this.beams) {
+      const tot = beamTotal(bm);
+      const last = bm.labels.length ? bm.labels[bm.labels.length - 1] : -1;
+      // Blank: the prefix stays, now ending in blank.
+      const same = get(key, bm.labels, bm.state);
+      same.pb = logAdd(same.pb, tot + lp[blank]);
+      // Repeating the last label without a blank in between collapses onto the same prefix.
+      if (last >= 0) same.pnb = logAdd(same.pnb, bm.pnb + lp[last]);
+      for (const c of cands) {
+        if (c === blank) continue;
+        const p = lp[c];
+        if (p < prune) continue;
+        const state = constraint ? constraint.next(bm.state, c) : 0;
+        if (state < 0) continue;
+        const e = get(key + ',' + c, bm.labels.concat(c), state);
+        // After the same label, a new copy needs a blank in between.
+        e.pnb = logAdd(e.pnb, (c === last ? bm.pb : tot) + p);
+      }
+    }
+    // Drop impossible prefixes (e.g. a repeat right after a non-blank), keep the best beamWidth.
+    const live = [...next.entries()].filter((e) => beamTotal(e[1]) > NEG_INF);
+    this.beams = new Map(live.sort((p, q) => beamTotal(q[1]) - beamTotal(p[1])).slice(0, this.beamWidth));
+  }
+
+  /** The most likely prefix so far (mid-word too): a streaming partial. */
+  get leader(): number[] {
+    return this.beams.values().next().value!.labels;
+  }
+
+  /**
+   * The kept prefixes, best first; with a constraint, those it accepts (or the empty one) first,
+   * so a search whose frames allow no accepted prefix still returns its best one.
+   */
+  results(): CtcBeamResult[] {
+    let final = [...this.beams.values()];
+    const constraint = this.constraint;
+    if (constraint) {
+      const done = (bm: Beam): boolean => !bm.labels.length || constraint.accepts(bm.state);
+      final = [...final.filter(done), ...final.filter((bm) => !done(bm))];
+    }
+    return final.map((bm) => ({ labels: bm.labels, logProb: beamTotal(bm) }));
+  }
+}
+
+/**
+ * CTC prefix beam search over whole utterances: `x` holds logits or log-probabilities [T,B,C]
+ * (log_softmax is applied here, so either works; plain probabilities do not). Returns the best
+ * `beamWidth` prefixes per sample, best first (see CtcPrefixBeam.results).
  */
 export function ctcBeamSearch(
   x: ArrayLike<number>,
@@ -324,67 +411,11 @@ export function ctcBeamSearch(
   options: CtcBeamOptions = {},
 ): CtcBeamResult[][] {
   checkShapes('ctcBeamSearch', x, T, B, C, inputLengths);
-  if (!Number.isInteger(beamWidth) || beamWidth < 1) throw new RangeError(`ctcBeamSearch: beamWidth must be a positive integer, got ${beamWidth}`);
-  const blank = options.blank ?? 0;
-  const topK = Math.min(options.topK ?? C, C);
-  const prune = options.pruneLogProb ?? NEG_INF;
   const results: CtcBeamResult[][] = [];
-  const lp = new Float64Array(T * C);
-  const order = Array.from({ length: C }, (_, i) => i);
-
-  const constraint = options.constraint;
-  interface Beam {
-    labels: number[];
-    pb: number; // log P(prefix, ending in blank)
-    pnb: number; // log P(prefix, ending in its last label)
-    state: number; // the constraint's state after `labels` (0 without one)
-  }
-  const total = (bm: Beam): number => logAdd(bm.pb, bm.pnb);
-
   for (let b = 0; b < B; b++) {
-    const n = inputLengths[b];
-    logSoftmaxSample(x, n, B, C, b, lp);
-    let beams = new Map<string, Beam>([['', { labels: [], pb: 0, pnb: NEG_INF, state: 0 }]]);
-    for (let t = 0; t < n; t++) {
-      const row = t * C;
-      let cands = order;
-      if (topK < C) cands = order.slice().sort((p, q) => lp[row + q] - lp[row + p]).slice(0, topK);
-      const next = new Map<string, Beam>();
-      const get = (key: string, labels: number[], state: number): Beam => {
-        let e = next.get(key);
-        if (!e) next.set(key, (e = { labels, pb: NEG_INF, pnb: NEG_INF, state }));
-        return e;
-      };
-      for (const [key, bm] of beams) {
-        const tot = total(bm);
-        const last = bm.labels.length ? bm.labels[bm.labels.length - 1] : -1;
-        // Blank: the prefix stays, now ending in blank.
-        const same = get(key, bm.labels, bm.state);
-        same.pb = logAdd(same.pb, tot + lp[row + blank]);
-        // Repeating the last label without a blank in between collapses onto the same prefix.
-        if (last >= 0) same.pnb = logAdd(same.pnb, bm.pnb + lp[row + last]);
-        for (const c of cands) {
-          if (c === blank) continue;
-          const p = lp[row + c];
-          if (p < prune) continue;
-          const state = constraint ? constraint.next(bm.state, c) : 0;
-          if (state < 0) continue;
-          const labels = bm.labels.concat(c);
-          const e = get(key + ',' + c, labels, state);
-          // After the same label, a new copy needs a blank in between.
-          e.pnb = logAdd(e.pnb, (c === last ? bm.pb : tot) + p);
-        }
-      }
-      // Drop impossible prefixes (e.g. a repeat right after a non-blank), keep the best beamWidth.
-      const live = [...next.entries()].filter((e) => total(e[1]) > NEG_INF);
-      beams = new Map(live.sort((p, q) => total(q[1]) - total(p[1])).slice(0, beamWidth));
-    }
-    let final = [...beams.values()];
-    if (constraint) {
-      const done = (bm: Beam): boolean => !bm.labels.length || constraint.accepts(bm.state);
-      final = [...final.filter(done), ...final.filter((bm) => !done(bm))];
-    }
-    results.push(final.map((bm) => ({ labels: bm.labels, logProb: total(bm) })));
+    const search = new CtcPrefixBeam(C, beamWidth, options);
+    for (let t = 0; t < inputLengths[b]; t++) search.push(x, (t * B + b) * C);
+    results.push(search.results());
   }
   return results;
 }

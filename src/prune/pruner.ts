@@ -35,7 +35,7 @@ import {
   phiMultForFinalEpsilon,
   thetaFromQ,
 } from './schedule.js';
-import { type BlockGrid, type BlockShape, blockGrid, blockScores, writeBlockMask } from './block.js';
+import { type BlockGrid, blockGrid, blockScores, writeBlockMask } from './block.js';
 import { kthSmallest, percentileNearestRank } from './select.js';
 
 export interface PrunerOptions {

@@ -1,6 +1,6 @@
 // Streaming speech to text with a forward-only .srnn model: audio arrives in chunks of any size,
 // features are computed as it arrives, every finished model frame goes through SparseModel.step(),
-// and greedy CTC decoding extends the text as it goes. Pure and browser-safe (no Node APIs): the
+// and CTC decoding (greedy, or a prefix beam search, within a lexicon or not) extends the text as it goes. Pure and browser-safe (no Node APIs): the
 // CLI (`sparse-rnn transcribe --stream`) and the demo page's microphone worker both use it.
 //
 // The pipeline is the whole-file front end (transcribe.ts samplesToModelFeatures) cut into
@@ -21,7 +21,8 @@ import { FrameStacker, LogMelStream, type FrameNormalizer } from '../data/speech
 import { decodeWavFrames, parseWavHeader, resampleAt, resampleFloor, resampleKernel, type ResampleKernel, type WavLayout } from '../data/speech/wav.js';
 import { FormatError } from '../io/errors.js';
 import type { SparseModel, SparseState } from './runtime.js';
-import { causalNormalizer, logMelConfigOf, speechModelInfo, type SpeechFeatureSettings, type SpeechModelInfo } from './transcribe.js';
+import { CtcPrefixBeam } from '../nn/ctc.js';
+import { beamWidthOf, causalNormalizer, logMelConfigOf, speechModelInfo, type DecodeOptions, type SpeechFeatureSettings, type SpeechModelInfo } from './transcribe.js';
 
 // ---------------------------------------------------------------------------------------------
 // Resampling
@@ -159,10 +160,15 @@ export interface StreamOptions {
   keepLogits?: boolean;
   /** Reuse this streaming state of the model (reset first) instead of allocating one (states are never freed from a heap). */
   state?: SparseState;
+  /**
+   * Beam search or a lexicon instead of greedy decoding: the search runs frame by frame, partials
+   * show its leading prefix (mid-word too), and the final text is decodeLogits' on the same logits.
+   */
+  decode?: DecodeOptions;
 }
 
 /**
- * Streaming greedy-CTC transcription of audio at `sampleRate` Hz: push() chunks of any size (a
+ * Streaming CTC transcription of audio at `sampleRate` Hz: push() chunks of any size (a
  * 'partial' event when the text changed, else null), end() once for the 'final' event.
  */
 export class StreamingTranscriber {
@@ -172,6 +178,7 @@ export class StreamingTranscriber {
   readonly logits: number[] | null;
   private readonly state: SparseState;
   private readonly C: number;
+  private readonly beam: CtcPrefixBeam | null;
   private prev = -1;
   private ids: number[] = [];
   private samples = 0;
@@ -194,11 +201,14 @@ export class StreamingTranscriber {
     }
     this.state = opts.state ?? model.createState(1);
     this.logits = opts.keepLogits ? [] : null;
+    const width = beamWidthOf(opts.decode ?? {});
+    this.beam = width ? new CtcPrefixBeam(this.C, width, { constraint: opts.decode?.lexicon }) : null;
   }
 
-  /** The text so far. */
+  /** The text so far (once ended: the final text). */
   get text(): string {
-    return this.ids.map((i) => this.info.vocab[i]).join('');
+    const ids = !this.beam ? this.ids : this.ended ? this.beam.results()[0].labels : this.beam.leader;
+    return ids.map((i) => this.info.vocab[i]).join('');
   }
 
   /** Mono samples in [-1, 1]. */
@@ -227,11 +237,14 @@ export class StreamingTranscriber {
     const F = this.features.F, C = this.C, n = feats.length / F;
     for (let t = 0; t < n; t++) {
       const y = this.model.step(feats.subarray(t * F, (t + 1) * F), this.state);
-      // Greedy CTC as ctcGreedyDecode: first maximum, repeats merged, blanks (0) dropped.
-      let best = 0, bv = y[0];
-      for (let c = 1; c < C; c++) if (y[c] > bv) { bv = y[c]; best = c; }
-      if (best !== this.prev && best !== 0) this.ids.push(best);
-      this.prev = best;
+      if (this.beam) this.beam.push(y);
+      else {
+        // Greedy CTC as ctcGreedyDecode: first maximum, repeats merged, blanks (0) dropped.
+        let best = 0, bv = y[0];
+        for (let c = 1; c < C; c++) if (y[c] > bv) { bv = y[c]; best = c; }
+        if (best !== this.prev && best !== 0) this.ids.push(best);
+        this.prev = best;
+      }
       if (this.logits) for (let c = 0; c < C; c++) this.logits.push(y[c]);
       this.frames++;
     }

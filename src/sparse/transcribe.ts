@@ -12,12 +12,13 @@
 // stream.ts runs the same front end incrementally (streaming transcription).
 
 import type { ModelConfig } from '../nn/config.js';
-import { ctcGreedyDecode } from '../nn/ctc.js';
+import { ctcBeamDecode, ctcGreedyDecode, lexiconConstraint, type PrefixConstraint } from '../nn/ctc.js';
 import {
   DEFAULT_FEATURES, DEFAULT_RUNNING, frameNormalizerOf, logMelSpectrogram, needsStats, NORMALIZE_MODES, normalizeFeatures, stackFrames,
   type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
 } from '../data/speech/features.js';
 import { decodeWav, resample } from '../data/speech/wav.js';
+import { VOCAB, normalizeText } from '../data/speech/vocab.js';
 import type { SparseModel } from './runtime.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -174,11 +175,55 @@ export function speechModelInfo(model: Pick<SparseModel, 'config' | 'header'>, l
   return checkSpeechModel(label, model.config, extra.features, extra.vocab, extra.task);
 }
 
-/** Greedy CTC text of logits [T, C] (batch 1): best symbol per frame, repeats merged, blanks (index 0) dropped. */
-export function greedyTranscript(logits: Float32Array, T: number, vocab: readonly string[]): string {
+/** Beam width of lexicon decoding when none is given. */
+export const LEXICON_BEAM = 16;
+
+export interface DecodeOptions {
+  /** Prefix beam width (≤ 1: greedy); with a lexicon, default LEXICON_BEAM. */
+  beam?: number;
+  /** Only sequences of these words (lexiconConstraint; the CLI's lexiconOf). */
+  lexicon?: PrefixConstraint;
+}
+
+/** The beam width `opts` ask for: 0 for greedy decoding. */
+export function beamWidthOf(opts: DecodeOptions): number {
+  const beam = opts.beam ?? (opts.lexicon ? LEXICON_BEAM : 0);
+  return beam > 1 || opts.lexicon ? Math.max(1, beam) : 0;
+}
+
+/**
+ * The words of a lexicon text (whitespace-separated; `where` names it in errors) as a beam-search
+ * constraint: transcripts are then sequences of these words. A recognizer of connected digits, say,
+ * reads "sevn zeo" as "seven zero" instead of spelling what it heard.
+ */
+export function lexiconOf(text: string, vocab: readonly string[] = VOCAB, where = 'lexicon'): { words: string[]; constraint: PrefixConstraint } {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what marks a binary file
+  if (/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text)) throw new Error(`${where}: not a text file (expected words separated by spaces or new lines)`);
+  const words = [...new Set(normalizeText(text).split(' ').filter(Boolean))];
+  if (!words.length) throw new Error(`${where}: no words (expected words separated by spaces or new lines)`);
+  const index = new Map(vocab.map((c, i) => [c, i] as const).filter(([c]) => c !== ''));
+  const space = index.get(' ');
+  if (space === undefined) throw new Error(`${where}: the model's vocabulary has no space, so it cannot separate words`);
+  const labels = words.map((w) => Array.from(w, (ch) => {
+    const id = index.get(ch);
+    if (id === undefined) throw new Error(`${where}: the word "${w}" has "${ch}", which the model cannot output (its symbols: ${vocab.filter((c) => c.trim()).join('')})`);
+    return id;
+  }));
+  return { words, constraint: lexiconConstraint(labels, space) };
+}
+
+/** Text of CTC logits [T, C] (batch 1): greedy, or prefix beam search without LM, optionally within a lexicon. */
+export function decodeLogits(logits: Float32Array, T: number, vocab: readonly string[], opts: DecodeOptions = {}): string {
   const C = vocab.length;
   if (logits.length !== T * C) throw new RangeError(`decode: ${logits.length} logits, expected T·C = ${T * C}`);
-  return ctcGreedyDecode(logits, T, 1, C, [T])[0].map((i) => vocab[i]).join('');
+  const beam = beamWidthOf(opts);
+  const ids = beam ? ctcBeamDecode(logits, T, 1, C, [T], beam, { constraint: opts.lexicon })[0] : ctcGreedyDecode(logits, T, 1, C, [T])[0];
+  return ids.map((i) => vocab[i]).join('');
+}
+
+/** Greedy CTC text of logits [T, C] (batch 1): best symbol per frame, repeats merged, blanks (index 0) dropped. */
+export function greedyTranscript(logits: Float32Array, T: number, vocab: readonly string[]): string {
+  return decodeLogits(logits, T, vocab);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,6 +234,8 @@ export interface TranscribeOptions {
   label?: string;
   /** The model's speech settings (default: read and checked from its header, see speechModelInfo). */
   info?: SpeechModelInfo;
+  /** Beam search or a lexicon instead of greedy decoding. */
+  decode?: DecodeOptions;
 }
 
 export interface TranscribeResult {
@@ -203,28 +250,28 @@ export interface TranscribeResult {
   modelMs: number;
 }
 
-/** Transcribe mono samples at `sampleRate` Hz (greedy CTC). */
+/** Transcribe mono samples at `sampleRate` Hz (greedy CTC unless `opts.decode` says otherwise). */
 export function transcribeSamples(model: SparseModel, samples: Float32Array, sampleRate: number, opts: TranscribeOptions = {}): TranscribeResult {
   const t0 = performance.now();
   const info = opts.info ?? speechModelInfo(model);
   const f = samplesToModelFeatures(samples, sampleRate, info.features);
-  return finish(model, info, f, samples.length / sampleRate, t0);
+  return finish(model, info, f, samples.length / sampleRate, t0, opts.decode);
 }
 
-/** Transcribe a WAV file's bytes (PCM or float, any sample rate, mono or multichannel; greedy CTC). */
+/** Transcribe a WAV file's bytes (PCM or float, any sample rate, mono or multichannel; greedy CTC unless `opts.decode` says otherwise). */
 export function transcribeWav(model: SparseModel, wavBytes: Uint8Array, opts: TranscribeOptions = {}): TranscribeResult {
   const t0 = performance.now();
   const info = opts.info ?? speechModelInfo(model);
   const w = decodeWav(wavBytes, opts.label ?? '<bytes>');
   const f = samplesToModelFeatures(w.samples, w.sampleRate, info.features);
-  return finish(model, info, f, w.samples.length / w.sampleRate, t0);
+  return finish(model, info, f, w.samples.length / w.sampleRate, t0, opts.decode);
 }
 
-function finish(model: SparseModel, info: SpeechModelInfo, f: { feats: Float32Array; T: number; F: number }, seconds: number, t0: number): TranscribeResult {
+function finish(model: SparseModel, info: SpeechModelInfo, f: { feats: Float32Array; T: number; F: number }, seconds: number, t0: number, decode?: DecodeOptions): TranscribeResult {
   if (f.F !== model.config.inputSize) throw new Error(`the features have ${f.F} values per frame, the model takes ${model.config.inputSize}`);
   const t1 = performance.now();
   const y = f.T ? model.run(f.feats, { batch: 1, softmax: false }) : new Float32Array(0);
   const modelMs = performance.now() - t1;
-  const text = greedyTranscript(y, f.T, info.vocab);
+  const text = decodeLogits(y, f.T, info.vocab, decode);
   return { text, frames: f.T, seconds, ms: performance.now() - t0, modelMs };
 }

@@ -8,7 +8,7 @@ import type { Kernels } from '../kernels/types.js';
 import { SparseModel } from '../sparse/runtime.js';
 import { readSrnn, type SrnnHeader } from '../sparse/format.js';
 import { streamRefusal, transcribeStream, type StreamEvent } from '../sparse/stream.js';
-import { checkSpeechModel, speechModelInfo, type SpeechModelInfo } from '../sparse/transcribe.js';
+import { checkSpeechModel, speechModelInfo, type DecodeOptions, type SpeechModelInfo } from '../sparse/transcribe.js';
 import { checkpointToSrnn, fileKindOf, loadCheckpoint, loadSrnnFile, type KernelsFor } from './checkpoint.js';
 import { accessError, readFileBytes } from '../io/fs.js';
 
@@ -45,6 +45,8 @@ export interface StreamInputOptions {
   rate?: number;
   /** Bytes per read (default: 100 ms of 16 kHz 16-bit audio). */
   chunkBytes?: number;
+  /** Beam search or a lexicon instead of greedy decoding. */
+  decode?: DecodeOptions;
 }
 
 /** Transcribe a WAV file, or stdin when `input` is '-', as it is read: each partial and the final event go to onEvent. */
@@ -61,5 +63,5 @@ export async function transcribeInputStream(model: SparseModel, info: SpeechMode
     }
   })();
   return transcribeStream(model, reads, { format: stdin ? 'pcm' : 'wav', rate: o.rate ?? 16000, label: name, strict: !stdin },
-    onEvent, { info, label });
+    onEvent, { info, label, decode: o.decode });
 }

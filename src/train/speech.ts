@@ -38,18 +38,18 @@ import { join } from 'node:path';
 import type { CellType, ModelConfig } from '../nn/config.js';
 import type { RNNModel } from '../nn/model.js';
 import type { Kernels } from '../kernels/types.js';
-import { ctcBeamDecode, ctcGreedyDecode, ctcLoss, lexiconConstraint, type PrefixConstraint } from '../nn/ctc.js';
+import { ctcLoss } from '../nn/ctc.js';
 import { cerCounts, werCounts } from '../nn/metrics.js';
 import type { Rng } from '../util/rng.js';
 import { featureStats, needsStats } from '../data/speech/features.js';
-import { batchIndices, loadSpeechSplit, normalizeText, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
+import { batchIndices, loadSpeechSplit, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
 import { EVAL_SPLITS, INSTALL_HINT, readManifest, type CorpusSplit } from '../data/speech/synth.js';
 import { applyMelWarp, applySpecMasks, drawSpecMasks, melWarpSources, type SpecAugmentOptions } from '../data/speech/augment.js';
 import { SparseModel } from '../sparse/runtime.js';
 import { exportModel } from '../sparse/export.js';
 import {
-  checkSpeechModel, featureConfigOf, featureWidth, resolveFeatureSettings, speechModelInfo, transcribeWav, wavToModelFeatures,
-  type SpeechFeatureSettings,
+  checkSpeechModel, decodeLogits, featureConfigOf, featureWidth, resolveFeatureSettings, speechModelInfo, transcribeWav, wavToModelFeatures,
+  type DecodeOptions, type SpeechFeatureSettings,
 } from '../sparse/transcribe.js';
 import type { LinePlotSpec, Pruner } from '../prune/index.js';
 import { readFileBytes } from '../io/fs.js';
@@ -111,49 +111,6 @@ export function sparseRecognizerOf(model: RNNModel, backend: 'auto' | 'wasm' | '
   for (const p of model.params) weights.set(p.name, Float32Array.from(p.data));
   const bytes = exportModel(model.config, weights, { values: 'fp32', extra });
   return sparseRecognizer(SparseModel.load(bytes, { backend }));
-}
-
-/** Beam width of lexicon decoding when none is given. */
-export const LEXICON_BEAM = 16;
-
-/**
- * The words of a lexicon text (whitespace-separated; `where` names it in errors) as a beam-search
- * constraint: transcripts are then sequences of these words. A recognizer of connected digits, say,
- * reads "sevn zeo" as "seven zero" instead of spelling what it heard.
- */
-export function lexiconOf(text: string, vocab: readonly string[] = VOCAB, where = 'lexicon'): { words: string[]; constraint: PrefixConstraint } {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what marks a binary file
-  if (/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text)) throw new Error(`${where}: not a text file (expected words separated by spaces or new lines)`);
-  const words = [...new Set(normalizeText(text).split(' ').filter(Boolean))];
-  if (!words.length) throw new Error(`${where}: no words (expected words separated by spaces or new lines)`);
-  const index = new Map(vocab.map((c, i) => [c, i] as const).filter(([c]) => c !== ''));
-  const space = index.get(' ');
-  if (space === undefined) throw new Error(`${where}: the model's vocabulary has no space, so it cannot separate words`);
-  const labels = words.map((w) => Array.from(w, (ch) => {
-    const id = index.get(ch);
-    if (id === undefined) throw new Error(`${where}: the word "${w}" has "${ch}", which the model cannot output (its symbols: ${vocab.filter((c) => c.trim()).join('')})`);
-    return id;
-  }));
-  return { words, constraint: lexiconConstraint(labels, space) };
-}
-
-export interface DecodeOptions {
-  /** Prefix beam width (≤ 1: greedy); with a lexicon, default LEXICON_BEAM. */
-  beam?: number;
-  /** Only sequences of these words (lexiconOf). */
-  lexicon?: PrefixConstraint;
-}
-
-/** Text of CTC logits [T, C] (batch 1): greedy, or prefix beam search without LM, optionally within a lexicon. */
-export function decodeLogits(logits: Float32Array, T: number, vocab: readonly string[] = VOCAB, opts: DecodeOptions = {}): string {
-  const C = vocab.length;
-  if (logits.length !== T * C) throw new RangeError(`decode: ${logits.length} logits, expected T·C = ${T * C}`);
-  const lens = [T];
-  const beam = opts.beam ?? (opts.lexicon ? LEXICON_BEAM : 0);
-  const ids = beam > 1 || opts.lexicon
-    ? ctcBeamDecode(logits, T, 1, C, lens, Math.max(1, beam), { constraint: opts.lexicon })[0]
-    : ctcGreedyDecode(logits, T, 1, C, lens)[0];
-  return ids.map((i) => vocab[i]).join('');
 }
 
 export interface SpeechEval {

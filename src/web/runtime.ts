@@ -1,7 +1,7 @@
 // Entry of the browser runtime bundle (dist/web/sparse-rnn.js, built by scripts/build-web.mjs):
 // the .srnn reader, the sparse inference runtime (WASM SIMD kernels embedded as base64, the
 // TypeScript kernels where WebAssembly SIMD is missing), text generation, speech to text (WAV or
-// samples → features → greedy CTC; streaming from audio chunks: StreamingTranscriber), the same API in a Web Worker (where threads run, in a
+// samples → features → greedy CTC, or a prefix beam search within a lexicon; streaming from audio chunks: StreamingTranscriber), the same API in a Web Worker (where threads run, in a
 // cross-origin isolated page: WorkerModel), and the compute engine (createWebEngine). No training
 // code and no Node APIs.
 //
@@ -18,8 +18,8 @@ export { SrnnFormatError } from '../sparse/errors.js';
 export { exportModel, CSR_MAX_DENSITY } from '../sparse/export.js';
 export { CharGenerator, charVocab, encodeChars, generate, type GenerateOptions, type GeneratedToken } from '../sparse/generate.js';
 export {
-  transcribeWav, transcribeSamples, speechModelInfo, wavToModelFeatures, samplesToModelFeatures, greedyTranscript,
-  type SpeechModelInfo, type SpeechFeatureSettings, type TranscribeResult, type TranscribeOptions,
+  transcribeWav, transcribeSamples, speechModelInfo, wavToModelFeatures, samplesToModelFeatures, greedyTranscript, decodeLogits, lexiconOf, LEXICON_BEAM,
+  type SpeechModelInfo, type SpeechFeatureSettings, type TranscribeResult, type TranscribeOptions, type DecodeOptions,
 } from '../sparse/transcribe.js';
 export { decodeWav, encodeWav16, resample, type DecodedWav } from '../data/speech/wav.js';
 export {

@@ -11,7 +11,9 @@ import type { Command } from 'commander';
 import type { KernelChoice } from '../../kernels/engine.js';
 import type { StreamEvent } from '../../sparse/stream.js';
 import { readFileBytes } from '../../io/fs.js';
-import { LEXICON_BEAM, lexiconOf, loadSpeechModel, transcribeFiles } from '../../train/speech.js';
+import { loadSpeechModel, transcribeFiles } from '../../train/speech.js';
+import { LEXICON_BEAM, lexiconOf } from '../../sparse/transcribe.js';
+import type { PrefixConstraint } from '../../nn/ctc.js';
 import { loadStreamingModel, transcribeInputStream } from '../../train/speech-stream.js';
 import { action, addEngineOptions, commandEngine, int, UsageError } from '../common.js';
 
@@ -42,8 +44,7 @@ export function registerTranscribe(program: Command): void {
       if (wavs.includes('-')) throw new UsageError('transcribe: - (stdin) needs --stream');
       const m = await loadSpeechModel(modelFile, async (model) => (await commandEngine(o, undefined, model)).kernels);
       if (o.verbose) process.stderr.write(`${modelFile}: ${m.config.cell}${m.config.bidirectional ? ' bidirectional' : ''} ${m.config.numLayers}x${m.config.hiddenSize} on the ${m.backend}\n`);
-      const lexicon = o.lexicon === undefined ? undefined : lexiconOf(new TextDecoder().decode(await readFileBytes(o.lexicon)), m.vocab, `--lexicon ${o.lexicon}`).constraint;
-      const rs = await transcribeFiles(m, wavs, { beam: o.beam || undefined, lexicon });
+      const rs = await transcribeFiles(m, wavs, { beam: o.beam || undefined, lexicon: await lexiconFile(o.lexicon, m.vocab) });
       for (const r of rs) {
         process.stdout.write(wavs.length > 1 ? `${r.file}\t${r.text}\n` : `${r.text}\n`);
         if (o.verbose) process.stderr.write(`${r.file}: ${r.seconds.toFixed(2)} s of audio in ${r.ms.toFixed(1)} ms\n`);
@@ -51,12 +52,15 @@ export function registerTranscribe(program: Command): void {
     }));
 }
 
+/** The constraint of a --lexicon file, if one is given. */
+async function lexiconFile(file: string | undefined, vocab: readonly string[]): Promise<PrefixConstraint | undefined> {
+  return file === undefined ? undefined : lexiconOf(new TextDecoder().decode(await readFileBytes(file)), vocab, `--lexicon ${file}`).constraint;
+}
+
 async function streamCli(modelFile: string, inputs: string[], o: TranscribeCliOptions): Promise<void> {
   const input = o.stdin ? '-' : inputs[0];
   if (o.stdin && inputs.length) throw new UsageError(`--stdin reads stdin: drop the file argument${inputs.length > 1 ? 's' : ''} (${inputs.join(' ')}), or drop --stdin`);
   if (!input || inputs.length > 1) throw new UsageError('transcribe --stream: give one WAV file, or - (or --stdin) to read raw PCM from stdin');
-  if (o.beam > 1) throw new UsageError('--beam: streaming decodes greedily; drop --beam, or transcribe whole files without --stream');
-  if (o.lexicon !== undefined) throw new UsageError('--lexicon: streaming decodes greedily; drop --lexicon, or transcribe whole files without --stream');
   if (o.rate !== undefined && input !== '-') throw new UsageError('--rate is the sample rate of raw PCM on stdin; a WAV file carries its own: drop --rate');
   const { model, info } = await loadStreamingModel(modelFile, async (model) => (await commandEngine(o, undefined, model)).kernels);
   if (o.verbose) process.stderr.write(`${modelFile}: ${model.config.cell} ${model.config.numLayers}x${model.config.hiddenSize} on the sparse runtime (${model.kernels.name}/${model.sparse.name}), streaming\n`);
@@ -65,6 +69,7 @@ async function streamCli(modelFile: string, inputs: string[], o: TranscribeCliOp
     if (o.json) process.stdout.write(`${JSON.stringify(e)}\n`);
     else if (e.type === 'final' || !o.quiet) process.stdout.write(`${e.type}: ${e.text}\n`);
   };
-  const fin = await transcribeInputStream(model, info, input, modelFile, { rate: o.rate, chunkBytes: 32 * o.chunkMs }, print);
+  const decode = { beam: o.beam || undefined, lexicon: await lexiconFile(o.lexicon, info.vocab) };
+  const fin = await transcribeInputStream(model, info, input, modelFile, { rate: o.rate, chunkBytes: 32 * o.chunkMs, decode }, print);
   if (o.verbose) process.stderr.write(`${input === '-' ? '<stdin>' : input}: ${fin.audioSeconds.toFixed(2)} s of audio, ${fin.frames} frames in ${(performance.now() - t0).toFixed(1)} ms\n`);
 }
