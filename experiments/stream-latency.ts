@@ -1,7 +1,9 @@
 // Streaming transcription speed (issue #13): real-time factor and the latency from the last audio
 // chunk to the final text, dense vs 90%-sparse, for the default speech model's shape (forward GRU
-// 2×256, 40 log-mel bands stacked by 3 → 120 inputs, 29 outputs) with RANDOM weights (the speed of
-// a model does not depend on what it learned; the sparse one has 90% of every weight matrix zero).
+// 2×256, 40 log-mel bands stacked by 3 → 120 inputs, 29 outputs, the default 'running'
+// normalisation) with RANDOM weights (the speed of a model does not depend on what it learned; the
+// sparse one has 90% of every weight matrix zero), decoded greedily and, for the sparse model, also
+// by the prefix beam search within the digit lexicon (--lexicon; beam 16).
 //
 //  * in process: StreamingTranscriber (src/sparse/stream.ts) on one thread, WASM SIMD kernels; the
 //    audio pushed in 100 ms chunks as fast as it goes; RTF = compute time / audio time; latency =
@@ -24,7 +26,7 @@ import { paramSpecs, type ModelConfig } from '../src/nn/config.js';
 import { exportModel } from '../src/sparse/export.js';
 import { SparseModel } from '../src/sparse/runtime.js';
 import { SpeechFeatureStream, StreamingTranscriber } from '../src/sparse/stream.js';
-import { featureWidth, resolveFeatureSettings, type SpeechFeatureSettings } from '../src/sparse/transcribe.js';
+import { featureWidth, lexiconOf, resolveFeatureSettings, type DecodeOptions, type SpeechFeatureSettings } from '../src/sparse/transcribe.js';
 import { featureStats, logMelSpectrogram } from '../src/data/speech/features.js';
 import { VOCAB } from '../src/data/speech/dataset.js';
 import { Rng } from '../src/util/rng.js';
@@ -45,11 +47,17 @@ export function testAudio(seconds: number, rate: number, seed = 1): Float32Array
   return x;
 }
 
-/** The default speech features with 'global' statistics measured on test audio. */
+/** The default speech features ('running' normalisation) with statistics measured on test audio. */
 export function streamingFeatures(): SpeechFeatureSettings {
   const mel = logMelSpectrogram(testAudio(5, 16000, 99), { nMels: 40 });
-  return resolveFeatureSettings({ nMels: 40, stack: 3, stride: 2, normalize: 'global', ...featureStats([{ feats: mel.data, T: mel.T }], 40) });
+  return resolveFeatureSettings({ nMels: 40, stack: 3, stride: 2, normalize: 'running', ...featureStats([{ feats: mel.data, T: mel.T }], 40) });
 }
+
+/** The connected-digit lexicon (results/speech-robust/digits.txt). */
+export const DIGITS = 'zero one two three four five six seven eight nine oh';
+
+/** A model to time: its name, its bytes, and a lexicon to decode into (none: greedy). */
+export type TimedModel = [name: string, bytes: Uint8Array, lexicon?: string];
 
 /** A random forward GRU speech model of the default shape (layers × hidden), `density` of each weight matrix non-zero. */
 export function randomStreamingModel(features: SpeechFeatureSettings, density: number, seed = 1, layers = 2, hidden = 256): Uint8Array {
@@ -85,8 +93,8 @@ export interface InProcessResult {
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 /** One streamed pass over `audio`: compute time, last-chunk latency, slowest push. */
-function streamOnce(m: SparseModel, audio: Float32Array, rate: number, chunk: number): { ms: number; latencyMs: number; maxPushMs: number; frames: number } {
-  const st = new StreamingTranscriber(m, rate);
+function streamOnce(m: SparseModel, audio: Float32Array, rate: number, chunk: number, decode?: DecodeOptions): { ms: number; latencyMs: number; maxPushMs: number; frames: number } {
+  const st = new StreamingTranscriber(m, rate, { decode });
   let ms = 0, maxPushMs = 0, latencyMs = 0;
   for (let o = 0; o < audio.length; o += chunk) {
     const t0 = performance.now();
@@ -103,16 +111,18 @@ function streamOnce(m: SparseModel, audio: Float32Array, rate: number, chunk: nu
 }
 
 /** In-process RTF and latency, the models interleaved repetition by repetition (a noisy machine hits both alike). */
-export function inProcess(models: [string, Uint8Array][], o: { seconds: number; reps: number; rates: number[]; chunkMs: number }): InProcessResult[] {
+export function inProcess(models: TimedModel[], o: { seconds: number; reps: number; rates: number[]; chunkMs: number }): InProcessResult[] {
   const out: InProcessResult[] = [];
   for (const rate of o.rates) {
     const audio = testAudio(o.seconds, rate);
     const chunk = Math.round((o.chunkMs / 1000) * rate);
-    const loaded = models.map(([name, bytes]) => ({ name, m: SparseModel.load(bytes, { backend: 'wasm' }) }));
-    for (const { m } of loaded) streamOnce(m, audio.subarray(0, rate), rate, chunk); // warm up
+    const loaded = models.map(([name, bytes, words]) => ({
+      name, m: SparseModel.load(bytes, { backend: 'wasm' }), decode: words ? { lexicon: lexiconOf(words).constraint } : undefined,
+    }));
+    for (const { m, decode } of loaded) streamOnce(m, audio.subarray(0, rate), rate, chunk, decode); // warm up
     const runs = loaded.map(() => [] as ReturnType<typeof streamOnce>[]);
-    for (let r = 0; r < o.reps; r++) loaded.forEach(({ m }, i) => {
-      runs[i].push(streamOnce(m, audio, rate, chunk));
+    for (let r = 0; r < o.reps; r++) loaded.forEach(({ m, decode }, i) => {
+      runs[i].push(streamOnce(m, audio, rate, chunk, decode));
     });
     // The network's share: step() over the stream's own feature frames.
     const fs = new SpeechFeatureStream(loaded[0].m.header.extra!.features as SpeechFeatureSettings, rate);
@@ -150,8 +160,9 @@ export interface CliResult {
 }
 
 /** End-to-end latency of `transcribe --stream` on stdin, audio written in real time. */
-async function cliOnce(model: string, pcm: Uint8Array, chunkBytes: number, chunkMs: number): Promise<{ ms: number; partials: number }> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'sparse-rnn.js'), 'transcribe', '--stream', '--json', '--quiet', '--threads', '1', model, '-'],
+async function cliOnce(model: string, lexicon: string | undefined, pcm: Uint8Array, chunkBytes: number, chunkMs: number): Promise<{ ms: number; partials: number }> {
+  const child = spawn(process.execPath, [join(root, 'bin', 'sparse-rnn.js'), 'transcribe', '--stream', '--json', '--quiet', '--threads', '1',
+    ...(lexicon ? ['--lexicon', lexicon] : []), model, '-'],
     { stdio: ['pipe', 'pipe', 'pipe'] });
   let buf = '', partials = 0, lastWrite = 0, err = '';
   child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
@@ -187,7 +198,7 @@ async function cliOnce(model: string, pcm: Uint8Array, chunkBytes: number, chunk
   return { ms, partials };
 }
 
-export async function endToEnd(models: [string, Uint8Array][], o: { seconds: number; reps: number }): Promise<CliResult[]> {
+export async function endToEnd(models: TimedModel[], o: { seconds: number; reps: number }): Promise<CliResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'srnn-stream-latency-'));
   try {
     const x = testAudio(o.seconds, 16000, 3);
@@ -196,13 +207,14 @@ export async function endToEnd(models: [string, Uint8Array][], o: { seconds: num
     x.forEach((v, i) => {
       dv.setInt16(2 * i, Math.max(-32768, Math.min(32767, Math.round(v * 32768))), true);
     });
-    const files = models.map(([name, bytes]) => {
-      const f = join(dir, `${name}.srnn`);
+    const files = models.map(([, bytes, words], i) => {
+      const f = join(dir, `model${i}.srnn`);
       writeFileSync(f, bytes);
-      return f;
+      if (words) writeFileSync(`${f}.words.txt`, words);
+      return { model: f, lexicon: words ? `${f}.words.txt` : undefined };
     });
     const runs = models.map(() => [] as { ms: number; partials: number }[]);
-    for (let r = 0; r < o.reps; r++) for (let i = 0; i < models.length; i++) runs[i].push(await cliOnce(files[i], pcm, 3200, 100));
+    for (let r = 0; r < o.reps; r++) for (let i = 0; i < models.length; i++) runs[i].push(await cliOnce(files[i].model, files[i].lexicon, pcm, 3200, 100));
     return models.map(([name], i) => ({
       model: name, audioSeconds: o.seconds, latencyMs: median(runs[i].map((r) => r.ms)), runs: runs[i].map((r) => r.ms), partials: runs[i][0].partials,
     }));
@@ -214,7 +226,7 @@ export async function endToEnd(models: [string, Uint8Array][], o: { seconds: num
 const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
 /** The in-process measurement in headless Chromium's main thread (null with the reason when it cannot run). */
-export async function inChromium(models: [string, Uint8Array][], o: { seconds: number; reps: number; rates: number[]; chunkMs: number }):
+export async function inChromium(models: TimedModel[], o: { seconds: number; reps: number; rates: number[]; chunkMs: number }):
   Promise<InProcessResult[] | string> {
   type Page = { goto(u: string): Promise<unknown>; evaluate<T, A>(f: (a: A) => Promise<T>, a: A): Promise<T> };
   type Browser = { newPage(): Promise<Page>; close(): Promise<void> };
@@ -237,14 +249,14 @@ export async function inChromium(models: [string, Uint8Array][], o: { seconds: n
     const out: InProcessResult[] = [];
     for (const rate of o.rates) {
       const audio = testAudio(o.seconds, rate);
-      const arg = { models: models.map(([name, bytes]) => [name, b64(bytes)]), audio: b64(new Uint8Array(audio.buffer)), rate, chunk: Math.round((o.chunkMs / 1000) * rate), reps: o.reps };
+      const arg = { models: models.map(([name, bytes, words]) => [name, b64(bytes), words ?? '']), audio: b64(new Uint8Array(audio.buffer)), rate, chunk: Math.round((o.chunkMs / 1000) * rate), reps: o.reps };
       const res = await page.evaluate(async (a) => {
         const url = '/sparse-rnn.js';
         const rt = await import(url) as typeof import('../src/web/runtime.js');
         const bytes = (s: string): Uint8Array => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
         const audio = new Float32Array(bytes(a.audio).buffer);
-        const once = (m: import('../src/sparse/runtime.js').SparseModel, x: Float32Array) => {
-          const st = new rt.StreamingTranscriber(m, a.rate);
+        const once = (m: import('../src/sparse/runtime.js').SparseModel, x: Float32Array, words: string) => {
+          const st = new rt.StreamingTranscriber(m, a.rate, { decode: words ? { lexicon: rt.lexiconOf(words).constraint } : undefined });
           let ms = 0, last = 0, maxPush = 0;
           for (let o = 0; o < x.length; o += a.chunk) {
             const t0 = performance.now();
@@ -260,11 +272,11 @@ export async function inChromium(models: [string, Uint8Array][], o: { seconds: n
           return { ms: ms + dt, latencyMs: last + dt, maxPushMs: maxPush, frames: fin.frames };
         };
         const loaded = [];
-        for (const [name, b] of a.models) loaded.push({ name, m: await rt.SparseModel.loadAsync(bytes(b), { backend: 'wasm' }) });
-        for (const { m } of loaded) once(m, audio.subarray(0, a.rate));
+        for (const [name, b, words] of a.models) loaded.push({ name, words, m: await rt.SparseModel.loadAsync(bytes(b), { backend: 'wasm' }) });
+        for (const { m, words } of loaded) once(m, audio.subarray(0, a.rate), words);
         const runs = loaded.map(() => [] as ReturnType<typeof once>[]);
-        for (let r = 0; r < a.reps; r++) loaded.forEach(({ m }, i) => {
-          runs[i].push(once(m, audio));
+        for (let r = 0; r < a.reps; r++) loaded.forEach(({ m, words }, i) => {
+          runs[i].push(once(m, audio, words));
         });
         return loaded.map(({ name, m }, i) => ({ name, backend: `${m.kernels.name}/${m.sparse.name}, main thread`, runs: runs[i] }));
       }, arg);
@@ -297,7 +309,8 @@ async function main(): Promise<void> {
   };
   const jsonAt = args.indexOf('--json');
   const features = streamingFeatures();
-  const models: [string, Uint8Array][] = [['dense', randomStreamingModel(features, 1)], ['sparse-90', randomStreamingModel(features, 0.1)]];
+  const sparse = randomStreamingModel(features, 0.1);
+  const models: TimedModel[] = [['dense', randomStreamingModel(features, 1)], ['sparse-90', sparse], ['sparse-90 + digit lexicon (beam 16)', sparse, DIGITS]];
   const ip = inProcess(models, { seconds: opt('--seconds', 10), reps: opt('--reps', 5), rates: [16000, 48000], chunkMs: 100 });
   console.log(`Node ${process.version}, in process, ${ip[0].audioSeconds} s of audio, ${ip[0].frames} model frames, ${ip[0].backend}:\n${table(ip)}`);
   let chromium: InProcessResult[] | string = 'skipped (--no-chromium)';

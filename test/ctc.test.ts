@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ctcLoss, ctcGreedyDecode, ctcBeamDecode, ctcBeamSearch, ctcMeanWeights, lexiconConstraint } from '../src/nn/ctc.js';
+import { ctcLoss, ctcGreedyDecode, ctcBeamDecode, ctcBeamSearch, ctcMeanWeights, CtcPrefixBeam, lexiconConstraint } from '../src/nn/ctc.js';
 import { lexiconOf } from '../src/sparse/transcribe.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { editDistance, cer, wer, cerCounts, werCounts } from '../src/nn/metrics.js';
@@ -207,6 +207,56 @@ test('prefix beam search with a wide beam finds the most probable labelling exac
     }
     // A beam of 1 still returns something sensible; greedy is not always the best labelling.
     assert.equal(ctcBeamDecode(x, T, B, C, il, 1).length, B);
+  }
+});
+
+/** The prefix beam search written the plain way (prefixes as strings), as an oracle for long inputs. */
+function plainBeamSearch(x: ArrayLike<number>, T: number, C: number, W: number, lex?: ReturnType<typeof lexiconConstraint>): { labels: number[]; logProb: number }[] {
+  const add = (a: number, b: number): number => (a === -Infinity ? b : b === -Infinity ? a : Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b))));
+  type B = { labels: number[]; pb: number; pnb: number; state: number };
+  let beams = new Map<string, B>([['', { labels: [], pb: 0, pnb: -Infinity, state: 0 }]]);
+  for (let t = 0; t < T; t++) {
+    const row = Array.from({ length: C }, (_, c) => x[t * C + c]);
+    const m = Math.max(...row), lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+    const lp = row.map((v) => v - lse);
+    const next = new Map<string, B>();
+    const get = (k: string, labels: number[], state: number): B => next.get(k) ?? (next.set(k, { labels, pb: -Infinity, pnb: -Infinity, state }), next.get(k)!);
+    for (const [k, bm] of beams) {
+      const tot = add(bm.pb, bm.pnb), last = bm.labels.at(-1) ?? -1;
+      const same = get(k, bm.labels, bm.state);
+      same.pb = add(same.pb, tot + lp[0]);
+      if (last >= 0) same.pnb = add(same.pnb, bm.pnb + lp[last]);
+      for (let c = 1; c < C; c++) {
+        const state = lex ? lex.next(bm.state, c) : 0;
+        if (state < 0) continue;
+        const e = get(`${k},${c}`, [...bm.labels, c], state);
+        e.pnb = add(e.pnb, (c === last ? bm.pb : tot) + lp[c]);
+      }
+    }
+    beams = new Map([...next].filter(([, b]) => add(b.pb, b.pnb) > -Infinity).sort((p, q) => add(q[1].pb, q[1].pnb) - add(p[1].pb, p[1].pnb)).slice(0, W));
+  }
+  let out = [...beams.values()];
+  if (lex) out = [...out.filter((b) => !b.labels.length || lex.accepts(b.state)), ...out.filter((b) => b.labels.length && !lex.accepts(b.state))];
+  return out.map((b) => ({ labels: b.labels, logProb: add(b.pb, b.pnb) }));
+}
+
+test('prefix beam search over long inputs (its prefix tree pruned as it goes) equals the plain search, and a frame at a time equals the whole', () => {
+  const lex = lexiconConstraint([[2, 3], [3], [2, 2, 4]], 1);
+  for (const [T, C, W, constraint] of [[700, 5, 6, undefined], [500, 5, 8, lex], [300, 3, 2, undefined]] as const) {
+    const x = randomLogits(T, 1, C, T + W, 1.2);
+    const want = plainBeamSearch(x, T, C, W, constraint);
+    const got = ctcBeamSearch(x, T, 1, C, [T], W, { constraint })[0];
+    assert.ok(want[0].labels.length > 20, 'long prefixes');
+    assert.deepEqual(got.map((r) => r.labels), want.map((r) => r.labels), `T ${T}, W ${W}`);
+    for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i].logProb - want[i].logProb) < 1e-9 * Math.abs(want[i].logProb));
+    assert.equal(new Set(got.map((r) => r.labels.join(','))).size, got.length, 'no prefix twice');
+    const inc = new CtcPrefixBeam(C, W, { constraint });
+    for (let t = 0; t < T; t++) {
+      inc.push(x, t * C);
+      // Half-way, the leading prefix is the plain search's best over the frames so far.
+      if (t === T >> 1 && !constraint) assert.deepEqual(inc.leader, plainBeamSearch(x.subarray(0, (t + 1) * C), t + 1, C, W)[0].labels);
+    }
+    assert.deepEqual(inc.results(), got);
   }
 });
 

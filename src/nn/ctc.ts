@@ -307,21 +307,40 @@ export interface CtcBeamResult {
   logProb: number;
 }
 
+/** A prefix as a node of the tree of prefixes: its last label and its parent (nothing else, so dead branches are collected). */
+interface Prefix {
+  readonly id: number;
+  readonly parent: Prefix | null;
+  readonly label: number; // −1 for the empty prefix
+}
 interface Beam {
-  labels: number[];
+  prefix: Prefix;
   pb: number; // log P(prefix, ending in blank)
   pnb: number; // log P(prefix, ending in its last label)
-  state: number; // the constraint's state after `labels` (0 without one)
+  state: number; // the constraint's state after the prefix (0 without one)
 }
 const beamTotal = (bm: Beam): number => logAdd(bm.pb, bm.pnb);
+
+function labelsOf(p: Prefix): number[] {
+  const out: number[] = [];
+  for (let q: Prefix | null = p; q && q.label >= 0; q = q.parent) out.push(q.label);
+  return out.reverse();
+}
 
 /**
  * CTC prefix beam search (Hannun et al. 2014) without a language model, one frame at a time: the
  * whole-utterance search (`ctcBeamSearch`) and streaming transcription share it, so a stream's
  * final text is the whole file's. With `options.constraint`, only prefixes it allows are kept.
+ * A frame costs O(beamWidth · C) however long the prefixes grow: prefixes are nodes of a tree, one
+ * node per prefix, found by (parent, label); nodes off the kept prefixes' paths are dropped now and
+ * then, so a long stream holds only what its beams can still reach.
  */
 export class CtcPrefixBeam {
-  private beams = new Map<string, Beam>([['', { labels: [], pb: 0, pnb: NEG_INF, state: 0 }]]);
+  private beams: Beam[];
+  /** Every prefix node on a kept path (and those made since the last collect()), by parent id · C + label. */
+  private nodes = new Map<number, Prefix>();
+  private nextId = 1;
+  private frames = 0;
   private readonly blank: number;
   private readonly topK: number;
   private readonly prune: number;
@@ -338,6 +357,7 @@ export class CtcPrefixBeam {
     this.constraint = options.constraint;
     this.order = Array.from({ length: C }, (_, i) => i);
     this.lp = new Float64Array(C);
+    this.beams = [{ prefix: { id: 0, parent: null, label: -1 }, pb: 0, pnb: NEG_INF, state: 0 }];
   }
 
   /** One frame's logits or log-probabilities (C values from `offset`; log_softmax is applied here). */
@@ -346,17 +366,17 @@ export class CtcPrefixBeam {
     logSoftmaxSample(x, 1, 1, C, 0, lp, offset);
     let cands = this.order;
     if (this.topK < C) cands = this.order.slice().sort((p, q) => lp[q] - lp[p]).slice(0, this.topK);
-    const next = new Map<string, Beam>();
-    const get = (key: string, labels: number[], state: number): Beam => {
-      let e = next.get(key);
-      if (!e) next.set(key, (e = { labels, pb: NEG_INF, pnb: NEG_INF, state }));
+    const next = new Map<number, Beam>();
+    const get = (prefix: Prefix, state: number): Beam => {
+      let e = next.get(prefix.id);
+      if (!e) next.set(prefix.id, (e = { prefix, pb: NEG_INF, pnb: NEG_INF, state }));
       return e;
     };
-    for (const [key, bm] of this.beams) {
+    for (const bm of this.beams) {
       const tot = beamTotal(bm);
-      const last = bm.labels.length ? bm.labels[bm.labels.length - 1] : -1;
+      const last = bm.prefix.label;
       // Blank: the prefix stays, now ending in blank.
-      const same = get(key, bm.labels, bm.state);
+      const same = get(bm.prefix, bm.state);
       same.pb = logAdd(same.pb, tot + lp[blank]);
       // Repeating the last label without a blank in between collapses onto the same prefix.
       if (last >= 0) same.pnb = logAdd(same.pnb, bm.pnb + lp[last]);
@@ -366,19 +386,31 @@ export class CtcPrefixBeam {
         if (p < prune) continue;
         const state = constraint ? constraint.next(bm.state, c) : 0;
         if (state < 0) continue;
-        const e = get(key + ',' + c, bm.labels.concat(c), state);
+        const key = bm.prefix.id * C + c;
+        let child = this.nodes.get(key);
+        if (!child) this.nodes.set(key, (child = { id: this.nextId++, parent: bm.prefix, label: c }));
+        const e = get(child, state);
         // After the same label, a new copy needs a blank in between.
         e.pnb = logAdd(e.pnb, (c === last ? bm.pb : tot) + p);
       }
     }
     // Drop impossible prefixes (e.g. a repeat right after a non-blank), keep the best beamWidth.
-    const live = [...next.entries()].filter((e) => beamTotal(e[1]) > NEG_INF);
-    this.beams = new Map(live.sort((p, q) => beamTotal(q[1]) - beamTotal(p[1])).slice(0, this.beamWidth));
+    const live = [...next.values()].filter((e) => beamTotal(e) > NEG_INF);
+    this.beams = live.sort((p, q) => beamTotal(q) - beamTotal(p)).slice(0, this.beamWidth);
+    if (++this.frames % 64 === 0) this.collect();
+  }
+
+  /** Keeps only the nodes on the kept prefixes' paths: a dropped prefix made again later gets a new node, which nothing else holds. */
+  private collect(): void {
+    const C = this.C, onPath = new Map<number, Prefix>();
+    for (const bm of this.beams)
+      for (let q = bm.prefix; q.parent && !onPath.has(q.parent.id * C + q.label); q = q.parent) onPath.set(q.parent.id * C + q.label, q);
+    this.nodes = onPath;
   }
 
   /** The most likely prefix so far (mid-word too): a streaming partial. */
   get leader(): number[] {
-    return this.beams.values().next().value!.labels;
+    return labelsOf(this.beams[0].prefix);
   }
 
   /**
@@ -386,13 +418,13 @@ export class CtcPrefixBeam {
    * so a search whose frames allow no accepted prefix still returns its best one.
    */
   results(): CtcBeamResult[] {
-    let final = [...this.beams.values()];
+    let final = this.beams;
     const constraint = this.constraint;
     if (constraint) {
-      const done = (bm: Beam): boolean => !bm.labels.length || constraint.accepts(bm.state);
+      const done = (bm: Beam): boolean => bm.prefix.label < 0 || constraint.accepts(bm.state);
       final = [...final.filter(done), ...final.filter((bm) => !done(bm))];
     }
-    return final.map((bm) => ({ labels: bm.labels, logProb: beamTotal(bm) }));
+    return final.map((bm) => ({ labels: labelsOf(bm.prefix), logProb: beamTotal(bm) }));
   }
 }
 
