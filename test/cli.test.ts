@@ -94,6 +94,12 @@ test('#12.3: options that would be ignored are refused; a finished run says so',
   // Two decays of the learning rate at once; a plan option on a plan that has none.
   assert.match(oneLine(train(join(tmp, 'o3', 'x.ckpt'), '--lr-schedule', 'cosine', '--lr-decay', '1.2'), '--lr-schedule cosine --lr-decay'),
     /--lr-decay 1\.2 and --lr-schedule cosine both set the learning rate's decay: give one of them/);
+  // Extending a cosine run redraws its schedule: said, not done in silence.
+  const cos = join(tmp, 'o3', 'cos.ckpt');
+  assert.equal(train(cos, '--lr-schedule', 'cosine').status, 0);
+  const more = cli('train', ...TINY.map((a, i) => (TINY[i - 1] === '--epochs' ? '2' : a)).filter((a) => a !== '--eval-chars' && a !== '100'), '-o', cos, '--resume');
+  assert.equal(more.status, 0, more.stderr);
+  assert.match(more.stderr, /cos\.ckpt follows a cosine learning rate over 1 epochs; with --epochs 2 the cosine is redrawn over 2 \(the learning rate rises again from here\)/);
   assert.match(oneLine(cli('reproduce', '--task', 'charlm', '--lr-schedule', 'cosine', '--out', join(tmp, 'o3', 'rep')), 'reproduce --lr-schedule on charlm'),
     /--lr-schedule sets the learning rate of the SOTU plans: use it with --task sotu or --task sotu-budget/);
   // One task's options on the other task.

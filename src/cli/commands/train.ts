@@ -222,7 +222,9 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   }
   const ck = loadCheckpoint(o.out, { task: o.task, purpose: `train --task ${o.task} --resume` });
   const c = ck.meta.config;
-  const saved = (ck.meta.train?.options ?? {}) as { batch?: number; seqLen?: number; maxStepsPerEpoch?: number; seed?: number };
+  const saved = (ck.meta.train?.options ?? {}) as { batch?: number; seqLen?: number; maxStepsPerEpoch?: number; seed?: number; epochs?: number; lrSchedule?: string };
+  if (saved.lrSchedule === 'cosine' && given('epochs') && saved.epochs !== undefined && o.epochs !== saved.epochs)
+    notes.push(`warning: ${o.out} follows a cosine learning rate over ${saved.epochs} epochs; with --epochs ${o.epochs} the cosine is redrawn over ${o.epochs} (the learning rate ${o.epochs > saved.epochs ? 'rises again' : 'falls faster'} from here)`);
   const feats = (ck.meta.features ?? {}) as { nMels?: number; stack?: number; stride?: number; normalize?: unknown };
   const savedNorm = feats.normalize === undefined || feats.normalize === true ? 'utterance' : feats.normalize === false ? 'none' : feats.normalize;
   const same: [keyof TrainCliOptions, unknown, unknown][] = [
