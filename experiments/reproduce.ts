@@ -149,11 +149,24 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   record();
   const cur = current();
   const md = charlmReport(plan, rep.results, latency, {
+    constantRuns: plan.lrSchedule === 'cosine' ? constantRunsOf(plan, summariesDir(o, planKey({ ...plan, lrSchedule: 'constant' }))) : undefined,
     command: o.command ?? defaultCommand,
     plotsDir, resultsFile, machine: machineDescription(), invocations: rep.started.length ? [...invocations, cur] : invocations, current: cur,
     skipped: rep.skipped, latencyNote, notes,
   });
   return { md, info: { plan, results: rep.results, latency, skipped: rep.skipped, trained: rep.trained } };
+}
+
+/** A cosine plan's rows as they finished with a constant learning rate at the same budget (from that plan's summaries). */
+function constantRunsOf(plan: CharlmPlan, dir: string): Map<string, RunResult> {
+  const out = new Map<string, RunResult>();
+  for (const r of plan.runs) {
+    const f = join(dir, `${r.id}.json`);
+    if (!existsSync(f)) continue;
+    const res = JSON.parse(readFileSync(f, 'utf8')) as RunResult;
+    if (res.spec.lrSchedule === undefined && res.spec.epochs === plan.epochs && res.spec.hidden === r.hidden) out.set(r.id, res);
+  }
+  return out;
 }
 
 /** Where results go: the repository's RESULTS.md and results/ only for --full (or when named explicitly). */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { planListing, reproduce, resultsTargets, writeSection, type ReproduceOptions } from '../experiments/reproduce.js';
 import { speechPlan } from '../experiments/speech.js';
 import {
-  charlmPlan, dependencies, displayId, estimateFullMinutes, gruPrunedSize, gruTotalParams, planKey, resolveRun, solveHidden, sparsityForShare, stepped, tableFourEpochs, transientText,
+  charlmPlan, dependencies, displayId, estimateFullMinutes, gruPrunedSize, gruTotalParams, planKey, resolveRun, sotuReport, solveHidden, sparsityForShare, stepped, tableFourEpochs, transientText,
   type RunResult,
 } from '../experiments/charlm.js';
 import { resolveRecipe } from '../src/prune/index.js';
@@ -114,6 +114,41 @@ test('reproduce plans: seeds as a dimension, the added rows, the SOTU sizes', ()
   assert.ok(!('lrSchedule' in resolveRun(sotu, sotu.runs[0], 6052, new Map())));
   assert.equal(displayId('5p-s1235'), "5'-s1235");
   assert.equal(displayId('5p'), "5'");
+});
+
+test('a cosine SOTU section compares every row with its constant-learning-rate runs, and says whether the constant plan met the precondition', () => {
+  const plan = charlmPlan('full', { experiment: 'sotu', lrSchedule: 'cosine', seeds: 2, vocabSize: 91, only: ['s-dense', 's-medium', 's-sparse'] });
+  const run = (id: string, seed: number, hidden: number, valid: number, sparsity = 0, cosine = true): RunResult => ({
+    id, spec: { id, hidden, seed, epochs: 1, ...(cosine ? { lrSchedule: 'cosine' } : {}) }, hidden, epochs: 1, stepsPerEpoch: 6052,
+    history: [{ epoch: 1, trainBpc: valid - 0.2, validBpc: valid, seconds: 60, lr: 0 }], validBpc: valid, testBpc: valid + 0.1,
+    params: { total: 276507, nonZero: Math.round(276507 * (1 - sparsity)), prunedNnz: 0 }, sparsity, tensors: [], prune: sparsity ? { method: 'narang' } : null,
+    timing: { epochs: [{ seconds: 60, steps: 6052, trainMs: 50000 }], msPerStep: 8 },
+  }) as unknown as RunResult;
+  const id = (row: string, seed: number): string => (seed === 1234 ? row : `${row}-s${seed}`);
+  const R = new Map<string, RunResult>(), C = new Map<string, RunResult>();
+  for (const [seed, k] of [[1234, 0], [1235, 0.004]] as const) {
+    R.set(id('s-dense', seed), run(id('s-dense', seed), seed, 256, 1.90 + k));
+    R.set(id('s-medium', seed), run(id('s-medium', seed), seed, 512, 1.84 + k));
+    R.set(id('s-sparse', seed), run(id('s-sparse', seed), seed, 256, 2.28 + k, 0.9));
+    C.set(id('s-dense', seed), run(id('s-dense', seed), seed, 256, 1.93 + k, 0, false));
+    C.set(id('s-medium', seed), run(id('s-medium', seed), seed, 512, 1.92 + 3.75 * k, 0, false));
+    C.set(id('s-sparse', seed), run(id('s-sparse', seed), seed, 256, 2.15 + k, 0.9, false));
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sotu-cosine-'));
+  const md = sotuReport(plan, R, {
+    command: 'sparse-rnn reproduce --full --task sotu --lr-schedule cosine', plotsDir: join(dir, 'results'), resultsFile: join(dir, 'RESULTS.md'), machine: 'test',
+    invocations: [], current: { command: '', startedAt: '', seconds: 0, started: [], completed: true, loadStart: [0, 0, 0], loadEnd: [0, 0, 0] }, skipped: [], constantRuns: C,
+  });
+  assert.match(md, /State of the Union, cosine learning rate/);
+  assert.match(md, /Adam lr 0\.002 \(cosine schedule/);
+  // The constant plan's lead: 1.93 → 1.92 on seed 1234, 1.934 → 1.935 on 1235: not established with two seeds this far apart.
+  assert.match(md, /led the baseline by \+0\.23 ± 0\.28% \(SE, paired, n = 2\) on valid at this budget \(not established by the rule below: not the clear lead/);
+  assert.match(md, /\| s-dense \| GRU-256 dense baseline \| 1\.9320 ± 0\.0028 \(n = 2\) \| 1\.9020 ± 0\.0028 \(n = 2\) \| \+1\.55 ± 0\.00% \(SE, paired, n = 2\) \|/);
+  assert.match(md, /\| s-sparse \| GRU-256 sparse, Narang \(target 90%\) \| 2\.1520 .* \| 2\.2820 .* \| −6\.04 ± 0\.0\d% \(SE, paired, n = 2\) \|/);
+  assert.ok(existsSync(join(dir, 'results', 'sotu-cosine-valid.svg')) && existsSync(join(dir, 'results', 'sotu-cosine-params.svg')));
+  // Without the constant runs there is no comparison (and no claim about them).
+  const alone = sotuReport(plan, R, { command: '', plotsDir: join(dir, 'r2'), resultsFile: join(dir, 'R2.md'), machine: '', invocations: [], current: { command: '', startedAt: '', seconds: 0, started: [], completed: true, loadStart: [0, 0, 0], loadEnd: [0, 0, 0] }, skipped: [] });
+  assert.doesNotMatch(alone, /Cosine against a constant|led the baseline/);
 });
 
 test('--only and --seed: a subset of a plan with the runs it starts from; unknown ids refused', async () => {
