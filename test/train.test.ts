@@ -183,9 +183,14 @@ test('CLI: train → eval → sample on a small corpus', () => {
     '--batch', '4', '--seq-len', '16', '--eval-chars', '500', '-o', out, '--quiet');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /epoch 1\/1: train [\d.]+ bpc, valid [\d.]+ bpc/);
+  const trainValid = /valid ([\d.]+) bpc/.exec(r.stderr)![1];
   r = cli('eval', out, '--split', 'test');
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /test bits\/char: \d+\.\d{4}/);
+  assert.match(r.stdout, /test bits\/char: \d+\.\d{4} \(\d+ predictions, /);
+  // --eval-chars scores what training scored: the same first 500 characters of valid, the same number.
+  r = cli('eval', out, '--eval-chars', '500');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^valid bits/char: ${Number(trainValid).toFixed(4).replace('.', '\\.')} \\(500 predictions of \\d+, `));
   r = cli('sample', out, '--length', '40', '--prompt', 'the ');
   assert.equal(r.status, 0, r.stderr);
   assert.ok(r.stdout.startsWith('the ') && r.stdout.length >= 44, r.stdout);

@@ -403,14 +403,17 @@ export function registerTrainCommands(program: Command): void {
     .description('bits per character of a character-LM checkpoint on a split of its corpus')
     .argument('<checkpoint>', 'checkpoint written by `sparse-rnn train` or `sparse-rnn import`')
     .addOption(new Option('--split <name>', 'which split of the corpus to score (90/5/5 as the reference)').choices(['valid', 'test', 'train']).default('valid'))
-    .option('--corpus <name|path>', 'override the corpus recorded in the checkpoint'))
+    .option('--corpus <name|path>', 'override the corpus recorded in the checkpoint')
+    .option('--eval-chars <n>', 'score only the first n characters of the split, as train --eval-chars does (0 = all)', int('--eval-chars', 0), 0))
     .option('--quiet', 'print only the result', false)
-    .action(action(async (file: string, o: { split: 'valid' | 'test' | 'train'; corpus?: string; kernels: KernelChoice; threads?: number; quiet: boolean }) => {
+    .action(action(async (file: string, o: { split: 'valid' | 'test' | 'train'; corpus?: string; evalChars: number; kernels: KernelChoice; threads?: number; quiet: boolean }) => {
       const ck = loadCheckpoint(file, { task: 'charlm', purpose: 'eval' });
       const model = modelOf(ck, (await commandEngine(o)).kernels);
       const corpus = loadCharCorpus(o.corpus ?? ck.meta.corpus ?? 'moby-dick', ck.meta.vocab);
-      const bpc = evaluateBpc(model, corpus[o.split]);
-      process.stdout.write(`${o.split} bits/char: ${bpc.toFixed(4)} (${corpus[o.split].length} characters, ${model.nonZeroCount()} non-zero parameters of ${model.parameterCount()})\n`);
+      const data = corpus[o.split];
+      const bpc = evaluateBpc(model, data, 1000, o.evalChars);
+      const scored = o.evalChars > 0 ? Math.min(o.evalChars, data.length - 1) : data.length - 1;
+      process.stdout.write(`${o.split} bits/char: ${bpc.toFixed(4)} (${scored} predictions${scored < data.length - 1 ? ` of ${data.length - 1}` : ''}, ${model.nonZeroCount()} non-zero parameters of ${model.parameterCount()})\n`);
     }));
 
   addEngineOptions(program.command('sample')
