@@ -763,7 +763,7 @@ export function sotuReport(plan: CharlmPlan, R: Map<string, RunResult>, ctx: Rep
     const cr = ctx.constantRuns ? gatherRows(plan.runs, ctx.constantRuns) : undefined;
     const d = cr?.get('s-dense'), m = cr?.get('s-medium');
     const lead = d?.bySeed.size && m?.bySeed.size ? relativeEffect(seedValues(d, bpc.valid), seedValues(m, bpc.valid)) : undefined;
-    o.push(`- Why this schedule: ${lead ? `with a constant learning rate (the section "State of the Union" above) the dense medium model led the baseline by ${effectText(lead)} on valid at this budget (${verdict(lead, 0)} by the rule below${verdict(lead, 0) === 'holds' ? '' : ': not the clear lead the claim needs'}). ` : ''}` +
+    o.push(`- Why this schedule: ${lead ? `with a constant learning rate (the section "State of the Union" above) the dense medium model led the baseline by ${effectText(lead)} on valid at this budget, over the seeds this plan ran (${verdict(lead, 0)} by the rule below${verdict(lead, 0) === 'holds' ? '' : ': not the clear lead the claim needs'}). ` : ''}` +
       'The paper anneals its learning rate; a cosine schedule anneals within one pass, and the first two rows of this plan test the precondition again.');
   }
   if (plan.experiment === 'sotu' && !cosine)

@@ -142,7 +142,7 @@ test('a cosine SOTU section compares every row with its constant-learning-rate r
   assert.match(md, /State of the Union, cosine learning rate/);
   assert.match(md, /Adam lr 0\.002 \(cosine schedule/);
   // The constant plan's lead: 1.93 → 1.92 on seed 1234, 1.934 → 1.935 on 1235: not established with two seeds this far apart.
-  assert.match(md, /led the baseline by \+0\.23 ± 0\.28% \(SE, paired, n = 2\) on valid at this budget \(not established by the rule below: not the clear lead/);
+  assert.match(md, /led the baseline by \+0\.23 ± 0\.28% \(SE, paired, n = 2\) on valid at this budget, over the seeds this plan ran \(not established by the rule below: not the clear lead/);
   assert.match(md, /\| s-dense \| GRU-256 dense baseline \| 1\.9320 ± 0\.0028 \(n = 2\) \| 1\.9020 ± 0\.0028 \(n = 2\) \| \+1\.55 ± 0\.00% \(SE, paired, n = 2\) \|/);
   assert.match(md, /\| s-sparse \| GRU-256 sparse, Narang \(target 90%\) \| 2\.1520 .* \| 2\.2820 .* \| −6\.04 ± 0\.0\d% \(SE, paired, n = 2\) \|/);
   assert.ok(existsSync(join(dir, 'results', 'sotu-cosine-valid.svg')) && existsSync(join(dir, 'results', 'sotu-cosine-params.svg')));
