@@ -12,7 +12,7 @@ import { loadCharCorpus } from '../src/data/charlm.js';
 import {
   GRU256_MS_PER_STEP, SOTU_STEPS_PER_PASS, charlmPlan, charlmReport, dependencies, firstSeedRuns, estimateCharlmSeconds, estimateFullMinutes, machineDescription, measureLatency,
   runCharlmPlan, stepsPerEpoch,
-  planKey, type CharlmExperiment, type CharlmPlan, type PlanLrSchedule, type Invocation, type Latency, type PlanOverrides, type RunResult,
+  planKey, readJson, type CharlmExperiment, type CharlmPlan, type PlanLrSchedule, type Invocation, type Latency, type PlanOverrides, type RunResult,
 } from './charlm.js';
 import { RNN256_MS_PER_STEP, estimateSpeechMinutes, reproduceSpeech, speechDependencies, speechParams, speechPlan } from './speech.js';
 import { scheduledSeconds } from './runner.js';
@@ -163,7 +163,7 @@ function constantRunsOf(plan: CharlmPlan, dir: string): Map<string, RunResult> {
   for (const r of plan.runs) {
     const f = join(dir, `${r.id}.json`);
     if (!existsSync(f)) continue;
-    const res = JSON.parse(readFileSync(f, 'utf8')) as RunResult;
+    const res = readJson<RunResult>(f);
     if (res.spec.lrSchedule === undefined && res.spec.epochs === plan.epochs && res.spec.hidden === r.hidden) out.set(r.id, res);
   }
   return out;
