@@ -6,7 +6,8 @@
 //       decoded alone (greedy) through the sparse runtime on the checkpoint's (masked) weights — what
 //       training's own evaluation does. A checkpoint of the classic recipe is scored on the same sets.
 //       With --lexicon, every split is also decoded within those words (`transcribe --lexicon`: prefix
-//       beam search, width 16) into `evalsLexicon`.
+//       beam search, width 16) into `evalsLexicon`. --splits S1,S2 scores only those splits; with
+//       --merge they are added to the existing -o summary (of the same checkpoint), the rest kept.
 //   node dist/experiments/speech-robust.js lexicon-table results/speech-robust/*.json
 //       greedy vs lexicon decoding, CER / WER per split, one row per summary that has both.
 //   node dist/experiments/speech-robust.js from-report RUN.report.json --label L --command "CMD" -o results/speech-robust/L.json
@@ -90,7 +91,14 @@ async function evalCommand(args: string[]): Promise<void> {
   const opt = optOf(args);
   const ckpt = args[0];
   const corpus = opt('--corpus'), label = opt('--label'), command = opt('--command') ?? '', out = opt('-o');
-  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] [--lexicon WORDS.txt] -o FILE.json');
+  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] [--lexicon WORDS.txt] [--splits S1,S2 [--merge]] -o FILE.json');
+  const all = ['valid', 'test', ...EVAL_SPLITS] as CorpusSplit[];
+  const only = opt('--splits')?.split(',') as CorpusSplit[] | undefined;
+  for (const s of only ?? []) if (!all.includes(s)) throw new Error(`--splits: unknown split "${s}" (expected some of ${all.join(', ')})`);
+  const merge = args.includes('--merge');
+  if (merge && !only) throw new Error('--merge adds the --splits to an existing summary: give --splits');
+  const base = merge ? JSON.parse(await readFile(out, 'utf8')) as RobustSummary : undefined;
+  if (base && base.checkpoint !== ckpt) throw new Error(`${out} scores ${base.checkpoint}, not ${ckpt}: --merge adds splits of the same checkpoint`);
   const manifest = await readManifest(corpus);
   if (!manifest) throw new Error(`${corpus}/manifest.json not found`);
   const engine = await createEngine({ kernels: 'auto', threads: 1 });
@@ -100,9 +108,9 @@ async function evalCommand(args: string[]): Promise<void> {
   const rec = sparseRecognizerOf(model, 'auto');
   const lexFile = opt('--lexicon');
   const lexicon = lexFile ? lexiconOf(await readFile(lexFile, 'utf8'), undefined, lexFile) : undefined;
-  const evals: RobustSummary['evals'] = {};
-  const evalsLexicon: RobustSummary['evals'] = {};
-  for (const s of ['valid', 'test', ...EVAL_SPLITS] as CorpusSplit[]) {
+  const evals: RobustSummary['evals'] = { ...base?.evals };
+  const evalsLexicon: RobustSummary['evals'] = { ...base?.evalsLexicon };
+  for (const s of only ?? all) {
     if (!manifest.utterances.some((u) => u.split === s)) continue;
     const split = await loadSpeechSplit(corpus, s, { manifest, features: featureConfigOf(features) });
     const score = (into: RobustSummary['evals'], decode: DecodeOptions, tag: string): void => {
@@ -127,9 +135,9 @@ async function evalCommand(args: string[]): Promise<void> {
     if (lexicon) score(evalsLexicon, { lexicon: lexicon.constraint }, ' (lexicon)');
   }
   const summary: RobustSummary = {
-    label, command, checkpoint: ckpt, corpus, corpusRecipe: describeRecipe(recipeOf(manifest)),
+    ...base, label, command: base && !opt('--command') ? base.command : command, checkpoint: ckpt, corpus, corpusRecipe: describeRecipe(recipeOf(manifest)),
     parameters: { total: model.parameterCount(), nonZero: model.nonZeroCount() }, evals,
-    ...(lexicon ? { evalsLexicon, lexicon: { words: lexicon.words, beam: LEXICON_BEAM } } : {}),
+    ...(lexicon || base?.evalsLexicon ? { evalsLexicon, lexicon: lexicon ? { words: lexicon.words, beam: LEXICON_BEAM } : base!.lexicon } : {}),
     ...(opt('--note') ? { note: opt('--note') } : {}),
   };
   await writeSummary(out, summary);
@@ -143,7 +151,7 @@ const COLUMNS: [Column, string][] = [
 ];
 /** The screening table's columns: validation (clean and in noise) first; choices are made on these. */
 const SCREEN_COLUMNS: [Column, string][] = [
-  ['valid', 'valid'], ['valid-babble10', 'valid, babble 10 dB'], ['valid-pink10', 'valid, pink 10 dB'],
+  ['valid', 'valid'], ['valid-babble10', 'valid, babble 10 dB'], ['valid-pink10', 'valid, pink 10 dB'], ['valid-synth', 'valid synthesizer (festival)'],
   ['test', 'test'], ['test-synth', 'held-out synthesizer'], ['test-babble10', 'test, babble 10 dB'], ['test-pink10', 'test, pink 10 dB'],
 ];
 

@@ -11,7 +11,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ import { paramSpecs, type ModelConfig } from '../src/nn/config.js';
 import { exportModel } from '../src/sparse/export.js';
 import { readSrnn } from '../src/sparse/format.js';
 import { SparseModel } from '../src/sparse/runtime.js';
+import { StreamingTranscriber } from '../src/sparse/stream.js';
+import { lexiconOf } from '../src/sparse/transcribe.js';
 import { charVocab, generate } from '../src/sparse/generate.js';
 import { denseTwin } from '../src/web/model-tools.js';
 import { serializeSafetensors, type TensorInput } from '../src/io/safetensors.js';
@@ -51,6 +53,7 @@ interface PWPage {
   on(ev: 'pageerror', f: (e: Error) => void): void;
   on(ev: 'console', f: (m: { type(): string; text(): string }) => void): void;
   evaluate<T>(f: () => T): Promise<T>;
+  evaluate<T, A>(f: (a: A) => T | Promise<T>, arg: A): Promise<T>;
   addInitScript(script: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -510,6 +513,32 @@ test('browser demo page: the microphone transcribes while recording (streaming i
     assert.ok(((await page.locator('#speech-transcript').textContent()) ?? '').length > 0);
     assert.match((await page.locator('#speech-timing').textContent()) ?? '', /the recording: [\d.]+ s of audio/);
     assert.equal(await page.locator('#speech-download').isVisible(), true);
+    // The worker API's transcriber decodes within a lexicon (given as text) as Node's StreamingTranscriber does.
+    const LEX = 'one two three oh';
+    const samples = Array.from(decodeWav(tonesWav(16000, 7)).samples);
+    const inPage = await page.evaluate(async ({ samples, LEX }) => {
+      const rt = await import(new URL('/sparse-rnn.js', location.href).href) as {
+        WorkerModel: { load(b: Uint8Array, o: object): Promise<{ transcriber(rate: number, d?: object): Promise<{ push(x: Float32Array): Promise<unknown>; end(): Promise<{ text: string }> }>; dispose(): Promise<void> }> };
+      };
+      const b = new Uint8Array(await (await fetch('/models/speech.srnn')).arrayBuffer());
+      const m = await rt.WorkerModel.load(b, { workerUrl: '/sparse-rnn-worker.js', kernels: 'ts' });
+      const out: string[] = [];
+      for (const decode of [{}, { lexicon: LEX }]) {
+        const t = await m.transcriber(16000, decode);
+        for (let i = 0; i < samples.length; i += 1600) await t.push(Float32Array.from(samples.slice(i, i + 1600)));
+        out.push((await t.end()).text);
+      }
+      await m.dispose();
+      return out;
+    }, { samples, LEX });
+    const node = SparseModel.load(readFileSync(join(dir, 'speech', 'model.srnn')), { backend: 'ts' });
+    const want = [{}, { lexicon: lexiconOf(LEX).constraint }].map((decode) => {
+      const st = new StreamingTranscriber(node, 16000, { decode });
+      st.push(Float32Array.from(samples));
+      return st.end().text;
+    });
+    assert.deepEqual(inPage, want);
+    assert.ok(want[1].split(' ').filter(Boolean).every((w) => LEX.split(' ').includes(w)), want[1]);
     assert.deepEqual(pageErrors, []);
     await page.close();
   } finally {

@@ -13,7 +13,7 @@ import {
   addNoiseAtSnr, applyMelWarp, applySpecMasks, colouredNoise, drawSpecMasks, melWarpSources, mixBabble, rms, snrDb, type SpecAugmentOptions,
 } from '../src/data/speech/augment.js';
 import {
-  CLASSIC_RECIPE, EVAL_SPLITS, FLITE_VOICES, SPEAKERS, planUtterances, robustRecipe, synthesizeCorpus, type Utterance,
+  CLASSIC_RECIPE, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, SPEAKERS, planUtterances, robustRecipe, synthesizeCorpus, type Utterance,
 } from '../src/data/speech/synth.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
 import { parseSpecAugment } from '../src/cli/commands/train.js';
@@ -26,7 +26,11 @@ test('robust plan: deterministic per seed, prefix-stable, augmentation settings 
   const b = planUtterances(600, 6, robustRecipe());
   assert.notDeepEqual(strip(b, 'train').slice(0, 20), strip(a, 'train').slice(0, 20), 'another seed, another corpus');
   const small = planUtterances(300, 5, robustRecipe());
-  assert.deepEqual(small.filter((u) => u.split !== 'babble' && !u.source), a.filter((u) => u.split !== 'babble' && !u.source).slice(0, 300));
+  const own = (us: Utterance[]): Utterance[] => us.filter((u) => u.split !== 'babble' && u.split !== 'valid-synth' && !u.source);
+  assert.deepEqual(own(small), own(a).slice(0, 300));
+  // The festival validation split grows with n and keeps its first utterances.
+  assert.equal(strip(a, 'valid-synth').length, 48);
+  assert.deepEqual(strip(small, 'valid-synth'), strip(a, 'valid-synth').slice(0, 24));
   const train = strip(a, 'train');
   for (const key of ['speed', 'pitchCents', 'reverb', 'telephone', 'gainDb', 'noise'] as const)
     assert.ok(train.some((u) => u[key] !== undefined), `some training utterance has ${key}`);
@@ -37,7 +41,7 @@ test('robust plan: deterministic per seed, prefix-stable, augmentation settings 
     assert.ok(u.speed === undefined && u.pitchCents === undefined && u.reverb === undefined && u.gainDb === undefined && !u.prosody.gap && (u.noise === undefined || u.source !== undefined), u.id);
   // Switching augmentations off changes only the training utterances: valid/test/test-synth are the same sets.
   const none = planUtterances(600, 5, robustRecipe([]));
-  for (const s of ['valid', 'test', 'test-synth', 'test-pink10']) assert.deepEqual(strip(none, s), strip(a, s), s);
+  for (const s of ['valid', 'test', 'test-synth', 'valid-synth', 'test-pink10']) assert.deepEqual(strip(none, s), strip(a, s), s);
   assert.ok(strip(none, 'train').every((u) => !u.noise && u.speed === undefined && u.reverb === undefined));
 });
 
@@ -51,6 +55,11 @@ test('robust plan: flite is held out (never in train/valid/test), voices split b
   const synth = strip(a, 'test-synth');
   assert.ok(synth.length > 100 && synth.every((u) => u.synth === 'flite'));
   assert.deepEqual(by('test-synth'), new Set(FLITE_VOICES.map((v) => `flite/${v}`)));
+  // The validation synthesizer: festival only, in no other split, and none of its speakers is a flite one.
+  const vs = strip(a, 'valid-synth');
+  assert.ok(vs.length === 160 && vs.every((u) => u.synth === 'festival' && u.source === undefined && u.noise === undefined));
+  assert.ok(a.every((u) => (u.split === 'valid-synth') === (u.synth === 'festival')));
+  for (const v of by('valid-synth')) assert.ok(!FLITE_VOICES.includes(v.split('/')[1]), v);
   const [tr, va, te] = [by('train'), by('valid'), by('test')];
   for (const v of va) assert.ok(!tr.has(v) && !te.has(v), v);
   for (const v of te) assert.ok(!tr.has(v), v);
@@ -181,7 +190,8 @@ test('old corpora (manifest version 1, no recipe) still load, and are not mixed 
 
 function haveSynthesizers(): boolean {
   try {
-    for (const [cmd, arg] of [['flite', '-lv'], ['espeak-ng', '--version'], ['sox', '--version']]) execFileSync(cmd, [arg], { stdio: 'ignore' });
+    for (const [cmd, arg] of [['flite', '-lv'], ['espeak-ng', '--version'], ['sox', '--version'], ['festival', '(voice_ked_diphone)']])
+      execFileSync(cmd, cmd === 'festival' ? ['-b', arg] : [arg], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -190,13 +200,14 @@ function haveSynthesizers(): boolean {
 
 test('robust synthesis: manifest records the recipe; babble and pink test conditions are at 10 dB SNR', async (t) => {
   if (!haveSynthesizers()) {
-    t.skip('flite, espeak-ng or sox is not installed; CI installs them');
+    t.skip(`flite, espeak-ng, sox or festival is not installed (${INSTALL_HINT}); CI installs them`);
     return;
   }
   // The fewest utterances with two test utterances and a held-out-synthesizer one; noise off keeps the babble bank out.
   const recipe = robustRecipe(['speed', 'reverb']);
   let n = 1;
-  while (planUtterances(n, 2, recipe).filter((u) => u.split === 'test').length < 2 || !planUtterances(n, 2, recipe).some((u) => u.split === 'test-synth')) n++;
+  const has = (us: Utterance[], s: string, k = 1): boolean => us.filter((u) => u.split === s).length >= k;
+  while (!(has(planUtterances(n, 2, recipe), 'test', 2) && has(planUtterances(n, 2, recipe), 'test-synth') && has(planUtterances(n, 2, recipe), 'valid-synth'))) n++;
   const dir = mkdtempSync(join(tmpdir(), 'speech-robust-'));
   try {
     const m = await synthesizeCorpus({ utterances: n, outDir: dir, seed: 2, recipe, jobs: 2 });

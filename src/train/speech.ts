@@ -437,7 +437,7 @@ export async function loadSpeechCorpus(dir: string, features: SpeechFeatureSetti
   const manifest = await readManifest(dir);
   if (!manifest)
     throw new Error(`${join(dir, 'manifest.json')} not found: synthesise the speech corpus first with ` +
-      `"sparse-rnn data speech --out ${dir}" (needs flite, espeak-ng and sox: ${INSTALL_HINT})`);
+      `"sparse-rnn data speech --out ${dir}" (needs flite, espeak-ng, festival and sox: ${INSTALL_HINT})`);
   const load = (s: CorpusSplit, fo = featureConfigOf(features)): Promise<SpeechSplit> =>
     loadSpeechSplit(dir, s, { manifest, features: fo, onProgress: onFeatures && ((d, t) => onFeatures(s, d, t)) });
   if (needsStats(features.normalize) && !features.mean) {

@@ -34,6 +34,7 @@ export {
 export type { ModelConfig } from '../nn/config.js';
 export { fetchModelBytes, denseTwin, modelStats, densityGrid, tensorToDense, type MatrixStats, type DensityGrid } from './model-tools.js';
 export { WorkerModel, SparseWorker, WorkerCharGenerator, WorkerTranscriber, type WorkerLoadOptions, type WorkerState } from './worker-client.js';
+export type { WorkerDecodeOptions } from './worker-protocol.js';
 
 /**
  * Load a model from a URL (fetched), a fetch Response, or bytes. Compiles the WASM kernels

@@ -14,7 +14,7 @@ import type { GeneratedToken } from '../sparse/generate.js';
 import type { StreamEvent } from '../sparse/stream.js';
 import type { SrnnHeader } from '../sparse/format.js';
 import type { ModelConfig } from '../nn/config.js';
-import type { ModelDescription, WorkerLoadRequestOptions, WorkerModelInfo, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { ModelDescription, WorkerDecodeOptions, WorkerLoadRequestOptions, WorkerModelInfo, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -157,10 +157,12 @@ export class WorkerModel {
 
   /**
    * Streaming transcription in the worker (src/sparse/stream.ts StreamingTranscriber) of audio at
-   * `sampleRate` Hz. One per model at a time: creating one ends the model's previous one.
+   * `sampleRate` Hz. One per model at a time: creating one ends the model's previous one. `decode`:
+   * greedy by default; a prefix beam (`beam`), or words of a lexicon's text only (`lexicon`, e.g.
+   * "zero one two three four five six seven eight nine oh"), as `transcribe --stream --beam/--lexicon`.
    */
-  async transcriber(sampleRate: number): Promise<WorkerTranscriber> {
-    const id = await this.worker.call<number>({ op: 'streamCreate', model: this.id, sampleRate });
+  async transcriber(sampleRate: number, decode: WorkerDecodeOptions = {}): Promise<WorkerTranscriber> {
+    const id = await this.worker.call<number>({ op: 'streamCreate', model: this.id, sampleRate, decode });
     return new WorkerTranscriber(this.worker, id);
   }
 

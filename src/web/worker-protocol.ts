@@ -44,9 +44,19 @@ type Req =
   | { op: 'genStart'; gen: number; prompt: string }
   | { op: 'genNext'; gen: number; count: number }
   | { op: 'genDispose'; gen: number }
-  | { op: 'streamCreate'; model: number; sampleRate: number }
+  | { op: 'streamCreate'; model: number; sampleRate: number; decode?: WorkerDecodeOptions }
   | { op: 'streamPush'; stream: number; samples: Float32Array }
   | { op: 'streamEnd'; stream: number };
+
+/**
+ * Decoding of a worker's streaming transcriber: DecodeOptions (src/sparse/transcribe.ts) with the lexicon
+ * as its text (words separated by spaces or new lines), which crosses the worker boundary where a
+ * compiled constraint cannot.
+ */
+export interface WorkerDecodeOptions {
+  beam?: number;
+  lexicon?: string;
+}
 
 export type WorkerRequest = Req & { id: number };
 

@@ -12,6 +12,7 @@
 import { SparseModel, type SparseState } from '../sparse/runtime.js';
 import { CharGenerator, charVocab } from '../sparse/generate.js';
 import { StreamingTranscriber } from '../sparse/stream.js';
+import { lexiconOf } from '../sparse/transcribe.js';
 import { createWebEngine, type Engine, type KernelChoice } from '../kernels/engine-web.js';
 import type { WorkerLoadRequestOptions, WorkerModelInfo, WorkerRequest } from './worker-protocol.js';
 
@@ -156,7 +157,9 @@ async function handle(req: WorkerRequest): Promise<{ result: unknown; transfer?:
       let state = streamStates.get(req.model);
       if (!state) streamStates.set(req.model, (state = model.createState(1)));
       const id = nextId++;
-      streams.set(id, { model: req.model, t: new StreamingTranscriber(model, req.sampleRate, { state }) });
+      const d = req.decode ?? {};
+      const decode = { beam: d.beam, lexicon: d.lexicon !== undefined ? lexiconOf(d.lexicon).constraint : undefined };
+      streams.set(id, { model: req.model, t: new StreamingTranscriber(model, req.sampleRate, { state, decode }) });
       return { result: id };
     }
     case 'streamPush': {

@@ -20,14 +20,14 @@ export function registerDataSpeech(dataCommand: Command): void {
   dataCommand
     .command('speech')
     .description(
-      'Synthesise a connected-digit speech corpus with flite and espeak-ng (+ sox): 16 kHz WAVs and manifest.json, ' +
+      'Synthesise a connected-digit speech corpus with flite, espeak-ng and festival (+ sox): 16 kHz WAVs and manifest.json, ' +
         'speaker-independent train/valid/test split. Cached and resumable: re-running continues where it stopped.',
     )
     .option('--utterances <n>', 'number of utterances', int('--utterances', 1), 5000)
     .option('-o, --out <dir>', 'output directory', 'data/speech')
     .option('--seed <s>', 'random seed (same seed, same corpus)', int('--seed', 0), 1)
     .option('--jobs <n>', 'parallel synthesis jobs', int('--jobs', 1), 2)
-    .addOption(new Option('--recipe <name>', 'robust: espeak-ng for train/valid/test, flite held out as "test-synth", training augmentations, ' +
+    .addOption(new Option('--recipe <name>', 'robust: espeak-ng for train/valid/test, flite held out as "test-synth" and festival as "valid-synth", training augmentations, ' +
       'noisy test conditions; classic: the corpus before recipes (both synthesizers in every split)').choices(['robust', 'classic']).default('robust'))
     .option('--augment <list>', `robust recipe: training augmentations, comma-separated from ${AUGMENTS.join(', ')}; or all, or none`, DEFAULT_AUGMENT.join(','))
     .action(action(async (o: { utterances: number; out: string; seed: number; jobs: number; recipe: 'robust' | 'classic'; augment: string }, cmd: Command) => {
@@ -72,7 +72,7 @@ export function registerDataSpeech(dataCommand: Command): void {
         const secs = m.utterances.reduce((a, u) => a + u.seconds, 0);
         process.stderr.write(
           `speech: done in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${(secs / 3600).toFixed(2)} h of audio; ` +
-            [...SPLITS, ...EVAL_SPLITS].filter((s) => count(s) > 0).map((s) => `${s} ${count(s)} (${speakers(s)} voices)`).join(', ') + '\n' +
+            [...SPLITS, ...EVAL_SPLITS].filter((s) => count(s) > 0).map((s) => `${s} ${count(s)} (${speakers(s)} voice${speakers(s) === 1 ? '' : 's'})`).join(', ') + '\n' +
             `speech: manifest ${resolve(outDir, 'manifest.json')}\n`,
         );
       } catch (e) {

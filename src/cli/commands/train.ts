@@ -243,7 +243,7 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
 }
 
 const EVAL_DESCRIPTIONS: Record<string, string> = {
-  'test-synth': 'held-out synthesizer', 'test-babble10': 'test voices, babble at 10 dB SNR', 'test-pink10': 'test voices, pink noise at 10 dB SNR',
+  'test-synth': 'held-out synthesizer', 'valid-synth': 'validation synthesizer (festival, never trained on)', 'test-babble10': 'test voices, babble at 10 dB SNR', 'test-pink10': 'test voices, pink noise at 10 dB SNR',
   'valid-babble10': 'validation voices, babble at 10 dB SNR', 'valid-pink10': 'validation voices, pink noise at 10 dB SNR',
 };
 

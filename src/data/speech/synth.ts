@@ -31,6 +31,8 @@
 //     derived from the test and valid splits once they are synthesised: 'test-babble10' (babble of 3
 //     other test utterances) and 'test-pink10' (pink noise), both at exactly 10 dB SNR, and the same
 //     for valid ('valid-babble10', 'valid-pink10': choices are made on these, never on test).
+//     A third synthesizer, festival's ked diphone voice, forms 'valid-synth': an unseen synthesizer
+//     to choose on, so that 'test-synth' (flite) is never used for a choice. It is never trained on.
 //
 // Files: <outDir>/wav/<split>/<id>.wav, and <outDir>/manifest.json (written atomically) listing
 // the finished utterances. Re-running skips utterances whose file exists with the recorded size
@@ -49,11 +51,11 @@ import { addNoiseAtSnr, applyGain, colouredNoise, mixBabble, NOISE_KINDS, type N
 export type Split = 'train' | 'valid' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'valid', 'test'];
 /** Extra evaluation splits of the robust recipe: the held-out synthesizer, and the test split in noise. */
-export type EvalSplit = 'test-synth' | 'test-babble10' | 'test-pink10' | 'valid-babble10' | 'valid-pink10';
-export const EVAL_SPLITS: readonly EvalSplit[] = ['test-synth', 'test-babble10', 'test-pink10', 'valid-babble10', 'valid-pink10'];
+export type EvalSplit = 'test-synth' | 'valid-synth' | 'test-babble10' | 'test-pink10' | 'valid-babble10' | 'valid-pink10';
+export const EVAL_SPLITS: readonly EvalSplit[] = ['test-synth', 'valid-synth', 'test-babble10', 'test-pink10', 'valid-babble10', 'valid-pink10'];
 /** 'babble': the robust recipe's bank of babble talkers (espeak-ng training voices), mixed into training noise; never trained or scored on. */
 export type CorpusSplit = Split | EvalSplit | 'babble';
-export type Synth = 'flite' | 'espeak';
+export type Synth = 'flite' | 'espeak' | 'festival';
 
 /** Training-time distortions of the robust recipe that can be switched on and off (data speech --augment). */
 export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices';
@@ -89,6 +91,8 @@ export function robustRecipe(augment: readonly AugmentName[] = DEFAULT_AUGMENT):
 export const DIGIT_WORDS: readonly string[] = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'oh'];
 export const ESPEAK_ACCENTS: readonly string[] = ['en-us', 'en-gb', 'en-gb-scotland', 'en-gb-x-rp', 'en-gb-x-gbclan', 'en-gb-x-gbcwmd', 'en-029'];
 
+export interface SplitSpeakers { flite: readonly string[]; espeak: readonly string[]; festival?: readonly string[] }
+
 /** Speaker identities per split: flite voices and espeak-ng variants (robotic/whisper variants left out). */
 export const SPEAKERS: Readonly<Record<Split, { flite: readonly string[]; espeak: readonly string[] }>> = {
   train: {
@@ -110,12 +114,19 @@ export const EXTRA_TRAIN_VARIANTS: readonly string[] = [
 ];
 /** Robust recipe: every flite voice is in 'test-synth'. */
 export const FLITE_VOICES: readonly string[] = ['kal16', 'kal', 'awb', 'rms', 'slt'];
+/**
+ * Robust recipe: festival voices of 'valid-synth'. Only ked (festvox-kdlpc16k): festival's other
+ * English voices are flite's speakers (kal, slt), which would leak the held-out test synthesizer.
+ */
+export const FESTIVAL_VOICES: readonly string[] = ['ked'];
+/** Robust recipe: 'valid-synth' has round(VALID_SYNTH_SHARE · n) utterances for n planned ones. */
+export const VALID_SYNTH_SHARE = 0.08;
 
 const FLITE_F0: Record<string, [number, number]> = { slt: [140, 220] };
 const MALE_F0: [number, number] = [85, 145];
 
 export const SAMPLE_RATE = 16000;
-export const INSTALL_HINT = 'apt-get install -y flite espeak-ng sox';
+export const INSTALL_HINT = 'apt-get install -y flite espeak-ng sox festival festvox-kdlpc16k';
 
 export interface Utterance {
   id: string;
@@ -128,7 +139,7 @@ export interface Utterance {
   speaker: string;
   split: CorpusSplit;
   synth: Synth;
-  /** flite: duration_stretch and int_f0_target_mean; espeak-ng: speed (wpm), pitch (0–99) and word gap (10 ms units). */
+  /** flite and festival: duration stretch and target F0 mean (Hz); espeak-ng: speed (wpm), pitch (0–99) and word gap (10 ms units). */
   prosody: { stretch?: number; f0?: number; speed?: number; pitch?: number; gap?: number };
   /** sox tempo factor, or null. */
   tempo: number | null;
@@ -165,8 +176,8 @@ export interface Manifest {
   /** Utterances requested by the last run; `complete` when all of them are present. */
   requested: number;
   complete: boolean;
-  /** Speaker identities per split (flite voices and espeak-ng variants). */
-  speakers: Record<string, { flite: readonly string[]; espeak: readonly string[] }>;
+  /** Speaker identities per split (flite voices, espeak-ng variants and, robust recipe, festival voices). */
+  speakers: Record<string, SplitSpeakers>;
   utterances: ManifestEntry[];
 }
 
@@ -310,6 +321,7 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
     out.push(utt);
   }
   if (on.has('noise')) out.push(...babbleBank(seed));
+  out.push(...validSynth(n, seed));
   // Evaluation conditions: every test (valid) utterance again, in noise at a fixed SNR.
   recipe.conditions.forEach((c, ci) => {
     const from = c.split.startsWith('valid-') ? 'valid' : 'test';
@@ -332,6 +344,21 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
     }
   });
   return out;
+}
+
+/** 'valid-synth': utterance k depends only on (seed, k), so a larger n only appends. */
+function validSynth(n: number, seed: number): Utterance[] {
+  return Array.from({ length: Math.round(VALID_SYNTH_SHARE * n) }, (_, k) => {
+    const r = new Rng(mix(seed ^ 0x3c6ef372, k));
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r.next() * xs.length)];
+    const text = Array.from({ length: 1 + Math.floor(r.next() * 7) }, () => pick(DIGIT_WORDS)).join(' ');
+    const v = pick(FESTIVAL_VOICES);
+    const id = `s${String(k).padStart(6, '0')}`;
+    return {
+      id, path: `wav/valid-synth/${id}.wav`, text, voice: `festival/${v}`, speaker: `festival/${v}`, split: 'valid-synth' as const,
+      synth: 'festival' as const, prosody: { stretch: round(r.uniform(0.8, 1.3), 3), f0: Math.round(r.uniform(...MALE_F0)) }, tempo: null, snrDb: null,
+    };
+  });
 }
 
 /** The babble bank: BABBLE_BANK long digit strings by espeak-ng training voices (synthesised once per corpus). */
@@ -374,8 +401,11 @@ function run(cmd: string, args: string[], signal?: AbortSignal): Promise<{ stdou
   });
 }
 
-/** Check that flite (with the needed voices), espeak-ng and sox are installed; throws SynthesizerMissingError. */
-export async function checkSynthesizers(): Promise<void> {
+/**
+ * Check that flite (with the needed voices), espeak-ng and sox, and with `festival` festival and its
+ * voices, are installed; throws SynthesizerMissingError.
+ */
+export async function checkSynthesizers(festival = false): Promise<void> {
   const { stdout } = await run('flite', ['-lv']);
   const have = new Set(stdout.replace(/^.*:/, '').trim().split(/\s+/));
   const need = SPLITS.flatMap((s) => SPEAKERS[s].flite);
@@ -383,6 +413,38 @@ export async function checkSynthesizers(): Promise<void> {
   if (missing.length) throw new SynthesizerMissingError('flite', `lacks the voice(s) ${missing.join(', ')} (found: ${[...have].join(' ')})`);
   await run('espeak-ng', ['--version']);
   await run('sox', ['--version']);
+  if (festival)
+    for (const v of FESTIVAL_VOICES)
+      await run('festival', ['-b', `(voice_${v}_diphone)`]).catch((e: unknown) => {
+        throw e instanceof SynthesizerMissingError ? e : new SynthesizerMissingError('festival', `lacks the voice ${v}_diphone (package festvox-kdlpc16k)`);
+      });
+}
+
+/** A Scheme string literal. */
+const schemeString = (s: string): string => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+
+/**
+ * Render festival utterances into `<tmpDir>/<id>.raw.wav`, many per process: festival takes about a
+ * second to start, and a corpus has hundreds of them. Prosody as flite's: duration stretch and the
+ * intonation model's target F0 mean.
+ */
+async function renderFestival(us: readonly Pick<Utterance, 'id' | 'voice' | 'prosody' | 'text'>[], tmpDir: string, signal?: AbortSignal): Promise<void> {
+  const BATCH = 200;
+  for (let b = 0; b < us.length; b += BATCH) {
+    const lines: string[] = [];
+    for (const u of us.slice(b, b + BATCH)) {
+      lines.push(`(voice_${u.voice.slice('festival/'.length)}_diphone)`, `(Parameter.set 'Duration_Stretch ${u.prosody.stretch})`,
+        `(set! int_lr_params '((target_f0_mean ${u.prosody.f0}) (target_f0_std 15) (model_f0_mean 170) (model_f0_std 34)))`,
+        `(utt.save.wave (utt.synth (Utterance Text ${schemeString(u.text)})) ${schemeString(join(tmpDir, `${u.id}.raw.wav`))} 'riff)`);
+    }
+    const script = join(tmpDir, `festival-${process.pid}-${b}.scm`);
+    await writeFile(script, lines.join('\n') + '\n');
+    try {
+      await run('festival', ['-b', script], signal);
+    } finally {
+      await rm(script, { force: true });
+    }
+  }
 }
 
 async function fileSize(p: string): Promise<number> {
@@ -424,7 +486,9 @@ async function renderVoice(u: Pick<Utterance, 'id' | 'synth' | 'voice' | 'prosod
   const raw = join(tmpDir, `${u.id}${tag}.raw.wav`);
   const std = join(tmpDir, `${u.id}${tag}.16k.wav`);
   try {
-    if (u.synth === 'flite') {
+    if (u.synth === 'festival') {
+      if ((await fileSize(raw)) <= 44) await renderFestival([u], tmpDir, signal); // not rendered ahead (a single utterance)
+    } else if (u.synth === 'flite') {
       const v = u.voice.slice('flite/'.length);
       await run('flite', ['-voice', v, '--setf', `duration_stretch=${u.prosody.stretch}`, '--setf', `int_f0_target_mean=${u.prosody.f0}`, '-t', u.text, '-o', raw], signal);
     } else {
@@ -502,7 +566,7 @@ export function speakersOf(recipe: CorpusRecipe): Manifest['speakers'] {
   const train = recipe.augment.includes('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS.train.espeak;
   return {
     train: { flite: [], espeak: train }, valid: { flite: [], espeak: SPEAKERS.valid.espeak }, test: { flite: [], espeak: SPEAKERS.test.espeak },
-    'test-synth': { flite: FLITE_VOICES, espeak: [] },
+    'test-synth': { flite: FLITE_VOICES, espeak: [] }, 'valid-synth': { flite: [], espeak: [], festival: FESTIVAL_VOICES },
   };
 }
 
@@ -575,9 +639,11 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
     onProgress?.({ done, total, cached, audioSeconds });
     return (await readManifest(outDir))!;
   }
-  await checkSynthesizers();
+  const festival = todo.map((i) => plan[i]).filter((u) => u.synth === 'festival');
+  await checkSynthesizers(festival.length > 0);
   await mkdir(join(outDir, 'tmp'), { recursive: true });
   onProgress?.({ done, total, cached, audioSeconds });
+  await renderFestival(festival, join(outDir, 'tmp'), signal);
 
   // Utterances mixed from other files (derived evaluation utterances, training babble) run after everything else.
   const dependent = (u: Utterance): boolean => u.source !== undefined || u.noise?.sources !== undefined;
