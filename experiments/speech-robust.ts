@@ -15,6 +15,9 @@
 //       the evaluation splits it scored at the end), without evaluating again.
 //   node dist/experiments/speech-robust.js table results/speech-robust/*.json
 //       a markdown table of the summaries (one row each), in the order given.
+//   node dist/experiments/speech-robust.js screen-table results/speech-robust/*.json
+//       the screening table: validation conditions first, and the rule's score (mean CER over the four
+//       validation conditions: clean, babble 10 dB, pink 10 dB, and the festival synthesizer).
 
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { createEngine } from '../src/kernels/engine.js';
@@ -155,14 +158,23 @@ const SCREEN_COLUMNS: [Column, string][] = [
   ['test', 'test'], ['test-synth', 'held-out synthesizer'], ['test-babble10', 'test, babble 10 dB'], ['test-pink10', 'test, pink 10 dB'],
 ];
 
-/** Markdown table: CER / WER (%) per evaluation split. */
-export function summaryTable(rows: readonly RobustSummary[], columns = COLUMNS): string {
+/** The screening rule's conditions: every validation condition, the validation synthesizer included. */
+export const RULE_SPLITS: readonly Column[] = ['valid', 'valid-babble10', 'valid-pink10', 'valid-synth'];
+
+/** The screening rule's score: mean CER over RULE_SPLITS (undefined when one is missing). */
+export function ruleScore(r: RobustSummary): number | undefined {
+  const xs = RULE_SPLITS.map((s) => r.evals[s]?.cer);
+  return xs.every((x) => x !== undefined) ? xs.reduce((a, b) => a! + b!, 0)! / xs.length : undefined;
+}
+
+/** Markdown table: CER / WER (%) per evaluation split; with `rule`, the screening rule's mean first. */
+export function summaryTable(rows: readonly RobustSummary[], columns = COLUMNS, rule = false): string {
   const COLUMNS = columns;
   const f = (x: number | undefined): string => (x === undefined ? '—' : (100 * x).toFixed(1));
-  const head = `| run | ${COLUMNS.map(([, n]) => `${n} CER / WER`).join(' | ')} | non-zero params | command |`;
-  const sep = `|${' --- |'.repeat(COLUMNS.length + 3)}`;
+  const head = `| run |${rule ? ' mean valid CER (4 conditions) |' : ''} ${COLUMNS.map(([, n]) => `${n} CER / WER`).join(' | ')} | non-zero params | command |`;
+  const sep = `|${' --- |'.repeat(COLUMNS.length + 3 + (rule ? 1 : 0))}`;
   const lines = rows.map((r) =>
-    `| ${r.label} | ${COLUMNS.map(([s]) => `${f(r.evals[s]?.cer)} / ${f(r.evals[s]?.wer)}`).join(' | ')} | ${r.parameters.nonZero.toLocaleString('en-US')} | \`${r.command}\` |`);
+    `| ${r.label} |${rule ? ` ${f(ruleScore(r))} |` : ''} ${COLUMNS.map(([s]) => `${f(r.evals[s]?.cer)} / ${f(r.evals[s]?.wer)}`).join(' | ')} | ${r.parameters.nonZero.toLocaleString('en-US')} | \`${r.command}\` |`);
   return [head, sep, ...lines].join('\n');
 }
 
@@ -186,7 +198,7 @@ async function main(): Promise<void> {
   else if (cmd === 'table' || cmd === 'screen-table') {
     const rows: RobustSummary[] = [];
     for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
-    process.stdout.write(summaryTable(rows, cmd === 'table' ? COLUMNS : SCREEN_COLUMNS) + '\n');
+    process.stdout.write(summaryTable(rows, cmd === 'table' ? COLUMNS : SCREEN_COLUMNS, cmd === 'screen-table') + '\n');
   } else if (cmd === 'lexicon-table') {
     const rows: RobustSummary[] = [];
     for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);

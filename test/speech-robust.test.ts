@@ -13,10 +13,11 @@ import {
   addNoiseAtSnr, applyMelWarp, applySpecMasks, colouredNoise, drawSpecMasks, melWarpSources, mixBabble, rms, snrDb, type SpecAugmentOptions,
 } from '../src/data/speech/augment.js';
 import {
-  CLASSIC_RECIPE, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, SPEAKERS, planUtterances, robustRecipe, synthesizeCorpus, type Utterance,
+  AUGMENTS, CLASSIC_RECIPE, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, SPEAKERS, planUtterances, robustRecipe, synthesizeCorpus, type Utterance,
 } from '../src/data/speech/synth.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
 import { parseSpecAugment } from '../src/cli/commands/train.js';
+import { parseAugment } from '../src/cli/commands/data-speech.js';
 
 const strip = (us: Utterance[], split: string): Utterance[] => us.filter((u) => u.split === split);
 
@@ -28,9 +29,11 @@ test('robust plan: deterministic per seed, prefix-stable, augmentation settings 
   const small = planUtterances(300, 5, robustRecipe());
   const own = (us: Utterance[]): Utterance[] => us.filter((u) => u.split !== 'babble' && u.split !== 'valid-synth' && !u.source);
   assert.deepEqual(own(small), own(a).slice(0, 300));
-  // The festival validation split grows with n and keeps its first utterances.
-  assert.equal(strip(a, 'valid-synth').length, 48);
-  assert.deepEqual(strip(small, 'valid-synth'), strip(a, 'valid-synth').slice(0, 24));
+  // Without 'festival' in training, festival's voice forms 'valid-synth', which grows with n and keeps its first utterances.
+  const noFest = robustRecipe(AUGMENTS.filter((x) => x !== 'festival'));
+  assert.equal(strip(a, 'valid-synth').length, 0, 'festival is trained on by default: no unseen validation synthesizer');
+  assert.equal(strip(planUtterances(600, 5, noFest), 'valid-synth').length, 48);
+  assert.deepEqual(strip(planUtterances(300, 5, noFest), 'valid-synth'), strip(planUtterances(600, 5, noFest), 'valid-synth').slice(0, 24));
   const train = strip(a, 'train');
   for (const key of ['speed', 'pitchCents', 'reverb', 'telephone', 'gainDb', 'noise'] as const)
     assert.ok(train.some((u) => u[key] !== undefined), `some training utterance has ${key}`);
@@ -41,8 +44,20 @@ test('robust plan: deterministic per seed, prefix-stable, augmentation settings 
     assert.ok(u.speed === undefined && u.pitchCents === undefined && u.reverb === undefined && u.gainDb === undefined && !u.prosody.gap && (u.noise === undefined || u.source !== undefined), u.id);
   // Switching augmentations off changes only the training utterances: valid/test/test-synth are the same sets.
   const none = planUtterances(600, 5, robustRecipe([]));
-  for (const s of ['valid', 'test', 'test-synth', 'valid-synth', 'test-pink10']) assert.deepEqual(strip(none, s), strip(a, s), s);
-  assert.ok(strip(none, 'train').every((u) => !u.noise && u.speed === undefined && u.reverb === undefined));
+  for (const s of ['valid', 'test', 'test-synth', 'test-pink10']) assert.deepEqual(strip(none, s), strip(a, s), s);
+  assert.ok(strip(none, 'train').every((u) => !u.noise && u.speed === undefined && u.reverb === undefined && u.synth === 'espeak'));
+  // 'festival' swaps the voice of about 20% of the training utterances and changes nothing else of them.
+  const fest = strip(a, 'train').filter((u) => u.synth === 'festival');
+  assert.ok(fest.length > 0.15 * strip(a, 'train').length && fest.length < 0.25 * strip(a, 'train').length, `${fest.length} festival utterances`);
+  const without = new Map(strip(planUtterances(600, 5, noFest), 'train').map((u) => [u.id, u]));
+  for (const u of strip(a, 'train')) {
+    const w = without.get(u.id)!;
+    const { voice, speaker, synth, prosody, ...rest } = u;
+    const { voice: v2, speaker: s2, synth: y2, prosody: p2, ...rest2 } = w;
+    assert.deepEqual(rest, rest2, u.id);
+    if (synth === 'espeak') assert.deepEqual([voice, speaker, prosody], [v2, s2, p2], u.id);
+    else assert.ok(voice === 'festival/ked' && y2 === 'espeak' && prosody.stretch !== undefined && prosody.f0 !== undefined, u.id);
+  }
 });
 
 test('robust plan: flite is held out (never in train/valid/test), voices split by speaker, noisy test conditions', () => {
@@ -50,16 +65,19 @@ test('robust plan: flite is held out (never in train/valid/test), voices split b
   const by = (s: string): Set<string> => new Set(strip(a, s).map((u) => u.speaker));
   for (const s of ['train', 'valid', 'test']) {
     assert.ok(strip(a, s).length > 0);
-    assert.ok(strip(a, s).every((u) => u.synth === 'espeak' && !u.voice.startsWith('flite')), `${s} is espeak-ng only`);
+    assert.ok(strip(a, s).every((u) => u.synth !== 'flite' && !u.voice.startsWith('flite')), `${s} has no flite voice`);
+    if (s !== 'train') assert.ok(strip(a, s).every((u) => u.synth === 'espeak'), `${s} is espeak-ng only`);
   }
   const synth = strip(a, 'test-synth');
   assert.ok(synth.length > 100 && synth.every((u) => u.synth === 'flite'));
   assert.deepEqual(by('test-synth'), new Set(FLITE_VOICES.map((v) => `flite/${v}`)));
-  // The validation synthesizer: festival only, in no other split, and none of its speakers is a flite one.
-  const vs = strip(a, 'valid-synth');
+  // festival's voice is none of flite's speakers. Without 'festival' in training it is the validation
+  // synthesizer: festival only there, in no other split.
+  const b = planUtterances(2000, 1, robustRecipe(AUGMENTS.filter((x) => x !== 'festival')));
+  const vs = strip(b, 'valid-synth');
   assert.ok(vs.length === 160 && vs.every((u) => u.synth === 'festival' && u.source === undefined && u.noise === undefined));
-  assert.ok(a.every((u) => (u.split === 'valid-synth') === (u.synth === 'festival')));
-  for (const v of by('valid-synth')) assert.ok(!FLITE_VOICES.includes(v.split('/')[1]), v);
+  assert.ok(b.every((u) => (u.split === 'valid-synth') === (u.synth === 'festival')));
+  for (const v of new Set([...vs, ...strip(a, 'train')].filter((u) => u.synth === 'festival').map((u) => u.speaker))) assert.ok(!FLITE_VOICES.includes(v.split('/')[1]), v);
   const [tr, va, te] = [by('train'), by('valid'), by('test')];
   for (const v of va) assert.ok(!tr.has(v) && !te.has(v), v);
   for (const v of te) assert.ok(!tr.has(v), v);
@@ -267,4 +285,14 @@ test('training: SpecAugment and VTLP are seeded (same seed, same weights; off, o
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('data speech --augment: a list, all, none, or all but some (-festival)', () => {
+  assert.deepEqual(parseAugment('speed,noise'), ['speed', 'noise']);
+  assert.deepEqual(parseAugment('all'), [...AUGMENTS]);
+  assert.deepEqual(parseAugment('none'), []);
+  assert.deepEqual(parseAugment('-festival'), AUGMENTS.filter((a) => a !== 'festival'));
+  assert.deepEqual(parseAugment('all,-festival,-pauses'), AUGMENTS.filter((a) => a !== 'festival' && a !== 'pauses'));
+  assert.throws(() => parseAugment('speed,-pitch'), /either the augmentations to use \(speed\) or the ones to leave out of all \(-pitch\)/);
+  assert.throws(() => parseAugment('-echo'), /unknown augmentation "echo"/);
 });

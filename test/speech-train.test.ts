@@ -308,14 +308,14 @@ test('smoke: synthesize ~20 utterances, train one short epoch from the CLI, tran
   try {
     const corpus = join(dir, 'speech');
     // The robust recipe without its noise (no babble bank to synthesise: fast); the derived noisy test utterances come on top.
-    const m = await synthesizeCorpus({ utterances: 20, outDir: corpus, seed: 3, recipe: robustRecipe(['speed', 'pitch']) });
-    assert.equal(m.utterances.filter((u) => u.source === undefined && u.split !== 'valid-synth').length, 20);
-    assert.ok(m.utterances.some((u) => u.split === 'valid-synth'), 'a festival validation utterance');
+    const m = await synthesizeCorpus({ utterances: 20, outDir: corpus, seed: 3, recipe: robustRecipe(['speed', 'pitch', 'festival']) });
+    assert.equal(m.utterances.filter((u) => u.source === undefined).length, 20);
+    assert.ok(m.utterances.some((u) => u.split === 'train' && u.synth === 'festival'), 'a festival training utterance');
     const out = join(dir, 'run', 'model.ckpt');
     const r = await run(process.execPath, [BIN, 'train', '--task', 'speech', '--corpus', corpus, '--hidden', '32', '--layers', '1',
       '--epochs', '1', '--batch', '4', '--quiet', '-o', out], { timeout: 120_000 });
     assert.match(r.stderr, /epoch 1(\/1)?: train loss [\d.]+, valid loss/);
-    for (const s of new Set(m.utterances.map((u) => u.split))) if (s.startsWith('test-') || s === 'valid-synth') assert.match(r.stderr, new RegExp(`${s} \\(.*CER [\\d.]+%, WER`), s);
+    for (const s of new Set(m.utterances.map((u) => u.split))) if (s.startsWith('test-')) assert.match(r.stderr, new RegExp(`${s} \\(.*CER [\\d.]+%, WER`), s);
     assert.ok(existsSync(out));
     assert.ok(existsSync(join(dir, 'run', 'model.report.json')));
     assert.ok(existsSync(join(dir, 'run', 'model.curves.svg')));

@@ -7,13 +7,18 @@ import {
 } from '../../data/speech/synth.js';
 import { action, int, UsageError } from '../common.js';
 
-/** --augment: a comma-separated list of AUGMENTS, 'all' or 'none'. */
-function parseAugment(v: string): AugmentName[] {
+/** --augment: a comma-separated list of AUGMENTS, 'all' or 'none'; or all but some: '-festival', 'all,-festival,-pauses'. */
+export function parseAugment(v: string): AugmentName[] {
   if (v === 'none') return [];
-  if (v === 'all') return [...AUGMENTS];
   const xs = v.split(',').map((x) => x.trim()).filter(Boolean);
-  for (const x of xs) if (!AUGMENTS.includes(x as AugmentName)) throw new UsageError(`--augment: unknown augmentation "${x}" (expected a comma-separated list of ${AUGMENTS.join(', ')}, or all, or none)`);
-  return xs as AugmentName[];
+  const drop = xs.filter((x) => x.startsWith('-')).map((x) => x.slice(1));
+  const keep = xs.filter((x) => !x.startsWith('-') && x !== 'all');
+  for (const x of [...drop, ...keep])
+    if (!AUGMENTS.includes(x as AugmentName))
+      throw new UsageError(`--augment: unknown augmentation "${x}" (expected a comma-separated list of ${AUGMENTS.join(', ')}; all; none; or all but some, e.g. -festival)`);
+  if (drop.length && keep.length) throw new UsageError(`--augment: give either the augmentations to use (${keep.join(',')}) or the ones to leave out of all (-${drop.join(',-')}), not both`);
+  if (drop.length || xs.includes('all')) return AUGMENTS.filter((a) => !drop.includes(a));
+  return keep as AugmentName[];
 }
 
 export function registerDataSpeech(dataCommand: Command): void {
@@ -27,9 +32,11 @@ export function registerDataSpeech(dataCommand: Command): void {
     .option('-o, --out <dir>', 'output directory', 'data/speech')
     .option('--seed <s>', 'random seed (same seed, same corpus)', int('--seed', 0), 1)
     .option('--jobs <n>', 'parallel synthesis jobs', int('--jobs', 1), 2)
-    .addOption(new Option('--recipe <name>', 'robust: espeak-ng for train/valid/test, flite held out as "test-synth" and festival as "valid-synth", training augmentations, ' +
+    .addOption(new Option('--recipe <name>', 'robust: espeak-ng (and festival, in train) for train/valid/test, flite held out as "test-synth", training augmentations, ' +
       'noisy test conditions; classic: the corpus before recipes (both synthesizers in every split)').choices(['robust', 'classic']).default('robust'))
-    .option('--augment <list>', `robust recipe: training augmentations, comma-separated from ${AUGMENTS.join(', ')}; or all, or none`, DEFAULT_AUGMENT.join(','))
+    .option('--augment <list>', `robust recipe: training augmentations, comma-separated from ${AUGMENTS.join(', ')} ` +
+      '(festival: a second synthesizer speaks 20% of the training utterances; without it, festival forms the "valid-synth" split instead, an unseen ' +
+      'synthesizer to choose on); or all, or none, or all but some: -festival', DEFAULT_AUGMENT.join(','))
     .action(action(async (o: { utterances: number; out: string; seed: number; jobs: number; recipe: 'robust' | 'classic'; augment: string }, cmd: Command) => {
       if (o.recipe === 'classic' && cmd.getOptionValueSource('augment') === 'cli') throw new UsageError('--augment applies to --recipe robust only');
       const recipe = o.recipe === 'classic' ? CLASSIC_RECIPE : robustRecipe(parseAugment(o.augment));

@@ -31,8 +31,10 @@
 //     derived from the test and valid splits once they are synthesised: 'test-babble10' (babble of 3
 //     other test utterances) and 'test-pink10' (pink noise), both at exactly 10 dB SNR, and the same
 //     for valid ('valid-babble10', 'valid-pink10': choices are made on these, never on test).
-//     A third synthesizer, festival's ked diphone voice, forms 'valid-synth': an unseen synthesizer
-//     to choose on, so that 'test-synth' (flite) is never used for a choice. It is never trained on.
+//     A third synthesizer, festival's ked diphone voice, is either trained on ('festival', on by
+//     default: it speaks 20% of the training utterances, with every training augmentation) or, when
+//     'festival' is off, forms 'valid-synth': an unseen synthesizer to choose on, so that 'test-synth'
+//     (flite) is never used for a choice. flite is never trained on.
 //
 // Files: <outDir>/wav/<split>/<id>.wav, and <outDir>/manifest.json (written atomically) listing
 // the finished utterances. Re-running skips utterances whose file exists with the recorded size
@@ -58,8 +60,8 @@ export type CorpusSplit = Split | EvalSplit | 'babble';
 export type Synth = 'flite' | 'espeak' | 'festival';
 
 /** Training-time distortions of the robust recipe that can be switched on and off (data speech --augment). */
-export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices';
-export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices'];
+export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival';
+export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival'];
 
 /** How a corpus is made; recorded in its manifest. */
 export interface CorpusRecipe {
@@ -121,6 +123,8 @@ export const FLITE_VOICES: readonly string[] = ['kal16', 'kal', 'awb', 'rms', 's
 export const FESTIVAL_VOICES: readonly string[] = ['ked'];
 /** Robust recipe: 'valid-synth' has round(VALID_SYNTH_SHARE · n) utterances for n planned ones. */
 export const VALID_SYNTH_SHARE = 0.08;
+/** Robust recipe with 'festival': the share of training utterances spoken by a festival voice instead of espeak-ng. */
+export const FESTIVAL_TRAIN_SHARE = 0.2;
 
 const FLITE_F0: Record<string, [number, number]> = { slt: [140, 220] };
 const MALE_F0: [number, number] = [85, 145];
@@ -288,6 +292,7 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
     const revP = r.next(), revR = Math.round(r.uniform(10, 80)), revRoom = Math.round(r.uniform(10, 100));
     const telP = r.next();
     const gainP = r.next(), gainV = round(r.uniform(-20, 10), 1);
+    const festP = r.next(); // drawn last: the draws above are those of corpora made before 'festival'
     const train = split === 'train';
     let synth: Synth, voice: string, speaker: string, prosody: Utterance['prosody'];
     if (split === 'test-synth') {
@@ -296,6 +301,10 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
       const [lo, hi] = FLITE_F0[v] ?? MALE_F0;
       voice = speaker = `flite/${v}`;
       prosody = { stretch: round(0.8 + 0.5 * v1, 3), f0: Math.round(lo + (hi - lo) * v2) };
+    } else if (train && on.has('festival') && festP < FESTIVAL_TRAIN_SHARE) {
+      synth = 'festival';
+      voice = speaker = `festival/${pick(FESTIVAL_VOICES, vVoice)}`;
+      prosody = { stretch: round(0.8 + 0.5 * v1, 3), f0: Math.round(MALE_F0[0] + (MALE_F0[1] - MALE_F0[0]) * v2) };
     } else {
       synth = 'espeak';
       const variants = train && on.has('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS[split as Split].espeak;
@@ -321,7 +330,8 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
     out.push(utt);
   }
   if (on.has('noise')) out.push(...babbleBank(seed));
-  out.push(...validSynth(n, seed));
+  // festival is an unseen synthesizer to choose on only when no training utterance uses it.
+  if (!on.has('festival')) out.push(...validSynth(n, seed));
   // Evaluation conditions: every test (valid) utterance again, in noise at a fixed SNR.
   recipe.conditions.forEach((c, ci) => {
     const from = c.split.startsWith('valid-') ? 'valid' : 'test';
@@ -564,9 +574,12 @@ async function synthesizeOne(u: Utterance, outDir: string, seed: number, index: 
 export function speakersOf(recipe: CorpusRecipe): Manifest['speakers'] {
   if (recipe.name === 'classic') return SPEAKERS;
   const train = recipe.augment.includes('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS.train.espeak;
+  const festival = recipe.augment.includes('festival');
   return {
-    train: { flite: [], espeak: train }, valid: { flite: [], espeak: SPEAKERS.valid.espeak }, test: { flite: [], espeak: SPEAKERS.test.espeak },
-    'test-synth': { flite: FLITE_VOICES, espeak: [] }, 'valid-synth': { flite: [], espeak: [], festival: FESTIVAL_VOICES },
+    train: { flite: [], espeak: train, ...(festival ? { festival: FESTIVAL_VOICES } : {}) },
+    valid: { flite: [], espeak: SPEAKERS.valid.espeak }, test: { flite: [], espeak: SPEAKERS.test.espeak },
+    'test-synth': { flite: FLITE_VOICES, espeak: [] },
+    ...(festival ? {} : { 'valid-synth': { flite: [], espeak: [], festival: FESTIVAL_VOICES } }),
   };
 }
 
