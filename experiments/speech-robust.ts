@@ -15,6 +15,10 @@
 //       the evaluation splits it scored at the end), without evaluating again.
 //   node dist/experiments/speech-robust.js table results/speech-robust/*.json
 //       a markdown table of the summaries (one row each), in the order given.
+//   node dist/experiments/speech-robust.js compare --base A1.json,A2.json,A3.json --new B1.json,B2.json,B3.json --seeds 1234,1235,1236
+//       row B against row A over training seeds (the i-th file of each is seed i), per split: mean ± sd
+//       CER of each row, and B's relative CER effect (paired by seed, positive = B better) with the
+//       claims' verdict rule (experiments/verdict.ts: beyond 2 standard errors).
 //   node dist/experiments/speech-robust.js screen-table results/speech-robust/*.json
 //       the screening table: validation conditions first, and the rule's score (mean CER over the four
 //       validation conditions: clean, babble 10 dB, pink 10 dB, and the festival synthesizer).
@@ -28,6 +32,7 @@ import { evaluateSpeech, sparseRecognizerOf } from '../src/train/speech.js';
 import { LEXICON_BEAM, lexiconOf, type DecodeOptions } from '../src/sparse/transcribe.js';
 import { featureConfigOf, resolveFeatureSettings } from '../src/sparse/transcribe.js';
 import { cerCounts, werCounts } from '../src/nn/metrics.js';
+import { effectText, relativeEffect, stats, statsText, verdict, VERDICT_RULE } from './verdict.js';
 
 const CLASSIC_UNSEEN_FLITE = ['flite/rms', 'flite/slt'];
 type Score = { cer: number; wer: number; utterances: number };
@@ -191,6 +196,21 @@ export function lexiconTable(rows: readonly RobustSummary[]): string {
   return [head, sep, ...lines].join('\n');
 }
 
+/** Markdown: row B against row A over seeds, per split (CER and WER), with the verdict of "B is better". */
+export function compareTable(a: readonly RobustSummary[], b: readonly RobustSummary[], seeds: readonly number[]): string {
+  const cols = COLUMNS.filter(([s]) => a.every((r) => r.evals[s]) && b.every((r) => r.evals[s]));
+  const lines = [`| split | metric | ${a[0].label} (mean ± sd, %) | ${b[0].label} (mean ± sd, %) | relative effect of the second (positive = better) | verdict |`,
+    '| --- | --- | --- | --- | --- | --- |'];
+  for (const [s, name] of cols) {
+    for (const m of ['cer', 'wer'] as const) {
+      const va = new Map(a.map((r, i) => [seeds[i], r.evals[s]![m]])), vb = new Map(b.map((r, i) => [seeds[i], r.evals[s]![m]]));
+      const e = relativeEffect(va, vb);
+      lines.push(`| ${name} | ${m.toUpperCase()} | ${statsText(stats([...va.values()]), 2, 100)} | ${statsText(stats([...vb.values()]), 2, 100)} | ${effectText(e)} | ${verdict(e)} |`);
+    }
+  }
+  return `${lines.join('\n')}\n\nSeeds ${seeds.join(', ')}. Rule: ${VERDICT_RULE}`;
+}
+
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   if (cmd === 'eval') await evalCommand(rest);
@@ -199,6 +219,15 @@ async function main(): Promise<void> {
     const rows: RobustSummary[] = [];
     for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
     process.stdout.write(summaryTable(rows, cmd === 'table' ? COLUMNS : SCREEN_COLUMNS, cmd === 'screen-table') + '\n');
+  } else if (cmd === 'compare') {
+    const opt = optOf(rest);
+    const files = (k: string): string[] => opt(k)?.split(',') ?? [];
+    const seeds = (opt('--seeds') ?? '').split(',').filter(Boolean).map(Number);
+    const [fa, fb] = [files('--base'), files('--new')];
+    if (!fa.length || fa.length !== fb.length || fa.length !== seeds.length || seeds.some((x) => !Number.isInteger(x)))
+      throw new Error('usage: compare --base A1.json,A2.json,… --new B1.json,B2.json,… --seeds S1,S2,… (one file per seed, in the same order)');
+    const read = async (f: string): Promise<RobustSummary> => JSON.parse(await readFile(f, 'utf8')) as RobustSummary;
+    process.stdout.write(compareTable(await Promise.all(fa.map(read)), await Promise.all(fb.map(read)), seeds) + '\n');
   } else if (cmd === 'lexicon-table') {
     const rows: RobustSummary[] = [];
     for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, describeRecipe, EVAL_SPLITS, robustRecipe, SPLITS, synthesizeCorpus, type AugmentName, type SynthProgress,
+  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, describeRecipe, EVAL_SPLITS, readManifest, robustRecipe, SPLITS, synthesizeCorpus, type AugmentName, type SynthProgress,
 } from '../../data/speech/synth.js';
 import { action, int, UsageError } from '../common.js';
 
@@ -58,6 +58,10 @@ export function registerDataSpeech(dataCommand: Command): void {
         process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
       };
       process.stderr.write(`speech: ${o.utterances} utterances, seed ${o.seed}, recipe ${describeRecipe(recipe)}, into ${outDir}\n`);
+      const before = await readManifest(outDir).catch(() => undefined);
+      if (before && before.requested > o.utterances)
+        process.stderr.write(`speech: warning: ${outDir} holds a corpus of ${before.requested} utterances; its manifest will list only the first ${o.utterances} ` +
+          `(the files stay: re-run with --utterances ${before.requested} to list them all again)\n`);
       const ac = new AbortController();
       const onSig = (): void => ac.abort(new Error('interrupted (re-run the same command to resume)'));
       process.once('SIGINT', onSig);

@@ -117,8 +117,9 @@ export const EXTRA_TRAIN_VARIANTS: readonly string[] = [
 /** Robust recipe: every flite voice is in 'test-synth'. */
 export const FLITE_VOICES: readonly string[] = ['kal16', 'kal', 'awb', 'rms', 'slt'];
 /**
- * Robust recipe: festival voices of 'valid-synth'. Only ked (festvox-kdlpc16k): festival's other
- * English voices are flite's speakers (kal, slt), which would leak the held-out test synthesizer.
+ * Robust recipe: festival's voices (in train with 'festival', else in 'valid-synth'). Only ked
+ * (festvox-kdlpc16k): festival's other English voices are flite's speakers (kal, slt), which would
+ * leak the held-out test synthesizer.
  */
 export const FESTIVAL_VOICES: readonly string[] = ['ked'];
 /** Robust recipe: 'valid-synth' has round(VALID_SYNTH_SHARE · n) utterances for n planned ones. */
@@ -654,6 +655,8 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
   }
   const festival = todo.map((i) => plan[i]).filter((u) => u.synth === 'festival');
   await checkSynthesizers(festival.length > 0);
+  // A stopped run may have left partial files here (festival renders ahead): start clean.
+  await rm(join(outDir, 'tmp'), { recursive: true, force: true });
   await mkdir(join(outDir, 'tmp'), { recursive: true });
   onProgress?.({ done, total, cached, audioSeconds });
   await renderFestival(festival, join(outDir, 'tmp'), signal);
