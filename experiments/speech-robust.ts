@@ -19,6 +19,8 @@
 //       row B against row A over training seeds (the i-th file of each is seed i), per split: mean ± sd
 //       CER of each row, and B's relative CER effect (paired by seed, positive = B better) with the
 //       claims' verdict rule (experiments/verdict.ts: beyond 2 standard errors).
+//   node dist/experiments/speech-robust.js voices-table SPLIT results/speech-robust/*.json
+//       CER / WER (%) per voice of one split (e.g. test-synth: each flite voice), one row per summary.
 //   node dist/experiments/speech-robust.js screen-table results/speech-robust/*.json
 //       the screening table: validation conditions first, and the rule's score (mean CER over the four
 //       validation conditions: clean, babble 10 dB, pink 10 dB, and the festival synthesizer).
@@ -196,6 +198,14 @@ export function lexiconTable(rows: readonly RobustSummary[]): string {
   return [head, sep, ...lines].join('\n');
 }
 
+/** Markdown table: CER / WER (%) per speaker of one split, one row per summary (from `eval`, which records speakers). */
+export function voicesTable(split: Column, rows: readonly RobustSummary[]): string {
+  const voices = [...new Set(rows.flatMap((r) => Object.keys(r.evals[split]?.bySpeaker ?? {})))].sort();
+  const f = (e: Score | undefined): string => (e ? `${(100 * e.cer).toFixed(1)} / ${(100 * e.wer).toFixed(1)}` : '—');
+  return [`| run | ${voices.map((v) => `${v} CER / WER`).join(' | ')} | all CER / WER |`, `|${' --- |'.repeat(voices.length + 2)}`,
+    ...rows.map((r) => `| ${r.label} | ${voices.map((v) => f(r.evals[split]?.bySpeaker?.[v])).join(' | ')} | ${f(r.evals[split])} |`)].join('\n');
+}
+
 /** Markdown: row B against row A over seeds, per split (CER and WER), with the verdict of "B is better". */
 export function compareTable(a: readonly RobustSummary[], b: readonly RobustSummary[], seeds: readonly number[]): string {
   const cols = COLUMNS.filter(([s]) => a.every((r) => r.evals[s]) && b.every((r) => r.evals[s]));
@@ -219,6 +229,12 @@ async function main(): Promise<void> {
     const rows: RobustSummary[] = [];
     for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
     process.stdout.write(summaryTable(rows, cmd === 'table' ? COLUMNS : SCREEN_COLUMNS, cmd === 'screen-table') + '\n');
+  } else if (cmd === 'voices-table') {
+    const [split, ...files] = rest;
+    if (!split || !files.length) throw new Error('usage: voices-table SPLIT FILE.json...');
+    const rows: RobustSummary[] = [];
+    for (const f of files) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
+    process.stdout.write(voicesTable(split as Column, rows) + '\n');
   } else if (cmd === 'compare') {
     const opt = optOf(rest);
     const files = (k: string): string[] => opt(k)?.split(',') ?? [];
