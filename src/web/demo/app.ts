@@ -19,7 +19,7 @@
 
 import {
   SparseModel, WorkerModel, SparseWorker, CharGenerator, charVocab, readSrnn, wasmSimdSupported, wasmRelaxedSupported, fetchModelBytes,
-  denseTwin, modelStats, densityGrid, transcribeWav, speechModelInfo, streamRefusal, encodeWav16, createWebEngine, crossOriginIsolatedNow, browserCores,
+  denseTwin, modelStats, densityGrid, transcribeWav, lexiconOf, speechModelInfo, streamRefusal, encodeWav16, createWebEngine, crossOriginIsolatedNow, browserCores,
   type SrnnFile, type GeneratedToken, type WorkerTranscriber, type ModelConfig, type SpeechModelInfo, type TranscribeResult, type KernelChoice, type Engine,
 } from '../runtime.js';
 
@@ -43,7 +43,7 @@ const el = {
   speech: $('speech'), speechInfo: $('speech-info'), speechFrames: $<HTMLInputElement>('speech-frames'),
   speechRun: $<HTMLButtonElement>('speech-run'), speechResult: $('speech-result'), speechUnavailable: $('speech-unavailable'),
   speechWav: $<HTMLInputElement>('speech-wav'), speechRecord: $<HTMLButtonElement>('speech-record'), speechRecStatus: $('speech-rec-status'),
-  speechDownload: $<HTMLAnchorElement>('speech-download'), speechTranscript: $('speech-transcript'), speechTiming: $('speech-timing'),
+  speechDownload: $<HTMLAnchorElement>('speech-download'), speechDigits: $<HTMLInputElement>('speech-digits'), speechTranscript: $('speech-transcript'), speechTiming: $('speech-timing'),
   sparsity: $('sparsity'), maps: $('maps'), layers: $<HTMLTableElement>('layers'),
 };
 
@@ -439,6 +439,10 @@ async function openSpeech(bytes: Uint8Array, label: string): Promise<void> {
   el.speech.hidden = false;
 }
 
+/** The digit corpus's words: "digits only" decodes within them (as results/speech-robust/digits.txt). */
+const DIGITS = 'zero one two three four five six seven eight nine oh';
+const digitLexicon = lexiconOf(DIGITS);
+
 /** Transcribe WAV bytes with the sparse model and its dense form; show the text and both timings. */
 function showTranscript(wav: Uint8Array, label: string): void {
   const sm = speechModels;
@@ -449,8 +453,9 @@ function showTranscript(wav: Uint8Array, label: string): void {
   try {
     if (!sm.info) throw new Error(sm.why);
     const info = sm.info;
-    const s: TranscribeResult = transcribeWav(sm.sparse, wav, { label, info });
-    const d: TranscribeResult = transcribeWav(sm.dense, wav, { label, info });
+    const decode = el.speechDigits.checked ? { lexicon: digitLexicon.constraint } : {};
+    const s: TranscribeResult = transcribeWav(sm.sparse, wav, { label, info, decode });
+    const d: TranscribeResult = transcribeWav(sm.dense, wav, { label, info, decode });
     el.speechTranscript.textContent = s.text;
     el.speechTranscript.dataset.done = '1';
     const ratio = s.modelMs > 0 ? d.modelMs / s.modelMs : Infinity;
@@ -499,7 +504,7 @@ async function toggleRecording(): Promise<void> {
   const rate = ctx.sampleRate;
   let live: WorkerTranscriber | null = null;
   try {
-    if (sm.canStream) live = await (await liveModel(sm)).transcriber(rate);
+    if (sm.canStream) live = await (await liveModel(sm)).transcriber(rate, el.speechDigits.checked ? { lexicon: DIGITS } : {});
   } catch (e) {
     for (const t of stream.getTracks()) t.stop();
     void ctx.close();
