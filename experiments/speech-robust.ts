@@ -18,7 +18,7 @@
 //   node dist/experiments/speech-robust.js compare --base A1.json,A2.json,A3.json --new B1.json,B2.json,B3.json --seeds 1234,1235,1236
 //       row B against row A over training seeds (the i-th file of each is seed i), per split: mean ± sd
 //       CER of each row, and B's relative CER effect (paired by seed, positive = B better) with the
-//       claims' verdict rule (experiments/verdict.ts: beyond 2 standard errors).
+//       claims' verdict rule (experiments/verdict.ts: beyond 2 standard errors). --names "A|B" names the rows.
 //   node dist/experiments/speech-robust.js voices-table SPLIT results/speech-robust/*.json
 //       CER / WER (%) per voice of one split (e.g. test-synth: each flite voice), one row per summary.
 //   node dist/experiments/speech-robust.js screen-table results/speech-robust/*.json
@@ -207,9 +207,10 @@ export function voicesTable(split: Column, rows: readonly RobustSummary[]): stri
 }
 
 /** Markdown: row B against row A over seeds, per split (CER and WER), with the verdict of "B is better". */
-export function compareTable(a: readonly RobustSummary[], b: readonly RobustSummary[], seeds: readonly number[]): string {
+export function compareTable(a: readonly RobustSummary[], b: readonly RobustSummary[], seeds: readonly number[],
+  names: readonly [string, string] = [a[0].label, b[0].label]): string {
   const cols = COLUMNS.filter(([s]) => a.every((r) => r.evals[s]) && b.every((r) => r.evals[s]));
-  const lines = [`| split | metric | ${a[0].label} (mean ± sd, %) | ${b[0].label} (mean ± sd, %) | relative effect of the second (positive = better) | verdict |`,
+  const lines = [`| split | metric | ${names[0]} (mean ± sd, %) | ${names[1]} (mean ± sd, %) | relative effect of the second (positive = better) | verdict |`,
     '| --- | --- | --- | --- | --- | --- |'];
   for (const [s, name] of cols) {
     for (const m of ['cer', 'wer'] as const) {
@@ -243,7 +244,9 @@ async function main(): Promise<void> {
     if (!fa.length || fa.length !== fb.length || fa.length !== seeds.length || seeds.some((x) => !Number.isInteger(x)))
       throw new Error('usage: compare --base A1.json,A2.json,… --new B1.json,B2.json,… --seeds S1,S2,… (one file per seed, in the same order)');
     const read = async (f: string): Promise<RobustSummary> => JSON.parse(await readFile(f, 'utf8')) as RobustSummary;
-    process.stdout.write(compareTable(await Promise.all(fa.map(read)), await Promise.all(fb.map(read)), seeds) + '\n');
+    const names = opt('--names')?.split('|');
+    if (names && names.length !== 2) throw new Error('--names "A|B": the two rows\' names, separated by |');
+    process.stdout.write(compareTable(await Promise.all(fa.map(read)), await Promise.all(fb.map(read)), seeds, names as [string, string] | undefined) + '\n');
   } else if (cmd === 'lexicon-table') {
     const rows: RobustSummary[] = [];
     for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
