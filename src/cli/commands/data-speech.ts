@@ -32,7 +32,7 @@ export function registerDataSpeech(dataCommand: Command): void {
     .option('-o, --out <dir>', 'output directory', 'data/speech')
     .option('--seed <s>', 'random seed (same seed, same corpus)', int('--seed', 0), 1)
     .option('--jobs <n>', 'parallel synthesis jobs', int('--jobs', 1), 2)
-    .addOption(new Option('--recipe <name>', 'robust: espeak-ng (and festival, in train) for train/valid/test, flite held out as "test-synth", training augmentations, ' +
+    .addOption(new Option('--recipe <name>', 'robust: flite held out as "test-synth"; espeak-ng voices in train/valid/test and festival in train (see --augment); training augmentations, ' +
       'noisy test conditions; classic: the corpus before recipes (both synthesizers in every split)').choices(['robust', 'classic']).default('robust'))
     .option('--augment <list>', `robust recipe: training augmentations, comma-separated from ${AUGMENTS.join(', ')} ` +
       '(festival: a second synthesizer speaks 20% of the training utterances; without it, festival forms the "valid-synth" split instead, an unseen ' +
