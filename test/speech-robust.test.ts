@@ -13,7 +13,7 @@ import {
   addNoiseAtSnr, applyMelWarp, applySpecMasks, colouredNoise, drawSpecMasks, melWarpSources, mixBabble, rms, snrDb, type SpecAugmentOptions,
 } from '../src/data/speech/augment.js';
 import {
-  AUGMENTS, CLASSIC_RECIPE, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, SPEAKERS, planUtterances, robustRecipe, synthesizeCorpus, type Utterance,
+  AUGMENTS, CLASSIC_RECIPE, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, SPEAKERS, planUtterances, readManifest, robustRecipe, synthesizeCorpus, type Utterance,
 } from '../src/data/speech/synth.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
 import { parseSpecAugment } from '../src/cli/commands/train.js';
@@ -295,4 +295,16 @@ test('data speech --augment: a list, all, none, or all but some (-festival)', ()
   assert.deepEqual(parseAugment('all,-festival,-pauses'), AUGMENTS.filter((a) => a !== 'festival' && a !== 'pauses'));
   assert.throws(() => parseAugment('speed,-pitch'), /either the augmentations to use \(speed\) or the ones to leave out of all \(-pitch\)/);
   assert.throws(() => parseAugment('-echo'), /unknown augmentation "echo"/);
+});
+
+test('a manifest that is not one: one line naming the file and what to do', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'speech-manifest-'));
+  try {
+    writeFileSync(join(dir, 'manifest.json'), '\u0000garbage');
+    await assert.rejects(readManifest(dir), /manifest\.json: not a speech corpus manifest \(not valid JSON: .*\); remove it, or use another corpus directory/);
+    writeFileSync(join(dir, 'manifest.json'), 'null');
+    await assert.rejects(readManifest(dir), /manifest\.json: not a speech corpus manifest \(version undefined\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

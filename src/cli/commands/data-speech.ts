@@ -1,5 +1,6 @@
 // `sparse-rnn data speech`: synthesise the connected-digit speech corpus (see src/data/speech/synth.ts).
 
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
@@ -41,6 +42,7 @@ export function registerDataSpeech(dataCommand: Command): void {
       if (o.recipe === 'classic' && cmd.getOptionValueSource('augment') === 'cli') throw new UsageError('--augment applies to --recipe robust only');
       const recipe = o.recipe === 'classic' ? CLASSIC_RECIPE : robustRecipe(parseAugment(o.augment));
       const outDir = resolve(process.cwd(), o.out);
+      if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new UsageError(`-o ${o.out}: exists and is not a directory (the corpus is a directory of WAVs and manifest.json)`);
       const t0 = performance.now();
       const tty = process.stderr.isTTY;
       let lastLine = 0;

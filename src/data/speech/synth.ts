@@ -481,8 +481,14 @@ export async function readManifest(outDir: string): Promise<Manifest | undefined
   } catch {
     return undefined;
   }
-  const m = JSON.parse(text) as Manifest;
-  if ((m.version !== 1 && m.version !== 2) || !Array.isArray(m.utterances)) throw new Error(`${p}: not a speech corpus manifest (version ${String(m.version)})`);
+  let m: Manifest;
+  try {
+    m = JSON.parse(text) as Manifest;
+  } catch (e) {
+    throw new Error(`${p}: not a speech corpus manifest (not valid JSON: ${(e as Error).message}); remove it, or use another corpus directory`);
+  }
+  if (m === null || typeof m !== 'object' || (m.version !== 1 && m.version !== 2) || !Array.isArray(m.utterances))
+    throw new Error(`${p}: not a speech corpus manifest (version ${String(m?.version)}); remove it, or use another corpus directory`);
   return m;
 }
 
