@@ -222,20 +222,19 @@ export function compareTable(a: readonly RobustSummary[], b: readonly RobustSumm
   return `${lines.join('\n')}\n\nSeeds ${seeds.join(', ')}. Rule: ${VERDICT_RULE}`;
 }
 
+const readSummaries = (files: readonly string[]): Promise<RobustSummary[]> =>
+  Promise.all(files.map(async (f) => JSON.parse(await readFile(f, 'utf8')) as RobustSummary));
+
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   if (cmd === 'eval') await evalCommand(rest);
   else if (cmd === 'from-report') await fromReportCommand(rest);
   else if (cmd === 'table' || cmd === 'screen-table') {
-    const rows: RobustSummary[] = [];
-    for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
-    process.stdout.write(summaryTable(rows, cmd === 'table' ? COLUMNS : SCREEN_COLUMNS, cmd === 'screen-table') + '\n');
+    process.stdout.write(summaryTable(await readSummaries(rest), cmd === 'table' ? COLUMNS : SCREEN_COLUMNS, cmd === 'screen-table') + '\n');
   } else if (cmd === 'voices-table') {
     const [split, ...files] = rest;
     if (!split || !files.length) throw new Error('usage: voices-table SPLIT FILE.json...');
-    const rows: RobustSummary[] = [];
-    for (const f of files) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
-    process.stdout.write(voicesTable(split as Column, rows) + '\n');
+    process.stdout.write(voicesTable(split as Column, await readSummaries(files)) + '\n');
   } else if (cmd === 'compare') {
     const opt = optOf(rest);
     const files = (k: string): string[] => opt(k)?.split(',') ?? [];
@@ -243,14 +242,11 @@ async function main(): Promise<void> {
     const [fa, fb] = [files('--base'), files('--new')];
     if (!fa.length || fa.length !== fb.length || fa.length !== seeds.length || seeds.some((x) => !Number.isInteger(x)))
       throw new Error('usage: compare --base A1.json,A2.json,… --new B1.json,B2.json,… --seeds S1,S2,… (one file per seed, in the same order)');
-    const read = async (f: string): Promise<RobustSummary> => JSON.parse(await readFile(f, 'utf8')) as RobustSummary;
     const names = opt('--names')?.split('|');
     if (names && names.length !== 2) throw new Error('--names "A|B": the two rows\' names, separated by |');
-    process.stdout.write(compareTable(await Promise.all(fa.map(read)), await Promise.all(fb.map(read)), seeds, names as [string, string] | undefined) + '\n');
+    process.stdout.write(compareTable(await readSummaries(fa), await readSummaries(fb), seeds, names as [string, string] | undefined) + '\n');
   } else if (cmd === 'lexicon-table') {
-    const rows: RobustSummary[] = [];
-    for (const f of rest) rows.push(JSON.parse(await readFile(f, 'utf8')) as RobustSummary);
-    process.stdout.write(lexiconTable(rows) + '\n');
+    process.stdout.write(lexiconTable(await readSummaries(rest)) + '\n');
   } else throw new Error('usage: speech-robust.js eval CKPT ... | from-report REPORT ... | table FILE.json...');
 }
 

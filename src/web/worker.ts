@@ -12,7 +12,7 @@
 import { SparseModel, type SparseState } from '../sparse/runtime.js';
 import { CharGenerator, charVocab } from '../sparse/generate.js';
 import { StreamingTranscriber } from '../sparse/stream.js';
-import { lexiconOf } from '../sparse/transcribe.js';
+import { lexiconOf, speechModelInfo } from '../sparse/transcribe.js';
 import { createWebEngine, type Engine, type KernelChoice } from '../kernels/engine-web.js';
 import type { WorkerLoadRequestOptions, WorkerModelInfo, WorkerRequest } from './worker-protocol.js';
 
@@ -158,7 +158,8 @@ async function handle(req: WorkerRequest): Promise<{ result: unknown; transfer?:
       if (!state) streamStates.set(req.model, (state = model.createState(1)));
       const id = nextId++;
       const d = req.decode ?? {};
-      const decode = { beam: d.beam, lexicon: d.lexicon !== undefined ? lexiconOf(d.lexicon).constraint : undefined };
+      // The lexicon is spelled in the model's own output symbols, as `transcribe --lexicon` does.
+      const decode = { beam: d.beam, lexicon: d.lexicon !== undefined ? lexiconOf(d.lexicon, speechModelInfo(model).vocab).constraint : undefined };
       streams.set(id, { model: req.model, t: new StreamingTranscriber(model, req.sampleRate, { state, decode }) });
       return { result: id };
     }

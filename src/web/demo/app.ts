@@ -441,7 +441,6 @@ async function openSpeech(bytes: Uint8Array, label: string): Promise<void> {
 
 /** The digit corpus's words: "digits only" decodes within them (as results/speech-robust/digits.txt). */
 const DIGITS = 'zero one two three four five six seven eight nine oh';
-const digitLexicon = lexiconOf(DIGITS);
 
 /** Transcribe WAV bytes with the sparse model and its dense form; show the text and both timings. */
 function showTranscript(wav: Uint8Array, label: string): void {
@@ -453,7 +452,7 @@ function showTranscript(wav: Uint8Array, label: string): void {
   try {
     if (!sm.info) throw new Error(sm.why);
     const info = sm.info;
-    const decode = el.speechDigits.checked ? { lexicon: digitLexicon.constraint } : {};
+    const decode = el.speechDigits.checked ? { lexicon: lexiconOf(DIGITS, info.vocab).constraint } : {};
     const s: TranscribeResult = transcribeWav(sm.sparse, wav, { label, info, decode });
     const d: TranscribeResult = transcribeWav(sm.dense, wav, { label, info, decode });
     el.speechTranscript.textContent = s.text;
