@@ -20,7 +20,7 @@ import {
 import { VOCAB } from '../src/data/speech/dataset.js';
 import { lexiconConstraint } from '../src/nn/ctc.js';
 import {
-  decodeLogits, featureWidth, greedyTranscript, resolveFeatureSettings, samplesToModelFeatures, transcribeWav, type SpeechFeatureSettings,
+  decodeLogits, featureWidth, greedyTranscript, tidyTranscript, resolveFeatureSettings, samplesToModelFeatures, transcribeWav, type SpeechFeatureSettings,
 } from '../src/sparse/transcribe.js';
 import { AudioBytesDecoder, SpeechFeatureStream, StreamingTranscriber, StreamResampler, transcribeStream, type StreamEvent } from '../src/sparse/stream.js';
 
@@ -209,6 +209,18 @@ test('streamed final transcript equals the whole-file transcript for any chunkin
   }
 });
 
+test('transcripts are tidied: no space at either end, none doubled; the scores keep the raw symbols', () => {
+  assert.equal(tidyTranscript(' oh  one oh '), 'oh one oh');
+  assert.equal(tidyTranscript('   '), '');
+  assert.equal(tidyTranscript('two'), 'two');
+  // Logits whose greedy path is " a  b ": decodeLogits keeps it (CER counts the stray spaces), the transcript does not.
+  const C = VOCAB.length, path = [' ', 'a', ' ', '', ' ', 'b', ' '].map((ch) => (ch ? VOCAB.indexOf(ch) : 0));
+  const logits = new Float32Array(path.length * C);
+  path.forEach((id, t) => { logits[t * C + id] = 5; });
+  assert.equal(decodeLogits(logits, path.length, VOCAB), ' a  b ');
+  assert.equal(greedyTranscript(logits, path.length, VOCAB), 'a b');
+});
+
 test('streaming with a beam or a lexicon: the search runs frame by frame and ends on the whole-file text', () => {
   const g = globalSettings();
   const m = SparseModel.load(randomSpeechModel(3, g).bytes, { backend: 'ts' });
@@ -226,7 +238,7 @@ test('streaming with a beam or a lexicon: the search runs frame by frame and end
     const fin = st.end();
     const T = fin.frames;
     // Exactly the whole-utterance search on the logits the stream saw, and the whole-file transcript.
-    assert.equal(fin.text, decodeLogits(Float32Array.from(st.logits!), T, VOCAB, decode), JSON.stringify(decode.beam));
+    assert.equal(fin.text, tidyTranscript(decodeLogits(Float32Array.from(st.logits!), T, VOCAB, decode)), JSON.stringify(decode.beam));
     assert.equal(fin.text, transcribeWav(m, wav, { decode }).text);
     assert.ok(partials.length >= 1, 'partials while the audio arrives');
     for (let i = 1; i < partials.length; i++) assert.notEqual(partials[i], partials[i - 1]);

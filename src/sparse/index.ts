@@ -15,7 +15,7 @@ export { denseToCsr, csrToDense, type CsrMatrix, type IndexEncoding } from './cs
 export { denseToBsr, bsrToDense, isBlockAligned, type BsrMatrix } from './bsr.js';
 export { f32ToF16Bits, f16BitsToF32, encodeF16, decodeF16 } from './fp16.js';
 export {
-  transcribeWav, transcribeSamples, speechModelInfo, resolveFeatureSettings, decodeLogits, lexiconOf, LEXICON_BEAM,
+  transcribeWav, transcribeSamples, speechModelInfo, resolveFeatureSettings, decodeLogits, tidyTranscript, lexiconOf, LEXICON_BEAM,
   type SpeechFeatureSettings, type SpeechModelInfo, type TranscribeResult, type TranscribeOptions, type DecodeOptions,
 } from './transcribe.js';
 export {

@@ -22,7 +22,7 @@ import { decodeWavFrames, parseWavHeader, resampleAt, resampleFloor, resampleKer
 import { FormatError } from '../io/errors.js';
 import type { SparseModel, SparseState } from './runtime.js';
 import { CtcPrefixBeam } from '../nn/ctc.js';
-import { beamWidthOf, causalNormalizer, logMelConfigOf, speechModelInfo, type DecodeOptions, type SpeechFeatureSettings, type SpeechModelInfo } from './transcribe.js';
+import { beamWidthOf, causalNormalizer, tidyTranscript, logMelConfigOf, speechModelInfo, type DecodeOptions, type SpeechFeatureSettings, type SpeechModelInfo } from './transcribe.js';
 
 // ---------------------------------------------------------------------------------------------
 // Resampling
@@ -205,10 +205,10 @@ export class StreamingTranscriber {
     this.beam = width ? new CtcPrefixBeam(this.C, width, { constraint: opts.decode?.lexicon }) : null;
   }
 
-  /** The text so far (once ended: the final text). */
+  /** The text so far (once ended: the final text), tidied as the whole-file transcript is. */
   get text(): string {
     const ids = !this.beam ? this.ids : this.ended ? this.beam.results()[0].labels : this.beam.leader;
-    return ids.map((i) => this.info.vocab[i]).join('');
+    return tidyTranscript(ids.map((i) => this.info.vocab[i]).join(''));
   }
 
   /** Mono samples in [-1, 1]. */

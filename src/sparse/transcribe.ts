@@ -221,9 +221,17 @@ export function decodeLogits(logits: Float32Array, T: number, vocab: readonly st
   return ids.map((i) => vocab[i]).join('');
 }
 
+/**
+ * The text a user sees: runs of spaces made one, none at either end. A CTC model can emit a space
+ * before its first word or after its last; the scores (CER/WER) keep decodeLogits' raw symbols.
+ */
+export function tidyTranscript(text: string): string {
+  return text.replace(/ {2,}/g, ' ').trim();
+}
+
 /** Greedy CTC text of logits [T, C] (batch 1): best symbol per frame, repeats merged, blanks (index 0) dropped. */
 export function greedyTranscript(logits: Float32Array, T: number, vocab: readonly string[]): string {
-  return decodeLogits(logits, T, vocab);
+  return tidyTranscript(decodeLogits(logits, T, vocab));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,6 +280,6 @@ function finish(model: SparseModel, info: SpeechModelInfo, f: { feats: Float32Ar
   const t1 = performance.now();
   const y = f.T ? model.run(f.feats, { batch: 1, softmax: false }) : new Float32Array(0);
   const modelMs = performance.now() - t1;
-  const text = decodeLogits(y, f.T, info.vocab, decode);
+  const text = tidyTranscript(decodeLogits(y, f.T, info.vocab, decode));
   return { text, frames: f.T, seconds, ms: performance.now() - t0, modelMs };
 }

@@ -48,7 +48,7 @@ import { applyMelWarp, applySpecMasks, drawSpecMasks, melWarpSources, type SpecA
 import { SparseModel } from '../sparse/runtime.js';
 import { exportModel } from '../sparse/export.js';
 import {
-  checkSpeechModel, decodeLogits, featureConfigOf, featureWidth, resolveFeatureSettings, speechModelInfo, transcribeWav, wavToModelFeatures,
+  checkSpeechModel, decodeLogits, featureConfigOf, tidyTranscript, featureWidth, resolveFeatureSettings, speechModelInfo, transcribeWav, wavToModelFeatures,
   type DecodeOptions, type SpeechFeatureSettings,
 } from '../sparse/transcribe.js';
 import type { LinePlotSpec, Pruner } from '../prune/index.js';
@@ -547,7 +547,7 @@ export async function transcribeFiles(m: LoadedSpeechModel, files: readonly stri
     const t0 = performance.now();
     const f = wavToModelFeatures(bytes, file, m.features);
     const y = m.recognizer.logits(f.feats, f.T);
-    const text = decodeLogits(y, f.T, m.vocab, opts);
+    const text = tidyTranscript(decodeLogits(y, f.T, m.vocab, opts));
     out.push({ file, text, frames: f.T, seconds: f.T * m.features.hopSec * m.features.stride, ms: performance.now() - t0 });
   }
   return out;

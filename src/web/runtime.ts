@@ -18,7 +18,7 @@ export { SrnnFormatError } from '../sparse/errors.js';
 export { exportModel, CSR_MAX_DENSITY } from '../sparse/export.js';
 export { CharGenerator, charVocab, encodeChars, generate, type GenerateOptions, type GeneratedToken } from '../sparse/generate.js';
 export {
-  transcribeWav, transcribeSamples, speechModelInfo, wavToModelFeatures, samplesToModelFeatures, greedyTranscript, decodeLogits, lexiconOf, LEXICON_BEAM,
+  transcribeWav, transcribeSamples, speechModelInfo, wavToModelFeatures, samplesToModelFeatures, greedyTranscript, decodeLogits, tidyTranscript, lexiconOf, LEXICON_BEAM,
   type SpeechModelInfo, type SpeechFeatureSettings, type TranscribeResult, type TranscribeOptions, type DecodeOptions,
 } from '../sparse/transcribe.js';
 export { decodeWav, encodeWav16, resample, type DecodedWav } from '../data/speech/wav.js';
