@@ -14,8 +14,9 @@ import {
   runCharlmPlan, stepsPerEpoch,
   planKey, readJson, type CharlmExperiment, type CharlmPlan, type PlanLrSchedule, type Invocation, type Latency, type PlanOverrides, type RunResult,
 } from './charlm.js';
-import { RNN256_MS_PER_STEP, estimateSpeechMinutes, reproduceSpeech, speechDependencies, speechParams, speechPlan } from './speech.js';
+import { RECIPE_SCALE, RNN256_MS_PER_STEP, estimateSpeechMinutes, reproduceSpeech, speechDependencies, speechParams, speechPlan } from './speech.js';
 import { scheduledSeconds } from './runner.js';
+import { describeRecipe } from '../src/data/speech/synth.js';
 
 /** 'all': charlm and speech; the SOTU plans ('sotu', 'sotu-budget') are asked for by name (hours each). */
 export type ReproduceTask = 'charlm' | 'speech' | 'sotu' | 'sotu-budget' | 'all';
@@ -189,9 +190,11 @@ export function planListing(o: ReproduceOptions): string {
     if (task === 'speech') {
       const plan = speechPlan(o.mode, { seed: o.seed, only: o.only, seeds: o.seeds });
       const F = plan.features.nMels * plan.features.stack;
-      secs = estimateSpeechMinutes(plan, { weights: speechParams('rnn_clipped', true, plan.layers, F, 256).pruned, msPerStep: RNN256_MS_PER_STEP, trainFraction: 0.84 }).perRun;
+      const scale = RECIPE_SCALE[plan.recipe.name];
+      secs = estimateSpeechMinutes(plan, { weights: speechParams('rnn_clipped', true, plan.layers, F, 256).pruned, msPerStep: RNN256_MS_PER_STEP * scale.length, trainFraction: scale.trainFraction }).perRun;
       runs = plan.runs.map((r) => ({ id: r.id, model: `${plan.families[r.family].name}-${r.hidden}`, seed: r.seed ?? plan.seed, label: r.label, deps: speechDependencies(r) }));
-      header = `speech (${plan.mode}): ${plan.utterances} utterances, ${plan.epochs} epochs; times from RNN-256 at ${RNN256_MS_PER_STEP} ms/step (this machine's full run), scaled by weights per frame, +10% for evaluation`;
+      header = `speech (${plan.mode}): ${plan.utterances} utterances (${describeRecipe(plan.recipe)}), ${plan.epochs} epochs; times from RNN-256 at ${RNN256_MS_PER_STEP} ms/step ` +
+        `(this machine's full run on the classic corpus) × ${scale.length} for the recipe's longer utterances, scaled by weights per frame, +10% for evaluation`;
     } else {
       const experiment: CharlmExperiment = task === 'charlm' ? 'moby' : task;
       let plan: CharlmPlan;

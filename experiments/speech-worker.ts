@@ -32,6 +32,12 @@ if (res.completed) {
   await writeReports(input.run.checkpoint, trainer);
   const validN = res.splits.valid?.utterances.length ?? 0;
   const evalCap = trainer.opts.evalUtterances ?? 0;
+  // Training utterances spread evenly over the split (it is ordered by draw, voices mixed), as many as validation scores.
+  const trainAll = res.splits.train.utterances, nTrain = Math.min(trainAll.length, evalCap > 0 ? Math.min(evalCap, validN) : validN || 100);
+  const stride = trainAll.length / Math.max(1, nTrain);
+  const tr = trainer.task.evaluate({ ...res.splits.train, utterances: Array.from({ length: nTrain }, (_, i) => trainAll[Math.floor(i * stride)]) }, 0);
+  const evals: Record<string, { cer: number; wer: number; utterances: number }> = {};
+  for (const [s, e] of Object.entries(res.evals)) if (e && s !== 'test') evals[s] = { cer: e.cer, wer: e.wer, utterances: e.utterances };
   const result: SpeechRunOutcome = {
     id: input.id,
     spec: input.spec,
@@ -50,6 +56,8 @@ if (res.completed) {
     validUtterances: evalCap > 0 ? Math.min(evalCap, validN) : validN,
     testUtterances: test?.utterances ?? 0,
     trainUtterances: res.splits.train.utterances.length,
+    trainEval: { cer: tr.cer, wer: tr.wer, loss: tr.loss, utterances: tr.utterances },
+    evals,
     examples: test ? test.refs.slice(0, 3).map((r, i) => ({ ref: r, hyp: test.hyps[i] })) : [],
     ...summariseWeights(model, pruner),
     prune: summarisePruning(pruner),

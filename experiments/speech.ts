@@ -28,7 +28,7 @@ import { paramSpecs } from '../src/nn/config.js';
 import type { PruneRecipe } from '../src/prune/index.js';
 import { svgLinePlot, type PlotSeries } from '../src/prune/report.js';
 import { VOCAB_SIZE } from '../src/data/speech/dataset.js';
-import { CLASSIC_RECIPE, synthesizeCorpus, type Split } from '../src/data/speech/synth.js';
+import { describeRecipe, robustRecipe, synthesizeCorpus, type CorpusRecipe, type Split } from '../src/data/speech/synth.js';
 import {
   featureWidth, loadSpeechCorpus, resolveFeatureSettings,
   type SpeechEpochEvent, type SpeechFeatureSettings, type SpeechRunOptions, type SpeechSplits,
@@ -47,9 +47,10 @@ import {
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
 import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
+import { statsText } from './verdict.js';
 import { CLAIM_SEEDS, q90Of, tableFourEpochs, transientText } from './charlm.js';
 import {
-  SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, figure2aReading, gatherRows, paramsScatter, seedTableRows,
+  SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, figure2aReading, gatherRows, paramsScatter, rowStats, seedTableRows,
   type Claim, type RowRuns,
 } from './seeds.js';
 
@@ -64,12 +65,47 @@ export function speechFirstSeed(plan: SpeechPlan, R: ReadonlyMap<string, SpeechR
 }
 
 /** "rnn-dense train loss 0.004, valid CER 3.74%" per first-seed run: how far each is from fitting only its training split. */
-function firstSeedGaps(R: ReadonlyMap<string, SpeechRunOutcome>): string[] {
-  return [...R].map(([id, r]) => {
-    const h = r.history[r.history.length - 1];
-    return h ? `${id} train loss ${h.trainLoss.toFixed(3)}, valid CER ${(100 * r.validCer).toFixed(2)}%` : '';
-  }).filter(Boolean);
+/**
+ * Train vs valid per row over its seeds: CER on the spread of training utterances (summaries that
+ * have it) and on valid, and the final epoch's CTC losses. A model that fits its training split
+ * has a train CER near 0 and a large gap; the paper's dense baselines do not.
+ */
+function trainValidRows(rows: Map<string, RowRuns<SpeechRunOutcome>>, labels: ReadonlyMap<string, string>): string[][] {
+  const last = (r: SpeechRunOutcome): SpeechEpochEvent | undefined => r.history[r.history.length - 1];
+  const out: string[][] = [];
+  for (const g of rows.values()) {
+    if (!g.bySeed.size) continue;
+    const tr = rowStats(g, (r) => r.trainEval?.cer ?? NaN), va = rowStats(g, (r) => r.validCer);
+    const gap = rowStats(g, (r) => (r.trainEval ? r.validCer - r.trainEval.cer : NaN));
+    out.push([
+      g.row, labels.get(g.row) ?? g.row, String(g.bySeed.size), statsText(tr, 2, 100), statsText(va, 2, 100), statsText(gap, 2, 100),
+      statsText(rowStats(g, (r) => last(r)?.trainLoss ?? NaN), 3), statsText(rowStats(g, (r) => last(r)?.validLoss ?? NaN), 3),
+    ]);
+  }
+  return out;
 }
+
+/** The corpus's other evaluation splits (robust recipe), CER per row over its seeds. */
+function evalSplitRows(rows: Map<string, RowRuns<SpeechRunOutcome>>, labels: ReadonlyMap<string, string>, splits: readonly string[]): string[][] {
+  return [...rows.values()].filter((g) => g.bySeed.size).map((g) => [
+    g.row, labels.get(g.row) ?? g.row, String(g.bySeed.size), statsText(rowStats(g, (r) => r.testCer), 2, 100),
+    ...splits.map((sp) => statsText(rowStats(g, (r) => r.evals?.[sp]?.cer ?? NaN), 2, 100)),
+  ]);
+}
+
+/** The corpus in words, for the report's data line. */
+function recipeText(r: CorpusRecipe): string {
+  if (r.name === 'classic') return 'flite and espeak-ng voices with prosody, tempo and noise variation';
+  const train = r.augment.includes('festival') ? 'espeak-ng voices and festival\'s ked voice' : 'espeak-ng voices';
+  return `${train} in training, with ${r.augment.filter((a) => a !== 'festival').join(', ') || 'no'} augmentations (\`data speech\`'s robust recipe); ` +
+    `espeak-ng voices never trained on in valid and test, and ${r.heldOutSynth ?? 'no'} synthesizer held out entirely (test-synth)`;
+}
+
+/** What the robust recipe's splits are, for the report's column heads. */
+const EVAL_SPLIT_NAMES: Record<string, string> = {
+  'test-synth': 'held-out synthesizer (flite)', 'valid-synth': 'valid-synth (festival ked)', 'test-babble10': 'test, babble 10 dB', 'test-pink10': 'test, pink noise 10 dB',
+  'valid-babble10': 'valid, babble 10 dB', 'valid-pink10': 'valid, pink noise 10 dB',
+};
 
 // ---------------------------------------------------------------------------------------------
 // The plan (data)
@@ -107,9 +143,15 @@ export interface SpeechRunSpec extends SeedFields {
 
 export interface SpeechPlan {
   mode: 'quick' | 'full';
-  /** Synthesised utterances (train/valid/test split by voice, 80/10/10 by draw) and the corpus seed. */
+  /** Synthesised utterances (train/valid/test split by voice) and the corpus seed. */
   utterances: number;
   dataSeed: number;
+  /**
+   * The corpus recipe (`data speech --recipe`): robust (README's default corpus: espeak-ng and festival
+   * voices with training augmentations, flite held out) for the paper's regime; classic for the
+   * corpus of the first, one-seed section.
+   */
+  recipe: CorpusRecipe;
   features: { nMels: number; stack: number; stride: number };
   layers: number;
   families: Record<SpeechFamily, SpeechFamilySpec>;
@@ -131,6 +173,7 @@ export interface SpeechPlan {
 
 export interface SpeechPlanOverrides {
   utterances?: number;
+  recipe?: CorpusRecipe;
   sizes?: Partial<{ rnn: { base: number; medium: number; big: number }; gru: { base: number; medium: number } }>;
   epochs?: number;
   batch?: number;
@@ -241,8 +284,10 @@ export function speechPlan(mode: 'quick' | 'full', o: SpeechPlanOverrides = {}):
   const nSeeds = (r: SpeechRunSpec): number => o.seeds ?? (full && r.claim ? CLAIM_SEEDS : 1);
   return {
     mode,
-    utterances: o.utterances ?? (full ? 3500 : 600),
+    // 5000: the README's `data speech` corpus, so that the dense baselines no longer fit their training split (issue #15).
+    utterances: o.utterances ?? (full ? 5000 : 600),
     dataSeed: 1,
+    recipe: o.recipe ?? robustRecipe(),
     features,
     layers,
     families,
@@ -313,6 +358,13 @@ export interface SpeechRunOutcome extends WeightSummary {
   validUtterances: number;
   testUtterances: number;
   trainUtterances: number;
+  /**
+   * The final model on an even spread of training utterances (as many as validation scores), to show
+   * the train-vs-valid gap; absent in summaries written before it was measured.
+   */
+  trainEval?: { cer: number; wer: number; loss: number; utterances: number };
+  /** The corpus's other evaluation splits at the end (robust recipe: test-synth, valid-synth, noisy test and valid), by split. */
+  evals?: Record<string, { cer: number; wer: number; utterances: number }>;
   examples: { ref: string; hyp: string }[];
   prune: PruneSummary | null;
   timing: { epochs: EpochTiming[]; msPerStep: number };
@@ -376,12 +428,13 @@ export async function prepareSpeechData(plan: SpeechPlan, out: string, o: { log:
     const n = (s: Split): number => (s === 'train' ? o.splits!.train : o.splits![s])?.utterances.length ?? 0;
     return { dir: null, splits: o.splits, description: 'provided splits', counts: { train: n('train'), valid: n('valid'), test: n('test') }, hours: {}, voices: {} };
   }
-  const dir = join(out, 'data');
+  // One folder per recipe: a corpus keeps the recipe it was made with.
+  const dir = join(out, plan.recipe.name === 'classic' ? 'data' : `data-${plan.recipe.name}`);
   const t0 = performance.now();
   let last = 0;
   o.log(`reproduce speech: synthesising ${plan.utterances} utterances into ${dir} (cached; re-runs reuse them)…`);
   const m = await synthesizeCorpus({
-    utterances: plan.utterances, outDir: dir, seed: plan.dataSeed, jobs: o.jobs ?? 2, recipe: CLASSIC_RECIPE, // the paper reproduction's corpus, unchanged
+    utterances: plan.utterances, outDir: dir, seed: plan.dataSeed, jobs: o.jobs ?? 2, recipe: plan.recipe,
     onProgress: (p) => {
       const now = Date.now();
       if (p.done === p.total || now - last > 15000) {
@@ -405,7 +458,9 @@ export async function prepareSpeechData(plan: SpeechPlan, out: string, o: { log:
     voices[s] = new Set(us.map((u) => u.speaker)).size;
   }
   return {
-    dir, splits: null, description: `synthesised: ${plan.utterances} utterances, seed ${plan.dataSeed}`,
+    // The classic description is unchanged, so that its runs' summaries stay reusable.
+    dir, splits: null, description: `synthesised: ${plan.utterances} utterances, seed ${plan.dataSeed}` +
+      (plan.recipe.name === 'classic' ? '' : `, recipe ${describeRecipe(plan.recipe)}`),
     counts: { train: sp.train.utterances.length, valid: (sp.valid?.utterances.length ?? 0), test: (sp.test?.utterances.length ?? 0) }, hours, voices,
   };
 }
@@ -513,6 +568,15 @@ export async function measureSpeechLatency(results: Map<string, SpeechRunOutcome
 
 /** RNN-256 × 2 bidirectional training ms/step (batch 8) in this machine's full run (RESULTS.md: 85.8). */
 export const RNN256_MS_PER_STEP = 86;
+/**
+ * Per recipe: the training share of the utterances, and the mean training utterance length relative
+ * to classic's (ms/step scales with it): the seed-1 corpora of 3500 classic / 5000 robust utterances
+ * have 2820 / 3781 training utterances of 1.57 / 2.03 s on average.
+ */
+export const RECIPE_SCALE: Readonly<Record<CorpusRecipe['name'], { trainFraction: number; length: number }>> = {
+  classic: { trainFraction: 0.84, length: 1 },
+  robust: { trainFraction: 0.76, length: 1.29 },
+};
 
 /** Rough wall-clock minutes of a plan's training from one measured run (ms/step ∝ weights per frame; +10% for evaluation). */
 export function estimateSpeechMinutes(plan: SpeechPlan, measured: { weights: number; msPerStep: number; trainFraction: number }, slots = 2): { minutes: number; perRun: Record<string, number> } {
@@ -698,7 +762,7 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
     '— the machine is shared, so timings are noisy.');
   const d = ctx.data, hrs = (s: Split): string => (d.hours[s] !== undefined ? `, ${(60 * d.hours[s]!).toFixed(0)} min of audio, ${d.voices[s]} voices` : '');
   o.push(d.dir
-    ? `- Data (${d.description}, in \`${d.dir}\`): connected digits (1–7 words of zero…nine, "oh"), flite and espeak-ng voices with prosody, tempo and noise variation, ` +
+    ? `- Data (${d.description}, in \`${d.dir}\`): connected digits (1–7 words of zero…nine, "oh"), ${recipeText(plan.recipe)}, ` +
       `**split by speaker** (no voice shared between splits): ${int(d.counts.train)} train${hrs('train')}; ${int(d.counts.valid)} valid${hrs('valid')}; ${int(d.counts.test)} test${hrs('test')}.`
     : `- Data (${d.description}): ${int(d.counts.train)} train, ${int(d.counts.valid)} valid, ${int(d.counts.test)} test utterances.`);
   const fr = (fam: SpeechFamily): string => {
@@ -731,9 +795,17 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
   o.push('');
   o.push(mdTable(SEED_TABLE_HEAD, seedTableRows(gatherRows(plan.runs, Rall), new Map(rowSpecs.map((r) => [r.id, r.label])), cer, { digits: 2, scale: 100 })));
   o.push('');
-  const gaps = [...firstSeedGaps(R)];
-  if (gaps.length) {
-    o.push(`Train vs valid (first seed, final epoch; CTC loss on the training split, CER on valid): ${gaps.join('; ')}.`);
+  const labels = new Map(rowSpecs.map((r) => [r.id, r.label]));
+  o.push('Train vs valid, over seeds: CER (%) of the final model on an even spread of training utterances (as many as validation has, with their training ' +
+    'augmentations) and on valid, the gap between them, and the final epoch\'s CTC losses (nats per character; the training loss is the epoch\'s mean, with dropout and pruning as trained):');
+  o.push('');
+  o.push(mdTable(['row', 'model', 'seeds', 'train CER', 'valid CER', 'gap (valid − train)', 'train loss', 'valid loss'], trainValidRows(gatherRows(plan.runs, Rall), labels)));
+  o.push('');
+  const evalSplits = Object.keys(EVAL_SPLIT_NAMES).filter((sp) => [...Rall.values()].some((r) => r.evals?.[sp]));
+  if (evalSplits.length) {
+    o.push('The corpus\'s other evaluation splits, over seeds (CER in %, the final model; reported, never used for a choice):');
+    o.push('');
+    o.push(mdTable(['row', 'model', 'seeds', 'test', ...evalSplits.map((sp) => EVAL_SPLIT_NAMES[sp])], evalSplitRows(gatherRows(plan.runs, Rall), labels, evalSplits)));
     o.push('');
   }
   const reading = readSpeechResults(plan, R);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Rng } from '../src/util/rng.js';
 import { encodeText, type SpeechSplit, type SpeechUtterance } from '../src/data/speech/dataset.js';
+import { CLASSIC_RECIPE } from '../src/data/speech/synth.js';
 import { RNNModel } from '../src/nn/model.js';
 import { Heap } from '../src/kernels/heap.js';
 import { createKernels } from '../src/kernels/index.js';
@@ -102,7 +103,11 @@ test('speech plan: both families, sizes, ≤ 25% big models, dense small solved 
   assert.equal(full.runs.find((r) => r.id === 'rnn-dense')!.hidden, 256);
   assert.equal(full.runs.find((r) => r.id === 'gru-dense')!.hidden, 256);
   assert.equal(full.epochs, 16);
-  assert.equal(full.utterances, 3500);
+  // The paper's regime as far as 2 cores allow: the README's robust corpus of 5000, flite held out.
+  assert.equal(full.utterances, 5000);
+  assert.equal(full.recipe.name, 'robust');
+  assert.equal(full.recipe.heldOutSynth, 'flite');
+  assert.equal(speechPlan('full', { recipe: CLASSIC_RECIPE }).recipe.name, 'classic');
   // Parameter formula = the model's own count.
   const m = new RNNModel({ cell: 'rnn_clipped', inputSize: 120, hiddenSize: 24, numLayers: 2, bidirectional: true, outputSize: 29 }, createKernels(new Heap(), 'ts'));
   assert.equal(speechParams('rnn_clipped', true, 2, 120, 24).total, m.parameterCount());
@@ -141,6 +146,10 @@ test('reproduce speech: a micro plan runs end to end through the runner, writes 
       assert.equal(r.stepsPerEpoch, 6);
       assert.ok(Number.isFinite(r.validCer) && Number.isFinite(r.testCer) && Number.isFinite(r.validWer), r.id);
       assert.equal(r.testUtterances, 6);
+      // The train-vs-valid gap: the final model on as many training utterances as validation has.
+      assert.equal(r.trainEval!.utterances, 6, r.id);
+      assert.ok(r.trainEval!.cer >= 0 && r.trainEval!.cer <= 2 && Number.isFinite(r.trainEval!.loss), r.id);
+      assert.deepEqual(r.evals, {}, 'provided splits have no other evaluation splits');
       assert.ok(existsSync(join(out, `run-${r.id}`, 'model.ckpt')));
       assert.ok(existsSync(join(out, `run-${r.id}`, 'model.curves.svg')));
     }
@@ -166,6 +175,13 @@ test('reproduce speech: a micro plan runs end to end through the runner, writes 
       'RNN: training time with pruning is within 5% of dense', 'GRU: training time with pruning is within 5% of dense'])
       assert.ok(md.includes(c), `claim ${c}`);
     assert.match(md, /\*\*(holds|fails|not established)\*\*/);
+    // Train vs valid table: one row per plan row, the gap equal to valid − train CER over the seeds.
+    const gd = R.get('gru-dense')!;
+    const gapRow = md.split('\n').find((l) => /^\| gru-dense \| GRU dense baseline \| 1 \| [\d.]+ \(n = 1\)/.test(l));
+    assert.ok(gapRow, 'train-vs-valid row of gru-dense');
+    const cells = gapRow!.split('|').map((c) => c.trim());
+    assert.equal(cells[4], `${(100 * gd.trainEval!.cer).toFixed(2)} (n = 1)`);
+    assert.equal(cells[6], `${(100 * (gd.validCer - gd.trainEval!.cer)).toFixed(2)} (n = 1)`);
     assert.match(md, /QUICK/);
     assert.match(md, /Not measured: latency measurement switched off/);
     for (const f of ['speech-cer-rnn.svg', 'speech-cer-gru.svg', 'speech-cer-hard.svg', 'speech-sparsity.svg', 'speech-train-loss.svg', 'speech-layers-rnn.svg', 'speech-layers-gru.svg']) {
