@@ -97,8 +97,9 @@ function evalSplitRows(rows: Map<string, RowRuns<SpeechRunOutcome>>, labels: Rea
 function recipeText(r: CorpusRecipe): string {
   if (r.name === 'classic') return 'flite and espeak-ng voices with prosody, tempo and noise variation';
   const train = r.augment.includes('festival') ? 'espeak-ng voices and festival\'s ked voice' : 'espeak-ng voices';
-  return `${train} in training, with ${r.augment.filter((a) => a !== 'festival').join(', ') || 'no'} augmentations (\`data speech\`'s robust recipe); ` +
-    `espeak-ng voices never trained on in valid and test, and ${r.heldOutSynth ?? 'no'} synthesizer held out entirely (test-synth)`;
+  const aug = r.augment.filter((a) => a !== 'festival');
+  return `${train} in training, with ${aug.length ? `these augmentations: ${aug.join(', ')}` : 'no augmentation'} (\`data speech\`'s robust recipe); ` +
+    `espeak-ng voices never trained on in valid and test${r.heldOutSynth ? `, and the ${r.heldOutSynth} synthesizer in no split but test-synth` : ''}`;
 }
 
 /** What the robust recipe's splits are, for the report's column heads. */
