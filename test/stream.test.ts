@@ -252,7 +252,7 @@ test('streaming refuses what cannot stream, and bad bytes, with one clear messag
   const old = resolveFeatureSettings({ nMels: 20, stack: 3, stride: 2, normalize: true }); // a model from before streaming
   assert.equal(old.normalize, 'utterance');
   const um = SparseModel.load(randomSpeechModel(1, old).bytes, { backend: 'ts' });
-  assert.throws(() => new StreamingTranscriber(um, 16000, { label: 'old.srnn' }), /old\.srnn: .*normalised over each whole utterance.*--normalize global/);
+  assert.throws(() => new StreamingTranscriber(um, 16000, { label: 'old.srnn' }), /old\.srnn: .*normalised over each whole utterance.*--normalize running/);
   assert.throws(() => resolveFeatureSettings({ nMels: 20, normalize: 'global' }), /features\.mean: normalize "global" needs 20 numbers/);
   assert.throws(() => resolveFeatureSettings({ nMels: 2, normalize: 'global', mean: [0, 0], std: [1, 0] }), /features\.std: .*positive/);
   assert.throws(() => resolveFeatureSettings({ normalize: 'cmvn' }), /features\.normalize: expected one of "utterance", "global", "running", "none"/);

@@ -137,8 +137,8 @@ export function streamRefusal(model: Pick<SparseModel, 'config'>, info: SpeechMo
     return `${label}: a bidirectional model cannot stream (its backward direction starts at the end of the utterance): ` +
       'transcribe whole files (drop --stream), or train a forward-only model (train --task speech --cell gru, without --bidirectional)';
   if (info.features.normalize === 'utterance')
-    return `${label}: its features are normalised over each whole utterance (features.normalize "utterance", models trained before streaming), ` +
-      'which cannot stream: transcribe whole files (drop --stream), or retrain with --normalize global';
+    return `${label}: its features are normalised over each whole utterance (features.normalize "utterance"), which cannot stream: ` +
+      'transcribe whole files (drop --stream), or train with --normalize running (the default of train --task speech)';
   return null;
 }
 
