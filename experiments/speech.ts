@@ -64,7 +64,6 @@ export function speechFirstSeed(plan: SpeechPlan, R: ReadonlyMap<string, SpeechR
   return out;
 }
 
-/** "rnn-dense train loss 0.004, valid CER 3.74%" per first-seed run: how far each is from fitting only its training split. */
 /**
  * Train vs valid per row over its seeds: CER on the spread of training utterances (summaries that
  * have it) and on valid, and the final epoch's CTC losses. A model that fits its training split
@@ -806,19 +805,19 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
   o.push('');
   o.push('Every row over its seeds (CER in %):');
   o.push('');
-  o.push(mdTable(SEED_TABLE_HEAD, seedTableRows(gatherRows(plan.runs, Rall), new Map(rowSpecs.map((r) => [r.id, r.label])), cer, { digits: 2, scale: 100 })));
+  const rows = gatherRows(plan.runs, Rall), labels = new Map(rowSpecs.map((r) => [r.id, r.label]));
+  o.push(mdTable(SEED_TABLE_HEAD, seedTableRows(rows, labels, cer, { digits: 2, scale: 100 })));
   o.push('');
-  const labels = new Map(rowSpecs.map((r) => [r.id, r.label]));
   o.push('Train vs valid, over seeds: CER (%) of the final model on an even spread of training utterances (as many as validation has, with their training ' +
     'augmentations) and on valid, the gap between them, and the final epoch\'s CTC losses (nats per character; the training loss is the epoch\'s mean, with dropout and pruning as trained):');
   o.push('');
-  o.push(mdTable(['row', 'model', 'seeds', 'train CER', 'valid CER', 'gap (valid − train)', 'train loss', 'valid loss'], trainValidRows(gatherRows(plan.runs, Rall), labels)));
+  o.push(mdTable(['row', 'model', 'seeds', 'train CER', 'valid CER', 'gap (valid − train)', 'train loss', 'valid loss'], trainValidRows(rows, labels)));
   o.push('');
   const evalSplits = Object.keys(EVAL_SPLIT_NAMES).filter((sp) => [...Rall.values()].some((r) => r.evals?.[sp]));
   if (evalSplits.length) {
     o.push('The corpus\'s other evaluation splits, over seeds (CER in %, the final model; reported, never used for a choice):');
     o.push('');
-    o.push(mdTable(['row', 'model', 'seeds', 'test', ...evalSplits.map((sp) => EVAL_SPLIT_NAMES[sp])], evalSplitRows(gatherRows(plan.runs, Rall), labels, evalSplits)));
+    o.push(mdTable(['row', 'model', 'seeds', 'test', ...evalSplits.map((sp) => EVAL_SPLIT_NAMES[sp])], evalSplitRows(rows, labels, evalSplits)));
     o.push('');
   }
   const reading = readSpeechResults(plan, Rall);
