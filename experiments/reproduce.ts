@@ -5,7 +5,7 @@
 // both train through ./runner.ts.
 
 import type { KernelChoice } from '../src/kernels/engine.js';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadavg } from 'node:os';
 import { loadCharCorpus } from '../src/data/charlm.js';
@@ -234,8 +234,15 @@ export function checkReproduceOptions(o: Pick<ReproduceOptions, 'task' | 'only' 
   if (o.lrSchedule !== undefined && o.task !== 'sotu' && o.task !== 'sotu-budget') throw new Error('--lr-schedule sets the learning rate of the SOTU plans: use it with --task sotu or --task sotu-budget');
 }
 
+/** Output folders that name an existing file: one line instead of mkdir's ENOTDIR later. */
+export function checkReproduceFolders(o: Partial<Pick<ReproduceOptions, 'out' | 'summaries' | 'plotsDir'>>): void {
+  for (const [flag, dir] of [['-o', o.out], ['--summaries', o.summaries], ['--plots', o.plotsDir]] as const)
+    if (dir && existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${flag} ${dir}: is a file, not a folder: name a folder (it is created if missing)`);
+}
+
 export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   checkReproduceOptions(o);
+  checkReproduceFolders(o);
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const { resultsFile, plotsDir } = resultsTargets(o);
   const res: ReproduceResult = { completed: true, sections: {}, notes: [] };

@@ -167,6 +167,12 @@ test('--only and --seed: a subset of a plan with the runs it starts from; unknow
   assert.ok(speechPlan('full', { only: ['rnn-agp'], seeds: 1 }).runs.some((r) => r.id === 'rnn-sparse'), 'rnn-agp brings rnn-sparse');
   // Ids belong to one plan, so --only with --task all is refused before anything runs.
   await assert.rejects(reproduce({ mode: 'quick', task: 'all', out: '/nonexistent', only: ['1'] }), /one plan/);
+  // A file where a folder goes: one line naming the option, before any work.
+  const file = join(mkdtempSync(join(tmpdir(), 'srnn-repro-file-')), 'x.json');
+  writeFileSync(file, '{}');
+  await assert.rejects(reproduce({ mode: 'quick', task: 'speech', out: file }), /^Error: -o .*x\.json: is a file, not a folder/);
+  await assert.rejects(reproduce({ mode: 'quick', task: 'speech', out: '/nonexistent', summaries: file }), /--summaries .*x\.json: is a file, not a folder/);
+  await assert.rejects(reproduce({ mode: 'quick', task: 'speech', out: '/nonexistent', plotsDir: file }), /--plots .*x\.json: is a file, not a folder/);
 });
 
 test('--dry-run lists every run of the plan with its seed, dependencies and an estimated time', () => {

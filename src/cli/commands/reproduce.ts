@@ -5,7 +5,7 @@
 
 import { Command, Option } from 'commander';
 import { createEngine, type KernelChoice } from '../../kernels/engine.js';
-import { checkReproduceOptions, reproduce, type ReproduceTask } from '../../../experiments/reproduce.js';
+import { checkReproduceFolders, checkReproduceOptions, reproduce, type ReproduceTask } from '../../../experiments/reproduce.js';
 import { action, int } from '../common.js';
 
 interface CliOptions {
@@ -56,6 +56,7 @@ export function registerReproduce(program: Command): void {
       const mode = o.quick ? 'quick' : 'full';
       const dryRun = o.dryRun || o.plan;
       checkReproduceOptions(o);
+      checkReproduceFolders({ out: o.out, summaries: o.summaries, plotsDir: o.plots });
       if (!dryRun) {
         const engine = await createEngine({ kernels: o.kernels, threads: o.threads });
         process.stderr.write(`${engine.describe()} per training, ${o.parallel} at once\n`);
