@@ -28,7 +28,7 @@
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { createEngine } from '../src/kernels/engine.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
-import { EVAL_SPLITS, readManifest, recipeOf, describeRecipe, type CorpusSplit } from '../src/data/speech/synth.js';
+import { EVAL_SPLITS, SPLIT_LABELS, readManifest, recipeOf, describeRecipe, type CorpusSplit } from '../src/data/speech/synth.js';
 import { loadCheckpoint, modelOf } from '../src/train/checkpoint.js';
 import { evaluateSpeech, sparseRecognizerOf } from '../src/train/speech.js';
 import { LEXICON_BEAM, lexiconOf, type DecodeOptions } from '../src/sparse/transcribe.js';
@@ -154,16 +154,11 @@ async function evalCommand(args: string[]): Promise<void> {
   await engine.close();
 }
 
-const COLUMNS: [Column, string][] = [
-  ['valid', 'valid'], ['test', 'test (held-out voices)'], ['test-synth', 'held-out synthesizer (flite, 5 voices)'],
-  ['test-synth-rms-slt', 'flite rms + slt only'],
-  ['test-babble10', 'test, babble 10 dB'], ['test-pink10', 'test, pink 10 dB'],
-];
+const label = (s: Column): string => (s === 'test-synth-rms-slt' ? 'flite rms + slt only' : SPLIT_LABELS[s as Exclude<Column, 'test-synth-rms-slt' | 'babble'>]);
+const columns = (...splits: Column[]): [Column, string][] => splits.map((s) => [s, label(s)]);
+const COLUMNS = columns('valid', 'test', 'test-synth', 'test-synth-rms-slt', 'test-babble10', 'test-pink10').map(([s, n]): [Column, string] => [s, s === 'test' ? 'test (held-out voices)' : n]);
 /** The screening table's columns: validation (clean and in noise) first; choices are made on these. */
-const SCREEN_COLUMNS: [Column, string][] = [
-  ['valid', 'valid'], ['valid-babble10', 'valid, babble 10 dB'], ['valid-pink10', 'valid, pink 10 dB'], ['valid-synth', 'valid synthesizer (festival)'],
-  ['test', 'test'], ['test-synth', 'held-out synthesizer'], ['test-babble10', 'test, babble 10 dB'], ['test-pink10', 'test, pink 10 dB'],
-];
+const SCREEN_COLUMNS = columns('valid', 'valid-babble10', 'valid-pink10', 'valid-synth', 'test', 'test-synth', 'test-babble10', 'test-pink10');
 
 /** The screening rule's conditions: every validation condition, the validation synthesizer included. */
 export const RULE_SPLITS: readonly Column[] = ['valid', 'valid-babble10', 'valid-pink10', 'valid-synth'];
@@ -187,7 +182,7 @@ export function summaryTable(rows: readonly RobustSummary[], columns = COLUMNS, 
 
 /** Markdown table: greedy vs lexicon decoding (CER / WER %) of each summary that has both. */
 export function lexiconTable(rows: readonly RobustSummary[]): string {
-  const cols: [Column, string][] = [['valid', 'valid'], ['test', 'test'], ['test-synth', 'held-out synthesizer'], ['test-babble10', 'test, babble 10 dB'], ['test-pink10', 'test, pink 10 dB']];
+  const cols = columns('valid', 'test', 'test-synth', 'test-babble10', 'test-pink10');
   const f = (e: Score | undefined): string => (e ? `${(100 * e.cer).toFixed(1)} / ${(100 * e.wer).toFixed(1)}` : '—');
   const head = `| run | decoding | ${cols.map(([, n]) => `${n} CER / WER`).join(' | ')} |`;
   const sep = `|${' --- |'.repeat(cols.length + 2)}`;

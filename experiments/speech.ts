@@ -28,7 +28,7 @@ import { paramSpecs } from '../src/nn/config.js';
 import type { PruneRecipe } from '../src/prune/index.js';
 import { svgLinePlot, type PlotSeries } from '../src/prune/report.js';
 import { VOCAB_SIZE } from '../src/data/speech/dataset.js';
-import { describeRecipe, robustRecipe, synthesizeCorpus, type CorpusRecipe, type Split } from '../src/data/speech/synth.js';
+import { describeRecipe, EVAL_SPLITS, robustRecipe, SPLIT_LABELS, synthesizeCorpus, type CorpusRecipe, type Split } from '../src/data/speech/synth.js';
 import {
   featureWidth, loadSpeechCorpus, resolveFeatureSettings,
   type SpeechEpochEvent, type SpeechFeatureSettings, type SpeechRunOptions, type SpeechSplits,
@@ -101,11 +101,6 @@ function recipeText(r: CorpusRecipe): string {
     `espeak-ng voices never trained on in valid and test${r.heldOutSynth ? `, and the ${r.heldOutSynth} synthesizer in no split but test-synth` : ''}`;
 }
 
-/** What the robust recipe's splits are, for the report's column heads. */
-const EVAL_SPLIT_NAMES: Record<string, string> = {
-  'test-synth': 'held-out synthesizer (flite)', 'valid-synth': 'valid-synth (festival ked)', 'test-babble10': 'test, babble 10 dB', 'test-pink10': 'test, pink noise 10 dB',
-  'valid-babble10': 'valid, babble 10 dB', 'valid-pink10': 'valid, pink noise 10 dB',
-};
 
 // ---------------------------------------------------------------------------------------------
 // The plan (data)
@@ -813,11 +808,11 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
   o.push('');
   o.push(mdTable(['row', 'model', 'seeds', 'train CER', 'valid CER', 'gap (valid − train)', 'train loss', 'valid loss'], trainValidRows(rows, labels)));
   o.push('');
-  const evalSplits = Object.keys(EVAL_SPLIT_NAMES).filter((sp) => [...Rall.values()].some((r) => r.evals?.[sp]));
+  const evalSplits = EVAL_SPLITS.filter((sp) => [...Rall.values()].some((r) => r.evals?.[sp]));
   if (evalSplits.length) {
     o.push('The corpus\'s other evaluation splits, over seeds (CER in %, the final model; reported, never used for a choice):');
     o.push('');
-    o.push(mdTable(['row', 'model', 'seeds', 'test', ...evalSplits.map((sp) => EVAL_SPLIT_NAMES[sp])], evalSplitRows(rows, labels, evalSplits)));
+    o.push(mdTable(['row', 'model', 'seeds', 'test', ...evalSplits.map((sp) => SPLIT_LABELS[sp])], evalSplitRows(rows, labels, evalSplits)));
     o.push('');
   }
   const reading = readSpeechResults(plan, Rall);

@@ -32,7 +32,7 @@ export function registerReproduce(program: Command): void {
   program.command('reproduce')
     .description("reproduce the paper's experiments (Tables 3, 4, 6, Figures 1, 2) on Moby Dick and the speech corpus; --full writes RESULTS.md and results/*.svg")
     .addOption(new Option('--quick', 'smoke test of the whole pipeline in under 10 minutes (small models); results go to <out>/RESULTS.md and <out>/results/').conflicts('full'))
-    .addOption(new Option('--full', 'the real runs: 10 epochs of 661 steps as the PyTorch reference (about 1–3 h on 2 cores); the default').conflicts('quick'))
+    .addOption(new Option('--full', 'the real runs (char-LM: 10 epochs of 661 steps as the PyTorch reference; speech: 16 epochs on the robust corpus); --dry-run lists each run with its estimated time; the default').conflicts('quick'))
     .addOption(new Option('--task <task>', 'which experiments (all = charlm and speech; sotu: the data-rich char-LM claim plan, sotu-budget: its budget search)')
       .choices(['charlm', 'speech', 'sotu', 'sotu-budget', 'all']).default('all'))
     .option('-o, --out <dir>', 'run folders: checkpoints and reports (default runs/reproduce, --quick: runs/reproduce-quick)')

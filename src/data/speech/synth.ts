@@ -55,6 +55,13 @@ export const SPLITS: readonly Split[] = ['train', 'valid', 'test'];
 /** Extra evaluation splits of the robust recipe: the held-out synthesizer, and the test split in noise. */
 export type EvalSplit = 'test-synth' | 'valid-synth' | 'test-babble10' | 'test-pink10' | 'valid-babble10' | 'valid-pink10';
 export const EVAL_SPLITS: readonly EvalSplit[] = ['test-synth', 'valid-synth', 'test-babble10', 'test-pink10', 'valid-babble10', 'valid-pink10'];
+/** What each scored split is, for report column heads (one place, so every table names a split the same way). */
+export const SPLIT_LABELS: Readonly<Record<Split | EvalSplit, string>> = {
+  train: 'train', valid: 'valid', test: 'test',
+  'test-synth': 'held-out synthesizer (flite, 5 voices)', 'valid-synth': 'valid synthesizer (festival)',
+  'test-babble10': 'test, babble 10 dB', 'test-pink10': 'test, pink 10 dB',
+  'valid-babble10': 'valid, babble 10 dB', 'valid-pink10': 'valid, pink 10 dB',
+};
 /** 'babble': the robust recipe's bank of babble talkers (espeak-ng training voices), mixed into training noise; never trained or scored on. */
 export type CorpusSplit = Split | EvalSplit | 'babble';
 export type Synth = 'flite' | 'espeak' | 'festival';
