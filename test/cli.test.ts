@@ -183,6 +183,11 @@ test('#12.6: wrong file kinds are named, with what to use instead (no "magic: ma
   writeFileSync(junk, 'JUNKJUNKJUNKJUNKJUNKJUNKJUNKJUNKJUNKJUNK');
   line = oneLine(cli('infer', junk, '--input', x, '-o', join(tmp, 'y.npy')), 'infer junk');
   assert.match(line, /junk\.srnn: is not a file this tool reads, expected a sparse \.srnn model for infer; \.srnn models are written by `sparse-rnn export`/);
+  // transcribe takes either kind, and says so for anything else (whole files and --stream alike).
+  for (const args of [[junk, 'x.wav'], ['--stream', junk, 'x.wav']]) {
+    line = oneLine(cli('transcribe', ...args), `transcribe ${args.join(' ')}`);
+    assert.match(line, /junk\.srnn: is not a file this tool reads, expected a sparse \.srnn model or a training checkpoint \(\.ckpt\) for transcribe( --stream)?; give a model written by `sparse-rnn export`/);
+  }
   // A format error of the .srnn reader is printed once, field and all.
   assert.equal(errorLine(new SrnnFormatError('magic', 'magic', 'expected "SRNN", found "JUNK"')), '.srnn magic: expected "SRNN", found "JUNK"');
   assert.equal(errorLine(new SrnnFormatError('tensor', 'fc.weight', 'bad')), '.srnn tensor: fc.weight: bad');

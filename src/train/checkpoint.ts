@@ -120,6 +120,18 @@ export async function readSrnnChecked(file: string, purpose = 'this command'): P
   return bytes;
 }
 
+/**
+ * The kind of a model file for a command that takes either a .srnn model or a training checkpoint
+ * (transcribe): any other kind is refused naming both.
+ */
+export function modelKindChecked(file: string, head: Uint8Array, purpose: string): 'srnn' | 'safetensors' {
+  const kind = fileKindOf(head);
+  if (kind === 'srnn' || kind === 'safetensors') return kind;
+  throw wrongKind(file, kind, `a sparse .srnn model or a training checkpoint (.ckpt) for ${purpose}`, kind === 'onnx'
+    ? `convert it first: \`sparse-rnn import ${file} -o model.ckpt\``
+    : 'give a model written by `sparse-rnn export` or a checkpoint written by `sparse-rnn train --task speech`');
+}
+
 /** Makes the kernels for a model, given its .srnn header where there is one (it sizes the thread count). */
 export type KernelsFor = (model?: SrnnHeader) => Promise<Kernels>;
 

@@ -9,14 +9,14 @@ import { SparseModel } from '../sparse/runtime.js';
 import { readSrnn, type SrnnHeader } from '../sparse/format.js';
 import { streamRefusal, transcribeStream, type StreamEvent } from '../sparse/stream.js';
 import { checkSpeechModel, speechModelInfo, type DecodeOptions, type SpeechModelInfo } from '../sparse/transcribe.js';
-import { checkpointToSrnn, fileKindOf, loadCheckpoint, loadSrnnFile, type KernelsFor } from './checkpoint.js';
+import { checkpointToSrnn, loadCheckpoint, loadSrnnFile, modelKindChecked, type KernelsFor } from './checkpoint.js';
 import { accessError, readFileBytes } from '../io/fs.js';
 
 /** A speech model on the sparse runtime, checked to be able to stream (one clear error otherwise). */
 export async function loadStreamingModel(file: string, kernels: Kernels | KernelsFor): Promise<{ model: SparseModel; info: SpeechModelInfo }> {
   const head = (await readFileBytes(file)).subarray(0, 16);
   let model: SparseModel, info: SpeechModelInfo;
-  if (fileKindOf(head) === 'srnn') {
+  if (modelKindChecked(file, head, 'transcribe --stream') === 'srnn') {
     // Refuse a model that cannot stream before making the engine (a broken file is reported by the load).
     let header: SrnnHeader | null = null;
     try {

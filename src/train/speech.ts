@@ -53,7 +53,7 @@ import {
 } from '../sparse/transcribe.js';
 import type { LinePlotSpec, Pruner } from '../prune/index.js';
 import { readFileBytes } from '../io/fs.js';
-import { fileKindOf, loadCheckpoint, loadSrnnFile, modelOf, type KernelsFor } from './checkpoint.js';
+import { loadCheckpoint, loadSrnnFile, modelKindChecked, modelOf, type KernelsFor } from './checkpoint.js';
 import type { EpochBase, LoopOptions, StepBase, Task } from './loop.js';
 import { runTraining, type RunOptions, type RunResult } from './run.js';
 
@@ -511,7 +511,7 @@ export interface LoadedSpeechModel {
 /** Load a speech model by its content (not its extension): .srnn on the sparse runtime, a checkpoint on the dense model. */
 export async function loadSpeechModel(file: string, kernels: Kernels | KernelsFor): Promise<LoadedSpeechModel> {
   const head = (await readFileBytes(file)).subarray(0, 16);
-  if (fileKindOf(head) === 'srnn') {
+  if (modelKindChecked(file, head, 'transcribe') === 'srnn') {
     const m = await loadSrnnFile(file, kernels, { purpose: 'transcribe' });
     const { features, vocab } = speechModelInfo(m, file);
     return { file, format: 'srnn', config: m.config, features, vocab, recognizer: sparseRecognizer(m), backend: `sparse runtime (${m.kernels.name}/${m.sparse.name})`, sparse: m };
