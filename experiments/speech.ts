@@ -38,8 +38,8 @@ import type { KernelChoice } from '../src/kernels/engine.js';
 import { loadOrt, ortLatency } from './latency.js';
 import { measurePruningOverhead, prunerPercentAt, type PruningOverhead } from './speech-overhead.js';
 import {
-  PAPER_TABLE3, PAPER_TABLE4, PAPER_TABLE6, machineDescription, mdTable, relPerf, stepped, writePlot,
-  type Invocation,
+  CLAIM_SEEDS, PAPER_TABLE3, PAPER_TABLE4, PAPER_TABLE6, machineDescription, mdTable, q90Of, relPerf, stepped, tableFourEpochs, transientText, writePlot,
+  type Invocation, type ReportContext,
 } from './charlm.js';
 import type { ReproduceOptions } from './reproduce.js';
 import {
@@ -48,7 +48,6 @@ import {
 } from './runner.js';
 import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
 import { statsText } from './verdict.js';
-import { CLAIM_SEEDS, q90Of, tableFourEpochs, transientText } from './charlm.js';
 import {
   SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, figure2aReading, gatherRows, paramsScatter, rowStats, seedTableRows,
   type Claim, type RowRuns,
@@ -719,17 +718,9 @@ export function checkSpeechClaims(plan: SpeechPlan, R: Map<string, SpeechRunOutc
   return out;
 }
 
-export interface SpeechReportContext {
-  command: string;
-  plotsDir: string;
-  resultsFile: string;
-  machine: string;
-  invocations: Invocation[];
-  current: Invocation;
-  skipped: string[];
+/** The char-LM report's context, with the corpus and the pruning-overhead measurement. */
+export interface SpeechReportContext extends ReportContext {
   data: SpeechData;
-  latencyNote?: string;
-  notes?: string[];
   /** The interleaved training-step measurement per family (empty: not measured). */
   overhead?: PruningOverhead[];
 }
