@@ -6,6 +6,7 @@
 //   3. checkpoints after every epoch and when stopped early (Ctrl-C), atomically.
 
 import { existsSync, mkdirSync } from 'node:fs';
+import { acquireLock } from '../io/lock.js';
 import { dirname } from 'node:path';
 import { createEngine, type Engine, type KernelChoice } from '../kernels/engine.js';
 import type { ModelConfig } from '../nn/config.js';
@@ -78,8 +79,20 @@ export interface RunResult<T extends AnyTask> {
 export async function runTraining<O extends LoopOptions, T extends AnyTask<O>, X>(
   kind: TaskKind, o: RunOptions<O, T>, prepare: (base: LoadedCheckpoint | null, resuming: boolean) => Promise<Prepared<O, T, X>>,
 ): Promise<RunResult<T> & X> {
-  const log = o.log ?? (() => {});
   mkdirSync(dirname(o.checkpoint) || '.', { recursive: true });
+  // One training per checkpoint: a second one (another terminal, a second reproduce) would overwrite its saves.
+  const lock = acquireLock(o.checkpoint, `checkpoint ${o.checkpoint}`);
+  try {
+    return await trainLocked(kind, o, prepare);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked<O extends LoopOptions, T extends AnyTask<O>, X>(
+  kind: TaskKind, o: RunOptions<O, T>, prepare: (base: LoadedCheckpoint | null, resuming: boolean) => Promise<Prepared<O, T, X>>,
+): Promise<RunResult<T> & X> {
+  const log = o.log ?? (() => {});
   // 1. Where the weights come from.
   const ck = o.resume && existsSync(o.checkpoint) ? loadCheckpoint(o.checkpoint, { task: kind, purpose: '--resume' }) : null;
   const init = !ck && o.initFrom ? loadCheckpoint(o.initFrom, { task: kind, purpose: '--init-from' }) : null;
