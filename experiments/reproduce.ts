@@ -15,7 +15,7 @@ import {
   planKey, readJson, type CharlmExperiment, type CharlmPlan, type PlanLrSchedule, type Invocation, type Latency, type PlanOverrides, type RunResult,
 } from './charlm.js';
 import { RECIPE_SCALE, RNN256_MS_PER_STEP, estimateSpeechMinutes, reproduceSpeech, speechDependencies, speechParams, speechPlan } from './speech.js';
-import { scheduledSeconds } from './runner.js';
+import { finishedIn, reportOnlyRuns, scheduledSeconds } from './runner.js';
 import { describeRecipe } from '../src/data/speech/synth.js';
 
 /** 'all': charlm and speech; the SOTU plans ('sotu', 'sotu-budget') are asked for by name (hours each). */
@@ -59,6 +59,12 @@ export interface ReproduceOptions {
   lrSchedule?: PlanLrSchedule;
   /** List the plan's runs with estimated times; train nothing. */
   dryRun?: boolean;
+  /**
+   * Write the report from the runs that have finished (run folders or summaries), training and
+   * measuring nothing: unfinished runs (and the runs that wait for them) are left out, and rows are
+   * reported with the seeds they have.
+   */
+  reportOnly?: boolean;
 }
 
 export interface ReproduceResult {
@@ -105,13 +111,15 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const loadStart = loadavg();
-  const plan = charlmTaskPlan(o, experiment);
-  const task = planKey(plan);
+  const task0 = charlmTaskPlan(o, experiment);
+  const task = planKey(task0);
   const out = join(o.out, task);
+  const partial = o.reportOnly ? reportOnlyRuns(task0.runs, dependencies, finishedIn(out, summariesDir(o, task)), task, log) : null;
+  const plan = partial ? { ...task0, runs: partial.kept } : task0;
   const defaultCommand = `sparse-rnn reproduce --${o.mode} --task ${experiment === 'moby' ? 'charlm' : experiment}${plan.lrSchedule === 'cosine' ? ' --lr-schedule cosine' : ''}`;
   log(`reproduce ${task} (${o.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs${plan.maxStepsPerEpoch ? ` capped at ${plan.maxStepsPerEpoch} steps` : ''}, ` +
     `${o.parallel ?? 2} at a time; run folders in ${out}/`);
-  const rep = await runCharlmPlan(plan, { out, parallel: o.parallel, kernels: o.kernels, threads: o.threads, log: o.log, exportSrnn: o.bench ?? true, summaries: summariesDir(o, task) });
+  const rep = await runCharlmPlan(plan, { out, parallel: o.parallel, kernels: o.kernels, threads: o.threads, log: o.log, exportSrnn: o.bench ?? true, summaries: summariesDir(o, task), trainNothing: o.reportOnly });
   const invFile = join(out, 'invocations.json');
   const invocations: Invocation[] = existsSync(invFile) ? (JSON.parse(readFileSync(invFile, 'utf8')) as Invocation[]) : [];
   const current = (): Invocation => ({
@@ -131,11 +139,11 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   }
   let latency = new Map<string, Latency>();
   let latencyNote: string | undefined;
-  if ((o.bench ?? true) && experiment === 'moby') {
+  if ((o.bench ?? true) && !o.reportOnly && experiment === 'moby') {
     log('reproduce charlm: measuring per-timestep inference latency (batch 1), one model at a time…');
     latency = await measureLatency(firstSeedRuns(plan.runs, rep.results), { log }) // one seed per row: latency does not depend on the seed;
-  } else latencyNote = 'latency measurement switched off for this invocation';
-  const notes: string[] = [];
+  } else latencyNote = o.reportOnly ? 'not measured by --report-only' : 'latency measurement switched off for this invocation';
+  const notes: string[] = partial?.note ? [partial.note] : [];
   // --full duration estimate from the speed measured here (the largest model that ran).
   const ref = [...rep.results.values()].sort((a, b) => b.hidden - a.hidden)[0];
   if (experiment === 'moby' && ref && Number.isFinite(ref.timing.msPerStep)) {

@@ -82,6 +82,8 @@ export interface RunnerOptions {
   log?: (s: string) => void;
   /** Seconds between progress lines (non-TTY); default 30. */
   progressEvery?: number;
+  /** Report only (--report-only): a run that would train is an error instead. */
+  trainNothing?: boolean;
 }
 
 export interface RunnerReport<Result> {
@@ -222,6 +224,8 @@ export async function runPlan<R extends PlanRun, Spec, Result extends { spec: Sp
           }
           log(`run ${name(r.id)}: its summary ${sf} is of a different plan (settings changed); training it again`);
         }
+        if (o.trainNothing)
+          throw new Error(`run ${name(r.id)} has not finished (or its summary is of a different plan), and --report-only trains nothing: leave that run out with --only, or run without --report-only to train it`);
         startRun(r, spec);
       }
       if (!running.size) {
@@ -277,6 +281,37 @@ export function selectRuns<R extends PlanRun>(runs: R[], only: readonly string[]
     for (const id of [...want]) for (const d of dependencies(byId.get(id)!)) if (!want.has(d)) (want.add(d), grew = true);
   }
   return runs.filter((r) => want.has(r.id));
+}
+
+/**
+ * --report-only: the runs that have finished (`finished(id)`: a run folder's result.json or a summary)
+ * and whose dependencies are kept too, in plan order; `left` names the others.
+ */
+export function finishedRuns<R extends PlanRun>(runs: readonly R[], dependencies: (r: R) => string[], finished: (id: string) => boolean): { kept: R[]; left: string[] } {
+  const keep = new Set(runs.filter((r) => finished(r.id)).map((r) => r.id));
+  for (let shrank = true; shrank;) {
+    shrank = false;
+    for (const r of runs) if (keep.has(r.id) && dependencies(r).some((d) => !keep.has(d))) (keep.delete(r.id), shrank = true);
+  }
+  return { kept: runs.filter((r) => keep.has(r.id)), left: runs.filter((r) => !keep.has(r.id)).map((r) => r.id) };
+}
+
+/** Whether run `id` has finished: its folder under `out` holds result.json, or `summaries` holds its summary. */
+export function finishedIn(out: string, summaries: string | undefined): (id: string) => boolean {
+  return (id) => existsSync(join(out, `run-${id}`, 'result.json')) || (!!summaries && existsSync(join(summaries, `${id}.json`)));
+}
+
+/**
+ * --report-only: the plan's finished runs (see finishedRuns), and a note for the report naming the
+ * others (also logged); none finished is an error.
+ */
+export function reportOnlyRuns<R extends PlanRun>(runs: R[], deps: (r: R) => string[], finished: (id: string) => boolean, task: string, log: (s: string) => void): { kept: R[]; note: string | null } {
+  const { kept, left } = finishedRuns(runs, deps, finished);
+  if (!kept.length) throw new Error(`--report-only: no run of the ${task} plan has finished yet (no run folder with result.json, no summary); run without --report-only to train`);
+  if (!left.length) return { kept, note: null };
+  const note = `Written with \`--report-only\` from the ${kept.length} finished runs; ${left.length} run(s) of the plan had not finished and are left out: ${left.join(', ')}.`;
+  log(`reproduce ${task}: ${note}`);
+  return { kept, note };
 }
 
 /** Wall seconds of a plan run by `runPlan` with `slots` workers: list scheduling in plan order, respecting dependencies (for duration estimates). */

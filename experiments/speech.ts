@@ -43,7 +43,7 @@ import {
 } from './charlm.js';
 import type { ReproduceOptions } from './reproduce.js';
 import {
-  DEFAULT_SEED, expandSeeds, pruneDependencies, readJson, renamePruneDeps, resolveRecipe, runPlan, scheduledSeconds, selectRuns, writeJsonAtomic,
+  DEFAULT_SEED, expandSeeds, finishedIn, pruneDependencies, reportOnlyRuns, readJson, renamePruneDeps, resolveRecipe, runPlan, scheduledSeconds, selectRuns, writeJsonAtomic,
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
 import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
@@ -524,19 +524,36 @@ export interface SpeechLatency {
   measuredAt: string;
 }
 
-export async function measureSpeechLatency(results: Map<string, SpeechRunOutcome>, o: { log?: (s: string) => void; rounds?: number; remeasure?: boolean } = {}): Promise<Map<string, SpeechLatency>> {
+/**
+ * Per-timestep latency of each run's .srnn model (batch 1, one thread), cached in its run folder
+ * (latency.json) and kept beside its summary (`<summaries>/<id>.latency.json`): a report written
+ * where the run folders are gone (another machine) still has the measurement, with its date.
+ */
+export async function measureSpeechLatency(results: Map<string, SpeechRunOutcome>, o: { log?: (s: string) => void; rounds?: number; remeasure?: boolean; summaries?: string; measure?: boolean } = {}): Promise<Map<string, SpeechLatency>> {
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const out = new Map<string, SpeechLatency>();
   const ort = await loadOrt();
+  const kept = (id: string): string | null => (o.summaries ? join(o.summaries, `${id}.latency.json`) : null);
+  const keep = (id: string, l: SpeechLatency): void => {
+    const f = kept(id);
+    if (!f || (existsSync(f) && JSON.stringify(readJson(f)) === JSON.stringify(l))) return;
+    mkdirSync(o.summaries!, { recursive: true });
+    writeJsonAtomic(f, l);
+  };
   for (const [id, r] of results) {
-    if (!r.srnn || !existsSync(r.srnn.file)) continue;
-    const cache = join(dirname(r.srnn.file), 'latency.json');
-    if (!o.remeasure && existsSync(cache)) {
+    const f = kept(id);
+    const cache = r.srnn && existsSync(r.srnn.file) ? join(dirname(r.srnn.file), 'latency.json') : null;
+    if (!o.remeasure && cache && existsSync(cache)) {
       const c = readJson<SpeechLatency>(cache);
-      if (c.ortRunUsPerStep !== undefined || !ort) {
+      if (c.ortRunUsPerStep !== undefined || !ort || o.measure === false) {
+        keep(id, c);
         out.set(id, c);
         continue;
       }
+    }
+    if (!cache || o.measure === false) {
+      if (f && existsSync(f)) out.set(id, readJson<SpeechLatency>(f));
+      continue;
     }
     // Several rounds, the fastest of each kept (a shared machine only ever slows a measurement down).
     const rounds = Array.from({ length: Math.max(1, o.rounds ?? 3) }, () => benchModel(r.srnn!.file, { log: () => {} }));
@@ -546,12 +563,13 @@ export async function measureSpeechLatency(results: Map<string, SpeechRunOutcome
       sparseStepUs: fin(best((x) => x.sparseStepUs)), denseStepUs: fin(best((x) => x.denseStepUs)),
       sparseRunUsPerStep: best((x) => x.sparseRunUsPerStep), denseRunUsPerStep: best((x) => x.denseRunUsPerStep),
       backend: rounds[0].backend, measuredAt: new Date().toISOString(),
-      ...(await ortLatency(ort, r.srnn.file, log)),
+      ...(await ortLatency(ort, r.srnn!.file, log)),
     };
     log(`latency ${id}: T=50 ${l.sparseRunUsPerStep.toFixed(1)} µs/timestep sparse vs ${l.denseRunUsPerStep.toFixed(1)} dense form` +
       (l.ortRunUsPerStep != null ? `, ${l.ortRunUsPerStep.toFixed(1)} onnxruntime` : '') +
       (l.sparseStepUs !== null ? `; step ${l.sparseStepUs.toFixed(1)} vs ${l.denseStepUs!.toFixed(1)} µs` : ''));
     writeJsonAtomic(cache, l);
+    keep(id, l);
     out.set(id, l);
   }
   return out;
@@ -1019,14 +1037,16 @@ export async function reproduceSpeech(opts: SpeechReproduceOptions): Promise<str
   const plotsDir = opts.plotsDir ?? 'results';
   const command = opts.command ?? `sparse-rnn reproduce --${opts.mode} --task speech`;
   const { splits, ...over } = opts.speech ?? {};
-  const plan = speechPlan(opts.mode, { ...over, seed: opts.seed ?? over.seed, only: opts.only ?? over.only, seeds: opts.seeds ?? over.seeds });
+  const planned = speechPlan(opts.mode, { ...over, seed: opts.seed ?? over.seed, only: opts.only ?? over.only, seeds: opts.seeds ?? over.seeds });
   const out = opts.out;
+  const summaries = join(opts.summaries ?? (opts.mode === 'full' ? join('results', 'runs') : join(dirname(out), 'summaries')), 'speech');
+  const partial = opts.reportOnly ? reportOnlyRuns(planned.runs, speechDependencies, finishedIn(out, summaries), 'speech', log) : null;
+  const plan = partial ? { ...planned, runs: partial.kept } : planned;
   mkdirSync(out, { recursive: true });
   log(`reproduce speech (${opts.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs, ${opts.parallel ?? 2} at a time; run folders in ${out}/`);
   const data = await prepareSpeechData(plan, out, { log, jobs: opts.parallel ?? 2, splits });
   const rep = await runSpeechPlan(plan, {
-    out, data, parallel: opts.parallel, kernels: opts.kernels, threads: opts.threads, log, exportSrnn: true,
-    summaries: join(opts.summaries ?? (opts.mode === 'full' ? join('results', 'runs') : join(dirname(out), 'summaries')), 'speech'),
+    out, data, parallel: opts.parallel, kernels: opts.kernels, threads: opts.threads, log, exportSrnn: true, summaries, trainNothing: opts.reportOnly,
   });
   const invFile = join(out, 'invocations.json');
   const invocations: Invocation[] = existsSync(invFile) ? readJson<Invocation[]>(invFile) : [];
@@ -1044,12 +1064,15 @@ export async function reproduceSpeech(opts: SpeechReproduceOptions): Promise<str
   }
   let latency = new Map<string, SpeechLatency>();
   let latencyNote: string | undefined;
+  // --report-only measures nothing: it shows the measurements kept beside the summaries, if any.
+  const measure = !opts.reportOnly;
   if (opts.bench ?? true) {
-    log('reproduce speech: measuring per-timestep inference latency (batch 1), one model at a time…');
-    latency = await measureSpeechLatency(speechFirstSeed(plan, rep.results), { log, rounds: opts.latencyRounds });
+    if (measure) log('reproduce speech: measuring per-timestep inference latency (batch 1), one model at a time…');
+    latency = await measureSpeechLatency(speechFirstSeed(plan, rep.results), { log, rounds: opts.latencyRounds, summaries, measure });
+    if (!latency.size) latencyNote = 'no model of this report has a kept measurement (--report-only measures nothing)';
   } else latencyNote = 'latency measurement switched off for this invocation';
-  const overhead = opts.bench ?? true ? await speechPruningOverheads(plan, data, out, log) : [];
-  const notes: string[] = [];
+  const overhead = opts.bench ?? true ? await speechPruningOverheads(plan, data, summaries, log, measure) : [];
+  const notes: string[] = partial?.note ? [partial.note] : [];
   const ref = rep.results.get('rnn-dense');
   if (plan.mode === 'quick' && ref && Number.isFinite(ref.timing.msPerStep) && data.counts.train > 0) {
     const Fw = plan.features.nMels * plan.features.stack;
@@ -1069,9 +1092,13 @@ export async function reproduceSpeech(opts: SpeechReproduceOptions): Promise<str
   });
 }
 
-/** The interleaved pruning-overhead measurement (./speech-overhead.ts) of each family's baseline model; cached in `<out>/pruning-overhead.json`. */
-export async function speechPruningOverheads(plan: SpeechPlan, data: SpeechData, out: string, log: (s: string) => void): Promise<PruningOverhead[]> {
-  const cache = join(out, 'pruning-overhead.json');
+/**
+ * The interleaved pruning-overhead measurement (./speech-overhead.ts) of each family's baseline model,
+ * kept in `<keepDir>/pruning-overhead.json` (the summaries folder: it travels with the plan); with
+ * `measure` false only what is kept is returned.
+ */
+export async function speechPruningOverheads(plan: SpeechPlan, data: SpeechData, keepDir: string, log: (s: string) => void, measure = true): Promise<PruningOverhead[]> {
+  const cache = join(keepDir, 'pruning-overhead.json');
   const wanted = SPEECH_FAMILIES.map((fam) => {
     const f = plan.families[fam], base = speechPlanRows(plan.runs).find((r) => r.id === f.baseline);
     return base ? { fam, cell: f.cell, bidirectional: f.bidirectional, layers: plan.layers, hidden: base.hidden, lr: f.lr } : null;
@@ -1083,7 +1110,7 @@ export async function speechPruningOverheads(plan: SpeechPlan, data: SpeechData,
     const c = readJson<PruningOverhead[]>(cache);
     if (c.length === wanted.length && wanted.every((w, i) => same(c[i], w))) return c;
   }
-  if (!wanted.length) return [];
+  if (!wanted.length || !measure) return [];
   const train = data.splits?.train ?? (await loadSpeechCorpus(data.dir!, resolveFeatureSettings(plan.features, 'features'))).train;
   const res: PruningOverhead[] = [];
   for (const w of wanted) {
@@ -1093,6 +1120,7 @@ export async function speechPruningOverheads(plan: SpeechPlan, data: SpeechData,
       `re-mask ${r.remaskMs.toFixed(2)} ms, mask update ${r.maskUpdateMs.toFixed(1)} ms → ${signed(prunerPercentAt(r, plan.window.freq))} at the runs' period`);
     res.push(r);
   }
+  mkdirSync(keepDir, { recursive: true });
   writeJsonAtomic(cache, res);
   return res;
 }

@@ -15,6 +15,7 @@ import {
   type RunResult,
 } from '../experiments/charlm.js';
 import { resolveRecipe } from '../src/prune/index.js';
+import { finishedRuns } from '../experiments/runner.js';
 
 test('reproduce plan: parameter formulas, sizes and dependencies (REFERENCE.md §2)', () => {
   assert.equal(gruTotalParams(256, 64, 90), 276186);
@@ -294,6 +295,23 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
   const r2b = await reproduce({ ...opts, task: 'charlm', bench: false });
   assert.equal(r2b.charlm!.trained.length, 0);
   assert.equal(r2b.charlm!.results.get('4')!.validBpc, R.get('4')!.validBpc);
+  // --report-only: a run that has not finished (no folder, no summary) is left out with the runs that
+  // wait for it (run 5 and 5' cut at run 2's non-zeros), nothing trains, and the report says so.
+  const s2 = join(summaries, '2.json');
+  const keep2 = readFileSync(s2);
+  rmSync(s2);
+  rmSync(join(dir, 'runs', 'charlm', 'run-2'), { recursive: true, force: true });
+  const reportOnlyFile = join(dir, 'R-only.md');
+  const ro = await reproduce({ ...opts, resultsFile: reportOnlyFile, reportOnly: true });
+  assert.equal(ro.charlm!.trained.length, 0);
+  assert.deepEqual([...ro.charlm!.results.keys()].filter((id) => ['2', '5', '5p', '6'].includes(id)), [],
+    'run 2 and the runs matched to its non-zeros are left out');
+  assert.ok(ro.charlm!.results.has('1') && ro.charlm!.results.has('4'));
+  assert.match(ro.sections.charlm!, /Written with `--report-only` from the \d+ finished runs; \d+ run\(s\) of the plan had not finished and are left out: 2,/);
+  assert.equal(existsSync(join(dir, 'runs', 'charlm', 'run-2')), false, 'nothing trained');
+  writeFileSync(s2, keep2);
+  await assert.rejects(reproduce({ ...opts, out: join(dir, 'empty'), summaries: join(dir, 'none'), reportOnly: true }), /--report-only: no run of the charlm plan has finished yet/);
+
   // A summary of different settings is not reused: that run trains again.
   const s3 = join(summaries, '3.json');
   const j3 = JSON.parse(readFileSync(s3, 'utf8'));
@@ -334,4 +352,13 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
   } finally {
     process.chdir(cwd);
   }
+});
+
+test('finishedRuns keeps the finished runs whose dependencies are kept, in plan order', () => {
+  const runs = ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, label: id }));
+  const deps: Record<string, string[]> = { b: ['a'], c: ['b'], d: ['x'], e: [] };
+  const done = new Set(['a', 'c', 'd', 'e']); // b has not finished, so c (which waits for it) is left out too
+  const { kept, left } = finishedRuns(runs, (r) => deps[r.id] ?? [], (id) => done.has(id));
+  assert.deepEqual(kept.map((r) => r.id), ['a', 'e']);
+  assert.deepEqual(left, ['b', 'c', 'd']);
 });

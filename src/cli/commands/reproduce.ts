@@ -26,6 +26,7 @@ interface CliOptions {
   budget?: number;
   lrSchedule?: 'constant' | 'cosine';
   dryRun?: boolean;
+  reportOnly?: boolean;
 }
 
 export function registerReproduce(program: Command): void {
@@ -51,13 +52,14 @@ export function registerReproduce(program: Command): void {
       .choices(['constant', 'cosine']))
     .option('--dry-run', 'list the plan\'s runs with estimated times on this machine and exit (alias --plan)')
     .option('--plan', 'same as --dry-run')
+    .addOption(new Option('--report-only', 'write the report from the runs that have finished (run folders or summaries), training and measuring nothing: unfinished runs and the runs that wait for them are left out, rows are shown with the seeds they have (the speech corpus is still synthesised if missing)').conflicts(['dryRun', 'plan']))
     .option('--only <ids>', 'only these runs of the task\'s plan, comma-separated (e.g. gru-dense,gru-medium), with the runs they start from (finished ones are taken from their summaries)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .action(action(async (o: CliOptions & { plan?: boolean }) => {
       const mode = o.quick ? 'quick' : 'full';
       const dryRun = o.dryRun || o.plan;
       checkReproduceOptions(o);
       checkReproduceFolders({ out: o.out, summaries: o.summaries, plotsDir: o.plots });
-      if (!dryRun) {
+      if (!dryRun && !o.reportOnly) {
         const engine = await createEngine({ kernels: o.kernels, threads: o.threads });
         process.stderr.write(`${engine.describe()} per training, ${o.parallel} at once\n`);
         await engine.close();
@@ -65,7 +67,7 @@ export function registerReproduce(program: Command): void {
       const res = await reproduce({
         mode, task: o.task, out: o.out ?? (mode === 'quick' ? 'runs/reproduce-quick' : 'runs/reproduce'),
         parallel: o.parallel, kernels: o.kernels, threads: o.threads, bench: o.bench,
-        resultsFile: o.results, plotsDir: o.plots, seed: o.seed, only: o.only, seeds: o.seeds, summaries: o.summaries, budget: o.budget, lrSchedule: o.lrSchedule, dryRun,
+        resultsFile: o.results, plotsDir: o.plots, seed: o.seed, only: o.only, seeds: o.seeds, summaries: o.summaries, budget: o.budget, lrSchedule: o.lrSchedule, dryRun, reportOnly: o.reportOnly,
         command: `sparse-rnn ${process.argv.slice(2).join(' ')}`,
       });
       if (!res.completed) process.exitCode = 130;
