@@ -9,7 +9,7 @@ import { writeReports } from '../src/train/reports.js';
 import { exportOnnx } from '../src/io/onnx.js';
 import type { RunResult, WorkerInput } from './charlm.js';
 import {
-  RunRecorder, exportSrnnFile, post, summarisePruning, summariseWeights, weightMap, writeFileAtomicSync, writeJsonAtomic,
+  RunRecorder, exportSrnnFile, machineDescription, post, summarisePruning, summariseWeights, weightMap, writeFileAtomicSync, writeJsonAtomic,
 } from './worker-kit.js';
 
 const input = workerData as WorkerInput;
@@ -44,6 +44,7 @@ if (res.completed) {
     id: input.id,
     spec: input.spec,
     finishedAt: new Date().toISOString(),
+    machine: machineDescription(),
     hidden: model.config.hiddenSize,
     epochs: trainer.opts.epochs,
     stepsPerEpoch: trainer.stepsPerEpoch,

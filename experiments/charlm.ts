@@ -16,7 +16,7 @@
 import type { KernelChoice } from '../src/kernels/engine.js';
 import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import type { CharLMRunOptions, EpochEvent } from '../src/train/charlm.js';
 import type { PruneRecipe } from '../src/prune/index.js';
 import { svgLinePlot, type PlotSeries } from '../src/prune/report.js';
@@ -24,7 +24,7 @@ import { loadCharCorpus } from '../src/data/charlm.js';
 import { benchModel } from '../bench/kernels.js';
 import { loadOrt, ortLatency } from './latency.js';
 import {
-  DEFAULT_SEED, expandSeeds, pruneDependencies, readJson, renamePruneDeps, resolveRecipe, runPlan, scheduledSeconds, selectRuns, writeJsonAtomic,
+  DEFAULT_SEED, expandSeeds, machineDescription, pruneDependencies, readJson, renamePruneDeps, resolveRecipe, runPlan, scheduledSeconds, selectRuns, writeJsonAtomic,
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
 import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
@@ -312,6 +312,8 @@ export interface RunResult extends WeightSummary {
   id: string;
   spec: ResolvedRun;
   finishedAt: string;
+  /** Where it trained (machineDescription; absent in runs from before it was recorded): timings compare only on one machine. */
+  machine?: string;
   hidden: number;
   epochs: number;
   stepsPerEpoch: number;
@@ -562,11 +564,7 @@ export interface ReportContext {
   constantRuns?: Map<string, RunResult>;
 }
 
-export function machineDescription(): string {
-  const c = cpus();
-  return `${c.length} × ${c[0]?.model?.trim() || 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${process.platform}/${process.arch}`;
-}
-export { loadavg };
+export { loadavg, machineDescription };
 
 /** GRU-256 training ms/step (batch 32 × 50, 1 thread, two runs side by side) measured in this machine's full runs (RESULTS.md: 88–95 ms for runs 5, 5', 6, 2a). */
 export const GRU256_MS_PER_STEP = 90;

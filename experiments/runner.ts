@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus, totalmem } from 'node:os';
 import type { BlockSpec, PruneRecipe } from '../src/prune/index.js';
 
 export function readJson<T>(p: string): T {
@@ -312,6 +313,12 @@ export function reportOnlyRuns<R extends PlanRun>(runs: R[], deps: (r: R) => str
   const note = `Written with \`--report-only\` from the ${kept.length} finished runs; ${left.length} run(s) of the plan had not finished and are left out: ${left.join(', ')}.`;
   log(`reproduce ${task}: ${note}`);
   return { kept, note };
+}
+
+/** The machine a run trained on, in one line (CPU count and model, memory, Node, platform). */
+export function machineDescription(): string {
+  const c = cpus();
+  return `${c.length} × ${c[0]?.model?.trim() || 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${process.platform}/${process.arch}`;
 }
 
 /** Wall seconds of a plan run by `runPlan` with `slots` workers: list scheduling in plan order, respecting dependencies (for duration estimates). */

@@ -8,7 +8,7 @@ import { runSpeech } from '../src/train/speech.js';
 import { writeReports } from '../src/train/reports.js';
 import { VOCAB } from '../src/data/speech/dataset.js';
 import type { SpeechRunOutcome, SpeechWorkerInput } from './speech.js';
-import { RunRecorder, exportSrnnFile, post, summarisePruning, summariseWeights, weightMap, writeJsonAtomic } from './worker-kit.js';
+import { RunRecorder, exportSrnnFile, machineDescription, post, summarisePruning, summariseWeights, weightMap, writeJsonAtomic } from './worker-kit.js';
 
 const input = workerData as SpeechWorkerInput;
 const rec = new RunRecorder(input.dir);
@@ -42,6 +42,7 @@ if (res.completed) {
     id: input.id,
     spec: input.spec,
     finishedAt: new Date().toISOString(),
+    machine: machineDescription(),
     cell: model.config.cell,
     bidirectional: model.config.bidirectional,
     layers: model.config.numLayers,

@@ -337,6 +337,8 @@ export interface SpeechRunOutcome extends WeightSummary {
   id: string;
   spec: ResolvedSpeechRun;
   finishedAt: string;
+  /** Where it trained (machineDescription; absent in runs from before it was recorded): timings compare only on one machine. */
+  machine?: string;
   cell: CellType;
   bidirectional: boolean;
   layers: number;
@@ -942,14 +944,20 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
   // Training time
   o.push(`### Training time${tag}`);
   o.push('');
-  o.push(mdTable(['run', 'model', 'method', 'ms/step', 'training s/epoch (eval excluded)', 'evaluation s/epoch', 'per epoch, training only (s)'],
-    rowSpecs.filter((x) => R.has(x.id)).map((x) => {
+  const timed = rowSpecs.filter((x) => R.has(x.id));
+  // Runs of one plan may train on different machines (a plan continued elsewhere): say where, since ms/step compares only on one.
+  const machines = new Set(timed.map((x) => R.get(x.id)!.machine ?? ''));
+  const cpu = (r: SpeechRunOutcome): string => (r.machine ? r.machine.split(',')[0] : 'not recorded');
+  o.push(mdTable(['run', 'model', 'method', 'ms/step', 'training s/epoch (eval excluded)', 'evaluation s/epoch', 'per epoch, training only (s)', ...(machines.size > 1 ? ['machine'] : [])],
+    timed.map((x) => {
       const r = R.get(x.id)!;
       const ev = r.timing.epochs.length ? r.timing.epochs.reduce((a, e) => a + (e.evalSeconds ?? 0), 0) / r.timing.epochs.length : NaN;
       return [x.id, `${famName(r)}-${r.hidden}`, r.prune?.method ?? 'dense', r.timing.msPerStep.toFixed(1), ((r.timing.msPerStep * r.stepsPerEpoch) / 1000).toFixed(1),
-        Number.isFinite(ev) ? ev.toFixed(1) : '—', r.timing.epochs.map((e) => (e.trainMs / 1000).toFixed(1)).join(' ')];
+        Number.isFinite(ev) ? ev.toFixed(1) : '—', r.timing.epochs.map((e) => (e.trainMs / 1000).toFixed(1)).join(' '), ...(machines.size > 1 ? [cpu(r)] : [])];
     })));
   o.push('');
+  if (machines.size > 1)
+    o.push('These runs trained on more than one machine (the plan continued elsewhere; "not recorded": runs from before the machine was kept in their summaries): compare ms/step only between runs of one machine.\n');
   o.push('Sparse runs train with dense kernels and masks until their masks freeze (as the paper: pruning costs only the mask updates), then on the sparse kernels (`--sparse-training auto`), so their time per step is at most the dense run\'s of the same size.');
   o.push('');
   if (ctx.overhead?.length) {

@@ -10,9 +10,9 @@ import type { RNNModel } from '../src/nn/model.js';
 import type { Pruner } from '../src/prune/index.js';
 import { sparsitySeries } from '../src/train/reports.js';
 import { exportModel } from '../src/sparse/export.js';
-import { readJson, writeJsonAtomic, type StepProgress, type WorkerMsg } from './runner.js';
+import { machineDescription, readJson, writeJsonAtomic, type StepProgress, type WorkerMsg } from './runner.js';
 
-export { writeJsonAtomic };
+export { machineDescription, writeJsonAtomic };
 
 export interface EpochTiming {
   epoch: number;

@@ -271,6 +271,17 @@ test('reproduce speech: a micro plan runs end to end through the runner, writes 
     });
     // (0.1 + 1/100) / 10 = +1.10% and end to end +1.5%: pass.
     assert.match(md4, /RNN: training time with pruning is within 5% of dense \(in-run[^|]*\| [^|]*the pruner's own time is \+1\.10%[^|]*\| not established \| not established \| \*\*not established\*\*/);
+    // Every run here trained on this machine: no machine column. A run from another machine gets one, and a note.
+    assert.ok([...R.values()].every((r) => r.machine === [...R.values()][0].machine && r.machine));
+    assert.doesNotMatch(md4, /compare ms\/step only between runs of one machine/);
+    const R2 = new Map(R);
+    R2.set('rnn-small', { ...R.get('rnn-small')!, machine: '2 × Other CPU, 8 GiB RAM, Node v20, linux/x64' });
+    const md5 = speechReport(plan100, R2, L, {
+      command: 'x', plotsDir: join(dir, 'results'), resultsFile, machine: 'test', invocations: [], current: inv0, skipped: [],
+      data: { dir: null, splits: null, description: 'provided splits', counts: { train: 24, valid: 6, test: 6 }, hours: {}, voices: {} },
+    });
+    assert.match(md5, /^\| rnn-small \| RNN-\d+ \| dense \|[^\n]*\| 2 × Other CPU \|$/m);
+    assert.match(md5, /compare ms\/step only between runs of one machine/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
