@@ -60,9 +60,9 @@ export interface ReproduceOptions {
   /** List the plan's runs with estimated times; train nothing. */
   dryRun?: boolean;
   /**
-   * Write the report from the runs that have finished (run folders or summaries), training and
-   * measuring nothing: unfinished runs (and the runs that wait for them) are left out, and rows are
-   * reported with the seeds they have.
+   * Write the report from the runs that have finished (run folders or summaries), training nothing:
+   * unfinished runs (and the runs that wait for them) are left out, and rows are reported with the
+   * seeds they have. Latency is measured as usual (--no-bench: kept measurements only).
    */
   reportOnly?: boolean;
 }
@@ -139,10 +139,10 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   }
   let latency = new Map<string, Latency>();
   let latencyNote: string | undefined;
-  if ((o.bench ?? true) && !o.reportOnly && experiment === 'moby') {
+  if ((o.bench ?? true) && experiment === 'moby') {
     log('reproduce charlm: measuring per-timestep inference latency (batch 1), one model at a time…');
     latency = await measureLatency(firstSeedRuns(plan.runs, rep.results), { log }) // one seed per row: latency does not depend on the seed;
-  } else latencyNote = o.reportOnly ? 'not measured by --report-only' : 'latency measurement switched off for this invocation';
+  } else latencyNote = 'latency measurement switched off for this invocation';
   const notes: string[] = partial?.note ? [partial.note] : [];
   // --full duration estimate from the speed measured here (the largest model that ran).
   const ref = [...rep.results.values()].sort((a, b) => b.hidden - a.hidden)[0];

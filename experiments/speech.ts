@@ -524,6 +524,8 @@ export interface SpeechLatency {
   ortRunUsPerStep?: number | null;
   backend: string;
   measuredAt: string;
+  /** Where a kept measurement came from, when not from a measurement of this code (shown under the table). */
+  source?: string;
 }
 
 /**
@@ -935,6 +937,9 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
       '"step" is one streaming `step()` (forward-only GRU; — for the bidirectional RNN, whose backward direction needs the whole utterance); "T=50" is one `run()` over 50 timesteps divided by 50. ' +
       '"onnxruntime" is onnxruntime-node 1 thread (a native peer) running the same weights dense, exported with `sparse-rnn export-onnx` (its RNN/GRU op and a MatMul for the FC layer; fastest of two medians; — where onnxruntime-node is not installed). ' +
       'The paper\'s Table 6 times one recurrent layer\'s GEMM on a GPU (cuSPARSE vs cuDNN); its speed-up column is against the dense layer of the same family, like the last speed-up column here.');
+    const bySource = new Map<string, string[]>();
+    for (const [id, l] of L) if (l.source && R.has(id)) bySource.set(l.source, [...(bySource.get(l.source) ?? []), id]);
+    for (const [src, ids] of bySource) o.push('', `Latencies of ${ids.join(', ')}: ${src}.`);
   } else o.push(`Not measured${ctx.latencyNote ? `: ${ctx.latencyNote}` : ''}.`);
   o.push('');
   o.push('<details><summary>The paper\'s Table 6 (TitanX Maxwell, cuSPARSE vs cuDNN, batch 1)</summary>\n');
@@ -1072,14 +1077,12 @@ export async function reproduceSpeech(opts: SpeechReproduceOptions): Promise<str
   }
   let latency = new Map<string, SpeechLatency>();
   let latencyNote: string | undefined;
-  // --report-only measures nothing: it shows the measurements kept beside the summaries, if any.
-  const measure = !opts.reportOnly;
-  if (opts.bench ?? true) {
-    if (measure) log('reproduce speech: measuring per-timestep inference latency (batch 1), one model at a time…');
-    latency = await measureSpeechLatency(speechFirstSeed(plan, rep.results), { log, rounds: opts.latencyRounds, summaries, measure });
-    if (!latency.size) latencyNote = 'no model of this report has a kept measurement (--report-only measures nothing)';
-  } else latencyNote = 'latency measurement switched off for this invocation';
-  const overhead = opts.bench ?? true ? await speechPruningOverheads(plan, data, summaries, log, measure) : [];
+  // Measurements kept beside the summaries are reused; --no-bench measures nothing and shows only those.
+  const measure = opts.bench ?? true;
+  if (measure) log('reproduce speech: per-timestep inference latency (batch 1), one model at a time (kept measurements reused)…');
+  latency = await measureSpeechLatency(speechFirstSeed(plan, rep.results), { log, rounds: opts.latencyRounds, summaries, measure });
+  if (!latency.size) latencyNote = measure ? 'no model of this report is on this machine or has a kept measurement' : 'latency measurement switched off for this invocation';
+  const overhead = await speechPruningOverheads(plan, data, summaries, log, measure);
   const notes: string[] = partial?.note ? [partial.note] : [];
   const ref = rep.results.get('rnn-dense');
   if (plan.mode === 'quick' && ref && Number.isFinite(ref.timing.msPerStep) && data.counts.train > 0) {

@@ -52,7 +52,7 @@ export function registerReproduce(program: Command): void {
       .choices(['constant', 'cosine']))
     .option('--dry-run', 'list the plan\'s runs with estimated times on this machine and exit (alias --plan)')
     .option('--plan', 'same as --dry-run')
-    .addOption(new Option('--report-only', 'write the report from the runs that have finished (run folders or summaries), training and measuring nothing: unfinished runs and the runs that wait for them are left out, rows are shown with the seeds they have (the speech corpus is still synthesised if missing)').conflicts(['dryRun', 'plan']))
+    .addOption(new Option('--report-only', 'write the report from the runs that have finished (run folders or summaries), training nothing: unfinished runs and the runs that wait for them are left out, rows are shown with the seeds they have (latency is measured as usual; add --no-bench to measure nothing; the speech corpus is synthesised if missing)').conflicts(['dryRun', 'plan']))
     .option('--only <ids>', 'only these runs of the task\'s plan, comma-separated (e.g. gru-dense,gru-medium), with the runs they start from (finished ones are taken from their summaries)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .action(action(async (o: CliOptions & { plan?: boolean }) => {
       const mode = o.quick ? 'quick' : 'full';
