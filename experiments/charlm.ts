@@ -27,7 +27,7 @@ import {
   DEFAULT_SEED, expandSeeds, machineDescription, pruneDependencies, readJson, renamePruneDeps, resolveRecipe, runPlan, scheduledSeconds, selectRuns, writeJsonAtomic,
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
-import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
+import type { RunOutcomeBase } from './worker-kit.js';
 import {
   SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, gatherRows, paramsScatter, rowStats, seedTableRows, seedValues,
   type Claim, type RowRuns, type SeedResult,
@@ -308,23 +308,11 @@ export interface ResolvedRun {
 }
 
 /** result.json of a finished run (./charlm-worker.ts). */
-export interface RunResult extends WeightSummary {
-  id: string;
-  spec: ResolvedRun;
-  finishedAt: string;
-  /** Where it trained (machineDescription; absent in runs from before it was recorded): timings compare only on one machine. */
-  machine?: string;
-  hidden: number;
-  epochs: number;
-  stepsPerEpoch: number;
-  history: EpochEvent[];
+export interface RunResult extends RunOutcomeBase<ResolvedRun, EpochEvent> {
   validBpc: number;
   testBpc: number;
   validChars: number;
   testChars: number;
-  prune: PruneSummary | null;
-  timing: { epochs: EpochTiming[]; msPerStep: number };
-  srnn: { file: string; bytes: number } | null;
 }
 
 export interface WorkerInput {

@@ -46,7 +46,7 @@ import {
   DEFAULT_SEED, expandSeeds, finishedIn, pruneDependencies, reportOnlyRuns, readJson, renamePruneDeps, resolveRecipe, runPlan, scheduledSeconds, selectRuns, writeJsonAtomic,
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
-import type { EpochTiming, PruneSummary, WeightSummary } from './worker-kit.js';
+import type { RunOutcomeBase } from './worker-kit.js';
 import { statsText } from './verdict.js';
 import {
   SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, figure2aReading, gatherRows, paramsScatter, rowStats, seedTableRows,
@@ -333,19 +333,10 @@ export interface ResolvedSpeechRun {
 }
 
 /** result.json of a finished run (./speech-worker.ts). */
-export interface SpeechRunOutcome extends WeightSummary {
-  id: string;
-  spec: ResolvedSpeechRun;
-  finishedAt: string;
-  /** Where it trained (machineDescription; absent in runs from before it was recorded): timings compare only on one machine. */
-  machine?: string;
+export interface SpeechRunOutcome extends RunOutcomeBase<ResolvedSpeechRun, SpeechEpochEvent> {
   cell: CellType;
   bidirectional: boolean;
   layers: number;
-  hidden: number;
-  epochs: number;
-  stepsPerEpoch: number;
-  history: SpeechEpochEvent[];
   /** Final epoch (no model selection). */
   validCer: number;
   validWer: number;
@@ -362,9 +353,6 @@ export interface SpeechRunOutcome extends WeightSummary {
   /** The corpus's other evaluation splits at the end (robust recipe: test-synth, valid-synth, noisy test and valid), by split. */
   evals?: Record<string, { cer: number; wer: number; utterances: number }>;
   examples: { ref: string; hyp: string }[];
-  prune: PruneSummary | null;
-  timing: { epochs: EpochTiming[]; msPerStep: number };
-  srnn: { file: string; bytes: number } | null;
 }
 
 export interface SpeechWorkerInput {

@@ -60,6 +60,22 @@ export interface PruneSummary {
   threshold: number | null;
 }
 
+/** What every finished run's result.json holds, whatever the task (char-LM: RunResult, speech: SpeechRunOutcome). */
+export interface RunOutcomeBase<Spec, Epoch> extends WeightSummary {
+  id: string;
+  spec: Spec;
+  finishedAt: string;
+  /** Where it trained (machineDescription; absent in runs from before it was recorded): timings compare only on one machine. */
+  machine?: string;
+  hidden: number;
+  epochs: number;
+  stepsPerEpoch: number;
+  history: Epoch[];
+  prune: PruneSummary | null;
+  timing: { epochs: EpochTiming[]; msPerStep: number };
+  srnn: { file: string; bytes: number } | null;
+}
+
 export function post(m: WorkerMsg): void {
   parentPort!.postMessage(m);
 }
