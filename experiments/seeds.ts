@@ -67,6 +67,20 @@ export function effectClaim<T>(
   };
 }
 
+/**
+ * A timing comparison pairs only seeds trained on one machine: the two rows restricted to the seeds
+ * whose runs' machines agree (or are not recorded), and a note naming the seeds left out.
+ */
+export function sameMachineSeeds<T extends { machine?: string }>(base: RowRuns<T>, x: RowRuns<T>): { base: RowRuns<T>; x: RowRuns<T>; note: string } {
+  const apart = [...base.bySeed.keys()].filter((s) => {
+    const a = base.bySeed.get(s)?.machine, b = x.bySeed.get(s)?.machine;
+    return a !== undefined && b !== undefined && a !== b;
+  });
+  if (!apart.length) return { base, x, note: '' };
+  const keep = <R>(g: RowRuns<R>): RowRuns<R> => ({ row: g.row, bySeed: new Map([...g.bySeed].filter(([s]) => !apart.includes(s))) });
+  return { base: keep(base), x: keep(x), note: ` (seed${apart.length > 1 ? 's' : ''} ${apart.join(', ')} left out: the two runs trained on different machines)` };
+}
+
 export const VERDICT_NOTE = `Verdict rule (experiments/verdict.ts): ${VERDICT_RULE} The "result" column combines valid and test: it holds (fails) only when both do.`;
 
 /** The claims table rows: claim, numbers, valid, test, result. */

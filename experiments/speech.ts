@@ -49,7 +49,7 @@ import {
 import type { RunOutcomeBase } from './worker-kit.js';
 import { statsText } from './verdict.js';
 import {
-  SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, figure2aReading, gatherRows, paramsScatter, rowStats, seedTableRows,
+  SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, figure2aReading, gatherRows, paramsScatter, rowStats, sameMachineSeeds, seedTableRows,
   type Claim, type RowRuns,
 } from './seeds.js';
 
@@ -709,7 +709,9 @@ export function checkSpeechClaims(plan: SpeechPlan, R: Map<string, SpeechRunOutc
     const small = G.small ? g(G.small) : undefined;
     if (sp && small) claim(`${G.name}: for a parameter budget, a pruned model beats a smaller dense model`, small, sp, 0);
     if (sp && !G.name.includes('SGD')) {
-      const c = claim(`${G.name}: training time with pruning is within 5% of dense (in-run ms per training step, relative; positive = faster)`, base, sp, -5, msStep);
+      const same = sameMachineSeeds(base, sp);
+      const c = claim(`${G.name}: training time with pruning is within 5% of dense (in-run ms per training step, relative; positive = faster)`, same.base, same.x, -5, msStep);
+      c.numbers += same.note;
       const m = overhead.find((x) => x.cell === G.cell && x.hidden === [...base.bySeed.values()][0].hidden);
       if (m)
         c.numbers += `. Beside it, measured apart from the runs (not the verdict): the pruner's own time is ${signed(prunerPercentAt(m, plan.window.freq))} of a ${m.denseMeanMs.toFixed(1)} ms dense step at the runs' update period; ` +

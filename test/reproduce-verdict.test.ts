@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { relativeEffect, stats, verdict } from '../experiments/verdict.js';
+import { sameMachineSeeds } from '../experiments/seeds.js';
 
 const seeds = (...v: number[]): Map<number, number> => new Map(v.map((x, i) => [1234 + i, x]));
 const close = (a: number, b: number, tol = 1e-9): void => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -63,4 +64,16 @@ test('one seed is never a verdict; higher-is-better flips the sign', () => {
   const acc = relativeEffect(seeds(0.5, 0.52, 0.48), seeds(0.6, 0.62, 0.58), { higherIsBetter: true });
   assert.ok(acc.mean > 0);
   assert.equal(verdict(acc, 0), 'holds');
+});
+
+test('timing claims pair only seeds trained on one machine', () => {
+  const row = (id: string, m: Record<number, string | undefined>) => ({ row: id, bySeed: new Map(Object.entries(m).map(([s, machine]) => [Number(s), { machine }])) });
+  const base = row('dense', { 1: 'A', 2: 'A', 3: undefined });
+  const same = sameMachineSeeds(base, row('sparse', { 1: 'A', 2: 'A', 3: 'B' }));
+  assert.equal(same.note, '');
+  assert.equal(same.base, base);
+  const apart = sameMachineSeeds(base, row('sparse', { 1: 'B', 2: 'A', 3: 'B' }));
+  assert.deepEqual([...apart.base.bySeed.keys()], [2, 3]);
+  assert.deepEqual([...apart.x.bySeed.keys()], [2, 3]);
+  assert.equal(apart.note, ' (seed 1 left out: the two runs trained on different machines)');
 });
