@@ -649,10 +649,15 @@ export function readSpeechResults(plan: SpeechPlan, Rall: Map<string, SpeechRunO
   if (spreads.length)
     out.push(`Noise within one run (first seed). Over their last ${LATE} epochs the dense baselines' validation CER moved by ${spreads.map((x) => `${f2(x.hi - x.lo)} points (${x.id}: ${f2(x.lo)}–${f2(x.hi)})`).join(' and ')}, ` +
       'so differences between runs smaller than about that are not evidence.');
-  const gs = R.get('gru-sparse'), gm = R.get('gru-medium');
-  if (gs && gm && gm.validCer > gs.validCer)
-    out.push(`gru-medium (GRU-${gm.hidden}, ${int(gm.params.nonZero)} non-zeros) ends worse than gru-sparse (GRU-${gs.hidden}, ${int(gs.params.nonZero)}) although it keeps more weights ` +
-      `(valid CER ${f2(gm.validCer)} vs ${f2(gs.validCer)}). Both use the family's learning rate ${plan.families.gru.lr}; no other setting was tried, so whether a larger sparse GRU can beat the dense one here is open.`);
+  const gsRow = rows.get('gru-sparse'), gmRow = rows.get('gru-medium');
+  if (gsRow?.bySeed.size && gmRow?.bySeed.size) {
+    const gs = [...gsRow.bySeed.values()][0], gm = [...gmRow.bySeed.values()][0];
+    const s = rowStats(gsRow, (r) => r.validCer), m = rowStats(gmRow, (r) => r.validCer);
+    const n = Math.min(s.n, m.n);
+    if (m.mean > s.mean)
+      out.push(`gru-medium (GRU-${gm.hidden}, ${int(gm.params.nonZero)} non-zeros) ends worse than gru-sparse (GRU-${gs.hidden}, ${int(gs.params.nonZero)}) although it keeps more weights ` +
+        `(valid CER ${f2(m.mean)} vs ${f2(s.mean)}${n > 1 ? `, means of ${m.n} and ${s.n} seeds` : ''}). Both use the family's learning rate ${plan.families.gru.lr}; no other setting was tried, so whether a larger sparse GRU can beat the dense one here is open.`);
+  }
   const tests = runs.map((r) => r.testCer - r.validCer).filter(Number.isFinite);
   if (tests.length) {
     const lo = Math.min(...tests), hi = Math.max(...tests);
