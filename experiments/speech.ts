@@ -658,6 +658,27 @@ export function readSpeechResults(plan: SpeechPlan, Rall: Map<string, SpeechRunO
       out.push(`gru-medium (GRU-${gm.hidden}, ${int(gm.params.nonZero)} non-zeros) ends worse than gru-sparse (GRU-${gs.hidden}, ${int(gs.params.nonZero)}) although it keeps more weights ` +
         `(valid CER ${f2(m.mean)} vs ${f2(s.mean)}${n > 1 ? `, means of ${m.n} and ${s.n} seeds` : ''}). Both use the family's learning rate ${plan.families.gru.lr}; no other setting was tried, so whether a larger sparse GRU can beat the dense one here is open.`);
   }
+  // What a larger budget would change: more epochs help only if the baselines still improve at the end; a
+  // train-vs-valid gap says the models are limited by the data (utterances, voices) rather than by training.
+  const budget: string[] = [];
+  let stillImproving = false;
+  for (const fam of SPEECH_FAMILIES) {
+    const base = rows.get(plan.families[fam].baseline);
+    if (!base?.bySeed.size) continue;
+    const tr = rowStats(base, (r) => r.trainEval?.cer ?? NaN), va = rowStats(base, (r) => r.validCer);
+    const late = rowStats(base, (r) => (r.history.length > LATE ? r.history[r.history.length - 1 - LATE].validCer - r.history[r.history.length - 1].validCer : NaN));
+    if (tr.n && Number.isFinite(late.mean)) {
+      if (late.mean > 0.1 * va.mean) stillImproving = true;
+      budget.push(`${plan.families[fam].baseline} fits its training utterances to ${f2(tr.mean)}% CER against ${f2(va.mean)}% on valid, and its valid CER fell by ${f2(late.mean)} points over its last ${LATE} epochs` +
+        `${base.bySeed.size > 1 ? ` (means of ${base.bySeed.size} seeds)` : ''}`);
+    }
+  }
+  if (budget.length)
+    out.push(`What a larger budget would change: ${budget.join('; ')}. ` +
+      (stillImproving ? 'The baselines were still improving (by more than a tenth of their valid CER over those epochs), so more epochs would help them, and the comparisons could move. '
+        : 'More epochs would add little (the last ones moved valid CER by less than a tenth of its value). ') +
+      `The gap to training says these models are limited by the data (${plan.utterances.toLocaleString('en')} utterances of synthetic voices): a larger budget is best spent on more utterances and voices, ` +
+      'toward the paper\'s 2100 hours, where its larger sparse RNNs came out ahead of the dense baseline (Table 3: +0.75% and +3.95%).');
   const tests = runs.map((r) => r.testCer - r.validCer).filter(Number.isFinite);
   if (tests.length) {
     const lo = Math.min(...tests), hi = Math.max(...tests);
