@@ -514,6 +514,8 @@ export interface SpeechLatency {
   measuredAt: string;
   /** Where a kept measurement came from, when not from a measurement of this code (shown under the table). */
   source?: string;
+  /** The machine it was measured on (machineDescription); ratios between models compare only on one machine. */
+  machine?: string;
 }
 
 /**
@@ -554,7 +556,7 @@ export async function measureSpeechLatency(results: Map<string, SpeechRunOutcome
     const l: SpeechLatency = {
       sparseStepUs: fin(best((x) => x.sparseStepUs)), denseStepUs: fin(best((x) => x.denseStepUs)),
       sparseRunUsPerStep: best((x) => x.sparseRunUsPerStep), denseRunUsPerStep: best((x) => x.denseRunUsPerStep),
-      backend: rounds[0].backend, measuredAt: new Date().toISOString(),
+      backend: rounds[0].backend, measuredAt: new Date().toISOString(), machine: machineDescription(),
       ...(await ortLatency(ort, r.srnn!.file, log)),
     };
     log(`latency ${id}: T=50 ${l.sparseRunUsPerStep.toFixed(1)} µs/timestep sparse vs ${l.denseRunUsPerStep.toFixed(1)} dense form` +
@@ -941,7 +943,8 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
     rows6.push([id, `${famName(r)}${r.bidirectional ? ' (bidirectional)' : ''}`, String(r.hidden), r.sparsity ? pct(r.sparsity, 1) : '0%',
       `${us(l.denseStepUs)} / ${us(l.denseRunUsPerStep)}`, `${us(l.sparseStepUs)} / ${us(l.sparseRunUsPerStep)}`, `${us(l.ortStepUs)} / ${us(l.ortRunUsPerStep)}`,
       `${(l.denseRunUsPerStep / l.sparseRunUsPerStep).toFixed(2)}x`, l.ortRunUsPerStep != null ? `${(l.ortRunUsPerStep / l.sparseRunUsPerStep).toFixed(2)}x` : '—',
-      bl ? `${(bl.denseRunUsPerStep / l.sparseRunUsPerStep).toFixed(2)}x` : '—',
+      // Across machines the baseline's time says nothing about this model's: only the same machine's is compared.
+      bl && bl.machine === l.machine ? `${(bl.denseRunUsPerStep / l.sparseRunUsPerStep).toFixed(2)}x` : '—',
       r.srnn ? (r.srnn.bytes / 1024).toFixed(0) : '—', ((4 * r.params.total) / 1024).toFixed(0)]);
   }
   if (rows6.length) {
@@ -956,6 +959,11 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
     const bySource = new Map<string, string[]>();
     for (const [id, l] of L) if (l.source && R.has(id)) bySource.set(l.source, [...(bySource.get(l.source) ?? []), id]);
     for (const [src, ids] of bySource) o.push('', `Latencies of ${ids.join(', ')}: ${src}.`);
+    const where = new Map<string, string[]>();
+    for (const [id, l] of L) if (R.has(id)) where.set(l.machine ?? 'not recorded', [...(where.get(l.machine ?? 'not recorded') ?? []), id]);
+    if (where.size > 1)
+      o.push('', `Measured on more than one machine (${[...where].map(([m, ids]) => `${m.split(',')[0]}: ${ids.join(', ')}`).join('; ')}): ` +
+        'the speed-up against the family\'s dense baseline is shown only where both were measured on one machine.');
   } else o.push(`Not measured${ctx.latencyNote ? `: ${ctx.latencyNote}` : ''}.`);
   o.push('');
   o.push('<details><summary>The paper\'s Table 6 (TitanX Maxwell, cuSPARSE vs cuDNN, batch 1)</summary>\n');

@@ -282,6 +282,14 @@ test('reproduce speech: a micro plan runs end to end through the runner, writes 
     });
     assert.match(md5, /^\| rnn-small \| RNN-\d+ \| dense \|[^\n]*\| 2 × Other CPU \|$/m);
     assert.match(md5, /compare ms\/step only between runs of one machine/);
+    // Latencies from two machines: the speed-up against the family's baseline only within one machine.
+    const L2 = new Map([...L].map(([id, l]) => [id, { ...l, machine: id === 'rnn-dense' ? 'M1, x' : 'M2, x' }]));
+    const md6 = speechReport(plan100, R, L2, {
+      command: 'x', plotsDir: join(dir, 'results'), resultsFile, machine: 'test', invocations: [], current: inv0, skipped: [],
+      data: { dir: null, splits: null, description: 'provided splits', counts: { train: 24, valid: 6, test: 6 }, hours: {}, voices: {} },
+    });
+    assert.match(md6, /^\| rnn-sparse \|[^\n]*\| 2\.50x \| 2\.00x \| — \|/m);
+    assert.match(md6, /Measured on more than one machine \(M1: rnn-dense; M2: rnn-sparse, gru-dense, gru-sparse\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
