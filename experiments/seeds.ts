@@ -55,14 +55,17 @@ export function combine(a: Verdict, b: Verdict): Verdict {
  * = x better), on valid and test.
  */
 export function effectClaim<T>(
-  claim: string, base: RowRuns<T>, x: RowRuns<T>, pick: { valid: (r: T) => number; test: (r: T) => number }, bar: number, names: { base: string; x: string },
+  claim: string, base0: RowRuns<T>, x0: RowRuns<T>, pick: { valid: (r: T) => number; test: (r: T) => number }, bar: number, names: { base: string; x: string },
+  /** Timing claims: pair only the seeds whose two runs trained on one machine (sameMachineSeeds). */
+  o: { sameMachine?: boolean } = {},
 ): Claim & { effects: { valid: Effect; test: Effect } } {
+  const { base, x, note } = o.sameMachine ? sameMachineSeeds(base0, x0) : { base: base0, x: x0, note: '' };
   const ev = relativeEffect(seedValues(base, pick.valid), seedValues(x, pick.valid));
   const et = relativeEffect(seedValues(base, pick.test), seedValues(x, pick.test));
   const valid = verdict(ev, bar), test = verdict(et, bar);
   return {
     claim,
-    numbers: `${names.x} vs ${names.base}: valid ${effectText(ev)}, test ${effectText(et)}; bar ${bar >= 0 ? '+' : '−'}${Math.abs(bar)}%`,
+    numbers: `${names.x} vs ${names.base}: valid ${effectText(ev)}, test ${effectText(et)}; bar ${bar >= 0 ? '+' : '−'}${Math.abs(bar)}%${note}`,
     valid, test, verdict: combine(valid, test), effects: { valid: ev, test: et },
   };
 }
@@ -71,9 +74,10 @@ export function effectClaim<T>(
  * A timing comparison pairs only seeds trained on one machine: the two rows restricted to the seeds
  * whose runs' machines agree (or are not recorded), and a note naming the seeds left out.
  */
-export function sameMachineSeeds<T extends { machine?: string }>(base: RowRuns<T>, x: RowRuns<T>): { base: RowRuns<T>; x: RowRuns<T>; note: string } {
+export function sameMachineSeeds<T>(base: RowRuns<T>, x: RowRuns<T>): { base: RowRuns<T>; x: RowRuns<T>; note: string } {
+  const machine = (r: T | undefined): string | undefined => (r as { machine?: string } | undefined)?.machine;
   const apart = [...base.bySeed.keys()].filter((s) => {
-    const a = base.bySeed.get(s)?.machine, b = x.bySeed.get(s)?.machine;
+    const a = machine(base.bySeed.get(s)), b = machine(x.bySeed.get(s));
     return a !== undefined && b !== undefined && a !== b;
   });
   if (!apart.length) return { base, x, note: '' };
