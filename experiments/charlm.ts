@@ -16,7 +16,6 @@
 import type { KernelChoice } from '../src/kernels/engine.js';
 import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { loadavg } from 'node:os';
 import type { CharLMRunOptions, EpochEvent } from '../src/train/charlm.js';
 import type { PruneRecipe } from '../src/prune/index.js';
 import { svgLinePlot, type PlotSeries } from '../src/prune/report.js';
@@ -28,6 +27,7 @@ import {
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
 import type { RunOutcomeBase } from './worker-kit.js';
+import type { Invocation } from './invocations.js';
 import {
   SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, gatherRows, paramsScatter, rowStats, seedTableRows, seedValues,
   type Claim, type RowRuns, type SeedResult,
@@ -522,18 +522,6 @@ const signed = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : '�
 const int = (x: number): string => Math.round(x).toLocaleString('en');
 export const relPerf = (base: number, x: number): number => (100 * (base - x)) / base;
 
-/** One invocation of the runner, as recorded in <out>/invocations.json. */
-export interface Invocation {
-  command: string;
-  startedAt: string;
-  seconds: number;
-  /** Runs that trained in it (finished or not). */
-  started: string[];
-  completed: boolean;
-  loadStart: number[];
-  loadEnd: number[];
-}
-
 export interface ReportContext {
   command: string;
   /** Folder the plots are written to, and the markdown file that will reference them. */
@@ -552,7 +540,7 @@ export interface ReportContext {
   constantRuns?: Map<string, RunResult>;
 }
 
-export { loadavg, machineDescription };
+export { machineDescription };
 
 /** GRU-256 training ms/step (batch 32 × 50, 1 thread, two runs side by side) measured in this machine's full runs (RESULTS.md: 88–95 ms for runs 5, 5', 6, 2a). */
 export const GRU256_MS_PER_STEP = 90;

@@ -7,15 +7,15 @@
 import type { KernelChoice } from '../src/kernels/engine.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadavg } from 'node:os';
 import { loadCharCorpus } from '../src/data/charlm.js';
 import {
   GRU256_MS_PER_STEP, SOTU_STEPS_PER_PASS, charlmPlan, charlmReport, dependencies, firstSeedRuns, estimateCharlmSeconds, estimateFullMinutes, machineDescription, measureLatency,
   runCharlmPlan, stepsPerEpoch,
-  planKey, readJson, type CharlmExperiment, type CharlmPlan, type PlanLrSchedule, type Invocation, type Latency, type PlanOverrides, type RunResult,
+  planKey, readJson, type CharlmExperiment, type CharlmPlan, type PlanLrSchedule, type Latency, type PlanOverrides, type RunResult,
 } from './charlm.js';
 import { RECIPE_SCALE, RNN256_MS_PER_STEP, estimateSpeechMinutes, reproduceSpeech, speechDependencies, speechParams, speechPlan } from './speech.js';
 import { finishedIn, reportOnlyRuns, scheduledSeconds } from './runner.js';
+import { invocationLog } from './invocations.js';
 import { describeRecipe } from '../src/data/speech/synth.js';
 
 /** 'all': charlm and speech; the SOTU plans ('sotu', 'sotu-budget') are asked for by name (hours each). */
@@ -108,9 +108,6 @@ export function summariesDir(o: Pick<ReproduceOptions, 'mode' | 'out' | 'summari
 }
 
 async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, resultsFile: string, plotsDir: string, experiment: CharlmExperiment = 'moby'): Promise<{ md: string | null; info: ReproduceResult['charlm'] }> {
-  const t0 = performance.now();
-  const startedAt = new Date().toISOString();
-  const loadStart = loadavg();
   const task0 = charlmTaskPlan(o, experiment);
   const task = planKey(task0);
   const out = join(o.out, task);
@@ -119,21 +116,10 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
   const defaultCommand = `sparse-rnn reproduce --${o.mode} --task ${experiment === 'moby' ? 'charlm' : experiment}${plan.lrSchedule === 'cosine' ? ' --lr-schedule cosine' : ''}`;
   log(`reproduce ${task} (${o.mode}): ${plan.runs.length} runs, ${plan.epochs} epochs${plan.maxStepsPerEpoch ? ` capped at ${plan.maxStepsPerEpoch} steps` : ''}, ` +
     `${o.parallel ?? 2} at a time; run folders in ${out}/`);
+  const invocation = invocationLog(out, o.command ?? defaultCommand);
   const rep = await runCharlmPlan(plan, { out, parallel: o.parallel, kernels: o.kernels, threads: o.threads, log: o.log, exportSrnn: o.bench ?? true, summaries: summariesDir(o, task), trainNothing: o.reportOnly });
-  const invFile = join(out, 'invocations.json');
-  const invocations: Invocation[] = existsSync(invFile) ? (JSON.parse(readFileSync(invFile, 'utf8')) as Invocation[]) : [];
-  const current = (): Invocation => ({
-    command: o.command ?? defaultCommand, startedAt, seconds: (performance.now() - t0) / 1000,
-    started: rep.started, completed: rep.completed, loadStart, loadEnd: loadavg(),
-  });
-  const record = (): void => {
-    if (!rep.started.length) return;
-    mkdirSync(out, { recursive: true });
-    writeFileSync(`${invFile}.tmp`, JSON.stringify([...invocations, current()], null, 2) + '\n');
-    renameSync(`${invFile}.tmp`, invFile);
-  };
   if (!rep.completed) {
-    record();
+    invocation.record(rep);
     log(`reproduce charlm: not all runs finished; ${resultsFile} not updated (run the same command again to continue)`);
     return { md: null, info: { plan, results: rep.results, latency: new Map(), skipped: rep.skipped, trained: rep.trained } };
   }
@@ -155,12 +141,11 @@ async function reproduceCharLM(o: ReproduceOptions, log: (s: string) => void, re
       `At the 65–95 ms/step GRU-256 takes on an idle core: about ${estimateFullMinutes({ hidden: 256, msPerStep: 65 }).minutes.toFixed(0)}–${estimateFullMinutes({ hidden: 256, msPerStep: 95 }).minutes.toFixed(0)} min. ` +
       `Every run gets the full ${plan.epochs} epochs; the longest run is estimated at ${(Math.max(...Object.values(est.perRun)) / 60).toFixed(0)} min at the speed measured here (the plans are sized for about 2 h per run at most); \`--dry-run\` lists every run.`);
   }
-  record();
-  const cur = current();
+  const invocations = invocation.record(rep);
   const md = charlmReport(plan, rep.results, latency, {
     constantRuns: plan.lrSchedule === 'cosine' ? constantRunsOf(plan, summariesDir(o, planKey({ ...plan, lrSchedule: 'constant' }))) : undefined,
     command: o.command ?? defaultCommand,
-    plotsDir, resultsFile, machine: machineDescription(), invocations: rep.started.length ? [...invocations, cur] : invocations, current: cur,
+    plotsDir, resultsFile, machine: machineDescription(), invocations, current: invocation.current(rep),
     skipped: rep.skipped, latencyNote, notes,
   });
   return { md, info: { plan, results: rep.results, latency, skipped: rep.skipped, trained: rep.trained } };

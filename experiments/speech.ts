@@ -22,7 +22,6 @@
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { loadavg } from 'node:os';
 import type { CellType } from '../src/nn/config.js';
 import { paramSpecs } from '../src/nn/config.js';
 import type { PruneRecipe } from '../src/prune/index.js';
@@ -39,7 +38,7 @@ import { loadOrt, ortLatency } from './latency.js';
 import { measurePruningOverhead, prunerPercentAt, type PruningOverhead } from './speech-overhead.js';
 import {
   CLAIM_SEEDS, PAPER_TABLE3, PAPER_TABLE4, PAPER_TABLE6, machineDescription, mdTable, q90Of, relPerf, stepped, tableFourEpochs, transientText, writePlot,
-  type Invocation, type ReportContext,
+  type ReportContext,
 } from './charlm.js';
 import type { ReproduceOptions } from './reproduce.js';
 import {
@@ -47,6 +46,7 @@ import {
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
 import type { RunOutcomeBase } from './worker-kit.js';
+import { invocationLog } from './invocations.js';
 import { statsText } from './verdict.js';
 import {
   SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, figure2aReading, gatherRows, paramsScatter, rowStats, seedTableRows,
@@ -1065,12 +1065,10 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
 
 export async function reproduceSpeech(opts: SpeechReproduceOptions): Promise<string> {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
-  const t0 = performance.now();
-  const startedAt = new Date().toISOString();
-  const loadStart = loadavg();
   const resultsFile = opts.resultsFile ?? 'RESULTS.md';
   const plotsDir = opts.plotsDir ?? 'results';
   const command = opts.command ?? `sparse-rnn reproduce --${opts.mode} --task speech`;
+  const invocation = invocationLog(opts.out, command); // its clock includes the data synthesis
   const { splits, ...over } = opts.speech ?? {};
   const planned = speechPlan(opts.mode, { ...over, seed: opts.seed ?? over.seed, only: opts.only ?? over.only, seeds: opts.seeds ?? over.seeds });
   const out = opts.out;
@@ -1083,17 +1081,8 @@ export async function reproduceSpeech(opts: SpeechReproduceOptions): Promise<str
   const rep = await runSpeechPlan(plan, {
     out, data, parallel: opts.parallel, kernels: opts.kernels, threads: opts.threads, log, exportSrnn: true, summaries, trainNothing: opts.reportOnly,
   });
-  const invFile = join(out, 'invocations.json');
-  const invocations: Invocation[] = existsSync(invFile) ? readJson<Invocation[]>(invFile) : [];
-  const current = (): Invocation => ({
-    command, startedAt, seconds: (performance.now() - t0) / 1000, started: rep.started, completed: rep.completed, loadStart, loadEnd: loadavg(),
-  });
-  const record = (): void => {
-    if (!rep.started.length) return;
-    writeJsonAtomic(invFile, [...invocations, current()]);
-  };
   if (!rep.completed) {
-    record();
+    invocation.record(rep);
     log('reproduce speech: not all runs finished; the speech section was not updated (run the same command again to continue)');
     return '';
   }
@@ -1117,10 +1106,9 @@ export async function reproduceSpeech(opts: SpeechReproduceOptions): Promise<str
       `RNN-${full.runs.find((r) => r.id === 'rnn-big')!.hidden} ≈ ${(est.perRun['rnn-big'] / 60).toFixed(0)} min, RNN-${full.runs.find((r) => r.id === 'rnn-dense')!.hidden} ≈ ${(est.perRun['rnn-dense'] / 60).toFixed(0)} min per run), ` +
       `plus synthesis of ${full.utterances} utterances (~${Math.ceil(full.utterances / 1400)} min on 2 cores) and the latency measurement (~2 min). Rough: ms/step varied by ±30% with the machine's load while this was written.`);
   }
-  record();
-  const cur = current();
+  const invocations = invocation.record(rep);
   return speechReport(plan, rep.results, latency, {
-    command, plotsDir, resultsFile, machine: machineDescription(), invocations: rep.started.length ? [...invocations, cur] : invocations, current: cur,
+    command, plotsDir, resultsFile, machine: machineDescription(), invocations, current: invocation.current(rep),
     skipped: rep.skipped, data, latencyNote, notes, overhead,
   });
 }
