@@ -700,6 +700,12 @@ export function speechPlanRows(runs: readonly SpeechRunSpec[]): SpeechRunSpec[] 
   return runs.filter((r) => !seen.has(r.row ?? r.id) && !!seen.add(r.row ?? r.id)).map((r) => ({ ...r, id: r.row ?? r.id, label: r.label.replace(/, seed \d+$/, '') }));
 }
 
+/** The hard-pruning rows of the plan (Table 4's), in the order of their cut. */
+function hardRowsByEpoch(rows: readonly SpeechRunSpec[]): SpeechRunSpec[] {
+  const at = (r: SpeechRunSpec): number => (r.prune as { atEpoch: number }).atEpoch;
+  return rows.filter((r) => r.prune.method === 'hard').sort((a, b) => at(a) - at(b));
+}
+
 /**
  * The paper's claims as effects over seeds with their verdicts (experiments/verdict.ts): relative
  * CER (positive = the claimed direction) on valid and test. The training-time claim uses the
@@ -746,7 +752,7 @@ export function checkSpeechClaims(plan: SpeechPlan, R: Map<string, SpeechRunOutc
   }
   const gradual = g('rnn-sparse');
   if (gradual)
-    for (const r of speechPlanRows(plan.runs).filter((x) => x.prune.method === 'hard')) {
+    for (const r of hardRowsByEpoch(speechPlanRows(plan.runs))) {
       const h = g(r.id);
       if (h) out.push(effectClaim(`RNN: gradual pruning beats hard pruning at the same number of parameters (hard after epoch ${(r.prune as { atEpoch: number }).atEpoch}; paper: by 7–9 points of relative CER)`,
         h, gradual, cer, 0, { base: r.id, x: 'rnn-sparse' }));
@@ -885,7 +891,7 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
   o.push('');
   const rows4: string[][] = [];
   const rb = R.get('rnn-dense');
-  const hardIds = rowSpecs.filter((r) => r.prune.method === 'hard').sort((a, b) => (a.prune as { atEpoch: number }).atEpoch - (b.prune as { atEpoch: number }).atEpoch).map((r) => r.id);
+  const hardIds = hardRowsByEpoch(rowSpecs).map((r) => r.id);
   for (const id of [...hardIds, 'rnn-sparse', 'rnn-agp']) {
     const r = R.get(id);
     if (!r) continue;
