@@ -27,7 +27,7 @@ import {
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
 import type { RunOutcomeBase } from './worker-kit.js';
-import type { Invocation } from './invocations.js';
+import { wallTimeText, type Invocation } from './invocations.js';
 import {
   SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, gatherRows, paramsScatter, rowStats, seedTableRows, seedValues,
   type Claim, type RowRuns, type SeedResult,
@@ -815,12 +815,8 @@ export function charlmReport(plan: CharlmPlan, Rall: Map<string, RunResult>, L: 
   o.push('');
   const inv = ctx.invocations;
   const la = (x: number[]): string => x.map((v) => v.toFixed(1)).join('/');
-  const trainMin = inv.reduce((a, i) => a + i.seconds, 0) / 60;
   o.push(`- Command: \`${ctx.command}\`; section written ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`);
-  if (inv.length)
-    o.push(`- Wall time: ${trainMin.toFixed(1)} min in ${inv.length === 1 ? 'one invocation' : `${inv.length} invocations (resumed)`} that trained these runs ` +
-      `(started ${inv[0].startedAt.slice(0, 16).replace('T', ' ')} UTC, training + latency measurement)` +
-      (ctx.current.started.length ? '' : `; this invocation reused the finished runs and took ${ctx.current.seconds.toFixed(0)} s`) + '.');
+  o.push(wallTimeText(ctx, Rall.values(), 'training and latency measurement'));
   o.push(`- Machine: ${ctx.machine}; load average (1/5/15 min) ${la((inv[0] ?? ctx.current).loadStart)} at the start, ${la((inv[inv.length - 1] ?? ctx.current).loadEnd)} at the end ` +
     '— the machine is shared (other jobs were running), so timings are noisy.');
   o.push(`- Setup (all runs): corpus \`${plan.corpus}\` ${plan.corpus === 'moby-dick' ? 'split 119/10/10 chapters' : 'split 90/5/5 by position'}, V = ${plan.vocabSize}; Embedding(${plan.vocabSize}, ${plan.embed}) → 1-layer GRU(H) → Linear(H, ${plan.vocabSize}); ` +

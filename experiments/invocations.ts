@@ -58,3 +58,43 @@ export function invocationLog(out: string, command: string): InvocationLog {
     },
   };
 }
+
+/** What a report says of its invocations and of the runs' own timings. */
+export interface WallTimeContext {
+  invocations: Invocation[];
+  current: Invocation;
+}
+
+/** A finished run as far as the wall-time line needs it: its epochs' wall seconds and where it trained. */
+export interface TimedRun {
+  machine?: string;
+  timing: { epochs: { seconds: number }[] };
+}
+
+/**
+ * The report's wall-time bullet. invocations.json lives in the run folders, which stay on the machine
+ * that trained them, so it covers only this machine's invocations; the runs' own epoch timings travel
+ * with their summaries, so their sum covers the whole plan, on every machine it ran on.
+ */
+export function wallTimeText(ctx: WallTimeContext, runs: Iterable<TimedRun>, what: string): string {
+  const inv = ctx.invocations;
+  const perMachine = new Map<string, number>();
+  let n = 0;
+  for (const r of runs) {
+    const m = r.machine ? r.machine.split(',')[0] : 'machine not recorded';
+    perMachine.set(m, (perMachine.get(m) ?? 0) + r.timing.epochs.reduce((a, e) => a + e.seconds, 0));
+    n++;
+  }
+  const hours = (s: number): string => `${(s / 3600).toFixed(1)} h`;
+  const total = [...perMachine.values()].reduce((a, b) => a + b, 0);
+  const runsPart = n
+    ? `${n === 1 ? "the run's own epochs" : `the ${n} runs' own epochs`} (training and evaluation, each on its own clock) add up to ${hours(total)}` +
+      (perMachine.size > 1 ? ` (${[...perMachine].map(([m, s]) => `${m}: ${hours(s)}`).join(', ')})` : '')
+    : '';
+  const invPart = inv.length
+    ? `${(inv.reduce((a, i) => a + i.seconds, 0) / 60).toFixed(1)} min of wall time on this machine in ${inv.length === 1 ? 'one invocation' : `${inv.length} invocations (resumed)`} ` +
+      `that trained these runs (started ${inv[0].startedAt.slice(0, 16).replace('T', ' ')} UTC; ${what})`
+    : '';
+  const reuse = ctx.current.started.length ? '' : `; this invocation reused the finished runs and took ${ctx.current.seconds.toFixed(0)} s`;
+  return `- Wall time: ${[runsPart, invPart].filter(Boolean).join('; ') || 'nothing trained yet'}${reuse}.`;
+}

@@ -46,7 +46,7 @@ import {
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
 import type { RunOutcomeBase } from './worker-kit.js';
-import { invocationLog } from './invocations.js';
+import { invocationLog, wallTimeText } from './invocations.js';
 import { statsText } from './verdict.js';
 import {
   SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, figure2aReading, gatherRows, paramsScatter, rowStats, seedTableRows,
@@ -796,10 +796,7 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
   const inv = ctx.invocations;
   const la = (x: number[]): string => x.map((v) => v.toFixed(1)).join('/');
   o.push(`- Command: \`${ctx.command}\`; section written ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`);
-  if (inv.length)
-    o.push(`- Wall time: ${(inv.reduce((a, i) => a + i.seconds, 0) / 60).toFixed(1)} min in ${inv.length === 1 ? 'one invocation' : `${inv.length} invocations (resumed)`} that trained these runs ` +
-      `(started ${inv[0].startedAt.slice(0, 16).replace('T', ' ')} UTC; data synthesis, training and latency measurement)` +
-      (ctx.current.started.length ? '' : `; this invocation reused the finished runs and took ${ctx.current.seconds.toFixed(0)} s`) + '.');
+  o.push(wallTimeText(ctx, Rall.values(), 'data synthesis, training and latency measurement'));
   o.push(`- Machine: ${ctx.machine}; load average (1/5/15 min) ${la((inv[0] ?? ctx.current).loadStart)} at the start, ${la((inv[inv.length - 1] ?? ctx.current).loadEnd)} at the end ` +
     '— the machine is shared, so timings are noisy.');
   const d = ctx.data, hrs = (s: Split): string => (d.hours[s] !== undefined ? `, ${(60 * d.hours[s]!).toFixed(0)} min of audio, ${d.voices[s]} voices` : '');

@@ -1,12 +1,13 @@
 // The plan's invocation record (experiments/invocations.ts): two invocations that share a run folder at
-// once both stay on record, each write replaces only its own entry, and one that trained nothing writes nothing.
+// once both stay on record, each write replaces only its own entry, and one that trained nothing writes nothing;
+// the report's wall-time line sums the runs' own epochs over every machine, beside this machine's invocations.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { invocationLog, type Invocation } from '../experiments/invocations.js';
+import { invocationLog, wallTimeText, type Invocation } from '../experiments/invocations.js';
 
 const onRecord = (out: string): Invocation[] => JSON.parse(readFileSync(join(out, 'invocations.json'), 'utf8')) as Invocation[];
 
@@ -31,4 +32,17 @@ test('an invocation that trained nothing is not recorded, and sees the others', 
   invocationLog(out, 'reproduce').record({ started: ['x'], completed: true });
   assert.deepEqual(idle.record({ started: [], completed: true }).map((i) => i.command), ['reproduce']);
   assert.deepEqual(idle.current({ started: [], completed: true }).started, []);
+});
+
+test('the wall-time line sums the runs\' own epochs per machine, and names this machine\'s invocations apart', () => {
+  const inv = (seconds: number, started: string[]): Invocation => ({ command: 'c', startedAt: '2026-12-03T10:00:00.000Z', seconds, started, completed: true, loadStart: [0, 0, 0], loadEnd: [0, 0, 0] });
+  const run = (machine: string | undefined, ...s: number[]) => ({ machine, timing: { epochs: s.map((seconds) => ({ seconds })) } });
+  const runs = [run('2 × AMD EPYC, 24 GiB', 1800, 1800), run('2 × Intel Xeon, 24 GiB', 3600), run('2 × Intel Xeon, 24 GiB', 1800, 1800)];
+  const line = wallTimeText({ invocations: [inv(600, ['a']), inv(1200, ['b'])], current: inv(3, []) }, runs, 'training');
+  assert.match(line, /the 3 runs' own epochs .* add up to 3\.0 h \(2 × AMD EPYC: 1\.0 h, 2 × Intel Xeon: 2\.0 h\)/);
+  assert.match(line, /30\.0 min of wall time on this machine in 2 invocations \(resumed\)/);
+  assert.match(line, /this invocation reused the finished runs and took 3 s\.$/);
+  // One machine: no breakdown; no invocation on record here: only the runs' sum.
+  const one = wallTimeText({ invocations: [], current: inv(1, ['x']) }, [run(undefined, 360)], 'training');
+  assert.equal(one, "- Wall time: the run's own epochs (training and evaluation, each on its own clock) add up to 0.1 h.");
 });
