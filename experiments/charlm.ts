@@ -27,7 +27,7 @@ import {
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
 import type { RunOutcomeBase } from './worker-kit.js';
-import { wallTimeText, type Invocation } from './invocations.js';
+import { machineText, wallTimeText, type Invocation } from './invocations.js';
 import {
   SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, gatherRows, paramsScatter, rowStats, seedTableRows, seedValues,
   type Claim, type RowRuns, type SeedResult,
@@ -813,12 +813,9 @@ export function charlmReport(plan: CharlmPlan, Rall: Map<string, RunResult>, L: 
       'Run `npx sparse-rnn reproduce --full` for the real table.');
   else o.push('> Full runs: the reference\'s recipe (REFERENCE.md §1–3), 10 epochs of 661 steps, whole valid/test splits.');
   o.push('');
-  const inv = ctx.invocations;
-  const la = (x: number[]): string => x.map((v) => v.toFixed(1)).join('/');
   o.push(`- Command: \`${ctx.command}\`; section written ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`);
   o.push(wallTimeText(ctx, Rall.values(), 'training and latency measurement'));
-  o.push(`- Machine: ${ctx.machine}; load average (1/5/15 min) ${la((inv[0] ?? ctx.current).loadStart)} at the start, ${la((inv[inv.length - 1] ?? ctx.current).loadEnd)} at the end ` +
-    '— the machine is shared (other jobs were running), so timings are noisy.');
+  o.push(machineText(ctx, Rall.values(), 'the machine is shared (other jobs were running), so timings are noisy'));
   o.push(`- Setup (all runs): corpus \`${plan.corpus}\` ${plan.corpus === 'moby-dick' ? 'split 119/10/10 chapters' : 'split 90/5/5 by position'}, V = ${plan.vocabSize}; Embedding(${plan.vocabSize}, ${plan.embed}) → 1-layer GRU(H) → Linear(H, ${plan.vocabSize}); ` +
     `Adam lr ${plan.lr}, clip ${plan.clip}, batch ${plan.batch} × ${plan.seqLen} (truncated BPTT), seed ${plan.seed}; ${plan.epochs} epochs × ${S} steps; ` +
     `valid/test bits/char at batch 1 over ${v0 ? `${int(v0.validChars)} / ${int(v0.testChars)}` : '—'} predictions, final epoch (no model selection; test is reported, never used for a choice). ` +

@@ -98,3 +98,18 @@ export function wallTimeText(ctx: WallTimeContext, runs: Iterable<TimedRun>, wha
   const reuse = ctx.current.started.length ? '' : `; this invocation reused the finished runs and took ${ctx.current.seconds.toFixed(0)} s`;
   return `- Wall time: ${[runsPart, invPart].filter(Boolean).join('; ') || 'nothing trained yet'}${reuse}.`;
 }
+
+/** The report's machine bullet: where it was written, the load, and, when any run trained elsewhere, where the runs trained. */
+export function machineText(ctx: WallTimeContext & { machine: string }, runs: Iterable<TimedRun>, noisy: string): string {
+  const inv = ctx.invocations;
+  const la = (x: number[]): string => x.map((v) => v.toFixed(1)).join('/');
+  const load = `load average (1/5/15 min) ${la((inv[0] ?? ctx.current).loadStart)} at the start, ${la((inv[inv.length - 1] ?? ctx.current).loadEnd)} at the end — ${noisy}`;
+  const here = ctx.machine.split(',')[0];
+  const counts = new Map<string, number>();
+  for (const r of runs) {
+    const m = r.machine ? r.machine.split(',')[0] : 'machine not recorded';
+    counts.set(m, (counts.get(m) ?? 0) + 1);
+  }
+  if (!counts.size || (counts.size === 1 && counts.has(here))) return `- Machine: ${ctx.machine}; ${load}.`;
+  return `- Machine writing this report: ${ctx.machine}; ${load}. The runs trained on: ${[...counts].map(([m, n]) => `${m} (${n} run${n === 1 ? '' : 's'})`).join(', ')}.`;
+}

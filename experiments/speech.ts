@@ -46,7 +46,7 @@ import {
   type PlanDriver, type PruneSpec, type RunnerOptions, type RunnerReport, type SeedFields,
 } from './runner.js';
 import type { RunOutcomeBase } from './worker-kit.js';
-import { invocationLog, wallTimeText } from './invocations.js';
+import { invocationLog, machineText, wallTimeText } from './invocations.js';
 import { statsText } from './verdict.js';
 import {
   SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, figure2aReading, gatherRows, paramsScatter, rowStats, seedTableRows,
@@ -793,12 +793,9 @@ export function speechReport(plan: SpeechPlan, Rall: Map<string, SpeechRunOutcom
   if (rowSpecs.length < all || plan.seed !== 1234)
     o.push(`>\n> ${rowSpecs.length < all ? `Only ${rowSpecs.length} of the plan's ${all} rows (${rowSpecs.map((r) => r.id).join(', ')}), ` : ''}training seed ${plan.seed}${plan.seed !== 1234 ? ' (the main runs use 1234)' : ''}.`);
   o.push('');
-  const inv = ctx.invocations;
-  const la = (x: number[]): string => x.map((v) => v.toFixed(1)).join('/');
   o.push(`- Command: \`${ctx.command}\`; section written ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`);
   o.push(wallTimeText(ctx, Rall.values(), 'data synthesis, training and latency measurement'));
-  o.push(`- Machine: ${ctx.machine}; load average (1/5/15 min) ${la((inv[0] ?? ctx.current).loadStart)} at the start, ${la((inv[inv.length - 1] ?? ctx.current).loadEnd)} at the end ` +
-    '— the machine is shared, so timings are noisy.');
+  o.push(machineText(ctx, Rall.values(), 'the machine is shared, so timings are noisy'));
   const d = ctx.data, hrs = (s: Split): string => (d.hours[s] !== undefined ? `, ${(60 * d.hours[s]!).toFixed(0)} min of audio, ${d.voices[s]} voices` : '');
   o.push(d.dir
     ? `- Data (${d.description}, in \`${d.dir}\`): connected digits (1–7 words of zero…nine, "oh"), ${recipeText(plan.recipe)}, ` +

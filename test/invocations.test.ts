@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { invocationLog, wallTimeText, type Invocation } from '../experiments/invocations.js';
+import { invocationLog, machineText, wallTimeText, type Invocation } from '../experiments/invocations.js';
 
 const onRecord = (out: string): Invocation[] => JSON.parse(readFileSync(join(out, 'invocations.json'), 'utf8')) as Invocation[];
 
@@ -45,4 +45,15 @@ test('the wall-time line sums the runs\' own epochs per machine, and names this 
   // One machine: no breakdown; no invocation on record here: only the runs' sum.
   const one = wallTimeText({ invocations: [], current: inv(1, ['x']) }, [run(undefined, 360)], 'training');
   assert.equal(one, "- Wall time: the run's own epochs (training and evaluation, each on its own clock) add up to 0.1 h.");
+});
+
+test('the machine line names where the runs trained only when some trained elsewhere', () => {
+  const inv: Invocation = { command: 'c', startedAt: '', seconds: 1, started: ['a'], completed: true, loadStart: [1, 2, 3], loadEnd: [0.5, 1, 1.5] };
+  const ctx = { invocations: [inv], current: inv, machine: '2 × Intel Xeon, 24 GiB RAM' };
+  const run = (machine?: string) => ({ machine, timing: { epochs: [] } });
+  assert.equal(machineText(ctx, [run('2 × Intel Xeon, 24 GiB RAM')], 'noisy'),
+    '- Machine: 2 × Intel Xeon, 24 GiB RAM; load average (1/5/15 min) 1.0/2.0/3.0 at the start, 0.5/1.0/1.5 at the end — noisy.');
+  assert.equal(machineText(ctx, [run('2 × AMD EPYC, 24 GiB RAM'), run('2 × AMD EPYC, x'), run('2 × Intel Xeon, 24 GiB RAM'), run()], 'noisy'),
+    '- Machine writing this report: 2 × Intel Xeon, 24 GiB RAM; load average (1/5/15 min) 1.0/2.0/3.0 at the start, 0.5/1.0/1.5 at the end — noisy. ' +
+    'The runs trained on: 2 × AMD EPYC (2 runs), 2 × Intel Xeon (1 run), machine not recorded (1 run).');
 });
