@@ -85,7 +85,7 @@ export function wallTimeText(ctx: WallTimeContext, runs: Iterable<TimedRun>, wha
     perMachine.set(m, (perMachine.get(m) ?? 0) + r.timing.epochs.reduce((a, e) => a + e.seconds, 0));
     n++;
   }
-  const hours = (s: number): string => `${(s / 3600).toFixed(1)} h`;
+  const hours = (s: number): string => (s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`);
   const total = [...perMachine.values()].reduce((a, b) => a + b, 0);
   const runsPart = n
     ? `${n === 1 ? "the run's own epochs" : `the ${n} runs' own epochs`} (training and evaluation, each on its own clock) add up to ${hours(total)}` +

@@ -44,7 +44,7 @@ test('the wall-time line sums the runs\' own epochs per machine, and names this 
   assert.match(line, /this invocation reused the finished runs and took 3 s\.$/);
   // One machine: no breakdown; no invocation on record here: only the runs' sum.
   const one = wallTimeText({ invocations: [], current: inv(1, ['x']) }, [run(undefined, 360)], 'training');
-  assert.equal(one, "- Wall time: the run's own epochs (training and evaluation, each on its own clock) add up to 0.1 h.");
+  assert.equal(one, "- Wall time: the run's own epochs (training and evaluation, each on its own clock) add up to 6.0 min.");
 });
 
 test('the machine line names where the runs trained only when some trained elsewhere', () => {
