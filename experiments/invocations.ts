@@ -1,7 +1,8 @@
 // The record of a plan's invocations, `<out>/invocations.json`: every `reproduce` that trained one of the
 // plan's runs, so that a report can say how long the plan's training took over all of them (a plan is
 // usually resumed several times). Two invocations may share a folder at once (different runs of one
-// plan), so each write re-reads the file and replaces only this invocation's own entry.
+// plan), so each write re-reads the file and replaces only this invocation's own entry. Also the report
+// lines made from it and from the runs' summaries: how long the plan took and where it trained.
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
