@@ -72,6 +72,9 @@ export interface TimedRun {
   timing: { epochs: { seconds: number }[] };
 }
 
+/** A run's machine as the report lines name it: the CPU part of its description. */
+const machineOf = (r: TimedRun): string => (r.machine ? r.machine.split(',')[0] : 'machine not recorded');
+
 /**
  * The report's wall-time bullet. invocations.json lives in the run folders, which stay on the machine
  * that trained them, so it covers only this machine's invocations; the runs' own epoch timings travel
@@ -82,7 +85,7 @@ export function wallTimeText(ctx: WallTimeContext, runs: Iterable<TimedRun>, wha
   const perMachine = new Map<string, number>();
   let n = 0;
   for (const r of runs) {
-    const m = r.machine ? r.machine.split(',')[0] : 'machine not recorded';
+    const m = machineOf(r);
     perMachine.set(m, (perMachine.get(m) ?? 0) + r.timing.epochs.reduce((a, e) => a + e.seconds, 0));
     n++;
   }
@@ -107,10 +110,7 @@ export function machineText(ctx: WallTimeContext & { machine: string }, runs: It
   const load = `load average (1/5/15 min) ${la((inv[0] ?? ctx.current).loadStart)} at the start, ${la((inv[inv.length - 1] ?? ctx.current).loadEnd)} at the end — ${noisy}`;
   const here = ctx.machine.split(',')[0];
   const counts = new Map<string, number>();
-  for (const r of runs) {
-    const m = r.machine ? r.machine.split(',')[0] : 'machine not recorded';
-    counts.set(m, (counts.get(m) ?? 0) + 1);
-  }
+  for (const r of runs) counts.set(machineOf(r), (counts.get(machineOf(r)) ?? 0) + 1);
   if (!counts.size || (counts.size === 1 && counts.has(here))) return `- Machine: ${ctx.machine}; ${load}.`;
   return `- Machine writing this report: ${ctx.machine}; ${load}. The runs trained on: ${[...counts].map(([m, n]) => `${m} (${n} run${n === 1 ? '' : 's'})`).join(', ')}.`;
 }

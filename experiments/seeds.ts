@@ -54,7 +54,7 @@ export function combine(a: Verdict, b: Verdict): Verdict {
  * A claim "row x against row base, effect > bar" on a lower-is-better metric (relative %, positive
  * = x better), on valid and test.
  */
-export function effectClaim<T>(
+export function effectClaim<T extends { machine?: string }>(
   claim: string, base0: RowRuns<T>, x0: RowRuns<T>, pick: { valid: (r: T) => number; test: (r: T) => number }, bar: number, names: { base: string; x: string },
   /** Timing claims: pair only the seeds whose two runs trained on one machine (sameMachineSeeds). */
   o: { sameMachine?: boolean } = {},
@@ -74,10 +74,9 @@ export function effectClaim<T>(
  * A timing comparison pairs only seeds trained on one machine: the two rows restricted to the seeds
  * whose runs' machines agree (or are not recorded), and a note naming the seeds left out.
  */
-export function sameMachineSeeds<T>(base: RowRuns<T>, x: RowRuns<T>): { base: RowRuns<T>; x: RowRuns<T>; note: string } {
-  const machine = (r: T | undefined): string | undefined => (r as { machine?: string } | undefined)?.machine;
+export function sameMachineSeeds<T extends { machine?: string }>(base: RowRuns<T>, x: RowRuns<T>): { base: RowRuns<T>; x: RowRuns<T>; note: string } {
   const apart = [...base.bySeed.keys()].filter((s) => {
-    const a = machine(base.bySeed.get(s)), b = machine(x.bySeed.get(s));
+    const a = base.bySeed.get(s)?.machine, b = x.bySeed.get(s)?.machine;
     return a !== undefined && b !== undefined && a !== b;
   });
   if (!apart.length) return { base, x, note: '' };
