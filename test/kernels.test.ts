@@ -312,6 +312,54 @@ test('gruForward / gruBackward', () => {
   }
 });
 
+test('gruInfer / lstmInfer: the inference cells match the reference and the training cells, write only h (and c)', () => {
+  const w = wasmKernels();
+  for (const [B, H, pad] of [[1, 1, 0], [3, 5, 2], [2, 13, 0], [4, 17, 3], [5, 64, 0], [3, 67, 1], [32, 256, 0]]) {
+    scoped(() => {
+      const ldh = H + pad;
+      // Pre-activations up to ±12: past the rational tanh's clamp (7.9) and σ's saturation.
+      const gi = rand(B * 4 * H, -12, 12), gh = rand(B * 3 * H, -12, 12), hPrev = rand(B * ldh);
+      const h1 = rand(B * ldh), h2 = copy(h1, B * ldh), h3 = copy(h1, B * ldh);
+      const gates = rand(B * 3 * H), ghn = rand(B * H);
+      const gi0 = copy(gi, B * 4 * H), gh0 = copy(gh, B * 3 * H);
+      w.gruInfer(B, H, gi, gh, hPrev, h1, ldh);
+      ref.gruInfer(B, H, gi, gh, hPrev, h2, ldh);
+      ref.gruForward(B, H, gi, gh, hPrev, h3, ldh, gates, ghn);
+      // σ and tanh are within 3e-7 of exact; r's error is scaled by |gh_n| ≤ 12 inside the tanh.
+      close(h1, h2, B * ldh, 3e-6, 1e-6, `gruInfer h ${B}x${H}`);
+      close(h2, h3, B * ldh, 0, 1e-30, `gruInfer (reference) = gruForward h ${B}x${H}`);
+      close(gi, gi0, B * 3 * H, 0, 1e-30, `gruInfer leaves gi ${B}x${H}`);
+      close(gh, gh0, B * 3 * H, 0, 1e-30, `gruInfer leaves gh ${B}x${H}`);
+      const c0 = rand(B * H, -3, 3), c1 = rand(B * H), c2 = copy(c1, B * H), c3 = copy(c1, B * H), tc = rand(B * H);
+      w.lstmInfer(B, H, gi, c0, c1, h1, ldh);
+      ref.lstmInfer(B, H, gi, c0, c2, h2, ldh);
+      close(gi, gi0, B * 4 * H, 0, 1e-30, `lstmInfer leaves g4 ${B}x${H}`);
+      ref.lstmForward(B, H, gi, c0, c3, h3, ldh, tc);
+      close(c1, c2, B * H, 2e-6, 1e-6, `lstmInfer c ${B}x${H}`);
+      close(h1, h2, B * ldh, 1e-6, 1e-6, `lstmInfer h ${B}x${H}`);
+      close(c2, c3, B * H, 0, 1e-30, `lstmInfer (reference) = lstmForward c ${B}x${H}`);
+      close(h2, h3, B * ldh, 0, 1e-30, `lstmInfer (reference) = lstmForward h ${B}x${H}`);
+    });
+  }
+  // Exact at the ends: tanh(±large) = ±1, σ(−large) = 0, σ(large) = 1, and NaN propagates.
+  scoped(() => {
+    const H = 4, gi = rand(12), gh = rand(12), hPrev = rand(4), h = rand(4);
+    const f = heap.f32;
+    // r = σ(0) = ½; z = σ(−100) = 0 or σ(100) = 1; n = tanh(±100) = ±1 (gh_n = 0); h = n or hPrev.
+    for (let j = 0; j < H; j++) {
+      f[gi + j] = 0; f[gh + j] = 0;
+      f[gi + H + j] = j < 2 ? -100 : 100; f[gh + H + j] = 0;
+      f[gi + 2 * H + j] = j % 2 ? -100 : 100; f[gh + 2 * H + j] = 0;
+      f[hPrev + j] = 0.25 * (j + 1);
+    }
+    w.gruInfer(1, H, gi, gh, hPrev, h, H);
+    assert.deepEqual([f[h], f[h + 1], f[h + 2], f[h + 3]], [1, -1, 0.75, 1]);
+    f[gi + 2 * H] = NaN;
+    w.gruInfer(1, H, gi, gh, hPrev, h, H);
+    assert.ok(Number.isNaN(f[h]), 'NaN propagates');
+  });
+});
+
 test('gruStep / lstmStep / rnnStep: one call equals the GEMM, the bias and the cell (against the reference)', () => {
   const w = wasmKernels();
   for (const [B, H, pad] of [[1, 1, 0], [3, 5, 2], [4, 17, 3], [2, 40, 0], [32, 64, 0]]) {

@@ -109,6 +109,8 @@ for (const variant of VARIANTS) {
         ['gruForward', 0, (kk, p) => kk.gruForward(B, H, p('g3'), p('gh'), p('h0'), p('h1'), ldh, p('gates'), p('ghn')), ['h1', 'gates', 'ghn']],
         ['gruBackward', 0, (kk, p) => kk.gruBackward(B, H, p('h1'), p('h0'), ldh, p('gates'), p('ghn'), p('g3'), p('gh'), p('dh')), ['g3', 'gh', 'dh']],
         ['lstmForward', 0, (kk, p) => kk.lstmForward(B, H, p('g4'), p('c0'), p('c1'), p('h1'), ldh, p('tc')), ['g4', 'c1', 'h1', 'tc']],
+        ['gruInfer', 0, (kk, p) => kk.gruInfer(B, H, p('g3'), p('gh'), p('h0'), p('h1'), ldh), ['h1']],
+        ['lstmInfer', 0, (kk, p) => kk.lstmInfer(B, H, p('g4'), p('c0'), p('c1'), p('h1'), ldh), ['c1', 'h1']],
         ['lstmBackward', 0, (kk, p) => kk.lstmBackward(B, H, p('h1'), ldh, p('g4'), p('c0'), p('tc'), p('c1'), p('dg4')), ['c1', 'dg4']],
         ['gruStep', 0, (kk, p) => kk.gruStep(B, H, p('h0'), ldh, p('w4'), p('b4'), p('g3'), p('gh'), p('h1'), p('gates'), p('ghn')), ['gh', 'h1', 'gates', 'ghn']],
         ['lstmStep', 0, (kk, p) => kk.lstmStep(B, H, p('h0'), ldh, p('w4'), p('b4'), p('g4'), p('c0'), p('c1'), p('h1'), p('tc')), ['g4', 'c1', 'h1', 'tc']],

@@ -17,7 +17,7 @@ export const Op = {
   Sddmm16: 17, Sddmm32: 18, Transpose: 19, SoftmaxXent: 20, OptimStep: 21,
   GruStep: 22, LstmStep: 23, RnnStep: 24, Sell4: 25, BsrSpmv16: 26, BsrSpmv32: 27, BsrSpmm16: 28, BsrSpmm32: 29,
   Sell4b: 30,
-  Sell4b44: 31,
+  Sell4b44: 31, GruInfer: 32, LstmInfer: 33,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -58,6 +58,7 @@ export function chunkCount(op: Op, a: Float64Array, threads: number): number {
       units = gemmSplitsColumns(a[1] !== 0, a[2], a[3]) ? Math.ceil(a[3] / 16) : Math.ceil(a[2] / 4);
       break;
     case Op.AddBias: case Op.GruForward: case Op.GruBackward: case Op.LstmForward: case Op.LstmBackward: case Op.SoftmaxXent:
+    case Op.GruInfer: case Op.LstmInfer:
       units = a[0];
       break;
     case Op.SumRows:
@@ -159,6 +160,20 @@ export function runPart(e: Exports, op: Op, a: Float64Array, t: number, n: numbe
       if (b1 <= b0) return;
       const g = b0 * 4 * H * 4, c = b0 * H * 4;
       e.lstmForward(b1 - b0, H, a[2] + g, a[3] + c, a[4] + c, a[5] + b0 * ldh * 4, ldh, a[7] + c);
+      return;
+    }
+    case Op.GruInfer: {
+      const H = a[1], ldh = a[6], [b0, b1] = span(a[0], 1, t, n);
+      if (b1 <= b0) return;
+      const g = b0 * 3 * H * 4, s = b0 * ldh * 4;
+      e.gruInfer(b1 - b0, H, a[2] + g, a[3] + g, a[4] + s, a[5] + s, ldh);
+      return;
+    }
+    case Op.LstmInfer: {
+      const H = a[1], ldh = a[6], [b0, b1] = span(a[0], 1, t, n);
+      if (b1 <= b0) return;
+      const g = b0 * 4 * H * 4, c = b0 * H * 4;
+      e.lstmInfer(b1 - b0, H, a[2] + g, a[3] + c, a[4] + c, a[5] + b0 * ldh * 4, ldh);
       return;
     }
     case Op.GruStep:

@@ -149,6 +149,33 @@ export class RefKernels implements Kernels {
     }
   }
 
+  gruInfer(B: number, H: number, gi: number, gh: number, hPrev: number, h: number, ldh: number): void {
+    const f = this.heap.f32;
+    const H3 = 3 * H;
+    for (let b = 0; b < B; b++) {
+      const oi = gi + b * H3, oh = gh + b * H3;
+      for (let j = 0; j < H; j++) {
+        const r = sigmoid(f[oi + j] + f[oh + j]);
+        const z = sigmoid(f[oi + H + j] + f[oh + H + j]);
+        const n = Math.tanh(f[oi + 2 * H + j] + r * f[oh + 2 * H + j]);
+        f[h + b * ldh + j] = (1 - z) * n + z * f[hPrev + b * ldh + j];
+      }
+    }
+  }
+
+  lstmInfer(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number): void {
+    const f = this.heap.f32;
+    const H4 = 4 * H;
+    for (let b = 0; b < B; b++) {
+      const og = g4 + b * H4;
+      for (let j = 0; j < H; j++) {
+        const cv = sigmoid(f[og + H + j]) * f[cPrev + b * H + j] + sigmoid(f[og + j]) * Math.tanh(f[og + 2 * H + j]);
+        f[c + b * H + j] = cv;
+        f[h + b * ldh + j] = sigmoid(f[og + 3 * H + j]) * Math.tanh(cv);
+      }
+    }
+  }
+
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void {
     const f = this.heap.f32;

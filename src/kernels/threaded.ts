@@ -151,6 +151,18 @@ export class ThreadedKernels implements Kernels {
     a[0] = B; a[1] = H; a[2] = g4 * 4; a[3] = cPrev * 4; a[4] = c * 4; a[5] = h * 4; a[6] = ldh; a[7] = tc * 4;
     this.go(Op.LstmForward);
   }
+  gruInfer(B: number, H: number, gi: number, gh: number, hPrev: number, h: number, ldh: number): void {
+    if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) { this.inner.gruInfer(B, H, gi, gh, hPrev, h, ldh); return; }
+    const a = this.a;
+    a[0] = B; a[1] = H; a[2] = gi * 4; a[3] = gh * 4; a[4] = hPrev * 4; a[5] = h * 4; a[6] = ldh;
+    this.go(Op.GruInfer);
+  }
+  lstmInfer(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number): void {
+    if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) { this.inner.lstmInfer(B, H, g4, cPrev, c, h, ldh); return; }
+    const a = this.a;
+    a[0] = B; a[1] = H; a[2] = g4 * 4; a[3] = cPrev * 4; a[4] = c * 4; a[5] = h * 4; a[6] = ldh;
+    this.go(Op.LstmInfer);
+  }
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void {
     if (B * H < MIN_CELL_ELEMENTS * this.minScale || B < 2) { this.inner.lstmBackward(B, H, dh, ldh, g4, cPrev, tc, dc, dg4); return; }

@@ -80,6 +80,14 @@ export interface Kernels {
     dc: number, dg4: number): void;
 
   /**
+   * gruForward for inference: the same cell, writing only h (no gates or gh_n for backward). WASM
+   * uses a cheaper tanh and σ(x) = ½ + ½·tanh(x/2) (as/infer.ts), each within 3e-7 of exact.
+   */
+  gruInfer(B: number, H: number, gi: number, gh: number, hPrev: number, h: number, ldh: number): void;
+  /** lstmForward for inference: reads g4 (left as it is), writes only c [B,H] and h (stride ldh). */
+  lstmInfer(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number): void;
+
+  /**
    * One GRU timestep: gh [B,3H] = hPrev·W_hhᵀ + b_hh, then gruForward (gi [B,3H] holds W_ih x + b_ih).
    * W_hh is [3H, H] at `whh`; hPrev and h rows have stride ldh. Same results as those three calls
    * (gemm NT, addBias, gruForward), in one dispatch.

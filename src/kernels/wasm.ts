@@ -27,6 +27,8 @@ export interface WasmKernelExports {
   lstmForward(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number, tc: number): void;
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void;
+  gruInfer(B: number, H: number, gi: number, gh: number, hPrev: number, h: number, ldh: number): void;
+  lstmInfer(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number): void;
   gruStep(B: number, H: number, j0: number, j1: number, hPrev: number, ldh: number, whh: number, bhh: number,
     gi: number, gh: number, h: number, gates: number, ghn: number): void;
   lstmStep(B: number, H: number, j0: number, j1: number, hPrev: number, ldh: number, whh: number, bhh: number,
@@ -223,6 +225,12 @@ export class WasmKernels implements Kernels {
   lstmBackward(B: number, H: number, dh: number, ldh: number, g4: number, cPrev: number, tc: number,
     dc: number, dg4: number): void {
     this.exports.lstmBackward(B, H, dh * 4, ldh, g4 * 4, cPrev * 4, tc * 4, dc * 4, dg4 * 4);
+  }
+  gruInfer(B: number, H: number, gi: number, gh: number, hPrev: number, h: number, ldh: number): void {
+    this.exports.gruInfer(B, H, gi * 4, gh * 4, hPrev * 4, h * 4, ldh);
+  }
+  lstmInfer(B: number, H: number, g4: number, cPrev: number, c: number, h: number, ldh: number): void {
+    this.exports.lstmInfer(B, H, g4 * 4, cPrev * 4, c * 4, h * 4, ldh);
   }
   gruStep(B: number, H: number, hPrev: number, ldh: number, whh: number, bhh: number,
     gi: number, gh: number, h: number, gates: number, ghn: number): void {

@@ -7,8 +7,8 @@
 //    n = timesteps·batch: one dense GEMM, or one SpMM on batch-interleaved activations (chunks of
 //    SPMM_CHUNK columns; transposes in and out);
 //  * per timestep the stacked gate matrix W_hh [G·H, H] is ONE matrix: one SpMV (batch 1) or SpMM
-//    (batch > 1) for all gates, then the dense pointwise kernels (gruForward / lstmForward /
-//    actForward) of the Kernels interface.
+//    (batch > 1) for all gates, then the inference cells of the Kernels interface (gruInfer /
+//    lstmInfer: no values kept for backward, a cheaper tanh; or actForward).
 // Batch-1 products run on a SELL-4 copy of each CSR matrix (src/sparse/csr.ts csrToSell4; WASM
 // backends only), and of each 1×4- or 4×4-block BSR matrix (bsr14ToSell4, bsr44ToSell4: the 4×4
 // one shares the BSR values), built when a batch-1 state or run first needs it, so batch-only use
@@ -95,7 +95,7 @@ interface StateImpl extends SparseState {
   /** Per layer: two h buffers [B, H] (double-buffered), and for LSTM two c buffers. */
   h: [number, number][];
   c: [number, number][];
-  x: number; gi: number; gh: number; gates: number; ghn: number; tc: number; out: number;
+  x: number; gi: number; gh: number; out: number;
   xt: number; yt: number;
 }
 
@@ -432,7 +432,7 @@ export class SparseModel {
    * hPrev / hOut: rows at stride ldh. For LSTM cPrev / cOut [B, H].
    */
   private cellStep(p: LayerDir, B: number, git: number, hPrev: number, hOut: number, ldh: number,
-    cPrev: number, cOut: number, ws: { gh: number; gates: number; ghn: number; tc: number; xt: number; yt: number }): void {
+    cPrev: number, cOut: number, ws: { gh: number; xt: number; yt: number }): void {
     const k = this.kernels, H = this.H, G = this.G;
     switch (this.config.cell) {
       case 'gru':
@@ -441,11 +441,11 @@ export class SparseModel {
           this.fillRows(B, G, ws.gh, G, p.bhh);
           this.matmul(p.whh, hPrev, ldh, ws.gh, G, B, true, ws.xt, ws.yt);
         }
-        k.gruForward(B, H, git, ws.gh, hPrev, hOut, ldh, ws.gates, ws.ghn);
+        k.gruInfer(B, H, git, ws.gh, hPrev, hOut, ldh);
         break;
       case 'lstm':
         this.matmul(p.whh, hPrev, ldh, git, G, B, true, ws.xt, ws.yt);
-        k.lstmForward(B, H, git, cPrev, cOut, hOut, ldh, ws.tc);
+        k.lstmInfer(B, H, git, cPrev, cOut, hOut, ldh);
         break;
       default: {
         this.matmul(p.whh, hPrev, ldh, git, G, B, true, ws.xt, ws.yt);
@@ -474,8 +474,7 @@ export class SparseModel {
     const needT = B > 1;
     const st: StateImpl = {
       batch: B, model: this, parity: 0, h, c: cc,
-      x: heap.alloc(B * c.inputSize), gi: heap.alloc(B * G), gh: heap.alloc(B * G), gates: heap.alloc(B * G),
-      ghn: heap.alloc(B * H), tc: heap.alloc(B * H), out: heap.alloc(B * Math.max(1, c.outputSize)),
+      x: heap.alloc(B * c.inputSize), gi: heap.alloc(B * G), gh: heap.alloc(B * G), out: heap.alloc(B * Math.max(1, c.outputSize)),
       xt: needT ? heap.alloc(this.maxCols * Math.min(B, SPMM_CHUNK)) : 0,
       yt: needT ? heap.alloc(this.maxRows * Math.min(B, SPMM_CHUNK)) : 0,
       reset(): void {
@@ -574,7 +573,7 @@ export class SparseModel {
       const Tc = Math.max(1, Math.floor(PROJ_CHUNK_ROWS / B));
       const needT = this.maxRows > 0;
       const ws = {
-        gh: heap.alloc(B * G), gates: heap.alloc(B * G), ghn: heap.alloc(B * H), tc: heap.alloc(B * H),
+        gh: heap.alloc(B * G),
         xt: needT ? heap.alloc(this.maxCols * SPMM_CHUNK) : 0,
         yt: needT ? heap.alloc(this.maxRows * SPMM_CHUNK) : 0,
       };

@@ -1,6 +1,7 @@
 // AssemblyScript entry point: a plain list of re-exports (compiled by scripts/build-wasm.mjs).
 export * from './dense';
 export * from './pointwise';
+export * from './infer';
 export * from './loss';
 export * from './optim';
 export * from './step';
