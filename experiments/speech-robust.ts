@@ -204,16 +204,19 @@ export function voicesTable(split: Column, rows: readonly RobustSummary[]): stri
 /** Markdown: row B against row A over seeds, per split (CER and WER), with the verdict of "B is better". */
 export function compareTable(a: readonly RobustSummary[], b: readonly RobustSummary[], seeds: readonly number[],
   names: readonly [string, string] = [a[0].label, b[0].label]): string {
-  const cols = COLUMNS.filter(([s]) => a.every((r) => r.evals[s]) && b.every((r) => r.evals[s]));
+  const inAll = (s: Column): boolean => a.every((r) => r.evals[s]) && b.every((r) => r.evals[s]);
+  // The validation conditions first: choices are made on them (their mean CER, as the screening rule).
+  const rule = RULE_SPLITS.filter(inAll);
+  const cols = [...columns(...rule), ...COLUMNS.filter(([s]) => s !== 'valid')].filter(([s]) => inAll(s));
   const lines = [`| split | metric | ${names[0]} (mean ± sd, %) | ${names[1]} (mean ± sd, %) | relative effect of the second (positive = better) | verdict |`,
     '| --- | --- | --- | --- | --- | --- |'];
-  for (const [s, name] of cols) {
-    for (const m of ['cer', 'wer'] as const) {
-      const va = new Map(a.map((r, i) => [seeds[i], r.evals[s]![m]])), vb = new Map(b.map((r, i) => [seeds[i], r.evals[s]![m]]));
-      const e = relativeEffect(va, vb);
-      lines.push(`| ${name} | ${m.toUpperCase()} | ${statsText(stats([...va.values()]), 2, 100)} | ${statsText(stats([...vb.values()]), 2, 100)} | ${effectText(e)} | ${verdict(e)} |`);
-    }
-  }
+  const row = (name: string, metric: string, of: (r: RobustSummary) => number): void => {
+    const va = new Map(a.map((r, i) => [seeds[i], of(r)])), vb = new Map(b.map((r, i) => [seeds[i], of(r)]));
+    const e = relativeEffect(va, vb);
+    lines.push(`| ${name} | ${metric} | ${statsText(stats([...va.values()]), 2, 100)} | ${statsText(stats([...vb.values()]), 2, 100)} | ${effectText(e)} | ${verdict(e)} |`);
+  };
+  if (rule.length > 1) row(`mean of the ${rule.length} validation conditions`, 'CER', (r) => rule.reduce((t, s) => t + r.evals[s]!.cer, 0) / rule.length);
+  for (const [s, name] of cols) for (const m of ['cer', 'wer'] as const) row(name, m.toUpperCase(), (r) => r.evals[s]![m]);
   return `${lines.join('\n')}\n\nSeeds ${seeds.join(', ')}. Rule: ${VERDICT_RULE}`;
 }
 
