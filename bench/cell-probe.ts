@@ -1,4 +1,4 @@
-// Probe: where a GRU-H step's time goes at batch 1, 1 thread — the cell (gruForward), exp and sigmoid of
+// Probe: where a GRU-H step's time goes at batch 1, 1 thread — the cell (gruForward; the runtime's gruInfer), exp and sigmoid of
 // 3H values, and the 4×4-block SpMV of W_hh at 90% — for the simd128 and relaxed kernels.
 // node dist/bench/cell-probe.js [H]   (RELAXED=1 turns on Node 20's relaxed-SIMD flag first)
 // Finding (2026-12-02): the SpMV runs ~1 ns per 4×4 block whether W_hh fits in L2 (H=512) or not
@@ -35,6 +35,7 @@ for (const variant of process.env.RELAXED ? ['wasm', 'relaxed'] as const : ['was
   const s = bsr44ToSell4(rows, cols, m.rowptr, m.colidx, m.values)!;
   const sp4 = put(s.sliceptr), pm = put(s.perm), ix = put(s.idx), vs = put(s.vals), y = heap.alloc(rows);
   const cell = (): void => k.gruForward(1, H, gi, gh, hp, h, H, gates, ghn);
+  const infer = (): void => k.gruInfer(1, H, gi, gh, hp, h, H);
   const spmv = (): void => sp.sell4b44(s.slices, sp4, pm, ix, vs, hp, cols, y, false);
   const time = (f: () => void, calls: number): number => {
     const t0 = process.hrtime.bigint();
@@ -48,7 +49,7 @@ for (const variant of process.env.RELAXED ? ['wasm', 'relaxed'] as const : ['was
   const te: number[] = [], tg: number[] = [];
   for (let round = 0; round < 21; round++) (te.push(time(expn, 2000)), tg.push(time(sign, 2000)));
   console.log(`${variant}: exp of ${3 * H} ${med(te).toFixed(2)} µs, sigmoid ${med(tg).toFixed(2)} µs`);
-  const tc: number[] = [], ts: number[] = [];
-  for (let round = 0; round < 21; round++) (tc.push(time(cell, 2000)), ts.push(time(spmv, 500)));
-  console.log(`${variant}: H=${H} cell ${med(tc).toFixed(2)} µs; 4x4 W_hh SpMV (${m.colidx.length} blocks) ${med(ts).toFixed(2)} µs = ${(m.colidx.length / med(ts) / 1e3 * 1e0).toFixed(2)} Gblocks/s`);
+  const tc: number[] = [], ti: number[] = [], ts: number[] = [];
+  for (let round = 0; round < 21; round++) (tc.push(time(cell, 2000)), ti.push(time(infer, 2000)), ts.push(time(spmv, 500)));
+  console.log(`${variant}: H=${H} cell ${med(tc).toFixed(2)} µs (training's gruForward), ${med(ti).toFixed(2)} µs (the runtime's gruInfer); 4x4 W_hh SpMV (${m.colidx.length} blocks) ${med(ts).toFixed(2)} µs = ${(m.colidx.length / med(ts) / 1e3 * 1e0).toFixed(2)} Gblocks/s`);
 }

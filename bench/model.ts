@@ -44,13 +44,13 @@ export interface ModelSpec {
 
 const CHAR = { vocabSize: 90, inputSize: 64, outputSize: 90, bidirectional: false } as const;
 const gru = (h: number, l: number): ModelSpec => ({ name: `GRU-${h}×${l}`, config: { cell: 'gru', hiddenSize: h, numLayers: l, ...CHAR } });
-/** The README's speech default: 80 log-mel bands stacked 3 → 240 features, forward GRU 2×256, CTC over 29. */
+/** The README's speech default: 40 log-mel bands stacked 3 → 120 features, forward GRU 2×256, CTC over 29. */
 export const SPEECH_GRU: ModelSpec = {
-  name: 'speech GRU-256×2', config: { cell: 'gru', inputSize: 240, hiddenSize: 256, numLayers: 2, bidirectional: false, outputSize: 29 },
+  name: 'speech GRU-256×2', config: { cell: 'gru', inputSize: 120, hiddenSize: 256, numLayers: 2, bidirectional: false, outputSize: 29 },
 };
 /** The paper's speech model family: bidirectional clipped-ReLU RNN (reproduce's RNN-448, 2 layers). */
 export const SPEECH_BIRNN: ModelSpec = {
-  name: 'speech biRNN-448×2', config: { cell: 'rnn_clipped', inputSize: 240, hiddenSize: 448, numLayers: 2, bidirectional: true, outputSize: 29 },
+  name: 'speech biRNN-448×2', config: { cell: 'rnn_clipped', inputSize: 120, hiddenSize: 448, numLayers: 2, bidirectional: true, outputSize: 29 },
 };
 
 export interface Matrix {
@@ -379,7 +379,7 @@ export function modelMarkdown(r: ModelBench): string {
     `Whole models, random weights with every weight matrix pruned (unstructured; rows marked 1x4 / 4x4: whole blocks dropped and stored BSR), ${r.matrix.sparsities.map((s) => `${s * 100}%`).join('/')}; ` +
       `ours sparse (the exported .srnn) vs ours dense (same weights, matrices stored dense) vs ${r.peer ?? 'onnxruntime-node (not installed)'} ` +
       '(the ONNX model of our exporter, same weights dense, intra-op threads = threads). Character models: Embedding(90, 64) → GRU/LSTM → Linear(90), ' +
-      'token ids in (ORT: Gather → op, so both sides feed the recurrent layer the embedding row). Speech: 240 features (80 log-mel × 3 stacked) → Linear(29).',
+      'token ids in (ORT: Gather → op, so both sides feed the recurrent layer the embedding row). Speech: 120 features (40 log-mel × 3 stacked, the README default) → Linear(29).',
     '',
     `µs per timestep (all B streams) = median over ${r.matrix.rounds} interleaved samples (at least 3 for the largest models, to keep the run short) of one call over T timesteps ÷ T (ours run(), ORT session.run with the same T, B). ` +
       'Streaming: ours step() and onnxruntime\'s session.run, one timestep per call (what a text generator or a live recogniser does; it pays each call\'s fixed cost). Ratios are the other runtime\'s time ÷ ours sparse. ' + r.bytesDefinition +
