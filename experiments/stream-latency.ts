@@ -15,7 +15,8 @@
 //    measurement on the page's main thread with the browser bundle (dist/web/sparse-rnn.js).
 //
 // Usage: flock /tmp/sparse-rnn-bench.lock node dist/experiments/stream-latency.js [--seconds 10] [--reps 5]
-//        [--cli-seconds 3] [--cli-reps 3] [--no-cli] [--no-chromium] [--json FILE]
+//        [--cli-seconds 3] [--cli-reps 3] [--no-cli] [--no-chromium] [--stack 3] [--json FILE]
+//        (--stack K: K stacked frames, e.g. 9 for `train --task speech --stack 9`)
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,10 +48,10 @@ export function testAudio(seconds: number, rate: number, seed = 1): Float32Array
   return x;
 }
 
-/** The default speech features ('running' normalisation) with statistics measured on test audio. */
-export function streamingFeatures(): SpeechFeatureSettings {
+/** The default speech features ('running' normalisation; `stack` frames, 3 by default) with statistics measured on test audio. */
+export function streamingFeatures(stack = 3): SpeechFeatureSettings {
   const mel = logMelSpectrogram(testAudio(5, 16000, 99), { nMels: 40 });
-  return resolveFeatureSettings({ nMels: 40, stack: 3, stride: 2, normalize: 'running', ...featureStats([{ feats: mel.data, T: mel.T }], 40) });
+  return resolveFeatureSettings({ nMels: 40, stack, stride: 2, normalize: 'running', ...featureStats([{ feats: mel.data, T: mel.T }], 40) });
 }
 
 /** The connected-digit lexicon (results/speech-robust/digits.txt). */
@@ -308,11 +309,13 @@ async function main(): Promise<void> {
     return i >= 0 ? Number(args[i + 1]) : d;
   };
   const jsonAt = args.indexOf('--json');
-  const features = streamingFeatures();
+  const stack = opt('--stack', 3);
+  if (!Number.isInteger(stack) || stack < 1) throw new Error(`--stack: expected a positive integer, found ${args[args.indexOf('--stack') + 1]}`);
+  const features = streamingFeatures(stack);
   const sparse = randomStreamingModel(features, 0.1);
   const models: TimedModel[] = [['dense', randomStreamingModel(features, 1)], ['sparse-90', sparse], ['sparse-90 + digit lexicon (beam 16)', sparse, DIGITS]];
   const ip = inProcess(models, { seconds: opt('--seconds', 10), reps: opt('--reps', 5), rates: [16000, 48000], chunkMs: 100 });
-  console.log(`Node ${process.version}, in process, ${ip[0].audioSeconds} s of audio, ${ip[0].frames} model frames, ${ip[0].backend}:\n${table(ip)}`);
+  console.log(`Node ${process.version}, in process, stack ${stack} (${featureWidth(features)} inputs), ${ip[0].audioSeconds} s of audio, ${ip[0].frames} model frames, ${ip[0].backend}:\n${table(ip)}`);
   let chromium: InProcessResult[] | string = 'skipped (--no-chromium)';
   if (!args.includes('--no-chromium')) {
     chromium = await inChromium(models, { seconds: opt('--seconds', 10), reps: opt('--reps', 5), rates: [16000, 48000], chunkMs: 100 });
