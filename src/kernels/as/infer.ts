@@ -8,6 +8,8 @@
 // Training keeps pointwise.ts's exp-based cells, so its results do not move. NaN propagates.
 // Pointers are BYTE offsets.
 
+import { ld, st } from './simd';
+
 // @ts-ignore: decorator
 @inline function vtanhRational(x0: v128): v128 {
   // pmax(x, lo) = x < lo ? lo : x and pmin(x, hi) = hi < x ? hi : x keep NaN.
@@ -34,16 +36,6 @@
   return f32x4.add(half, f32x4.mul(half, vtanhRational(f32x4.mul(half, x))));
 }
 
-// Load/store 4 lanes (full) or lane 0 only; `full` is a constant after inlining.
-// @ts-ignore: decorator
-@inline function ld(p: usize, full: bool): v128 {
-  return full ? v128.load(p) : v128.load32_zero(p);
-}
-// @ts-ignore: decorator
-@inline function st(p: usize, v: v128, full: bool): void {
-  if (full) v128.store(p, v);
-  else v128.store32_lane(p, v, 0);
-}
 
 // @ts-ignore: decorator
 @inline function gruCell(H: usize, oi: usize, oh: usize, ohp: usize, oho: usize, full: bool): void {

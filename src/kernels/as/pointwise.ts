@@ -5,6 +5,8 @@
 // tanh using an odd polynomial for |x| < 0.625 so it stays accurate near 0. NaN propagates.
 // Pointers are BYTE offsets. Tails (sizes not a multiple of 4) run the same vector code on one lane.
 
+import { ld, st } from './simd';
+
 // @ts-ignore: decorator
 @inline export function vexp(x0: v128): v128 {
   // pmax(x, lo) = x < lo ? lo : x and pmin(x, hi) = hi < x ? hi : x keep NaN.
@@ -53,17 +55,6 @@
   return v128.bitselect(small, large, f32x4.lt(ax, f32x4.splat(0.625)));
 }
 
-// Load/store either 4 lanes (full) or lane 0 only. Called with constant `full`, so after inlining
-// the branch folds away.
-// @ts-ignore: decorator
-@inline function ld(p: usize, full: bool): v128 {
-  return full ? v128.load(p) : v128.load32_zero(p);
-}
-// @ts-ignore: decorator
-@inline function st(p: usize, v: v128, full: bool): void {
-  if (full) v128.store(p, v);
-  else v128.store32_lane(p, v, 0);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Exported test hooks for the elementwise functions (out[i] = f(x[i])).

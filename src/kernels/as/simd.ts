@@ -10,3 +10,15 @@
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(c, f32x4.mul(a, b));
 }
+
+// Load/store either 4 lanes (full) or lane 0 only, for a kernel's vector body and its one-lane
+// tail. Called with a constant `full`, so after inlining the branch folds away.
+// @ts-ignore: decorator
+@inline export function ld(p: usize, full: bool): v128 {
+  return full ? v128.load(p) : v128.load32_zero(p);
+}
+// @ts-ignore: decorator
+@inline export function st(p: usize, v: v128, full: bool): void {
+  if (full) v128.store(p, v);
+  else v128.store32_lane(p, v, 0);
+}
