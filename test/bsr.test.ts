@@ -397,10 +397,10 @@ function rewrite(bytes: Uint8Array, header: Record<string, unknown>): Uint8Array
   return out;
 }
 
-test('runtime: a block-sparse model (1×4, 4×4) runs BSR (no dense copy) and matches the same weights as CSR and dense: run, step (SELL-4 slices of blocks), batches, threads', async () => {
+test('runtime: a block-sparse model (1×4, 4×4, 4×1, 1×2) runs BSR (no dense copy) and matches the same weights as CSR and dense: run, step (SELL-4 slices of blocks), batches, threads', async () => {
   const e2 = await createEngine({ threads: 2, kernels: 'wasm', splitAll: true, heapBytes: 32 << 20 });
   engines.push(e2);
-  for (const [R, C] of [[1, 4], [4, 4]] as const) {
+  for (const [R, C] of [[1, 4], [4, 4], [4, 1], [1, 2]] as const) {
   const weights = blockWeights(CONFIG, R, C, 77);
   const bsrBytes = exportModel(CONFIG, weights, { values: 'fp32', block: [R, C] });
   const csrBytes = exportModel(CONFIG, weights, { values: 'fp32', storage: 'csr' });

@@ -1,5 +1,5 @@
-// The batch-1 SELL-4 path (issue 16): the layout holds exactly the CSR matrix (or the 1×4-block BSR
-// matrix: width 4), the WASM kernels equal the TypeScript reference bit for bit (simd128) and a
+// The batch-1 SELL-4 path (issue 16): the layout holds exactly the CSR matrix (or the 1×4-, 4×4-, 4×1- or
+// 1×2-block BSR matrix), the WASM kernels equal the TypeScript reference bit for bit (simd128) and a
 // float64 product within rounding, 1 and 2 threads agree bit for bit, and SparseModel.step (SELL-4
 // products, per-token input-projection table) agrees with the TypeScript backend and with run().
 import { test, after } from 'node:test';
@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { Heap, createKernels } from '../src/kernels/index.js';
 import { createEngine, type Engine } from '../src/kernels/engine.js';
 import { wasmRelaxedSupported } from '../src/kernels/wasm.js';
-import { SELL4_WINDOW, sparseKernelsFor, SparseRefKernels, type SparseKernels } from '../src/kernels/sparse.js';
-import { bsr14ToSell4, bsr44ToSell4, csrToDense, csrToSell4, denseToCsr, SELL4_MAX_COLS, type CsrMatrix, type Sell4 } from '../src/sparse/csr.js';
+import { SELL4_WINDOW, sparseKernelsFor, SparseRefKernels, type Sell4Kernel, type SparseKernels } from '../src/kernels/sparse.js';
+import { bsr12ToSell4, bsr14ToSell4, bsr41ToSell4, bsr44ToSell4, csrToDense, csrToSell4, denseToCsr, SELL4_MAX_COLS, type CsrMatrix, type Sell4 } from '../src/sparse/csr.js';
 import { bsrToDense, denseToBsr, type BsrMatrix } from '../src/sparse/bsr.js';
 import { exportModel } from '../src/sparse/export.js';
 import { SparseModel } from '../src/sparse/runtime.js';
@@ -189,6 +189,20 @@ function sell44(rows: number, cols: number, d: number): Sell4 {
   const m = denseToBsr(w, rows, cols, 4, 4);
   return bsr44ToSell4(rows, cols, m.rowptr, m.colidx, m.values)!;
 }
+/** rows×cols of R×C blocks (R·C ≤ 4), block density d, every fifth block row empty, a zero inside some blocks. */
+function randomBlocks(seed: number, rows: number, cols: number, R: number, C: number, d: number): BsrMatrix {
+  const r = mulberry32(seed), w = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i += R) {
+    if ((i / R) % 5 === 3) continue;
+    const dd = i === R ? Math.min(1, d * 4) : d;
+    for (let j = 0; j < cols; j += C) if (r() < dd) for (let a = 0; a < R; a++) for (let c = 0; c < C; c++) w[(i + a) * cols + j + c] = a + c === 1 && r() < 0.3 ? 0 : 2 * r() - 1;
+  }
+  return denseToBsr(w, rows, cols, R, C);
+}
+/** 4×1 blocks: rows a multiple of 4; block rows of 0–5+ blocks (every tail length of the 4-group loop). */
+const SHAPES41: [number, number, number][] = [[4, 1, 1], [8, 7, 0.5], [12, 3, 0], [36, 33, 0.3], [128, 300, 0.1], [256, 61, 0.05], [20, SELL4_MAX_COLS, 0.002]];
+const SHAPES12: [number, number, number][] = [[1, 2, 1], [3, 6, 0.5], [5, 4, 0], [33, 30, 0.2], [130, 68, 0.1], [257, 302, 0.05], [18, SELL4_MAX_COLS, 0.002]];
+const bsrArrays = (m: BsrMatrix): [Uint32Array, Uint16Array | Uint32Array, Float32Array] => [m.rowptr, m.colidx, m.values];
 const SHAPES14: [number, number, number][] = [[1, 4, 1], [3, 8, 0.5], [5, 4, 0], [33, 28, 0.2], [130, 68, 0.1], [257, 300, 0.05], [18, SELL4_MAX_COLS, 0.002]];
 
 test('bsr14ToSell4: every 1×4 block once in its row, padding zero, perm a permutation (width 4)', () => {
@@ -224,7 +238,7 @@ test('bsr14ToSell4: every 1×4 block once in its row, padding zero, perm a permu
 });
 
 /** One SELL-4 kernel against the dense product of its matrix (float64) and the reference (bits). */
-function checkSliced(kernel: 'sell4' | 'sell4b', shapes: [number, number, number][], make: (rows: number, cols: number, d: number) => { s: Sell4; dense: Float32Array }): void {
+function checkSliced(kernel: Sell4Kernel, shapes: [number, number, number][], make: (rows: number, cols: number, d: number) => { s: Sell4; dense: Float32Array }): void {
   const [ref, wasm] = sparseBackends();
   for (const [rows, cols, d] of shapes) {
     const { s: layout, dense } = make(rows, cols, d);
@@ -269,14 +283,69 @@ test('sell4 and sell4b (ts reference and wasm): the CSR / 1×4-block product wit
   });
 });
 
-test('sell4, sell4b and sell4b44 on 2 threads: bit-identical to 1 thread (odd rows, empty rows, every call split)', async () => {
+test('sell4b41 and sell4b12 (4×1 and 1×2 blocks; ts reference and wasm): the block matrix product within rounding, accumulate or not, with or without bias; wasm = reference bit for bit', () => {
+  checkSliced('sell4b41', SHAPES41, (rows, cols, d) => {
+    const m = randomBlocks(rows + cols, rows, cols, 4, 1, d);
+    return { s: bsr41ToSell4(rows, cols, m.rowptr, m.colidx, m.values)!, dense: bsrToDense(m) };
+  });
+  checkSliced('sell4b12', SHAPES12, (rows, cols, d) => {
+    const m = randomBlocks(rows + cols, rows, cols, 1, 2, d);
+    return { s: bsr12ToSell4(rows, cols, m.rowptr, m.colidx, m.values)!, dense: bsrToDense(m) };
+  });
+});
+
+test('bsr41ToSell4 and bsr12ToSell4: 4×1 blocks as slices of blocks (values shared, one index per block); 1×2 blocks as width-2 SELL-4 (every block once in its row, padding zero); too wide: null', () => {
+  for (const [rows, cols, d] of SHAPES41) {
+    const m = randomBlocks(rows * 3 + cols, rows, cols, 4, 1, d), s = bsr41ToSell4(rows, cols, m.rowptr, m.colidx, m.values)!;
+    assert.equal(s.kernel, 'sell4b41');
+    assert.equal(s.vals, m.values, 'the values are shared, not copied');
+    assert.deepEqual([...s.idx], [...m.colidx].map((J) => 4 * J), 'one byte offset per block');
+    assert.deepEqual([...s.sliceptr], [...m.rowptr]);
+    assert.deepEqual([...s.perm], Array.from({ length: rows }, (_, i) => 4 * i));
+  }
+  for (const [rows, cols, d] of SHAPES12) {
+    const m = randomBlocks(rows * 3 + cols, rows, cols, 1, 2, d), s = bsr12ToSell4(rows, cols, m.rowptr, m.colidx, m.values)!;
+    assert.equal(s.kernel, 'sell4b12');
+    assert.equal(s.vals.length, s.idx.length * 2);
+    const dense = new Float32Array(rows * cols), seen = new Set<number>();
+    for (let sl = 0; sl < s.slices; sl++) {
+      for (let l = 0; l < 4; l++) {
+        const p = s.perm[sl * 4 + l];
+        if (sl * 4 + l >= rows) { assert.equal(p, 0xffffffff); continue; }
+        const r = p / 4, len = m.rowptr[r + 1] - m.rowptr[r];
+        assert.ok(!seen.has(r));
+        seen.add(r);
+        for (let g = s.sliceptr[sl]; g < s.sliceptr[sl + 1]; g++) {
+          const c0 = s.idx[g * 4 + l] / 4;
+          assert.ok(c0 % 2 === 0 && c0 + 2 <= cols, `block column ${c0}`);
+          for (let c = 0; c < 2; c++) {
+            const v = s.vals[(g * 4 + l) * 2 + c];
+            if (g - s.sliceptr[sl] >= len) assert.equal(v, 0, 'padding is zero');
+            else dense[r * cols + c0 + c] += v;
+          }
+        }
+      }
+    }
+    assert.equal(seen.size, rows);
+    assert.deepEqual(dense, bsrToDense(m));
+  }
+  for (const [R, C, f] of [[4, 1, bsr41ToSell4], [1, 2, bsr12ToSell4]] as const) {
+    const wide = randomBlocks(1, 4, SELL4_MAX_COLS + 2, R, C, 0.01);
+    assert.equal(f(wide.rows, wide.cols, wide.rowptr, wide.colidx, wide.values), null, `${R}x${C}: too many columns for u16 byte offsets`);
+  }
+});
+
+test('sell4, sell4b, sell4b44, sell4b41 and sell4b12 on 2 threads: bit-identical to 1 thread (odd rows, empty rows, every call split)', async () => {
   const one = await createEngine({ threads: 1, kernels: 'wasm', heapBytes: 16 << 20 });
   const two = await createEngine({ threads: 2, kernels: 'wasm', splitAll: true, heapBytes: 16 << 20 });
   engines.push(one, two);
   for (const [rows, cols, d] of [[301, 516, 0.1], [1021, 64, 0.1], [7, 12, 0.5], [1024, 512, 0.1], [8, 12, 0.5]] as const) {
-    for (const kernel of ['sell4', 'sell4b', 'sell4b44'] as const) {
-      if (kernel === 'sell4b44' && (rows % 4 || cols % 4)) continue;
-      const layout = kernel === 'sell4' ? csrToSell4(randomCsr(rows, rows, cols, d))! : kernel === 'sell4b' ? sell14(randomBsr14(rows, rows, cols, d)) : sell44(rows, cols, d);
+    for (const kernel of ['sell4', 'sell4b', 'sell4b44', 'sell4b41', 'sell4b12'] as const) {
+      if ((kernel === 'sell4b44' || kernel === 'sell4b41') && rows % 4) continue;
+      if (kernel === 'sell4b44' && cols % 4) continue;
+      const blocks = (R: number, C: number): BsrMatrix => randomBlocks(rows, rows, cols, R, C, d);
+      const layout = kernel === 'sell4' ? csrToSell4(randomCsr(rows, rows, cols, d))! : kernel === 'sell4b' ? sell14(randomBsr14(rows, rows, cols, d))
+        : kernel === 'sell4b44' ? sell44(rows, cols, d) : kernel === 'sell4b41' ? bsr41ToSell4(rows, cols, ...bsrArrays(blocks(4, 1)))! : bsr12ToSell4(rows, cols, ...bsrArrays(blocks(1, 2)))!;
       const out: Uint32Array[] = [];
       for (const e of [one, two]) {
         const sk = sparseKernelsFor(e.kernels), heap = e.heap, mk = heap.mark();
@@ -295,23 +364,26 @@ test('sell4, sell4b and sell4b44 on 2 threads: bit-identical to 1 thread (odd ro
   }
 });
 
-test('sell4 and sell4b, relaxed SIMD (fused multiply-add where the CPU has it): the reference within rounding', { skip: wasmRelaxedSupported() ? false : 'no relaxed SIMD here' }, async () => {
+test('sell4, sell4b, sell4b41 and sell4b12, relaxed SIMD (fused multiply-add where the CPU has it): the reference within rounding', { skip: wasmRelaxedSupported() ? false : 'no relaxed SIMD here' }, async () => {
   const e = await createEngine({ threads: 1, kernels: 'relaxed', heapBytes: 16 << 20 });
   engines.push(e);
   const sk = sparseKernelsFor(e.kernels), ref = new SparseRefKernels(e.heap), heap = e.heap;
   for (const [rows, cols, d] of [[130, 68, 0.1], [257, 300, 0.05]] as const) {
-    for (const blocks of [false, true]) {
-      const s = putSell(heap, blocks ? sell14(randomBsr14(rows, rows, cols, d)) : csrToSell4(randomCsr(rows, rows, cols, d))!);
+    for (const kernel of ['sell4', 'sell4b', 'sell4b41', 'sell4b12'] as const) {
+      const layout = kernel === 'sell4' ? csrToSell4(randomCsr(rows, rows, cols, d))! : kernel === 'sell4b' ? sell14(randomBsr14(rows, rows, cols, d))
+        : kernel === 'sell4b41' ? bsr41ToSell4(rows - (rows % 4), cols, ...bsrArrays(randomBlocks(rows, rows - (rows % 4), cols, 4, 1, d)))!
+        : bsr12ToSell4(rows, cols, ...bsrArrays(randomBlocks(rows, rows, cols, 1, 2, d)))!;
+      const s = putSell(heap, layout);
       const X = heap.alloc(cols), Y = heap.alloc(rows), Bi = heap.alloc(rows);
       const r = mulberry32(9);
       for (let i = 0; i < cols; i++) heap.f32[X + i] = 2 * r() - 1;
       for (let i = 0; i < rows; i++) heap.f32[Bi + i] = 2 * r() - 1;
       const run = (k: SparseKernels): Float32Array => {
-        (blocks ? k.sell4b : k.sell4).call(k, s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, false, Bi);
-        return heap.f32.slice(Y, Y + rows);
+        k[kernel](s.slices, s.sliceptr, s.perm, s.idx, s.vals, X, cols, Y, false, Bi);
+        return heap.f32.slice(Y, Y + layout.rows);
       };
       const want = run(ref), got = run(sk);
-      for (let i = 0; i < rows; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `${blocks ? 'sell4b' : 'sell4'} ${rows}x${cols} row ${i}`);
+      for (let i = 0; i < layout.rows; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `${kernel} ${rows}x${cols} row ${i}`);
     }
   }
 });

@@ -17,7 +17,7 @@ export const Op = {
   Sddmm16: 17, Sddmm32: 18, Transpose: 19, SoftmaxXent: 20, OptimStep: 21,
   GruStep: 22, LstmStep: 23, RnnStep: 24, Sell4: 25, BsrSpmv16: 26, BsrSpmv32: 27, BsrSpmm16: 28, BsrSpmm32: 29,
   Sell4b: 30,
-  Sell4b44: 31, GruInfer: 32, LstmInfer: 33,
+  Sell4b44: 31, GruInfer: 32, LstmInfer: 33, Sell4b41: 34, Sell4b12: 35,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -70,7 +70,7 @@ export function chunkCount(op: Op, a: Float64Array, threads: number): number {
     case Op.Transpose:
       units = Math.ceil(a[1] / 16);
       break;
-    case Op.Spmv16: case Op.Spmv32: case Op.Spmm16: case Op.Spmm32: case Op.Sddmm16: case Op.Sddmm32: case Op.Sell4: case Op.Sell4b: case Op.Sell4b44:
+    case Op.Spmv16: case Op.Spmv32: case Op.Spmm16: case Op.Spmm32: case Op.Sddmm16: case Op.Sddmm32: case Op.Sell4: case Op.Sell4b: case Op.Sell4b44: case Op.Sell4b41: case Op.Sell4b12:
     case Op.BsrSpmv16: case Op.BsrSpmv32: case Op.BsrSpmm16: case Op.BsrSpmm32:
       units = a[0];
       break;
@@ -236,9 +236,11 @@ export function runPart(e: Exports, op: Op, a: Float64Array, t: number, n: numbe
       return;
     }
     case Op.Sell4b:
-    case Op.Sell4b44: {
+    case Op.Sell4b44:
+    case Op.Sell4b41:
+    case Op.Sell4b12: {
       const s0 = a[BOUNDS + t], s1 = a[BOUNDS + t + 1];
-      const f = op === Op.Sell4b ? e.sp_sell4b : e.sp_sell4b44;
+      const f = op === Op.Sell4b ? e.sp_sell4b : op === Op.Sell4b44 ? e.sp_sell4b44 : op === Op.Sell4b41 ? e.sp_sell4b41 : e.sp_sell4b12;
       if (s1 > s0) f(s1 - s0, a[1] + s0 * 4, a[2] + s0 * 16, a[3], a[4], 0, 0, a[6], a[7], a[5]);
       return;
     }

@@ -68,11 +68,7 @@ export class SparseRefKernels implements SparseKernels {
           if ((g - g0) & 1) s1 = fr(s1 + t);
           else s0 = fr(s0 + t);
         }
-        const o = y + p / 4;
-        let v = fr(s0 + s1);
-        if (accumulate) v = fr(f[o] + v);
-        if (bias) v = fr(v + f[bias + p / 4]);
-        f[o] = v;
+        this.putRow(y, p, fr(s0 + s1), accumulate, bias);
       }
     }
   }
@@ -91,6 +87,56 @@ export class SparseRefKernels implements SparseKernels {
     this.blockSlices(slices, sliceptr, perm, vals, x, y, accumulate, bias, (g) => this.u16[idx * 2 + g]);
   }
 
+  /** The simd128 kernel's exact arithmetic: per lane, f32 sums over the groups g ≡ 0…3 (mod 4) from the slice's first, then (0 + 1) + (2 + 3). */
+  sell4b41(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    this.views();
+    const f = this.heap.f32, u32 = this.u32, u16 = this.u16, fr = Math.fround;
+    void cols;
+    const a = [0, 0, 0, 0];
+    for (let s = 0; s < slices; s++) {
+      const g0 = u32[sliceptr + s], g1 = u32[sliceptr + s + 1];
+      for (let l = 0; l < 4; l++) {
+        const p = u32[perm + s * 4 + l];
+        if (p === 0xffffffff) continue;
+        a.fill(0);
+        for (let g = g0; g < g1; g++) a[(g - g0) & 3] = fr(a[(g - g0) & 3] + fr(f[vals + g * 4 + l] * f[x + u16[idx * 2 + g] / 4]));
+        this.putRow(y, p, fr(fr(a[0] + a[1]) + fr(a[2] + a[3])), accumulate, bias);
+      }
+    }
+  }
+
+  /** The simd128 kernel's exact arithmetic: per lane and block column, f32 sums over even and odd groups; then (even₀ + odd₀) + (even₁ + odd₁). */
+  sell4b12(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    this.views();
+    const f = this.heap.f32, u32 = this.u32, u16 = this.u16, fr = Math.fround;
+    void cols;
+    const a = [0, 0, 0, 0]; // even₀, even₁, odd₀, odd₁
+    for (let s = 0; s < slices; s++) {
+      const g0 = u32[sliceptr + s], g1 = u32[sliceptr + s + 1];
+      for (let l = 0; l < 4; l++) {
+        const p = u32[perm + s * 4 + l];
+        if (p === 0xffffffff) continue;
+        a.fill(0);
+        for (let g = g0; g < g1; g++) {
+          const v = vals + (g * 4 + l) * 2, xc = x + u16[idx * 2 + g * 4 + l] / 4, o = ((g - g0) & 1) * 2;
+          a[o] = fr(a[o] + fr(f[v] * f[xc]));
+          a[o + 1] = fr(a[o + 1] + fr(f[v + 1] * f[xc + 1]));
+        }
+        this.putRow(y, p, fr(fr(a[0] + a[2]) + fr(a[1] + a[3])), accumulate, bias);
+      }
+    }
+  }
+
+  /** y[p] = v (+ y[p] when accumulating, then + bias[p]), p a byte offset: the kernels' putRow. */
+  private putRow(y: number, p: number, v: number, accumulate: boolean, bias: number): void {
+    const f = this.heap.f32, fr = Math.fround, o = y + p / 4;
+    if (accumulate) v = fr(f[o] + v);
+    if (bias) v = fr(v + f[bias + p / 4]);
+    f[o] = v;
+  }
+
   /** sell4b's arithmetic; `colOf(g, l)`: the byte offset of lane l's block in group g. */
   private blockSlices(slices: number, sliceptr: number, perm: number, vals: number, x: number, y: number,
     accumulate: boolean, bias: number, colOf: (g: number, l: number) => number): void {
@@ -106,11 +152,7 @@ export class SparseRefKernels implements SparseKernels {
           const v = vals + (g * 4 + l) * 4, xc = x + colOf(g, l) / 4;
           for (let c = 0; c < 4; c++) a[c] = fr(a[c] + fr(f[v + c] * f[xc + c]));
         }
-        const o = y + p / 4;
-        let r = fr(fr(a[0] + a[2]) + fr(a[1] + a[3]));
-        if (accumulate) r = fr(f[o] + r);
-        if (bias) r = fr(r + f[bias + p / 4]);
-        f[o] = r;
+        this.putRow(y, p, fr(fr(a[0] + a[2]) + fr(a[1] + a[3])), accumulate, bias);
       }
     }
   }

@@ -48,6 +48,20 @@ export interface SparseKernels {
    */
   sell4b44(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
     y: number, accumulate: boolean, bias?: number): void;
+  /**
+   * sell4 for a matrix of 4×1 blocks (csr.ts bsr41ToSell4): a group is one block, whose 4 lanes (its rows)
+   * share one column (one byte offset per group); per row, sums over the groups g ≡ 0…3 (mod 4) from the
+   * slice's first, added as (0 + 1) + (2 + 3).
+   */
+  sell4b41(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias?: number): void;
+  /**
+   * sell4 for a matrix of 1×2 blocks (csr.ts bsr12ToSell4): vals hold 8 floats per group (lane l's block
+   * at 2l), idx each block's first column; per row and block column, sums over even and odd groups; the
+   * row's sum is (even₀ + odd₀) + (even₁ + odd₁).
+   */
+  sell4b12(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias?: number): void;
   /** dst[j·ldd + i] = src[i·lds + j] (+= when `accumulate`) for i < rows, j < cols. */
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void;
   /**
@@ -69,6 +83,8 @@ export interface SparseWasmExports {
   sp_sell4(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number, y: number, acc: number, bias: number): void;
   sp_sell4b(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number, y: number, acc: number, bias: number): void;
   sp_sell4b44(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number, y: number, acc: number, bias: number): void;
+  sp_sell4b41(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number, y: number, acc: number, bias: number): void;
+  sp_sell4b12(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number, y: number, acc: number, bias: number): void;
   sp_sddmm16(rows: number, rowptr: number, colidx: number, A: number, B: number, L: number, out: number, ldo: number): void;
   sp_sddmm32(rows: number, rowptr: number, colidx: number, A: number, B: number, L: number, out: number, ldo: number): void;
 }
@@ -82,6 +98,11 @@ export interface SparseWasmExports {
  */
 export const SELL4_WINDOW = 64;
 
+/** The SELL-4 kernels, one per layout (src/sparse/csr.ts): CSR entries, and 1×4, 4×4, 4×1, 1×2 blocks. */
+export type Sell4Kernel = 'sell4' | 'sell4b' | 'sell4b44' | 'sell4b41' | 'sell4b12';
+/** Weights in one group of 4 lanes (the work a group stands for, to balance threads). */
+export const SELL4_GROUP: Record<Sell4Kernel, number> = { sell4: 4, sell4b: 16, sell4b44: 16, sell4b41: 4, sell4b12: 8 };
+
 /**
  * Byte address where sp_sell4 stages x (as/sparse.ts XSTAGE: 64 KiB below HEAP_BASE). A threaded
  * call copies x there once, then runs the slices with cols = 0.
@@ -90,7 +111,8 @@ export const SELL4_XSTAGE = 0xa0000;
 
 export function hasSparseExports(e: unknown): e is SparseWasmExports {
   return typeof e === 'object' && e !== null && typeof (e as Record<string, unknown>).sp_spmv16 === 'function'
-    && typeof (e as Record<string, unknown>).sp_spmm16 === 'function' && typeof (e as Record<string, unknown>).sp_sell4b === 'function' && typeof (e as Record<string, unknown>).sp_sell4b44 === 'function';
+    && typeof (e as Record<string, unknown>).sp_spmm16 === 'function' && typeof (e as Record<string, unknown>).sp_sell4b === 'function' && typeof (e as Record<string, unknown>).sp_sell4b44 === 'function'
+    && typeof (e as Record<string, unknown>).sp_sell4b41 === 'function' && typeof (e as Record<string, unknown>).sp_sell4b12 === 'function';
 }
 
 /** WASM SIMD sparse kernels over the exports of the kernels module (pointers converted to bytes). */
@@ -116,6 +138,14 @@ export class WasmSparseKernels implements SparseKernels {
   sell4b44(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
     y: number, accumulate: boolean, bias = 0): void {
     if (slices > 0) this.e.sp_sell4b44(slices, sliceptr * 4, perm * 4, idx * 4, vals * 4, x * 4, cols, y * 4, accumulate ? 1 : 0, bias * 4);
+  }
+  sell4b41(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    if (slices > 0) this.e.sp_sell4b41(slices, sliceptr * 4, perm * 4, idx * 4, vals * 4, x * 4, cols, y * 4, accumulate ? 1 : 0, bias * 4);
+  }
+  sell4b12(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    if (slices > 0) this.e.sp_sell4b12(slices, sliceptr * 4, perm * 4, idx * 4, vals * 4, x * 4, cols, y * 4, accumulate ? 1 : 0, bias * 4);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     this.e.sp_transpose(rows, cols, src * 4, lds, dst * 4, ldd, accumulate ? 1 : 0);

@@ -8,7 +8,7 @@ import type { WasmKernels, WasmVariant } from './wasm.js';
 import { BOUNDS, Op, chunkCount, nnzBounds } from './parallel.js';
 import type { ThreadPool } from './pool.js';
 import type { SparseKernels } from './sparse.js';
-import { SELL4_WINDOW, SELL4_XSTAGE, WasmSparseKernels, hasSparseExports } from './sparse.js';
+import { SELL4_GROUP, SELL4_WINDOW, SELL4_XSTAGE, type Sell4Kernel, WasmSparseKernels, hasSparseExports } from './sparse.js';
 import { type BsrKernels, WasmBsrKernels, hasBsrExports } from './bsr.js';
 
 // Below these sizes a call runs on one thread (work in multiply-adds or elements).
@@ -268,12 +268,20 @@ export class ThreadedSparseKernels implements SparseKernels {
     y: number, accumulate: boolean, bias = 0): void {
     this.sliced('sell4b44', slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
   }
-  /** sell4 (CSR entries), sell4b (1×4 blocks) or sell4b44 (4×4 blocks). */
-  private sliced(kernel: 'sell4' | 'sell4b' | 'sell4b44', slices: number, sliceptr: number, perm: number, idx: number, vals: number,
+  sell4b41(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    this.sliced('sell4b41', slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
+  }
+  sell4b12(slices: number, sliceptr: number, perm: number, idx: number, vals: number, x: number, cols: number,
+    y: number, accumulate: boolean, bias = 0): void {
+    this.sliced('sell4b12', slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
+  }
+  /** sell4 (CSR entries), sell4b (1×4 blocks), sell4b44 (4×4), sell4b41 (4×1) or sell4b12 (1×2). */
+  private sliced(kernel: Sell4Kernel, slices: number, sliceptr: number, perm: number, idx: number, vals: number,
     x: number, cols: number, y: number, accumulate: boolean, bias: number): void {
-    // sliceptr counts groups of 4 entries (4 weights each, or 4 blocks of 4); chunks of whole sorting
+    // sliceptr counts groups of 4 entries (weights per group: SELL4_GROUP); chunks of whole sorting
     // windows (no two threads write one cache line of y).
-    const n = this.chunks(slices, sliceptr, kernel === 'sell4' ? 4 : 16, SELL4_WINDOW / 4);
+    const n = this.chunks(slices, sliceptr, SELL4_GROUP[kernel], SELL4_WINDOW / 4);
     if (!n) {
       this.one[kernel](slices, sliceptr, perm, idx, vals, x, cols, y, accumulate, bias);
       return;
@@ -282,7 +290,7 @@ export class ThreadedSparseKernels implements SparseKernels {
     this.heap.copy(SELL4_XSTAGE / 4, x, cols);
     const a = this.k.pool.args;
     a[0] = slices; a[1] = sliceptr * 4; a[2] = perm * 4; a[3] = idx * 4; a[4] = vals * 4; a[5] = bias * 4; a[6] = y * 4; a[7] = accumulate ? 1 : 0;
-    this.k.pool.run(kernel === 'sell4' ? Op.Sell4 : kernel === 'sell4b' ? Op.Sell4b : Op.Sell4b44, n);
+    this.k.pool.run({ sell4: Op.Sell4, sell4b: Op.Sell4b, sell4b44: Op.Sell4b44, sell4b41: Op.Sell4b41, sell4b12: Op.Sell4b12 }[kernel], n);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     if (rows * cols < MIN_ELEMENTS * this.k.elementScale || cols < 32) {

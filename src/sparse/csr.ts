@@ -12,7 +12,7 @@
 // there are practically none. delta8 costs 5 bytes per fp32 nonzero instead of 6 (u16).
 
 import { SrnnFormatError } from './errors.js';
-import { SELL4_WINDOW } from '../kernels/sparse.js';
+import { SELL4_WINDOW, type Sell4Kernel } from '../kernels/sparse.js';
 
 export type IndexDtype = 'u16' | 'u32';
 export type IndexEncoding = 'u16' | 'u32' | 'delta8';
@@ -166,15 +166,16 @@ export function checkColidx(rowptr: Uint32Array, colidx: Uint16Array | Uint32Arr
  * `width` 4 is the same layout for a matrix of 1×4 blocks (`bsr14ToSell4`, the `sell4b` kernel): an
  * entry is a block, idx the byte offset of its first column, and a group holds the 4 blocks' values
  * one after the other (lane l's at 4l … 4l + 3). A 4×4 block is such a group (`bsr44ToSell4`), whose
- * four lanes share one column: there idx holds one offset per group (the `sell4b44` kernel).
+ * four lanes share one column: there idx holds one offset per group (the `sell4b44` kernel), and so does
+ * a 4×1 block (`bsr41ToSell4`, `sell4b41`: width 1). `width` 2 holds 1×2 blocks (`bsr12ToSell4`, `sell4b12`).
  */
 export interface Sell4 {
   rows: number;
   cols: number;
-  /** Values per entry: 1 (CSR entries) or 4 (1×4 blocks, and the rows of 4×4 blocks). */
-  width: 1 | 4;
+  /** Values per entry: 1 (CSR entries, the rows of 4×1 blocks), 2 (1×2 blocks) or 4 (1×4 blocks, the rows of 4×4 blocks). */
+  width: 1 | 2 | 4;
   /** The SparseKernels method that runs this layout. */
-  kernel: 'sell4' | 'sell4b' | 'sell4b44';
+  kernel: Sell4Kernel;
   slices: number;
   sliceptr: Uint32Array;
   perm: Uint32Array;
@@ -214,8 +215,24 @@ export function bsr44ToSell4(rows: number, cols: number, rowptr: Uint32Array, co
   return { rows, cols, width: 4, kernel: 'sell4b44', slices, sliceptr: rowptr.slice(), perm, idx, vals: values };
 }
 
+/** The SELL-4 layout (width 2) of a matrix of 1×2 blocks, as bsr14ToSell4. */
+export function bsr12ToSell4(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array): Sell4 | null {
+  return sell4Of(rows, cols, rowptr, colidx, values, 2, true);
+}
+
+/**
+ * The SELL-4 layout (width 1) of a matrix of 4×1 blocks, as bsr44ToSell4: a block row is a slice, a
+ * block (4 rows of one column) a group, so `vals` IS `values` and idx holds one offset per group.
+ */
+export function bsr41ToSell4(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array): Sell4 | null {
+  const s = bsr44ToSell4(rows, cols, rowptr, colidx, values);
+  if (!s) return null;
+  for (let g = 0; g < s.idx.length; g++) s.idx[g] = colidx[g] * 4;
+  return { ...s, width: 1, kernel: 'sell4b41' };
+}
+
 function sell4Of(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array,
-  width: 1 | 4, sort: boolean): Sell4 | null {
+  width: 1 | 2 | 4, sort: boolean): Sell4 | null {
   if (cols > SELL4_MAX_COLS) return null;
   const len = (r: number): number => rowptr[r + 1] - rowptr[r];
   const order = Array.from({ length: rows }, (_, r) => r);
@@ -249,5 +266,5 @@ function sell4Of(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16
       }
     }
   }
-  return { rows, cols, width, kernel: width === 1 ? 'sell4' : 'sell4b', slices, sliceptr, perm, idx, vals };
+  return { rows, cols, width, kernel: width === 1 ? 'sell4' : width === 2 ? 'sell4b12' : 'sell4b', slices, sliceptr, perm, idx, vals };
 }

@@ -10,8 +10,8 @@
 //    (batch > 1) for all gates, then the inference cells of the Kernels interface (gruInfer /
 //    lstmInfer: no values kept for backward, a cheaper tanh; or actForward).
 // Batch-1 products run on a SELL-4 copy of each CSR matrix (src/sparse/csr.ts csrToSell4; WASM
-// backends only), and of each 1×4- or 4×4-block BSR matrix (bsr14ToSell4, bsr44ToSell4: the 4×4
-// one shares the BSR values), built when a batch-1 state or run first needs it, so batch-only use
+// backends only), and of each BSR matrix of 1×4, 4×4, 4×1 or 1×2 blocks (SELL_OF_BLOCK: the 4-row
+// blocks share the BSR values), built when a batch-1 state or run first needs it, so batch-only use
 // pays no memory.
 // A model with an embedding keeps, where it is small (vocab·G ≤ EMB_TABLE_MAX floats), the first
 // layer's whole input projection per token, emb[id]·W_ihᵀ + bias, computed at load time with the
@@ -30,7 +30,7 @@ import { bsrKernelsFor, type BsrKernels } from '../kernels/bsr.js';
 import { bsrMatmul, bsrRow, loadBsr, type BsrMat } from './bsr-runtime.js';
 import { ACTIVATION_CODE, type Kernels } from '../kernels/types.js';
 import { directions, gateCount, paramSpecs, type ModelConfig } from '../nn/config.js';
-import { bsr14ToSell4, bsr44ToSell4, checkColidx, csrToSell4, decodeDelta8, SELL4_MAX_COLS, type Sell4 } from './csr.js';
+import { bsr12ToSell4, bsr14ToSell4, bsr41ToSell4, bsr44ToSell4, checkColidx, csrToSell4, decodeDelta8, SELL4_MAX_COLS, type Sell4 } from './csr.js';
 import { SrnnFormatError } from './errors.js';
 import { decodeF16 } from './fp16.js';
 import { readSrnn, type SrnnFile, type SrnnHeader, type SrnnTensor } from './format.js';
@@ -41,6 +41,8 @@ const SPMM_CHUNK = 32;
 const PROJ_CHUNK_ROWS = 256;
 /** Largest per-token input-projection table (floats: vocab · gates·hidden) that load() builds. */
 const EMB_TABLE_MAX = 1 << 20;
+/** The block shapes with a SELL-4 kernel (src/sparse/csr.ts), by "RxC"; others run the BSR kernels. */
+const SELL_OF_BLOCK: Record<string, typeof bsr14ToSell4> = { '1x4': bsr14ToSell4, '4x4': bsr44ToSell4, '4x1': bsr41ToSell4, '1x2': bsr12ToSell4 };
 
 export interface LoadOptions {
   /** Run on these kernels (and their heap). Default: new heap, kernels by `backend`. */
@@ -216,15 +218,14 @@ export class SparseModel {
       if (m.csr) {
         const rowptr = new Uint32Array(b, m.rowptr * 4, m.rows + 1);
         s = csrToSell4({ rows: m.rows, cols: m.cols, rowptr, colidx: new Uint16Array(b, m.colidx * 4, m.nnz), values: new Float32Array(b, m.values * 4, m.nnz) })!;
-      } else if (q && q.C === 4 && (q.R === 1 || q.R === 4) && q.idx16) {
-        const args = [q.rows, q.cols, new Uint32Array(b, q.rowptr * 4, q.nbr + 1), new Uint16Array(b, q.colidx * 4, q.nblocks),
-          new Float32Array(b, q.values * 4, q.nblocks * q.R * 4)] as const;
-        s = (q.R === 1 ? bsr14ToSell4 : bsr44ToSell4)(...args)!;
+      } else if (q?.idx16 && SELL_OF_BLOCK[`${q.R}x${q.C}`]) {
+        s = SELL_OF_BLOCK[`${q.R}x${q.C}`](q.rows, q.cols, new Uint32Array(b, q.rowptr * 4, q.nbr + 1), new Uint16Array(b, q.colidx * 4, q.nblocks),
+          new Float32Array(b, q.values * 4, q.nblocks * q.R * q.C))!;
       } else continue;
       const heap = this.heap;
       const sliceptr = heap.alloc(s.slices + 1), perm = heap.alloc(s.slices * 4);
       const idx = heap.alloc(Math.ceil(s.idx.length / 2));
-      // 4×4 blocks: the BSR values are the slices' values already (bsr44ToSell4).
+      // 4×4 and 4×1 blocks: the BSR values are the slices' values already (bsr44ToSell4, bsr41ToSell4).
       const vals = q?.R === 4 ? q.values : heap.alloc(s.vals.length);
       const f = heap.f32, u32 = new Uint32Array(heap.memory.buffer);
       u32.set(s.sliceptr, sliceptr);

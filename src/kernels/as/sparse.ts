@@ -462,3 +462,91 @@ export function sp_sell4b44(slices: i32, sliceptr: usize, perm: usize, idx: usiz
     start = end;
   }
 }
+
+/**
+ * sp_sell4 for a matrix of 4×1 blocks (layout: src/sparse/csr.ts bsr41ToSell4): a slice is a block row,
+ * a group one block, whose 4 lanes (its rows) share one column: idx holds ONE u16 byte offset per group,
+ * x[col] is loaded once and splat, and lane l's sum is row l's (no reduction). Per slice, four
+ * accumulators over the groups g ≡ 0, 1, 2, 3 (mod 4) counted from the slice's first, summed as
+ * (a0 + a1) + (a2 + a3): four chains, because one block is only ~4 instructions and two chains would be
+ * bound by the add latency. Same arguments, staging and output rules as sp_sell4.
+ */
+export function sp_sell4b41(slices: i32, sliceptr: usize, perm: usize, idx: usize, vals: usize, x: usize, cols: i32, y: usize, acc: i32, bias: usize): void {
+  if (cols > 0) memory.copy(XSTAGE, x, <usize>cols << 2);
+  let start = <usize>load<u32>(sliceptr);
+  for (let s = 0; s < slices; s++) {
+    const end = <usize>load<u32>(sliceptr + ((<usize>s + 1) << 2));
+    let pv = vals + (start << 4);
+    let pc = idx + (start << 1);
+    const pe = vals + (end << 4);
+    const pe4 = pv + (((end - start) & ~(<usize>3)) << 4);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    while (pv < pe4) {
+      const q = load<u64>(pc);
+      const lo = <u32>q, hi = <u32>(q >> 32);
+      a0 = madd(v128.load(pv), v128.load32_splat(<usize>(lo & 0xffff), XSTAGE), a0);
+      a1 = madd(v128.load(pv, 16), v128.load32_splat(<usize>(lo >> 16), XSTAGE), a1);
+      a2 = madd(v128.load(pv, 32), v128.load32_splat(<usize>(hi & 0xffff), XSTAGE), a2);
+      a3 = madd(v128.load(pv, 48), v128.load32_splat(<usize>(hi >> 16), XSTAGE), a3);
+      pv += 64;
+      pc += 8;
+    }
+    if (pv < pe) { a0 = madd(v128.load(pv), v128.load32_splat(<usize>load<u16>(pc), XSTAGE), a0); pv += 16; pc += 2; }
+    if (pv < pe) { a1 = madd(v128.load(pv), v128.load32_splat(<usize>load<u16>(pc), XSTAGE), a1); pv += 16; pc += 2; }
+    if (pv < pe) a2 = madd(v128.load(pv), v128.load32_splat(<usize>load<u16>(pc), XSTAGE), a2);
+    const r = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+    const pp = perm + (<usize>s << 4);
+    putRow(y, load<u32>(pp), f32x4.extract_lane(r, 0), acc, bias);
+    putRow(y, load<u32>(pp, 4), f32x4.extract_lane(r, 1), acc, bias);
+    putRow(y, load<u32>(pp, 8), f32x4.extract_lane(r, 2), acc, bias);
+    putRow(y, load<u32>(pp, 12), f32x4.extract_lane(r, 3), acc, bias);
+    start = end;
+  }
+}
+
+/**
+ * sp_sell4 for a matrix of 1×2 blocks (layout: src/sparse/csr.ts bsr12ToSell4, SELL-4 of width 2): a group
+ * holds 4 lanes' blocks (8 floats, lane l's at 2l) and 4 u16 byte offsets; the two columns of a block are
+ * contiguous, so x comes in 64-bit loads, two lanes per vector. Per lane and column, sums over even and
+ * odd groups (accumulators a/c for lanes 0–1, b/d for lanes 2–3); row l = (even₀ + odd₀) + (even₁ + odd₁).
+ * Same arguments, staging and output rules as sp_sell4.
+ */
+export function sp_sell4b12(slices: i32, sliceptr: usize, perm: usize, idx: usize, vals: usize, x: usize, cols: i32, y: usize, acc: i32, bias: usize): void {
+  if (cols > 0) memory.copy(XSTAGE, x, <usize>cols << 2);
+  let start = <usize>load<u32>(sliceptr);
+  for (let s = 0; s < slices; s++) {
+    const end = <usize>load<u32>(sliceptr + ((<usize>s + 1) << 2));
+    let pv = vals + (start << 5);
+    let pc = idx + (start << 3);
+    const pe = vals + (end << 5);
+    const pe2 = pv + (((end - start) & ~(<usize>1)) << 5);
+    let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
+    while (pv < pe2) {
+      let q = load<u64>(pc);
+      let lo = <u32>q, hi = <u32>(q >> 32);
+      a = madd(v128.load(pv), v128.load64_lane(<usize>(lo >> 16), v128.load64_zero(<usize>(lo & 0xffff), XSTAGE), 1, XSTAGE), a);
+      b = madd(v128.load(pv, 16), v128.load64_lane(<usize>(hi >> 16), v128.load64_zero(<usize>(hi & 0xffff), XSTAGE), 1, XSTAGE), b);
+      q = load<u64>(pc, 8);
+      lo = <u32>q;
+      hi = <u32>(q >> 32);
+      c = madd(v128.load(pv, 32), v128.load64_lane(<usize>(lo >> 16), v128.load64_zero(<usize>(lo & 0xffff), XSTAGE), 1, XSTAGE), c);
+      d = madd(v128.load(pv, 48), v128.load64_lane(<usize>(hi >> 16), v128.load64_zero(<usize>(hi & 0xffff), XSTAGE), 1, XSTAGE), d);
+      pv += 64;
+      pc += 16;
+    }
+    if (pv < pe) {
+      const q = load<u64>(pc);
+      const lo = <u32>q, hi = <u32>(q >> 32);
+      a = madd(v128.load(pv), v128.load64_lane(<usize>(lo >> 16), v128.load64_zero(<usize>(lo & 0xffff), XSTAGE), 1, XSTAGE), a);
+      b = madd(v128.load(pv, 16), v128.load64_lane(<usize>(hi >> 16), v128.load64_zero(<usize>(hi & 0xffff), XSTAGE), 1, XSTAGE), b);
+    }
+    const p = f32x4.add(a, c), o = f32x4.add(b, d);
+    const r = f32x4.add(v128.shuffle<f32>(p, o, 0, 2, 4, 6), v128.shuffle<f32>(p, o, 1, 3, 5, 7));
+    const pp = perm + (<usize>s << 4);
+    putRow(y, load<u32>(pp), f32x4.extract_lane(r, 0), acc, bias);
+    putRow(y, load<u32>(pp, 4), f32x4.extract_lane(r, 1), acc, bias);
+    putRow(y, load<u32>(pp, 8), f32x4.extract_lane(r, 2), acc, bias);
+    putRow(y, load<u32>(pp, 12), f32x4.extract_lane(r, 3), acc, bias);
+    start = end;
+  }
+}
