@@ -62,7 +62,7 @@ test('reproduce plans: seeds as a dimension, the added rows, the SOTU sizes', ()
   // --full: the claim rows get 3 seeds (S, S+1, S+2), the rest one; copies depend on the same seed's runs.
   const full = charlmPlan('full');
   const ids = full.runs.map((r) => r.id);
-  for (const id of ['1', '2', '4', '4m', '5', '5p', '3', '2b', '2b44', '2br', '2b44r', '5e4', '5e6', '5e8', '2a', '2t']) for (const s of ['', '-s1235', '-s1236']) assert.ok(ids.includes(id + s), id + s);
+  for (const id of ['1', '2', '4', '4m', '5', '5p', '3', '2b', '2b44', '2br', '2b44r', '2b41r', '2b12r', '5e4', '5e6', '5e8', '2a', '2t']) for (const s of ['', '-s1235', '-s1236']) assert.ok(ids.includes(id + s), id + s);
   for (const id of ['6', '2q', '2q9']) {
     assert.ok(ids.includes(id), id);
     assert.ok(!ids.includes(`${id}-s1235`), `${id} has one seed`);
@@ -234,7 +234,7 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
   const r1 = await reproduce(opts);
   assert.ok(r1.completed, logs.join('\n'));
   const c = r1.charlm!;
-  const ALL = ['1', '2', '2a', '2b', '2b44', '2b44r', '2br', '2q', '2q9', '2t', '3', '4', '4m', '5', '5p', '6'];
+  const ALL = ['1', '2', '2a', '2b', '2b12r', '2b41r', '2b44', '2b44r', '2br', '2q', '2q9', '2t', '3', '4', '4m', '5', '5p', '6'];
   assert.deepEqual(c.trained.sort(), ALL);
   assert.equal(c.skipped.length, 0);
   const R = c.results;
