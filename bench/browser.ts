@@ -55,7 +55,7 @@ export function browserMatrix(quick: boolean): BrowserMatrix {
   const configs: BrowserConfig[] = [];
   for (const s of [0.8, 0.9, 0.95]) configs.push({ spec: gru1024, sparsity: s, batch: 1, block: u });
   configs.push({ spec: gru1024, sparsity: 0.9, batch: 8, block: u });
-  for (const b of ['1x4', '4x4']) configs.push({ spec: gru1024, sparsity: 0.9, batch: 1, block: b }, { spec: SPEECH_GRU, sparsity: 0.9, batch: 1, block: b });
+  for (const b of ['1x4', '4x4', '4x1', '1x2']) configs.push({ spec: gru1024, sparsity: 0.9, batch: 1, block: b }, { spec: SPEECH_GRU, sparsity: 0.9, batch: 1, block: b });
   for (const s of [0.8, 0.9, 0.95]) configs.push({ spec: SPEECH_GRU, sparsity: s, batch: 1, block: u });
   configs.push({ spec: SPEECH_BIRNN, sparsity: 0.9, batch: 1, block: u });
   return { configs, threads, rounds: 7, minMs: 20 };

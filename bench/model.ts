@@ -80,7 +80,7 @@ export function modelMatrix(quick: boolean): Matrix {
   return {
     models: [gru(512, 1), gru(512, 2), gru(1024, 1), gru(1024, 2), gru(1536, 1), gru(1536, 2), gru(2560, 1), gru(2560, 2),
       { name: 'LSTM-1024×1', config: { cell: 'lstm', hiddenSize: 1024, numLayers: 1, ...CHAR } }, SPEECH_GRU, SPEECH_BIRNN],
-    sparsities: [0.8, 0.9, 0.95], batches: [1, 8], threads, blocks: ['unstructured', '1x4', '4x4'],
+    sparsities: [0.8, 0.9, 0.95], batches: [1, 8], threads, blocks: ['unstructured', '1x4', '4x4', '4x1', '1x2'],
     blockModels: ['GRU-1024×1', 'GRU-1024×2', 'LSTM-1024×1', SPEECH_GRU.name], rounds: 7, minMs: 20, budgetMs: 2500,
   };
 }
