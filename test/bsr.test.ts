@@ -229,7 +229,7 @@ test('block pruning per layer type: blocks where listed, single weights elsewher
 // Kernels
 
 const VARIANTS: WasmVariant[] = wasmRelaxedSupported() ? ['simd128', 'relaxed'] : ['simd128'];
-const BLOCKS: [number, number][] = [[1, 4], [4, 4], [8, 1], [2, 8], [4, 1], [3, 2], [1, 1], [4, 8], [1, 12], [3, 4]];
+const BLOCKS: [number, number][] = [[1, 4], [4, 4], [8, 1], [2, 8], [4, 1], [1, 2], [3, 2], [1, 1], [4, 8], [1, 12], [3, 4]];
 
 /** Loads a BSR matrix into the heap (as the runtime does). */
 function loadBsrHeap(heap: Heap, w: Float32Array, rows: number, cols: number, R: number, C: number) {

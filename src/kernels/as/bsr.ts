@@ -232,7 +232,25 @@ export function bsr_spmv32(R: i32, C: i32, nbr: i32, rowptr: usize, colidx: usiz
           c0 = f32x4.add(c0, d0);
           c1 = f32x4.add(c1, d1);
         } else {
-          for (let k = start; k < end; k++) {
+          // Other widths (4x1, 1x2, ...): alternate blocks in two accumulator pairs (a narrow block
+          // is one or two multiply-adds, and one pair would wait on the add latency).
+          let d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+          let k = start;
+          for (; k + 2 <= end; k += 2) {
+            let xp = xb + <usize>load<I>(colidx + k * sizeof<I>()) * <usize>C * ldx;
+            let xq = xb + <usize>load<I>(colidx + (k + 1) * sizeof<I>()) * <usize>C * ldx;
+            const vp = values + k * blockB + rowOff, vq = vp + blockB;
+            for (let c: usize = 0; c < Cb; c += 4) {
+              const v = v128.load32_splat(vp + c), u = v128.load32_splat(vq + c);
+              c0 = madd(v, v128.load(xp), c0);
+              c1 = madd(v, v128.load(xp, 16), c1);
+              d0 = madd(u, v128.load(xq), d0);
+              d1 = madd(u, v128.load(xq, 16), d1);
+              xp += ldx;
+              xq += ldx;
+            }
+          }
+          if (k < end) {
             let xp = xb + <usize>load<I>(colidx + k * sizeof<I>()) * <usize>C * ldx;
             const vp = values + k * blockB + rowOff;
             for (let c: usize = 0; c < Cb; c += 4) {
@@ -242,6 +260,8 @@ export function bsr_spmv32(R: i32, C: i32, nbr: i32, rowptr: usize, colidx: usiz
               xp += ldx;
             }
           }
+          c0 = f32x4.add(c0, d0);
+          c1 = f32x4.add(c1, d1);
         }
         v128.store(yb, c0); v128.store(yb, c1, 16);
         b += 8;
