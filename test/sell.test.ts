@@ -205,33 +205,40 @@ const SHAPES12: [number, number, number][] = [[1, 2, 1], [3, 6, 0.5], [5, 4, 0],
 const bsrArrays = (m: BsrMatrix): [Uint32Array, Uint16Array | Uint32Array, Float32Array] => [m.rowptr, m.colidx, m.values];
 const SHAPES14: [number, number, number][] = [[1, 4, 1], [3, 8, 0.5], [5, 4, 0], [33, 28, 0.2], [130, 68, 0.1], [257, 300, 0.05], [18, SELL4_MAX_COLS, 0.002]];
 
+/** A SELL-4 layout of 1×w blocks holds exactly its BSR matrix: every block once in its row, padding zero, perm a permutation. */
+function checkRowBlockLayout(s: Sell4, m: BsrMatrix, w: number): void {
+  const { rows, cols } = m;
+  assert.equal(s.width, w);
+  assert.equal(s.vals.length, s.idx.length * w);
+  const dense = new Float32Array(rows * cols), seen = new Set<number>();
+  for (let sl = 0; sl < s.slices; sl++) {
+    for (let l = 0; l < 4; l++) {
+      const p = s.perm[sl * 4 + l];
+      if (sl * 4 + l >= rows) { assert.equal(p, 0xffffffff); continue; }
+      const r = p / 4, len = m.rowptr[r + 1] - m.rowptr[r];
+      assert.ok(!seen.has(r));
+      seen.add(r);
+      for (let g = s.sliceptr[sl]; g < s.sliceptr[sl + 1]; g++) {
+        const c0 = s.idx[g * 4 + l] / 4;
+        assert.ok(c0 % w === 0 && c0 + w <= cols, `block column ${c0}`);
+        for (let c = 0; c < w; c++) {
+          const v = s.vals[(g * 4 + l) * w + c];
+          if (g - s.sliceptr[sl] >= len) assert.equal(v, 0, 'padding is zero');
+          else dense[r * cols + c0 + c] += v;
+        }
+      }
+    }
+  }
+  assert.equal(seen.size, rows);
+  assert.deepEqual(dense, bsrToDense(m));
+}
+
 test('bsr14ToSell4: every 1×4 block once in its row, padding zero, perm a permutation (width 4)', () => {
   for (const [rows, cols, d] of SHAPES14) {
     const m = randomBsr14(rows * 3 + cols, rows, cols, d);
     const s = sell14(m);
-    assert.equal(s.width, 4);
-    assert.equal(s.vals.length, s.idx.length * 4);
-    const dense = new Float32Array(rows * cols), seen = new Set<number>();
-    for (let sl = 0; sl < s.slices; sl++) {
-      for (let l = 0; l < 4; l++) {
-        const p = s.perm[sl * 4 + l];
-        if (sl * 4 + l >= rows) { assert.equal(p, 0xffffffff); continue; }
-        const r = p / 4, len = m.rowptr[r + 1] - m.rowptr[r];
-        assert.ok(!seen.has(r));
-        seen.add(r);
-        for (let g = s.sliceptr[sl]; g < s.sliceptr[sl + 1]; g++) {
-          const c0 = s.idx[g * 4 + l] / 4;
-          assert.ok(c0 % 4 === 0 && c0 + 4 <= cols, `block column ${c0}`);
-          for (let c = 0; c < 4; c++) {
-            const v = s.vals[(g * 4 + l) * 4 + c];
-            if (g - s.sliceptr[sl] >= len) assert.equal(v, 0, 'padding is zero');
-            else dense[r * cols + c0 + c] += v;
-          }
-        }
-      }
-    }
-    assert.equal(seen.size, rows);
-    assert.deepEqual(dense, bsrToDense(m));
+    assert.equal(s.kernel, 'sell4b');
+    checkRowBlockLayout(s, m, 4);
   }
   const wide = randomBsr14(1, 2, SELL4_MAX_COLS + 4, 0.01);
   assert.equal(bsr14ToSell4(wide.rows, wide.cols, wide.rowptr, wide.colidx, wide.values), null);
@@ -306,28 +313,7 @@ test('bsr41ToSell4 and bsr12ToSell4: 4×1 blocks as slices of blocks (values sha
   for (const [rows, cols, d] of SHAPES12) {
     const m = randomBlocks(rows * 3 + cols, rows, cols, 1, 2, d), s = bsr12ToSell4(rows, cols, m.rowptr, m.colidx, m.values)!;
     assert.equal(s.kernel, 'sell4b12');
-    assert.equal(s.vals.length, s.idx.length * 2);
-    const dense = new Float32Array(rows * cols), seen = new Set<number>();
-    for (let sl = 0; sl < s.slices; sl++) {
-      for (let l = 0; l < 4; l++) {
-        const p = s.perm[sl * 4 + l];
-        if (sl * 4 + l >= rows) { assert.equal(p, 0xffffffff); continue; }
-        const r = p / 4, len = m.rowptr[r + 1] - m.rowptr[r];
-        assert.ok(!seen.has(r));
-        seen.add(r);
-        for (let g = s.sliceptr[sl]; g < s.sliceptr[sl + 1]; g++) {
-          const c0 = s.idx[g * 4 + l] / 4;
-          assert.ok(c0 % 2 === 0 && c0 + 2 <= cols, `block column ${c0}`);
-          for (let c = 0; c < 2; c++) {
-            const v = s.vals[(g * 4 + l) * 2 + c];
-            if (g - s.sliceptr[sl] >= len) assert.equal(v, 0, 'padding is zero');
-            else dense[r * cols + c0 + c] += v;
-          }
-        }
-      }
-    }
-    assert.equal(seen.size, rows);
-    assert.deepEqual(dense, bsrToDense(m));
+    checkRowBlockLayout(s, m, 2);
   }
   for (const [R, C, f] of [[4, 1, bsr41ToSell4], [1, 2, bsr12ToSell4]] as const) {
     const wide = randomBlocks(1, 4, SELL4_MAX_COLS + 2, R, C, 0.01);

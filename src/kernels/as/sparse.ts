@@ -357,6 +357,15 @@ export function sp_sddmm32(rows: i32, rowptr: usize, colidx: usize, A: usize, B:
   store<f32>(py, v);
 }
 
+/** Lane l of `r` to the row at perm slot pp + 4l (a slice's 4 rows), each by putRow. */
+// @ts-ignore: decorator
+@inline function putLanes(y: usize, pp: usize, r: v128, acc: i32, bias: usize): void {
+  putRow(y, load<u32>(pp), f32x4.extract_lane(r, 0), acc, bias);
+  putRow(y, load<u32>(pp, 4), f32x4.extract_lane(r, 1), acc, bias);
+  putRow(y, load<u32>(pp, 8), f32x4.extract_lane(r, 2), acc, bias);
+  putRow(y, load<u32>(pp, 12), f32x4.extract_lane(r, 3), acc, bias);
+}
+
 /**
  * y[row] = Σ (+ y[row] when acc) (+ bias[row] when bias ≠ 0) over a SELL-4 matrix: `slices` slices; sliceptr (u32, slices+1)
  * counts groups of 4 entries; perm (u32, 4 per slice) each lane's output BYTE offset into y
@@ -382,11 +391,7 @@ export function sp_sell4(slices: i32, sliceptr: usize, perm: usize, idx: usize, 
     }
     if ((end - start) & 1) a0 = madd(v128.load(pv), gatherX(pc), a0);
     a0 = f32x4.add(a0, a1);
-    const pp = perm + (<usize>s << 4);
-    putRow(y, load<u32>(pp), f32x4.extract_lane(a0, 0), acc, bias);
-    putRow(y, load<u32>(pp, 4), f32x4.extract_lane(a0, 1), acc, bias);
-    putRow(y, load<u32>(pp, 8), f32x4.extract_lane(a0, 2), acc, bias);
-    putRow(y, load<u32>(pp, 12), f32x4.extract_lane(a0, 3), acc, bias);
+    putLanes(y, perm + (<usize>s << 4), a0, acc, bias);
     start = end;
   }
 }
@@ -454,11 +459,7 @@ export function sp_sell4b44(slices: i32, sliceptr: usize, perm: usize, idx: usiz
       pv += 64;
     }
     const r = rowSums(a0, a1, a2, a3);
-    const pp = perm + (<usize>s << 4);
-    putRow(y, load<u32>(pp), f32x4.extract_lane(r, 0), acc, bias);
-    putRow(y, load<u32>(pp, 4), f32x4.extract_lane(r, 1), acc, bias);
-    putRow(y, load<u32>(pp, 8), f32x4.extract_lane(r, 2), acc, bias);
-    putRow(y, load<u32>(pp, 12), f32x4.extract_lane(r, 3), acc, bias);
+    putLanes(y, perm + (<usize>s << 4), r, acc, bias);
     start = end;
   }
 }
@@ -495,11 +496,7 @@ export function sp_sell4b41(slices: i32, sliceptr: usize, perm: usize, idx: usiz
     if (pv < pe) { a1 = madd(v128.load(pv), v128.load32_splat(<usize>load<u16>(pc), XSTAGE), a1); pv += 16; pc += 2; }
     if (pv < pe) a2 = madd(v128.load(pv), v128.load32_splat(<usize>load<u16>(pc), XSTAGE), a2);
     const r = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
-    const pp = perm + (<usize>s << 4);
-    putRow(y, load<u32>(pp), f32x4.extract_lane(r, 0), acc, bias);
-    putRow(y, load<u32>(pp, 4), f32x4.extract_lane(r, 1), acc, bias);
-    putRow(y, load<u32>(pp, 8), f32x4.extract_lane(r, 2), acc, bias);
-    putRow(y, load<u32>(pp, 12), f32x4.extract_lane(r, 3), acc, bias);
+    putLanes(y, perm + (<usize>s << 4), r, acc, bias);
     start = end;
   }
 }
@@ -542,11 +539,7 @@ export function sp_sell4b12(slices: i32, sliceptr: usize, perm: usize, idx: usiz
     }
     const p = f32x4.add(a, c), o = f32x4.add(b, d);
     const r = f32x4.add(v128.shuffle<f32>(p, o, 0, 2, 4, 6), v128.shuffle<f32>(p, o, 1, 3, 5, 7));
-    const pp = perm + (<usize>s << 4);
-    putRow(y, load<u32>(pp), f32x4.extract_lane(r, 0), acc, bias);
-    putRow(y, load<u32>(pp, 4), f32x4.extract_lane(r, 1), acc, bias);
-    putRow(y, load<u32>(pp, 8), f32x4.extract_lane(r, 2), acc, bias);
-    putRow(y, load<u32>(pp, 12), f32x4.extract_lane(r, 3), acc, bias);
+    putLanes(y, perm + (<usize>s << 4), r, acc, bias);
     start = end;
   }
 }
