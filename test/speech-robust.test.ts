@@ -13,7 +13,8 @@ import {
   addNoiseAtSnr, applyMelWarp, applySpecMasks, colouredNoise, drawSpecMasks, melWarpSources, mixBabble, rms, snrDb, type SpecAugmentOptions,
 } from '../src/data/speech/augment.js';
 import {
-  AUGMENTS, CLASSIC_RECIPE, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, SPEAKERS, planUtterances, readManifest, robustRecipe, synthesizeCorpus, type Utterance,
+  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, DIGIT_WORDS, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, INTL_TRAIN_SHARE, INTL_VOICES, SPEAKERS, intlPhones, planUtterances,
+  readManifest, robustRecipe, speakersOf, synthesizeCorpus, type Utterance,
 } from '../src/data/speech/synth.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
 import { parseSpecAugment } from '../src/cli/commands/train.js';
@@ -30,7 +31,7 @@ test('robust plan: deterministic per seed, prefix-stable, augmentation settings 
   const own = (us: Utterance[]): Utterance[] => us.filter((u) => u.split !== 'babble' && u.split !== 'valid-synth' && !u.source);
   assert.deepEqual(own(small), own(a).slice(0, 300));
   // Without 'festival' in training, festival's voice forms 'valid-synth', which grows with n and keeps its first utterances.
-  const noFest = robustRecipe(AUGMENTS.filter((x) => x !== 'festival'));
+  const noFest = robustRecipe(DEFAULT_AUGMENT.filter((x) => x !== 'festival'));
   assert.equal(strip(a, 'valid-synth').length, 0, 'festival is trained on by default: no unseen validation synthesizer');
   assert.equal(strip(planUtterances(600, 5, noFest), 'valid-synth').length, 48);
   assert.deepEqual(strip(planUtterances(300, 5, noFest), 'valid-synth'), strip(planUtterances(600, 5, noFest), 'valid-synth').slice(0, 24));
@@ -73,7 +74,7 @@ test('robust plan: flite is held out (never in train/valid/test), voices split b
   assert.deepEqual(by('test-synth'), new Set(FLITE_VOICES.map((v) => `flite/${v}`)));
   // festival's voice is none of flite's speakers. Without 'festival' in training it is the validation
   // synthesizer: festival only there, in no other split.
-  const b = planUtterances(2000, 1, robustRecipe(AUGMENTS.filter((x) => x !== 'festival')));
+  const b = planUtterances(2000, 1, robustRecipe(DEFAULT_AUGMENT.filter((x) => x !== 'festival')));
   const vs = strip(b, 'valid-synth');
   assert.ok(vs.length === 160 && vs.every((u) => u.synth === 'festival' && u.source === undefined && u.noise === undefined));
   assert.ok(b.every((u) => (u.split === 'valid-synth') === (u.synth === 'festival')));
@@ -287,14 +288,51 @@ test('training: SpecAugment and VTLP are seeded (same seed, same weights; off, o
   }
 });
 
-test('data speech --augment: a list, all, none, or all but some (-festival)', () => {
+test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in intl only by name', () => {
   assert.deepEqual(parseAugment('speed,noise'), ['speed', 'noise']);
-  assert.deepEqual(parseAugment('all'), [...AUGMENTS]);
+  assert.deepEqual(parseAugment('all'), [...DEFAULT_AUGMENT]);
+  assert.ok(!DEFAULT_AUGMENT.includes('intl') && AUGMENTS.includes('intl'));
   assert.deepEqual(parseAugment('none'), []);
-  assert.deepEqual(parseAugment('-festival'), AUGMENTS.filter((a) => a !== 'festival'));
-  assert.deepEqual(parseAugment('all,-festival,-pauses'), AUGMENTS.filter((a) => a !== 'festival' && a !== 'pauses'));
+  assert.deepEqual(parseAugment('-festival'), DEFAULT_AUGMENT.filter((a) => a !== 'festival'));
+  assert.deepEqual(parseAugment('all,-festival,-pauses'), DEFAULT_AUGMENT.filter((a) => a !== 'festival' && a !== 'pauses'));
+  assert.deepEqual(parseAugment('all,intl'), [...AUGMENTS]);
+  assert.deepEqual(parseAugment('-festival,intl'), AUGMENTS.filter((a) => a !== 'festival'));
+  assert.deepEqual(parseAugment('intl'), ['intl']);
   assert.throws(() => parseAugment('speed,-pitch'), /either the augmentations to use \(speed\) or the ones to leave out of all \(-pitch\)/);
   assert.throws(() => parseAugment('-echo'), /unknown augmentation "echo"/);
+});
+
+// Each voice's phone set, as festival lists it (PhoneSet.description): a mapped phone outside it would be dropped.
+const INTL_PHONE_SETS: Record<string, string> = {
+  lp: 'i e E a o O u i1 e1 E1 a1 o1 O1 u1 j w p t k b d g f s S v z Z ts tS dz dZ m n J ng nf l L r #',
+  lj: 'a e i o u y @ 7 & a: e: i: o: u: y: @: 7: p t k b d g f T s S h v m n N l L r j w p: t: k: b: d: g: f: T: D: s: z: S: Z: h: v: m: n: N: w: l: L: r: j: ## #',
+  dita: '# _ a a: b c c~ ch d d~ dz dz~ e e: f g h i i: j k l m n n* n~ o o: p r r~ r~* s s~ t t~ u u: v z z~',
+};
+
+test("intl: every digit word in each voice's own phones; intl voices only in train, 5% each, ked's utterances unchanged", () => {
+  for (const [v, voice] of Object.entries(INTL_VOICES)) {
+    const set = new Set(INTL_PHONE_SETS[v].split(' '));
+    assert.deepEqual(Object.keys(voice.words).sort(), [...DIGIT_WORDS].sort(), v);
+    for (const [w, ph] of Object.entries(voice.words)) for (const p of ph.split(' ')) assert.ok(set.has(p), `${v} "${w}": ${p} is not in its phone set`);
+  }
+  assert.equal(intlPhones('lp', 'one two'), '# w a n t u #');
+  assert.throws(() => intlPhones('lp', 'one ten'), /intl voice lp: no phones for the word "ten"/);
+  assert.throws(() => intlPhones('kal', 'one'), /unknown intl voice "kal"/);
+  const n = 4000, base = planUtterances(n, 3, robustRecipe()), withIntl = planUtterances(n, 3, robustRecipe([...DEFAULT_AUGMENT, 'intl']));
+  const train = withIntl.filter((u) => u.split === 'train');
+  const names = Object.keys(INTL_VOICES);
+  for (const v of names) {
+    const share = train.filter((u) => u.voice === `festival/${v}`).length / train.length;
+    assert.ok(Math.abs(share - INTL_TRAIN_SHARE) < 0.015, `${v}: ${share}`);
+  }
+  assert.ok(withIntl.every((u) => u.split === 'train' || !names.some((v) => u.voice === `festival/${v}`)), 'intl voices in train only');
+  assert.equal(withIntl.length, base.length);
+  for (let i = 0; i < base.length; i++) {
+    const a = base[i], b = withIntl[i];
+    if (b.voice.startsWith('festival/') && names.includes(b.voice.slice(9))) { assert.equal(a.synth, 'espeak', 'an intl voice replaces an espeak-ng utterance'); continue; }
+    assert.deepEqual(b, a, `utterance ${i} is unchanged`);
+  }
+  assert.deepEqual(speakersOf(robustRecipe([...DEFAULT_AUGMENT, 'intl'])).train.festival, ['ked', ...names]);
 });
 
 test('a manifest that is not one: one line naming the file and what to do', async () => {

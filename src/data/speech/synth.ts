@@ -35,6 +35,10 @@
 //     default: it speaks 20% of the training utterances, with every training augmentation) or, when
 //     'festival' is off, forms 'valid-synth': an unseen synthesizer to choose on, so that 'test-synth'
 //     (flite) is never used for a choice. flite is never trained on.
+//     'intl' (off by default) adds festival's non-English female voices (Italian lp, Finnish lj, Czech
+//     dita) to training, each speaking 5% of the training utterances: the digit words are written as
+//     phone strings in the voice's own phone set (INTL_VOICES), so they say English digits with a
+//     natural, accented female voice, which neither espeak-ng nor ked has. Not flite's speakers.
 //
 // Files: <outDir>/wav/<split>/<id>.wav, and <outDir>/manifest.json (written atomically) listing
 // the finished utterances. Re-running skips utterances whose file exists with the recorded size
@@ -67,8 +71,8 @@ export type CorpusSplit = Split | EvalSplit | 'babble';
 export type Synth = 'flite' | 'espeak' | 'festival';
 
 /** Training-time distortions of the robust recipe that can be switched on and off (data speech --augment). */
-export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival';
-export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival'];
+export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival' | 'intl';
+export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival', 'intl'];
 
 /** How a corpus is made; recorded in its manifest. */
 export interface CorpusRecipe {
@@ -82,8 +86,8 @@ export interface CorpusRecipe {
 }
 
 export const CLASSIC_RECIPE: CorpusRecipe = { name: 'classic', augment: [], heldOutSynth: null, conditions: [] };
-/** The default augmentations (chosen by validation CER in RESULTS.md, "Speech: unseen voices"). */
-export const DEFAULT_AUGMENT: readonly AugmentName[] = AUGMENTS;
+/** The default augmentations (chosen by validation CER in RESULTS.md, "Speech: unseen voices"); 'intl' is still being measured. */
+export const DEFAULT_AUGMENT: readonly AugmentName[] = AUGMENTS.filter((a) => a !== 'intl');
 
 export function robustRecipe(augment: readonly AugmentName[] = DEFAULT_AUGMENT): CorpusRecipe {
   for (const a of augment) if (!AUGMENTS.includes(a)) throw new RangeError(`unknown augmentation "${a}" (expected some of ${AUGMENTS.join(', ')})`);
@@ -129,12 +133,45 @@ export const FLITE_VOICES: readonly string[] = ['kal16', 'kal', 'awb', 'rms', 's
  * leak the held-out test synthesizer.
  */
 export const FESTIVAL_VOICES: readonly string[] = ['ked'];
+/**
+ * Robust recipe with 'intl': festival voices of other languages, each with the digit words as phones of
+ * its own phone set (festival's `Utterance Phones`; no '#' inside a string, so the words run together).
+ * English sounds the language lacks take its nearest phone (θ → t, w → u in Czech). Packages:
+ * festvox-italp16k, festvox-suopuhe-lj, festvox-czech-dita.
+ */
+export const INTL_VOICES: Readonly<Record<string, { command: string; package: string; words: Readonly<Record<string, string>> }>> = {
+  lp: {
+    command: '(voice_lp_diphone)', package: 'festvox-italp16k',
+    words: { zero: 'z i r o u', one: 'w a n', two: 't u', three: 't r i', four: 'f o r', five: 'f a j v', six: 's i k s', seven: 's E v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' },
+  },
+  lj: {
+    command: '(voice_suo_fi_lj_diphone)', package: 'festvox-suopuhe-lj',
+    words: { zero: 's i: r o u', one: 'w a n', two: 't u:', three: 'T r i:', four: 'f o: r', five: 'f a j v', six: 's i k s', seven: 's e v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' },
+  },
+  dita: {
+    command: '(voice_czech_dita)', package: 'festvox-czech-dita',
+    words: { zero: 'z i r o u', one: 'u a n', two: 't u:', three: 't r i:', four: 'f o r', five: 'f a j v', six: 's i k s', seven: 's e v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' },
+  },
+};
+/** Robust recipe with 'intl': the share of training utterances each INTL_VOICES voice speaks. */
+export const INTL_TRAIN_SHARE = 0.05;
+/** The phone string festival's `Utterance Phones` gets for `text` (digit words) in an INTL_VOICES voice. */
+export function intlPhones(voice: string, text: string): string {
+  const v = INTL_VOICES[voice];
+  if (!v) throw new RangeError(`unknown intl voice "${voice}" (expected one of ${Object.keys(INTL_VOICES).join(', ')})`);
+  return ['#', ...text.split(/\s+/).map((w) => {
+    const p = v.words[w];
+    if (!p) throw new RangeError(`intl voice ${voice}: no phones for the word "${w}"`);
+    return p;
+  }), '#'].join(' ');
+}
 /** Robust recipe: 'valid-synth' has round(VALID_SYNTH_SHARE · n) utterances for n planned ones. */
 export const VALID_SYNTH_SHARE = 0.08;
 /** Robust recipe with 'festival': the share of training utterances spoken by a festival voice instead of espeak-ng. */
 export const FESTIVAL_TRAIN_SHARE = 0.2;
 
 const FLITE_F0: Record<string, [number, number]> = { slt: [140, 220] };
+const INTL_NAMES = Object.keys(INTL_VOICES);
 const MALE_F0: [number, number] = [85, 145];
 
 export const SAMPLE_RATE = 16000;
@@ -313,6 +350,11 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
       synth = 'festival';
       voice = speaker = `festival/${pick(FESTIVAL_VOICES, vVoice)}`;
       prosody = { stretch: round(0.8 + 0.5 * v1, 3), f0: Math.round(MALE_F0[0] + (MALE_F0[1] - MALE_F0[0]) * v2) };
+    } else if (train && on.has('intl') && festP >= 1 - INTL_TRAIN_SHARE * INTL_NAMES.length) {
+      // From the top of festP's range, so that the utterances ked speaks stay the same.
+      synth = 'festival';
+      voice = speaker = `festival/${INTL_NAMES[Math.min(INTL_NAMES.length - 1, Math.floor((1 - festP) / INTL_TRAIN_SHARE))]}`;
+      prosody = { stretch: round(0.8 + 0.5 * v1, 3) }; // the voice's own (female) pitch
     } else {
       synth = 'espeak';
       const variants = train && on.has('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS[split as Split].espeak;
@@ -423,7 +465,7 @@ function run(cmd: string, args: string[], signal?: AbortSignal): Promise<{ stdou
  * Check that flite (with the needed voices), espeak-ng and sox, and with `festival` festival and its
  * voices, are installed; throws SynthesizerMissingError.
  */
-export async function checkSynthesizers(festival = false): Promise<void> {
+export async function checkSynthesizers(festival = false, intl: readonly string[] = []): Promise<void> {
   const { stdout } = await run('flite', ['-lv']);
   const have = new Set(stdout.replace(/^.*:/, '').trim().split(/\s+/));
   const need = SPLITS.flatMap((s) => SPEAKERS[s].flite);
@@ -436,6 +478,10 @@ export async function checkSynthesizers(festival = false): Promise<void> {
       await run('festival', ['-b', `(voice_${v}_diphone)`]).catch((e: unknown) => {
         throw e instanceof SynthesizerMissingError ? e : new SynthesizerMissingError('festival', `lacks the voice ${v}_diphone (package festvox-kdlpc16k)`);
       });
+  for (const v of intl)
+    await run('festival', ['-b', INTL_VOICES[v].command]).catch((e: unknown) => {
+      throw e instanceof SynthesizerMissingError ? e : new SynthesizerMissingError('festival', `lacks the voice ${v} (package ${INTL_VOICES[v].package}; 'intl' needs apt-get install -y ${INTL_NAMES.map((n) => INTL_VOICES[n].package).join(' ')})`);
+    });
 }
 
 /** A Scheme string literal. */
@@ -451,9 +497,15 @@ async function renderFestival(us: readonly Pick<Utterance, 'id' | 'voice' | 'pro
   for (let b = 0; b < us.length; b += BATCH) {
     const lines: string[] = [];
     for (const u of us.slice(b, b + BATCH)) {
-      lines.push(`(voice_${u.voice.slice('festival/'.length)}_diphone)`, `(Parameter.set 'Duration_Stretch ${u.prosody.stretch})`,
+      const v = u.voice.slice('festival/'.length), out = schemeString(join(tmpDir, `${u.id}.raw.wav`));
+      if (INTL_VOICES[v]) {
+        lines.push(INTL_VOICES[v].command, `(Parameter.set 'Duration_Stretch ${u.prosody.stretch})`,
+          `(utt.save.wave (utt.synth (Utterance Phones (${intlPhones(v, u.text)}))) ${out} 'riff)`);
+        continue;
+      }
+      lines.push(`(voice_${v}_diphone)`, `(Parameter.set 'Duration_Stretch ${u.prosody.stretch})`,
         `(set! int_lr_params '((target_f0_mean ${u.prosody.f0}) (target_f0_std 15) (model_f0_mean 170) (model_f0_std 34)))`,
-        `(utt.save.wave (utt.synth (Utterance Text ${schemeString(u.text)})) ${schemeString(join(tmpDir, `${u.id}.raw.wav`))} 'riff)`);
+        `(utt.save.wave (utt.synth (Utterance Text ${schemeString(u.text)})) ${out} 'riff)`);
     }
     const script = join(tmpDir, `festival-${process.pid}-${b}.scm`);
     await writeFile(script, lines.join('\n') + '\n');
@@ -589,8 +641,9 @@ export function speakersOf(recipe: CorpusRecipe): Manifest['speakers'] {
   if (recipe.name === 'classic') return SPEAKERS;
   const train = recipe.augment.includes('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS.train.espeak;
   const festival = recipe.augment.includes('festival');
+  const inTrain = [...(festival ? FESTIVAL_VOICES : []), ...(recipe.augment.includes('intl') ? INTL_NAMES : [])];
   return {
-    train: { flite: [], espeak: train, ...(festival ? { festival: FESTIVAL_VOICES } : {}) },
+    train: { flite: [], espeak: train, ...(inTrain.length ? { festival: inTrain } : {}) },
     valid: { flite: [], espeak: SPEAKERS.valid.espeak }, test: { flite: [], espeak: SPEAKERS.test.espeak },
     'test-synth': { flite: FLITE_VOICES, espeak: [] },
     ...(festival ? {} : { 'valid-synth': { flite: [], espeak: [], festival: FESTIVAL_VOICES } }),
@@ -667,7 +720,8 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
     return (await readManifest(outDir))!;
   }
   const festival = todo.map((i) => plan[i]).filter((u) => u.synth === 'festival');
-  await checkSynthesizers(festival.length > 0);
+  const intl = INTL_NAMES.filter((v) => festival.some((u) => u.voice === `festival/${v}`));
+  await checkSynthesizers(festival.some((u) => !INTL_VOICES[u.voice.slice('festival/'.length)]), intl);
   // A stopped run may have left partial files here (festival renders ahead): start clean.
   await rm(join(outDir, 'tmp'), { recursive: true, force: true });
   await mkdir(join(outDir, 'tmp'), { recursive: true });
