@@ -11,6 +11,9 @@ import type { SparseKernels } from './sparse.js';
 import { SELL4_GROUP, SELL4_WINDOW, SELL4_XSTAGE, type Sell4Kernel, WasmSparseKernels, hasSparseExports } from './sparse.js';
 import { type BsrKernels, WasmBsrKernels, hasBsrExports } from './bsr.js';
 
+/** The pool operation of each SELL-4 kernel. */
+const SELL4_OP: Record<Sell4Kernel, Op> = { sell4: Op.Sell4, sell4b: Op.Sell4b, sell4b44: Op.Sell4b44, sell4b41: Op.Sell4b41, sell4b12: Op.Sell4b12 };
+
 // Below these sizes a call runs on one thread (work in multiply-adds or elements).
 const MIN_GEMM_MACS = 32768;
 const MIN_ELEMENTS = 16384;
@@ -290,7 +293,7 @@ export class ThreadedSparseKernels implements SparseKernels {
     this.heap.copy(SELL4_XSTAGE / 4, x, cols);
     const a = this.k.pool.args;
     a[0] = slices; a[1] = sliceptr * 4; a[2] = perm * 4; a[3] = idx * 4; a[4] = vals * 4; a[5] = bias * 4; a[6] = y * 4; a[7] = accumulate ? 1 : 0;
-    this.k.pool.run({ sell4: Op.Sell4, sell4b: Op.Sell4b, sell4b44: Op.Sell4b44, sell4b41: Op.Sell4b41, sell4b12: Op.Sell4b12 }[kernel], n);
+    this.k.pool.run(SELL4_OP[kernel], n);
   }
   transpose(rows: number, cols: number, src: number, lds: number, dst: number, ldd: number, accumulate: boolean): void {
     if (rows * cols < MIN_ELEMENTS * this.k.elementScale || cols < 32) {

@@ -207,12 +207,17 @@ export function bsr14ToSell4(rows: number, cols: number, rowptr: Uint32Array, co
  * columns.
  */
 export function bsr44ToSell4(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array): Sell4 | null {
+  return blockRowSlices(rows, cols, rowptr, colidx, values, 4);
+}
+
+/** A matrix of 4×C blocks (C = 4 or 1) as SELL-4 slices, one per block row (bsr44ToSell4, bsr41ToSell4). */
+function blockRowSlices(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array, C: 1 | 4): Sell4 | null {
   if (cols > SELL4_MAX_COLS) return null;
   const slices = rows / 4, groups = rowptr[slices];
   const perm = new Uint32Array(slices * 4), idx = new Uint16Array(groups);
   for (let r = 0; r < rows; r++) perm[r] = r * 4;
-  for (let g = 0; g < groups; g++) idx[g] = colidx[g] * 16;
-  return { rows, cols, width: 4, kernel: 'sell4b44', slices, sliceptr: rowptr.slice(), perm, idx, vals: values };
+  for (let g = 0; g < groups; g++) idx[g] = colidx[g] * 4 * C;
+  return { rows, cols, width: C, kernel: C === 4 ? 'sell4b44' : 'sell4b41', slices, sliceptr: rowptr.slice(), perm, idx, vals: values };
 }
 
 /** The SELL-4 layout (width 2) of a matrix of 1×2 blocks, as bsr14ToSell4. */
@@ -225,10 +230,7 @@ export function bsr12ToSell4(rows: number, cols: number, rowptr: Uint32Array, co
  * block (4 rows of one column) a group, so `vals` IS `values` and idx holds one offset per group.
  */
 export function bsr41ToSell4(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array): Sell4 | null {
-  const s = bsr44ToSell4(rows, cols, rowptr, colidx, values);
-  if (!s) return null;
-  for (let g = 0; g < s.idx.length; g++) s.idx[g] = colidx[g] * 4;
-  return { ...s, width: 1, kernel: 'sell4b41' };
+  return blockRowSlices(rows, cols, rowptr, colidx, values, 1);
 }
 
 function sell4Of(rows: number, cols: number, rowptr: Uint32Array, colidx: Uint16Array | Uint32Array, values: Float32Array,
