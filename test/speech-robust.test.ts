@@ -288,28 +288,29 @@ test('training: SpecAugment and VTLP are seeded (same seed, same weights; off, o
   }
 });
 
-test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in intl only by name', () => {
+test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in intl and intl-male only by name', () => {
   assert.deepEqual(parseAugment('speed,noise'), ['speed', 'noise']);
   assert.deepEqual(parseAugment('all'), [...DEFAULT_AUGMENT]);
-  assert.ok(!DEFAULT_AUGMENT.includes('intl') && AUGMENTS.includes('intl'));
+  assert.ok(!DEFAULT_AUGMENT.includes('intl') && AUGMENTS.includes('intl') && !DEFAULT_AUGMENT.includes('intl-male'));
   assert.deepEqual(parseAugment('none'), []);
   assert.deepEqual(parseAugment('-festival'), DEFAULT_AUGMENT.filter((a) => a !== 'festival'));
   assert.deepEqual(parseAugment('all,-festival,-pauses'), DEFAULT_AUGMENT.filter((a) => a !== 'festival' && a !== 'pauses'));
-  assert.deepEqual(parseAugment('all,intl'), [...AUGMENTS]);
-  assert.deepEqual(parseAugment('-festival,intl'), AUGMENTS.filter((a) => a !== 'festival'));
+  assert.deepEqual(parseAugment('all,intl'), AUGMENTS.filter((a) => a !== 'intl-male'));
+  assert.deepEqual(parseAugment('all,intl,intl-male'), [...AUGMENTS]);
+  assert.deepEqual(parseAugment('-festival,intl-male'), [...DEFAULT_AUGMENT.filter((a) => a !== 'festival'), 'intl-male']);
+  assert.deepEqual(parseAugment('-festival,intl'), AUGMENTS.filter((a) => a !== 'festival' && a !== 'intl-male'));
   assert.deepEqual(parseAugment('intl'), ['intl']);
   assert.throws(() => parseAugment('speed,-pitch'), /either the augmentations to use \(speed\) or the ones to leave out of all \(-pitch\)/);
   assert.throws(() => parseAugment('-echo'), /unknown augmentation "echo"/);
 });
 
 // Each voice's phone set, as festival lists it (PhoneSet.description): a mapped phone outside it would be dropped.
-const INTL_PHONE_SETS: Record<string, string> = {
-  lp: 'i e E a o O u i1 e1 E1 a1 o1 O1 u1 j w p t k b d g f s S v z Z ts tS dz dZ m n J ng nf l L r #',
-  lj: 'a e i o u y @ 7 & a: e: i: o: u: y: @: 7: p t k b d g f T s S h v m n N l L r j w p: t: k: b: d: g: f: T: D: s: z: S: Z: h: v: m: n: N: w: l: L: r: j: ## #',
-  dita: '# _ a a: b c c~ ch d d~ dz dz~ e e: f g h i i: j k l m n n* n~ o o: p r r~ r~* s s~ t t~ u u: v z z~',
-};
+const ITALIAN = 'i e E a o O u i1 e1 E1 a1 o1 O1 u1 j w p t k b d g f s S v z Z ts tS dz dZ m n J ng nf l L r #';
+const FINNISH = 'a e i o u y @ 7 & a: e: i: o: u: y: @: 7: p t k b d g f T s S h v m n N l L r j w p: t: k: b: d: g: f: T: D: s: z: S: Z: h: v: m: n: N: w: l: L: r: j: ## #';
+const CZECH = '# _ a a: b c c~ ch d d~ dz dz~ e e: f g h i i: j k l m n n* n~ o o: p r r~ r~* s s~ t t~ u u: v z z~';
+const INTL_PHONE_SETS: Record<string, string> = { lp: ITALIAN, lj: FINNISH, dita: CZECH, pc: ITALIAN, mv: FINNISH, machac: CZECH };
 
-test("intl: every digit word in each voice's own phones; intl voices only in train, 5% each, ked's utterances unchanged", () => {
+test("intl, intl-male: every digit word in each voice's own phones; their voices only in train, 5% each, every other utterance unchanged", () => {
   for (const [v, voice] of Object.entries(INTL_VOICES)) {
     const set = new Set(INTL_PHONE_SETS[v].split(' '));
     assert.deepEqual(Object.keys(voice.words).sort(), [...DIGIT_WORDS].sort(), v);
@@ -318,21 +319,30 @@ test("intl: every digit word in each voice's own phones; intl voices only in tra
   assert.equal(intlPhones('lp', 'one two'), '# w a n t u #');
   assert.throws(() => intlPhones('lp', 'one ten'), /intl voice lp: no phones for the word "ten"/);
   assert.throws(() => intlPhones('kal', 'one'), /unknown intl voice "kal"/);
-  const n = 4000, base = planUtterances(n, 3, robustRecipe()), withIntl = planUtterances(n, 3, robustRecipe([...DEFAULT_AUGMENT, 'intl']));
-  const train = withIntl.filter((u) => u.split === 'train');
-  const names = Object.keys(INTL_VOICES);
-  for (const v of names) {
-    const share = train.filter((u) => u.voice === `festival/${v}`).length / train.length;
-    assert.ok(Math.abs(share - INTL_TRAIN_SHARE) < 0.015, `${v}: ${share}`);
+  const n = 4000, base = planUtterances(n, 3, robustRecipe());
+  const female = Object.keys(INTL_VOICES).filter((v) => INTL_VOICES[v].augment === 'intl');
+  const male = Object.keys(INTL_VOICES).filter((v) => INTL_VOICES[v].augment === 'intl-male');
+  assert.deepEqual([female, male], [['lp', 'lj', 'dita'], ['pc', 'mv', 'machac']]);
+  const withIntl = planUtterances(n, 3, robustRecipe([...DEFAULT_AUGMENT, 'intl']));
+  // Each group takes its own utterances: adding intl-male leaves intl's (and everything else) as they were.
+  for (const [augment, names, other] of [[['intl'], female, base], [['intl-male'], male, base], [['intl', 'intl-male'], [...female, ...male], withIntl]] as const) {
+    const plan = planUtterances(n, 3, robustRecipe([...DEFAULT_AUGMENT, ...augment]));
+    const train = plan.filter((u) => u.split === 'train');
+    for (const v of names) {
+      const share = train.filter((u) => u.voice === `festival/${v}`).length / train.length;
+      assert.ok(Math.abs(share - INTL_TRAIN_SHARE) < 0.015, `${v}: ${share}`);
+    }
+    const isIntl = (u: { voice: string }): boolean => names.some((v) => u.voice === `festival/${v}`);
+    assert.ok(plan.every((u) => u.split === 'train' || !isIntl(u)), 'intl voices in train only');
+    assert.equal(plan.length, other.length);
+    for (let i = 0; i < other.length; i++) {
+      const a = other[i], b = plan[i];
+      if (isIntl(b) && !isIntl(a)) { assert.equal(a.synth, 'espeak', 'an intl voice replaces an espeak-ng utterance'); continue; }
+      assert.deepEqual(b, a, `${augment}: utterance ${i} is unchanged`);
+    }
   }
-  assert.ok(withIntl.every((u) => u.split === 'train' || !names.some((v) => u.voice === `festival/${v}`)), 'intl voices in train only');
-  assert.equal(withIntl.length, base.length);
-  for (let i = 0; i < base.length; i++) {
-    const a = base[i], b = withIntl[i];
-    if (b.voice.startsWith('festival/') && names.includes(b.voice.slice(9))) { assert.equal(a.synth, 'espeak', 'an intl voice replaces an espeak-ng utterance'); continue; }
-    assert.deepEqual(b, a, `utterance ${i} is unchanged`);
-  }
-  assert.deepEqual(speakersOf(robustRecipe([...DEFAULT_AUGMENT, 'intl'])).train.festival, ['ked', ...names]);
+  assert.deepEqual(speakersOf(robustRecipe([...DEFAULT_AUGMENT, 'intl'])).train.festival, ['ked', ...female]);
+  assert.deepEqual(speakersOf(robustRecipe([...DEFAULT_AUGMENT, 'intl-male'])).train.festival, ['ked', ...male]);
 });
 
 test('a manifest that is not one: one line naming the file and what to do', async () => {

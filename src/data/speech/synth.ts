@@ -39,6 +39,8 @@
 //     dita) to training, each speaking 5% of the training utterances: the digit words are written as
 //     phone strings in the voice's own phone set (INTL_VOICES), so they say English digits with a
 //     natural, accented female voice, which neither espeak-ng nor ked has. Not flite's speakers.
+//     'intl-male' (off by default) adds their male counterparts (Italian pc, Finnish mv, Czech machac),
+//     5% each, in the same way.
 //
 // Files: <outDir>/wav/<split>/<id>.wav, and <outDir>/manifest.json (written atomically) listing
 // the finished utterances. Re-running skips utterances whose file exists with the recorded size
@@ -71,8 +73,8 @@ export type CorpusSplit = Split | EvalSplit | 'babble';
 export type Synth = 'flite' | 'espeak' | 'festival';
 
 /** Training-time distortions of the robust recipe that can be switched on and off (data speech --augment). */
-export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival' | 'intl';
-export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival', 'intl'];
+export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival' | 'intl' | 'intl-male';
+export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival', 'intl', 'intl-male'];
 
 /** How a corpus is made; recorded in its manifest. */
 export interface CorpusRecipe {
@@ -86,8 +88,8 @@ export interface CorpusRecipe {
 }
 
 export const CLASSIC_RECIPE: CorpusRecipe = { name: 'classic', augment: [], heldOutSynth: null, conditions: [] };
-/** The default augmentations (chosen by validation CER in RESULTS.md, "Speech: unseen voices"); 'intl' is still being measured. */
-export const DEFAULT_AUGMENT: readonly AugmentName[] = AUGMENTS.filter((a) => a !== 'intl');
+/** The default augmentations (chosen by validation CER in RESULTS.md, "Speech: unseen voices"); 'intl' and 'intl-male' are opt-in. */
+export const DEFAULT_AUGMENT: readonly AugmentName[] = AUGMENTS.filter((a) => a !== 'intl' && a !== 'intl-male');
 
 export function robustRecipe(augment: readonly AugmentName[] = DEFAULT_AUGMENT): CorpusRecipe {
   for (const a of augment) if (!AUGMENTS.includes(a)) throw new RangeError(`unknown augmentation "${a}" (expected some of ${AUGMENTS.join(', ')})`);
@@ -133,25 +135,25 @@ export const FLITE_VOICES: readonly string[] = ['kal16', 'kal', 'awb', 'rms', 's
  * leak the held-out test synthesizer.
  */
 export const FESTIVAL_VOICES: readonly string[] = ['ked'];
+// The digit words as phones of each language's festival phone set. English sounds a language lacks
+// take its nearest phone (θ → t, w → u in Czech).
+const ITALIAN = { zero: 'z i r o u', one: 'w a n', two: 't u', three: 't r i', four: 'f o r', five: 'f a j v', six: 's i k s', seven: 's E v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' };
+const FINNISH = { zero: 's i: r o u', one: 'w a n', two: 't u:', three: 'T r i:', four: 'f o: r', five: 'f a j v', six: 's i k s', seven: 's e v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' };
+const CZECH = { zero: 'z i r o u', one: 'u a n', two: 't u:', three: 't r i:', four: 'f o r', five: 'f a j v', six: 's i k s', seven: 's e v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' };
 /**
- * Robust recipe with 'intl': festival voices of other languages, each with the digit words as phones of
- * its own phone set (festival's `Utterance Phones`; no '#' inside a string, so the words run together).
- * English sounds the language lacks take its nearest phone (θ → t, w → u in Czech). Packages:
- * festvox-italp16k, festvox-suopuhe-lj, festvox-czech-dita.
+ * Robust recipe with 'intl' (female) and 'intl-male': festival voices of other languages, each with the
+ * digit words as phones of its own phone set (festival's `Utterance Phones`; no '#' inside a string, so
+ * the words run together). Natural (diphone) voices, which espeak-ng's formant voices are not. The order
+ * fixes each voice's slot of training utterances (INTL_TRAIN_SHARE each), so adding a group leaves the
+ * others' utterances as they were.
  */
-export const INTL_VOICES: Readonly<Record<string, { command: string; package: string; words: Readonly<Record<string, string>> }>> = {
-  lp: {
-    command: '(voice_lp_diphone)', package: 'festvox-italp16k',
-    words: { zero: 'z i r o u', one: 'w a n', two: 't u', three: 't r i', four: 'f o r', five: 'f a j v', six: 's i k s', seven: 's E v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' },
-  },
-  lj: {
-    command: '(voice_suo_fi_lj_diphone)', package: 'festvox-suopuhe-lj',
-    words: { zero: 's i: r o u', one: 'w a n', two: 't u:', three: 'T r i:', four: 'f o: r', five: 'f a j v', six: 's i k s', seven: 's e v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' },
-  },
-  dita: {
-    command: '(voice_czech_dita)', package: 'festvox-czech-dita',
-    words: { zero: 'z i r o u', one: 'u a n', two: 't u:', three: 't r i:', four: 'f o r', five: 'f a j v', six: 's i k s', seven: 's e v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' },
-  },
+export const INTL_VOICES: Readonly<Record<string, { augment: 'intl' | 'intl-male'; command: string; package: string; words: Readonly<Record<string, string>> }>> = {
+  lp: { augment: 'intl', command: '(voice_lp_diphone)', package: 'festvox-italp16k', words: ITALIAN },
+  lj: { augment: 'intl', command: '(voice_suo_fi_lj_diphone)', package: 'festvox-suopuhe-lj', words: FINNISH },
+  dita: { augment: 'intl', command: '(voice_czech_dita)', package: 'festvox-czech-dita', words: CZECH },
+  pc: { augment: 'intl-male', command: '(voice_pc_diphone)', package: 'festvox-itapc16k', words: ITALIAN },
+  mv: { augment: 'intl-male', command: '(voice_hy_fi_mv_diphone)', package: 'festvox-suopuhe-mv', words: FINNISH },
+  machac: { augment: 'intl-male', command: '(voice_czech_machac)', package: 'festvox-czech-machac', words: CZECH },
 };
 /** Robust recipe with 'intl': the share of training utterances each INTL_VOICES voice speaks. */
 export const INTL_TRAIN_SHARE = 0.05;
@@ -172,6 +174,8 @@ export const FESTIVAL_TRAIN_SHARE = 0.2;
 
 const FLITE_F0: Record<string, [number, number]> = { slt: [140, 220] };
 const INTL_NAMES = Object.keys(INTL_VOICES);
+/** The packages an intl augmentation's voices need, for an install hint. */
+export const intlPackages = (augment: AugmentName): string => INTL_NAMES.filter((v) => INTL_VOICES[v].augment === augment).map((v) => INTL_VOICES[v].package).join(' ');
 const MALE_F0: [number, number] = [85, 145];
 
 export const SAMPLE_RATE = 16000;
@@ -338,6 +342,8 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
     const telP = r.next();
     const gainP = r.next(), gainV = round(r.uniform(-20, 10), 1);
     const festP = r.next(); // drawn last: the draws above are those of corpora made before 'festival'
+    // Intl voices take slots from the top of festP's range, so that the utterances ked speaks stay the same.
+    const intlVoice: string | undefined = INTL_NAMES[Math.floor((1 - festP) / INTL_TRAIN_SHARE)];
     const train = split === 'train';
     let synth: Synth, voice: string, speaker: string, prosody: Utterance['prosody'];
     if (split === 'test-synth') {
@@ -350,10 +356,9 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
       synth = 'festival';
       voice = speaker = `festival/${pick(FESTIVAL_VOICES, vVoice)}`;
       prosody = { stretch: round(0.8 + 0.5 * v1, 3), f0: Math.round(MALE_F0[0] + (MALE_F0[1] - MALE_F0[0]) * v2) };
-    } else if (train && on.has('intl') && festP >= 1 - INTL_TRAIN_SHARE * INTL_NAMES.length) {
-      // From the top of festP's range, so that the utterances ked speaks stay the same.
+    } else if (train && intlVoice && on.has(INTL_VOICES[intlVoice].augment)) {
       synth = 'festival';
-      voice = speaker = `festival/${INTL_NAMES[Math.min(INTL_NAMES.length - 1, Math.floor((1 - festP) / INTL_TRAIN_SHARE))]}`;
+      voice = speaker = `festival/${intlVoice}`;
       prosody = { stretch: round(0.8 + 0.5 * v1, 3) }; // the voice's own (female) pitch
     } else {
       synth = 'espeak';
@@ -480,7 +485,7 @@ export async function checkSynthesizers(festival = false, intl: readonly string[
       });
   for (const v of intl)
     await run('festival', ['-b', INTL_VOICES[v].command]).catch((e: unknown) => {
-      throw e instanceof SynthesizerMissingError ? e : new SynthesizerMissingError('festival', `lacks the voice ${v} (package ${INTL_VOICES[v].package}; 'intl' needs apt-get install -y ${INTL_NAMES.map((n) => INTL_VOICES[n].package).join(' ')})`);
+      throw e instanceof SynthesizerMissingError ? e : new SynthesizerMissingError('festival', `lacks the voice ${v} (package ${INTL_VOICES[v].package}; '${INTL_VOICES[v].augment}' needs apt-get install -y ${intlPackages(INTL_VOICES[v].augment)})`);
     });
 }
 
@@ -641,7 +646,7 @@ export function speakersOf(recipe: CorpusRecipe): Manifest['speakers'] {
   if (recipe.name === 'classic') return SPEAKERS;
   const train = recipe.augment.includes('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS.train.espeak;
   const festival = recipe.augment.includes('festival');
-  const inTrain = [...(festival ? FESTIVAL_VOICES : []), ...(recipe.augment.includes('intl') ? INTL_NAMES : [])];
+  const inTrain = [...(festival ? FESTIVAL_VOICES : []), ...INTL_NAMES.filter((v) => recipe.augment.includes(INTL_VOICES[v].augment))];
   return {
     train: { flite: [], espeak: train, ...(inTrain.length ? { festival: inTrain } : {}) },
     valid: { flite: [], espeak: SPEAKERS.valid.espeak }, test: { flite: [], espeak: SPEAKERS.test.espeak },
