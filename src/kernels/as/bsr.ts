@@ -174,7 +174,8 @@ export function bsr_spmv32(R: i32, C: i32, nbr: i32, rowptr: usize, colidx: usiz
 
 // SpMM on batch-interleaved activations: X [cols, B], Y [rows, B] row-major. Per output row (block
 // row I, row r of the block), lanes of B in passes of 16, 8, 4 and 1; every weight multiplies one
-// contiguous B-vector of X (as the CSR SpMM does).
+// contiguous B-vector of X (as the CSR SpMM does). Column blocks (4x1, 8x1) at B ≥ 4 take 4 rows at a
+// time instead (bsrSpmmColumns).
 // @ts-ignore: decorator
 @inline function bsrSpmmT<I>(R: i32, C: i32, nbr: i32, rowptr: usize, colidx: usize, values: usize, X: usize, Y: usize, B: i32, acc: i32): void {
   const ldx = <usize>B << 2;
@@ -183,6 +184,11 @@ export function bsr_spmv32(R: i32, C: i32, nbr: i32, rowptr: usize, colidx: usiz
   let start = <usize>load<u32>(rowptr);
   for (let I = 0; I < nbr; I++) {
     const end = <usize>load<u32>(rowptr + ((<usize>I + 1) << 2));
+    if (C === 1 && (R & 3) === 0 && B >= 4) {
+      bsrSpmmColumns<I>(R, start, end, colidx, values, X, Y + <usize>(I * R) * ldx, B, acc);
+      start = end;
+      continue;
+    }
     for (let r = 0; r < R; r++) {
       const yr = Y + (<usize>(I * R + r)) * ldx;
       const rowOff = <usize>r * Cb;
@@ -295,6 +301,68 @@ export function bsr_spmv32(R: i32, C: i32, nbr: i32, rowptr: usize, colidx: usiz
       }
     }
     start = end;
+  }
+}
+
+// Column blocks (C = 1, R a multiple of 4: 4x1, 8x1) in SpMM: 4 rows of the block at a time share
+// each load of the block's X row (per block: 2 X loads and 4 value splats for 8 multiply-adds at 8
+// lanes, where a row at a time loads X 4 times); 8 independent accumulators. Lanes in passes of 8
+// and 4, then a scalar pass for the remainder. Y points at the block row's first output row.
+// @ts-ignore: decorator
+@inline function bsrSpmmColumns<I>(R: i32, start: usize, end: usize, colidx: usize, values: usize, X: usize, Y: usize, B: i32, acc: i32): void {
+  const ldx = <usize>B << 2;
+  const blockB = <usize>R << 2;
+  for (let r: usize = 0; r < <usize>R; r += 4) {
+    const y0 = Y + r * ldx, y1 = y0 + ldx, y2 = y1 + ldx, y3 = y2 + ldx;
+    const vr = values + (r << 2);
+    let b = 0;
+    for (; b + 8 <= B; b += 8) {
+      const o = <usize>b << 2;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+      if (acc) {
+        a0 = v128.load(y0 + o); a1 = v128.load(y0 + o, 16); b0 = v128.load(y1 + o); b1 = v128.load(y1 + o, 16);
+        c0 = v128.load(y2 + o); c1 = v128.load(y2 + o, 16); d0 = v128.load(y3 + o); d1 = v128.load(y3 + o, 16);
+      }
+      const xb = X + o;
+      for (let k = start; k < end; k++) {
+        const xp = xb + <usize>load<I>(colidx + k * sizeof<I>()) * ldx;
+        const x0 = v128.load(xp), x1 = v128.load(xp, 16);
+        const vp = vr + k * blockB;
+        const v0 = v128.load32_splat(vp), v1 = v128.load32_splat(vp, 4), v2 = v128.load32_splat(vp, 8), v3 = v128.load32_splat(vp, 12);
+        a0 = madd(v0, x0, a0); a1 = madd(v0, x1, a1);
+        b0 = madd(v1, x0, b0); b1 = madd(v1, x1, b1);
+        c0 = madd(v2, x0, c0); c1 = madd(v2, x1, c1);
+        d0 = madd(v3, x0, d0); d1 = madd(v3, x1, d1);
+      }
+      v128.store(y0 + o, a0); v128.store(y0 + o, a1, 16); v128.store(y1 + o, b0); v128.store(y1 + o, b1, 16);
+      v128.store(y2 + o, c0); v128.store(y2 + o, c1, 16); v128.store(y3 + o, d0); v128.store(y3 + o, d1, 16);
+    }
+    for (; b + 4 <= B; b += 4) {
+      const o = <usize>b << 2;
+      let a0 = f32x4.splat(0), b0 = f32x4.splat(0), c0 = f32x4.splat(0), d0 = f32x4.splat(0);
+      if (acc) { a0 = v128.load(y0 + o); b0 = v128.load(y1 + o); c0 = v128.load(y2 + o); d0 = v128.load(y3 + o); }
+      const xb = X + o;
+      for (let k = start; k < end; k++) {
+        const x0 = v128.load(xb + <usize>load<I>(colidx + k * sizeof<I>()) * ldx);
+        const vp = vr + k * blockB;
+        a0 = madd(v128.load32_splat(vp), x0, a0);
+        b0 = madd(v128.load32_splat(vp, 4), x0, b0);
+        c0 = madd(v128.load32_splat(vp, 8), x0, c0);
+        d0 = madd(v128.load32_splat(vp, 12), x0, d0);
+      }
+      v128.store(y0 + o, a0); v128.store(y1 + o, b0); v128.store(y2 + o, c0); v128.store(y3 + o, d0);
+    }
+    for (; b < B; b++) {
+      const o = <usize>b << 2;
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+      for (let k = start; k < end; k++) {
+        const x0 = load<f32>(X + o + <usize>load<I>(colidx + k * sizeof<I>()) * ldx);
+        const vp = vr + k * blockB;
+        s0 += load<f32>(vp) * x0; s1 += load<f32>(vp, 4) * x0; s2 += load<f32>(vp, 8) * x0; s3 += load<f32>(vp, 12) * x0;
+      }
+      storeY(y0 + o, s0, acc); storeY(y1 + o, s1, acc); storeY(y2 + o, s2, acc); storeY(y3 + o, s3, acc);
+    }
   }
 }
 
