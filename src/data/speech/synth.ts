@@ -155,7 +155,7 @@ export const INTL_VOICES: Readonly<Record<string, { augment: 'intl' | 'intl-male
   mv: { augment: 'intl-male', command: '(voice_hy_fi_mv_diphone)', package: 'festvox-suopuhe-mv', words: FINNISH },
   machac: { augment: 'intl-male', command: '(voice_czech_machac)', package: 'festvox-czech-machac', words: CZECH },
 };
-/** Robust recipe with 'intl': the share of training utterances each INTL_VOICES voice speaks. */
+/** Robust recipe with 'intl' / 'intl-male': the share of training utterances each INTL_VOICES voice speaks. */
 export const INTL_TRAIN_SHARE = 0.05;
 /** The phone string festival's `Utterance Phones` gets for `text` (digit words) in an INTL_VOICES voice. */
 export function intlPhones(voice: string, text: string): string {
@@ -359,7 +359,7 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
     } else if (train && intlVoice && on.has(INTL_VOICES[intlVoice].augment)) {
       synth = 'festival';
       voice = speaker = `festival/${intlVoice}`;
-      prosody = { stretch: round(0.8 + 0.5 * v1, 3) }; // the voice's own (female) pitch
+      prosody = { stretch: round(0.8 + 0.5 * v1, 3) }; // the voice's own pitch
     } else {
       synth = 'espeak';
       const variants = train && on.has('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS[split as Split].espeak;
