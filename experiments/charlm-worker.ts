@@ -38,7 +38,7 @@ if (res.completed) {
       rec.log(`ONNX export skipped: ${(e as Error).message}`);
     }
   }
-  await writeReports(input.run.checkpoint, trainer);
+  await writeReports(input.run.checkpoint, trainer, res.engine);
   const chars = (n: number): number => (evalChars > 0 ? Math.min(n - 1, evalChars) : n - 1);
   const result: RunResult = {
     id: input.id,

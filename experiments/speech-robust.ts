@@ -56,6 +56,8 @@ export interface RobustSummary {
   lexicon?: { words: string[]; beam: number };
   /** The run's own training corpus recipe and its own test split's result (from its report), when known. */
   note?: string;
+  /** The kernel variant of the training run, from its report (from-report). */
+  kernels?: { variant: string; threads: number };
 }
 
 const optOf = (args: string[]) => (k: string): string | undefined => {
@@ -74,6 +76,8 @@ interface SpeechReport {
   evals?: Partial<Record<CorpusSplit, { cer: number; wer: number; utterances: number }>>;
   parameters: number;
   nonZero: number;
+  /** The kernel variant the run trained with (reports since 2026-12-04). */
+  kernels?: { variant: string; threads: number };
 }
 
 async function fromReportCommand(args: string[]): Promise<void> {
@@ -93,6 +97,7 @@ async function fromReportCommand(args: string[]): Promise<void> {
     label, command: opt('--command') ?? '', checkpoint: file.replace(/\.report\.json$/, '.ckpt'), corpus,
     corpusRecipe: manifest ? describeRecipe(recipeOf(manifest)) : '', parameters: { total: r.parameters, nonZero: r.nonZero },
     evals: { valid: { cer: last.validCer, wer: last.validWer, utterances: NaN }, ...evals },
+    ...(r.kernels ? { kernels: r.kernels } : {}),
     ...(opt('--note') ? { note: opt('--note') } : {}),
   });
 }

@@ -29,7 +29,7 @@ if (res.completed) {
   const srnn = input.exportSrnn
     ? exportSrnnFile(input.dir, model, weightMap(model), { task: 'speech', vocab: [...VOCAB], features: res.features, run: input.id })
     : null;
-  await writeReports(input.run.checkpoint, trainer);
+  await writeReports(input.run.checkpoint, trainer, res.engine);
   const validN = res.splits.valid?.utterances.length ?? 0;
   const evalCap = trainer.opts.evalUtterances ?? 0;
   // Training utterances spread evenly over the split (it is ordered by draw, voices mixed), as many as validation scores.

@@ -288,17 +288,18 @@ test('training: SpecAugment and VTLP are seeded (same seed, same weights; off, o
   }
 });
 
-test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in intl and intl-male only by name', () => {
+test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in intl groups only by name', () => {
   assert.deepEqual(parseAugment('speed,noise'), ['speed', 'noise']);
   assert.deepEqual(parseAugment('all'), [...DEFAULT_AUGMENT]);
-  assert.ok(!DEFAULT_AUGMENT.includes('intl') && AUGMENTS.includes('intl') && !DEFAULT_AUGMENT.includes('intl-male'));
+  for (const g of ['intl', 'intl-male', 'intl-other'] as const) assert.ok(!DEFAULT_AUGMENT.includes(g) && AUGMENTS.includes(g), g);
   assert.deepEqual(parseAugment('none'), []);
   assert.deepEqual(parseAugment('-festival'), DEFAULT_AUGMENT.filter((a) => a !== 'festival'));
   assert.deepEqual(parseAugment('all,-festival,-pauses'), DEFAULT_AUGMENT.filter((a) => a !== 'festival' && a !== 'pauses'));
-  assert.deepEqual(parseAugment('all,intl'), AUGMENTS.filter((a) => a !== 'intl-male'));
-  assert.deepEqual(parseAugment('all,intl,intl-male'), [...AUGMENTS]);
+  assert.deepEqual(parseAugment('all,intl'), AUGMENTS.filter((a) => a !== 'intl-male' && a !== 'intl-other'));
+  assert.deepEqual(parseAugment('all,intl,intl-male,intl-other'), [...AUGMENTS]);
+  assert.deepEqual(parseAugment('all,intl-other'), [...DEFAULT_AUGMENT, 'intl-other']);
   assert.deepEqual(parseAugment('-festival,intl-male'), [...DEFAULT_AUGMENT.filter((a) => a !== 'festival'), 'intl-male']);
-  assert.deepEqual(parseAugment('-festival,intl'), AUGMENTS.filter((a) => a !== 'festival' && a !== 'intl-male'));
+  assert.deepEqual(parseAugment('-festival,intl'), [...DEFAULT_AUGMENT.filter((a) => a !== 'festival'), 'intl']);
   assert.deepEqual(parseAugment('intl'), ['intl']);
   assert.throws(() => parseAugment('speed,-pitch'), /either the augmentations to use \(speed\) or the ones to leave out of all \(-pitch\)/);
   assert.throws(() => parseAugment('-echo'), /unknown augmentation "echo"/);
@@ -308,24 +309,33 @@ test('data speech --augment: a list, all, none, or all but some (-festival); the
 const ITALIAN = 'i e E a o O u i1 e1 E1 a1 o1 O1 u1 j w p t k b d g f s S v z Z ts tS dz dZ m n J ng nf l L r #';
 const FINNISH = 'a e i o u y @ 7 & a: e: i: o: u: y: @: 7: p t k b d g f T s S h v m n N l L r j w p: t: k: b: d: g: f: T: D: s: z: S: Z: h: v: m: n: N: w: l: L: r: j: ## #';
 const CZECH = '# _ a a: b c c~ ch d d~ dz dz~ e e: f g h i i: j k l m n n* n~ o o: p r r~ r~* s s~ t t~ u u: v z z~';
-const INTL_PHONE_SETS: Record<string, string> = { lp: ITALIAN, lj: FINNISH, dita: CZECH, pc: ITALIAN, mv: FINNISH, machac: CZECH };
+const RUSSIAN = 'pau ii yy uu ee oo aa a e i y u ae ay ur p pp b bb t tt d dd k kk g gg c ch f ff v vv s ss z zz sh sch zh h hh m mm n nn l ll r rr j';
+const INTL_PHONE_SETS: Record<string, string> = { lp: ITALIAN, lj: FINNISH, dita: CZECH, pc: ITALIAN, mv: FINNISH, machac: CZECH, nsh: RUSSIAN };
 
-test("intl, intl-male: every digit word in each voice's own phones; their voices only in train, 5% each, every other utterance unchanged", () => {
+test("intl groups: every digit word in each voice's own phones (or a spelling); their voices only in train, 5% each, every other utterance unchanged", () => {
   for (const [v, voice] of Object.entries(INTL_VOICES)) {
-    const set = new Set(INTL_PHONE_SETS[v].split(' '));
     assert.deepEqual(Object.keys(voice.words).sort(), [...DIGIT_WORDS].sort(), v);
+    if (voice.text) {
+      for (const [w, spelling] of Object.entries(voice.words)) assert.match(spelling, /^[a-z]+$/, `${v} "${w}": a spelling in plain letters (festival reads UTF-8 accents as letter names)`);
+      continue;
+    }
+    const set = new Set(INTL_PHONE_SETS[v].split(' '));
     for (const [w, ph] of Object.entries(voice.words)) for (const p of ph.split(' ')) assert.ok(set.has(p), `${v} "${w}": ${p} is not in its phone set`);
   }
   assert.equal(intlPhones('lp', 'one two'), '# w a n t u #');
+  assert.equal(intlPhones('nsh', 'one two'), 'pau u aa n t uu pau');
+  assert.equal(intlPhones('ona', 'one two'), '"uan tu"');
   assert.throws(() => intlPhones('lp', 'one ten'), /intl voice lp: no phones for the word "ten"/);
   assert.throws(() => intlPhones('kal', 'one'), /unknown intl voice "kal"/);
   const n = 4000, base = planUtterances(n, 3, robustRecipe());
   const female = Object.keys(INTL_VOICES).filter((v) => INTL_VOICES[v].augment === 'intl');
   const male = Object.keys(INTL_VOICES).filter((v) => INTL_VOICES[v].augment === 'intl-male');
-  assert.deepEqual([female, male], [['lp', 'lj', 'dita'], ['pc', 'mv', 'machac']]);
+  const others = Object.keys(INTL_VOICES).filter((v) => INTL_VOICES[v].augment === 'intl-other');
+  assert.deepEqual([female, male, others], [['lp', 'lj', 'dita'], ['pc', 'mv', 'machac'], ['ona', 'nsh']]);
   const withIntl = planUtterances(n, 3, robustRecipe([...DEFAULT_AUGMENT, 'intl']));
-  // Each group takes its own utterances: adding intl-male leaves intl's (and everything else) as they were.
-  for (const [augment, names, other] of [[['intl'], female, base], [['intl-male'], male, base], [['intl', 'intl-male'], [...female, ...male], withIntl]] as const) {
+  // Each group takes its own utterances: adding intl-male or intl-other leaves intl's (and everything else) as they were.
+  const groups = [[['intl'], female, base], [['intl-male'], male, base], [['intl-other'], others, base], [['intl', 'intl-male'], [...female, ...male], withIntl], [['intl', 'intl-other'], [...female, ...others], withIntl]] as const;
+  for (const [augment, names, other] of groups) {
     const plan = planUtterances(n, 3, robustRecipe([...DEFAULT_AUGMENT, ...augment]));
     const train = plan.filter((u) => u.split === 'train');
     for (const v of names) {
@@ -343,6 +353,7 @@ test("intl, intl-male: every digit word in each voice's own phones; their voices
   }
   assert.deepEqual(speakersOf(robustRecipe([...DEFAULT_AUGMENT, 'intl'])).train.festival, ['ked', ...female]);
   assert.deepEqual(speakersOf(robustRecipe([...DEFAULT_AUGMENT, 'intl-male'])).train.festival, ['ked', ...male]);
+  assert.deepEqual(speakersOf(robustRecipe([...DEFAULT_AUGMENT, 'intl-other'])).train.festival, ['ked', ...others]);
 });
 
 test('a manifest that is not one: one line naming the file and what to do', async () => {

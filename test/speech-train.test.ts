@@ -143,10 +143,11 @@ test('CTC training learns the synthetic phoneme task: loss falls, greedy CER on 
     assert.equal(hist.length, 80);
     assert.ok(hist[hist.length - 1].validCer < hist[0].validCer);
     // Reports.
-    const files = await writeReports(o.checkpoint, r.trainer);
+    const files = await writeReports(o.checkpoint, r.trainer, r.engine);
     for (const f of ['model.report.json', 'model.curves.svg', 'model.loss.svg']) assert.ok(files.includes(join(dir, f)), f);
-    const rep = JSON.parse(readFileSync(join(dir, 'model.report.json'), 'utf8')) as { task: string; history: unknown[]; features: { nMels: number } };
+    const rep = JSON.parse(readFileSync(join(dir, 'model.report.json'), 'utf8')) as { task: string; history: unknown[]; features: { nMels: number }; kernels: { variant: string; threads: number } };
     assert.equal(rep.task, 'speech');
+    assert.deepEqual(rep.kernels, { variant: r.engine.variant, threads: r.engine.threads });
     assert.equal(rep.history.length, 80);
     assert.equal(rep.features.nMels, F);
     // Checkpoint → load → identical outputs.

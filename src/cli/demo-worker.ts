@@ -26,7 +26,7 @@ const res = await runCharLM({
   },
   onEpoch: (e, _t, p) => parentPort!.postMessage({ type: 'epoch', ...e, sparsity: p ? p.sparsity().overall : null }),
 });
-if (res.completed) await writeReports(opts.checkpoint, res.trainer);
+if (res.completed) await writeReports(opts.checkpoint, res.trainer, res.engine);
 parentPort!.postMessage({
   type: 'done', completed: res.completed, history: res.trainer.state.history,
   sparsity: res.pruner ? res.pruner.sparsity() : null, sparsityPoints: res.pruner ? sparsitySeries(res.pruner)[0].points : [], stepsPerEpoch: res.trainer.stepsPerEpoch,

@@ -8,6 +8,7 @@ import type { RNNModel } from '../nn/model.js';
 import type { Pruner } from '../prune/index.js';
 import { formatReportTable, reportJson, svgLinePlot, tensorReportRow, type LinePlotSpec, type ReportRow } from '../prune/index.js';
 import { writeFileAtomic } from '../io/fs.js';
+import type { Engine } from '../kernels/engine.js';
 import type { EpochBase, LoopOptions, Task, Trainer } from './loop.js';
 
 export function modelReportRows(model: RNNModel, pruner: Pruner | null): ReportRow[] {
@@ -79,7 +80,10 @@ export async function writeRunReports(checkpoint: string, model: RNNModel, prune
 }
 
 /** The reports of a trainer's run (any task), next to `checkpoint`. */
-export async function writeReports(checkpoint: string, trainer: Trainer<Task<LoopOptions, unknown, object, object>>, extra: Record<string, unknown> = {}): Promise<string[]> {
+export async function writeReports(checkpoint: string, trainer: Trainer<Task<LoopOptions, unknown, object, object>>, engine: Pick<Engine, 'variant' | 'threads'>,
+  extra: Record<string, unknown> = {}): Promise<string[]> {
   const { fields, plots } = trainer.task.report(trainer.state.history as (EpochBase & object)[]);
-  return writeRunReports(checkpoint, trainer.model, trainer.pruner, { task: trainer.task.kind, ...fields, ...extra }, plots);
+  // The kernel variant decides the last bits of every product ('auto' picks relaxed SIMD by timing): a report names it.
+  const kernels = { variant: engine.variant, threads: engine.threads };
+  return writeRunReports(checkpoint, trainer.model, trainer.pruner, { task: trainer.task.kind, ...fields, kernels, ...extra }, plots);
 }

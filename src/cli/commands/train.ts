@@ -301,7 +301,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
     checkpoint: o.out, resume: o.resume, initFrom: o.initFrom, prune: recipeFromOptions(o), engine: makeEngine, signal,
     log: libraryLog(progress), sparseTraining: o.sparseTraining,
   };
-  let res: { completed: boolean; alreadyFinished: boolean; trainer: Trainer<Task<LoopOptions, unknown, object, object>>; pruner: Pruner | null };
+  let res: { completed: boolean; alreadyFinished: boolean; trainer: Trainer<Task<LoopOptions, unknown, object, object>>; pruner: Pruner | null; engine: Engine };
   try {
     if (o.task === 'speech') {
       const sp = stepProgress(progress, () => o.epochs);
@@ -382,7 +382,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
     progress.log(`${o.out}: this run is already finished (${res.trainer.state.epoch} epochs); nothing trained. Raise --epochs to continue it, or start a new run with --force or another -o/--out.`);
     return true;
   }
-  const reportFiles = await writeReports(o.out, res.trainer);
+  const reportFiles = await writeReports(o.out, res.trainer, res.engine);
   if (res.pruner) {
     progress.info(formatReportTable(res.pruner.report()));
     for (const w of res.pruner.targetCheck().warnings) progress.log(`warning: ${w}`);

@@ -40,7 +40,9 @@
 //     phone strings in the voice's own phone set (INTL_VOICES), so they say English digits with a
 //     natural, accented female voice, which neither espeak-ng nor ked has. Not flite's speakers.
 //     'intl-male' (off by default) adds their male counterparts (Italian pc, Finnish mv, Czech machac),
-//     5% each, in the same way.
+//     5% each, in the same way. 'intl-other' (off by default) adds two voices of synthesis methods the
+//     others lack, 5% each: Catalan ona (HTS, statistical parametric, female) and Russian nsh (unit
+//     selection, male).
 //
 // Files: <outDir>/wav/<split>/<id>.wav, and <outDir>/manifest.json (written atomically) listing
 // the finished utterances. Re-running skips utterances whose file exists with the recorded size
@@ -73,8 +75,8 @@ export type CorpusSplit = Split | EvalSplit | 'babble';
 export type Synth = 'flite' | 'espeak' | 'festival';
 
 /** Training-time distortions of the robust recipe that can be switched on and off (data speech --augment). */
-export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival' | 'intl' | 'intl-male';
-export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival', 'intl', 'intl-male'];
+export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival' | IntlGroup;
+export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival', 'intl', 'intl-male', 'intl-other'];
 
 /** How a corpus is made; recorded in its manifest. */
 export interface CorpusRecipe {
@@ -88,8 +90,8 @@ export interface CorpusRecipe {
 }
 
 export const CLASSIC_RECIPE: CorpusRecipe = { name: 'classic', augment: [], heldOutSynth: null, conditions: [] };
-/** The default augmentations (chosen by validation CER in RESULTS.md, "Speech: unseen voices"); 'intl' and 'intl-male' are opt-in. */
-export const DEFAULT_AUGMENT: readonly AugmentName[] = AUGMENTS.filter((a) => a !== 'intl' && a !== 'intl-male');
+/** The default augmentations (chosen by validation CER in RESULTS.md, "Speech: unseen voices"); the intl groups are opt-in. */
+export const DEFAULT_AUGMENT: readonly AugmentName[] = AUGMENTS.filter((a) => !a.startsWith('intl'));
 
 export function robustRecipe(augment: readonly AugmentName[] = DEFAULT_AUGMENT): CorpusRecipe {
   for (const a of augment) if (!AUGMENTS.includes(a)) throw new RangeError(`unknown augmentation "${a}" (expected some of ${AUGMENTS.join(', ')})`);
@@ -140,6 +142,11 @@ export const FESTIVAL_VOICES: readonly string[] = ['ked'];
 const ITALIAN = { zero: 'z i r o u', one: 'w a n', two: 't u', three: 't r i', four: 'f o r', five: 'f a j v', six: 's i k s', seven: 's E v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' };
 const FINNISH = { zero: 's i: r o u', one: 'w a n', two: 't u:', three: 'T r i:', four: 'f o: r', five: 'f a j v', six: 's i k s', seven: 's e v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' };
 const CZECH = { zero: 'z i r o u', one: 'u a n', two: 't u:', three: 't r i:', four: 'f o r', five: 'f a j v', six: 's i k s', seven: 's e v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' };
+// Russian's stressed vowels are doubled (ii, oo, ...); it has no w or θ.
+const RUSSIAN = { zero: 'z ii r oo u', one: 'u aa n', two: 't uu', three: 's r ii', four: 'f oo r', five: 'f aa j v', six: 's ii k s', seven: 's ee v e n', eight: 'ee j t', nine: 'n aa j n', oh: 'oo u' };
+// An HTS voice needs festival's whole text front end (Utterance Phones fails), so these are Catalan
+// spellings; its letter-to-sound rules give e.g. 'faiv' f a1 j b, 'seven' s e1 b ax n.
+const CATALAN_TEXT = { zero: 'ziro', one: 'uan', two: 'tu', three: 'tri', four: 'for', five: 'faiv', six: 'sics', seven: 'seven', eight: 'eit', nine: 'nain', oh: 'ou' };
 /**
  * Robust recipe with 'intl' (female) and 'intl-male': festival voices of other languages, each with the
  * digit words as phones of its own phone set (festival's `Utterance Phones`; no '#' inside a string, so
@@ -147,25 +154,39 @@ const CZECH = { zero: 'z i r o u', one: 'u a n', two: 't u:', three: 't r i:', f
  * fixes each voice's slot of training utterances (INTL_TRAIN_SHARE each), so adding a group leaves the
  * others' utterances as they were.
  */
-export const INTL_VOICES: Readonly<Record<string, { augment: 'intl' | 'intl-male'; command: string; package: string; words: Readonly<Record<string, string>> }>> = {
+export type IntlGroup = 'intl' | 'intl-male' | 'intl-other';
+/**
+ * `text`: the words are spellings for festival's `Utterance Text`, not phones; `pause`: the phone set's
+ * silence (default '#'); `isolate`: the voice leaves settings behind that change later voices' audio
+ * (ked's durations), so it renders in festival processes of its own.
+ */
+export const INTL_VOICES: Readonly<Record<string, { augment: IntlGroup; command: string; package: string; words: Readonly<Record<string, string>>; text?: true; pause?: string; isolate?: true }>> = {
   lp: { augment: 'intl', command: '(voice_lp_diphone)', package: 'festvox-italp16k', words: ITALIAN },
   lj: { augment: 'intl', command: '(voice_suo_fi_lj_diphone)', package: 'festvox-suopuhe-lj', words: FINNISH },
   dita: { augment: 'intl', command: '(voice_czech_dita)', package: 'festvox-czech-dita', words: CZECH },
   pc: { augment: 'intl-male', command: '(voice_pc_diphone)', package: 'festvox-itapc16k', words: ITALIAN },
   mv: { augment: 'intl-male', command: '(voice_hy_fi_mv_diphone)', package: 'festvox-suopuhe-mv', words: FINNISH },
   machac: { augment: 'intl-male', command: '(voice_czech_machac)', package: 'festvox-czech-machac', words: CZECH },
+  // Synthesis methods that neither espeak-ng (formant) nor the diphone voices above use.
+  ona: { augment: 'intl-other', command: '(voice_upc_ca_ona_hts)', package: 'festvox-ca-ona-hts', words: CATALAN_TEXT, text: true, isolate: true },
+  nsh: { augment: 'intl-other', command: '(voice_msu_ru_nsh_clunits)', package: 'festvox-ru', words: RUSSIAN, pause: 'pau', isolate: true },
 };
 /** Robust recipe with 'intl' / 'intl-male': the share of training utterances each INTL_VOICES voice speaks. */
 export const INTL_TRAIN_SHARE = 0.05;
-/** The phone string festival's `Utterance Phones` gets for `text` (digit words) in an INTL_VOICES voice. */
+/**
+ * What festival's `Utterance Phones` (a phone string) or, for a `text` voice, `Utterance Text` (a
+ * Scheme string) gets for `text` (digit words) in an INTL_VOICES voice.
+ */
 export function intlPhones(voice: string, text: string): string {
   const v = INTL_VOICES[voice];
   if (!v) throw new RangeError(`unknown intl voice "${voice}" (expected one of ${Object.keys(INTL_VOICES).join(', ')})`);
-  return ['#', ...text.split(/\s+/).map((w) => {
+  const words = text.split(/\s+/).map((w) => {
     const p = v.words[w];
-    if (!p) throw new RangeError(`intl voice ${voice}: no phones for the word "${w}"`);
+    if (!p) throw new RangeError(`intl voice ${voice}: no ${v.text ? 'spelling' : 'phones'} for the word "${w}"`);
     return p;
-  }), '#'].join(' ');
+  });
+  const pause = v.pause ?? '#';
+  return v.text ? schemeString(words.join(' ')) : [pause, ...words, pause].join(' ');
 }
 /** Robust recipe: 'valid-synth' has round(VALID_SYNTH_SHARE · n) utterances for n planned ones. */
 export const VALID_SYNTH_SHARE = 0.08;
@@ -498,14 +519,21 @@ const schemeString = (s: string): string => `"${s.replace(/[\\"]/g, (c) => `\\${
  * intonation model's target F0 mean.
  */
 async function renderFestival(us: readonly Pick<Utterance, 'id' | 'voice' | 'prosody' | 'text'>[], tmpDir: string, signal?: AbortSignal): Promise<void> {
+  const isolated = INTL_NAMES.filter((n) => INTL_VOICES[n].isolate).map((n) => `festival/${n}`);
+  await renderFestivalBatches(us.filter((u) => !isolated.includes(u.voice)), tmpDir, signal);
+  for (const v of isolated) await renderFestivalBatches(us.filter((u) => u.voice === v), tmpDir, signal);
+}
+
+async function renderFestivalBatches(us: readonly Pick<Utterance, 'id' | 'voice' | 'prosody' | 'text'>[], tmpDir: string, signal?: AbortSignal): Promise<void> {
   const BATCH = 200;
   for (let b = 0; b < us.length; b += BATCH) {
     const lines: string[] = [];
     for (const u of us.slice(b, b + BATCH)) {
       const v = u.voice.slice('festival/'.length), out = schemeString(join(tmpDir, `${u.id}.raw.wav`));
       if (INTL_VOICES[v]) {
+        const utt = INTL_VOICES[v].text ? `Text ${intlPhones(v, u.text)}` : `Phones (${intlPhones(v, u.text)})`;
         lines.push(INTL_VOICES[v].command, `(Parameter.set 'Duration_Stretch ${u.prosody.stretch})`,
-          `(utt.save.wave (utt.synth (Utterance Phones (${intlPhones(v, u.text)}))) ${out} 'riff)`);
+          `(utt.save.wave (utt.synth (Utterance ${utt})) ${out} 'riff)`);
         continue;
       }
       lines.push(`(voice_${v}_diphone)`, `(Parameter.set 'Duration_Stretch ${u.prosody.stretch})`,
