@@ -148,9 +148,10 @@ const RUSSIAN = { zero: 'z ii r oo u', one: 'u aa n', two: 't uu', three: 's r i
 // spellings; its letter-to-sound rules give e.g. 'faiv' f a1 j b, 'seven' s e1 b ax n.
 const CATALAN_TEXT = { zero: 'ziro', one: 'uan', two: 'tu', three: 'tri', four: 'for', five: 'faiv', six: 'sics', seven: 'seven', eight: 'eit', nine: 'nain', oh: 'ou' };
 /**
- * Robust recipe with 'intl' (female) and 'intl-male': festival voices of other languages, each with the
- * digit words as phones of its own phone set (festival's `Utterance Phones`; no '#' inside a string, so
- * the words run together). Natural (diphone) voices, which espeak-ng's formant voices are not. The order
+ * Robust recipe with 'intl' (female), 'intl-male' or 'intl-other': festival voices of other languages, each
+ * with the digit words as phones of its own phone set (festival's `Utterance Phones`; no '#' inside a
+ * string, so the words run together). Natural voices (diphone; intl-other: HTS and unit selection),
+ * which espeak-ng's formant voices are not. The order
  * fixes each voice's slot of training utterances (INTL_TRAIN_SHARE each), so adding a group leaves the
  * others' utterances as they were.
  */
@@ -171,7 +172,7 @@ export const INTL_VOICES: Readonly<Record<string, { augment: IntlGroup; command:
   ona: { augment: 'intl-other', command: '(voice_upc_ca_ona_hts)', package: 'festvox-ca-ona-hts', words: CATALAN_TEXT, text: true, isolate: true },
   nsh: { augment: 'intl-other', command: '(voice_msu_ru_nsh_clunits)', package: 'festvox-ru', words: RUSSIAN, pause: 'pau', isolate: true },
 };
-/** Robust recipe with 'intl' / 'intl-male': the share of training utterances each INTL_VOICES voice speaks. */
+/** Robust recipe with an intl group: the share of training utterances each INTL_VOICES voice speaks. */
 export const INTL_TRAIN_SHARE = 0.05;
 /**
  * What festival's `Utterance Phones` (a phone string) or, for a `text` voice, `Utterance Text` (a
