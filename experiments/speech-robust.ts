@@ -41,6 +41,9 @@ type Score = { cer: number; wer: number; utterances: number };
 type SplitScore = Score & { bySpeaker?: Record<string, Score> };
 type Column = CorpusSplit | 'test-synth-rms-slt';
 
+/** A training run's kernel variant and threads, as its report records them. */
+type KernelsUsed = { variant: string; threads: number };
+
 export interface RobustSummary {
   label: string;
   /** The commands that produced the checkpoint (corpus, training). */
@@ -57,7 +60,7 @@ export interface RobustSummary {
   /** The run's own training corpus recipe and its own test split's result (from its report), when known. */
   note?: string;
   /** The kernel variant of the training run, from its report (from-report). */
-  kernels?: { variant: string; threads: number };
+  kernels?: KernelsUsed;
 }
 
 const optOf = (args: string[]) => (k: string): string | undefined => {
@@ -77,7 +80,7 @@ interface SpeechReport {
   parameters: number;
   nonZero: number;
   /** The kernel variant the run trained with (reports since 2026-12-04). */
-  kernels?: { variant: string; threads: number };
+  kernels?: KernelsUsed;
 }
 
 async function fromReportCommand(args: string[]): Promise<void> {

@@ -196,6 +196,8 @@ export const FESTIVAL_TRAIN_SHARE = 0.2;
 
 const FLITE_F0: Record<string, [number, number]> = { slt: [140, 220] };
 const INTL_NAMES = Object.keys(INTL_VOICES);
+/** Voices (as utterances name them) that render in festival processes of their own (INTL_VOICES `isolate`). */
+const ISOLATED_VOICES = INTL_NAMES.filter((n) => INTL_VOICES[n].isolate).map((n) => `festival/${n}`);
 /** The packages an intl augmentation's voices need, for an install hint. */
 export const intlPackages = (augment: AugmentName): string => INTL_NAMES.filter((v) => INTL_VOICES[v].augment === augment).map((v) => INTL_VOICES[v].package).join(' ');
 const MALE_F0: [number, number] = [85, 145];
@@ -520,9 +522,8 @@ const schemeString = (s: string): string => `"${s.replace(/[\\"]/g, (c) => `\\${
  * intonation model's target F0 mean.
  */
 async function renderFestival(us: readonly Pick<Utterance, 'id' | 'voice' | 'prosody' | 'text'>[], tmpDir: string, signal?: AbortSignal): Promise<void> {
-  const isolated = INTL_NAMES.filter((n) => INTL_VOICES[n].isolate).map((n) => `festival/${n}`);
-  await renderFestivalBatches(us.filter((u) => !isolated.includes(u.voice)), tmpDir, signal);
-  for (const v of isolated) await renderFestivalBatches(us.filter((u) => u.voice === v), tmpDir, signal);
+  await renderFestivalBatches(us.filter((u) => !ISOLATED_VOICES.includes(u.voice)), tmpDir, signal);
+  for (const v of ISOLATED_VOICES) await renderFestivalBatches(us.filter((u) => u.voice === v), tmpDir, signal);
 }
 
 async function renderFestivalBatches(us: readonly Pick<Utterance, 'id' | 'voice' | 'prosody' | 'text'>[], tmpDir: string, signal?: AbortSignal): Promise<void> {
