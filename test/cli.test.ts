@@ -107,6 +107,9 @@ test('#12.3: options that would be ignored are refused; a finished run says so',
     /--normalize, --vtlp only apply to --task speech: drop them, or add --task speech/);
   assert.match(oneLine(cli('train', '--task', 'speech', '--embed', '8', '-o', join(tmp, 'o3', 'x.ckpt')), '--embed on speech'),
     /--embed only applies to the character LM \(--task charlm\): drop it/);
+  // A file where the speech corpus folder belongs: said so, not "manifest.json not found" (which suggests writing a corpus there).
+  assert.match(oneLine(cli('train', '--task', 'speech', '--corpus', corpus(), '-o', join(tmp, 'o3', 'x.ckpt')), '--corpus FILE on speech'),
+    /: a file, not a speech corpus folder; give the folder that "sparse-rnn data speech --out DIR" wrote/);
   const out = join(tmp, 'o3', 'm.ckpt');
   assert.equal(train(out).status, 0);
   let line = oneLine(train(out, '--resume', '--hidden', '16'), '--resume --hidden');

@@ -322,7 +322,8 @@ test("intl groups: every digit word in each voice's own phones (or a spelling); 
     const set = new Set(INTL_PHONE_SETS[v].split(' '));
     for (const [w, ph] of Object.entries(voice.words)) for (const p of ph.split(' ')) assert.ok(set.has(p), `${v} "${w}": ${p} is not in its phone set`);
   }
-  assert.equal(intlPhones('lp', 'one two'), '# w a n t u #');
+  assert.equal(intlPhones('lp', 'one two'), '# u a n t u #');
+  assert.equal(intlPhones('dita', 'one two'), '# u a n # t u: #', 'a pause between words where the voice lacks the joins');
   assert.equal(intlPhones('nsh', 'one two'), 'pau u aa n t uu pau');
   assert.equal(intlPhones('ona', 'one two'), '"uan tu"');
   assert.throws(() => intlPhones('lp', 'one ten'), /intl voice lp: no phones for the word "ten"/);

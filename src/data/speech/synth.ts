@@ -138,10 +138,18 @@ export const FLITE_VOICES: readonly string[] = ['kal16', 'kal', 'awb', 'rms', 's
  */
 export const FESTIVAL_VOICES: readonly string[] = ['ked'];
 // The digit words as phones of each language's festival phone set. English sounds a language lacks
-// take its nearest phone (θ → t, w → u in Czech).
-const ITALIAN = { zero: 'z i r o u', one: 'w a n', two: 't u', three: 't r i', four: 'f o r', five: 'f a j v', six: 's i k s', seven: 's E v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' };
+// take its nearest phone (θ → t, w → u in Czech). A diphone voice fills a diphone it lacks with
+// silence (festival: "using default diphone"), so each table avoids the gaps of its voices' inventories
+// (test/speech-festival-voices.test.ts renders every word and word pair): the Italian voices have no
+// j-v, j-t, j-n (diphthongs take i) and no i-w (w → u).
+const ITALIAN = { zero: 'z i r o u', one: 'u a n', two: 't u', three: 't r i', four: 'f o r', five: 'f a i v', six: 's i k s', seven: 's E v e n', eight: 'e i t', nine: 'n a i n', oh: 'o u' };
 const FINNISH = { zero: 's i: r o u', one: 'w a n', two: 't u:', three: 'T r i:', four: 'f o: r', five: 'f a j v', six: 's i k s', seven: 's e v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' };
-const CZECH = { zero: 'z i r o u', one: 'u a n', two: 't u:', three: 't r i:', four: 'f o r', five: 'f a j v', six: 's i k s', seven: 's e v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' };
+// lj's inventory is smaller than mv's: no w, no j before a consonant, no #-o, no word-final v or f (a
+// Finnish speaker's "faivi"), and many joins between words are missing, so its words take pauses between them.
+const FINNISH_LJ = { ...FINNISH, one: 'u a n', five: 'f a i v i', eight: 'e i t', nine: 'n a i n', oh: 'o: u' };
+// Czech words end in no voiced v (final devoicing: "fajf") and the voices lack many joins between words
+// (a vowel after a long vowel, a voiceless consonant before z): pauses between words.
+const CZECH = { zero: 'z i r o u', one: 'u a n', two: 't u:', three: 't r i:', four: 'f o r', five: 'f a j f', six: 's i k s', seven: 's e v e n', eight: 'e j t', nine: 'n a j n', oh: 'o u' };
 // Russian's stressed vowels are doubled (ii, oo, ...); it has no w or θ.
 const RUSSIAN = { zero: 'z ii r oo u', one: 'u aa n', two: 't uu', three: 's r ii', four: 'f oo r', five: 'f aa j v', six: 's ii k s', seven: 's ee v e n', eight: 'ee j t', nine: 'n aa j n', oh: 'oo u' };
 // An HTS voice needs festival's whole text front end (Utterance Phones fails), so these are Catalan
@@ -158,16 +166,17 @@ const CATALAN_TEXT = { zero: 'ziro', one: 'uan', two: 'tu', three: 'tri', four: 
 export type IntlGroup = 'intl' | 'intl-male' | 'intl-other';
 /**
  * `text`: the words are spellings for festival's `Utterance Text`, not phones; `pause`: the phone set's
- * silence (default '#'); `isolate`: the voice leaves settings behind that change later voices' audio
- * (ked's durations), so it renders in festival processes of its own.
+ * silence (default '#'); `wordPauses`: a pause between words, where the voice lacks joins between them;
+ * `isolate`: the voice leaves settings behind that change later voices' audio (ked's durations), so it
+ * renders in festival processes of its own.
  */
-export const INTL_VOICES: Readonly<Record<string, { augment: IntlGroup; command: string; package: string; words: Readonly<Record<string, string>>; text?: true; pause?: string; isolate?: true }>> = {
+export const INTL_VOICES: Readonly<Record<string, { augment: IntlGroup; command: string; package: string; words: Readonly<Record<string, string>>; text?: true; pause?: string; wordPauses?: true; isolate?: true }>> = {
   lp: { augment: 'intl', command: '(voice_lp_diphone)', package: 'festvox-italp16k', words: ITALIAN },
-  lj: { augment: 'intl', command: '(voice_suo_fi_lj_diphone)', package: 'festvox-suopuhe-lj', words: FINNISH },
-  dita: { augment: 'intl', command: '(voice_czech_dita)', package: 'festvox-czech-dita', words: CZECH },
+  lj: { augment: 'intl', command: '(voice_suo_fi_lj_diphone)', package: 'festvox-suopuhe-lj', words: FINNISH_LJ, wordPauses: true },
+  dita: { augment: 'intl', command: '(voice_czech_dita)', package: 'festvox-czech-dita', words: CZECH, wordPauses: true },
   pc: { augment: 'intl-male', command: '(voice_pc_diphone)', package: 'festvox-itapc16k', words: ITALIAN },
   mv: { augment: 'intl-male', command: '(voice_hy_fi_mv_diphone)', package: 'festvox-suopuhe-mv', words: FINNISH },
-  machac: { augment: 'intl-male', command: '(voice_czech_machac)', package: 'festvox-czech-machac', words: CZECH },
+  machac: { augment: 'intl-male', command: '(voice_czech_machac)', package: 'festvox-czech-machac', words: CZECH, wordPauses: true },
   // Synthesis methods that neither espeak-ng (formant) nor the diphone voices above use.
   ona: { augment: 'intl-other', command: '(voice_upc_ca_ona_hts)', package: 'festvox-ca-ona-hts', words: CATALAN_TEXT, text: true, isolate: true },
   nsh: { augment: 'intl-other', command: '(voice_msu_ru_nsh_clunits)', package: 'festvox-ru', words: RUSSIAN, pause: 'pau', isolate: true },
@@ -187,7 +196,7 @@ export function intlPhones(voice: string, text: string): string {
     return p;
   });
   const pause = v.pause ?? '#';
-  return v.text ? schemeString(words.join(' ')) : [pause, ...words, pause].join(' ');
+  return v.text ? schemeString(words.join(' ')) : [pause, words.join(v.wordPauses ? ` ${pause} ` : ' '), pause].join(' ');
 }
 /** Robust recipe: 'valid-synth' has round(VALID_SYNTH_SHARE · n) utterances for n planned ones. */
 export const VALID_SYNTH_SHARE = 0.08;
@@ -530,8 +539,10 @@ async function renderFestivalBatches(us: readonly Pick<Utterance, 'id' | 'voice'
   const BATCH = 200;
   for (let b = 0; b < us.length; b += BATCH) {
     const lines: string[] = [];
-    for (const u of us.slice(b, b + BATCH)) {
+    const batch = us.slice(b, b + BATCH);
+    for (const [i, u] of batch.entries()) {
       const v = u.voice.slice('festival/'.length), out = schemeString(join(tmpDir, `${u.id}.raw.wav`));
+      lines.push(`(format stderr "${UTTERANCE_MARK}${i}\\n")`); // attributes festival's warnings to utterances
       if (INTL_VOICES[v]) {
         const utt = INTL_VOICES[v].text ? `Text ${intlPhones(v, u.text)}` : `Phones (${intlPhones(v, u.text)})`;
         lines.push(INTL_VOICES[v].command, `(Parameter.set 'Duration_Stretch ${u.prosody.stretch})`,
@@ -545,9 +556,26 @@ async function renderFestivalBatches(us: readonly Pick<Utterance, 'id' | 'voice'
     const script = join(tmpDir, `festival-${process.pid}-${b}.scm`);
     await writeFile(script, lines.join('\n') + '\n');
     try {
-      await run('festival', ['-b', script], signal);
+      throwOnDiphoneGaps((await run('festival', ['-b', script], signal)).stderr, batch);
     } finally {
       await rm(script, { force: true });
+    }
+  }
+}
+
+const UTTERANCE_MARK = '@@utterance ';
+/**
+ * A diphone voice renders a diphone it lacks as silence and only says so on stderr: a corpus would teach
+ * words with holes in them. Throws, naming the voice, the diphone and the utterance.
+ */
+export function throwOnDiphoneGaps(stderr: string, batch: readonly Pick<Utterance, 'id' | 'voice' | 'text'>[]): void {
+  let u: (typeof batch)[number] | undefined;
+  for (const line of stderr.split('\n')) {
+    if (line.startsWith(UTTERANCE_MARK)) u = batch[Number(line.slice(UTTERANCE_MARK.length))];
+    const gap = /using default diphone \S+ for (\S+)/.exec(line);
+    if (gap) {
+      throw new Error(`festival: the voice ${u?.voice ?? '?'} lacks the diphone ${gap[1]} (utterance ${u?.id ?? '?'}, "${u?.text ?? '?'}"), ` +
+        'which it would render as silence; its phone table in src/data/speech/synth.ts must avoid it (please report this)');
     }
   }
 }
@@ -572,7 +600,9 @@ export async function readManifest(outDir: string): Promise<Manifest | undefined
   let text: string;
   try {
     text = await readFile(p, 'utf8');
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR')
+      throw new Error(`${outDir}: a file, not a speech corpus folder; give the folder that "sparse-rnn data speech --out DIR" wrote`);
     return undefined;
   }
   let m: Manifest;
