@@ -19,6 +19,7 @@
 //       row B against row A over training seeds (the i-th file of each is seed i), per split: mean ± sd
 //       CER of each row, and B's relative CER effect (paired by seed, positive = B better) with the
 //       claims' verdict rule (experiments/verdict.ts: beyond 2 standard errors). --names "A|B" names the rows.
+//       Where every summary has the held-out synthesizer per voice (from `eval`), a row per voice too.
 //   node dist/experiments/speech-robust.js voices-table SPLIT results/speech-robust/*.json
 //       CER / WER (%) per voice of one split (e.g. test-synth: each flite voice), one row per summary.
 //   node dist/experiments/speech-robust.js screen-table results/speech-robust/*.json
@@ -224,7 +225,13 @@ export function compareTable(a: readonly RobustSummary[], b: readonly RobustSumm
     lines.push(`| ${name} | ${metric} | ${statsText(stats([...va.values()]), 2, 100)} | ${statsText(stats([...vb.values()]), 2, 100)} | ${effectText(e)} | ${verdict(e)} |`);
   };
   if (rule.length > 1) row(`mean of the ${rule.length} validation conditions`, 'CER', (r) => rule.reduce((t, s) => t + r.evals[s]!.cer, 0) / rule.length);
-  for (const [s, name] of cols) for (const m of ['cer', 'wer'] as const) row(name, m.toUpperCase(), (r) => r.evals[s]![m]);
+  for (const [s, name] of cols) {
+    for (const m of ['cer', 'wer'] as const) row(name, m.toUpperCase(), (r) => r.evals[s]![m]);
+    // The held-out synthesizer per voice, where every summary has them (from `eval`): which voices move.
+    const voices = Object.keys(a[0].evals[s]?.bySpeaker ?? {}).sort();
+    if (s === 'test-synth' && voices.every((v) => [...a, ...b].every((r) => r.evals[s]?.bySpeaker?.[v])))
+      for (const v of voices) row(`${name}: ${v}`, 'CER', (r) => r.evals[s]!.bySpeaker![v].cer);
+  }
   return `${lines.join('\n')}\n\nSeeds ${seeds.join(', ')}. Rule: ${VERDICT_RULE}`;
 }
 
