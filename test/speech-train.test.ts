@@ -191,6 +191,35 @@ test('resume is exact: N steps straight = N/2, Ctrl-C checkpoint, resume, N/2 (w
   }
 });
 
+test('--sortagrad: the first epoch runs its batches shortest first, later epochs as without it; a resume inside that epoch stays sorted', async () => {
+  const d1 = tmp(), d2 = tmp(), d3 = tmp();
+  try {
+    const framesPerStep = async (dir: string, over: Partial<SpeechRunOptions['train']>): Promise<number[][]> => {
+      const T: number[][] = [[], []];
+      const o = baseOptions(dir);
+      await runSpeech({ ...o, train: { ...o.train, ...over }, onStep: (e: SpeechStepEvent) => void T[e.epoch].push(e.frames) });
+      return T;
+    };
+    // Frames per step: 48 utterances in 6 full batches, so a shortest-first epoch has them ascending.
+    const plain = await framesPerStep(d1, {}), sorted = await framesPerStep(d2, { sortaGrad: true });
+    const ascending = (xs: number[]): boolean => xs.every((x, i) => i === 0 || xs[i - 1] <= x);
+    assert.ok(!ascending(plain[0]), `without it the first epoch is shuffled: ${plain[0]}`);
+    assert.ok(ascending(sorted[0]), `with it the first epoch is shortest first: ${sorted[0]}`);
+    assert.deepEqual([...sorted[0]].sort((a, b) => a - b), [...plain[0]].sort((a, b) => a - b), 'the same batches, in another order');
+    assert.deepEqual(sorted[1], plain[1], 'the second epoch as without it');
+    // Stopped after 3 steps of the sorted epoch and resumed: the same weights as straight through.
+    const o = baseOptions(d3);
+    const train = { ...o.train, sortaGrad: true }, signal = { stop: false };
+    const half = await runSpeech({ ...o, train, signal, onStep: (e) => void (e.itr === 2 && (signal.stop = true)) });
+    assert.equal(half.completed, false);
+    const resumed = await runSpeech({ ...o, train, resume: true });
+    const straight = await runSpeech({ ...baseOptions(d1), train, checkpoint: join(d1, 'straight.ckpt') });
+    for (const [name, w] of paramsOf(straight.model)) assert.deepEqual(paramsOf(resumed.model).get(name), w, name);
+  } finally {
+    for (const d of [d1, d2, d3]) rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('--init-from for speech: the weights and masks of a checkpoint, a fresh optimizer and schedule; the wrong task is refused', async () => {
   const d1 = tmp(), d2 = tmp();
   try {

@@ -323,6 +323,9 @@ test('batching: length-sorted, padded, time-major', () => {
   }
   assert.deepEqual(batchIndices(lens, { batchSize: 10, seed: 3 }), bs, 'deterministic for a seed');
   assert.deepEqual(batchIndices([5, 1, 3], { batchSize: 2 }), [[1, 2], [0]], 'no seed: shortest first');
+  // shortestFirst (SortaGrad): the seed's batches, in the order of their lengths.
+  const byMin = (b: number[]): number => Math.min(...b.map((i) => lens[i]));
+  assert.deepEqual(batchIndices(lens, { batchSize: 10, seed: 3, shortestFirst: true }), [...bs].sort((p, q) => byMin(p) - byMin(q)));
 });
 
 test('utterance plan: deterministic, prefix-stable, speaker-independent split', () => {

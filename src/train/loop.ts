@@ -69,8 +69,8 @@ export interface Task<O extends LoopOptions = LoopOptions, Acc = unknown, StepX 
   readonly carried?: RecurrentState;
   /** An epoch's running sums before the first epoch starts (no random draws). */
   emptyEpoch(): Acc;
-  /** Starts an epoch: may draw from the run's Rng (batch order) and reset carried state. */
-  beginEpoch(rng: Rng): Acc;
+  /** Starts epoch `epoch` (0-based): may draw from the run's Rng (batch order) and reset carried state. */
+  beginEpoch(rng: Rng, epoch: number): Acc;
   /** zeroGrad, forward, loss, backward for batch `s`; the model holds the gradients afterwards. */
   lossAndGradient(s: number, acc: Acc, rng: Rng): { loss: number; extra: StepX };
   /** Adds a finished step to the epoch's sums. */
@@ -208,7 +208,7 @@ export class Trainer<T extends AnyTask> {
     while (this.state.epoch < opts.epochs) {
       const t0 = performance.now();
       if (this.state.stepInEpoch === 0) {
-        this.state.acc = this.task.beginEpoch(this.rng);
+        this.state.acc = this.task.beginEpoch(this.rng, this.state.epoch);
         this.state.rng = this.rng.state;
       }
       for (let s = this.state.stepInEpoch; s < this.stepsPerEpoch; s++) {

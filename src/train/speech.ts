@@ -164,6 +164,11 @@ export interface SpeechTrainOptions extends LoopOptions {
   specAugment?: SpecAugmentOptions | null;
   /** VTLP: each training utterance's frequency axis stretched by α uniform in [1 − vtlp, 1 + vtlp] (0/absent = off). */
   vtlp?: number;
+  /**
+   * SortaGrad (Deep Speech 2, §3.1): the first epoch's batches run shortest first, later epochs in random
+   * order. Short utterances give CTC easy alignments while the model still outputs blanks.
+   */
+  sortaGrad?: boolean;
 }
 
 export interface SpeechStepExtra {
@@ -195,6 +200,8 @@ export type SpeechEpochEvent = EpochBase & SpeechEpochMetrics;
 interface SpeechAcc {
   /** Seed of the epoch's batch order (drawn from the run's Rng at the epoch's start). */
   epochSeed: number;
+  /** The epoch's batches run shortest first (SortaGrad's first epoch). */
+  shortestFirst?: boolean;
   trainLossSum: number;
   trainSteps: number;
   realFrames: number;
@@ -247,7 +254,7 @@ export class SpeechTask implements Task<SpeechTrainOptions, SpeechAcc, SpeechSte
   readonly kind = 'speech' as const;
   readonly buckets: number[];
   private batchOrder: number[][] = [];
-  private batchOrderSeed = -1;
+  private batchOrderKey = '';
   private readonly lengths: number[];
   /** Extra metadata for the evaluation runtime's in-memory .srnn. */
   evalExtra?: Record<string, unknown>;
@@ -286,21 +293,23 @@ export class SpeechTask implements Task<SpeechTrainOptions, SpeechAcc, SpeechSte
     return { epochSeed: 0, trainLossSum: 0, trainSteps: 0, realFrames: 0, windowFrames: 0 };
   }
 
-  beginEpoch(rng: Rng): SpeechAcc {
-    return { ...this.emptyEpoch(), epochSeed: Math.floor(rng.next() * 4294967296) >>> 0 };
+  beginEpoch(rng: Rng, epoch: number): SpeechAcc {
+    const acc = { ...this.emptyEpoch(), epochSeed: Math.floor(rng.next() * 4294967296) >>> 0 };
+    return this.opts.sortaGrad && epoch === 0 ? { ...acc, shortestFirst: true } : acc;
   }
 
-  private epochBatches(seed: number): number[][] {
-    if (this.batchOrderSeed !== seed || !this.batchOrder.length) {
-      this.batchOrder = batchIndices(this.lengths, { batchSize: this.opts.batch, seed });
-      this.batchOrderSeed = seed;
+  private epochBatches(seed: number, shortestFirst = false): number[][] {
+    const key = `${seed}${shortestFirst ? ' sorted' : ''}`;
+    if (this.batchOrderKey !== key || !this.batchOrder.length) {
+      this.batchOrder = batchIndices(this.lengths, { batchSize: this.opts.batch, seed, shortestFirst });
+      this.batchOrderKey = key;
     }
     return this.batchOrder;
   }
 
   lossAndGradient(s: number, acc: SpeechAcc, rng: Rng): { loss: number; extra: SpeechStepExtra } {
     const { model, opts } = this;
-    const utts = this.epochBatches(acc.epochSeed)[s].map((i) => this.train.utterances[i]);
+    const utts = this.epochBatches(acc.epochSeed, acc.shortestFirst)[s].map((i) => this.train.utterances[i]);
     const B = opts.batch, F = this.train.F, C = VOCAB_SIZE;
     const T = this.windowLength(utts.reduce((m, u) => Math.max(m, u.T), 0));
     const x0 = model.inputBuffer(T, B);

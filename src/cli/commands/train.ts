@@ -77,6 +77,8 @@ export interface TrainCliOptions {
   specAugment?: string;
   /** Speech: VTLP warp range (0 = off). */
   vtlp?: number;
+  /** Speech: the first epoch's batches shortest first (Deep Speech 2's SortaGrad). */
+  sortagrad?: boolean;
 }
 
 /** --spec-augment: on (the default policy), off, or F,WF,T,WT. */
@@ -98,7 +100,7 @@ export const SPEECH_TRAIN_DEFAULTS: Readonly<Partial<Record<keyof TrainCliOption
 const PRUNE_ONLY = ['targetSparsity', 'phiMult', 'freq', 'startItr', 'rampItr', 'endItr', 'q', 'revival', 'hardEpoch', 'pruneEmbedding', 'pruneBlock'] as const;
 const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 /** Options one task reads and the other would ignore. */
-const SPEECH_ONLY = ['mels', 'stack', 'stride', 'normalize', 'bidirectional', 'buckets', 'beam', 'vtlp', 'specAugment'] as const;
+const SPEECH_ONLY = ['mels', 'stack', 'stride', 'normalize', 'bidirectional', 'buckets', 'beam', 'vtlp', 'specAugment', 'sortagrad'] as const;
 const CHARLM_ONLY = ['embed', 'seqLen', 'evalChars'] as const;
 
 /** The pruning recipe from --prune-config and/or the command-line schedule options. */
@@ -185,6 +187,7 @@ export function addTrainOptions(c: Command): Command {
     .option('--vtlp <a>', 'speech: vocal tract length perturbation: stretch each training utterance\'s frequency axis by a factor in [1 − a, 1 + a] (0 = off; 0.1 is usual)', num('--vtlp', 0, 0.3))
     .option('--spec-augment <on|off|F,WF,T,WT>', `speech: SpecAugment masking of the training features (on = ${DEFAULT_SPEC_AUGMENT.freqMasks},${DEFAULT_SPEC_AUGMENT.freqWidth},${DEFAULT_SPEC_AUGMENT.timeMasks},${DEFAULT_SPEC_AUGMENT.timeWidth}: ` +
       'frequency masks, max mel bands each, time masks, max frames each; off by default: it slowed learning at our budget, RESULTS.md)', 'off'))
+    .option('--sortagrad', 'speech: run the first epoch\'s batches shortest first, as Deep Speech 2 (later epochs stay shuffled)')
     .addHelpText('after', `\nWith --task speech, options not given default to: ${Object.entries(SPEECH_TRAIN_DEFAULTS).map(([k, v]) => `${k} ${String(v)}`).join(', ')}` +
       ' (--corpus is the corpus directory of "sparse-rnn data speech"; --embed, --seq-len and --eval-chars are not used).')
     .hook('preAction', (cmd) => {
@@ -309,7 +312,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
       const r = await runSpeech({
         ...common, data: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, bidirectional: !!o.bidirectional, dropout: o.dropout,
         features: { nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2, normalize: o.normalize ?? 'running' },
-        train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels, specAugment: parseSpecAugment(o.specAugment ?? 'off'), vtlp: o.vtlp ?? 0 },
+        train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels, specAugment: parseSpecAugment(o.specAugment ?? 'off'), vtlp: o.vtlp ?? 0, sortaGrad: !!o.sortagrad },
         onFeatures: (split, done, total) => {
           if (done === 1) {
             featStart = performance.now();

@@ -280,12 +280,14 @@ export interface BatchOptions {
   seed?: number;
   /** Group utterances of similar length (default true): sort by T, cut into batches. */
   byLength?: boolean;
+  /** With byLength: keep the batches shortest first instead of shuffling their order (SortaGrad's first epoch). */
+  shortestFirst?: boolean;
 }
 
 /**
  * Index lists of batches. With byLength, utterances are sorted by length (ties broken by a seeded
  * shuffle) and cut into consecutive batches, so padding is small; batch order is then shuffled
- * with the seed. Without a seed the order is deterministic (shortest first when byLength).
+ * with the seed, unless shortestFirst. Without a seed the order is deterministic (shortest first when byLength).
  */
 export function batchIndices(lengths: readonly number[], opts: BatchOptions): number[][] {
   const { batchSize } = opts;
@@ -307,7 +309,7 @@ export function batchIndices(lengths: readonly number[], opts: BatchOptions): nu
   }
   const batches: number[][] = [];
   for (let i = 0; i < idx.length; i += batchSize) batches.push(idx.slice(i, i + batchSize));
-  return shuffle(batches);
+  return (opts.byLength ?? true) && opts.shortestFirst ? batches : shuffle(batches);
 }
 
 /** Batches of a split (see batchIndices). */
