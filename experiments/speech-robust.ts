@@ -22,6 +22,9 @@
 //       Where every summary has the held-out synthesizer per voice (from `eval`), a row per voice too.
 //   node dist/experiments/speech-robust.js voices-table SPLIT results/speech-robust/*.json
 //       CER / WER (%) per voice of one split (e.g. test-synth: each flite voice), one row per summary.
+//   node dist/experiments/speech-robust.js first-epoch [--slow 0.6] results/speech-robust/*.json
+//       how the validation CER after epoch 1 predicts each split's final CER (Pearson r), and the mean
+//       of the runs above --slow after epoch 1 against the rest (summaries from from-report).
 //   node dist/experiments/speech-robust.js screen-table results/speech-robust/*.json
 //       the screening table: validation conditions first, and the rule's score (mean CER over the four
 //       validation conditions: clean, babble 10 dB, pink 10 dB, and the festival synthesizer).
@@ -62,6 +65,8 @@ export interface RobustSummary {
   note?: string;
   /** The kernel variant of the training run, from its report (from-report). */
   kernels?: KernelsUsed;
+  /** From the run's report (from-report): validation CER after its first epoch, and its last epoch's training loss. */
+  training?: { firstEpochValidCer: number; lastTrainLoss: number };
 }
 
 const optOf = (args: string[]) => (k: string): string | undefined => {
@@ -76,7 +81,7 @@ async function writeSummary(out: string, summary: RobustSummary): Promise<void> 
 
 interface SpeechReport {
   train: { epochs: number };
-  history: { epoch: number; validCer: number; validWer: number }[];
+  history: { epoch: number; validCer: number; validWer: number; trainLoss: number }[];
   evals?: Partial<Record<CorpusSplit, { cer: number; wer: number; utterances: number }>>;
   parameters: number;
   nonZero: number;
@@ -102,6 +107,7 @@ async function fromReportCommand(args: string[]): Promise<void> {
     corpusRecipe: manifest ? describeRecipe(recipeOf(manifest)) : '', parameters: { total: r.parameters, nonZero: r.nonZero },
     evals: { valid: { cer: last.validCer, wer: last.validWer, utterances: NaN }, ...evals },
     ...(r.kernels ? { kernels: r.kernels } : {}),
+    training: { firstEpochValidCer: r.history[0].validCer, lastTrainLoss: last.trainLoss },
     ...(opt('--note') ? { note: opt('--note') } : {}),
   });
 }
@@ -235,6 +241,32 @@ export function compareTable(a: readonly RobustSummary[], b: readonly RobustSumm
   return `${lines.join('\n')}\n\nSeeds ${seeds.join(', ')}. Rule: ${VERDICT_RULE}`;
 }
 
+/**
+ * Markdown: how a run's first epoch predicts its end, over summaries from `from-report`: Pearson's r of
+ * the validation CER after epoch 1 with the final CER of each split, and the runs above `slow` (a
+ * first epoch spent mostly on CTC's all-blank plateau) against the rest.
+ */
+export function firstEpochTable(rows: readonly RobustSummary[], slow: number): string {
+  const runs = rows.filter((r) => r.training);
+  if (runs.length < 3) throw new Error('first-epoch: needs at least 3 summaries made by from-report since 2026-12-04 (they record the first epoch)');
+  const first = runs.map((r) => r.training!.firstEpochValidCer);
+  const pearson = (ys: number[]): number => {
+    const m = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const mx = m(first), my = m(ys);
+    const cov = first.reduce((t, x, i) => t + (x - mx) * (ys[i] - my), 0);
+    return cov / Math.sqrt(first.reduce((t, x) => t + (x - mx) ** 2, 0) * ys.reduce((t, y) => t + (y - my) ** 2, 0));
+  };
+  const cols = columns('valid', 'test', 'test-synth').filter(([s]) => runs.every((r) => r.evals[s]));
+  const slowRuns = runs.filter((r) => r.training!.firstEpochValidCer > slow), rest = runs.filter((r) => r.training!.firstEpochValidCer <= slow);
+  const mean = (rs: RobustSummary[], of: (r: RobustSummary) => number): number => rs.reduce((t, r) => t + of(r), 0) / rs.length;
+  const group = (name: string, rs: RobustSummary[]): string => !rs.length ? `| ${name} | 0 |${' — |'.repeat(cols.length + 1)}` :
+    `| ${name} | ${rs.length} | ${cols.map(([s]) => (100 * mean(rs, (r) => r.evals[s]!.cer)).toFixed(2)).join(' | ')} | ${mean(rs, (r) => r.training!.lastTrainLoss).toFixed(3)} |`;
+  return [`| | runs | ${cols.map(([, n]) => `${n} CER`).join(' | ')} | last epoch's training loss |`, `|${' --- |'.repeat(cols.length + 3)}`,
+    `| Pearson r with the validation CER after epoch 1 | ${runs.length} | ${cols.map(([s]) => pearson(runs.map((r) => r.evals[s]!.cer)).toFixed(2)).join(' | ')} | ${pearson(runs.map((r) => r.training!.lastTrainLoss)).toFixed(2)} |`,
+    group(`mean (%), runs above ${(100 * slow).toFixed(0)}% validation CER after epoch 1`, slowRuns),
+    group('mean (%), the other runs', rest)].join('\n');
+}
+
 const readSummaries = (files: readonly string[]): Promise<RobustSummary[]> =>
   Promise.all(files.map(async (f) => JSON.parse(await readFile(f, 'utf8')) as RobustSummary));
 
@@ -258,6 +290,10 @@ async function main(): Promise<void> {
     const names = opt('--names')?.split('|');
     if (names && names.length !== 2) throw new Error('--names "A|B": the two rows\' names, separated by |');
     process.stdout.write(compareTable(await readSummaries(fa), await readSummaries(fb), seeds, names as [string, string] | undefined) + '\n');
+  } else if (cmd === 'first-epoch') {
+    const opt = optOf(rest);
+    const slow = Number(opt('--slow') ?? 0.6);
+    process.stdout.write(firstEpochTable(await readSummaries(rest.filter((a, i) => a !== '--slow' && rest[i - 1] !== '--slow')), slow) + '\n');
   } else if (cmd === 'lexicon-table') {
     process.stdout.write(lexiconTable(await readSummaries(rest)) + '\n');
   } else throw new Error('usage: speech-robust.js eval CKPT ... | from-report REPORT ... | table FILE.json...');
