@@ -8,14 +8,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DIGIT_WORDS, INTL_VOICES, intlPhones, throwOnDiphoneGaps } from '../src/data/speech/synth.js';
+import { DIGIT_WORDS, INTL_VOICES, intlPhones, throwOnDiphoneGaps, utteranceMark } from '../src/data/speech/synth.js';
 
 /** festival's stderr for `utterances` (phone strings) in `voiceCommand`, each preceded by its mark, as synthesis writes it. */
 function renderPhones(voiceCommand: string, utterances: readonly string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'festival-voices-'));
   try {
     const script = join(dir, 'render.scm');
-    writeFileSync(script, [voiceCommand, ...utterances.flatMap((p, i) => [`(format stderr "@@utterance ${i}\\n")`, `(utt.synth (Utterance Phones (${p})))`])].join('\n') + '\n');
+    writeFileSync(script, [voiceCommand, ...utterances.flatMap((p, i) => [utteranceMark(i), `(utt.synth (Utterance Phones (${p})))`])].join('\n') + '\n');
     const r = spawnSync('festival', ['-b', script], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
     assert.equal(r.status, 0, `festival failed: ${r.stderr}`);
     return r.stderr;

@@ -157,8 +157,8 @@ const RUSSIAN = { zero: 'z ii r oo u', one: 'u aa n', two: 't uu', three: 's r i
 const CATALAN_TEXT = { zero: 'ziro', one: 'uan', two: 'tu', three: 'tri', four: 'for', five: 'faiv', six: 'sics', seven: 'seven', eight: 'eit', nine: 'nain', oh: 'ou' };
 /**
  * Robust recipe with 'intl' (female), 'intl-male' or 'intl-other': festival voices of other languages, each
- * with the digit words as phones of its own phone set (festival's `Utterance Phones`; no '#' inside a
- * string, so the words run together). Natural voices (diphone; intl-other: HTS and unit selection),
+ * with the digit words as phones of its own phone set (festival's `Utterance Phones`; the words run
+ * together, or with `wordPauses` a pause between them). Natural voices (diphone; intl-other: HTS and unit selection),
  * which espeak-ng's formant voices are not. The order
  * fixes each voice's slot of training utterances (INTL_TRAIN_SHARE each), so adding a group leaves the
  * others' utterances as they were.
@@ -542,7 +542,7 @@ async function renderFestivalBatches(us: readonly Pick<Utterance, 'id' | 'voice'
     const batch = us.slice(b, b + BATCH);
     for (const [i, u] of batch.entries()) {
       const v = u.voice.slice('festival/'.length), out = schemeString(join(tmpDir, `${u.id}.raw.wav`));
-      lines.push(`(format stderr "${UTTERANCE_MARK}${i}\\n")`); // attributes festival's warnings to utterances
+      lines.push(utteranceMark(i)); // attributes festival's warnings to utterances
       if (INTL_VOICES[v]) {
         const utt = INTL_VOICES[v].text ? `Text ${intlPhones(v, u.text)}` : `Phones (${intlPhones(v, u.text)})`;
         lines.push(INTL_VOICES[v].command, `(Parameter.set 'Duration_Stretch ${u.prosody.stretch})`,
@@ -564,6 +564,8 @@ async function renderFestivalBatches(us: readonly Pick<Utterance, 'id' | 'voice'
 }
 
 const UTTERANCE_MARK = '@@utterance ';
+/** The festival command that marks utterance `i` of a batch on stderr, for throwOnDiphoneGaps. */
+export const utteranceMark = (i: number): string => `(format stderr "${UTTERANCE_MARK}${i}\\n")`;
 /**
  * A diphone voice renders a diphone it lacks as silence and only says so on stderr: a corpus would teach
  * words with holes in them. Throws, naming the voice, the diphone and the utterance.
