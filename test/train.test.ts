@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runCharLM, type CharLMRunOptions } from '../src/train/charlm.js';
-import { cosineLr } from '../src/train/loop.js';
+import { cosineLr, warmupFactor } from '../src/train/loop.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { parseSafetensors, serializeSafetensors, type TensorInput } from '../src/io/safetensors.js';
 import { serializeNpy, parseNpy } from '../src/io/npy.js';
@@ -120,6 +120,29 @@ test('learning-rate schedules: the cosine one falls from lr to 0 over the run an
   const per: number[] = [];
   await runCharLM(options('epoch-decay', { train: { ...train, lrDecay: 2 }, onStep: (e) => void per.push(e.lr) }));
   assert.deepEqual([per[0], per[9], per[10], per[19]], [base, base, base / 2, base / 2]);
+});
+
+test('learning-rate warm-up: linear from 1/N of the scheduled rate over N steps, across an epoch\'s decay and under the cosine; resumes exactly', async () => {
+  const base = 5e-3, N = 15;
+  const train = { epochs: 2, batch: 8, seqLen: 20, clip: 5, lrDecay: 2, seed: 3, maxStepsPerEpoch: 10, evalChars: 500, optimizer: { kind: 'adam' as const, lr: base }, warmupSteps: N };
+  const seen: number[] = [];
+  const straight = await runCharLM(options('warmup', { train, onStep: (e) => void seen.push(e.lr) }));
+  assert.equal(seen.length, 20);
+  for (const [i, lr] of seen.entries()) assert.equal(lr, (i < 10 ? base : base / 2) * Math.min(1, (i + 1) / N), `step ${i}`);
+  assert.equal(straight.trainer.state.lr, base / 4, 'the epoch rate the checkpoint keeps is the schedule\'s, not the warm-up\'s');
+  // Interrupted inside the warm-up and resumed: the same weights as the straight run.
+  const signal = { stop: false };
+  await runCharLM(options('warmup-resumed', { train, signal, onStep: (e) => void (e.itr === 6 && (signal.stop = true)) }));
+  const resumed = await runCharLM({ ...options('warmup-resumed', { train }), resume: true });
+  assert.ok(resumed.completed);
+  for (const p of resumed.model.params) assert.deepEqual(p.data, straight.model.byName.get(p.name)!.data, p.name);
+  // Under the cosine: the cosine's rate times the warm-up's factor.
+  const cos: number[] = [];
+  await runCharLM(options('warmup-cosine', { train: { ...train, lrDecay: 1, lrSchedule: 'cosine' }, onStep: (e) => void cos.push(e.lr) }));
+  for (const [i, lr] of cos.entries()) assert.equal(lr, cosineLr(base, i, 20) * Math.min(1, (i + 1) / N), `cosine step ${i}`);
+  assert.equal(warmupFactor(0, 0), 1);
+  assert.equal(warmupFactor(3, 4), 1);
+  assert.equal(warmupFactor(4, 4), 1);
 });
 
 test('forward command equals PyTorch nn.GRU (2 layers, bidirectional) on its state dict', async () => {

@@ -17,6 +17,11 @@ export function cosineLr(base: number, itr: number, total: number): number {
   return total > 0 ? base * 0.5 * (1 + Math.cos((Math.PI * Math.min(itr, total)) / total)) : base;
 }
 
+/** The warm-up's factor on step `itr` (from 0) of `warmup` steps: (itr + 1) / warmup, then 1. */
+export function warmupFactor(itr: number, warmup = 0): number {
+  return warmup > 0 && itr < warmup ? (itr + 1) / warmup : 1;
+}
+
 /** The options the loop itself reads; a task's options extend them. */
 export interface LoopOptions {
   epochs: number;
@@ -31,6 +36,11 @@ export interface LoopOptions {
    * lrDecay must then be 1.
    */
   lrSchedule?: LrScheduleKind;
+  /**
+   * Linear learning-rate warm-up over this many first steps (0 or absent = none): step i runs at
+   * (i + 1) / warmupSteps of the schedule's rate (PyTorch's LinearLR, start_factor 1/warmupSteps).
+   */
+  warmupSteps?: number;
   seed: number;
   /** Cap on steps per epoch (quick runs); 0 = the whole epoch. */
   maxStepsPerEpoch?: number;
@@ -179,7 +189,9 @@ export class Trainer<T extends AnyTask> {
     const t0 = performance.now();
     const { model, opts } = this;
     const st = this.state;
-    if (opts.lrSchedule === 'cosine') this.optimizer.lr = cosineLr(opts.optimizer.lr, st.itr, opts.epochs * this.stepsPerEpoch);
+    // st.lr is the epoch's rate (the epoch schedule); the warm-up scales the step's rate, never st.lr.
+    const scheduled = opts.lrSchedule === 'cosine' ? cosineLr(opts.optimizer.lr, st.itr, opts.epochs * this.stepsPerEpoch) : st.lr;
+    this.optimizer.lr = scheduled * warmupFactor(st.itr, opts.warmupSteps);
     const { loss, extra } = this.task.lossAndGradient(s, st.acc, this.rng);
     const gradNorm = clipGradNorm(model.params, opts.clip, model.k);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
@@ -222,8 +234,8 @@ export class Trainer<T extends AnyTask> {
       st.history.push(ev);
       st.epoch++;
       st.stepInEpoch = 0;
-      if (opts.lrSchedule !== 'cosine') this.optimizer.lr /= opts.lrDecay;
-      st.lr = this.optimizer.lr;
+      if (opts.lrSchedule !== 'cosine') st.lr /= opts.lrDecay;
+      this.optimizer.lr = st.lr;
       for (const f of this.epochListeners) await f(ev);
     }
     return true;

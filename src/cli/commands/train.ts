@@ -40,6 +40,7 @@ export interface TrainCliOptions {
   clip: number;
   lrDecay: number;
   lrSchedule: LrScheduleKind;
+  warmup: number;
   seed: number;
   evalChars: number;
   out: string;
@@ -153,6 +154,7 @@ export function addTrainOptions(c: Command): Command {
     .option('--lr-decay <x>', 'divide the learning rate by this after every epoch (DS2: 1.2)', num('--lr-decay', 1), 1)
     .addOption(new Option('--lr-schedule <kind>', 'epoch: --lr-decay after every epoch; cosine: from --lr down to 0 over all the run\'s steps (PyTorch\'s CosineAnnealingLR)')
       .choices(['epoch', 'cosine']).default('epoch'))
+    .option('--warmup <steps>', 'raise the learning rate linearly over the first N steps, from 1/N of its scheduled value (0 = none)', int('--warmup', 0), 0)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1234)
     .option('--eval-chars <n>', 'validation characters per evaluation (0 = all)', int('--eval-chars', 0), 0)
     .addOption(outOption('checkpoint file (reports are written next to it, named after it)', 'runs/model.ckpt'))
@@ -240,7 +242,7 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   for (const [k, mine, theirs] of same)
     if (given(k) && theirs !== undefined && mine !== theirs)
       throw new UsageError(`${flag(k)} ${String(mine)} differs from the checkpoint's ${String(theirs)} (${o.out}): --resume continues the saved run as it was; drop ${flag(k)}, or start a new run with another -o/--out (or --force)`);
-  const ignored = (['prune', 'pruneConfig', ...PRUNE_ONLY, 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clip', 'lrDecay', 'lrSchedule', 'evalChars', 'corpus'] as const).filter((k) => given(k));
+  const ignored = (['prune', 'pruneConfig', ...PRUNE_ONLY, 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clip', 'lrDecay', 'lrSchedule', 'warmup', 'evalChars', 'corpus'] as const).filter((k) => given(k));
   if (ignored.length) notes.push(`warning: --resume keeps the saved run's settings; ignoring ${ignored.map(flag).join(', ')}`);
   return { resumeFrom: ck, notes };
 }
@@ -299,7 +301,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
     : { kind: 'sgd' as const, lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay };
   // A cosine schedule replaces the per-epoch decay (the speech defaults' 1.1 included).
   const lrDecay = o.lrSchedule === 'cosine' ? 1 : o.lrDecay;
-  const loop = { epochs: o.epochs, clip: o.clip, lrDecay, lrSchedule: o.lrSchedule, seed: o.seed, maxStepsPerEpoch: o.maxSteps, optimizer };
+  const loop = { epochs: o.epochs, clip: o.clip, lrDecay, lrSchedule: o.lrSchedule, warmupSteps: o.warmup, seed: o.seed, maxStepsPerEpoch: o.maxSteps, optimizer };
   const common = {
     checkpoint: o.out, resume: o.resume, initFrom: o.initFrom, prune: recipeFromOptions(o), engine: makeEngine, signal,
     log: libraryLog(progress), sparseTraining: o.sparseTraining,
