@@ -250,6 +250,32 @@ function trainSteps(e: Engine, cell: CellType): Map<string, Uint32Array>[] {
   return steps;
 }
 
+test('thread pool: no chunk runs twice when a call of many chunks follows a call of one', async () => {
+  // The race this holds off: a worker that had read the last call's spent ticket, then this call's larger
+  // chunk count, claimed a chunk under the old ticket before the new one was published, so that chunk ran
+  // twice (an accumulating call added twice). Before the fix: 36 of 300 checks of this loop failed on
+  // 3 threads (2 vCPUs); a narrow window, so many back-to-back pairs.
+  const e = await engine(3, 'simd128');
+  const k = threaded(e), h = e.heap;
+  const n = 16 * 8 * 3 * 4, x = h.alloc(n), y = h.alloc(n), s = h.alloc(16);
+  h.f32.fill(1, x, x + n);
+  h.f32.fill(0, y, y + n);
+  const bad: string[] = [];
+  for (let it = 1; it <= 100000; it++) {
+    k.scale(16, 1, s); // one chunk
+    k.axpy(n, 1, x, y); // 24 chunks, accumulating: a chunk run twice adds 2
+    if (it % 1000 === 0) {
+      let wrong = 0;
+      for (let i = 0; i < n; i++) if (h.f32[y + i] !== it) wrong++;
+      if (wrong) {
+        bad.push(`after ${it} pairs, ${wrong} of ${n}`);
+        h.f32.fill(it, y, y + n);
+      }
+    }
+  }
+  assert.deepEqual(bad, [], `elements added twice: ${bad.join('; ')}`);
+});
+
 test('relaxed SIMD stays within fused-rounding tolerance of the TypeScript reference', { skip: !wasmRelaxedSupported() && 'relaxed SIMD not supported here' }, async () => {
   const e = await engine(2, 'relaxed');
   const k = e.kernels, heap = e.heap, ref = new RefKernels(heap);

@@ -9,7 +9,9 @@
 // every call. No messages after start-up: a per-timestep call must cost microseconds.
 //
 // Claims are a compare-and-swap on one word holding (generation, next chunk), so a worker that read a
-// call's arguments just as the call finished can never run a chunk of the next call with them.
+// call's arguments just as the call finished can never run a chunk of the next call with them. A new
+// call first closes the last call's ticket, then writes its chunk count: no claim pairs an old ticket
+// with a new count (test/threads.test.ts, "no chunk runs twice").
 //
 // Waiting, as OpenMP and pthreadpool do it: workers spin for a bounded time (`spinMicros`, so the
 // per-timestep calls of a training step find them awake), then sleep in Atomics.wait; a sleeping worker
@@ -166,6 +168,10 @@ export class ThreadPool {
     const c = this.c;
     if (this.closed) throw new Error('kernels: the thread pool is closed');
     const gen = (this.gen = (this.gen + 1) & 0x7fffffff);
+    // Close the last call's ticket before its chunk count changes. A worker that read that ticket just
+    // before (all chunks claimed) and this call's larger count just after would otherwise claim a chunk
+    // of this call under the old ticket: run it twice (an accumulating call adds twice) and count it.
+    Atomics.store(c, TICKET, ((gen & 0x7fff) << 16) | 0xffff);
     c[OP] = op;
     c[CHUNKS] = chunks;
     Atomics.store(c, DONE, 0);
