@@ -37,8 +37,8 @@ export interface LoopOptions {
    */
   lrSchedule?: LrScheduleKind;
   /**
-   * Linear learning-rate warm-up over this many first steps (0 or absent = none): step i runs at
-   * (i + 1) / warmupSteps of the schedule's rate (PyTorch's LinearLR, start_factor 1/warmupSteps).
+   * Linear learning-rate warm-up over these N first steps (0 or absent = none): step i runs at
+   * (i + 1) / N of the schedule's rate (PyTorch's LinearLR, start_factor 1/N, total_iters N − 1).
    */
   warmupSteps?: number;
   seed: number;
