@@ -210,8 +210,8 @@ for (const variant of VARIANTS) {
 
 /**
  * Every weight after every step, bit for bit. A failure names the first step whose weights differ, each
- * parameter that differs then and how many of its weights do: this test failed once (LSTM, 2 threads,
- * under a loaded full suite) and never again in thousands of runs, and that would say where to look.
+ * parameter that differs then and how many of its weights do. A rare race (a chunk run twice, fixed in
+ * the pool) showed here once, under a loaded full suite; a message like this says where to look.
  */
 function sameWeights(got: Map<string, Uint32Array>[], want: Map<string, Uint32Array>[], what: string): void {
   for (let s = 0; s < want.length; s++) {
