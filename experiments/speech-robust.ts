@@ -250,17 +250,16 @@ export function firstEpochTable(rows: readonly RobustSummary[], slow: number): s
   const runs = rows.filter((r) => r.training);
   if (runs.length < 3) throw new Error('first-epoch: needs at least 3 summaries made by from-report since 2026-12-04 (they record the first epoch)');
   const first = runs.map((r) => r.training!.firstEpochValidCer);
+  const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   const pearson = (ys: number[]): number => {
-    const m = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const mx = m(first), my = m(ys);
+    const mx = avg(first), my = avg(ys);
     const cov = first.reduce((t, x, i) => t + (x - mx) * (ys[i] - my), 0);
     return cov / Math.sqrt(first.reduce((t, x) => t + (x - mx) ** 2, 0) * ys.reduce((t, y) => t + (y - my) ** 2, 0));
   };
   const cols = columns('valid', 'test', 'test-synth').filter(([s]) => runs.every((r) => r.evals[s]));
   const slowRuns = runs.filter((r) => r.training!.firstEpochValidCer > slow), rest = runs.filter((r) => r.training!.firstEpochValidCer <= slow);
-  const mean = (rs: RobustSummary[], of: (r: RobustSummary) => number): number => rs.reduce((t, r) => t + of(r), 0) / rs.length;
   const group = (name: string, rs: RobustSummary[]): string => !rs.length ? `| ${name} | 0 |${' — |'.repeat(cols.length + 1)}` :
-    `| ${name} | ${rs.length} | ${cols.map(([s]) => (100 * mean(rs, (r) => r.evals[s]!.cer)).toFixed(2)).join(' | ')} | ${mean(rs, (r) => r.training!.lastTrainLoss).toFixed(3)} |`;
+    `| ${name} | ${rs.length} | ${cols.map(([s]) => (100 * avg(rs.map((r) => r.evals[s]!.cer))).toFixed(2)).join(' | ')} | ${avg(rs.map((r) => r.training!.lastTrainLoss)).toFixed(3)} |`;
   return [`| | runs | ${cols.map(([, n]) => `${n} CER`).join(' | ')} | last epoch's training loss |`, `|${' --- |'.repeat(cols.length + 3)}`,
     `| Pearson r with the validation CER after epoch 1 | ${runs.length} | ${cols.map(([s]) => pearson(runs.map((r) => r.evals[s]!.cer)).toFixed(2)).join(' | ')} | ${pearson(runs.map((r) => r.training!.lastTrainLoss)).toFixed(2)} |`,
     group(`mean (%), runs above ${(100 * slow).toFixed(0)}% validation CER after epoch 1`, slowRuns),
