@@ -19,6 +19,7 @@
 //       row B against row A over training seeds (the i-th file of each is seed i), per split: mean ± sd
 //       CER of each row, and B's relative CER effect (paired by seed, positive = B better) with the
 //       claims' verdict rule (experiments/verdict.ts: beyond 2 standard errors). --names "A|B" names the rows.
+//       --decoding lexicon compares the lexicon decodings (eval --lexicon); "greedy|lexicon" the two decodings.
 //       Where every summary has the held-out synthesizer per voice (from `eval`), a row per voice too.
 //   node dist/experiments/speech-robust.js voices-table SPLIT results/speech-robust/*.json
 //       CER / WER (%) per voice of one split (e.g. test-synth: each flite voice), one row per summary.
@@ -266,6 +267,17 @@ export function firstEpochTable(rows: readonly RobustSummary[], slow: number): s
     group('mean (%), the other runs', rest)].join('\n');
 }
 
+type Decoding = 'greedy' | 'lexicon';
+
+/** The summaries with their lexicon decoding's scores as `evals` (each must have them: `eval --lexicon`). */
+function decodedAs(rows: RobustSummary[], decoding: Decoding, files: readonly string[]): RobustSummary[] {
+  if (decoding === 'greedy') return rows;
+  return rows.map((r, i) => {
+    if (!r.evalsLexicon) throw new Error(`${files[i]} has no lexicon decoding: run speech-robust.js eval ${r.checkpoint} --lexicon WORDS.txt … --merge first`);
+    return { ...r, evals: r.evalsLexicon };
+  });
+}
+
 const readSummaries = (files: readonly string[]): Promise<RobustSummary[]> =>
   Promise.all(files.map(async (f) => JSON.parse(await readFile(f, 'utf8')) as RobustSummary));
 
@@ -288,7 +300,12 @@ async function main(): Promise<void> {
       throw new Error('usage: compare --base A1.json,A2.json,… --new B1.json,B2.json,… --seeds S1,S2,… (one file per seed, in the same order)');
     const names = opt('--names')?.split('|');
     if (names && names.length !== 2) throw new Error('--names "A|B": the two rows\' names, separated by |');
-    process.stdout.write(compareTable(await readSummaries(fa), await readSummaries(fb), seeds, names as [string, string] | undefined) + '\n');
+    const decoding = (opt('--decoding') ?? 'greedy').split('|');
+    if (decoding.length > 2 || decoding.some((d) => d !== 'greedy' && d !== 'lexicon'))
+      throw new Error('--decoding: greedy or lexicon, or "A|B" for each row (e.g. "greedy|lexicon")');
+    const [da, db] = [decoding[0], decoding[1] ?? decoding[0]] as Decoding[];
+    const [ra, rb] = await Promise.all([readSummaries(fa), readSummaries(fb)]);
+    process.stdout.write(compareTable(decodedAs(ra, da, fa), decodedAs(rb, db, fb), seeds, names as [string, string] | undefined) + '\n');
   } else if (cmd === 'first-epoch') {
     const opt = optOf(rest);
     const slow = Number(opt('--slow') ?? 0.6);

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Rng } from '../src/util/rng.js';
 import { decodeWav, encodeWav16 } from '../src/data/speech/wav.js';
 import {
@@ -364,6 +365,40 @@ test('a manifest that is not one: one line naming the file and what to do', asyn
     await assert.rejects(readManifest(dir), /manifest\.json: not a speech corpus manifest \(not valid JSON: .*\); remove it, or use another corpus directory/);
     writeFileSync(join(dir, 'manifest.json'), 'null');
     await assert.rejects(readManifest(dir), /manifest\.json: not a speech corpus manifest \(version undefined\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('speech-robust compare: --decoding lexicon compares the lexicon decodings; a summary without them is named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'speech-robust-compare-'));
+  try {
+    // Greedy: B is worse on every seed; within the lexicon: B is better on every seed.
+    const summary = (name: string, greedy: number, lexicon: number | undefined): string => {
+      const score = (cer: number) => ({ cer, wer: 2 * cer, utterances: 10 });
+      const s = {
+        label: name, command: '', checkpoint: `${name}.ckpt`, corpus: 'data/speech', corpusRecipe: 'robust', parameters: { total: 1, nonZero: 1 },
+        evals: { valid: score(greedy), test: score(greedy) },
+        ...(lexicon === undefined ? {} : { evalsLexicon: { valid: score(lexicon), test: score(lexicon) }, lexicon: { words: ['zero'], beam: 16 } }),
+      };
+      const f = join(dir, `${name}.json`);
+      writeFileSync(f, JSON.stringify(s));
+      return f;
+    };
+    const a = [summary('a1', 0.10, 0.050), summary('a2', 0.12, 0.060), summary('a3', 0.11, 0.055)];
+    const b = [summary('b1', 0.20, 0.030), summary('b2', 0.22, 0.031), summary('b3', 0.21, 0.029)];
+    const script = fileURLToPath(new URL('../experiments/speech-robust.js', import.meta.url));
+    const run = (base: string[], next: string[], ...extra: string[]): string =>
+      execFileSync(process.execPath, [script, 'compare', '--base', base.join(','), '--new', next.join(','), '--seeds', '1,2,3', ...extra], { encoding: 'utf8', stdio: 'pipe' });
+    const compare = (...extra: string[]): string => run(a, b, ...extra);
+    const testRow = (out: string): string => out.split('\n').find((l) => l.startsWith('| test (held-out voices) | CER'))!;
+    assert.match(testRow(compare()), /\| 11\.00 ± 1\.00 \(n = 3\) \| 21\.00 ± 1\.00 \(n = 3\) \| −.*\| fails \|$/);
+    assert.match(testRow(compare('--decoding', 'lexicon')), /\| 5\.50 ± 0\.50 \(n = 3\) \| 3\.00 ± 0\.10 \(n = 3\) \| \+.*\| holds \|$/);
+    // greedy (base) against lexicon (new) on the same runs.
+    assert.match(testRow(run(a, a, '--decoding', 'greedy|lexicon')), /\| 11\.00 ± 1\.00 \(n = 3\) \| 5\.50 ± 0\.50 \(n = 3\) \| \+50\.00 ± 0\.00%.*\| holds \|$/);
+    const noLex = summary('c1', 0.1, undefined);
+    assert.throws(() => run([noLex, a[1], a[2]], b, '--decoding', 'lexicon'), (e: { stderr: string }) => e.stderr.includes(`${noLex} has no lexicon decoding`));
+    assert.throws(() => compare('--decoding', 'beam'), (e: { stderr: string }) => e.stderr.includes('--decoding: greedy or lexicon'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
