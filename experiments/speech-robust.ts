@@ -8,6 +8,9 @@
 //       With --lexicon, every split is also decoded within those words (`transcribe --lexicon`: prefix
 //       beam search, width 16) into `evalsLexicon`. --splits S1,S2 scores only those splits; with
 //       --merge they are added to the existing -o summary (of the same checkpoint), the rest kept.
+//   node dist/experiments/speech-robust.js errors CKPT[,CKPT…] --corpus DIR --split SPLIT [--lexicon WORDS.txt] [--top N]
+//       the word errors of one split, pooled over the checkpoints (e.g. a recipe's seeds): per voice WER
+//       with substitutions, deletions and insertions, and the N most frequent edits ("four→five").
 //   node dist/experiments/speech-robust.js lexicon-table results/speech-robust/*.json
 //       greedy vs lexicon decoding, CER / WER per split, one row per summary that has both.
 //   node dist/experiments/speech-robust.js from-report RUN.report.json --label L --command "CMD" -o results/speech-robust/L.json
@@ -31,14 +34,14 @@
 //       validation conditions: clean, babble 10 dB, pink 10 dB, and the festival synthesizer).
 
 import { readFile, writeFile, rename } from 'node:fs/promises';
-import { createEngine } from '../src/kernels/engine.js';
+import { createEngine, type Engine } from '../src/kernels/engine.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
 import { EVAL_SPLITS, SPLIT_LABELS, readManifest, recipeOf, describeRecipe, type CorpusSplit } from '../src/data/speech/synth.js';
 import { loadCheckpoint, modelOf } from '../src/train/checkpoint.js';
 import { evaluateSpeech, sparseRecognizerOf } from '../src/train/speech.js';
 import { LEXICON_BEAM, lexiconOf, type DecodeOptions } from '../src/sparse/transcribe.js';
 import { featureConfigOf, resolveFeatureSettings } from '../src/sparse/transcribe.js';
-import { cerCounts, werCounts } from '../src/nn/metrics.js';
+import { cerCounts, werCounts, wordErrors } from '../src/nn/metrics.js';
 import { effectText, relativeEffect, stats, statsText, verdict, VERDICT_RULE } from './verdict.js';
 
 const CLASSIC_UNSEEN_FLITE = ['flite/rms', 'flite/slt'];
@@ -128,10 +131,7 @@ async function evalCommand(args: string[]): Promise<void> {
   const manifest = await readManifest(corpus);
   if (!manifest) throw new Error(`${corpus}/manifest.json not found`);
   const engine = await createEngine({ kernels: 'auto', threads: 1 });
-  const ck = loadCheckpoint(ckpt, { task: 'speech', purpose: 'speech-robust eval' });
-  const model = modelOf(ck, engine.kernels);
-  const features = resolveFeatureSettings(ck.meta.features);
-  const rec = sparseRecognizerOf(model, 'auto');
+  const { model, features, rec } = recognizerOf(ckpt, engine);
   const lexFile = opt('--lexicon');
   const lexicon = lexFile ? lexiconOf(await readFile(lexFile, 'utf8'), undefined, lexFile) : undefined;
   const evals: RobustSummary['evals'] = { ...base?.evals };
@@ -168,6 +168,54 @@ async function evalCommand(args: string[]): Promise<void> {
   };
   await writeSummary(out, summary);
   await engine.close();
+}
+
+/** A speech checkpoint on the sparse runtime, as training's own evaluation decodes it. */
+function recognizerOf(ckpt: string, engine: Engine): { model: ReturnType<typeof modelOf>; features: ReturnType<typeof resolveFeatureSettings>; rec: ReturnType<typeof sparseRecognizerOf> } {
+  const ck = loadCheckpoint(ckpt, { task: 'speech', purpose: 'speech-robust eval' });
+  const model = modelOf(ck, engine.kernels);
+  return { model, features: resolveFeatureSettings(ck.meta.features), rec: sparseRecognizerOf(model, 'auto') };
+}
+
+/**
+ * Markdown: which word errors one split's utterances get from one or more checkpoints (e.g. every seed of
+ * a recipe, pooled): per voice, WER and its substitutions, deletions and insertions; then the `top`
+ * most frequent edits ("four→five", "oh→" a deletion, "→oh" an insertion).
+ */
+async function errorsCommand(args: string[]): Promise<void> {
+  const opt = optOf(args);
+  const ckpts = args[0]?.split(',').filter(Boolean) ?? [];
+  const corpus = opt('--corpus'), split = opt('--split') as CorpusSplit | undefined, top = Number(opt('--top') ?? 20);
+  if (!ckpts.length || !corpus || !split || !(Number.isInteger(top) && top > 0))
+    throw new Error('usage: errors CKPT[,CKPT…] --corpus DIR --split SPLIT [--lexicon WORDS.txt] [--top N]');
+  const manifest = await readManifest(corpus);
+  if (!manifest) throw new Error(`${corpus}/manifest.json not found`);
+  if (!manifest.utterances.some((u) => u.split === split)) throw new Error(`${corpus} has no utterance in split "${split}"`);
+  const lexFile = opt('--lexicon');
+  const lexicon = lexFile ? lexiconOf(await readFile(lexFile, 'utf8'), undefined, lexFile) : undefined;
+  const engine = await createEngine({ kernels: 'auto', threads: 1 });
+  const refs: string[] = [], hyps: string[] = [], voices: string[] = [];
+  for (const ckpt of ckpts) {
+    const { features, rec } = recognizerOf(ckpt, engine);
+    const data = await loadSpeechSplit(corpus, split, { manifest, features: featureConfigOf(features) });
+    const e = evaluateSpeech(rec, data.utterances, lexicon ? { lexicon: lexicon.constraint } : {});
+    refs.push(...e.refs), hyps.push(...e.hyps), voices.push(...data.utterances.map((u) => u.speaker));
+  }
+  await engine.close();
+  const pct = (k: number, n: number): string => (100 * k / n).toFixed(1);
+  const row = (name: string, idx: number[]): string => {
+    const e = wordErrors(idx.map((i) => refs[i]), idx.map((i) => hyps[i]));
+    const edits = e.substitutions + e.deletions + e.insertions;
+    return `| ${name} | ${e.refLength} | ${pct(edits, e.refLength)} | ${e.substitutions} | ${e.deletions} | ${e.insertions} |`;
+  };
+  const all = wordErrors(refs, hyps);
+  const edits = all.substitutions + all.deletions + all.insertions;
+  const lines = [`${SPLIT_LABELS[split as keyof typeof SPLIT_LABELS] ?? split}, ${ckpts.length} checkpoint(s) pooled, ${lexicon ? `within the lexicon (beam ${LEXICON_BEAM})` : 'greedy'}:`, '',
+    '| voice | words | WER (%) | substitutions | deletions | insertions |', '| --- | --- | --- | --- | --- | --- |',
+    ...[...new Set(voices)].sort().map((v) => row(v, voices.flatMap((x, i) => (x === v ? [i] : [])))), row('all', refs.map((_, i) => i)), '',
+    '| edit (reference→hypothesis) | count | share of all word edits (%) |', '| --- | --- | --- |',
+    ...[...all.edits].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, top).map(([k, n]) => `| ${k} | ${n} | ${pct(n, edits)} |`)];
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 const label = (s: Column): string => (s === 'test-synth-rms-slt' ? 'flite rms + slt only' : SPLIT_LABELS[s as Exclude<Column, 'test-synth-rms-slt' | 'babble'>]);
@@ -284,6 +332,7 @@ const readSummaries = (files: readonly string[]): Promise<RobustSummary[]> =>
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   if (cmd === 'eval') await evalCommand(rest);
+  else if (cmd === 'errors') await errorsCommand(rest);
   else if (cmd === 'from-report') await fromReportCommand(rest);
   else if (cmd === 'table' || cmd === 'screen-table') {
     process.stdout.write(summaryTable(await readSummaries(rest), cmd === 'table' ? COLUMNS : SCREEN_COLUMNS, cmd === 'screen-table') + '\n');

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ctcLoss, ctcGreedyDecode, ctcBeamDecode, ctcBeamSearch, ctcMeanWeights, CtcPrefixBeam, lexiconConstraint } from '../src/nn/ctc.js';
 import { lexiconOf } from '../src/sparse/transcribe.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
-import { editDistance, cer, wer, cerCounts, werCounts } from '../src/nn/metrics.js';
+import { editDistance, cer, wer, cerCounts, werCounts, wordErrors } from '../src/nn/metrics.js';
 import { mulberry32 as rng } from '../src/util/rng.js';
 
 function randn(r: () => number): number {
@@ -309,6 +309,23 @@ test('edit distance, CER and WER on hand cases', () => {
   assert.equal(cer([''], ['']), 0);
   assert.equal(cer([''], ['x']), Infinity);
   assert.throws(() => cer(['a'], []), /references/);
+});
+
+test('word errors: substitutions, deletions and insertions with their words, summing to the WER edits', () => {
+  const refs = ['one two three', 'oh', 'four five', 'six', ''];
+  const hyps = ['one too three', '', 'four nine five', 'seven eight', 'oh']; // six → seven eight: a tie, aligned from the end
+  const e = wordErrors(refs, hyps);
+  assert.deepEqual([e.substitutions, e.deletions, e.insertions, e.refLength], [2, 1, 3, 7]);
+  assert.deepEqual(Object.fromEntries(e.edits), { 'two→too': 1, 'oh→': 1, '→nine': 1, 'six→eight': 1, '→seven': 1, '→oh': 1 });
+  assert.equal(e.substitutions + e.deletions + e.insertions, werCounts(refs, hyps).edits);
+  // Random word strings: the alignment's edits are always the minimum (Levenshtein) count.
+  const r3 = rng(3), int = (k: number): number => Math.floor(r3() * k), vocab = ['a', 'b', 'c', 'd'];
+  const sentence = (): string => Array.from({ length: int(6) }, () => vocab[int(4)]).join(' ');
+  const rs = Array.from({ length: 200 }, sentence), hs = Array.from({ length: 200 }, sentence);
+  const r = wordErrors(rs, hs);
+  assert.equal(r.substitutions + r.deletions + r.insertions, werCounts(rs, hs).edits);
+  assert.equal([...r.edits.values()].reduce((a, b) => a + b, 0), werCounts(rs, hs).edits);
+  assert.throws(() => wordErrors(['a'], []), /references/);
 });
 
 // Golden values from PyTorch (scripts/make-fixtures.py): nn.CTCLoss(blank=0, reduction='none') on

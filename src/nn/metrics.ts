@@ -70,3 +70,48 @@ export function cer(refs: readonly string[], hyps: readonly string[]): number {
 export function wer(refs: readonly string[], hyps: readonly string[]): number {
   return werCounts(refs, hyps).rate;
 }
+
+/** What the word edits of a corpus are: substitutions, deletions, insertions, and each edit's words. */
+export interface WordErrors {
+  substitutions: number;
+  deletions: number;
+  insertions: number;
+  refLength: number;
+  /** "ref→hyp" for a substitution, "ref→" for a deletion, "→hyp" for an insertion: how often each. */
+  edits: Map<string, number>;
+}
+
+/**
+ * One minimum-edit alignment per utterance (Levenshtein over words, traced back from the end; on ties a
+ * substitution or match is preferred, then a deletion), so substitutions + deletions + insertions equal
+ * werCounts' edits.
+ */
+export function wordErrors(refs: readonly string[], hyps: readonly string[]): WordErrors {
+  if (refs.length !== hyps.length) throw new RangeError(`wordErrors: ${refs.length} references but ${hyps.length} hypotheses`);
+  const out: WordErrors = { substitutions: 0, deletions: 0, insertions: 0, refLength: 0, edits: new Map() };
+  const note = (key: string): void => void out.edits.set(key, (out.edits.get(key) ?? 0) + 1);
+  for (let u = 0; u < refs.length; u++) {
+    const r = words(refs[u]), h = words(hyps[u]);
+    const n = r.length, m = h.length, w = m + 1;
+    const d = new Int32Array((n + 1) * w);
+    for (let i = 0; i <= n; i++) d[i * w] = i;
+    for (let j = 0; j <= m; j++) d[j] = j;
+    for (let i = 1; i <= n; i++)
+      for (let j = 1; j <= m; j++)
+        d[i * w + j] = Math.min(d[(i - 1) * w + j - 1] + (r[i - 1] === h[j - 1] ? 0 : 1), d[(i - 1) * w + j] + 1, d[i * w + j - 1] + 1);
+    out.refLength += n;
+    for (let i = n, j = m; i > 0 || j > 0; ) {
+      if (i > 0 && j > 0 && d[i * w + j] === d[(i - 1) * w + j - 1] + (r[i - 1] === h[j - 1] ? 0 : 1)) {
+        if (r[i - 1] !== h[j - 1]) out.substitutions++, note(`${r[i - 1]}→${h[j - 1]}`);
+        i--, j--;
+      } else if (i > 0 && d[i * w + j] === d[(i - 1) * w + j] + 1) {
+        out.deletions++, note(`${r[i - 1]}→`);
+        i--;
+      } else {
+        out.insertions++, note(`→${h[j - 1]}`);
+        j--;
+      }
+    }
+  }
+  return out;
+}
