@@ -14,7 +14,7 @@ import {
   addNoiseAtSnr, applyMelWarp, applySpecMasks, colouredNoise, drawSpecMasks, melWarpSources, mixBabble, rms, snrDb, type SpecAugmentOptions,
 } from '../src/data/speech/augment.js';
 import {
-  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, DIGIT_WORDS, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, INTL_TRAIN_SHARE, INTL_VOICES, SPEAKERS, intlPhones, planUtterances,
+  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, DIGIT_WORDS, NARROWBAND_SHARE, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, INTL_TRAIN_SHARE, INTL_VOICES, SPEAKERS, intlPhones, planUtterances,
   readManifest, robustRecipe, speakersOf, synthesizeCorpus, type Utterance,
 } from '../src/data/speech/synth.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
@@ -218,13 +218,46 @@ function haveSynthesizers(): boolean {
   }
 }
 
+test('narrowband plan: 30% of the training utterances, never an evaluation one, every other draw unchanged', () => {
+  const plain = planUtterances(3000, 4, robustRecipe());
+  const narrow = planUtterances(3000, 4, robustRecipe([...DEFAULT_AUGMENT, 'narrowband']));
+  assert.equal(narrow.length, plain.length);
+  for (let i = 0; i < plain.length; i++) {
+    const { narrowband, ...rest } = narrow[i];
+    assert.deepEqual(rest, plain[i], narrow[i].id);
+    if (narrowband) assert.equal(narrow[i].split, 'train', narrow[i].id);
+  }
+  const train = strip(narrow, 'train');
+  const share = train.filter((u) => u.narrowband).length / train.length;
+  assert.ok(Math.abs(share - NARROWBAND_SHARE) < 0.03, `narrowband share ${share.toFixed(3)}`);
+});
+
+/** The share of a signal's energy above `hz`: plain DFTs of every other Hann-windowed 512-sample frame (16 kHz). */
+function energyAbove(x: Float32Array, hz: number): number {
+  const n = 512;
+  let hi = 0, all = 0;
+  for (let f = 0; f + n <= x.length; f += 2 * n)
+    for (let k = 1; k < n / 2; k++) {
+      let re = 0, im = 0;
+      for (let i = 0; i < n; i++) {
+        const a = (2 * Math.PI * k * i) / n, v = x[f + i] * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n));
+        re += v * Math.cos(a);
+        im -= v * Math.sin(a);
+      }
+      const p = re * re + im * im;
+      all += p;
+      if ((k * 16000) / n > hz) hi += p;
+    }
+  return hi / all;
+}
+
 test('robust synthesis: manifest records the recipe; babble and pink test conditions are at 10 dB SNR', async (t) => {
   if (!haveSynthesizers()) {
     t.skip(`flite, espeak-ng, sox or festival is not installed (${INSTALL_HINT}); CI installs them`);
     return;
   }
   // The fewest utterances with two test utterances and a held-out-synthesizer one; noise off keeps the babble bank out.
-  const recipe = robustRecipe(['speed', 'reverb']);
+  const recipe = robustRecipe(['speed', 'reverb', 'narrowband']);
   let n = 1;
   const has = (us: Utterance[], s: string, k = 1): boolean => us.filter((u) => u.split === s).length >= k;
   while (!(has(planUtterances(n, 2, recipe), 'test', 2) && has(planUtterances(n, 2, recipe), 'test-synth') && has(planUtterances(n, 2, recipe), 'valid-synth'))) n++;
@@ -244,6 +277,14 @@ test('robust synthesis: manifest records the recipe; babble and pink test condit
       for (let i = 0; i < clean.length; i++) { cm += clean[i] * mixed[i]; cc += clean[i] * clean[i]; }
       const snr = snrDb(clean.map((v) => (v * cm) / cc), mixed);
       assert.ok(Math.abs(snr - 10) < 0.3, `${u.id}: SNR ${snr.toFixed(2)} dB, asked 10`);
+    }
+    // narrowband: 8 kHz sampling leaves (almost) nothing above 4 kHz; the other utterances keep their highs.
+    const train = m.utterances.filter((u) => u.split === 'train');
+    assert.ok(train.some((u) => u.narrowband) && train.some((u) => !u.narrowband), 'the plan has narrowband and full-band training utterances');
+    for (const u of train) {
+      const e = energyAbove(read(u.path), 4300);
+      if (u.narrowband) assert.ok(e < 1e-5, `${u.id} (narrowband): ${e.toExponential(2)} of its energy above 4.3 kHz`);
+      else assert.ok(e > 1e-4, `${u.id}: ${e.toExponential(2)} of its energy above 4.3 kHz`);
     }
     await assert.rejects(synthesizeCorpus({ utterances: n, outDir: dir, seed: 2 }), /another output directory/);
   } finally {
@@ -289,15 +330,16 @@ test('training: SpecAugment and VTLP are seeded (same seed, same weights; off, o
   }
 });
 
-test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in intl groups only by name', () => {
+test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in ones (intl groups, narrowband) only by name', () => {
   assert.deepEqual(parseAugment('speed,noise'), ['speed', 'noise']);
   assert.deepEqual(parseAugment('all'), [...DEFAULT_AUGMENT]);
-  for (const g of ['intl', 'intl-male', 'intl-other'] as const) assert.ok(!DEFAULT_AUGMENT.includes(g) && AUGMENTS.includes(g), g);
+  for (const g of ['intl', 'intl-male', 'intl-other', 'narrowband'] as const) assert.ok(!DEFAULT_AUGMENT.includes(g) && AUGMENTS.includes(g), g);
   assert.deepEqual(parseAugment('none'), []);
   assert.deepEqual(parseAugment('-festival'), DEFAULT_AUGMENT.filter((a) => a !== 'festival'));
   assert.deepEqual(parseAugment('all,-festival,-pauses'), DEFAULT_AUGMENT.filter((a) => a !== 'festival' && a !== 'pauses'));
-  assert.deepEqual(parseAugment('all,intl'), AUGMENTS.filter((a) => a !== 'intl-male' && a !== 'intl-other'));
-  assert.deepEqual(parseAugment('all,intl,intl-male,intl-other'), [...AUGMENTS]);
+  assert.deepEqual(parseAugment('all,intl'), [...DEFAULT_AUGMENT, 'intl']);
+  assert.deepEqual(parseAugment('all,intl,intl-male,intl-other,narrowband'), [...AUGMENTS]);
+  assert.deepEqual(parseAugment('all,narrowband,intl'), [...DEFAULT_AUGMENT, 'intl', 'narrowband']);
   assert.deepEqual(parseAugment('all,intl-other'), [...DEFAULT_AUGMENT, 'intl-other']);
   assert.deepEqual(parseAugment('-festival,intl-male'), [...DEFAULT_AUGMENT.filter((a) => a !== 'festival'), 'intl-male']);
   assert.deepEqual(parseAugment('-festival,intl'), [...DEFAULT_AUGMENT.filter((a) => a !== 'festival'), 'intl']);
