@@ -171,7 +171,7 @@ async function evalCommand(args: string[]): Promise<void> {
 }
 
 /** A speech checkpoint on the sparse runtime, as training's own evaluation decodes it. */
-function recognizerOf(ckpt: string, engine: Engine): { model: ReturnType<typeof modelOf>; features: ReturnType<typeof resolveFeatureSettings>; rec: ReturnType<typeof sparseRecognizerOf> } {
+function recognizerOf(ckpt: string, engine: Engine) {
   const ck = loadCheckpoint(ckpt, { task: 'speech', purpose: 'speech-robust eval' });
   const model = modelOf(ck, engine.kernels);
   return { model, features: resolveFeatureSettings(ck.meta.features), rec: sparseRecognizerOf(model, 'auto') };
