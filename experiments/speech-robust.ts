@@ -41,7 +41,7 @@ import { loadCheckpoint, modelOf } from '../src/train/checkpoint.js';
 import { evaluateSpeech, sparseRecognizerOf } from '../src/train/speech.js';
 import { LEXICON_BEAM, lexiconOf, type DecodeOptions } from '../src/sparse/transcribe.js';
 import { featureConfigOf, resolveFeatureSettings } from '../src/sparse/transcribe.js';
-import { cerCounts, werCounts, wordErrors } from '../src/nn/metrics.js';
+import { cerCounts, werCounts, wordErrors, type WordErrors } from '../src/nn/metrics.js';
 import { effectText, relativeEffect, stats, statsText, verdict, VERDICT_RULE } from './verdict.js';
 
 const CLASSIC_UNSEEN_FLITE = ['flite/rms', 'flite/slt'];
@@ -203,16 +203,15 @@ async function errorsCommand(args: string[]): Promise<void> {
   }
   await engine.close();
   const pct = (k: number, n: number): string => (100 * k / n).toFixed(1);
-  const row = (name: string, idx: number[]): string => {
-    const e = wordErrors(idx.map((i) => refs[i]), idx.map((i) => hyps[i]));
-    const edits = e.substitutions + e.deletions + e.insertions;
-    return `| ${name} | ${e.refLength} | ${pct(edits, e.refLength)} | ${e.substitutions} | ${e.deletions} | ${e.insertions} |`;
-  };
+  const editsOf = (e: WordErrors): number => e.substitutions + e.deletions + e.insertions;
+  const row = (name: string, e: WordErrors): string =>
+    `| ${name} | ${e.refLength} | ${pct(editsOf(e), e.refLength)} | ${e.substitutions} | ${e.deletions} | ${e.insertions} |`;
+  const ofVoice = (v: string): WordErrors => wordErrors(refs.filter((_, i) => voices[i] === v), hyps.filter((_, i) => voices[i] === v));
   const all = wordErrors(refs, hyps);
-  const edits = all.substitutions + all.deletions + all.insertions;
+  const edits = editsOf(all);
   const lines = [`${SPLIT_LABELS[split as keyof typeof SPLIT_LABELS] ?? split}, ${ckpts.length} checkpoint(s) pooled, ${lexicon ? `within the lexicon (beam ${LEXICON_BEAM})` : 'greedy'}:`, '',
     '| voice | words | WER (%) | substitutions | deletions | insertions |', '| --- | --- | --- | --- | --- | --- |',
-    ...[...new Set(voices)].sort().map((v) => row(v, voices.flatMap((x, i) => (x === v ? [i] : [])))), row('all', refs.map((_, i) => i)), '',
+    ...[...new Set(voices)].sort().map((v) => row(v, ofVoice(v))), row('all', all), '',
     '| edit (reference→hypothesis) | count | share of all word edits (%) |', '| --- | --- | --- |',
     ...[...all.edits].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, top).map(([k, n]) => `| ${k} | ${n} | ${pct(n, edits)} |`)];
   process.stdout.write(lines.join('\n') + '\n');

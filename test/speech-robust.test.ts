@@ -18,6 +18,7 @@ import {
   readManifest, robustRecipe, speakersOf, synthesizeCorpus, type Utterance,
 } from '../src/data/speech/synth.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
+import { RealFFT } from '../src/data/speech/features.js';
 import { parseSpecAugment } from '../src/cli/commands/train.js';
 import { parseAugment } from '../src/cli/commands/data-speech.js';
 
@@ -232,22 +233,19 @@ test('narrowband plan: 30% of the training utterances, never an evaluation one, 
   assert.ok(Math.abs(share - NARROWBAND_SHARE) < 0.03, `narrowband share ${share.toFixed(3)}`);
 });
 
-/** The share of a signal's energy above `hz`: plain DFTs of every other Hann-windowed 512-sample frame (16 kHz). */
+/** The share of a signal's energy above `hz`: Hann-windowed 512-sample frames at 16 kHz (the features' RealFFT). */
 function energyAbove(x: Float32Array, hz: number): number {
-  const n = 512;
+  const n = 512, fft = new RealFFT(n), re = new Float64Array(n / 2 + 1), im = new Float64Array(n / 2 + 1), frame = new Float64Array(n);
   let hi = 0, all = 0;
-  for (let f = 0; f + n <= x.length; f += 2 * n)
+  for (let f = 0; f + n <= x.length; f += n) {
+    for (let i = 0; i < n; i++) frame[i] = x[f + i] * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n));
+    fft.forward(frame, re, im);
     for (let k = 1; k < n / 2; k++) {
-      let re = 0, im = 0;
-      for (let i = 0; i < n; i++) {
-        const a = (2 * Math.PI * k * i) / n, v = x[f + i] * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n));
-        re += v * Math.cos(a);
-        im -= v * Math.sin(a);
-      }
-      const p = re * re + im * im;
+      const p = re[k] * re[k] + im[k] * im[k];
       all += p;
       if ((k * 16000) / n > hz) hi += p;
     }
+  }
   return hi / all;
 }
 
