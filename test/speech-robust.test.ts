@@ -14,14 +14,13 @@ import {
   addNoiseAtSnr, applyMelWarp, applySpecMasks, colouredNoise, drawSpecMasks, melWarpSources, mixBabble, rms, snrDb, type SpecAugmentOptions,
 } from '../src/data/speech/augment.js';
 import {
-  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, DIGIT_WORDS, NARROWBAND_SHARE, EVAL_SPLITS, FLITE_VOICES, GNUSPEECH_TRAIN_SHARE, INSTALL_HINT, INTL_TRAIN_SHARE, INTL_VOICES, SPEAKERS, intlPhones, planUtterances,
+  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, DIGIT_WORDS, NARROWBAND_SHARE, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, INTL_TRAIN_SHARE, INTL_VOICES, SPEAKERS, intlPhones, planUtterances,
   readManifest, robustRecipe, speakersOf, synthesizeCorpus, type Utterance,
 } from '../src/data/speech/synth.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
 import { RealFFT } from '../src/data/speech/features.js';
 import { parseSpecAugment } from '../src/cli/commands/train.js';
 import { parseAugment } from '../src/cli/commands/data-speech.js';
-import { GNUSPEECH_INSTALL, GNUSPEECH_VOICES, loadGnuSpeech, renderGnuSpeech } from '../src/data/speech/gnuspeech.js';
 
 const strip = (us: Utterance[], split: string): Utterance[] => us.filter((u) => u.split === split);
 
@@ -329,16 +328,15 @@ test('training: SpecAugment and VTLP are seeded (same seed, same weights; off, o
   }
 });
 
-test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in ones (intl groups, narrowband, gnuspeech) only by name', () => {
+test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in ones (intl groups, narrowband) only by name', () => {
   assert.deepEqual(parseAugment('speed,noise'), ['speed', 'noise']);
   assert.deepEqual(parseAugment('all'), [...DEFAULT_AUGMENT]);
-  for (const g of ['intl', 'intl-male', 'intl-other', 'narrowband', 'gnuspeech'] as const) assert.ok(!DEFAULT_AUGMENT.includes(g) && AUGMENTS.includes(g), g);
+  for (const g of ['intl', 'intl-male', 'intl-other', 'narrowband'] as const) assert.ok(!DEFAULT_AUGMENT.includes(g) && AUGMENTS.includes(g), g);
   assert.deepEqual(parseAugment('none'), []);
   assert.deepEqual(parseAugment('-festival'), DEFAULT_AUGMENT.filter((a) => a !== 'festival'));
   assert.deepEqual(parseAugment('all,-festival,-pauses'), DEFAULT_AUGMENT.filter((a) => a !== 'festival' && a !== 'pauses'));
   assert.deepEqual(parseAugment('all,intl'), [...DEFAULT_AUGMENT, 'intl']);
-  assert.deepEqual(parseAugment('all,intl,intl-male,intl-other,narrowband,gnuspeech'), [...AUGMENTS]);
-  assert.deepEqual(parseAugment('all,intl,gnuspeech'), [...DEFAULT_AUGMENT, 'intl', 'gnuspeech']);
+  assert.deepEqual(parseAugment('all,intl,intl-male,intl-other,narrowband'), [...AUGMENTS]);
   assert.deepEqual(parseAugment('all,narrowband,intl'), [...DEFAULT_AUGMENT, 'intl', 'narrowband']);
   assert.deepEqual(parseAugment('all,intl-other'), [...DEFAULT_AUGMENT, 'intl-other']);
   assert.deepEqual(parseAugment('-festival,intl-male'), [...DEFAULT_AUGMENT.filter((a) => a !== 'festival'), 'intl-male']);
@@ -441,71 +439,6 @@ test('speech-robust compare: --decoding lexicon compares the lexicon decodings; 
     const noLex = summary('c1', 0.1, undefined);
     assert.throws(() => run([noLex, a[1], a[2]], b, '--decoding', 'lexicon'), (e: { stderr: string }) => e.stderr.includes(`${noLex} has no lexicon decoding`));
     assert.throws(() => compare('--decoding', 'beam'), (e: { stderr: string }) => e.stderr.includes('--decoding: greedy or lexicon'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('gnuspeech plan: its three voices only in train, 5% each, in place of espeak-ng utterances; every other utterance unchanged', () => {
-  const n = 4000;
-  for (const extra of [[], ['intl']] as const) {
-    const base = planUtterances(n, 3, robustRecipe([...DEFAULT_AUGMENT, ...extra]));
-    const plan = planUtterances(n, 3, robustRecipe([...DEFAULT_AUGMENT, ...extra, 'gnuspeech']));
-    assert.equal(plan.length, base.length);
-    const train = strip(plan, 'train');
-    for (const v of GNUSPEECH_VOICES) {
-      const share = train.filter((u) => u.voice === `gnuspeech/${v}`).length / train.length;
-      assert.ok(Math.abs(share - GNUSPEECH_TRAIN_SHARE) < 0.015, `${v}: ${share}`);
-    }
-    for (let i = 0; i < base.length; i++) {
-      const a = base[i], b = plan[i];
-      if (b.synth !== 'gnuspeech') { assert.deepEqual(b, a, `utterance ${i} is unchanged`); continue; }
-      assert.equal(b.split, 'train', b.id);
-      assert.equal(a.synth, 'espeak', 'a GnuSpeech voice replaces an espeak-ng utterance');
-      assert.equal(b.text, a.text);
-      const { stretch, semitones } = b.prosody;
-      assert.ok(stretch! >= 0.8 && stretch! <= 1.3 && semitones! >= -7 && semitones! <= -1, JSON.stringify(b.prosody));
-    }
-  }
-  assert.deepEqual(speakersOf(robustRecipe([...DEFAULT_AUGMENT, 'gnuspeech'])).train.gnuspeech, GNUSPEECH_VOICES);
-  assert.equal(speakersOf(robustRecipe()).train.gnuspeech, undefined);
-});
-
-test('gnuspeech rendering: the same utterance gives the same bytes; pitch and voice change them; or, not installed, one line saying how to install it', async (t) => {
-  const loaded = await loadGnuSpeech().then((): true => true, (e: Error) => e);
-  if (loaded !== true) {
-    t.diagnostic(`${loaded.message} (CI installs it)`);
-    assert.equal(loaded.message, `gnuspeech: the package @echogarden/gnuspeech-wasm is not installed; '--augment gnuspeech' needs it (GPL-3.0, not a dependency of sparse-rnn): ${GNUSPEECH_INSTALL}`);
-    await assert.rejects(renderGnuSpeech('one', 'male', 1, -4), /npm install @echogarden\/gnuspeech-wasm/);
-    return;
-  }
-  const a = await renderGnuSpeech('two six oh', 'female', 1.1, -3);
-  const [b, c, d] = await Promise.all([renderGnuSpeech('two six oh', 'female', 1.1, -3), renderGnuSpeech('two six oh', 'female', 1.1, -6), renderGnuSpeech('two six oh', 'male', 1.1, -3)]);
-  assert.deepEqual(b, a, 'deterministic, also with calls in flight together');
-  assert.notDeepEqual(c, a);
-  assert.notDeepEqual(d, a);
-  const w = decodeWav(a, 'gnuspeech');
-  assert.equal(w.sampleRate, 44100);
-  assert.ok(w.samples.length / w.sampleRate > 0.6 && w.samples.length / w.sampleRate < 3, `${(w.samples.length / w.sampleRate).toFixed(2)} s`);
-  assert.ok(rms(w.samples) > 0.01, 'not silence');
-  const slow = decodeWav(await renderGnuSpeech('two six oh', 'female', 0.8, -3), 'slow');
-  assert.ok(slow.samples.length > w.samples.length * 1.2, 'a lower tempo is longer');
-  await assert.rejects(renderGnuSpeech('one', 'baby', 1, -4), /unknown GnuSpeech voice "baby"/);
-  if (!haveSynthesizers()) return;
-  // In a corpus: its training utterances come out as 16 kHz WAVs like every other one.
-  const recipe = robustRecipe(['gnuspeech']);
-  let n = 1;
-  while (!planUtterances(n, 2, recipe).some((u) => u.synth === 'gnuspeech')) n++;
-  const dir = mkdtempSync(join(tmpdir(), 'speech-gnuspeech-'));
-  try {
-    const m = await synthesizeCorpus({ utterances: n, outDir: dir, seed: 2, recipe, jobs: 2 });
-    const gs = m.utterances.filter((u) => u.synth === 'gnuspeech');
-    assert.ok(gs.length >= 1 && m.speakers.train.gnuspeech !== undefined);
-    for (const u of gs) {
-      const x = decodeWav(readFileSync(join(dir, u.path)), u.path);
-      assert.equal(x.sampleRate, 16000);
-      assert.ok(Math.abs(x.samples.length / 16000 - u.seconds) < 1e-3 && u.seconds > 0.3, `${u.id}: ${u.seconds} s`);
-    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

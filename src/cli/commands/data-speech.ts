@@ -6,7 +6,6 @@ import { Option, type Command } from 'commander';
 import {
   AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, describeRecipe, EVAL_SPLITS, intlPackages, readManifest, robustRecipe, SPLITS, synthesizeCorpus, type AugmentName, type SynthProgress,
 } from '../../data/speech/synth.js';
-import { GNUSPEECH_INSTALL } from '../../data/speech/gnuspeech.js';
 import { action, int, UsageError } from '../common.js';
 
 /** --augment: a comma-separated list of AUGMENTS, 'all' or 'none'; or all but some: '-festival', 'all,-festival,-pauses'. */
@@ -18,7 +17,7 @@ export function parseAugment(v: string): AugmentName[] {
   for (const x of [...drop, ...keep])
     if (!AUGMENTS.includes(x as AugmentName))
       throw new UsageError(`--augment: unknown augmentation "${x}" (expected a comma-separated list of ${AUGMENTS.join(', ')}; all; none; or all but some, e.g. -festival)`);
-  // "all" and "all but" count the default augmentations; an opt-in one (intl, intl-male, intl-other, narrowband, gnuspeech) is added by name (all,intl or -festival,intl).
+  // "all" and "all but" count the default augmentations; an opt-in one (intl, intl-male, intl-other, narrowband) is added by name (all,intl or -festival,intl).
   const optIn = keep.filter((x) => !DEFAULT_AUGMENT.includes(x as AugmentName));
   const plain = keep.filter((x) => DEFAULT_AUGMENT.includes(x as AugmentName));
   if (drop.length && plain.length) throw new UsageError(`--augment: give either the augmentations to use (${plain.join(',')}) or the ones to leave out of all (-${drop.join(',-')}), not both`);
@@ -44,8 +43,7 @@ export function registerDataSpeech(dataCommand: Command): void {
       'synthesizer to choose on; intl, off by default: festival\'s Italian, Finnish and Czech female voices speak 5% each, needing ' +
       `apt-get install -y ${intlPackages('intl')}; intl-male, off by default: their male counterparts, Italian pc, Finnish mv and Czech machac, 5% each, ` +
       `needing apt-get install -y ${intlPackages('intl-male')}; intl-other, off by default: Catalan ona (HTS) and Russian nsh (unit selection), 5% each, ` +
-      `needing apt-get install -y ${intlPackages('intl-other')}; narrowband, off by default: 30% of the training utterances through 8 kHz sampling; ` +
-      `gnuspeech, off by default: GnuSpeech's articulatory male, female and child voices, 5% each, needing ${GNUSPEECH_INSTALL}); ` +
+      `needing apt-get install -y ${intlPackages('intl-other')}; narrowband, off by default: 30% of the training utterances through 8 kHz sampling); ` +
       'or all (the default ones), or none, or all but some: -festival; add the opt-in ones by name: all,intl,narrowband', DEFAULT_AUGMENT.join(','))
     .action(action(async (o: { utterances: number; out: string; seed: number; jobs: number; recipe: 'robust' | 'classic'; augment: string }, cmd: Command) => {
       if (o.recipe === 'classic' && cmd.getOptionValueSource('augment') === 'cli') throw new UsageError('--augment applies to --recipe robust only');

@@ -46,9 +46,6 @@
 //     'narrowband' (off by default) passes 30% of the training utterances through 8 kHz sampling (sox
 //     rate 8000, then back to 16 kHz): flite's kal voice is an 8 kHz voice, and the models failed on
 //     audio without energy above 4 kHz (RESULTS.md, "Within the digit words").
-//     'gnuspeech' (off by default) adds a fourth synthesis method to training: GnuSpeech's
-//     articulatory synthesis (male, female and large-child voices, 5% of the training utterances each;
-//     the npm package @echogarden/gnuspeech-wasm, which the user installs: gnuspeech.ts).
 //
 // Files: <outDir>/wav/<split>/<id>.wav, and <outDir>/manifest.json (written atomically) listing
 // the finished utterances. Re-running skips utterances whose file exists with the recorded size
@@ -62,7 +59,6 @@ import { join } from 'node:path';
 import { Rng } from '../../util/rng.js';
 import { decodeWav, encodeWav16 } from './wav.js';
 import { addNoiseAtSnr, applyGain, colouredNoise, mixBabble, NOISE_KINDS, type NoiseKind } from './augment.js';
-import { GNUSPEECH_PITCH_OFFSET, GNUSPEECH_VOICES, loadGnuSpeech, renderGnuSpeech } from './gnuspeech.js';
 
 /** The speaker-independent splits. */
 export type Split = 'train' | 'valid' | 'test';
@@ -79,13 +75,13 @@ export const SPLIT_LABELS: Readonly<Record<Split | EvalSplit, string>> = {
 };
 /** 'babble': the robust recipe's bank of babble talkers (espeak-ng training voices), mixed into training noise; never trained or scored on. */
 export type CorpusSplit = Split | EvalSplit | 'babble';
-export type Synth = 'flite' | 'espeak' | 'festival' | 'gnuspeech';
+export type Synth = 'flite' | 'espeak' | 'festival';
 
 /** Training-time distortions of the robust recipe that can be switched on and off (data speech --augment). */
-export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival' | IntlGroup | 'narrowband' | 'gnuspeech';
-export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival', 'intl', 'intl-male', 'intl-other', 'narrowband', 'gnuspeech'];
+export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival' | IntlGroup | 'narrowband';
+export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival', 'intl', 'intl-male', 'intl-other', 'narrowband'];
 /** Augmentations that `all` leaves out: each is added by name (all,intl). */
-export const OPT_IN_AUGMENTS: readonly AugmentName[] = ['intl', 'intl-male', 'intl-other', 'narrowband', 'gnuspeech'];
+export const OPT_IN_AUGMENTS: readonly AugmentName[] = ['intl', 'intl-male', 'intl-other', 'narrowband'];
 /** The share of training utterances that 'narrowband' passes through 8 kHz sampling. */
 export const NARROWBAND_SHARE = 0.3;
 
@@ -119,7 +115,7 @@ export function robustRecipe(augment: readonly AugmentName[] = DEFAULT_AUGMENT):
 export const DIGIT_WORDS: readonly string[] = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'oh'];
 export const ESPEAK_ACCENTS: readonly string[] = ['en-us', 'en-gb', 'en-gb-scotland', 'en-gb-x-rp', 'en-gb-x-gbclan', 'en-gb-x-gbcwmd', 'en-029'];
 
-export interface SplitSpeakers { flite: readonly string[]; espeak: readonly string[]; festival?: readonly string[]; gnuspeech?: readonly string[] }
+export interface SplitSpeakers { flite: readonly string[]; espeak: readonly string[]; festival?: readonly string[] }
 
 /** Speaker identities per split: flite voices and espeak-ng variants (robotic/whisper variants left out). */
 export const SPEAKERS: Readonly<Record<Split, { flite: readonly string[]; espeak: readonly string[] }>> = {
@@ -213,11 +209,6 @@ export function intlPhones(voice: string, text: string): string {
 export const VALID_SYNTH_SHARE = 0.08;
 /** Robust recipe with 'festival': the share of training utterances spoken by a festival voice instead of espeak-ng. */
 export const FESTIVAL_TRAIN_SHARE = 0.2;
-/**
- * Robust recipe with 'gnuspeech': the share of training utterances each GnuSpeech voice speaks. Its slots
- * are festP's range just above festival's (the intl voices take the top), so no other utterance changes.
- */
-export const GNUSPEECH_TRAIN_SHARE = 0.05;
 
 const FLITE_F0: Record<string, [number, number]> = { slt: [140, 220] };
 const INTL_NAMES = Object.keys(INTL_VOICES);
@@ -241,11 +232,8 @@ export interface Utterance {
   speaker: string;
   split: CorpusSplit;
   synth: Synth;
-  /**
-   * flite and festival: duration stretch and target F0 mean (Hz); espeak-ng: speed (wpm), pitch (0–99) and word gap
-   * (10 ms units); gnuspeech: duration stretch and pitch offset (semitones).
-   */
-  prosody: { stretch?: number; f0?: number; speed?: number; pitch?: number; gap?: number; semitones?: number };
+  /** flite and festival: duration stretch and target F0 mean (Hz); espeak-ng: speed (wpm), pitch (0–99) and word gap (10 ms units). */
+  prosody: { stretch?: number; f0?: number; speed?: number; pitch?: number; gap?: number };
   /** sox tempo factor, or null. */
   tempo: number | null;
   /** SNR (dB) of added white noise (classic recipe), or null. */
@@ -399,7 +387,6 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
     const narrowP = r.next(); // drawn last, for the same reason (corpora made before 'narrowband')
     // Intl voices take slots from the top of festP's range, so that the utterances ked speaks stay the same.
     const intlVoice: string | undefined = INTL_NAMES[Math.floor((1 - festP) / INTL_TRAIN_SHARE)];
-    const gnuVoice: string | undefined = festP < FESTIVAL_TRAIN_SHARE ? undefined : GNUSPEECH_VOICES[Math.floor((festP - FESTIVAL_TRAIN_SHARE) / GNUSPEECH_TRAIN_SHARE)];
     const train = split === 'train';
     let synth: Synth, voice: string, speaker: string, prosody: Utterance['prosody'];
     if (split === 'test-synth') {
@@ -416,11 +403,6 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
       synth = 'festival';
       voice = speaker = `festival/${intlVoice}`;
       prosody = { stretch: round(0.8 + 0.5 * v1, 3) }; // the voice's own pitch
-    } else if (train && gnuVoice && on.has('gnuspeech')) {
-      synth = 'gnuspeech';
-      voice = speaker = `gnuspeech/${gnuVoice}`;
-      const [lo, hi] = GNUSPEECH_PITCH_OFFSET;
-      prosody = { stretch: round(0.8 + 0.5 * v1, 3), semitones: round(lo + (hi - lo) * v2, 2) };
     } else {
       synth = 'espeak';
       const variants = train && on.has('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS[split as Split].espeak;
@@ -660,8 +642,6 @@ async function renderVoice(u: Pick<Utterance, 'id' | 'synth' | 'voice' | 'prosod
   try {
     if (u.synth === 'festival') {
       if ((await fileSize(raw)) <= 44) await renderFestival([u], tmpDir, signal); // not rendered ahead (a single utterance)
-    } else if (u.synth === 'gnuspeech') {
-      await writeFile(raw, await renderGnuSpeech(u.text, u.voice.slice('gnuspeech/'.length), 1 / u.prosody.stretch!, u.prosody.semitones!));
     } else if (u.synth === 'flite') {
       const v = u.voice.slice('flite/'.length);
       await run('flite', ['-voice', v, '--setf', `duration_stretch=${u.prosody.stretch}`, '--setf', `int_f0_target_mean=${u.prosody.f0}`, '-t', u.text, '-o', raw], signal);
@@ -741,9 +721,8 @@ export function speakersOf(recipe: CorpusRecipe): Manifest['speakers'] {
   const train = recipe.augment.includes('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS.train.espeak;
   const festival = recipe.augment.includes('festival');
   const inTrain = [...(festival ? FESTIVAL_VOICES : []), ...INTL_NAMES.filter((v) => recipe.augment.includes(INTL_VOICES[v].augment))];
-  const gnuspeech = recipe.augment.includes('gnuspeech') ? { gnuspeech: GNUSPEECH_VOICES } : {};
   return {
-    train: { flite: [], espeak: train, ...(inTrain.length ? { festival: inTrain } : {}), ...gnuspeech },
+    train: { flite: [], espeak: train, ...(inTrain.length ? { festival: inTrain } : {}) },
     valid: { flite: [], espeak: SPEAKERS.valid.espeak }, test: { flite: [], espeak: SPEAKERS.test.espeak },
     'test-synth': { flite: FLITE_VOICES, espeak: [] },
     ...(festival ? {} : { 'valid-synth': { flite: [], espeak: [], festival: FESTIVAL_VOICES } }),
@@ -822,7 +801,6 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
   const festival = todo.map((i) => plan[i]).filter((u) => u.synth === 'festival');
   const intl = INTL_NAMES.filter((v) => festival.some((u) => u.voice === `festival/${v}`));
   await checkSynthesizers(festival.some((u) => !INTL_VOICES[u.voice.slice('festival/'.length)]), intl);
-  if (todo.some((i) => plan[i].synth === 'gnuspeech')) await loadGnuSpeech();
   // A stopped run may have left partial files here (festival renders ahead): start clean.
   await rm(join(outDir, 'tmp'), { recursive: true, force: true });
   await mkdir(join(outDir, 'tmp'), { recursive: true });
