@@ -219,7 +219,7 @@ function haveSynthesizers(): boolean {
   }
 }
 
-test('narrowband plan: 30% of the training utterances, never an evaluation one, every other draw unchanged', () => {
+test('narrowband plan: 10% of the training utterances, never an evaluation one, every other draw unchanged', () => {
   const plain = planUtterances(3000, 4, robustRecipe());
   const narrow = planUtterances(3000, 4, robustRecipe([...DEFAULT_AUGMENT, 'narrowband']));
   assert.equal(narrow.length, plain.length);

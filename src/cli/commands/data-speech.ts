@@ -43,7 +43,7 @@ export function registerDataSpeech(dataCommand: Command): void {
       'synthesizer to choose on; intl, off by default: festival\'s Italian, Finnish and Czech female voices speak 5% each, needing ' +
       `apt-get install -y ${intlPackages('intl')}; intl-male, off by default: their male counterparts, Italian pc, Finnish mv and Czech machac, 5% each, ` +
       `needing apt-get install -y ${intlPackages('intl-male')}; intl-other, off by default: Catalan ona (HTS) and Russian nsh (unit selection), 5% each, ` +
-      `needing apt-get install -y ${intlPackages('intl-other')}; narrowband, off by default: 30% of the training utterances through 8 kHz sampling); ` +
+      `needing apt-get install -y ${intlPackages('intl-other')}; narrowband, off by default: 10% of the training utterances through 8 kHz sampling); ` +
       'or all (the default ones), or none, or all but some: -festival; add the opt-in ones by name: all,intl,narrowband', DEFAULT_AUGMENT.join(','))
     .action(action(async (o: { utterances: number; out: string; seed: number; jobs: number; recipe: 'robust' | 'classic'; augment: string }, cmd: Command) => {
       if (o.recipe === 'classic' && cmd.getOptionValueSource('augment') === 'cli') throw new UsageError('--augment applies to --recipe robust only');
