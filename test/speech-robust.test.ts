@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -284,6 +284,17 @@ test('robust synthesis: manifest records the recipe; babble and pink test condit
       if (u.narrowband) assert.ok(e < 1e-5, `${u.id} (narrowband): ${e.toExponential(2)} of its energy above 4.3 kHz`);
       else assert.ok(e > 1e-4, `${u.id}: ${e.toExponential(2)} of its energy above 4.3 kHz`);
     }
+    // A manifest entry from another plan (a corpus made by an earlier version): that utterance is made again, the rest kept.
+    const [changed, kept] = train;
+    const inode = (u: Utterance): number => statSync(join(dir, u.path)).ino;
+    const before = [inode(changed), inode(kept)];
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    manifest.utterances.find((u: Utterance) => u.id === changed.id).narrowband = !changed.narrowband;
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const again = await synthesizeCorpus({ utterances: n, outDir: dir, seed: 2, recipe, jobs: 2 });
+    assert.notEqual(inode(changed), before[0], 'the changed utterance is synthesised again');
+    assert.equal(inode(kept), before[1], 'the others are kept');
+    assert.deepEqual(again.utterances, m.utterances);
     await assert.rejects(synthesizeCorpus({ utterances: n, outDir: dir, seed: 2 }), /another output directory/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -768,8 +768,9 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
     const size = await fileSize(join(outDir, u.path));
     if (prev && sameUtterance(prev, u) && size === prev.bytes) {
       entries[i] = prev;
-    } else if (size > 44) {
-      // Finished by a run that was stopped before it rewrote the manifest.
+    } else if (!prev && size > 44) {
+      // Finished by a run that was stopped before it rewrote the manifest. A file the manifest lists for another
+      // plan (a corpus made by an earlier version) is made again instead, so that files and manifest agree.
       try {
         const w = decodeWav(new Uint8Array(await readFile(join(outDir, u.path))), u.path);
         if (w.sampleRate === SAMPLE_RATE) entries[i] = { ...u, bytes: size, seconds: w.samples.length / SAMPLE_RATE };
