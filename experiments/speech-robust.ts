@@ -36,7 +36,7 @@
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { createEngine, type Engine } from '../src/kernels/engine.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
-import { EVAL_SPLITS, SPLIT_LABELS, readManifest, recipeOf, describeRecipe, type CorpusSplit, type Manifest } from '../src/data/speech/synth.js';
+import { EVAL_SPLITS, SPLIT_LABELS, readManifest, requireManifest, recipeOf, describeRecipe, type CorpusSplit } from '../src/data/speech/synth.js';
 import { loadCheckpoint, modelOf } from '../src/train/checkpoint.js';
 import { evaluateSpeech, sparseRecognizerOf } from '../src/train/speech.js';
 import { LEXICON_BEAM, lexiconOf, type DecodeOptions } from '../src/sparse/transcribe.js';
@@ -128,7 +128,7 @@ async function evalCommand(args: string[]): Promise<void> {
   if (merge && !only) throw new Error('--merge adds the --splits to an existing summary: give --splits');
   const base = merge ? JSON.parse(await readFile(out, 'utf8')) as RobustSummary : undefined;
   if (base && base.checkpoint !== ckpt) throw new Error(`${out} scores ${base.checkpoint}, not ${ckpt}: --merge adds splits of the same checkpoint`);
-  const manifest = await corpusManifest(corpus);
+  const manifest = await requireManifest(corpus);
   const engine = await createEngine({ kernels: 'auto', threads: 1 });
   const { model, features, rec } = recognizerOf(ckpt, engine);
   const lexicon = await lexiconOption(opt);
@@ -168,13 +168,6 @@ async function evalCommand(args: string[]): Promise<void> {
   await engine.close();
 }
 
-/** The manifest of a corpus folder that must have one. */
-async function corpusManifest(corpus: string): Promise<Manifest> {
-  const manifest = await readManifest(corpus);
-  if (!manifest) throw new Error(`${corpus}/manifest.json not found`);
-  return manifest;
-}
-
 /** --lexicon WORDS.txt, if given: the words to decode within. */
 async function lexiconOption(opt: (name: string) => string | undefined): Promise<ReturnType<typeof lexiconOf> | undefined> {
   const file = opt('--lexicon');
@@ -199,7 +192,7 @@ async function errorsCommand(args: string[]): Promise<void> {
   const corpus = opt('--corpus'), split = opt('--split') as CorpusSplit | undefined, top = Number(opt('--top') ?? 20);
   if (!ckpts.length || !corpus || !split || !(Number.isInteger(top) && top > 0))
     throw new Error('usage: errors CKPT[,CKPT…] --corpus DIR --split SPLIT [--lexicon WORDS.txt] [--top N]');
-  const manifest = await corpusManifest(corpus);
+  const manifest = await requireManifest(corpus);
   if (!manifest.utterances.some((u) => u.split === split)) throw new Error(`${corpus} has no utterance in split "${split}"`);
   const lexicon = await lexiconOption(opt);
   const engine = await createEngine({ kernels: 'auto', threads: 1 });

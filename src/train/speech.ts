@@ -34,7 +34,6 @@
 //  * Loss: PyTorch's CTCLoss(reduction='mean'): the mean over the batch of loss_b / |target_b|, i.e.
 //    nats per target character; that is what is reported and what is differentiated.
 
-import { join } from 'node:path';
 import type { CellType, ModelConfig } from '../nn/config.js';
 import type { RNNModel } from '../nn/model.js';
 import type { Kernels } from '../kernels/types.js';
@@ -43,7 +42,7 @@ import { cerCounts, werCounts } from '../nn/metrics.js';
 import type { Rng } from '../util/rng.js';
 import { featureStats, needsStats } from '../data/speech/features.js';
 import { batchIndices, loadSpeechSplit, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
-import { EVAL_SPLITS, INSTALL_HINT, readManifest, type CorpusSplit } from '../data/speech/synth.js';
+import { EVAL_SPLITS, INSTALL_HINT, requireManifest, type CorpusSplit } from '../data/speech/synth.js';
 import { applyMelWarp, applySpecMasks, drawSpecMasks, melWarpSources, type SpecAugmentOptions } from '../data/speech/augment.js';
 import { SparseModel } from '../sparse/runtime.js';
 import { exportModel } from '../sparse/export.js';
@@ -443,10 +442,8 @@ export type SpeechRunResult = RunResult<SpeechTask> & {
  */
 export async function loadSpeechCorpus(dir: string, features: SpeechFeatureSettings,
   onFeatures?: (split: CorpusSplit, done: number, total: number) => void): Promise<Required<SpeechSplits> & { features: SpeechFeatureSettings }> {
-  const manifest = await readManifest(dir);
-  if (!manifest)
-    throw new Error(`${join(dir, 'manifest.json')} not found: synthesise the speech corpus first with ` +
-      `"sparse-rnn data speech --out ${dir}" (needs flite, espeak-ng, festival and sox: ${INSTALL_HINT})`);
+  const manifest = await requireManifest(dir, `synthesise the speech corpus first with "sparse-rnn data speech --out ${dir}" ` +
+    `(needs flite, espeak-ng, festival and sox: ${INSTALL_HINT})`);
   const load = (s: CorpusSplit, fo = featureConfigOf(features)): Promise<SpeechSplit> =>
     loadSpeechSplit(dir, s, { manifest, features: fo, onProgress: onFeatures && ((d, t) => onFeatures(s, d, t)) });
   if (needsStats(features.normalize) && !features.mean) {

@@ -16,7 +16,7 @@ import {
   DEFAULT_FEATURES, frameNormalizerOf, logMelSpectrogram, needsStats, normalizeFeatures, stackFrames,
   type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
 } from './features.js';
-import { readManifest, type CorpusSplit, type Manifest, type ManifestEntry } from './synth.js';
+import { requireManifest, type CorpusSplit, type Manifest, type ManifestEntry } from './synth.js';
 import { encodeText, normalizeText } from './vocab.js';
 import { decodeWav, resample } from './wav.js';
 
@@ -176,8 +176,7 @@ export interface LoadOptions {
 
 /** Load one split of the corpus in `dir` with features (computed once, then cached). */
 export async function loadSpeechSplit(dir: string, split: CorpusSplit, opts: LoadOptions = {}): Promise<SpeechSplit> {
-  const manifest = opts.manifest ?? (await readManifest(dir));
-  if (!manifest) throw new Error(`${join(dir, 'manifest.json')} not found: generate the corpus first (sparse-rnn data speech --out ${dir})`);
+  const manifest = opts.manifest ?? (await requireManifest(dir));
   const entries: ManifestEntry[] = manifest.utterances.filter((u) => u.split === split);
   const fo = opts.features ?? {};
   const mode = normalizeMode(fo.normalize);
