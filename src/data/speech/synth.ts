@@ -577,13 +577,6 @@ async function renderFestivalBatches(us: readonly Pick<Utterance, 'id' | 'voice'
 const UTTERANCE_MARK = '@@utterance ';
 /** The festival command that marks utterance `i` of a batch on stderr, for throwOnDiphoneGaps. */
 export const utteranceMark = (i: number): string => `(format stderr "${UTTERANCE_MARK}${i}\\n")`;
-/** readManifest for a corpus that must exist: a missing manifest is an error that ends with `whatToDo`. */
-export async function requireManifest(dir: string, whatToDo = `generate the corpus first (sparse-rnn data speech --out ${dir})`): Promise<Manifest> {
-  const manifest = await readManifest(dir);
-  if (!manifest) throw new Error(`${join(dir, 'manifest.json')} not found: ${whatToDo}`);
-  return manifest;
-}
-
 /**
  * A diphone voice renders a diphone it lacks as silence and only says so on stderr: a corpus would teach
  * words with holes in them. Throws, naming the voice, the diphone and the utterance.
@@ -634,6 +627,13 @@ export async function readManifest(outDir: string): Promise<Manifest | undefined
   if (m === null || typeof m !== 'object' || (m.version !== 1 && m.version !== 2) || !Array.isArray(m.utterances))
     throw new Error(`${p}: not a speech corpus manifest (version ${String(m?.version)}); remove it, or use another corpus directory`);
   return m;
+}
+
+/** readManifest for a corpus that must exist: a missing manifest is an error that ends with `whatToDo`. */
+export async function requireManifest(dir: string, whatToDo = `generate the corpus first (sparse-rnn data speech --out ${dir})`): Promise<Manifest> {
+  const manifest = await readManifest(dir);
+  if (!manifest) throw new Error(`${join(dir, 'manifest.json')} not found: ${whatToDo}`);
+  return manifest;
 }
 
 /** A WAV of the corpus as float samples (16 kHz). */
