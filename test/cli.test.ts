@@ -142,6 +142,14 @@ test('#12.4: every schedule error is one line with a non-zero exit', () => {
   assert.match(oneLine(cli('schedule', '--checkpoint', trunc, '--epochs', '2', '--iters-per-epoch', '10'), 'truncated'), /trunc\.safetensors/);
 });
 
+test('train refuses a learning rate that is not above zero, before reading any data', () => {
+  for (const lr of ['0', '-1', 'x']) {
+    const out = join(tmp, `lr-${lr}.ckpt`);
+    assert.match(oneLine(cli('train', '--lr', lr, '-o', out), `--lr ${lr}`), new RegExp(`--lr must be a number > 0, got "${lr}"`));
+    assert.equal(existsSync(out), false, 'nothing written');
+  }
+});
+
 test('#12.5: sample, eval and transcribe refuse a model of the wrong task', async () => {
   const sp = await speechCheckpoint();
   for (const cmd of ['sample', 'eval']) {

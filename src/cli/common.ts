@@ -43,14 +43,14 @@ export function action<A extends unknown[]>(f: (...a: A) => Promise<void> | void
 }
 export { FormatError, FileAccessError };
 
-/** The one number parser: `--name` must be a number (an integer with `integer`) in [min, max]. */
-export function number(name: string, o: { integer?: boolean; min?: number; max?: number } = {}) {
+/** The one number parser: `--name` must be a number (an integer with `integer`) in [min, max], or above `above`. */
+export function number(name: string, o: { integer?: boolean; min?: number; max?: number; above?: number } = {}) {
   const min = o.min ?? -Infinity, max = o.max ?? Infinity;
   return (v: string): number => {
     const n = v.trim() === '' ? NaN : Number(v);
     const kind = o.integer ? 'an integer' : 'a number';
-    const range = max === Infinity ? (min === -Infinity ? '' : ` ≥ ${min}`) : ` in [${min}, ${max}]`;
-    if (!Number.isFinite(n) || (o.integer && !Number.isInteger(n)) || n < min || n > max)
+    const range = o.above !== undefined ? ` > ${o.above}` : max === Infinity ? (min === -Infinity ? '' : ` ≥ ${min}`) : ` in [${min}, ${max}]`;
+    if (!Number.isFinite(n) || (o.integer && !Number.isInteger(n)) || n < min || n > max || (o.above !== undefined && n <= o.above))
       throw new InvalidArgumentError(`${name} must be ${kind}${range}, got "${v}"`);
     return n;
   };
@@ -68,6 +68,8 @@ export function blockSpec(name: string) {
   };
 }
 export const num = (name: string, min = -Infinity, max = Infinity) => number(name, { min, max });
+/** A number that must be above zero (a learning rate: 0 would train nothing). */
+export const positive = (name: string) => number(name, { above: 0 });
 
 export function cellOption(): Option {
   return new Option('--cell <cell>', 'recurrent cell').choices(CELL_TYPES as unknown as string[]).default('gru' as CellType);

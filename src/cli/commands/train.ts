@@ -18,7 +18,7 @@ import type { LoopOptions, LrScheduleKind, StepBase, Task, Trainer } from '../..
 import type { SparsePhaseEvent, SparseTrainingMode } from '../../train/sparse-phase.js';
 import { createProgress, type Progress } from '../progress.js';
 import { stopOnSignals } from '../stop-signal.js';
-import { UsageError, action, addEngineOptions, blockSpec, cellOption, commandEngine, int, num, outOption, refuseOverwrite } from '../common.js';
+import { UsageError, action, addEngineOptions, blockSpec, cellOption, commandEngine, int, num, outOption, positive, refuseOverwrite } from '../common.js';
 
 export interface TrainCliOptions {
   task: 'charlm' | 'speech';
@@ -146,7 +146,7 @@ export function addTrainOptions(c: Command): Command {
     .option('--epochs <n>', 'epochs', int('--epochs', 1), 10)
     .option('--max-steps <n>', 'cap on steps per epoch (0 = full epochs)', int('--max-steps', 0), 0)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam']).default('adam'))
-    .option('--lr <x>', 'learning rate', num('--lr', 0), 2e-3)
+    .option('--lr <x>', 'learning rate', positive('--lr'), 2e-3)
     .option('--momentum <x>', 'SGD momentum', num('--momentum', 0, 1), 0.9)
     .option('--nesterov', 'Nesterov momentum (SGD)', false)
     .option('--weight-decay <x>', 'L2 weight decay', num('--weight-decay', 0), 0)
