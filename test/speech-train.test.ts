@@ -27,6 +27,7 @@ import {
 import { writeReports } from '../src/train/reports.js';
 import { decodeLogits } from '../src/sparse/transcribe.js';
 import type { PruneRecipe } from '../src/prune/index.js';
+import { SPEECH_TRAIN_DEFAULTS } from '../src/cli/commands/train.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'sparse-rnn.js');
@@ -352,6 +353,9 @@ test('smoke: synthesize ~20 utterances, train one short epoch from the CLI, tran
     const ck = loadCheckpoint(out);
     assert.equal(ck.meta.config.numLayers, 1);
     assert.equal(ck.meta.config.inputSize, 120); // 40 mels × stack 3
+    // No --lr given: the speech default rate, not the character LM's.
+    const options = ck.meta.train?.options as { optimizer?: { lr: number } } | undefined;
+    assert.equal(options?.optimizer?.lr, SPEECH_TRAIN_DEFAULTS.lr);
     const wav = join(corpus, m.utterances[0].path);
     const tr = await run(process.execPath, [BIN, 'transcribe', out, wav]);
     assert.match(tr.stdout, /^[a-z' ]*\n$/);
