@@ -324,6 +324,29 @@ test('transcribe: a .ckpt on the dense model and its .srnn export on the sparse 
   }
 });
 
+
+test('data speech --quiet prints only the result line; without it, the start line too (needs flite, espeak-ng, sox)', async (t) => {
+  const { checkSynthesizers } = await import('../src/data/speech/synth.js');
+  try {
+    await checkSynthesizers(true);
+  } catch (e) {
+    t.skip(`speech synthesizers not installed (${(e as Error).message.split('.')[0]})`);
+    return;
+  }
+  const dir = tmp();
+  try {
+    const args = ['data', 'speech', '--utterances', '4', '--augment', 'none', '--jobs', '1'];
+    const quiet = await run(process.execPath, [BIN, ...args, '--quiet', '-o', join(dir, 'q')], { timeout: 120_000 });
+    assert.deepEqual(quiet.stderr.trim().split('\n').map((l) => l.replace(/:.*/, '')), ['speech', 'speech'], quiet.stderr);
+    assert.match(quiet.stderr, /^speech: done in [\d.]+ s: .*\nspeech: manifest .*manifest\.json\n$/);
+    assert.ok(existsSync(join(dir, 'q', 'manifest.json')));
+    const loud = await run(process.execPath, [BIN, ...args, '-o', join(dir, 'l')], { timeout: 120_000 });
+    assert.match(loud.stderr, /^speech: 4 utterances, seed 1, recipe .*\n(.|\n)*speech: \d+\/\d+ utterances \(0 cached\)(.|\n)*speech: done in /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // The whole pipeline on real synthesized speech (optional).
 

@@ -45,7 +45,8 @@ export function registerDataSpeech(dataCommand: Command): void {
       `needing apt-get install -y ${intlPackages('intl-male')}; intl-other, off by default: Catalan ona (HTS) and Russian nsh (unit selection), 5% each, ` +
       `needing apt-get install -y ${intlPackages('intl-other')}; narrowband, off by default: 10% of the training utterances through 8 kHz sampling); ` +
       'or all (the default ones), or none, or all but some: -festival; add the opt-in ones by name: all,intl,narrowband', DEFAULT_AUGMENT.join(','))
-    .action(action(async (o: { utterances: number; out: string; seed: number; jobs: number; recipe: 'robust' | 'classic'; augment: string }, cmd: Command) => {
+    .option('--quiet', 'no start line or progress: the result, warnings and errors only', false)
+    .action(action(async (o: { utterances: number; out: string; seed: number; jobs: number; recipe: 'robust' | 'classic'; augment: string; quiet: boolean }, cmd: Command) => {
       if (o.recipe === 'classic' && cmd.getOptionValueSource('augment') === 'cli') throw new UsageError('--augment applies to --recipe robust only');
       const recipe = o.recipe === 'classic' ? CLASSIC_RECIPE : robustRecipe(parseAugment(o.augment));
       const outDir = resolve(process.cwd(), o.out);
@@ -54,6 +55,7 @@ export function registerDataSpeech(dataCommand: Command): void {
       const tty = process.stderr.isTTY;
       let lastLine = 0;
       const show = (p: SynthProgress, force = false): void => {
+        if (o.quiet) return;
         const now = performance.now();
         if (!force && now - lastLine < (tty ? 200 : 5000)) return;
         lastLine = now;
@@ -66,7 +68,7 @@ export function registerDataSpeech(dataCommand: Command): void {
           (rate > 0 ? `, ${rate.toFixed(1)} utt/s, eta ${eta.toFixed(0)} s` : '');
         process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
       };
-      process.stderr.write(`speech: ${o.utterances} utterances, seed ${o.seed}, recipe ${describeRecipe(recipe)}, into ${outDir}\n`);
+      if (!o.quiet) process.stderr.write(`speech: ${o.utterances} utterances, seed ${o.seed}, recipe ${describeRecipe(recipe)}, into ${outDir}\n`);
       const before = await readManifest(outDir).catch(() => undefined);
       if (before && before.requested > o.utterances)
         process.stderr.write(`speech: warning: ${outDir} holds a corpus of ${before.requested} utterances; its manifest will list only the first ${o.utterances} ` +
@@ -86,7 +88,7 @@ export function registerDataSpeech(dataCommand: Command): void {
           onProgress: (p) => show((lastP = p)),
         });
         if (lastP) show(lastP, true);
-        if (tty) process.stderr.write('\n');
+        if (tty && !o.quiet) process.stderr.write('\n');
         const count = (s: string): number => m.utterances.filter((u) => u.split === s).length;
         const speakers = (s: string): number => new Set(m.utterances.filter((u) => u.split === s).map((u) => u.speaker)).size;
         const secs = m.utterances.reduce((a, u) => a + u.seconds, 0);
@@ -96,7 +98,7 @@ export function registerDataSpeech(dataCommand: Command): void {
             `speech: manifest ${resolve(outDir, 'manifest.json')}\n`,
         );
       } catch (e) {
-        if (tty) process.stderr.write('\n');
+        if (tty && !o.quiet) process.stderr.write('\n');
         throw e; // the one error path: one line, exit 1
       } finally {
         process.off('SIGINT', onSig);
