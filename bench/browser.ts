@@ -40,7 +40,11 @@ interface PW {
 }
 
 export interface BrowserConfig { spec: ModelSpec; sparsity: number; batch: number; block: string }
-export interface BrowserMatrix { configs: BrowserConfig[]; threads: number[]; rounds: number; minMs: number }
+export interface BrowserMatrix {
+  configs: BrowserConfig[]; threads: number[]; rounds: number; minMs: number;
+  /** false: time ours only, no onnxruntime-web session in the page (ortUs NaN): its runs slow our 2-thread rows (bench/browser-threads-ab.ts). */
+  peer?: boolean;
+}
 
 const gru1024: ModelSpec = { name: 'GRU-1024×1', config: { cell: 'gru', inputSize: 64, hiddenSize: 1024, numLayers: 1, bidirectional: false, vocabSize: 90, outputSize: 90 } };
 
@@ -186,14 +190,14 @@ export async function benchBrowser(opts: { quick: boolean; log: (s: string) => v
         } finally {
           w.terminate();
         }
-      }, { threads, configs: jobs, rounds: mx.rounds, minMs: mx.minMs });
+      }, { threads, configs: jobs, rounds: mx.rounds, minMs: mx.minMs, peer: mx.peer ?? true });
       if (!reply.ok) throw new Error(`bench browser: the page failed: ${reply.error}${errors.length ? `\n${errors.join('\n')}` : ''}`);
       info = { browser: reply.userAgent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] ?? reply.userAgent, peer: `onnxruntime-web ${reply.ortVersion} (wasm EP)`, isolated: reply.isolated };
       for (const r of reply.results) {
         const m = meta.get(r.id)!, c = m.c.spec.config;
         const row: BrowserRow = {
           model: m.c.spec.name, cell: c.cell, hidden: c.hiddenSize, layers: c.numLayers, bidirectional: c.bidirectional, sparsity: m.c.sparsity, block: m.c.block,
-          batch: m.c.batch, threads, T: m.T, sparseUs: r.us.sparse, sparseStepUs: r.us.step ?? null, denseUs: r.us.dense, ortUs: r.us.ort, ortStepUs: r.us.ortStep ?? null,
+          batch: m.c.batch, threads, T: m.T, sparseUs: r.us.sparse, sparseStepUs: r.us.step ?? null, denseUs: r.us.dense, ortUs: r.us.ort ?? Number.NaN, ortStepUs: r.us.ortStep ?? null,
           sparseBytes: m.sparseBytes, denseBytes: m.denseBytes, diffDense: r.diffDense, diffOrt: r.diffOrt, diffNode: r.diffNode, diffOrtNode: r.diffOrtNode, engine: r.engine,
         };
         rows.push(row);

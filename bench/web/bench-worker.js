@@ -42,12 +42,15 @@ async function interleaved(timers, rounds, minMs) {
   return Object.fromEntries([...samples].map(([k, v]) => [k, median(v)]));
 }
 
-async function runJob({ threads, configs, rounds, minMs }) {
+// peer false: ours only, onnxruntime-web never loaded (bench/browser-threads-ab.ts: its runs slow our two threads).
+async function runJob({ threads, configs, rounds, minMs, peer = true }) {
   const rt = await import('/rt/sparse-rnn.js');
-  const ort = await import('/ort/ort.wasm.min.mjs');
-  ort.env.wasm.wasmPaths = new URL('/ort/', self.location.href).href;
-  ort.env.wasm.numThreads = threads;
-  ort.env.wasm.proxy = false;
+  const ort = peer ? await import('/ort/ort.wasm.min.mjs') : null;
+  if (ort) {
+    ort.env.wasm.wasmPaths = new URL('/ort/', self.location.href).href;
+    ort.env.wasm.numThreads = threads;
+    ort.env.wasm.proxy = false;
+  }
   const results = [];
   for (const c of configs) {
     const [sparse, dense, onnx] = await Promise.all([bytesOf(c.sparseUrl), bytesOf(c.denseUrl), bytesOf(c.onnxUrl)]);
@@ -56,7 +59,7 @@ async function runJob({ threads, configs, rounds, minMs }) {
     const dm = rt.SparseModel.load(dense, { kernels: engine.kernels });
     // force_spinning_stop as for onnxruntime-node (bench/ort.ts): its threads spin inside a run, not after it,
     // where they would hold a core while our samples run.
-    const sess = await ort.InferenceSession.create(onnx, {
+    const sess = ort && await ort.InferenceSession.create(onnx, {
       executionProviders: ['wasm'], graphOptimizationLevel: 'all', executionMode: 'sequential', extra: { session: { force_spinning_stop: '1' } },
     });
     const { T, B, config } = c;
@@ -64,40 +67,45 @@ async function runJob({ threads, configs, rounds, minMs }) {
     const ids = c.ids ? Int32Array.from(c.ids) : null;
     const x = c.x ? Float32Array.from(c.x) : null;
     const seq = ids ?? x;
-    const feeds = {
-      [ids ? 'ids' : 'x']: ids ? new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [T, B]) : new ort.Tensor('float32', x, [T, B, config.inputSize]),
-      h0: new ort.Tensor('float32', new Float32Array(L * B * config.hiddenSize), [L, B, config.hiddenSize]),
-    };
-    if (config.cell === 'lstm') feeds.c0 = new ort.Tensor('float32', new Float32Array(L * B * config.hiddenSize), [L, B, config.hiddenSize]);
+    const one = ids ? ids.subarray(0, B) : x.subarray(0, B * config.inputSize);
     const ys = sm.run(seq, { batch: B }).slice();
     const yd = dm.run(seq, { batch: B });
-    const yo = (await sess.run(feeds)).logits.data;
     const node = Float32Array.from(c.nodeY);
     const timers = [
       { name: 'sparse', steps: T, call: () => sm.run(seq, { batch: B }) },
       { name: 'dense', steps: T, call: () => dm.run(seq, { batch: B }) },
-      { name: 'ort', steps: T, call: () => sess.run(feeds) },
     ];
     if (!config.bidirectional) {
       const st = sm.createState(B);
-      const one = ids ? ids.subarray(0, B) : x.subarray(0, B * config.inputSize);
       timers.push({ name: 'step', steps: 1, call: () => sm.step(one, st) });
-      // ORT streaming: one timestep per session.run (zero state each call: the same work as a step).
-      const feeds1 = { ...feeds };
-      feeds1[ids ? 'ids' : 'x'] = ids
-        ? new ort.Tensor('int64', BigInt64Array.from(one, (v) => BigInt(v)), [1, B])
-        : new ort.Tensor('float32', one, [1, B, config.inputSize]);
-      timers.push({ name: 'ortStep', steps: 1, call: () => sess.run(feeds1) });
+    }
+    let yo = null;
+    if (sess) {
+      const feeds = {
+        [ids ? 'ids' : 'x']: ids ? new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [T, B]) : new ort.Tensor('float32', x, [T, B, config.inputSize]),
+        h0: new ort.Tensor('float32', new Float32Array(L * B * config.hiddenSize), [L, B, config.hiddenSize]),
+      };
+      if (config.cell === 'lstm') feeds.c0 = new ort.Tensor('float32', new Float32Array(L * B * config.hiddenSize), [L, B, config.hiddenSize]);
+      yo = (await sess.run(feeds)).logits.data;
+      timers.push({ name: 'ort', steps: T, call: () => sess.run(feeds) });
+      if (!config.bidirectional) {
+        // ORT streaming: one timestep per session.run (zero state each call: the same work as a step).
+        const feeds1 = { ...feeds };
+        feeds1[ids ? 'ids' : 'x'] = ids
+          ? new ort.Tensor('int64', BigInt64Array.from(one, (v) => BigInt(v)), [1, B])
+          : new ort.Tensor('float32', one, [1, B, config.inputSize]);
+        timers.push({ name: 'ortStep', steps: 1, call: () => sess.run(feeds1) });
+      }
     }
     const us = await interleaved(timers, rounds, minMs);
     results.push({
-      id: c.id, engine: engine.describe(), us,
-      diffDense: maxAbsDiff(ys, yd), diffOrt: maxAbsDiff(ys, yo), diffNode: maxAbsDiff(ys, node), diffOrtNode: maxAbsDiff(yo, node),
+      id: c.id, engine: engine.describe(), us, diffDense: maxAbsDiff(ys, yd), diffNode: maxAbsDiff(ys, node),
+      diffOrt: yo ? maxAbsDiff(ys, yo) : Number.NaN, diffOrtNode: yo ? maxAbsDiff(yo, node) : Number.NaN,
     });
-    await sess.release();
+    await sess?.release();
     await engine.close();
   }
-  return { results, isolated: self.crossOriginIsolated, ortVersion: ort.env.versions?.web ?? ort.env.versions?.common ?? '', userAgent: navigator.userAgent };
+  return { results, isolated: self.crossOriginIsolated, ortVersion: ort ? ort.env.versions?.web ?? ort.env.versions?.common ?? '' : '', userAgent: navigator.userAgent };
 }
 
 self.onmessage = (ev) => {
