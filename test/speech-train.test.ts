@@ -3,7 +3,7 @@
 // through the dense checkpoint and the sparse .srnn runtime, the CLI, and (when flite, espeak-ng
 // and sox are installed) a smoke run of the whole pipeline on a few synthesized utterances.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -324,15 +324,23 @@ test('transcribe: a .ckpt on the dense model and its .srnn export on the sparse 
   }
 });
 
+// ---------------------------------------------------------------------------------------------
+// The whole pipeline on real synthesized speech (optional).
 
-test('data speech --quiet prints only the result line; without it, the start line too (needs flite, espeak-ng, sox)', async (t) => {
+/** Skips `t` (and returns false) where flite, espeak-ng or sox is missing. */
+async function synthesizersOr(t: TestContext): Promise<boolean> {
   const { checkSynthesizers } = await import('../src/data/speech/synth.js');
   try {
     await checkSynthesizers(true);
+    return true;
   } catch (e) {
     t.skip(`speech synthesizers not installed (${(e as Error).message.split('.')[0]})`);
-    return;
+    return false;
   }
+}
+
+test('data speech --quiet prints only the result line; without it, the start line too (needs flite, espeak-ng, sox)', async (t) => {
+  if (!(await synthesizersOr(t))) return;
   const dir = tmp();
   try {
     const args = ['data', 'speech', '--utterances', '4', '--augment', 'none', '--jobs', '1'];
@@ -347,17 +355,9 @@ test('data speech --quiet prints only the result line; without it, the start lin
   }
 });
 
-// ---------------------------------------------------------------------------------------------
-// The whole pipeline on real synthesized speech (optional).
-
 test('smoke: synthesize ~20 utterances, train one short epoch from the CLI, transcribe (needs flite, espeak-ng, sox)', async (t) => {
-  const { checkSynthesizers, synthesizeCorpus, robustRecipe } = await import('../src/data/speech/synth.js');
-  try {
-    await checkSynthesizers(true);
-  } catch (e) {
-    t.skip(`speech synthesizers not installed (${(e as Error).message.split('.')[0]})`);
-    return;
-  }
+  if (!(await synthesizersOr(t))) return;
+  const { synthesizeCorpus, robustRecipe } = await import('../src/data/speech/synth.js');
   const dir = tmp();
   try {
     const corpus = join(dir, 'speech');
