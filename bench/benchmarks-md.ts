@@ -32,7 +32,7 @@ const parts = [
   'The models people deploy, whole, in Node and in Chromium, against the dense runtime they would otherwise use on the same weights ' +
     '(bench/model.ts, bench/browser.ts), on the 2-core VM with no other job running. **Noise:** the VM is shared with other ' +
     'tenants and moves absolute times by up to ±30% between runs (more on the smallest models), and single rows can flip; within a row the ' +
-    'runtimes were timed interleaved, sample by sample, so the ratios are more trustworthy than the absolute times.',
+    'runtimes were timed interleaved, sample by sample (in Chromium: ours, then onnxruntime-web, each interleaved among its own timers), so the ratios are more trustworthy than the absolute times.',
   '',
   `### Node: ${stamp(model)}`,
   '',

@@ -42,8 +42,12 @@ interface PW {
 export interface BrowserConfig { spec: ModelSpec; sparsity: number; batch: number; block: string }
 export interface BrowserMatrix {
   configs: BrowserConfig[]; threads: number[]; rounds: number; minMs: number;
-  /** false: time ours only, no onnxruntime-web session in the page (ortUs NaN): its runs slow our 2-thread rows (bench/browser-threads-ab.ts). */
-  peer?: boolean;
+  /**
+   * How onnxruntime-web is timed: 'after' ours (default; each runtime's samples interleaved among themselves),
+   * 'interleaved' with ours sample by sample (its runs then slow our two-thread rows: bench/browser-threads-ab.ts),
+   * or 'none' (never loaded; ortUs NaN).
+   */
+  peer?: 'after' | 'interleaved' | 'none';
 }
 
 const gru1024: ModelSpec = { name: 'GRU-1024×1', config: { cell: 'gru', inputSize: 64, hiddenSize: 1024, numLayers: 1, bidirectional: false, vocabSize: 90, outputSize: 90 } };
@@ -190,7 +194,7 @@ export async function benchBrowser(opts: { quick: boolean; log: (s: string) => v
         } finally {
           w.terminate();
         }
-      }, { threads, configs: jobs, rounds: mx.rounds, minMs: mx.minMs, peer: mx.peer ?? true });
+      }, { threads, configs: jobs, rounds: mx.rounds, minMs: mx.minMs, peer: mx.peer ?? 'after' });
       if (!reply.ok) throw new Error(`bench browser: the page failed: ${reply.error}${errors.length ? `\n${errors.join('\n')}` : ''}`);
       info = { browser: reply.userAgent.match(/(Headless)?Chrome\/[\d.]+/)?.[0] ?? reply.userAgent, peer: `onnxruntime-web ${reply.ortVersion} (wasm EP)`, isolated: reply.isolated };
       for (const r of reply.results) {
@@ -226,7 +230,8 @@ export function browserMarkdown(r: BrowserBench): string {
       `Ours: the runtime bundle dist/web/sparse-rnn.js (kernels auto) on the sparse .srnn and on the same weights stored dense; peer: ${r.peer}, ` +
       'env.wasm.numThreads = threads, the ONNX model of our exporter on the same weights, files served from node_modules. ' +
       'Models and timing as in the Node table: µs per timestep = one call over T timesteps ÷ T, median of ' +
-      `${r.rounds} interleaved samples; streaming: one timestep per call (ours step(), ORT session.run). ${r.bytesDefinition} max|Δ| (in the page, before timing): ours sparse vs onnxruntime-web, and vs Node's sparse output.`,
+      `${r.rounds} samples; ours' timers interleaved among themselves, then onnxruntime-web's, in the same worker (interleaved with ours, its runs ` +
+      `slowed our two-thread rows: node dist/bench/browser-threads-ab.js); streaming: one timestep per call (ours step(), ORT session.run). ${r.bytesDefinition} max|Δ| (in the page, before timing): ours sparse vs onnxruntime-web, and vs Node's sparse output.`,
     '',
     ...['GRU-1024×1', SPEECH_GRU.name, SPEECH_BIRNN.name].flatMap((name) => [...new Set(r.rows.map((x) => x.block))].map((block) => [name, block])).flatMap(([name, block]) => {
       const h = r.rows.find((x) => x.model === name && x.sparsity === 0.9 && x.batch === 1 && x.threads === 1 && x.block === block);

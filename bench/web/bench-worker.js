@@ -42,10 +42,12 @@ async function interleaved(timers, rounds, minMs) {
   return Object.fromEntries([...samples].map(([k, v]) => [k, median(v)]));
 }
 
-// peer false: ours only, onnxruntime-web never loaded (bench/browser-threads-ab.ts: its runs slow our two threads).
-async function runJob({ threads, configs, rounds, minMs, peer = true }) {
+// peer: 'after' (default) times onnxruntime-web after ours, each runtime's timers interleaved among themselves;
+// 'interleaved' mixes its samples with ours, which slows our two-thread rows (bench/browser-threads-ab.ts);
+// 'none' never loads it.
+async function runJob({ threads, configs, rounds, minMs, peer = 'after' }) {
   const rt = await import('/rt/sparse-rnn.js');
-  const ort = peer ? await import('/ort/ort.wasm.min.mjs') : null;
+  const ort = peer !== 'none' ? await import('/ort/ort.wasm.min.mjs') : null;
   if (ort) {
     ort.env.wasm.wasmPaths = new URL('/ort/', self.location.href).href;
     ort.env.wasm.numThreads = threads;
@@ -97,7 +99,9 @@ async function runJob({ threads, configs, rounds, minMs, peer = true }) {
         timers.push({ name: 'ortStep', steps: 1, call: () => sess.run(feeds1) });
       }
     }
-    const us = await interleaved(timers, rounds, minMs);
+    const ours = timers.filter((t) => !t.name.startsWith('ort')), theirs = timers.filter((t) => t.name.startsWith('ort'));
+    const us = peer === 'interleaved' || theirs.length === 0 ? await interleaved(timers, rounds, minMs)
+      : { ...(await interleaved(ours, rounds, minMs)), ...(await interleaved(theirs, rounds, minMs)) };
     results.push({
       id: c.id, engine: engine.describe(), us, diffDense: maxAbsDiff(ys, yd), diffNode: maxAbsDiff(ys, node),
       diffOrt: yo ? maxAbsDiff(ys, yo) : Number.NaN, diffOrtNode: yo ? maxAbsDiff(yo, node) : Number.NaN,
