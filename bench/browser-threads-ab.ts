@@ -9,9 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { benchBrowser, browserSkipReason, type BrowserConfig, type BrowserRow } from './browser.js';
-import { SPEECH_GRU, type ModelSpec } from './model.js';
+import { SPEECH_GRU, charGru } from './model.js';
 
-const gru1024: ModelSpec = { name: 'GRU-1024×1', config: { cell: 'gru', inputSize: 64, hiddenSize: 1024, numLayers: 1, bidirectional: false, vocabSize: 90, outputSize: 90 } };
+const gru1024 = charGru(1024, 1);
 const configs: BrowserConfig[] = [
   { spec: gru1024, sparsity: 0.9, batch: 1, block: 'unstructured' },
   { spec: gru1024, sparsity: 0.9, batch: 8, block: 'unstructured' },

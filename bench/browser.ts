@@ -22,7 +22,7 @@ import { SparseModel } from '../src/sparse/runtime.js';
 import { exportOnnx } from '../src/io/onnx.js';
 import { ensureWebBuilt } from '../src/cli/commands/serve.js';
 import type { ModelConfig } from '../src/nn/config.js';
-import { BYTES_DEFINITION, SPEECH_BIRNN, SPEECH_GRU, exportSparse, modelInputs, randomPrunedWeights, timestepsFor, weightBytesPerStep, type ModelSpec } from './model.js';
+import { BYTES_DEFINITION, SPEECH_BIRNN, SPEECH_GRU, charGru, exportSparse, modelInputs, randomPrunedWeights, timestepsFor, weightBytesPerStep, type ModelSpec } from './model.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const ORT_DIR = join(root, 'node_modules/onnxruntime-web/dist');
@@ -50,7 +50,7 @@ export interface BrowserMatrix {
   peer?: 'after' | 'interleaved' | 'none';
 }
 
-const gru1024: ModelSpec = { name: 'GRU-1024×1', config: { cell: 'gru', inputSize: 64, hiddenSize: 1024, numLayers: 1, bidirectional: false, vocabSize: 90, outputSize: 90 } };
+const gru1024 = charGru(1024, 1);
 
 export function browserMatrix(quick: boolean): BrowserMatrix {
   const threads = availableParallelism() > 1 ? [1, 2] : [1];

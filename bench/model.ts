@@ -43,7 +43,8 @@ export interface ModelSpec {
 }
 
 const CHAR = { vocabSize: 90, inputSize: 64, outputSize: 90, bidirectional: false } as const;
-const gru = (h: number, l: number): ModelSpec => ({ name: `GRU-${h}×${l}`, config: { cell: 'gru', hiddenSize: h, numLayers: l, ...CHAR } });
+/** A character model's GRU-h×l (the char-LM's vocabulary and embedding). */
+export const charGru = (h: number, l: number): ModelSpec => ({ name: `GRU-${h}×${l}`, config: { cell: 'gru', hiddenSize: h, numLayers: l, ...CHAR } });
 /** The README's speech default: 40 log-mel bands stacked 3 → 120 features, forward GRU 2×256, CTC over 29. */
 export const SPEECH_GRU: ModelSpec = {
   name: 'speech GRU-256×2', config: { cell: 'gru', inputSize: 120, hiddenSize: 256, numLayers: 2, bidirectional: false, outputSize: 29 },
@@ -72,13 +73,13 @@ export function modelMatrix(quick: boolean): Matrix {
   const threads = cores > 1 ? [1, 2] : [1];
   if (quick) {
     return {
-      models: [gru(256, 1), { name: 'LSTM-128×1', config: { cell: 'lstm', hiddenSize: 128, numLayers: 1, ...CHAR } }, SPEECH_GRU,
+      models: [charGru(256, 1), { name: 'LSTM-128×1', config: { cell: 'lstm', hiddenSize: 128, numLayers: 1, ...CHAR } }, SPEECH_GRU,
         { ...SPEECH_BIRNN, name: 'speech biRNN-64×1', config: { ...SPEECH_BIRNN.config, hiddenSize: 64, numLayers: 1 } }],
       sparsities: [0.9], batches: [1, 8], threads: [1], blocks: ['unstructured', '1x4'], blockModels: ['GRU-256×1'], rounds: 2, minMs: 2, budgetMs: 1000,
     };
   }
   return {
-    models: [gru(512, 1), gru(512, 2), gru(1024, 1), gru(1024, 2), gru(1536, 1), gru(1536, 2), gru(2560, 1), gru(2560, 2),
+    models: [charGru(512, 1), charGru(512, 2), charGru(1024, 1), charGru(1024, 2), charGru(1536, 1), charGru(1536, 2), charGru(2560, 1), charGru(2560, 2),
       { name: 'LSTM-1024×1', config: { cell: 'lstm', hiddenSize: 1024, numLayers: 1, ...CHAR } }, SPEECH_GRU, SPEECH_BIRNN],
     sparsities: [0.8, 0.9, 0.95], batches: [1, 8], threads, blocks: ['unstructured', '1x4', '4x4', '4x1', '1x2'],
     blockModels: ['GRU-1024×1', 'GRU-1024×2', 'LSTM-1024×1', SPEECH_GRU.name], rounds: 7, minMs: 20, budgetMs: 2500,

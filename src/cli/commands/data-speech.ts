@@ -53,6 +53,7 @@ export function registerDataSpeech(dataCommand: Command): void {
       if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new UsageError(`-o ${o.out}: exists and is not a directory (the corpus is a directory of WAVs and manifest.json)`);
       const t0 = performance.now();
       const tty = process.stderr.isTTY;
+      const redrawn = tty && !o.quiet; // the progress line is redrawn in place: end it with a newline
       let lastLine = 0;
       const show = (p: SynthProgress, force = false): void => {
         if (o.quiet) return;
@@ -88,7 +89,7 @@ export function registerDataSpeech(dataCommand: Command): void {
           onProgress: (p) => show((lastP = p)),
         });
         if (lastP) show(lastP, true);
-        if (tty && !o.quiet) process.stderr.write('\n');
+        if (redrawn) process.stderr.write('\n');
         const count = (s: string): number => m.utterances.filter((u) => u.split === s).length;
         const speakers = (s: string): number => new Set(m.utterances.filter((u) => u.split === s).map((u) => u.speaker)).size;
         const secs = m.utterances.reduce((a, u) => a + u.seconds, 0);
@@ -98,7 +99,7 @@ export function registerDataSpeech(dataCommand: Command): void {
             `speech: manifest ${resolve(outDir, 'manifest.json')}\n`,
         );
       } catch (e) {
-        if (tty && !o.quiet) process.stderr.write('\n');
+        if (redrawn) process.stderr.write('\n');
         throw e; // the one error path: one line, exit 1
       } finally {
         process.off('SIGINT', onSig);
