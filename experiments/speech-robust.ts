@@ -8,6 +8,8 @@
 //       With --lexicon, every split is also decoded within those words (`transcribe --lexicon`: prefix
 //       beam search, width 16) into `evalsLexicon`. --splits S1,S2 scores only those splits; with
 //       --merge they are added to the existing -o summary (of the same checkpoint), the rest kept.
+//       --as valid-gnuspeech stores the one split of --splits under that name: the GnuSpeech validation set
+//       of experiments/gnuspeech-valid.ts (`--corpus data/gnuspeech-valid --splits valid --as valid-gnuspeech`).
 //   node dist/experiments/speech-robust.js errors CKPT[,CKPT…] --corpus DIR --split SPLIT [--lexicon WORDS.txt] [--top N]
 //       the word errors of one split, pooled over the checkpoints (e.g. a recipe's seeds): per voice WER
 //       with substitutions, deletions and insertions, and the N most frequent edits ("four→five").
@@ -47,7 +49,8 @@ import { effectText, relativeEffect, stats, statsText, verdict, VERDICT_RULE } f
 const CLASSIC_UNSEEN_FLITE = ['flite/rms', 'flite/slt'];
 type Score = { cer: number; wer: number; utterances: number };
 type SplitScore = Score & { bySpeaker?: Record<string, Score> };
-type Column = CorpusSplit | 'test-synth-rms-slt';
+/** valid-gnuspeech: a GnuSpeech corpus's valid split (experiments/gnuspeech-valid.ts), scored with eval --as. */
+type Column = CorpusSplit | 'test-synth-rms-slt' | 'valid-gnuspeech';
 
 /** A training run's kernel variant and threads, as its report records them. */
 type KernelsUsed = { variant: string; threads: number };
@@ -120,11 +123,13 @@ async function evalCommand(args: string[]): Promise<void> {
   const opt = optOf(args);
   const ckpt = args[0];
   const corpus = opt('--corpus'), label = opt('--label'), command = opt('--command') ?? '', out = opt('-o');
-  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] [--lexicon WORDS.txt] [--splits S1,S2 [--merge]] -o FILE.json');
+  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] [--lexicon WORDS.txt] [--splits S1,S2 [--merge]] [--as valid-gnuspeech] -o FILE.json');
   const all = ['valid', 'test', ...EVAL_SPLITS] as CorpusSplit[];
   const only = opt('--splits')?.split(',') as CorpusSplit[] | undefined;
   for (const s of only ?? []) if (!all.includes(s)) throw new Error(`--splits: unknown split "${s}" (expected some of ${all.join(', ')})`);
   const merge = args.includes('--merge');
+  const as = opt('--as') as Column | undefined;
+  if (as !== undefined && (as !== 'valid-gnuspeech' || only?.length !== 1)) throw new Error('--as valid-gnuspeech stores the one split of --splits under that name (e.g. --splits valid --as valid-gnuspeech)');
   if (merge && !only) throw new Error('--merge adds the --splits to an existing summary: give --splits');
   const base = merge ? JSON.parse(await readFile(out, 'utf8')) as RobustSummary : undefined;
   if (base && base.checkpoint !== ckpt) throw new Error(`${out} scores ${base.checkpoint}, not ${ckpt}: --merge adds splits of the same checkpoint`);
@@ -145,21 +150,23 @@ async function evalCommand(args: string[]): Promise<void> {
         const refs = idx.map((i) => e.refs[i]), hyps = idx.map((i) => e.hyps[i]);
         bySpeaker[sp] = { cer: cerCounts(refs, hyps).rate, wer: werCounts(refs, hyps).rate, utterances: idx.length };
       }
-      into[s] = { cer: e.cer, wer: e.wer, utterances: e.utterances, bySpeaker };
-      if (s === 'test-synth') {
+      into[as ?? s] = { cer: e.cer, wer: e.wer, utterances: e.utterances, bySpeaker };
+      if (s === 'test-synth' && !as) {
         // The flite voices the classic corpus never trained on (its train had kal16, kal, awb): the one
         // held-out-synthesizer number that is fair to a classic-trained model too.
         const idx = split.utterances.flatMap((u, i) => (CLASSIC_UNSEEN_FLITE.includes(u.speaker) ? [i] : []));
         const refs = idx.map((i) => e.refs[i]), hyps = idx.map((i) => e.hyps[i]);
         into['test-synth-rms-slt'] = { cer: cerCounts(refs, hyps).rate, wer: werCounts(refs, hyps).rate, utterances: idx.length };
       }
-      process.stderr.write(`${label}: ${s}${tag} CER ${(100 * e.cer).toFixed(2)}% WER ${(100 * e.wer).toFixed(2)}% (${e.utterances})\n`);
+      process.stderr.write(`${label}: ${as ?? s}${tag} CER ${(100 * e.cer).toFixed(2)}% WER ${(100 * e.wer).toFixed(2)}% (${e.utterances})\n`);
     };
     score(evals, {}, '');
     if (lexicon) score(evalsLexicon, { lexicon: lexicon.constraint }, ' (lexicon)');
   }
   const summary: RobustSummary = {
-    ...base, label, command: base && !opt('--command') ? base.command : command, checkpoint: ckpt, corpus, corpusRecipe: describeRecipe(recipeOf(manifest)),
+    // --as scores another corpus than the summary's own: the summary keeps naming its own.
+    ...base, label, command: base && !opt('--command') ? base.command : command, checkpoint: ckpt,
+    corpus: as && base ? base.corpus : corpus, corpusRecipe: as && base ? base.corpusRecipe : describeRecipe(recipeOf(manifest)),
     parameters: { total: model.parameterCount(), nonZero: model.nonZeroCount() }, evals,
     ...(lexicon || base?.evalsLexicon ? { evalsLexicon, lexicon: lexicon ? { words: lexicon.words, beam: LEXICON_BEAM } : base!.lexicon } : {}),
     ...(opt('--note') ? { note: opt('--note') } : {}),
@@ -219,9 +226,10 @@ async function errorsCommand(args: string[]): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-const label = (s: Column): string => (s === 'test-synth-rms-slt' ? 'flite rms + slt only' : SPLIT_LABELS[s as Exclude<Column, 'test-synth-rms-slt' | 'babble'>]);
+const label = (s: Column): string => (s === 'test-synth-rms-slt' ? 'flite rms + slt only' : s === 'valid-gnuspeech' ? 'unseen method: GnuSpeech (validation texts)'
+  : SPLIT_LABELS[s as Exclude<Column, 'test-synth-rms-slt' | 'valid-gnuspeech' | 'babble'>]);
 const columns = (...splits: Column[]): [Column, string][] => splits.map((s) => [s, label(s)]);
-const COLUMNS = columns('valid', 'test', 'test-synth', 'test-synth-rms-slt', 'test-babble10', 'test-pink10').map(([s, n]): [Column, string] => [s, s === 'test' ? 'test (held-out voices)' : n]);
+const COLUMNS = columns('valid', 'valid-gnuspeech', 'test', 'test-synth', 'test-synth-rms-slt', 'test-babble10', 'test-pink10').map(([s, n]): [Column, string] => [s, s === 'test' ? 'test (held-out voices)' : n]);
 /** The screening table's columns: validation (clean and in noise) first; choices are made on these. */
 const SCREEN_COLUMNS = columns('valid', 'valid-babble10', 'valid-pink10', 'valid-synth', 'test', 'test-synth', 'test-babble10', 'test-pink10');
 
@@ -236,7 +244,8 @@ export function ruleScore(r: RobustSummary): number | undefined {
 
 /** Markdown table: CER / WER (%) per evaluation split; with `rule`, the screening rule's mean first. */
 export function summaryTable(rows: readonly RobustSummary[], columns = COLUMNS, rule = false): string {
-  const COLUMNS = columns;
+  // The GnuSpeech set only where some row was scored on it (few summaries are).
+  const COLUMNS = columns.filter(([s]) => s !== 'valid-gnuspeech' || rows.some((r) => r.evals[s]));
   const f = (x: number | undefined): string => (x === undefined ? '—' : (100 * x).toFixed(1));
   const head = `| run |${rule ? ' mean valid CER (4 conditions) |' : ''} ${COLUMNS.map(([, n]) => `${n} CER / WER`).join(' | ')} | non-zero params | command |`;
   const sep = `|${' --- |'.repeat(COLUMNS.length + 3 + (rule ? 1 : 0))}`;

@@ -27,7 +27,7 @@ import { paramSpecs } from '../src/nn/config.js';
 import type { PruneRecipe } from '../src/prune/index.js';
 import { svgLinePlot, type PlotSeries } from '../src/prune/report.js';
 import { VOCAB_SIZE } from '../src/data/speech/dataset.js';
-import { describeRecipe, EVAL_SPLITS, robustRecipe, SPLIT_LABELS, synthesizeCorpus, type CorpusRecipe, type Split } from '../src/data/speech/synth.js';
+import { describeRecipe, EVAL_SPLITS, robustRecipe, SPLIT_LABELS, synthesizeCorpus, type AugmentName, type CorpusRecipe, type Split } from '../src/data/speech/synth.js';
 import {
   featureWidth, loadSpeechCorpus, resolveFeatureSettings,
   type SpeechEpochEvent, type SpeechFeatureSettings, type SpeechRunOptions, type SpeechSplits,
@@ -52,6 +52,12 @@ import {
   SEED_TABLE_HEAD, VERDICT_NOTE, claimRows, effectClaim, figure2aReading, gatherRows, paramsScatter, rowStats, seedTableRows,
   type Claim, type RowRuns,
 } from './seeds.js';
+
+/**
+ * The augmentations of reproduce's speech corpus: `data speech`'s default until 2026-12-05, when intl and
+ * narrowband joined it. Kept, so that `reproduce --task speech` makes the corpus its committed results used.
+ */
+export const REPRODUCE_AUGMENT: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival'];
 
 /** The first seed's run of every row, keyed by the row id. */
 export function speechFirstSeed(plan: SpeechPlan, R: ReadonlyMap<string, SpeechRunOutcome>): Map<string, SpeechRunOutcome> {
@@ -278,10 +284,10 @@ export function speechPlan(mode: 'quick' | 'full', o: SpeechPlanOverrides = {}):
   const nSeeds = (r: SpeechRunSpec): number => o.seeds ?? (full && r.claim ? CLAIM_SEEDS : 1);
   return {
     mode,
-    // 5000: the README's `data speech` corpus, so that the dense baselines no longer fit their training split (issue #15).
+    // 5000: the size of the README's `data speech` corpus, so that the dense baselines no longer fit their training split (issue #15).
     utterances: o.utterances ?? (full ? 5000 : 600),
     dataSeed: 1,
-    recipe: o.recipe ?? robustRecipe(),
+    recipe: o.recipe ?? robustRecipe(REPRODUCE_AUGMENT),
     features,
     layers,
     families,

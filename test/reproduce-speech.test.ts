@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Rng } from '../src/util/rng.js';
 import { encodeText, type SpeechSplit, type SpeechUtterance } from '../src/data/speech/dataset.js';
-import { CLASSIC_RECIPE } from '../src/data/speech/synth.js';
+import { CLASSIC_RECIPE, DEFAULT_AUGMENT, robustRecipe } from '../src/data/speech/synth.js';
 import { RNNModel } from '../src/nn/model.js';
 import { Heap } from '../src/kernels/heap.js';
 import { createKernels } from '../src/kernels/index.js';
@@ -107,6 +107,9 @@ test('speech plan: both families, sizes, ≤ 25% big models, dense small solved 
   assert.equal(full.utterances, 5000);
   assert.equal(full.recipe.name, 'robust');
   assert.equal(full.recipe.heldOutSynth, 'flite');
+  // The corpus of its committed results: data speech's default before intl and narrowband joined it.
+  assert.deepEqual(full.recipe, robustRecipe(DEFAULT_AUGMENT.filter((a) => a !== 'intl' && a !== 'narrowband')));
+  assert.notDeepEqual(full.recipe, robustRecipe());
   assert.equal(speechPlan('full', { recipe: CLASSIC_RECIPE }).recipe.name, 'classic');
   // Parameter formula = the model's own count.
   const m = new RNNModel({ cell: 'rnn_clipped', inputSize: 120, hiddenSize: 24, numLayers: 2, bidirectional: true, outputSize: 29 }, createKernels(new Heap(), 'ts'));

@@ -23,17 +23,19 @@ import { parseSpecAugment } from '../src/cli/commands/train.js';
 import { parseAugment } from '../src/cli/commands/data-speech.js';
 
 const strip = (us: Utterance[], split: string): Utterance[] => us.filter((u) => u.split === split);
+/** data speech's default augmentations before intl and narrowband joined them: the plan tests below look at each part alone. */
+const BASE = DEFAULT_AUGMENT.filter((x) => x !== 'intl' && x !== 'narrowband');
 
 test('robust plan: deterministic per seed, prefix-stable, augmentation settings recorded per utterance', () => {
-  const a = planUtterances(600, 5, robustRecipe());
-  assert.deepEqual(planUtterances(600, 5, robustRecipe()), a);
-  const b = planUtterances(600, 6, robustRecipe());
+  const a = planUtterances(600, 5, robustRecipe(BASE));
+  assert.deepEqual(planUtterances(600, 5, robustRecipe(BASE)), a);
+  const b = planUtterances(600, 6, robustRecipe(BASE));
   assert.notDeepEqual(strip(b, 'train').slice(0, 20), strip(a, 'train').slice(0, 20), 'another seed, another corpus');
-  const small = planUtterances(300, 5, robustRecipe());
+  const small = planUtterances(300, 5, robustRecipe(BASE));
   const own = (us: Utterance[]): Utterance[] => us.filter((u) => u.split !== 'babble' && u.split !== 'valid-synth' && !u.source);
   assert.deepEqual(own(small), own(a).slice(0, 300));
   // Without 'festival' in training, festival's voice forms 'valid-synth', which grows with n and keeps its first utterances.
-  const noFest = robustRecipe(DEFAULT_AUGMENT.filter((x) => x !== 'festival'));
+  const noFest = robustRecipe(BASE.filter((x) => x !== 'festival'));
   assert.equal(strip(a, 'valid-synth').length, 0, 'festival is trained on by default: no unseen validation synthesizer');
   assert.equal(strip(planUtterances(600, 5, noFest), 'valid-synth').length, 48);
   assert.deepEqual(strip(planUtterances(300, 5, noFest), 'valid-synth'), strip(planUtterances(600, 5, noFest), 'valid-synth').slice(0, 24));
@@ -76,7 +78,7 @@ test('robust plan: flite is held out (never in train/valid/test), voices split b
   assert.deepEqual(by('test-synth'), new Set(FLITE_VOICES.map((v) => `flite/${v}`)));
   // festival's voice is none of flite's speakers. Without 'festival' in training it is the validation
   // synthesizer: festival only there, in no other split.
-  const b = planUtterances(2000, 1, robustRecipe(DEFAULT_AUGMENT.filter((x) => x !== 'festival')));
+  const b = planUtterances(2000, 1, robustRecipe(BASE.filter((x) => x !== 'festival')));
   const vs = strip(b, 'valid-synth');
   assert.ok(vs.length === 160 && vs.every((u) => u.synth === 'festival' && u.source === undefined && u.noise === undefined));
   assert.ok(b.every((u) => (u.split === 'valid-synth') === (u.synth === 'festival')));
@@ -220,8 +222,8 @@ function haveSynthesizers(): boolean {
 }
 
 test('narrowband plan: 10% of the training utterances, never an evaluation one, every other draw unchanged', () => {
-  const plain = planUtterances(3000, 4, robustRecipe());
-  const narrow = planUtterances(3000, 4, robustRecipe([...DEFAULT_AUGMENT, 'narrowband']));
+  const plain = planUtterances(3000, 4, robustRecipe(BASE));
+  const narrow = planUtterances(3000, 4, robustRecipe([...BASE, 'narrowband']));
   assert.equal(narrow.length, plain.length);
   for (let i = 0; i < plain.length; i++) {
     const { narrowband, ...rest } = narrow[i];
@@ -342,16 +344,19 @@ test('training: SpecAugment and VTLP are seeded (same seed, same weights; off, o
 test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in ones (intl groups, narrowband) only by name', () => {
   assert.deepEqual(parseAugment('speed,noise'), ['speed', 'noise']);
   assert.deepEqual(parseAugment('all'), [...DEFAULT_AUGMENT]);
-  for (const g of ['intl', 'intl-male', 'intl-other', 'narrowband'] as const) assert.ok(!DEFAULT_AUGMENT.includes(g) && AUGMENTS.includes(g), g);
+  for (const g of ['intl-male', 'intl-other'] as const) assert.ok(!DEFAULT_AUGMENT.includes(g) && AUGMENTS.includes(g), g);
+  assert.deepEqual(DEFAULT_AUGMENT, [...BASE, 'intl', 'narrowband'], 'intl and narrowband on by default since 2026-12-05');
+  assert.deepEqual(parseAugment('all,-intl,-narrowband'), BASE, 'the earlier default');
+  assert.deepEqual(parseAugment('-intl,-narrowband'), BASE);
   assert.deepEqual(parseAugment('none'), []);
   assert.deepEqual(parseAugment('-festival'), DEFAULT_AUGMENT.filter((a) => a !== 'festival'));
   assert.deepEqual(parseAugment('all,-festival,-pauses'), DEFAULT_AUGMENT.filter((a) => a !== 'festival' && a !== 'pauses'));
-  assert.deepEqual(parseAugment('all,intl'), [...DEFAULT_AUGMENT, 'intl']);
+  assert.deepEqual(parseAugment('all,intl'), [...DEFAULT_AUGMENT], 'intl is a default one');
   assert.deepEqual(parseAugment('all,intl,intl-male,intl-other,narrowband'), [...AUGMENTS]);
-  assert.deepEqual(parseAugment('all,narrowband,intl'), [...DEFAULT_AUGMENT, 'intl', 'narrowband']);
-  assert.deepEqual(parseAugment('all,intl-other'), [...DEFAULT_AUGMENT, 'intl-other']);
-  assert.deepEqual(parseAugment('-festival,intl-male'), [...DEFAULT_AUGMENT.filter((a) => a !== 'festival'), 'intl-male']);
-  assert.deepEqual(parseAugment('-festival,intl'), [...DEFAULT_AUGMENT.filter((a) => a !== 'festival'), 'intl']);
+  assert.deepEqual(parseAugment('all,narrowband,intl'), [...DEFAULT_AUGMENT]);
+  assert.deepEqual(parseAugment('all,intl-other'), AUGMENTS.filter((a) => DEFAULT_AUGMENT.includes(a) || a === 'intl-other'));
+  assert.deepEqual(parseAugment('-festival,intl-male'), AUGMENTS.filter((a) => (DEFAULT_AUGMENT.includes(a) && a !== 'festival') || a === 'intl-male'));
+  assert.throws(() => parseAugment('-festival,intl'), /either the augmentations to use \(intl\) or the ones to leave out of all \(-festival\)/, 'intl is a default one: -festival keeps it');
   assert.deepEqual(parseAugment('intl'), ['intl']);
   assert.throws(() => parseAugment('speed,-pitch'), /either the augmentations to use \(speed\) or the ones to leave out of all \(-pitch\)/);
   assert.throws(() => parseAugment('-echo'), /unknown augmentation "echo"/);
@@ -380,16 +385,16 @@ test("intl groups: every digit word in each voice's own phones (or a spelling); 
   assert.equal(intlPhones('ona', 'one two'), '"uan tu"');
   assert.throws(() => intlPhones('lp', 'one ten'), /intl voice lp: no phones for the word "ten"/);
   assert.throws(() => intlPhones('kal', 'one'), /unknown intl voice "kal"/);
-  const n = 4000, base = planUtterances(n, 3, robustRecipe());
+  const n = 4000, base = planUtterances(n, 3, robustRecipe(BASE));
   const female = Object.keys(INTL_VOICES).filter((v) => INTL_VOICES[v].augment === 'intl');
   const male = Object.keys(INTL_VOICES).filter((v) => INTL_VOICES[v].augment === 'intl-male');
   const others = Object.keys(INTL_VOICES).filter((v) => INTL_VOICES[v].augment === 'intl-other');
   assert.deepEqual([female, male, others], [['lp', 'lj', 'dita'], ['pc', 'mv', 'machac'], ['ona', 'nsh']]);
-  const withIntl = planUtterances(n, 3, robustRecipe([...DEFAULT_AUGMENT, 'intl']));
+  const withIntl = planUtterances(n, 3, robustRecipe([...BASE, 'intl']));
   // Each group takes its own utterances: adding intl-male or intl-other leaves intl's (and everything else) as they were.
   const groups = [[['intl'], female, base], [['intl-male'], male, base], [['intl-other'], others, base], [['intl', 'intl-male'], [...female, ...male], withIntl], [['intl', 'intl-other'], [...female, ...others], withIntl]] as const;
   for (const [augment, names, other] of groups) {
-    const plan = planUtterances(n, 3, robustRecipe([...DEFAULT_AUGMENT, ...augment]));
+    const plan = planUtterances(n, 3, robustRecipe([...BASE, ...augment]));
     const train = plan.filter((u) => u.split === 'train');
     for (const v of names) {
       const share = train.filter((u) => u.voice === `festival/${v}`).length / train.length;
@@ -404,9 +409,9 @@ test("intl groups: every digit word in each voice's own phones (or a spelling); 
       assert.deepEqual(b, a, `${augment}: utterance ${i} is unchanged`);
     }
   }
-  assert.deepEqual(speakersOf(robustRecipe([...DEFAULT_AUGMENT, 'intl'])).train.festival, ['ked', ...female]);
-  assert.deepEqual(speakersOf(robustRecipe([...DEFAULT_AUGMENT, 'intl-male'])).train.festival, ['ked', ...male]);
-  assert.deepEqual(speakersOf(robustRecipe([...DEFAULT_AUGMENT, 'intl-other'])).train.festival, ['ked', ...others]);
+  assert.deepEqual(speakersOf(robustRecipe([...BASE, 'intl'])).train.festival, ['ked', ...female]);
+  assert.deepEqual(speakersOf(robustRecipe([...BASE, 'intl-male'])).train.festival, ['ked', ...male]);
+  assert.deepEqual(speakersOf(robustRecipe([...BASE, 'intl-other'])).train.festival, ['ked', ...others]);
 });
 
 test('a manifest that is not one: one line naming the file and what to do', async () => {
@@ -450,6 +455,23 @@ test('speech-robust compare: --decoding lexicon compares the lexicon decodings; 
     const noLex = summary('c1', 0.1, undefined);
     assert.throws(() => run([noLex, a[1], a[2]], b, '--decoding', 'lexicon'), (e: { stderr: string }) => e.stderr.includes(`${noLex} has no lexicon decoding`));
     assert.throws(() => compare('--decoding', 'beam'), (e: { stderr: string }) => e.stderr.includes('--decoding: greedy or lexicon'));
+    // The GnuSpeech validation set (eval --as valid-gnuspeech): a row of its own where every summary has it;
+    // `table` shows its column only where some row has it.
+    const withGnu = (f: string, cer: number): string => {
+      const s = JSON.parse(readFileSync(f, 'utf8'));
+      s.evals['valid-gnuspeech'] = { cer, wer: 2 * cer, utterances: 10 };
+      const g = f.replace('.json', '-gnu.json');
+      writeFileSync(g, JSON.stringify(s));
+      return g;
+    };
+    const ga = a.map((f, i) => withGnu(f, 0.30 + 0.01 * i)), gb = b.map((f, i) => withGnu(f, 0.20 + 0.01 * i));
+    assert.match(run(ga, gb), /\| unseen method: GnuSpeech \(validation texts\) \| CER \| 31\.00 ± 1\.00 \(n = 3\) \| 21\.00 ± 1\.00 \(n = 3\) \| \+.*\| holds \|/);
+    assert.doesNotMatch(compare(), /GnuSpeech/);
+    const table = (...files: string[]): string => execFileSync(process.execPath, [script, 'table', ...files], { encoding: 'utf8', stdio: 'pipe' });
+    assert.doesNotMatch(table(...a), /GnuSpeech/);
+    assert.match(table(a[0], ga[1]), /GnuSpeech \(validation texts\) CER \/ WER/);
+    assert.throws(() => execFileSync(process.execPath, [script, 'eval', 'x.ckpt', '--corpus', dir, '--label', 'x', '--as', 'valid-gnuspeech', '-o', join(dir, 'o.json')], { stdio: 'pipe' }),
+      (e: { stderr: Buffer }) => e.stderr.toString().includes('--as valid-gnuspeech stores the one split of --splits'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

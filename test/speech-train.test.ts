@@ -376,9 +376,10 @@ test('smoke: synthesize ~20 utterances, train one short epoch from the CLI, tran
     const ck = loadCheckpoint(out);
     assert.equal(ck.meta.config.numLayers, 1);
     assert.equal(ck.meta.config.inputSize, 120); // 40 mels × stack 3
-    // No --lr given: the speech default rate, not the character LM's.
-    const options = ck.meta.train?.options as { optimizer?: { lr: number } } | undefined;
+    // No --lr or --warmup given: the speech defaults, not the character LM's.
+    const options = ck.meta.train?.options as { optimizer?: { lr: number }; warmupSteps?: number } | undefined;
     assert.equal(options?.optimizer?.lr, SPEECH_TRAIN_DEFAULTS.lr);
+    assert.equal(options?.warmupSteps, SPEECH_TRAIN_DEFAULTS.warmup);
     const wav = join(corpus, m.utterances[0].path);
     const tr = await run(process.execPath, [BIN, 'transcribe', out, wav]);
     assert.match(tr.stdout, /^[a-z' ]*\n$/);

@@ -17,7 +17,7 @@ export function parseAugment(v: string): AugmentName[] {
   for (const x of [...drop, ...keep])
     if (!AUGMENTS.includes(x as AugmentName))
       throw new UsageError(`--augment: unknown augmentation "${x}" (expected a comma-separated list of ${AUGMENTS.join(', ')}; all; none; or all but some, e.g. -festival)`);
-  // "all" and "all but" count the default augmentations; an opt-in one (intl, intl-male, intl-other, narrowband) is added by name (all,intl or -festival,intl).
+  // "all" and "all but" count the default augmentations; an opt-in one (intl-male, intl-other) is added by name (all,intl-male or -festival,intl-male).
   const optIn = keep.filter((x) => !DEFAULT_AUGMENT.includes(x as AugmentName));
   const plain = keep.filter((x) => DEFAULT_AUGMENT.includes(x as AugmentName));
   if (drop.length && plain.length) throw new UsageError(`--augment: give either the augmentations to use (${plain.join(',')}) or the ones to leave out of all (-${drop.join(',-')}), not both`);
@@ -40,11 +40,12 @@ export function registerDataSpeech(dataCommand: Command): void {
       'noisy test conditions; classic: the corpus before recipes (both synthesizers in every split)').choices(['robust', 'classic']).default('robust'))
     .option('--augment <list>', `robust recipe: training augmentations, comma-separated from ${AUGMENTS.join(', ')} ` +
       '(festival: a second synthesizer speaks 20% of the training utterances; without it, festival forms the "valid-synth" split instead, an unseen ' +
-      'synthesizer to choose on; intl, off by default: festival\'s Italian, Finnish and Czech female voices speak 5% each, needing ' +
-      `apt-get install -y ${intlPackages('intl')}; intl-male, off by default: their male counterparts, Italian pc, Finnish mv and Czech machac, 5% each, ` +
+      'synthesizer to choose on; intl: festival\'s Italian, Finnish and Czech female voices speak 5% each, needing ' +
+      `apt-get install -y ${intlPackages('intl')}; narrowband: 10% of the training utterances through 8 kHz sampling; intl-male, off by default: ` +
+      'their male counterparts, Italian pc, Finnish mv and Czech machac, 5% each, ' +
       `needing apt-get install -y ${intlPackages('intl-male')}; intl-other, off by default: Catalan ona (HTS) and Russian nsh (unit selection), 5% each, ` +
-      `needing apt-get install -y ${intlPackages('intl-other')}; narrowband, off by default: 10% of the training utterances through 8 kHz sampling); ` +
-      'or all (the default ones), or none, or all but some: -festival; add the opt-in ones by name: all,intl,narrowband', DEFAULT_AUGMENT.join(','))
+      `needing apt-get install -y ${intlPackages('intl-other')}); ` +
+      'or all (the default ones), or none, or all but some: -festival (-intl,-narrowband: the default before 2026-12-05); add the opt-in ones by name: all,intl-male', DEFAULT_AUGMENT.join(','))
     .option('--quiet', 'no start line or progress: the result, warnings and errors only', false)
     .action(action(async (o: { utterances: number; out: string; seed: number; jobs: number; recipe: 'robust' | 'classic'; augment: string; quiet: boolean }, cmd: Command) => {
       if (o.recipe === 'classic' && cmd.getOptionValueSource('augment') === 'cli') throw new UsageError('--augment applies to --recipe robust only');
