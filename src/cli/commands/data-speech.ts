@@ -20,7 +20,10 @@ export function parseAugment(v: string): AugmentName[] {
   // "all" and "all but" count the default augmentations; an opt-in one (intl-male, intl-other) is added by name (all,intl-male or -festival,intl-male).
   const optIn = keep.filter((x) => !DEFAULT_AUGMENT.includes(x as AugmentName));
   const plain = keep.filter((x) => DEFAULT_AUGMENT.includes(x as AugmentName));
-  if (drop.length && plain.length) throw new UsageError(`--augment: give either the augmentations to use (${plain.join(',')}) or the ones to leave out of all (-${drop.join(',-')}), not both`);
+  if (drop.length && plain.length) {
+    throw new UsageError(`--augment: give either the augmentations to use (${plain.join(',')}) or the ones to leave out of all (-${drop.join(',-')}), not both ` +
+      `(${plain.join(', ')} ${plain.length > 1 ? 'are' : 'is'} on by default: -${drop.join(',-')} alone keeps ${plain.length > 1 ? 'them' : 'it'})`);
+  }
   if (drop.length || xs.includes('all')) return AUGMENTS.filter((a) => (DEFAULT_AUGMENT.includes(a) && !drop.includes(a)) || optIn.includes(a));
   return keep as AugmentName[];
 }
