@@ -87,10 +87,11 @@ async function main(): Promise<void> {
     config = setKey(config, 'random_intonation', 0);
     config = setKey(config, 'intonation_drift', 0);
     const id = `g${String(i).padStart(6, '0')}`, path = `wav/valid/${id}.wav`;
-    // GnuSpeech writes 44.1 kHz; sox resamples to the corpus rate, as the corpus's own synthesis does.
+    // GnuSpeech writes 44.1 kHz; sox resamples to the corpus rate, as the corpus's own synthesis does (-R -D: no random
+    // dither, so the same bytes each time).
     const raw = join(out, `${id}.raw.wav`), tmp = join(out, `${path}.tmp.wav`);
     await writeFile(raw, render(text, config));
-    execFileSync('sox', [raw, '-r', String(src.sampleRate), '-c', '1', '-b', '16', tmp]);
+    execFileSync('sox', ['-R', '-D', raw, '-r', String(src.sampleRate), '-c', '1', '-b', '16', tmp]);
     await rename(tmp, join(out, path));
     await unlink(raw);
     const bytes = (await stat(join(out, path))).size;
