@@ -96,9 +96,10 @@ async function main(): Promise<void> {
     await unlink(raw);
     const bytes = (await stat(join(out, path))).size;
     utterances.push({
-      // The corpus's Synth type knows no GnuSpeech (it synthesises none); nothing that scores a split reads it.
+      // The corpus's Synth and prosody types know no GnuSpeech (it synthesises none; GnuSpeech's tempo and pitch
+      // offset come from the seeded draw above); nothing that scores a split reads them.
       id, path, text, voice: `gnuspeech/${voice}`, speaker: `gnuspeech/${voice}`, split: 'valid', synth: 'gnuspeech' as unknown as Synth,
-      prosody: { stretch: tempo }, tempo: null, snrDb: null, bytes, seconds: (bytes - 44) / (2 * src.sampleRate),
+      prosody: {}, tempo: null, snrDb: null, bytes, seconds: (bytes - 44) / (2 * src.sampleRate),
     });
     if ((i + 1) % 50 === 0) process.stderr.write(`gnuspeech-valid: ${i + 1}/${texts.length}\n`);
   }
