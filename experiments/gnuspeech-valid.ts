@@ -15,7 +15,7 @@
 // GnuSpeech's random intonation and pitch drift are off, so the same command gives the same bytes.
 
 import { execFileSync } from 'node:child_process';
-import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { requireManifest, type Manifest, type ManifestEntry, type Synth } from '../src/data/speech/synth.js';
 import { Rng } from '../src/util/rng.js';
@@ -89,11 +89,9 @@ async function main(): Promise<void> {
     const id = `g${String(i).padStart(6, '0')}`, path = `wav/valid/${id}.wav`;
     // GnuSpeech writes 44.1 kHz; sox resamples to the corpus rate, as the corpus's own synthesis does (-R -D: no random
     // dither, so the same bytes each time).
-    const raw = join(out, `${id}.raw.wav`), tmp = join(out, `${path}.tmp.wav`);
-    await writeFile(raw, render(text, config));
-    execFileSync('sox', ['-R', '-D', raw, '-r', String(src.sampleRate), '-c', '1', '-b', '16', tmp]);
+    const tmp = join(out, `${path}.tmp.wav`);
+    execFileSync('sox', ['-R', '-D', '-t', 'wav', '-', '-r', String(src.sampleRate), '-c', '1', '-b', '16', tmp], { input: render(text, config) });
     await rename(tmp, join(out, path));
-    await unlink(raw);
     const bytes = (await stat(join(out, path))).size;
     utterances.push({
       // The corpus's Synth and prosody types know no GnuSpeech (it synthesises none; GnuSpeech's tempo and pitch
