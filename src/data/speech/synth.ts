@@ -626,7 +626,7 @@ export async function readManifest(outDir: string): Promise<Manifest | undefined
   try {
     m = JSON.parse(text) as Manifest;
   } catch (e) {
-    throw new Error(`${p}: not a speech corpus manifest (not valid JSON: ${(e as Error).message}); remove it, or use another corpus directory`);
+    throw new Error(`${p}: not a speech corpus manifest (not valid JSON: ${(e as Error).message.replace(/\s+/g, ' ')}); remove it, or use another corpus directory`);
   }
   if (m === null || typeof m !== 'object' || (m.version !== 1 && m.version !== 2) || !Array.isArray(m.utterances))
     throw new Error(`${p}: not a speech corpus manifest (version ${String(m?.version)}); remove it, or use another corpus directory`);
