@@ -8,8 +8,9 @@
 //       With --lexicon, every split is also decoded within those words (`transcribe --lexicon`: prefix
 //       beam search, width 16) into `evalsLexicon`. --splits S1,S2 scores only those splits; with
 //       --merge they are added to the existing -o summary (of the same checkpoint), the rest kept.
-//       --as valid-gnuspeech stores the one split of --splits under that name: the GnuSpeech validation set
-//       of experiments/gnuspeech-valid.ts (`--corpus data/gnuspeech-valid --splits valid --as valid-gnuspeech`).
+//       --as valid-gnuspeech | test-gnuspeech stores the one split of --splits under that name: the GnuSpeech
+//       sets of experiments/gnuspeech-valid.ts (`--corpus data/gnuspeech-valid --splits valid --as valid-gnuspeech`;
+//       `--corpus data/gnuspeech-test --splits test --as test-gnuspeech`).
 //   node dist/experiments/speech-robust.js errors CKPT[,CKPT…] --corpus DIR --split SPLIT [--lexicon WORDS.txt] [--top N]
 //       the word errors of one split, pooled over the checkpoints (e.g. a recipe's seeds): per voice WER
 //       with substitutions, deletions and insertions, and the N most frequent edits ("four→five").
@@ -49,8 +50,11 @@ import { effectText, relativeEffect, stats, statsText, verdict, VERDICT_RULE } f
 const CLASSIC_UNSEEN_FLITE = ['flite/rms', 'flite/slt'];
 type Score = { cer: number; wer: number; utterances: number };
 type SplitScore = Score & { bySpeaker?: Record<string, Score> };
-/** valid-gnuspeech: a GnuSpeech corpus's valid split (experiments/gnuspeech-valid.ts), scored with eval --as. */
-type Column = CorpusSplit | 'test-synth-rms-slt' | 'valid-gnuspeech';
+/** valid-gnuspeech, test-gnuspeech: a GnuSpeech corpus's valid or test split (experiments/gnuspeech-valid.ts),
+ *  scored with eval --as. The test texts' set was rendered after the choices the validation texts' set made. */
+const GNUSPEECH = ['valid-gnuspeech', 'test-gnuspeech'] as const;
+type Gnuspeech = (typeof GNUSPEECH)[number];
+type Column = CorpusSplit | 'test-synth-rms-slt' | Gnuspeech;
 
 /** A training run's kernel variant and threads, as its report records them. */
 type KernelsUsed = { variant: string; threads: number };
@@ -123,13 +127,14 @@ async function evalCommand(args: string[]): Promise<void> {
   const opt = optOf(args);
   const ckpt = args[0];
   const corpus = opt('--corpus'), label = opt('--label'), command = opt('--command') ?? '', out = opt('-o');
-  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] [--lexicon WORDS.txt] [--splits S1,S2 [--merge]] [--as valid-gnuspeech] -o FILE.json');
+  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] [--lexicon WORDS.txt] [--splits S1,S2 [--merge]] [--as valid-gnuspeech|test-gnuspeech] -o FILE.json');
   const all = ['valid', 'test', ...EVAL_SPLITS] as CorpusSplit[];
   const only = opt('--splits')?.split(',') as CorpusSplit[] | undefined;
   for (const s of only ?? []) if (!all.includes(s)) throw new Error(`--splits: unknown split "${s}" (expected some of ${all.join(', ')})`);
   const merge = args.includes('--merge');
   const as = opt('--as') as Column | undefined;
-  if (as !== undefined && (as !== 'valid-gnuspeech' || only?.length !== 1)) throw new Error('--as valid-gnuspeech stores the one split of --splits under that name (e.g. --splits valid --as valid-gnuspeech)');
+  if (as !== undefined && (!GNUSPEECH.includes(as as Gnuspeech) || only?.length !== 1))
+    throw new Error(`--as ${GNUSPEECH.join(' | ')} stores the one split of --splits under that name (e.g. --splits valid --as valid-gnuspeech)`);
   if (merge && !only) throw new Error('--merge adds the --splits to an existing summary: give --splits');
   const base = merge ? JSON.parse(await readFile(out, 'utf8')) as RobustSummary : undefined;
   if (base && base.checkpoint !== ckpt) throw new Error(`${out} scores ${base.checkpoint}, not ${ckpt}: --merge adds splits of the same checkpoint`);
@@ -227,9 +232,9 @@ async function errorsCommand(args: string[]): Promise<void> {
 }
 
 const label = (s: Column): string => (s === 'test-synth-rms-slt' ? 'flite rms + slt only' : s === 'valid-gnuspeech' ? 'unseen method: GnuSpeech (validation texts)'
-  : SPLIT_LABELS[s as Exclude<Column, 'test-synth-rms-slt' | 'valid-gnuspeech' | 'babble'>]);
+  : s === 'test-gnuspeech' ? 'unseen method: GnuSpeech (test texts)' : SPLIT_LABELS[s as Exclude<Column, 'test-synth-rms-slt' | Gnuspeech | 'babble'>]);
 const columns = (...splits: Column[]): [Column, string][] => splits.map((s) => [s, label(s)]);
-const COLUMNS = columns('valid', 'valid-gnuspeech', 'test', 'test-synth', 'test-synth-rms-slt', 'test-babble10', 'test-pink10').map(([s, n]): [Column, string] => [s, s === 'test' ? 'test (held-out voices)' : n]);
+const COLUMNS = columns('valid', 'valid-gnuspeech', 'test', 'test-synth', 'test-gnuspeech', 'test-synth-rms-slt', 'test-babble10', 'test-pink10').map(([s, n]): [Column, string] => [s, s === 'test' ? 'test (held-out voices)' : n]);
 /** The screening table's columns: validation (clean and in noise) first; choices are made on these. */
 const SCREEN_COLUMNS = columns('valid', 'valid-babble10', 'valid-pink10', 'valid-synth', 'test', 'test-synth', 'test-babble10', 'test-pink10');
 
@@ -244,8 +249,8 @@ export function ruleScore(r: RobustSummary): number | undefined {
 
 /** Markdown table: CER / WER (%) per evaluation split; with `rule`, the screening rule's mean first. */
 export function summaryTable(rows: readonly RobustSummary[], columns = COLUMNS, rule = false): string {
-  // The GnuSpeech set only where some row was scored on it (few summaries are).
-  const COLUMNS = columns.filter(([s]) => s !== 'valid-gnuspeech' || rows.some((r) => r.evals[s]));
+  // The GnuSpeech sets only where some row was scored on them (few summaries are).
+  const COLUMNS = columns.filter(([s]) => !GNUSPEECH.includes(s as Gnuspeech) || rows.some((r) => r.evals[s]));
   const f = (x: number | undefined): string => (x === undefined ? '—' : (100 * x).toFixed(1));
   const head = `| run |${rule ? ' mean valid CER (4 conditions) |' : ''} ${COLUMNS.map(([, n]) => `${n} CER / WER`).join(' | ')} | non-zero params | command |`;
   const sep = `|${' --- |'.repeat(COLUMNS.length + 3 + (rule ? 1 : 0))}`;

@@ -455,23 +455,28 @@ test('speech-robust compare: --decoding lexicon compares the lexicon decodings; 
     const noLex = summary('c1', 0.1, undefined);
     assert.throws(() => run([noLex, a[1], a[2]], b, '--decoding', 'lexicon'), (e: { stderr: string }) => e.stderr.includes(`${noLex} has no lexicon decoding`));
     assert.throws(() => compare('--decoding', 'beam'), (e: { stderr: string }) => e.stderr.includes('--decoding: greedy or lexicon'));
-    // The GnuSpeech validation set (eval --as valid-gnuspeech): a row of its own where every summary has it;
-    // `table` shows its column only where some row has it.
+    // The GnuSpeech sets (eval --as valid-gnuspeech / test-gnuspeech): a row of their own where every summary has
+    // them; `table` shows their columns only where some row has them.
     const withGnu = (f: string, cer: number): string => {
       const s = JSON.parse(readFileSync(f, 'utf8'));
       s.evals['valid-gnuspeech'] = { cer, wer: 2 * cer, utterances: 10 };
+      s.evals['test-gnuspeech'] = { cer: cer + 0.05, wer: 2 * cer, utterances: 12 };
       const g = f.replace('.json', '-gnu.json');
       writeFileSync(g, JSON.stringify(s));
       return g;
     };
     const ga = a.map((f, i) => withGnu(f, 0.30 + 0.01 * i)), gb = b.map((f, i) => withGnu(f, 0.20 + 0.01 * i));
     assert.match(run(ga, gb), /\| unseen method: GnuSpeech \(validation texts\) \| CER \| 31\.00 ± 1\.00 \(n = 3\) \| 21\.00 ± 1\.00 \(n = 3\) \| \+.*\| holds \|/);
+    assert.match(run(ga, gb), /\| unseen method: GnuSpeech \(test texts\) \| CER \| 36\.00 ± 1\.00 \(n = 3\) \| 26\.00 ± 1\.00 \(n = 3\) \| \+.*\| holds \|/);
     assert.doesNotMatch(compare(), /GnuSpeech/);
     const table = (...files: string[]): string => execFileSync(process.execPath, [script, 'table', ...files], { encoding: 'utf8', stdio: 'pipe' });
     assert.doesNotMatch(table(...a), /GnuSpeech/);
-    assert.match(table(a[0], ga[1]), /GnuSpeech \(validation texts\) CER \/ WER/);
-    assert.throws(() => execFileSync(process.execPath, [script, 'eval', 'x.ckpt', '--corpus', dir, '--label', 'x', '--as', 'valid-gnuspeech', '-o', join(dir, 'o.json')], { stdio: 'pipe' }),
-      (e: { stderr: Buffer }) => e.stderr.toString().includes('--as valid-gnuspeech stores the one split of --splits'));
+    assert.match(table(a[0], ga[1]), /GnuSpeech \(validation texts\) CER \/ WER.*GnuSpeech \(test texts\) CER \/ WER/);
+    for (const as of ['valid-gnuspeech', 'test-gnuspeech'])
+      assert.throws(() => execFileSync(process.execPath, [script, 'eval', 'x.ckpt', '--corpus', dir, '--label', 'x', '--as', as, '-o', join(dir, 'o.json')], { stdio: 'pipe' }),
+        (e: { stderr: Buffer }) => e.stderr.toString().includes('--as valid-gnuspeech | test-gnuspeech stores the one split of --splits'));
+    assert.throws(() => execFileSync(process.execPath, [script, 'eval', 'x.ckpt', '--corpus', dir, '--label', 'x', '--splits', 'test', '--as', 'test-synth', '-o', join(dir, 'o.json')], { stdio: 'pipe' }),
+      (e: { stderr: Buffer }) => e.stderr.toString().includes('--as valid-gnuspeech | test-gnuspeech'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
