@@ -94,6 +94,9 @@ test('#12.3: options that would be ignored are refused; a finished run says so',
   // Two decays of the learning rate at once; a plan option on a plan that has none.
   assert.match(oneLine(train(join(tmp, 'o3', 'x.ckpt'), '--lr-schedule', 'cosine', '--lr-decay', '1.2'), '--lr-schedule cosine --lr-decay'),
     /--lr-decay 1\.2 and --lr-schedule cosine both set the learning rate's decay: give one of them/);
+  // A weight average that cannot average: one line naming the option and its range.
+  for (const v of ['1', '-0.1', 'x'])
+    assert.match(oneLine(train(join(tmp, 'o3', 'x.ckpt'), '--ema', v), `--ema ${v}`), new RegExp(`--ema must be a number in \\[0, 0\\.99999\\], got "${v.replace('.', '\\.')}"`));
   // Extending a cosine run redraws its schedule: said, not done in silence.
   const cos = join(tmp, 'o3', 'cos.ckpt');
   assert.equal(train(cos, '--lr-schedule', 'cosine').status, 0);

@@ -18,7 +18,7 @@ import type { ModelConfig } from '../src/nn/config.js';
 import { Rng } from '../src/util/rng.js';
 import { VOCAB, VOCAB_SIZE, encodeText, type SpeechSplit, type SpeechUtterance } from '../src/data/speech/dataset.js';
 import { encodeWav16 } from '../src/data/speech/wav.js';
-import { applyCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { applyCheckpoint, loadCheckpoint, maskedWeights, saveCheckpoint } from '../src/train/checkpoint.js';
 import { exportModel } from '../src/sparse/export.js';
 import {
   denseRecognizer, evaluateSpeech, lengthBuckets, loadSpeechModel, resolveFeatureSettings, runSpeech, transcribeFiles,
@@ -189,6 +189,59 @@ test('resume is exact: N steps straight = N/2, Ctrl-C checkpoint, resume, N/2 (w
   } finally {
     rmSync(d1, { recursive: true, force: true });
     rmSync(d2, { recursive: true, force: true });
+  }
+});
+
+test('--ema: training is unchanged, validation and the finished model are the masked average; the checkpoint holds both; resume is exact', async () => {
+  const prune: PruneRecipe = { method: 'agp', targetSparsity: 0.6, agp: { startItr: 2, endItr: 10, freq: 2 } };
+  const decay = 0.5; // the warm-up's (1 + t)/(10 + t) below it up to t = 7, capped from t = 8
+  const d0 = tmp(), d1 = tmp(), d2 = tmp();
+  try {
+    // Without the average, the weights after every step and the masks at the end.
+    const steps: Map<string, Float32Array>[] = [];
+    const plain = await runSpeech(baseOptions(d0, { prune, onStep: (_e, t) => void steps.push(paramsOf(t.model)) }));
+    assert.equal(steps.length, 12);
+    const ema = (o: Partial<SpeechRunOptions> = {}): SpeechRunOptions => {
+      const b = baseOptions(d1, { prune, ...o });
+      return { ...b, train: { ...b.train, ema: decay } };
+    };
+    const straight = await runSpeech(ema());
+    // The same training: the loss of every epoch, the weights being trained (saved as optimizer state).
+    assert.deepEqual(straight.trainer.state.history.map((h) => h.trainLoss), plain.trainer.state.history.map((h) => h.trainLoss));
+    const ck = loadCheckpoint(join(d1, 'model.ckpt'));
+    const last = paramsOf(plain.model);
+    for (const [name, w] of last) assert.deepEqual(ck.tensors.get(`optim.${name}.train`)!.data, w, name);
+    // The average: a copy after the first step, then d·avg + (1 − d)·w with d = min(decay, (1 + t)/(10 + t)); masked.
+    const avg = new Map([...steps[0]].map(([k, v]) => [k, Float32Array.from(v)]));
+    for (let t = 1; t < steps.length; t++) {
+      const d = Math.min(decay, (1 + t) / (10 + t));
+      for (const [k, a] of avg) for (let j = 0; j < a.length; j++) a[j] = d * a[j] + (1 - d) * steps[t].get(k)![j];
+    }
+    const masks = new Map(plain.model.params.map((q) => [q.name, q.maskData ? Float32Array.from(q.maskData) : null]));
+    for (const [k, a] of avg) if (masks.get(k)) for (let j = 0; j < a.length; j++) a[j] *= masks.get(k)![j];
+    const finished = paramsOf(straight.model);
+    let differs = false;
+    for (const [k, a] of avg) {
+      assert.deepEqual(finished.get(k), a, k);
+      differs ||= a.some((x, j) => x !== last.get(k)![j]);
+    }
+    assert.ok(differs, 'the average differs from the last weights');
+    // Readers of the checkpoint get the average (masked as stored).
+    // (maskedWeights writes +0 where a mask is 0; the model's w·mask can give −0.)
+    for (const [k, w] of maskedWeights(ck)) assert.ok(w.every((x, j) => x === avg.get(k)![j]), k);
+    // Validation scored the average: other losses than the plain run's.
+    assert.notDeepEqual(straight.trainer.state.history.map((h) => h.validLoss), plain.trainer.state.history.map((h) => h.validLoss));
+    // Interrupted inside the second epoch and resumed: the same model, average and history.
+    const signal = { stop: false };
+    const half = await runSpeech({ ...ema({ signal, onStep: (e) => void (e.itr === 7 && (signal.stop = true)) }), checkpoint: join(d2, 'model.ckpt') });
+    assert.equal(half.completed, false);
+    const resumed = await runSpeech({ ...ema({ resume: true }), checkpoint: join(d2, 'model.ckpt') });
+    assert.ok(resumed.completed);
+    for (const [k, w] of paramsOf(resumed.model)) assert.deepEqual(w, finished.get(k), k);
+    const strip = (h: { seconds: number; evalSeconds: number }[]): unknown => h.map(({ seconds: _s, evalSeconds: _e, ...rest }) => rest);
+    assert.deepEqual(strip(resumed.trainer.state.history), strip(straight.trainer.state.history));
+  } finally {
+    for (const d of [d0, d1, d2]) rmSync(d, { recursive: true, force: true });
   }
 });
 

@@ -1,7 +1,8 @@
 // The checkpoint API: every command reads a training checkpoint through this module.
 //
 // A checkpoint is one safetensors file holding the weights under their PyTorch names, the pruning
-// masks as `<name>_mask` (U8, PyTorch prune's buffer name), the optimizer state `optim.<name>.m|v`,
+// masks as `<name>_mask` (U8, PyTorch prune's buffer name), the optimizer state `optim.<name>.m|v`
+// (with --ema the weights are the average, and `optim.<name>.train` the weights being trained),
 // the carried recurrent state `state.h|c`, and a JSON document under the metadata key
 // `sparse-rnn` (architecture, vocabulary, trainer counters, pruner state). Written atomically.
 //
@@ -16,6 +17,7 @@ import type { ModelConfig, ParamKind } from '../nn/config.js';
 import { paramSpecs, validateConfig } from '../nn/config.js';
 import { RNNModel, type RecurrentState } from '../nn/model.js';
 import type { Optimizer } from '../nn/optim.js';
+import type { WeightAverage } from './average.js';
 import type { Kernels } from '../kernels/types.js';
 import { parseSafetensors, type ParsedSafetensors, type TensorInput } from '../io/safetensors.js';
 import { readFileBytes, readFileBytesSync, saveSafetensorsFile } from '../io/fs.js';
@@ -51,17 +53,21 @@ export interface CheckpointMeta {
 export interface SaveOptions {
   optimizer?: Optimizer;
   carried?: RecurrentState;
+  /** A run with --ema: the model's tensors are its average, the trained weights go with the optimizer state. */
+  average?: WeightAverage;
 }
 
 export async function saveCheckpoint(path: string, model: RNNModel, meta: Omit<CheckpointMeta, 'format' | 'version' | 'config'>, opts: SaveOptions = {}): Promise<void> {
   const tensors = new Map<string, TensorInput>();
+  const averaged = opts.average?.checkpointTensors();
   for (const p of model.params) {
-    tensors.set(p.name, { dtype: 'F32', shape: p.shape, data: Float32Array.from(p.data) });
+    tensors.set(p.name, { dtype: 'F32', shape: p.shape, data: Float32Array.from(averaged?.weights.get(p.name) ?? p.data) });
     const m = p.maskData;
     if (m) tensors.set(`${p.name}_mask`, { dtype: 'U8', shape: p.shape, data: Uint8Array.from(m) });
   }
   if (opts.optimizer)
     for (const [name, v] of opts.optimizer.stateTensors()) tensors.set(name, { dtype: 'F32', shape: [v.length], data: Float32Array.from(v) });
+  for (const [name, v] of averaged?.state ?? []) tensors.set(name, { dtype: 'F32', shape: [v.length], data: Float32Array.from(v) });
   if (opts.carried) {
     const c = model.config, n = c.numLayers * model.D * opts.carried.B * c.hiddenSize;
     const shape = [c.numLayers * model.D, opts.carried.B, c.hiddenSize];
@@ -240,7 +246,8 @@ export function checkTask(file: string, meta: CheckpointMeta, task: TaskKind, pu
 // Weights
 
 /** The tensor of a parameter, checked against its spec (present, shape, float, finite). */
-function paramTensor(ck: LoadedCheckpoint, name: string, shape: readonly number[]): ArrayLike<number> {
+/** A parameter's tensor as stored (unmasked), validated: shape, float, finite. */
+export function paramTensor(ck: LoadedCheckpoint, name: string, shape: readonly number[]): ArrayLike<number> {
   const t = ck.tensors.get(name);
   if (!t) throw new FormatError(ck.file, name, `missing (expected shape [${shape}]); the checkpoint is incomplete`);
   if (t.shape.join(',') !== shape.join(',')) throw new FormatError(ck.file, name, `has shape [${t.shape}], expected [${shape}]`);

@@ -1,6 +1,7 @@
 // The one training loop. A Task says what a batch is, how to get its loss and gradient, and how to
 // evaluate; the Trainer does the rest for every task, in this order after each batch (Algorithm 1,
-// REFERENCE.md §3): clip the global gradient norm, optimizer step, hooks (the pruner), counters.
+// REFERENCE.md §3): clip the global gradient norm, optimizer step, hooks (the pruner), the weight
+// average (--ema), counters.
 // Everything needed to continue exactly is in `TrainerState`.
 
 import type { RNNModel, RecurrentState } from '../nn/model.js';
@@ -9,6 +10,7 @@ import { Rng } from '../util/rng.js';
 import type { Pruner } from '../prune/index.js';
 import type { LinePlotSpec } from '../prune/index.js';
 import type { TaskKind } from './checkpoint.js';
+import { WeightAverage } from './average.js';
 
 export type LrScheduleKind = 'epoch' | 'cosine';
 
@@ -41,6 +43,11 @@ export interface LoopOptions {
    * (i + 1) / N of the schedule's rate (PyTorch's LinearLR, start_factor 1/N, total_iters N − 1).
    */
   warmupSteps?: number;
+  /**
+   * Exponential moving average of the weights with this decay (0 or absent = none): validation and the
+   * finished model use it (src/train/average.ts).
+   */
+  ema?: number;
   seed: number;
   /** Cap on steps per epoch (quick runs); 0 = the whole epoch. */
   maxStepsPerEpoch?: number;
@@ -125,6 +132,8 @@ export class Trainer<T extends AnyTask> {
   readonly hooks: TrainHook[] = [];
   /** The pruner among the hooks (set by attachPruner). */
   pruner: Pruner | null = null;
+  /** The average of the weights that validation and the finished model use (--ema), or null. */
+  readonly average: WeightAverage | null;
   /** The sparse-phase hook, when the run has masks (src/train/sparse-phase.ts). */
   sparsePhase: import('./sparse-phase.js').SparsePhase | null = null;
   state: TrainerState<ReturnType<T['emptyEpoch']>, EpochEventOf<T>>;
@@ -137,6 +146,7 @@ export class Trainer<T extends AnyTask> {
     const opts = task.opts;
     this.model = task.model;
     this.optimizer = new Optimizer(task.model.params, opts.optimizer, task.model.k);
+    this.average = opts.ema ? new WeightAverage(task.model.params, opts.ema) : null;
     this.rng = new Rng(opts.seed ^ 0x5eed);
     this.state = {
       itr: 0, epoch: 0, stepInEpoch: 0, lr: opts.optimizer.lr, adamT: 0, rng: this.rng.state,
@@ -198,6 +208,8 @@ export class Trainer<T extends AnyTask> {
       throw new Error(`training diverged at iteration ${st.itr}: loss ${loss}, gradient norm ${gradNorm} (try a lower --lr or --clip)`);
     this.optimizer.step();
     for (const h of this.hooks) h.afterStep(st.itr);
+    // After the pruner: the average sees the weights as masked.
+    this.average?.update(st.itr);
     this.task.accumulate(st.acc, loss, extra);
     const ev = {
       itr: st.itr, epoch: st.epoch, step: s, stepsPerEpoch: this.stepsPerEpoch, loss, gradNorm,
@@ -229,7 +241,14 @@ export class Trainer<T extends AnyTask> {
         if (this.stopRequested) return false;
       }
       const st = this.state;
-      const x = this.task.endEpoch(st.acc, this.pruner);
+      // Validation scores the average where there is one; training (and the checkpoint's state) goes on from the weights.
+      this.average?.swapIn();
+      let x: ReturnType<T['endEpoch']>;
+      try {
+        x = this.task.endEpoch(st.acc, this.pruner);
+      } finally {
+        this.average?.swapOut();
+      }
       const ev = { epoch: st.epoch + 1, ...x, seconds: (performance.now() - t0) / 1000, lr: this.optimizer.lr } as EpochEventOf<T>;
       st.history.push(ev);
       st.epoch++;

@@ -3,7 +3,8 @@
 //      (weights, optimizer state, loop counters, carried state: continues exactly);
 //   2. the pruner, once the weights are in place (a fresh pruner cuts/measures on the real
 //      weights; a resumed one continues its saved state and schedule);
-//   3. checkpoints after every epoch and when stopped early (Ctrl-C), atomically.
+//   3. checkpoints after every epoch and when stopped early (Ctrl-C), atomically;
+//   4. a finished run's model holds its weight average where it has one (--ema), as its checkpoint does.
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { acquireLock } from '../io/lock.js';
@@ -14,7 +15,7 @@ import type { Param } from '../nn/param.js';
 import { RNNModel } from '../nn/model.js';
 import { Pruner, parseRecipe, type PruneRecipe, type PrunerState } from '../prune/index.js';
 import {
-  applyCheckpoint, loadCarriedState, loadCheckpoint, optimizerTensors, saveCheckpoint,
+  applyCheckpoint, loadCarriedState, loadCheckpoint, optimizerTensors, paramTensor, saveCheckpoint,
   type CheckpointMeta, type LoadedCheckpoint, type TaskKind,
 } from './checkpoint.js';
 import { SparsePhase, type SparsePhaseEvent, type SparseTrainingMode } from './sparse-phase.js';
@@ -110,8 +111,11 @@ async function trainLocked<O extends LoopOptions, T extends AnyTask<O>, X>(
   if (base) applyCheckpoint(model, base);
   let alreadyFinished = false;
   if (ck) {
-    trainer.optimizer.loadStateTensors(optimizerTensors(ck), ck.file);
+    const optimState = optimizerTensors(ck);
+    trainer.optimizer.loadStateTensors(optimState, ck.file);
     trainer.restore(ck.meta.train!.state as TrainerState<ReturnType<T['emptyEpoch']>, EpochEventOf<T>>);
+    // --ema: the checkpoint's weights are the average; the trained ones are optimizer state.
+    trainer.average?.restore((q) => paramTensor(ck, q.name, q.shape), optimState, trainer.state.itr, ck.file);
     if (trainer.task.carried) loadCarriedState(model, ck, trainer.task.carried);
     const st = trainer.state;
     alreadyFinished = st.epoch >= opts.epochs;
@@ -149,7 +153,7 @@ async function trainLocked<O extends LoopOptions, T extends AnyTask<O>, X>(
       task: kind, ...p.meta,
       train: { options: opts, state: trainer.state, variant: engine.variant },
       prune: pruner ? { recipe: pruner.recipe, state: pruner.state() } : undefined,
-    }, { optimizer: trainer.optimizer, carried: trainer.task.carried });
+    }, { optimizer: trainer.optimizer, carried: trainer.task.carried, average: trainer.average ?? undefined });
   if (o.onStep) trainer.onStep((e) => o.onStep!(e, trainer, pruner));
   if (o.onEpoch) trainer.onEpoch((e) => o.onEpoch!(e, trainer, pruner));
   trainer.onEpoch(save);
@@ -159,7 +163,7 @@ async function trainLocked<O extends LoopOptions, T extends AnyTask<O>, X>(
   if (!completed) {
     await save();
     log(`interrupted: checkpoint saved to ${o.checkpoint} at iteration ${trainer.state.itr}; ${o.resumeHint ?? 'continue with --resume'}`);
-  }
+  } else trainer.average?.swapIn(); // the finished model is the average (what the checkpoint holds)
   return { model, trainer, pruner, engine, completed, alreadyFinished, ...p.extras };
 }
 

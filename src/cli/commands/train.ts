@@ -41,6 +41,7 @@ export interface TrainCliOptions {
   lrDecay: number;
   lrSchedule: LrScheduleKind;
   warmup: number;
+  ema: number;
   seed: number;
   evalChars: number;
   out: string;
@@ -160,6 +161,7 @@ export function addTrainOptions(c: Command): Command {
     .addOption(new Option('--lr-schedule <kind>', 'epoch: --lr-decay after every epoch; cosine: from --lr down to 0 over all the run\'s steps (PyTorch\'s CosineAnnealingLR)')
       .choices(['epoch', 'cosine']).default('epoch'))
     .option('--warmup <steps>', 'raise the learning rate linearly over the first N steps, from 1/N of its scheduled value (0 = none)', int('--warmup', 0), 0)
+    .option('--ema <decay>', 'validate and keep an exponential moving average of the weights: after step t, avg ← d·avg + (1 − d)·w with d = min(decay, (1 + t)/(10 + t)) (0 = off; 0.999 is usual)', num('--ema', 0, 0.99999), 0)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1234)
     .option('--eval-chars <n>', 'validation characters per evaluation (0 = all)', int('--eval-chars', 0), 0)
     .addOption(outOption('checkpoint file (reports are written next to it, named after it)', 'runs/model.ckpt'))
@@ -247,7 +249,7 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   for (const [k, mine, theirs] of same)
     if (given(k) && theirs !== undefined && mine !== theirs)
       throw new UsageError(`${flag(k)} ${String(mine)} differs from the checkpoint's ${String(theirs)} (${o.out}): --resume continues the saved run as it was; drop ${flag(k)}, or start a new run with another -o/--out (or --force)`);
-  const ignored = (['prune', 'pruneConfig', ...PRUNE_ONLY, 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clip', 'lrDecay', 'lrSchedule', 'warmup', 'evalChars', 'corpus'] as const).filter((k) => given(k));
+  const ignored = (['prune', 'pruneConfig', ...PRUNE_ONLY, 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clip', 'lrDecay', 'lrSchedule', 'warmup', 'ema', 'evalChars', 'corpus'] as const).filter((k) => given(k));
   if (ignored.length) notes.push(`warning: --resume keeps the saved run's settings; ignoring ${ignored.map(flag).join(', ')}`);
   return { resumeFrom: ck, notes };
 }
@@ -306,7 +308,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
     : { kind: 'sgd' as const, lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay };
   // A cosine schedule replaces the per-epoch decay (the speech defaults' 1.1 included).
   const lrDecay = o.lrSchedule === 'cosine' ? 1 : o.lrDecay;
-  const loop = { epochs: o.epochs, clip: o.clip, lrDecay, lrSchedule: o.lrSchedule, warmupSteps: o.warmup, seed: o.seed, maxStepsPerEpoch: o.maxSteps, optimizer };
+  const loop = { epochs: o.epochs, clip: o.clip, lrDecay, lrSchedule: o.lrSchedule, warmupSteps: o.warmup, ema: o.ema, seed: o.seed, maxStepsPerEpoch: o.maxSteps, optimizer };
   const common = {
     checkpoint: o.out, resume: o.resume, initFrom: o.initFrom, prune: recipeFromOptions(o), engine: makeEngine, signal,
     log: libraryLog(progress), sparseTraining: o.sparseTraining,
