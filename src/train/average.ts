@@ -61,7 +61,10 @@ export class WeightAverage {
   /** The trained weights back in place. */
   swapOut(): void {
     if (!this.held) return;
-    this.params.forEach((p, i) => p.data.set(this.held![i]));
+    const held = this.held;
+    this.params.forEach((p, i) => {
+      p.data.set(held[i]);
+    });
     this.held = null;
   }
 
