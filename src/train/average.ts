@@ -43,11 +43,6 @@ export class WeightAverage {
     this.updates = itr + 1;
   }
 
-  /** Whether the weights now are the average (between swapIn and swapOut). */
-  get swapped(): boolean {
-    return this.held !== null;
-  }
-
   /** The masked average replaces the weights (for evaluation or for good); the weights are held. No-op if already in. */
   swapIn(): void {
     if (this.held || this.updates === 0) return;
