@@ -27,7 +27,8 @@ import {
 import { writeReports } from '../src/train/reports.js';
 import { decodeLogits } from '../src/sparse/transcribe.js';
 import type { PruneRecipe } from '../src/prune/index.js';
-import { SPEECH_TRAIN_DEFAULTS } from '../src/cli/commands/train.js';
+import { Command } from 'commander';
+import { SPEECH_TRAIN_DEFAULTS, addTrainOptions } from '../src/cli/commands/train.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'sparse-rnn.js');
@@ -245,6 +246,19 @@ test('--ema: training is unchanged, validation and the finished model are the ma
   }
 });
 
+test('train --task speech: the weight average is a default of dense runs only; an explicit --ema always wins', () => {
+  const parsed = (...args: string[]): { ema: number } => {
+    let o: { ema: number } | undefined;
+    addTrainOptions(new Command('train')).exitOverride().action((x: { ema: number }) => void (o = x)).parse(args, { from: 'user' });
+    return o!;
+  };
+  assert.equal(parsed('--task', 'speech').ema, SPEECH_TRAIN_DEFAULTS.ema);
+  assert.equal(parsed('--task', 'speech', '--prune', 'narang', '--target-sparsity', '0.9').ema, 0);
+  assert.equal(parsed('--task', 'speech', '--prune', 'narang', '--ema', '0.99').ema, 0.99);
+  assert.equal(parsed('--task', 'speech', '--ema', '0').ema, 0);
+  assert.equal(parsed().ema, 0); // the character LM
+});
+
 test('--sortagrad: the first epoch runs its batches shortest first, later epochs as without it; a resume inside that epoch stays sorted', async () => {
   const d1 = tmp(), d2 = tmp(), d3 = tmp();
   try {
@@ -429,10 +443,12 @@ test('smoke: synthesize ~20 utterances, train one short epoch from the CLI, tran
     const ck = loadCheckpoint(out);
     assert.equal(ck.meta.config.numLayers, 1);
     assert.equal(ck.meta.config.inputSize, 120); // 40 mels × stack 3
-    // No --lr or --warmup given: the speech defaults, not the character LM's.
-    const options = ck.meta.train?.options as { optimizer?: { lr: number }; warmupSteps?: number } | undefined;
+    // No --lr, --warmup or --ema given: the speech defaults, not the character LM's.
+    const options = ck.meta.train?.options as { optimizer?: { lr: number }; warmupSteps?: number; ema?: number } | undefined;
     assert.equal(options?.optimizer?.lr, SPEECH_TRAIN_DEFAULTS.lr);
     assert.equal(options?.warmupSteps, SPEECH_TRAIN_DEFAULTS.warmup);
+    assert.equal(options?.ema, SPEECH_TRAIN_DEFAULTS.ema);
+    assert.ok(ck.tensors.has('optim.fc.weight.train'), 'the trained weights beside the average');
     const wav = join(corpus, m.utterances[0].path);
     const tr = await run(process.execPath, [BIN, 'transcribe', out, wav]);
     assert.match(tr.stdout, /^[a-z' ]*\n$/);
