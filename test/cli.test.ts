@@ -86,6 +86,23 @@ test('#12.2: reports are named after their checkpoint; two runs in one folder ke
   assert.notEqual(title('a.curves.svg'), title('b.curves.svg'));
 });
 
+test('eval --weights: a run with --ema scores its average by default and its last weights on request, which are a plain run\'s', () => {
+  const avg = join(tmp, 'ema', 'avg.ckpt'), plain = join(tmp, 'ema', 'plain.ckpt');
+  assert.equal(train(avg, '--ema', '0.9', '--max-steps', '6').status, 0);
+  assert.equal(train(plain, '--max-steps', '6').status, 0);
+  const bpc = (...args: string[]): string => {
+    const r = cli('eval', ...args, '--quiet', '--threads', '1');
+    assert.equal(r.status, 0, r.stderr);
+    return /bits\/char: ([\d.]+)/.exec(r.stdout)![1];
+  };
+  // Training is the same with or without the average: the last weights score as the plain run does.
+  assert.equal(bpc(avg, '--weights', 'trained'), bpc(plain));
+  assert.notEqual(bpc(avg), bpc(plain));
+  assert.equal(bpc(avg, '--weights', 'average'), bpc(avg));
+  assert.match(oneLine(cli('eval', plain, '--weights', 'trained'), 'eval --weights trained without --ema'),
+    /optim\.embedding\.weight\.train: missing: the checkpoint holds no trained weights beside an average \(it was not trained with --ema\); drop --weights trained/);
+});
+
 test('#12.3: options that would be ignored are refused; a finished run says so', () => {
   for (const opt of [['--target-sparsity', '0.9'], ['--q', '0.1'], ['--phi-mult', '2']]) {
     const line = oneLine(train(join(tmp, 'o3', 'x.ckpt'), ...opt), opt[0]);

@@ -17,7 +17,7 @@ import type { ModelConfig, ParamKind } from '../nn/config.js';
 import { paramSpecs, validateConfig } from '../nn/config.js';
 import { RNNModel, type RecurrentState } from '../nn/model.js';
 import type { Optimizer } from '../nn/optim.js';
-import type { WeightAverage } from './average.js';
+import { TRAIN_TENSOR_SUFFIX, type WeightAverage } from './average.js';
 import type { Kernels } from '../kernels/types.js';
 import { parseSafetensors, type ParsedSafetensors, type TensorInput } from '../io/safetensors.js';
 import { readFileBytes, readFileBytesSync, saveSafetensorsFile } from '../io/fs.js';
@@ -273,6 +273,20 @@ export function maskedWeights(ck: LoadedCheckpoint): Map<string, Float32Array> {
     weights.set(s.name, w);
   }
   return weights;
+}
+
+/**
+ * The checkpoint of a run with --ema as its last weights: the model tensors replaced by the weights being trained
+ * (`optim.<name>.train`) instead of their average; masks, metadata and the rest as they are.
+ */
+export function trainedWeightsOf(ck: LoadedCheckpoint): LoadedCheckpoint {
+  const tensors = new Map(ck.tensors);
+  for (const s of paramSpecs(ck.meta.config)) {
+    const key = `optim.${s.name}${TRAIN_TENSOR_SUFFIX}`, t = ck.tensors.get(key);
+    if (!t) throw new FormatError(ck.file, key, 'missing: the checkpoint holds no trained weights beside an average (it was not trained with --ema); drop --weights trained');
+    tensors.set(s.name, { shape: s.shape, data: t.data, dtype: t.dtype });
+  }
+  return { ...ck, tensors };
 }
 
 /** Copy weights (and masks) from a checkpoint into a model built from its config. */

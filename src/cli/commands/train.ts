@@ -7,7 +7,7 @@ import type { CellType } from '../../nn/config.js';
 import type { Engine, KernelChoice } from '../../kernels/engine.js';
 import type { BlockSpec, PruneRecipe, Pruner } from '../../prune/index.js';
 import { PRUNE_METHODS, formatReportTable } from '../../prune/index.js';
-import { loadCheckpoint, modelOf, type LoadedCheckpoint } from '../../train/checkpoint.js';
+import { loadCheckpoint, modelOf, trainedWeightsOf, type LoadedCheckpoint } from '../../train/checkpoint.js';
 import { loadCharCorpus } from '../../data/charlm.js';
 import { evaluateBpc, runCharLM } from '../../train/charlm.js';
 import { runSpeech } from '../../train/speech.js';
@@ -425,9 +425,11 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--split <name>', 'which split of the corpus to score (90/5/5 as the reference)').choices(['valid', 'test', 'train']).default('valid'))
     .option('--corpus <name|path>', 'override the corpus recorded in the checkpoint')
     .option('--eval-chars <n>', 'score only the first n characters of the split, as train --eval-chars does (0 = all)', int('--eval-chars', 0), 0))
+    .addOption(new Option('--weights <which>', 'a run trained with --ema: score its average (the checkpoint\'s weights) or the last weights it trained').choices(['average', 'trained']).default('average'))
     .option('--quiet', 'print only the result', false)
-    .action(action(async (file: string, o: { split: 'valid' | 'test' | 'train'; corpus?: string; evalChars: number; kernels: KernelChoice; threads?: number; quiet: boolean }) => {
-      const ck = loadCheckpoint(file, { task: 'charlm', purpose: 'eval' });
+    .action(action(async (file: string, o: { split: 'valid' | 'test' | 'train'; corpus?: string; evalChars: number; weights: 'average' | 'trained'; kernels: KernelChoice; threads?: number; quiet: boolean }) => {
+      const loaded = loadCheckpoint(file, { task: 'charlm', purpose: 'eval' });
+      const ck = o.weights === 'trained' ? trainedWeightsOf(loaded) : loaded;
       const model = modelOf(ck, (await commandEngine(o)).kernels);
       const corpus = loadCharCorpus(o.corpus ?? ck.meta.corpus ?? 'moby-dick', ck.meta.vocab);
       const data = corpus[o.split];
