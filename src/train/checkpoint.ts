@@ -284,6 +284,8 @@ export function trainedWeightsOf(ck: LoadedCheckpoint): LoadedCheckpoint {
   for (const s of paramSpecs(ck.meta.config)) {
     const key = `optim.${s.name}${TRAIN_TENSOR_SUFFIX}`, t = ck.tensors.get(key);
     if (!t) throw new FormatError(ck.file, key, 'missing: the checkpoint holds no trained weights beside an average (it was not trained with --ema); drop --weights trained');
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== size) throw new FormatError(ck.file, key, `has ${t.data.length} values, expected ${size} (shape [${s.shape}])`);
     tensors.set(s.name, { shape: s.shape, data: t.data, dtype: t.dtype });
   }
   return { ...ck, tensors };
