@@ -52,8 +52,9 @@ type Score = { cer: number; wer: number; utterances: number };
 type SplitScore = Score & { bySpeaker?: Record<string, Score> };
 /** valid-gnuspeech, test-gnuspeech: a GnuSpeech corpus's valid or test split (experiments/gnuspeech-valid.ts),
  *  scored with eval --as. The test texts' set was rendered after the choices the validation texts' set made. */
-const GNUSPEECH = ['valid-gnuspeech', 'test-gnuspeech'] as const;
-type Gnuspeech = (typeof GNUSPEECH)[number];
+const GNUSPEECH_LABELS = { 'valid-gnuspeech': 'unseen method: GnuSpeech (validation texts)', 'test-gnuspeech': 'unseen method: GnuSpeech (test texts)' } as const;
+type Gnuspeech = keyof typeof GNUSPEECH_LABELS;
+const GNUSPEECH = Object.keys(GNUSPEECH_LABELS) as Gnuspeech[];
 type Column = CorpusSplit | 'test-synth-rms-slt' | Gnuspeech;
 
 /** A training run's kernel variant and threads, as its report records them. */
@@ -231,8 +232,8 @@ async function errorsCommand(args: string[]): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-const label = (s: Column): string => (s === 'test-synth-rms-slt' ? 'flite rms + slt only' : s === 'valid-gnuspeech' ? 'unseen method: GnuSpeech (validation texts)'
-  : s === 'test-gnuspeech' ? 'unseen method: GnuSpeech (test texts)' : SPLIT_LABELS[s as Exclude<Column, 'test-synth-rms-slt' | Gnuspeech | 'babble'>]);
+const label = (s: Column): string => (s === 'test-synth-rms-slt' ? 'flite rms + slt only'
+  : (GNUSPEECH_LABELS as Record<string, string>)[s] ?? SPLIT_LABELS[s as Exclude<Column, 'test-synth-rms-slt' | Gnuspeech | 'babble'>]);
 const columns = (...splits: Column[]): [Column, string][] => splits.map((s) => [s, label(s)]);
 const COLUMNS = columns('valid', 'valid-gnuspeech', 'test', 'test-synth', 'test-gnuspeech', 'test-synth-rms-slt', 'test-babble10', 'test-pink10').map(([s, n]): [Column, string] => [s, s === 'test' ? 'test (held-out voices)' : n]);
 /** The screening table's columns: validation (clean and in noise) first; choices are made on these. */

@@ -13,7 +13,8 @@
 
 import type { Param } from '../nn/param.js';
 
-export const TRAIN_TENSOR_SUFFIX = '.train';
+/** The checkpoint tensor that holds a parameter's trained weights beside its average (optimizer state). */
+export const trainedTensorName = (param: string): string => `optim.${param}.train`;
 
 /** The decay of update `itr` (from 0; update 0 copies): min(decay, (1 + itr)/(10 + itr)). */
 export const emaDecayAt = (itr: number, decay: number): number => Math.min(decay, (1 + itr) / (10 + itr));
@@ -72,7 +73,7 @@ export class WeightAverage {
     this.params.forEach((p, i) => {
       const trained = this.held?.[i] ?? p.data;
       weights.set(p.name, this.updates ? this.avg[i] : trained);
-      state.set(`optim.${p.name}${TRAIN_TENSOR_SUFFIX}`, trained);
+      state.set(trainedTensorName(p.name), trained);
     });
     return { weights, state };
   }
@@ -83,7 +84,7 @@ export class WeightAverage {
    */
   restore(weights: (p: Param) => ArrayLike<number>, state: Map<string, Float32Array>, itr: number, file: string): void {
     this.params.forEach((p, i) => {
-      const key = `optim.${p.name}${TRAIN_TENSOR_SUFFIX}`, trained = state.get(key);
+      const key = trainedTensorName(p.name), trained = state.get(key);
       if (!trained) throw new Error(`${file}: missing ${key} (a run with --ema saves the trained weights there); start again without --resume`);
       if (trained.length !== p.size) throw new Error(`${file}: ${key} has ${trained.length} values, expected ${p.size}`);
       this.avg[i].set(weights(p));

@@ -17,7 +17,7 @@ import type { ModelConfig, ParamKind } from '../nn/config.js';
 import { paramSpecs, validateConfig } from '../nn/config.js';
 import { RNNModel, type RecurrentState } from '../nn/model.js';
 import type { Optimizer } from '../nn/optim.js';
-import { TRAIN_TENSOR_SUFFIX, type WeightAverage } from './average.js';
+import { trainedTensorName, type WeightAverage } from './average.js';
 import type { Kernels } from '../kernels/types.js';
 import { parseSafetensors, type ParsedSafetensors, type TensorInput } from '../io/safetensors.js';
 import { readFileBytes, readFileBytesSync, saveSafetensorsFile } from '../io/fs.js';
@@ -282,7 +282,7 @@ export function maskedWeights(ck: LoadedCheckpoint): Map<string, Float32Array> {
 export function trainedWeightsOf(ck: LoadedCheckpoint): LoadedCheckpoint {
   const tensors = new Map(ck.tensors);
   for (const s of paramSpecs(ck.meta.config)) {
-    const key = `optim.${s.name}${TRAIN_TENSOR_SUFFIX}`, t = ck.tensors.get(key);
+    const key = trainedTensorName(s.name), t = ck.tensors.get(key);
     if (!t) throw new FormatError(ck.file, key, 'missing: the checkpoint holds no trained weights beside an average (it was not trained with --ema); drop --weights trained');
     const size = s.shape.reduce((a, b) => a * b, 1);
     if (t.data.length !== size) throw new FormatError(ck.file, key, `has ${t.data.length} values, expected ${size} (shape [${s.shape}])`);
