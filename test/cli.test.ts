@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { Heap } from '../src/kernels/heap.js';
 import { createKernels } from '../src/kernels/index.js';
 import { RNNModel } from '../src/nn/model.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint, maskedWeights, saveCheckpoint } from '../src/train/checkpoint.js';
+import { trainedTensorName } from '../src/train/average.js';
+import { averageDistance } from '../experiments/average-distance.js';
 import { exportModel } from '../src/sparse/export.js';
 import { formatProgressLine, formatDuration } from '../src/cli/progress.js';
 import { demoFigure } from '../src/cli/commands/demo.js';
@@ -101,6 +103,40 @@ test('eval --weights: a run with --ema scores its average by default and its las
   assert.equal(bpc(avg, '--weights', 'average'), bpc(avg));
   assert.match(oneLine(cli('eval', plain, '--weights', 'trained'), 'eval --weights trained without --ema'),
     /optim\.embedding\.weight\.train: missing: the checkpoint holds no trained weights beside an average \(it was not trained with --ema\); drop --weights trained/);
+});
+
+test('average-distance: the distance between an --ema run\'s average and its last weights, over the kept weights', () => {
+  const avg = join(tmp, 'ema-dist', 'avg.ckpt'), pruned = join(tmp, 'ema-dist', 'pruned.ckpt');
+  assert.equal(train(avg, '--ema', '0.9', '--max-steps', '6').status, 0);
+  assert.equal(train(pruned, '--ema', '0.9', '--max-steps', '6', '--prune', 'oneshot', '--target-sparsity', '0.5').status, 0);
+  const ck = loadCheckpoint(avg), d = averageDistance(ck);
+  const weights = [...maskedWeights(ck).values()].reduce((n, w) => n + w.length, 0);
+  assert.equal(d.kept, weights, 'a dense run keeps every weight');
+  assert.ok(d.rmsDistance > 0 && d.rmsDistance < d.rmsWeight, `${d.rmsDistance} vs ${d.rmsWeight}`);
+  // Trained weights equal to the average: no distance; one of them moved by 0.5: exactly 0.25.
+  const same = new Map(ck.tensors);
+  for (const [name, w] of maskedWeights(ck)) same.set(trainedTensorName(name), { shape: ck.tensors.get(name)!.shape, data: Float32Array.from(w) });
+  assert.equal(averageDistance({ ...ck, tensors: same }).squaredDistance, 0);
+  const moved = Float32Array.from(same.get(trainedTensorName('fc.bias'))!.data);
+  moved[3] = Math.fround(moved[3] + 0.5);
+  same.set(trainedTensorName('fc.bias'), { shape: [moved.length], data: moved });
+  assert.ok(Math.abs(averageDistance({ ...ck, tensors: same }).squaredDistance - 0.25) < 1e-6);
+  // A pruned run: only the weights its masks keep.
+  const p = loadCheckpoint(pruned), nonZero = [...maskedWeights(p).values()].reduce((n, w) => n + w.filter((x) => x !== 0).length, 0);
+  assert.equal(averageDistance(p).kept, nonZero);
+  assert.ok(nonZero < 0.7 * weights, `${nonZero} of ${weights}`);
+  // The command: a row per checkpoint; a plain run and no arguments are one line each.
+  const script = join(root, 'dist/experiments/average-distance.js');
+  const r = spawnSync(process.execPath, [script, avg, pruned], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').length, 4);
+  assert.equal(train(join(tmp, 'ema-dist', 'plain.ckpt'), '--max-steps', '6').status, 0);
+  for (const args of [[join(tmp, 'ema-dist', 'plain.ckpt')], []]) {
+    const e = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+    assert.equal(e.status, 1);
+    assert.equal(e.stderr.trim().split('\n').length, 1, e.stderr);
+    assert.match(e.stderr, args.length ? /optim\.embedding\.weight\.train: missing/ : /usage/);
+  }
 });
 
 test('#12.3: options that would be ignored are refused; a finished run says so', () => {
