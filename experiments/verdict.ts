@@ -20,7 +20,7 @@ export const SE_MULTIPLIER = 2;
 
 export const VERDICT_RULE =
   `"holds" when the mean effect over seeds is beyond the claim's bar in the claimed direction by more than ${SE_MULTIPLIER} standard errors ` +
-  '(paired by seed where the rows share their seeds, SE = sd/√n of the per-seed effects; otherwise the delta-method SE of the relative difference of the means); ' +
+  '(paired by seed over the seeds both rows have, where they share two or more, SE = sd/√n of the per-seed effects; otherwise the delta-method SE of the relative difference of the means); ' +
   `"fails" when it is that far beyond the bar the other way; "not established" otherwise, and always with a single seed (no error bar). ` +
   `${SE_MULTIPLIER}·SE is a rule of thumb: with 3 seeds a 95% t-interval would need 4.3·SE.`;
 
@@ -63,7 +63,9 @@ export function relativeEffect(base: SeedValues, x: SeedValues, o: { higherIsBet
   const b = fin(base), y = fin(x);
   const common = [...b.keys()].filter((s) => y.has(s)).sort((p, q) => p - q);
   const sameSeeds = common.length === b.size && common.length === y.size;
-  if (sameSeeds && common.length >= 1) {
+  // Rows that share some seeds (one row run with more) pair over the shared ones: the pairing removes the
+  // seed-to-seed noise that the extra seeds of one row cannot.
+  if ((sameSeeds && common.length >= 1) || common.length >= 2) {
     const per = common.map((s) => (sign * 100 * (b.get(s)! - y.get(s)!)) / b.get(s)!);
     return { ...stats(per), paired: true, seeds: common };
   }

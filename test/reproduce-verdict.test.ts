@@ -56,6 +56,21 @@ test('unpaired (different seeds): the delta-method SE decides', () => {
   assert.equal(verdict(noisy, 0), 'not established');
 });
 
+test('rows that share some seeds pair over the shared ones; one shared seed is not a pairing', () => {
+  const base = new Map([[1, 2.0], [2, 2.4], [3, 1.6]]);
+  // The second row ran 5 more seeds; the tracked pairs still decide, on the 3 seeds both have.
+  const more = new Map([[1, 1.98], [2, 2.376], [3, 1.584], [4, 2.6], [5, 1.5], [6, 2.2], [7, 1.7], [8, 2.5]]);
+  const e = relativeEffect(base, more);
+  assert.equal(e.paired, true);
+  assert.deepEqual(e.seeds, [1, 2, 3]);
+  assert.equal(e.n, 3);
+  close(e.mean, 1);
+  assert.equal(verdict(e, 0), 'holds');
+  const one = relativeEffect(base, new Map([[3, 1.584], [4, 2.6], [5, 1.5]]));
+  assert.equal(one.paired, false);
+  assert.equal(verdict(one, 0), 'not established');
+});
+
 test('one seed is never a verdict; higher-is-better flips the sign', () => {
   const e = relativeEffect(seeds(2.0), seeds(1.0));
   assert.equal(e.n, 1);
