@@ -310,9 +310,40 @@ export function reportOnlyRuns<R extends PlanRun>(runs: R[], deps: (r: R) => str
   const { kept, left } = finishedRuns(runs, deps, finished);
   if (!kept.length) throw new Error(`--report-only: no run of the ${task} plan has finished yet (no run folder with result.json, no summary); run without --report-only to train`);
   if (!left.length) return { kept, note: null };
-  const note = `Written with \`--report-only\` from the ${kept.length} finished runs; ${left.length} run(s) of the plan had not finished and are left out: ${left.join(', ')}.`;
+  const note = `Written with \`--report-only\` from the ${kept.length} finished runs; ${left.length} run(s) of the plan had not finished and are left out: ${leftOutText(runs.filter((r) => left.includes(r.id)))}.`;
   log(`reproduce ${task}: ${note}`);
   return { kept, note };
+}
+
+/**
+ * The runs --report-only leaves out, by row: "seeds 1237–1241 of rows 1, 4; seed 1235 of row 6" (a plan run with
+ * more seeds than most rows have leaves many), or their ids where they are not seed copies.
+ */
+export function leftOutText(left: readonly (PlanRun & SeedFields)[]): string {
+  const seedsOf = new Map<string, number[]>(), plain: string[] = [];
+  for (const r of left) {
+    if (r.row === undefined || r.seed === undefined) plain.push(r.id);
+    else seedsOf.set(r.row, [...(seedsOf.get(r.row) ?? []), r.seed]);
+  }
+  const rowsBySeeds = new Map<string, string[]>();
+  for (const [row, seeds] of seedsOf) {
+    const key = seedRanges(seeds);
+    rowsBySeeds.set(key, [...(rowsBySeeds.get(key) ?? []), row]);
+  }
+  const groups = [...rowsBySeeds].map(([seeds, rows]) => `${seeds.includes('–') || seeds.includes(',') ? 'seeds' : 'seed'} ${seeds} of ${rows.length > 1 ? 'rows' : 'row'} ${rows.join(', ')}`);
+  return [...groups, ...plain].join('; ');
+}
+
+/** "1234, 1237–1241": sorted seeds with runs of three or more as ranges. */
+function seedRanges(seeds: readonly number[]): string {
+  const s = [...seeds].sort((a, b) => a - b), out: string[] = [];
+  for (let i = 0; i < s.length;) {
+    let j = i;
+    while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
+    out.push(j - i >= 2 ? `${s[i]}–${s[j]}` : s.slice(i, j + 1).join(', '));
+    i = j + 1;
+  }
+  return out.join(', ');
 }
 
 /** The machine a run trained on, in one line (CPU count and model, memory, Node, platform). */

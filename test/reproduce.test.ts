@@ -15,7 +15,7 @@ import {
   type RunResult,
 } from '../experiments/charlm.js';
 import { resolveRecipe } from '../src/prune/index.js';
-import { finishedRuns } from '../experiments/runner.js';
+import { finishedRuns, leftOutText } from '../experiments/runner.js';
 
 test('reproduce plan: parameter formulas, sizes and dependencies (REFERENCE.md §2)', () => {
   assert.equal(gruTotalParams(256, 64, 90), 276186);
@@ -352,6 +352,13 @@ test('reproduce: a micro plan runs end to end, writes the tables, and resumes', 
   } finally {
     process.chdir(cwd);
   }
+});
+
+test('leftOutText: the runs --report-only leaves out, by row and seed range', () => {
+  const copy = (row: string, seed: number) => ({ id: seed === 1234 ? row : `${row}-s${seed}`, label: row, row, seed });
+  const left = [...[1237, 1238, 1239, 1240, 1241].flatMap((s) => [copy('1', s), copy('4', s)]), copy('6', 1235), copy('6', 1237), copy('3', 1236), copy('3', 1238), { id: 'x', label: 'x' }];
+  assert.equal(leftOutText(left), 'seeds 1237–1241 of rows 1, 4; seeds 1235, 1237 of row 6; seeds 1236, 1238 of row 3; x');
+  assert.equal(leftOutText([copy('2q', 1235)]), 'seed 1235 of row 2q');
 });
 
 test('finishedRuns keeps the finished runs whose dependencies are kept, in plan order', () => {
