@@ -187,7 +187,7 @@ export function addTrainOptions(c: Command): Command {
       .choices(['auto', 'on', 'off']).default('auto'))
     .option('--hard-epoch <k>', 'hard pruning: prune after epoch k', int('--hard-epoch', 1))
     .option('--prune-embedding', 'also prune the embedding', false)
-    .option('--prune-block <RxC>', 'block pruning: keep or drop RxC blocks (e.g. 1x4, 4x4, 8x1), scored by their largest |w|; per layer type as type=RxC[,type=RxC] (e.g. recurrent=1x2, the shape that kept a character model within 2% of unstructured accuracy: other types prune single weights); default 1x1 (unstructured)', blockSpec('--prune-block'))
+    .option('--prune-block <RxC>', 'block pruning: keep or drop RxC blocks (e.g. 1x4, 4x4, 8x1), scored by their largest |w|; per layer type as type=RxC[,type=RxC] (e.g. recurrent=4x1, within 2% of unstructured accuracy on the character model and the fastest such shape; other types prune single weights); default 1x1 (unstructured)', blockSpec('--prune-block'))
     .option('--quiet', 'no progress bar, engine line or pruner updates: results, warnings and errors only', false)
     .option('--mels <n>', 'speech: log-mel bands', int('--mels', 1), 40)
     .option('--stack <n>', 'speech: frames stacked per model input frame', int('--stack', 1), 3)
