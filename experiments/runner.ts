@@ -315,11 +315,15 @@ export function reportOnlyRuns<R extends PlanRun>(runs: R[], deps: (r: R) => str
   return { kept, note };
 }
 
+/** Left-out runs named one by one up to this many. */
+const LEFT_OUT_IDS = 8;
+
 /**
- * The runs --report-only leaves out, by row: "seeds 1237–1241 of rows 1, 4; seed 1235 of row 6" (a plan run with
- * more seeds than most rows have leaves many), or their ids where they are not seed copies.
+ * The runs --report-only leaves out: their ids, or where there are more than LEFT_OUT_IDS of them (a plan run with
+ * more seeds than most rows have), by row: "seeds 1237–1241 of rows 1, 4; seed 1235 of row 6".
  */
 export function leftOutText(left: readonly (PlanRun & SeedFields)[]): string {
+  if (left.length <= LEFT_OUT_IDS) return left.map((r) => r.id).join(', ');
   const seedsOf = new Map<string, number[]>(), plain: string[] = [];
   for (const r of left) {
     if (r.row === undefined || r.seed === undefined) plain.push(r.id);
