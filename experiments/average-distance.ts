@@ -24,7 +24,7 @@ export interface AverageDistance {
 
 /** The distance between a checkpoint's (masked) average and its (masked) last weights, over every parameter. */
 export function averageDistance(ck: LoadedCheckpoint): AverageDistance {
-  const avg = maskedWeights(ck), last = maskedWeights(trainedWeightsOf(ck));
+  const avg = maskedWeights(ck), last = maskedWeights(trainedWeightsOf(ck, 'give a checkpoint of a run trained with --ema'));
   let kept = 0, sw = 0, sd = 0;
   for (const [name, a] of avg) {
     const w = last.get(name)!;

@@ -279,11 +279,11 @@ export function maskedWeights(ck: LoadedCheckpoint): Map<string, Float32Array> {
  * The checkpoint of a run with --ema as its last weights: the model tensors replaced by the weights being trained
  * (`optim.<name>.train`) instead of their average; masks, metadata and the rest as they are.
  */
-export function trainedWeightsOf(ck: LoadedCheckpoint): LoadedCheckpoint {
+export function trainedWeightsOf(ck: LoadedCheckpoint, whatToDo = 'drop --weights trained'): LoadedCheckpoint {
   const tensors = new Map(ck.tensors);
   for (const s of paramSpecs(ck.meta.config)) {
     const key = trainedTensorName(s.name), t = ck.tensors.get(key);
-    if (!t) throw new FormatError(ck.file, key, 'missing: the checkpoint holds no trained weights beside an average (it was not trained with --ema); drop --weights trained');
+    if (!t) throw new FormatError(ck.file, key, `missing: the checkpoint holds no trained weights beside an average (it was not trained with --ema); ${whatToDo}`);
     const size = s.shape.reduce((a, b) => a * b, 1);
     if (t.data.length !== size) throw new FormatError(ck.file, key, `has ${t.data.length} values, expected ${size} (shape [${s.shape}])`);
     tensors.set(s.name, { shape: s.shape, data: t.data, dtype: t.dtype });
