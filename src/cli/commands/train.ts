@@ -108,6 +108,9 @@ export const SPEECH_TRAIN_DEFAULTS: Readonly<Partial<Record<keyof TrainCliOption
 /** Speech defaults that apply only without --prune / --prune-config (a pruned run keeps the option's own default). */
 export const SPEECH_DENSE_ONLY: readonly (keyof TrainCliOptions)[] = ['ema'];
 
+/** Whether the options ask for pruning: a --prune method or a --prune-config recipe. */
+const isPruning = (o: Pick<TrainCliOptions, 'prune' | 'pruneConfig'>): boolean => o.prune !== 'none' || !!o.pruneConfig;
+
 /** Options that only shape a pruning schedule: ignored without --prune / --prune-config. */
 const PRUNE_ONLY = ['targetSparsity', 'phiMult', 'freq', 'startItr', 'rampItr', 'endItr', 'q', 'revival', 'hardEpoch', 'pruneEmbedding', 'pruneBlock'] as const;
 const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -207,7 +210,7 @@ export function addTrainOptions(c: Command): Command {
       ' (--corpus is the corpus directory of "sparse-rnn data speech"; --embed, --seq-len and --eval-chars are not used).')
     .hook('preAction', (cmd) => {
       if (cmd.getOptionValue('task') !== 'speech') return;
-      const pruning = cmd.getOptionValue('prune') !== 'none' || cmd.getOptionValue('pruneConfig') !== undefined;
+      const pruning = isPruning(cmd.opts<TrainCliOptions>());
       for (const [k, v] of Object.entries(SPEECH_TRAIN_DEFAULTS))
         if (cmd.getOptionValueSource(k) === 'default' && !(pruning && SPEECH_DENSE_ONLY.includes(k as keyof TrainCliOptions)))
           cmd.setOptionValueWithSource(k, v, 'default');
@@ -223,7 +226,7 @@ type Given = (k: keyof TrainCliOptions) => boolean;
  */
 export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFrom: LoadedCheckpoint | null; notes: string[] } {
   const notes: string[] = [];
-  const pruning = o.prune !== 'none' || !!o.pruneConfig;
+  const pruning = isPruning(o);
   const otherTask = (o.task === 'speech' ? CHARLM_ONLY : SPEECH_ONLY).filter((k) => given(k));
   if (otherTask.length)
     throw new UsageError(`${otherTask.map(flag).join(', ')} only ${otherTask.length > 1 ? 'apply' : 'applies'} to ${o.task === 'speech' ? 'the character LM (--task charlm)' : '--task speech'}: drop ${otherTask.length > 1 ? 'them' : 'it'}${o.task === 'speech' ? '' : ', or add --task speech'}`);
