@@ -17,11 +17,8 @@
 // --split test renders the test split's texts instead (split test, its own seeded draw): a set no choice was
 // made on, to check the choices the validation texts' set made (`eval … --splits test --as test-gnuspeech`).
 
-import { execFileSync } from 'node:child_process';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { requireManifest, type Manifest, type ManifestEntry, type Synth } from '../src/data/speech/synth.js';
 import { Rng } from '../src/util/rng.js';
+import { parseArgs, renderTextSet } from './render-texts.js';
 
 const PACKAGE = '@echogarden/gnuspeech-wasm';
 const INSTALL = `npm install --no-save ${PACKAGE}@0.3.0`;
@@ -67,50 +64,27 @@ function setKey(config: string, key: string, value: string | number): string {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const opt = (k: string): string | undefined => (args.includes(k) ? args[args.indexOf(k) + 1] : undefined);
-  const KNOWN = ['--corpus', '-o', '--split'];
-  const source = opt('--corpus'), out = opt('-o'), split = opt('--split') ?? 'valid';
-  const unknown = args.filter((a, i) => a.startsWith('-') && !KNOWN.includes(a) && !KNOWN.includes(args[i - 1]));
-  if (!source || !out || unknown.length) throw new Error(`usage: gnuspeech-valid.js --corpus SOURCE_DIR -o OUT_DIR [--split valid|test]${unknown.length ? ` (unknown: ${unknown.join(' ')})` : ''}`);
+  const usage = 'gnuspeech-valid.js --corpus SOURCE_DIR -o OUT_DIR [--split valid|test]';
+  const a = parseArgs(process.argv.slice(2), ['--corpus', '-o', '--split'], usage);
+  const source = a.get('--corpus'), out = a.get('-o'), split = a.get('--split') ?? 'valid';
+  if (!source || !out) throw new Error(`usage: ${usage}`);
   if (split !== 'valid' && split !== 'test') throw new Error(`--split: expected valid or test, got "${split}"`);
-  if (await stat(join(out, 'manifest.json')).then(() => true, () => false)) throw new Error(`${out} already holds a corpus; remove it first or choose another -o`);
-  const src = await requireManifest(source);
-  const texts = src.utterances.filter((u) => u.split === split).map((u) => u.text);
-  if (!texts.length) throw new Error(`${source} has no ${split} utterances`);
   const render = await loadGnuSpeech();
   const { defaultTrmControlModelFileContent: base } = (await import(`${PACKAGE}/dist/utilities/DefaultTrmControlModel.js`)) as { defaultTrmControlModelFileContent: string };
   // The validation set's draw is the one its published scores used; the test set's is another.
   const rng = new Rng(split === 'valid' ? 12345 : 54321);
-  await mkdir(join(out, 'wav', split), { recursive: true });
-  const utterances: ManifestEntry[] = [];
-  for (const [i, text] of texts.entries()) {
-    const voice = VOICES[i % VOICES.length];
-    const tempo = Number(rng.uniform(0.9, 1.2).toFixed(3)), semitones = Number(rng.uniform(-7, -1).toFixed(2));
-    let config = setKey(base, 'voice_name', voice);
-    config = setKey(config, 'tempo', tempo);
-    config = setKey(config, 'pitch_offset', semitones);
-    config = setKey(config, 'random_intonation', 0);
-    config = setKey(config, 'intonation_drift', 0);
-    const id = `g${String(i).padStart(6, '0')}`, path = `wav/${split}/${id}.wav`;
-    // GnuSpeech writes 44.1 kHz; sox resamples to the corpus rate, as the corpus's own synthesis does (-R -D: no random
-    // dither, so the same bytes each time).
-    const tmp = join(out, `${path}.tmp.wav`);
-    execFileSync('sox', ['-R', '-D', '-t', 'wav', '-', '-r', String(src.sampleRate), '-c', '1', '-b', '16', tmp], { input: render(text, config) });
-    await rename(tmp, join(out, path));
-    const bytes = (await stat(join(out, path))).size;
-    utterances.push({
-      // The corpus's Synth and prosody types know no GnuSpeech (it synthesises none; GnuSpeech's tempo and pitch
-      // offset come from the seeded draw above); nothing that scores a split reads them.
-      id, path, text, voice: `gnuspeech/${voice}`, speaker: `gnuspeech/${voice}`, split, synth: 'gnuspeech' as unknown as Synth,
-      prosody: {}, tempo: null, snrDb: null, bytes, seconds: (bytes - 44) / (2 * src.sampleRate),
-    });
-    if ((i + 1) % 50 === 0) process.stderr.write(`gnuspeech-valid: ${i + 1}/${texts.length}\n`);
-  }
-  const manifest: Manifest = { ...src, requested: utterances.length, complete: true, speakers: { [split]: { flite: [], espeak: [] } }, utterances };
-  await writeFile(join(out, 'manifest.json.tmp'), JSON.stringify(manifest));
-  await rename(join(out, 'manifest.json.tmp'), join(out, 'manifest.json'));
-  process.stderr.write(`gnuspeech-valid: ${utterances.length} utterances (GnuSpeech ${VOICES.join(', ')}) in ${out}\n`);
+  await renderTextSet({
+    tool: 'gnuspeech-valid', source, split, out, family: 'gnuspeech', voices: VOICES, idPrefix: 'g',
+    render: (text, voice) => {
+      const tempo = Number(rng.uniform(0.9, 1.2).toFixed(3)), semitones = Number(rng.uniform(-7, -1).toFixed(2));
+      let config = setKey(base, 'voice_name', voice);
+      config = setKey(config, 'tempo', tempo);
+      config = setKey(config, 'pitch_offset', semitones);
+      config = setKey(config, 'random_intonation', 0);
+      config = setKey(config, 'intonation_drift', 0);
+      return render(text, config); // 44.1 kHz
+    },
+  });
 }
 
 main().catch((e: unknown) => {

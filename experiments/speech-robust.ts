@@ -10,7 +10,8 @@
 //       --merge they are added to the existing -o summary (of the same checkpoint), the rest kept.
 //       --as valid-gnuspeech | test-gnuspeech stores the one split of --splits under that name: the GnuSpeech
 //       sets of experiments/gnuspeech-valid.ts (`--corpus data/gnuspeech-valid --splits valid --as valid-gnuspeech`;
-//       `--corpus data/gnuspeech-test --splits test --as test-gnuspeech`).
+//       `--corpus data/gnuspeech-test --splits test --as test-gnuspeech`); likewise valid-pico, test-pico,
+//       valid-mbrola and test-mbrola for the sets of experiments/unseen-voices.ts.
 //   node dist/experiments/speech-robust.js errors CKPT[,CKPT…] --corpus DIR --split SPLIT [--lexicon WORDS.txt] [--top N]
 //       the word errors of one split, pooled over the checkpoints (e.g. a recipe's seeds): per voice WER
 //       with substitutions, deletions and insertions, and the N most frequent edits ("four→five").
@@ -50,12 +51,17 @@ import { effectText, relativeEffect, stats, statsText, verdict, VERDICT_RULE } f
 const CLASSIC_UNSEEN_FLITE = ['flite/rms', 'flite/slt'];
 type Score = { cer: number; wer: number; utterances: number };
 type SplitScore = Score & { bySpeaker?: Record<string, Score> };
-/** valid-gnuspeech, test-gnuspeech: a GnuSpeech corpus's valid or test split (experiments/gnuspeech-valid.ts),
- *  scored with eval --as. The test texts' set was rendered after the choices the validation texts' set made. */
-const GNUSPEECH_LABELS = { 'valid-gnuspeech': 'unseen method: GnuSpeech (validation texts)', 'test-gnuspeech': 'unseen method: GnuSpeech (test texts)' } as const;
-type Gnuspeech = keyof typeof GNUSPEECH_LABELS;
-const GNUSPEECH = Object.keys(GNUSPEECH_LABELS) as Gnuspeech[];
-type Column = CorpusSplit | 'test-synth-rms-slt' | Gnuspeech;
+/** Sets of synthesis methods no corpus uses, scored with eval --as: GnuSpeech (experiments/gnuspeech-valid.ts; its test
+ *  texts' set was rendered after the choices the validation texts' set made), SVOX Pico and MBROLA
+ *  (experiments/unseen-voices.ts), each speaking a corpus's valid or test texts. */
+const UNSEEN_LABELS = {
+  'valid-gnuspeech': 'unseen method: GnuSpeech (validation texts)', 'test-gnuspeech': 'unseen method: GnuSpeech (test texts)',
+  'valid-pico': 'unseen method: SVOX Pico (validation texts)', 'test-pico': 'unseen method: SVOX Pico (test texts)',
+  'valid-mbrola': 'unseen method: MBROLA (validation texts)', 'test-mbrola': 'unseen method: MBROLA (test texts)',
+} as const;
+type Unseen = keyof typeof UNSEEN_LABELS;
+const UNSEEN = Object.keys(UNSEEN_LABELS) as Unseen[];
+type Column = CorpusSplit | 'test-synth-rms-slt' | Unseen;
 
 /** A training run's kernel variant and threads, as its report records them. */
 type KernelsUsed = { variant: string; threads: number };
@@ -128,14 +134,14 @@ async function evalCommand(args: string[]): Promise<void> {
   const opt = optOf(args);
   const ckpt = args[0];
   const corpus = opt('--corpus'), label = opt('--label'), command = opt('--command') ?? '', out = opt('-o');
-  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] [--lexicon WORDS.txt] [--splits S1,S2 [--merge]] [--as valid-gnuspeech|test-gnuspeech] -o FILE.json');
+  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] [--lexicon WORDS.txt] [--splits S1,S2 [--merge]] [--as valid-gnuspeech|test-gnuspeech|valid-pico|…] -o FILE.json');
   const all = ['valid', 'test', ...EVAL_SPLITS] as CorpusSplit[];
   const only = opt('--splits')?.split(',') as CorpusSplit[] | undefined;
   for (const s of only ?? []) if (!all.includes(s)) throw new Error(`--splits: unknown split "${s}" (expected some of ${all.join(', ')})`);
   const merge = args.includes('--merge');
   const as = opt('--as') as Column | undefined;
-  if (as !== undefined && (!GNUSPEECH.includes(as as Gnuspeech) || only?.length !== 1))
-    throw new Error(`--as ${GNUSPEECH.join(' | ')} stores the one split of --splits under that name (e.g. --splits valid --as valid-gnuspeech)`);
+  if (as !== undefined && (!UNSEEN.includes(as as Unseen) || only?.length !== 1))
+    throw new Error(`--as ${UNSEEN.join(' | ')} stores the one split of --splits under that name (e.g. --splits valid --as valid-gnuspeech)`);
   if (merge && !only) throw new Error('--merge adds the --splits to an existing summary: give --splits');
   const base = merge ? JSON.parse(await readFile(out, 'utf8')) as RobustSummary : undefined;
   if (base && base.checkpoint !== ckpt) throw new Error(`${out} scores ${base.checkpoint}, not ${ckpt}: --merge adds splits of the same checkpoint`);
@@ -233,9 +239,9 @@ async function errorsCommand(args: string[]): Promise<void> {
 }
 
 const label = (s: Column): string => (s === 'test-synth-rms-slt' ? 'flite rms + slt only'
-  : (GNUSPEECH_LABELS as Record<string, string>)[s] ?? SPLIT_LABELS[s as Exclude<Column, 'test-synth-rms-slt' | Gnuspeech | 'babble'>]);
+  : (UNSEEN_LABELS as Record<string, string>)[s] ?? SPLIT_LABELS[s as Exclude<Column, 'test-synth-rms-slt' | Unseen | 'babble'>]);
 const columns = (...splits: Column[]): [Column, string][] => splits.map((s) => [s, label(s)]);
-const COLUMNS = columns('valid', 'valid-gnuspeech', 'test', 'test-synth', 'test-gnuspeech', 'test-synth-rms-slt', 'test-babble10', 'test-pink10').map(([s, n]): [Column, string] => [s, s === 'test' ? 'test (held-out voices)' : n]);
+const COLUMNS = columns('valid', 'valid-gnuspeech', 'valid-pico', 'test', 'test-synth', 'test-gnuspeech', 'test-pico', 'test-mbrola', 'test-synth-rms-slt', 'test-babble10', 'test-pink10').map(([s, n]): [Column, string] => [s, s === 'test' ? 'test (held-out voices)' : n]);
 /** The screening table's columns: validation (clean and in noise) first; choices are made on these. */
 const SCREEN_COLUMNS = columns('valid', 'valid-babble10', 'valid-pink10', 'valid-synth', 'test', 'test-synth', 'test-babble10', 'test-pink10');
 
@@ -250,8 +256,8 @@ export function ruleScore(r: RobustSummary): number | undefined {
 
 /** Markdown table: CER / WER (%) per evaluation split; with `rule`, the screening rule's mean first. */
 export function summaryTable(rows: readonly RobustSummary[], columns = COLUMNS, rule = false): string {
-  // The GnuSpeech sets only where some row was scored on them (few summaries are).
-  const COLUMNS = columns.filter(([s]) => !GNUSPEECH.includes(s as Gnuspeech) || rows.some((r) => r.evals[s]));
+  // The unseen-method sets only where some row was scored on them (few summaries are).
+  const COLUMNS = columns.filter(([s]) => !UNSEEN.includes(s as Unseen) || rows.some((r) => r.evals[s]));
   const f = (x: number | undefined): string => (x === undefined ? '—' : (100 * x).toFixed(1));
   const head = `| run |${rule ? ' mean valid CER (4 conditions) |' : ''} ${COLUMNS.map(([, n]) => `${n} CER / WER`).join(' | ')} | non-zero params | command |`;
   const sep = `|${' --- |'.repeat(COLUMNS.length + 3 + (rule ? 1 : 0))}`;

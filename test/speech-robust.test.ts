@@ -14,7 +14,7 @@ import {
   addNoiseAtSnr, applyMelWarp, applySpecMasks, colouredNoise, drawSpecMasks, melWarpSources, mixBabble, rms, snrDb, type SpecAugmentOptions,
 } from '../src/data/speech/augment.js';
 import {
-  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, DIGIT_WORDS, NARROWBAND_SHARE, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, INTL_TRAIN_SHARE, INTL_VOICES, SPEAKERS, intlPhones, planUtterances,
+  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, DIGIT_WORDS, MBROLA_TRAIN_SHARE, MBROLA_VOICES, NARROWBAND_SHARE, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, INTL_TRAIN_SHARE, INTL_VOICES, SPEAKERS, intlPhones, planUtterances,
   readManifest, robustRecipe, speakersOf, synthesizeCorpus, type Utterance,
 } from '../src/data/speech/synth.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
@@ -235,6 +235,36 @@ test('narrowband plan: 10% of the training utterances, never an evaluation one, 
   assert.ok(Math.abs(share - NARROWBAND_SHARE) < 0.03, `narrowband share ${share.toFixed(3)}`);
 });
 
+test('mbrola plan: its four voices speak 5% each of espeak-ng\'s training utterances, and no other; every other utterance unchanged', () => {
+  const base = DEFAULT_AUGMENT;
+  const plain = planUtterances(4000, 4, robustRecipe(base));
+  const mb = planUtterances(4000, 4, robustRecipe([...base, 'mbrola']));
+  assert.equal(mb.length, plain.length);
+  let moved = 0;
+  for (let i = 0; i < plain.length; i++) {
+    if (mb[i].voice === plain[i].voice) {
+      assert.deepEqual(mb[i], plain[i], mb[i].id);
+      continue;
+    }
+    moved++;
+    // Only an espeak-ng training utterance changes voice, and only its voice, speaker and espeak-ng prosody.
+    assert.equal(plain[i].split, 'train', plain[i].id);
+    assert.equal(plain[i].synth, 'espeak', plain[i].id);
+    assert.match(mb[i].voice, /^espeak\/mb-(us1|us2|us3|en1)$/);
+    assert.equal(mb[i].speaker, `mbrola/${mb[i].voice.slice('espeak/mb-'.length)}`);
+    const { voice: _v, speaker: _s, prosody: _p, ...rest } = mb[i];
+    const { voice: _v2, speaker: _s2, prosody: _p2, ...restPlain } = plain[i];
+    assert.deepEqual(rest, restPlain, mb[i].id);
+  }
+  const train = strip(mb, 'train');
+  for (const v of MBROLA_VOICES) {
+    const share = train.filter((u) => u.voice === `espeak/mb-${v}`).length / train.length;
+    // Of espeak-ng's slots (about two thirds of train: festival's ked and intl voices keep theirs).
+    assert.ok(share > 0.5 * MBROLA_TRAIN_SHARE && share < MBROLA_TRAIN_SHARE + 0.02, `${v}: ${share.toFixed(3)}`);
+  }
+  assert.ok(moved > 0.1 * train.length, `${moved} of ${train.length} moved`);
+});
+
 /** The share of a signal's energy above `hz`: Hann-windowed 512-sample frames at 16 kHz (the features' RealFFT). */
 function energyAbove(x: Float32Array, hz: number): number {
   const n = 512, fft = new RealFFT(n), re = new Float64Array(n / 2 + 1), im = new Float64Array(n / 2 + 1), frame = new Float64Array(n);
@@ -344,7 +374,7 @@ test('training: SpecAugment and VTLP are seeded (same seed, same weights; off, o
 test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in ones (intl groups, narrowband) only by name', () => {
   assert.deepEqual(parseAugment('speed,noise'), ['speed', 'noise']);
   assert.deepEqual(parseAugment('all'), [...DEFAULT_AUGMENT]);
-  for (const g of ['intl-male', 'intl-other'] as const) assert.ok(!DEFAULT_AUGMENT.includes(g) && AUGMENTS.includes(g), g);
+  for (const g of ['intl-male', 'intl-other', 'mbrola'] as const) assert.ok(!DEFAULT_AUGMENT.includes(g) && AUGMENTS.includes(g), g);
   assert.deepEqual(DEFAULT_AUGMENT, [...BASE, 'intl', 'narrowband'], 'intl and narrowband on by default since 2026-12-05');
   assert.deepEqual(parseAugment('all,-intl,-narrowband'), BASE, 'the earlier default');
   assert.deepEqual(parseAugment('-intl,-narrowband'), BASE);
@@ -352,7 +382,7 @@ test('data speech --augment: a list, all, none, or all but some (-festival); the
   assert.deepEqual(parseAugment('-festival'), DEFAULT_AUGMENT.filter((a) => a !== 'festival'));
   assert.deepEqual(parseAugment('all,-festival,-pauses'), DEFAULT_AUGMENT.filter((a) => a !== 'festival' && a !== 'pauses'));
   assert.deepEqual(parseAugment('all,intl'), [...DEFAULT_AUGMENT], 'intl is a default one');
-  assert.deepEqual(parseAugment('all,intl,intl-male,intl-other,narrowband'), [...AUGMENTS]);
+  assert.deepEqual(parseAugment('all,intl,intl-male,intl-other,narrowband,mbrola'), [...AUGMENTS]);
   assert.deepEqual(parseAugment('all,narrowband,intl'), [...DEFAULT_AUGMENT]);
   assert.deepEqual(parseAugment('all,intl-other'), AUGMENTS.filter((a) => DEFAULT_AUGMENT.includes(a) || a === 'intl-other'));
   assert.deepEqual(parseAugment('-festival,intl-male'), AUGMENTS.filter((a) => (DEFAULT_AUGMENT.includes(a) && a !== 'festival') || a === 'intl-male'));
@@ -461,6 +491,7 @@ test('speech-robust compare: --decoding lexicon compares the lexicon decodings; 
       const s = JSON.parse(readFileSync(f, 'utf8'));
       s.evals['valid-gnuspeech'] = { cer, wer: 2 * cer, utterances: 10 };
       s.evals['test-gnuspeech'] = { cer: cer + 0.05, wer: 2 * cer, utterances: 12 };
+      s.evals['test-pico'] = { cer: cer + 0.1, wer: 2 * cer, utterances: 12 };
       const g = f.replace('.json', '-gnu.json');
       writeFileSync(g, JSON.stringify(s));
       return g;
@@ -468,15 +499,46 @@ test('speech-robust compare: --decoding lexicon compares the lexicon decodings; 
     const ga = a.map((f, i) => withGnu(f, 0.30 + 0.01 * i)), gb = b.map((f, i) => withGnu(f, 0.20 + 0.01 * i));
     assert.match(run(ga, gb), /\| unseen method: GnuSpeech \(validation texts\) \| CER \| 31\.00 ± 1\.00 \(n = 3\) \| 21\.00 ± 1\.00 \(n = 3\) \| \+.*\| holds \|/);
     assert.match(run(ga, gb), /\| unseen method: GnuSpeech \(test texts\) \| CER \| 36\.00 ± 1\.00 \(n = 3\) \| 26\.00 ± 1\.00 \(n = 3\) \| \+.*\| holds \|/);
+    assert.match(run(ga, gb), /\| unseen method: SVOX Pico \(test texts\) \| CER \| 41\.00 ± 1\.00 \(n = 3\) \| 31\.00 ± 1\.00 \(n = 3\) \| \+.*\| holds \|/);
+    assert.doesNotMatch(run(ga, gb), /MBROLA/, 'a set no summary was scored on has no row');
     assert.doesNotMatch(compare(), /GnuSpeech/);
     const table = (...files: string[]): string => execFileSync(process.execPath, [script, 'table', ...files], { encoding: 'utf8', stdio: 'pipe' });
     assert.doesNotMatch(table(...a), /GnuSpeech/);
     assert.match(table(a[0], ga[1]), /GnuSpeech \(validation texts\) CER \/ WER.*GnuSpeech \(test texts\) CER \/ WER/);
-    for (const as of ['valid-gnuspeech', 'test-gnuspeech'])
+    for (const as of ['valid-gnuspeech', 'test-gnuspeech', 'test-pico', 'valid-mbrola'])
       assert.throws(() => execFileSync(process.execPath, [script, 'eval', 'x.ckpt', '--corpus', dir, '--label', 'x', '--as', as, '-o', join(dir, 'o.json')], { stdio: 'pipe' }),
-        (e: { stderr: Buffer }) => e.stderr.toString().includes('--as valid-gnuspeech | test-gnuspeech stores the one split of --splits'));
+        (e: { stderr: Buffer }) => e.stderr.toString().includes('--as valid-gnuspeech | test-gnuspeech | valid-pico | test-pico | valid-mbrola | test-mbrola stores the one split of --splits'));
     assert.throws(() => execFileSync(process.execPath, [script, 'eval', 'x.ckpt', '--corpus', dir, '--label', 'x', '--splits', 'test', '--as', 'test-synth', '-o', join(dir, 'o.json')], { stdio: 'pipe' }),
       (e: { stderr: Buffer }) => e.stderr.toString().includes('--as valid-gnuspeech | test-gnuspeech'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('unseen-method sets (gnuspeech-valid.js, unseen-voices.js): one line for bad arguments, a missing corpus or an existing output', () => {
+  const script = (name: string): string => fileURLToPath(new URL(`../experiments/${name}.js`, import.meta.url));
+  const fails = (name: string, args: string[], pattern: RegExp): void => {
+    assert.throws(() => execFileSync(process.execPath, [script(name), ...args], { stdio: 'pipe' }), (e: { status: number; stderr: Buffer }) => {
+      const err = e.stderr.toString();
+      assert.equal(e.status, 1);
+      assert.equal(err.trim().split('\n').length, 1, err);
+      assert.match(err.trim(), pattern);
+      return true;
+    });
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'srnn-unseen-'));
+  try {
+    fails('unseen-voices', ['--synth', 'espeak', '--corpus', dir, '-o', join(dir, 'o')], /^unseen-voices: --synth: expected pico or mbrola, got "espeak"$/);
+    fails('unseen-voices', ['--synth', 'pico', '--corpus', dir, '-o', join(dir, 'o'), '--split', 'train'], /--split: expected valid or test, got "train"/);
+    fails('unseen-voices', ['--synth', 'pico', '--corpus', dir], /^unseen-voices: usage: unseen-voices\.js --synth pico\|mbrola/);
+    fails('unseen-voices', ['--synth', 'pico', '--corpu', dir], /unknown argument "--corpu"; usage:/);
+    fails('unseen-voices', ['--synth', 'pico', '--corpus'], /--corpus needs a value; usage:/);
+    fails('gnuspeech-valid', ['--corpus', dir, '--bogus', 'x'], /^gnuspeech-valid: unknown argument "--bogus"; usage: gnuspeech-valid\.js/);
+    // An output folder that already holds a set is refused before anything is rendered (or looked up).
+    mkdirSync(join(dir, 'done'));
+    writeFileSync(join(dir, 'done', 'manifest.json'), '{}');
+    for (const synth of ['pico', 'mbrola'])
+      fails('unseen-voices', ['--synth', synth, '--corpus', join(dir, 'nope'), '-o', join(dir, 'done')], /already holds a corpus; remove it first or choose another -o/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -46,6 +46,10 @@
 //     'narrowband' (on by default since 2026-12-05) passes 10% of the training utterances through 8 kHz sampling (sox
 //     rate 8000, then back to 16 kHz): flite's kal voice is an 8 kHz voice, and the models failed on
 //     audio without energy above 4 kHz (RESULTS.md, "Within the digit words").
+//     'mbrola' (off by default; Debian non-free) adds MBROLA's four English diphone voices, concatenated from
+//     recordings of people (us1 female, us2 and us3 male, en1 British male), driven by espeak-ng, each in 5% of the
+//     training utterances that espeak-ng would speak (about 3% of train each), with espeak-ng's prosody draws: a synthesis method closer to recorded speech than
+//     espeak-ng's formants.
 //     intl and narrowband became defaults when a second unseen synthesis method (GnuSpeech, scored only)
 //     agreed with the held-out flite voices that they generalise, though the espeak-ng validation voices
 //     score slightly worse with them (RESULTS.md, "A second unseen synthesis method").
@@ -81,12 +85,15 @@ export type CorpusSplit = Split | EvalSplit | 'babble';
 export type Synth = 'flite' | 'espeak' | 'festival';
 
 /** Training-time distortions of the robust recipe that can be switched on and off (data speech --augment). */
-export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival' | IntlGroup | 'narrowband';
-export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival', 'intl', 'intl-male', 'intl-other', 'narrowband'];
+export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival' | IntlGroup | 'narrowband' | 'mbrola';
+export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival', 'intl', 'intl-male', 'intl-other', 'narrowband', 'mbrola'];
 /** Augmentations that `all` leaves out: each is added by name (all,intl-male). */
-export const OPT_IN_AUGMENTS: readonly AugmentName[] = ['intl-male', 'intl-other'];
+export const OPT_IN_AUGMENTS: readonly AugmentName[] = ['intl-male', 'intl-other', 'mbrola'];
 /** The share of training utterances that 'narrowband' passes through 8 kHz sampling (10%: level with 30% on validation, leaning better on the held-out voices; RESULTS.md). */
 export const NARROWBAND_SHARE = 0.1;
+/** 'mbrola': its voices (espeak-ng's mb-<name>, package mbrola-<name>), each speaking this share of the training utterances that espeak-ng would speak. */
+export const MBROLA_VOICES: readonly string[] = ['us1', 'us2', 'us3', 'en1'];
+export const MBROLA_TRAIN_SHARE = 0.05;
 
 /** How a corpus is made; recorded in its manifest. */
 export interface CorpusRecipe {
@@ -388,7 +395,8 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
     const telP = r.next();
     const gainP = r.next(), gainV = round(r.uniform(-20, 10), 1);
     const festP = r.next(); // drawn after the others: the draws above are those of corpora made before 'festival'
-    const narrowP = r.next(); // drawn last, for the same reason (corpora made before 'narrowband')
+    const narrowP = r.next(); // drawn after the others, for the same reason (corpora made before 'narrowband')
+    const mbrolaP = r.next(); // drawn last (corpora made before 'mbrola')
     // Intl voices take slots from the top of festP's range, so that the utterances ked speaks stay the same.
     const intlVoice: string | undefined = INTL_NAMES[Math.floor((1 - festP) / INTL_TRAIN_SHARE)];
     const train = split === 'train';
@@ -407,6 +415,14 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
       synth = 'festival';
       voice = speaker = `festival/${intlVoice}`;
       prosody = { stretch: round(0.8 + 0.5 * v1, 3) }; // the voice's own pitch
+    } else if (train && on.has('mbrola') && mbrolaP < MBROLA_VOICES.length * MBROLA_TRAIN_SHARE) {
+      // In espeak-ng's slots only, so that festival's utterances stay the same.
+      synth = 'espeak';
+      const v = MBROLA_VOICES[Math.floor(mbrolaP / MBROLA_TRAIN_SHARE)];
+      voice = `espeak/mb-${v}`;
+      speaker = `mbrola/${v}`;
+      prosody = { speed: Math.round(120 + 80 * v1), pitch: Math.round(20 + 60 * v2) };
+      if (on.has('pauses') && gapP < 0.5) prosody.gap = gapV;
     } else {
       synth = 'espeak';
       const variants = train && on.has('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS[split as Split].espeak;
@@ -518,7 +534,7 @@ function run(cmd: string, args: string[], signal?: AbortSignal): Promise<{ stdou
  * Check that flite (with the needed voices), espeak-ng and sox, and with `festival` festival and its
  * voices, are installed; throws SynthesizerMissingError.
  */
-export async function checkSynthesizers(festival = false, intl: readonly string[] = []): Promise<void> {
+export async function checkSynthesizers(festival = false, intl: readonly string[] = [], mbrola: readonly string[] = []): Promise<void> {
   const { stdout } = await run('flite', ['-lv']);
   const have = new Set(stdout.replace(/^.*:/, '').trim().split(/\s+/));
   const need = SPLITS.flatMap((s) => SPEAKERS[s].flite);
@@ -534,6 +550,10 @@ export async function checkSynthesizers(festival = false, intl: readonly string[
   for (const v of intl)
     await run('festival', ['-b', INTL_VOICES[v].command]).catch((e: unknown) => {
       throw e instanceof SynthesizerMissingError ? e : new SynthesizerMissingError('festival', `lacks the voice ${v} (package ${INTL_VOICES[v].package}; '${INTL_VOICES[v].augment}' needs apt-get install -y ${intlPackages(INTL_VOICES[v].augment)}, or leave it out: data speech --augment -${INTL_VOICES[v].augment})`);
+    });
+  for (const v of mbrola)
+    await run('espeak-ng', ['-q', '-v', `mb-${v}`, 'one']).catch(() => {
+      throw new SynthesizerMissingError('mbrola', `voice ${v} is not installed ('mbrola' needs Debian's contrib and non-free sections: add "contrib non-free" to the Components of /etc/apt/sources.list.d/debian.sources, apt-get update, then apt-get install -y mbrola ${MBROLA_VOICES.map((x) => `mbrola-${x}`).join(' ')}; or leave it out of --augment)`);
     });
 }
 
@@ -669,7 +689,14 @@ async function renderVoice(u: Pick<Utterance, 'id' | 'synth' | 'voice' | 'prosod
       ...(u.telephone ? ['sinc', '300-3400'] : []),
       ...(u.narrowband ? ['rate', '-v', '8000'] : []),
     ];
-    await run('sox', ['-R', '-D', raw, '-b', '16', '-e', 'signed-integer', '-c', '1', std, ...effects, 'rate', '-v', String(SAMPLE_RATE)], signal);
+    const sox = (fx: string[]) => run('sox', ['-R', '-D', raw, '-b', '16', '-e', 'signed-integer', '-c', '1', std, ...fx, 'rate', '-v', String(SAMPLE_RATE)], signal);
+    await sox(effects).catch(async (e: unknown) => {
+      // sox 14.4 crashes (SIGSEGV) on a few inputs when `pitch` follows `speed` (seen on an MBROLA voice). Only then,
+      // resample between the two: every utterance that renders as it is keeps its bytes.
+      const at = effects.indexOf('speed');
+      if (at < 0 || u.pitchCents === undefined || signal?.aborted) throw e;
+      await sox([...effects.slice(0, at + 2), 'rate', '-v', String(SAMPLE_RATE), ...effects.slice(at + 2)]).catch(() => { throw e; });
+    });
     return { std, samples: await readSamples(std) };
   } finally {
     await rm(raw, { force: true });
@@ -812,7 +839,8 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
   }
   const festival = todo.map((i) => plan[i]).filter((u) => u.synth === 'festival');
   const intl = INTL_NAMES.filter((v) => festival.some((u) => u.voice === `festival/${v}`));
-  await checkSynthesizers(festival.some((u) => !INTL_VOICES[u.voice.slice('festival/'.length)]), intl);
+  const mbrola = MBROLA_VOICES.filter((v) => todo.some((i) => plan[i].voice === `espeak/mb-${v}`));
+  await checkSynthesizers(festival.some((u) => !INTL_VOICES[u.voice.slice('festival/'.length)]), intl, mbrola);
   // A stopped run may have left partial files here (festival renders ahead): start clean.
   await rm(join(outDir, 'tmp'), { recursive: true, force: true });
   await mkdir(join(outDir, 'tmp'), { recursive: true });
