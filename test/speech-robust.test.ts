@@ -14,7 +14,7 @@ import {
   addNoiseAtSnr, applyMelWarp, applySpecMasks, colouredNoise, drawSpecMasks, melWarpSources, mixBabble, rms, snrDb, type SpecAugmentOptions,
 } from '../src/data/speech/augment.js';
 import {
-  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, DIGIT_WORDS, MBROLA_TRAIN_SHARE, MBROLA_VOICES, NARROWBAND_SHARE, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, INTL_TRAIN_SHARE, INTL_VOICES, SPEAKERS, intlPhones, planUtterances,
+  AUGMENTS, CLASSIC_RECIPE, DEFAULT_AUGMENT, DIGIT_WORDS, MBROLA_TRAIN_SHARE, MBROLA_VOICES, NARROWBAND_SHARE, PICO_TRAIN_SHARE, PICO_VOICES, EVAL_SPLITS, FLITE_VOICES, INSTALL_HINT, INTL_TRAIN_SHARE, INTL_VOICES, SPEAKERS, intlPhones, planUtterances,
   readManifest, robustRecipe, speakersOf, synthesizeCorpus, type Utterance,
 } from '../src/data/speech/synth.js';
 import { loadSpeechSplit } from '../src/data/speech/dataset.js';
@@ -235,35 +235,41 @@ test('narrowband plan: 10% of the training utterances, never an evaluation one, 
   assert.ok(Math.abs(share - NARROWBAND_SHARE) < 0.03, `narrowband share ${share.toFixed(3)}`);
 });
 
-test('mbrola plan: its four voices speak 5% each of espeak-ng\'s training utterances, and no other; every other utterance unchanged', () => {
-  const base = DEFAULT_AUGMENT;
-  const plain = planUtterances(4000, 4, robustRecipe(base));
-  const mb = planUtterances(4000, 4, robustRecipe([...base, 'mbrola']));
-  assert.equal(mb.length, plain.length);
-  let moved = 0;
-  for (let i = 0; i < plain.length; i++) {
-    if (mb[i].voice === plain[i].voice) {
-      assert.deepEqual(mb[i], plain[i], mb[i].id);
-      continue;
+for (const [name, voices, share, voiceOf, speakerOf, synth] of [
+  ['mbrola', MBROLA_VOICES, MBROLA_TRAIN_SHARE, (v: string) => `espeak/mb-${v}`, (v: string) => `mbrola/${v}`, 'espeak'],
+  ['pico', PICO_VOICES, PICO_TRAIN_SHARE, (v: string) => `pico/${v}`, (v: string) => `pico/${v}`, 'pico'],
+] as const) {
+  test(`${name} plan: its voices speak ${100 * share}% each of espeak-ng's training utterances, and no other; every other utterance unchanged`, () => {
+    const plain = planUtterances(4000, 4, robustRecipe(DEFAULT_AUGMENT));
+    const withIt = planUtterances(4000, 4, robustRecipe([...DEFAULT_AUGMENT, name]));
+    assert.equal(withIt.length, plain.length);
+    let moved = 0;
+    for (let i = 0; i < plain.length; i++) {
+      if (withIt[i].voice === plain[i].voice) {
+        assert.deepEqual(withIt[i], plain[i], withIt[i].id);
+        continue;
+      }
+      moved++;
+      // Only an espeak-ng training utterance changes voice, and only its voice, speaker, synthesizer and prosody.
+      assert.equal(plain[i].split, 'train', plain[i].id);
+      assert.equal(plain[i].synth, 'espeak', plain[i].id);
+      const v = voices.find((x) => withIt[i].voice === voiceOf(x));
+      assert.ok(v, withIt[i].voice);
+      assert.equal(withIt[i].speaker, speakerOf(v));
+      assert.equal(withIt[i].synth, synth);
+      const { voice: _v, speaker: _s, prosody: _p, synth: _y, ...rest } = withIt[i];
+      const { voice: _v2, speaker: _s2, prosody: _p2, synth: _y2, ...restPlain } = plain[i];
+      assert.deepEqual(rest, restPlain, withIt[i].id);
     }
-    moved++;
-    // Only an espeak-ng training utterance changes voice, and only its voice, speaker and espeak-ng prosody.
-    assert.equal(plain[i].split, 'train', plain[i].id);
-    assert.equal(plain[i].synth, 'espeak', plain[i].id);
-    assert.match(mb[i].voice, /^espeak\/mb-(us1|us2|us3|en1)$/);
-    assert.equal(mb[i].speaker, `mbrola/${mb[i].voice.slice('espeak/mb-'.length)}`);
-    const { voice: _v, speaker: _s, prosody: _p, ...rest } = mb[i];
-    const { voice: _v2, speaker: _s2, prosody: _p2, ...restPlain } = plain[i];
-    assert.deepEqual(rest, restPlain, mb[i].id);
-  }
-  const train = strip(mb, 'train');
-  for (const v of MBROLA_VOICES) {
-    const share = train.filter((u) => u.voice === `espeak/mb-${v}`).length / train.length;
-    // Of espeak-ng's slots (about two thirds of train: festival's ked and intl voices keep theirs).
-    assert.ok(share > 0.5 * MBROLA_TRAIN_SHARE && share < MBROLA_TRAIN_SHARE + 0.02, `${v}: ${share.toFixed(3)}`);
-  }
-  assert.ok(moved > 0.1 * train.length, `${moved} of ${train.length} moved`);
-});
+    const train = strip(withIt, 'train');
+    for (const v of voices) {
+      const got = train.filter((u) => u.voice === voiceOf(v)).length / train.length;
+      // Of espeak-ng's slots (about two thirds of train: festival's ked and intl voices keep theirs).
+      assert.ok(got > 0.5 * share && got < share + 0.02, `${v}: ${got.toFixed(3)}`);
+    }
+    assert.ok(moved > 0.6 * voices.length * share * train.length, `${moved} of ${train.length} moved`);
+  });
+}
 
 /** The share of a signal's energy above `hz`: Hann-windowed 512-sample frames at 16 kHz (the features' RealFFT). */
 function energyAbove(x: Float32Array, hz: number): number {
@@ -374,7 +380,7 @@ test('training: SpecAugment and VTLP are seeded (same seed, same weights; off, o
 test('data speech --augment: a list, all, none, or all but some (-festival); the opt-in ones (intl groups, narrowband) only by name', () => {
   assert.deepEqual(parseAugment('speed,noise'), ['speed', 'noise']);
   assert.deepEqual(parseAugment('all'), [...DEFAULT_AUGMENT]);
-  for (const g of ['intl-male', 'intl-other', 'mbrola'] as const) assert.ok(!DEFAULT_AUGMENT.includes(g) && AUGMENTS.includes(g), g);
+  for (const g of ['intl-male', 'intl-other', 'mbrola', 'pico'] as const) assert.ok(!DEFAULT_AUGMENT.includes(g) && AUGMENTS.includes(g), g);
   assert.deepEqual(DEFAULT_AUGMENT, [...BASE, 'intl', 'narrowband'], 'intl and narrowband on by default since 2026-12-05');
   assert.deepEqual(parseAugment('all,-intl,-narrowband'), BASE, 'the earlier default');
   assert.deepEqual(parseAugment('-intl,-narrowband'), BASE);
@@ -382,7 +388,7 @@ test('data speech --augment: a list, all, none, or all but some (-festival); the
   assert.deepEqual(parseAugment('-festival'), DEFAULT_AUGMENT.filter((a) => a !== 'festival'));
   assert.deepEqual(parseAugment('all,-festival,-pauses'), DEFAULT_AUGMENT.filter((a) => a !== 'festival' && a !== 'pauses'));
   assert.deepEqual(parseAugment('all,intl'), [...DEFAULT_AUGMENT], 'intl is a default one');
-  assert.deepEqual(parseAugment('all,intl,intl-male,intl-other,narrowband,mbrola'), [...AUGMENTS]);
+  assert.deepEqual(parseAugment('all,intl,intl-male,intl-other,narrowband,mbrola,pico'), [...AUGMENTS]);
   assert.deepEqual(parseAugment('all,narrowband,intl'), [...DEFAULT_AUGMENT]);
   assert.deepEqual(parseAugment('all,intl-other'), AUGMENTS.filter((a) => DEFAULT_AUGMENT.includes(a) || a === 'intl-other'));
   assert.deepEqual(parseAugment('-festival,intl-male'), AUGMENTS.filter((a) => (DEFAULT_AUGMENT.includes(a) && a !== 'festival') || a === 'intl-male'));

@@ -17,7 +17,7 @@ export function parseAugment(v: string): AugmentName[] {
   for (const x of [...drop, ...keep])
     if (!AUGMENTS.includes(x as AugmentName))
       throw new UsageError(`--augment: unknown augmentation "${x}" (expected a comma-separated list of ${AUGMENTS.join(', ')}; all; none; or all but some, e.g. -festival)`);
-  // "all" and "all but" count the default augmentations; an opt-in one (intl-male, intl-other, mbrola) is added by name (all,intl-male or -festival,intl-male).
+  // "all" and "all but" count the default augmentations; an opt-in one (intl-male, intl-other, mbrola, pico) is added by name (all,intl-male or -festival,intl-male).
   const optIn = keep.filter((x) => !DEFAULT_AUGMENT.includes(x as AugmentName));
   const plain = keep.filter((x) => DEFAULT_AUGMENT.includes(x as AugmentName));
   if (drop.length && plain.length) {
@@ -48,7 +48,8 @@ export function registerDataSpeech(dataCommand: Command): void {
       'their male counterparts, Italian pc, Finnish mv and Czech machac, 5% each, ' +
       `needing apt-get install -y ${intlPackages('intl-male')}; intl-other, off by default: Catalan ona (HTS) and Russian nsh (unit selection), 5% each, ` +
       `needing apt-get install -y ${intlPackages('intl-other')}; mbrola, off by default: MBROLA's us1, us2, us3 and en1 voices through espeak-ng, each in 5% of espeak-ng's training utterances, ` +
-      'needing Debian\'s contrib and non-free sections and apt-get install -y mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1); ' +
+      'needing Debian\'s contrib and non-free sections and apt-get install -y mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1; pico, off by default: ' +
+      'SVOX Pico\'s en-US and en-GB voices, each in 5% of espeak-ng\'s training utterances, needing Debian\'s non-free section and apt-get install -y libttspico-utils); ' +
       'or all (the default ones), or none, or all but some: -festival (-intl,-narrowband: the default before 2026-12-05); add the opt-in ones by name: all,intl-male', DEFAULT_AUGMENT.join(','))
     .option('--quiet', 'no start line or progress: the result, warnings and errors only', false)
     .action(action(async (o: { utterances: number; out: string; seed: number; jobs: number; recipe: 'robust' | 'classic'; augment: string; quiet: boolean }, cmd: Command) => {

@@ -82,18 +82,21 @@ export const SPLIT_LABELS: Readonly<Record<Split | EvalSplit, string>> = {
 };
 /** 'babble': the robust recipe's bank of babble talkers (espeak-ng training voices), mixed into training noise; never trained or scored on. */
 export type CorpusSplit = Split | EvalSplit | 'babble';
-export type Synth = 'flite' | 'espeak' | 'festival';
+export type Synth = 'flite' | 'espeak' | 'festival' | 'pico';
 
 /** Training-time distortions of the robust recipe that can be switched on and off (data speech --augment). */
-export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival' | IntlGroup | 'narrowband' | 'mbrola';
-export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival', 'intl', 'intl-male', 'intl-other', 'narrowband', 'mbrola'];
+export type AugmentName = 'speed' | 'pitch' | 'noise' | 'reverb' | 'telephone' | 'gain' | 'pauses' | 'voices' | 'festival' | IntlGroup | 'narrowband' | 'mbrola' | 'pico';
+export const AUGMENTS: readonly AugmentName[] = ['speed', 'pitch', 'noise', 'reverb', 'telephone', 'gain', 'pauses', 'voices', 'festival', 'intl', 'intl-male', 'intl-other', 'narrowband', 'mbrola', 'pico'];
 /** Augmentations that `all` leaves out: each is added by name (all,intl-male). */
-export const OPT_IN_AUGMENTS: readonly AugmentName[] = ['intl-male', 'intl-other', 'mbrola'];
+export const OPT_IN_AUGMENTS: readonly AugmentName[] = ['intl-male', 'intl-other', 'mbrola', 'pico'];
 /** The share of training utterances that 'narrowband' passes through 8 kHz sampling (10%: level with 30% on validation, leaning better on the held-out voices; RESULTS.md). */
 export const NARROWBAND_SHARE = 0.1;
 /** 'mbrola': its voices (espeak-ng's mb-<name>, package mbrola-<name>), each speaking this share of the training utterances that espeak-ng would speak. */
 export const MBROLA_VOICES: readonly string[] = ['us1', 'us2', 'us3', 'en1'];
 export const MBROLA_TRAIN_SHARE = 0.05;
+/** 'pico': SVOX Pico's voices (pico2wave -l), each speaking this share of the training utterances that espeak-ng would speak. */
+export const PICO_VOICES: readonly string[] = ['en-US', 'en-GB'];
+export const PICO_TRAIN_SHARE = 0.05;
 
 /** How a corpus is made; recorded in its manifest. */
 export interface CorpusRecipe {
@@ -243,7 +246,7 @@ export interface Utterance {
   speaker: string;
   split: CorpusSplit;
   synth: Synth;
-  /** flite and festival: duration stretch and target F0 mean (Hz); espeak-ng: speed (wpm), pitch (0–99) and word gap (10 ms units). */
+  /** flite and festival: duration stretch and target F0 mean (Hz); espeak-ng: speed (wpm), pitch (0–99) and word gap (10 ms units); pico: speed and pitch (%). */
   prosody: { stretch?: number; f0?: number; speed?: number; pitch?: number; gap?: number };
   /** sox tempo factor, or null. */
   tempo: number | null;
@@ -396,7 +399,8 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
     const gainP = r.next(), gainV = round(r.uniform(-20, 10), 1);
     const festP = r.next(); // drawn after the others: the draws above are those of corpora made before 'festival'
     const narrowP = r.next(); // drawn after the others, for the same reason (corpora made before 'narrowband')
-    const mbrolaP = r.next(); // drawn last (corpora made before 'mbrola')
+    const mbrolaP = r.next(); // drawn after the others (corpora made before 'mbrola')
+    const picoP = r.next(); // drawn last (corpora made before 'pico')
     // Intl voices take slots from the top of festP's range, so that the utterances ked speaks stay the same.
     const intlVoice: string | undefined = INTL_NAMES[Math.floor((1 - festP) / INTL_TRAIN_SHARE)];
     const train = split === 'train';
@@ -423,6 +427,12 @@ function planRobust(n: number, seed: number, recipe: CorpusRecipe): Utterance[] 
       speaker = `mbrola/${v}`;
       prosody = { speed: Math.round(120 + 80 * v1), pitch: Math.round(20 + 60 * v2) };
       if (on.has('pauses') && gapP < 0.5) prosody.gap = gapV;
+    } else if (train && on.has('pico') && picoP < PICO_VOICES.length * PICO_TRAIN_SHARE) {
+      synth = 'pico';
+      const v = PICO_VOICES[Math.floor(picoP / PICO_TRAIN_SHARE)];
+      voice = speaker = `pico/${v}`;
+      // SSML speed and pitch levels (%).
+      prosody = { speed: Math.round(80 + 40 * v1), pitch: Math.round(85 + 30 * v2) };
     } else {
       synth = 'espeak';
       const variants = train && on.has('voices') ? [...SPEAKERS.train.espeak, ...EXTRA_TRAIN_VARIANTS] : SPEAKERS[split as Split].espeak;
@@ -534,7 +544,7 @@ function run(cmd: string, args: string[], signal?: AbortSignal): Promise<{ stdou
  * Check that flite (with the needed voices), espeak-ng and sox, and with `festival` festival and its
  * voices, are installed; throws SynthesizerMissingError.
  */
-export async function checkSynthesizers(festival = false, intl: readonly string[] = [], mbrola: readonly string[] = []): Promise<void> {
+export async function checkSynthesizers(festival = false, intl: readonly string[] = [], mbrola: readonly string[] = [], pico = false): Promise<void> {
   const { stdout } = await run('flite', ['-lv']);
   const have = new Set(stdout.replace(/^.*:/, '').trim().split(/\s+/));
   const need = SPLITS.flatMap((s) => SPEAKERS[s].flite);
@@ -554,6 +564,10 @@ export async function checkSynthesizers(festival = false, intl: readonly string[
   for (const v of mbrola)
     await run('espeak-ng', ['-q', '-v', `mb-${v}`, 'one']).catch(() => {
       throw new SynthesizerMissingError('mbrola', `voice ${v} is not installed ('mbrola' needs Debian's contrib and non-free sections: add "contrib non-free" to the Components of /etc/apt/sources.list.d/debian.sources, apt-get update, then apt-get install -y mbrola ${MBROLA_VOICES.map((x) => `mbrola-${x}`).join(' ')}; or leave it out of --augment)`);
+    });
+  if (pico)
+    await run('pico2wave', ['--usage']).catch((e: unknown) => {
+      throw e instanceof SynthesizerMissingError ? new SynthesizerMissingError('pico2wave', `is not installed ('pico' needs Debian's non-free section: add "contrib non-free" to the Components of /etc/apt/sources.list.d/debian.sources, apt-get update, then apt-get install -y libttspico-utils; or leave it out of --augment)`) : e;
     });
 }
 
@@ -676,6 +690,9 @@ async function renderVoice(u: Pick<Utterance, 'id' | 'synth' | 'voice' | 'prosod
     } else if (u.synth === 'flite') {
       const v = u.voice.slice('flite/'.length);
       await run('flite', ['-voice', v, '--setf', `duration_stretch=${u.prosody.stretch}`, '--setf', `int_f0_target_mean=${u.prosody.f0}`, '-t', u.text, '-o', raw], signal);
+    } else if (u.synth === 'pico') {
+      // pico2wave writes only to a file whose name ends in .wav, and takes SSML's speed and pitch.
+      await run('pico2wave', ['-l', u.voice.slice('pico/'.length), '-w', raw, `<speed level="${u.prosody.speed}"><pitch level="${u.prosody.pitch}">${u.text}</pitch></speed>`], signal);
     } else {
       const v = u.voice.slice('espeak/'.length);
       const gap = u.prosody.gap !== undefined ? ['-g', String(u.prosody.gap)] : [];
@@ -840,7 +857,7 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Manifest> {
   const festival = todo.map((i) => plan[i]).filter((u) => u.synth === 'festival');
   const intl = INTL_NAMES.filter((v) => festival.some((u) => u.voice === `festival/${v}`));
   const mbrola = MBROLA_VOICES.filter((v) => todo.some((i) => plan[i].voice === `espeak/mb-${v}`));
-  await checkSynthesizers(festival.some((u) => !INTL_VOICES[u.voice.slice('festival/'.length)]), intl, mbrola);
+  await checkSynthesizers(festival.some((u) => !INTL_VOICES[u.voice.slice('festival/'.length)]), intl, mbrola, todo.some((i) => plan[i].synth === 'pico'));
   // A stopped run may have left partial files here (festival renders ahead): start clean.
   await rm(join(outDir, 'tmp'), { recursive: true, force: true });
   await mkdir(join(outDir, 'tmp'), { recursive: true });
