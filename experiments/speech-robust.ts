@@ -51,7 +51,7 @@ import { effectText, relativeEffect, stats, statsText, verdict, VERDICT_RULE } f
 const CLASSIC_UNSEEN_FLITE = ['flite/rms', 'flite/slt'];
 type Score = { cer: number; wer: number; utterances: number };
 type SplitScore = Score & { bySpeaker?: Record<string, Score> };
-/** Sets of synthesis methods no corpus uses, scored with eval --as: GnuSpeech (experiments/gnuspeech-valid.ts; its test
+/** Sets of synthesis methods the default corpus does not use, scored with eval --as: GnuSpeech (experiments/gnuspeech-valid.ts; its test
  *  texts' set was rendered after the choices the validation texts' set made), SVOX Pico and MBROLA
  *  (experiments/unseen-voices.ts), each speaking a corpus's valid or test texts. */
 const UNSEEN_LABELS = {
