@@ -48,8 +48,12 @@
 //     audio without energy above 4 kHz (RESULTS.md, "Within the digit words").
 //     'mbrola' (off by default; Debian non-free) adds MBROLA's four English diphone voices, concatenated from
 //     recordings of people (us1 female, us2 and us3 male, en1 British male), driven by espeak-ng, each in 5% of the
-//     training utterances that espeak-ng would speak (about 3% of train each), with espeak-ng's prosody draws: a synthesis method closer to recorded speech than
-//     espeak-ng's formants.
+//     training utterances that espeak-ng would speak (about 3% of train each), with espeak-ng's prosody draws: a
+//     synthesis method closer to recorded speech than espeak-ng's formants.
+//     'pico' (off by default; Debian non-free) adds SVOX Pico's en-US and en-GB voices (statistical parametric, from two
+//     women's recordings; pico2wave, with SSML speed and pitch), in the same way, each in 5% of espeak-ng's utterances.
+//     Either makes the other unseen methods better but the espeak-ng voices worse (RESULTS.md, "Two more unseen
+//     synthesis methods"), so both stay opt-in.
 //     intl and narrowband became defaults when a second unseen synthesis method (GnuSpeech, scored only)
 //     agreed with the held-out flite voices that they generalise, though the espeak-ng validation voices
 //     score slightly worse with them (RESULTS.md, "A second unseen synthesis method").
