@@ -546,7 +546,8 @@ function run(cmd: string, args: string[], signal?: AbortSignal): Promise<{ stdou
 
 /**
  * Check that flite (with the needed voices), espeak-ng and sox, and with `festival` festival and its
- * voices, are installed; throws SynthesizerMissingError.
+ * voices, `intl` festival's voices of other languages, `mbrola` those MBROLA voices and `pico` pico2wave, are
+ * installed; throws SynthesizerMissingError.
  */
 export async function checkSynthesizers(festival = false, intl: readonly string[] = [], mbrola: readonly string[] = [], pico = false): Promise<void> {
   const { stdout } = await run('flite', ['-lv']);
