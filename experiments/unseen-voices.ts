@@ -14,50 +14,33 @@
 // Same folder layout and rules as gnuspeech-valid.js (render-texts.ts).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkNonFreeSynthesizers, MBROLA_VOICES, PICO_VOICES, picoSsml } from '../src/data/speech/synth.js';
 import { Rng } from '../src/util/rng.js';
 import { parseArgs, refuseExisting, renderTextSet } from './render-texts.js';
 
-const NON_FREE = 'add "contrib non-free" to the Components of /etc/apt/sources.list.d/debian.sources, apt-get update, then apt-get install -y';
-
 interface UnseenSynth {
   voices: readonly string[];
-  packages: string;
   /** The seeded draws of one utterance, as the synthesizer's arguments. */
   prosody(rng: Rng): { speed: number; pitch: number };
-  /** Missing tool or voice, as an install hint; undefined when it is there. */
-  missing(voice: string): string | undefined;
   render(text: string, voice: string, p: { speed: number; pitch: number }, scratch: string): Uint8Array;
 }
 
-const onPath = (cmd: string): boolean => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 const UNSEEN: Record<'pico' | 'mbrola', UnseenSynth> = {
   pico: {
-    voices: ['en-US', 'en-GB'],
-    packages: 'libttspico-utils',
+    voices: PICO_VOICES,
     prosody: (rng) => ({ speed: Math.round(rng.uniform(80, 120)), pitch: Math.round(rng.uniform(85, 115)) }),
-    missing: () => (onPath('pico2wave') ? undefined : 'pico2wave'),
     render: (text, voice, p, scratch) => {
       const file = join(scratch, 'pico.wav'); // pico2wave writes only to a file whose name ends in .wav
-      execFileSync('pico2wave', ['-l', voice, '-w', file, `<speed level="${p.speed}"><pitch level="${p.pitch}">${text}</pitch></speed>`]);
+      execFileSync('pico2wave', ['-l', voice, '-w', file, picoSsml(text, p.speed, p.pitch)]);
       return readFileSync(file);
     },
   },
   mbrola: {
-    voices: ['us1', 'us2', 'us3', 'en1'],
-    packages: 'mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1',
+    voices: MBROLA_VOICES,
     prosody: (rng) => ({ speed: Math.round(rng.uniform(130, 190)), pitch: Math.round(rng.uniform(30, 70)) }),
-    missing: (voice) => (!onPath('espeak-ng') ? 'espeak-ng' : !onPath('mbrola') ? 'mbrola' : existsSync(`/usr/share/mbrola/${voice}`) ? undefined : `mbrola-${voice}`),
     render: (text, voice, p) => execFileSync('espeak-ng', ['-v', `mb-${voice}`, '-s', String(p.speed), '-p', String(p.pitch), '--stdout', text], { stdio: ['ignore', 'pipe', 'ignore'] }),
   },
 };
@@ -74,8 +57,7 @@ async function main(): Promise<void> {
   if (split !== 'valid' && split !== 'test') throw new Error(`--split: expected valid or test, got "${split}"`);
   await refuseExisting(out);
   const synth = UNSEEN[name];
-  const missing = synth.voices.map((v) => synth.missing(v)).filter((m) => m !== undefined);
-  if (missing.length) throw new Error(`${name}: ${[...new Set(missing)].join(', ')} not installed (Debian non-free): ${NON_FREE} ${synth.packages}`);
+  await checkNonFreeSynthesizers(name === 'mbrola' ? synth.voices : [], name === 'pico', 'or score the other --synth');
   const rng = new Rng(SEEDS[name][split]);
   const scratch = mkdtempSync(join(tmpdir(), 'unseen-voices-'));
   try {

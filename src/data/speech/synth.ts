@@ -566,15 +566,28 @@ export async function checkSynthesizers(festival = false, intl: readonly string[
     await run('festival', ['-b', INTL_VOICES[v].command]).catch((e: unknown) => {
       throw e instanceof SynthesizerMissingError ? e : new SynthesizerMissingError('festival', `lacks the voice ${v} (package ${INTL_VOICES[v].package}; '${INTL_VOICES[v].augment}' needs apt-get install -y ${intlPackages(INTL_VOICES[v].augment)}, or leave it out: data speech --augment -${INTL_VOICES[v].augment})`);
     });
+  await checkNonFreeSynthesizers(mbrola, pico);
+}
+
+const NON_FREE_HINT = 'add "contrib non-free" to the Components of /etc/apt/sources.list.d/debian.sources, apt-get update, then apt-get install -y';
+
+/**
+ * Check that the MBROLA voices `mbrola` and, with `pico`, pico2wave (Debian non-free) are installed; throws
+ * SynthesizerMissingError, whose line ends with `orElse`.
+ */
+export async function checkNonFreeSynthesizers(mbrola: readonly string[], pico: boolean, orElse = 'or leave it out of --augment'): Promise<void> {
   for (const v of mbrola)
     await run('espeak-ng', ['-q', '-v', `mb-${v}`, 'one']).catch(() => {
-      throw new SynthesizerMissingError('mbrola', `voice ${v} is not installed ('mbrola' needs Debian's contrib and non-free sections: add "contrib non-free" to the Components of /etc/apt/sources.list.d/debian.sources, apt-get update, then apt-get install -y mbrola ${MBROLA_VOICES.map((x) => `mbrola-${x}`).join(' ')}; or leave it out of --augment)`);
+      throw new SynthesizerMissingError('mbrola', `voice ${v} is not installed ('mbrola' needs Debian's contrib and non-free sections: ${NON_FREE_HINT} mbrola ${MBROLA_VOICES.map((x) => `mbrola-${x}`).join(' ')}; ${orElse})`);
     });
   if (pico)
     await run('pico2wave', ['--usage']).catch((e: unknown) => {
-      throw e instanceof SynthesizerMissingError ? new SynthesizerMissingError('pico2wave', `is not installed ('pico' needs Debian's non-free section: add "contrib non-free" to the Components of /etc/apt/sources.list.d/debian.sources, apt-get update, then apt-get install -y libttspico-utils; or leave it out of --augment)`) : e;
+      throw e instanceof SynthesizerMissingError ? new SynthesizerMissingError('pico2wave', `is not installed ('pico' needs Debian's non-free section: ${NON_FREE_HINT} libttspico-utils; ${orElse})`) : e;
     });
 }
+
+/** pico2wave's input: the text in SSML speed and pitch levels (%). */
+export const picoSsml = (text: string, speed: number, pitch: number): string => `<speed level="${speed}"><pitch level="${pitch}">${text}</pitch></speed>`;
 
 /** A Scheme string literal. */
 const schemeString = (s: string): string => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
@@ -697,7 +710,7 @@ async function renderVoice(u: Pick<Utterance, 'id' | 'synth' | 'voice' | 'prosod
       await run('flite', ['-voice', v, '--setf', `duration_stretch=${u.prosody.stretch}`, '--setf', `int_f0_target_mean=${u.prosody.f0}`, '-t', u.text, '-o', raw], signal);
     } else if (u.synth === 'pico') {
       // pico2wave writes only to a file whose name ends in .wav, and takes SSML's speed and pitch.
-      await run('pico2wave', ['-l', u.voice.slice('pico/'.length), '-w', raw, `<speed level="${u.prosody.speed}"><pitch level="${u.prosody.pitch}">${u.text}</pitch></speed>`], signal);
+      await run('pico2wave', ['-l', u.voice.slice('pico/'.length), '-w', raw, picoSsml(u.text, u.prosody.speed!, u.prosody.pitch!)], signal);
     } else {
       const v = u.voice.slice('espeak/'.length);
       const gap = u.prosody.gap !== undefined ? ['-g', String(u.prosody.gap)] : [];
