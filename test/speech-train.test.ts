@@ -28,7 +28,7 @@ import { writeReports } from '../src/train/reports.js';
 import { decodeLogits } from '../src/sparse/transcribe.js';
 import type { PruneRecipe } from '../src/prune/index.js';
 import { Command } from 'commander';
-import { SPEECH_TRAIN_DEFAULTS, addTrainOptions } from '../src/cli/commands/train.js';
+import { SPEECH_TRAIN_DEFAULTS, addTrainOptions, checkTrainOptions, type TrainCliOptions } from '../src/cli/commands/train.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'sparse-rnn.js');
@@ -257,6 +257,21 @@ test('train --task speech: the weight average is a default of dense runs only; a
   assert.equal(parsed('--task', 'speech', '--prune', 'narang', '--ema', '0.99').ema, 0.99);
   assert.equal(parsed('--task', 'speech', '--ema', '0').ema, 0);
   assert.equal(parsed().ema, 0); // the character LM
+});
+
+test('train --task speech --resume: the augmentation options the saved run keeps are named as ignored when given', async () => {
+  const d = tmp();
+  try {
+    await runSpeech(baseOptions(d, { train: { ...baseOptions(d).train, epochs: 1 } }));
+    const o = { task: 'speech', resume: true, out: join(d, 'model.ckpt'), prune: 'none', lrSchedule: 'step', vtlp: 0.1, specAugment: 'on' } as unknown as TrainCliOptions;
+    const given = new Set<string>(['vtlp', 'specAugment']);
+    const { resumeFrom, notes } = checkTrainOptions(o, (k) => given.has(k));
+    assert.ok(resumeFrom);
+    assert.deepEqual(notes, ["warning: --resume keeps the saved run's settings; ignoring --vtlp, --spec-augment"]);
+    assert.deepEqual(checkTrainOptions(o, () => false).notes, []);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 test('--sortagrad: the first epoch runs its batches shortest first, later epochs as without it; a resume inside that epoch stays sorted', async () => {

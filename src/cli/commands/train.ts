@@ -260,7 +260,8 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   for (const [k, mine, theirs] of same)
     if (given(k) && theirs !== undefined && mine !== theirs)
       throw new UsageError(`${flag(k)} ${String(mine)} differs from the checkpoint's ${String(theirs)} (${o.out}): --resume continues the saved run as it was; drop ${flag(k)}, or start a new run with another -o/--out (or --force)`);
-  const ignored = (['prune', 'pruneConfig', ...PRUNE_ONLY, 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clip', 'lrDecay', 'lrSchedule', 'warmup', 'ema', 'evalChars', 'corpus'] as const).filter((k) => given(k));
+  const ignored = (['prune', 'pruneConfig', ...PRUNE_ONLY, 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'clip', 'lrDecay', 'lrSchedule', 'warmup', 'ema', 'evalChars', 'corpus',
+    'buckets', 'beam', 'vtlp', 'specAugment', 'sortagrad'] as const).filter((k) => given(k));
   if (ignored.length) notes.push(`warning: --resume keeps the saved run's settings; ignoring ${ignored.map(flag).join(', ')}`);
   return { resumeFrom: ck, notes };
 }
