@@ -3,7 +3,7 @@
 // node dist/bench/cell-probe.js [H]   (RELAXED=1 turns on Node 20's relaxed-SIMD flag first)
 // Finding (2026-12-02): the SpMV runs ~1 ns per 4×4 block whether W_hh fits in L2 (H=512) or not
 // (H=1536), so it is bound by instructions, not memory; 16-bit values (tried) did not make it faster.
-// Finding (2026-12-05): so is unstructured SELL-4, at the same non-zeros per second from H = 256 (115 KB of values and
+// Finding (2026-12-05): so is unstructured SELL-4, at the same non-zeros per second from H = 256 (114 KB of values and
 // indices, in L2) to H = 2048 (7.4 MB): fewer bytes per non-zero cannot speed it up, only fewer instructions.
 import { setFlagsFromString } from 'node:v8';
 if (process.env.RELAXED) setFlagsFromString('--experimental-wasm-relaxed-simd');
