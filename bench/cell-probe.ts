@@ -11,7 +11,7 @@ import { Heap } from '../src/kernels/heap.js';
 import { createKernels } from '../src/kernels/index.js';
 import { sparseKernelsFor } from '../src/kernels/sparse.js';
 import { denseToBsr } from '../src/sparse/bsr.js';
-import { bsr44ToSell4, csrToSell4 } from '../src/sparse/csr.js';
+import { bsr44ToSell4, csrToSell4, denseToCsr } from '../src/sparse/csr.js';
 import { mulberry32 } from '../src/util/rng.js';
 
 const H = Number(process.argv[2] ?? 1024);
@@ -37,12 +37,10 @@ for (const variant of process.env.RELAXED ? ['wasm', 'relaxed'] as const : ['was
   const s = bsr44ToSell4(rows, cols, m.rowptr, m.colidx, m.values)!;
   const sp4 = put(s.sliceptr), pm = put(s.perm), ix = put(s.idx), vs = put(s.vals), y = heap.alloc(rows);
   // The same shape unstructured: each entry kept with probability 0.1, as CSR, then SELL-4 (the runtime's batch-1 layout).
-  const rowptr = new Uint32Array(rows + 1), colList: number[] = [], valList: number[] = [];
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) if (r() < 0.1) (colList.push(j), valList.push(r() - 0.5));
-    rowptr[i + 1] = colList.length;
-  }
-  const u = csrToSell4({ rows, cols, rowptr, colidx: Uint16Array.from(colList), values: Float32Array.from(valList) })!;
+  const wu = new Float32Array(rows * cols);
+  for (let i = 0; i < rows * cols; i++) if (r() < 0.1) wu[i] = r() - 0.5;
+  const csr = denseToCsr(wu, rows, cols), nnz = csr.values.length;
+  const u = csrToSell4(csr)!;
   const usp = put(u.sliceptr), upm = put(u.perm), uix = put(u.idx), uvs = put(u.vals);
   const spmvU = (): void => sp.sell4(u.slices, usp, upm, uix, uvs, hp, cols, y, false);
   const cell = (): void => k.gruForward(1, H, gi, gh, hp, h, H, gates, ghn);
@@ -63,6 +61,6 @@ for (const variant of process.env.RELAXED ? ['wasm', 'relaxed'] as const : ['was
   const tc: number[] = [], ti: number[] = [], ts: number[] = [], tu: number[] = [];
   for (let round = 0; round < 21; round++) (tc.push(time(cell, 2000)), ti.push(time(infer, 2000)), ts.push(time(spmv, 500)), tu.push(time(spmvU, 200)));
   console.log(`${variant}: H=${H} cell ${med(tc).toFixed(2)} µs (training's gruForward), ${med(ti).toFixed(2)} µs (the runtime's gruInfer); 4x4 W_hh SpMV (${m.colidx.length} blocks) ${med(ts).toFixed(2)} µs = ${(m.colidx.length / med(ts) / 1e3 * 1e0).toFixed(2)} Gblocks/s`);
-  const nnz = colList.length, kb = ((nnz * 6) / 1024).toFixed(0);
+  const kb = ((nnz * 6) / 1024).toFixed(0);
   console.log(`${variant}: H=${H} unstructured W_hh SpMV, SELL-4 (${nnz} non-zeros, ${kb} KB of f32 values and u16 indices) ${med(tu).toFixed(2)} µs = ${(nnz / med(tu) / 1e3).toFixed(2)} G non-zeros/s`);
 }
