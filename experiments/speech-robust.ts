@@ -134,7 +134,7 @@ async function evalCommand(args: string[]): Promise<void> {
   const opt = optOf(args);
   const ckpt = args[0];
   const corpus = opt('--corpus'), label = opt('--label'), command = opt('--command') ?? '', out = opt('-o');
-  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] [--lexicon WORDS.txt] [--splits S1,S2 [--merge]] [--as valid-gnuspeech|test-gnuspeech|valid-pico|…] -o FILE.json');
+  if (!ckpt || !corpus || !label || !out) throw new Error('usage: eval CKPT --corpus DIR --label L [--command CMD] [--note N] [--lexicon WORDS.txt] [--splits S1,S2 [--merge]] [--as valid-gnuspeech|test-gnuspeech|valid-pico|…] [--normalize MODE] -o FILE.json');
   const all = ['valid', 'test', ...EVAL_SPLITS] as CorpusSplit[];
   const only = opt('--splits')?.split(',') as CorpusSplit[] | undefined;
   for (const s of only ?? []) if (!all.includes(s)) throw new Error(`--splits: unknown split "${s}" (expected some of ${all.join(', ')})`);
@@ -147,7 +147,9 @@ async function evalCommand(args: string[]): Promise<void> {
   if (base && base.checkpoint !== ckpt) throw new Error(`${out} scores ${base.checkpoint}, not ${ckpt}: --merge adds splits of the same checkpoint`);
   const manifest = await requireManifest(corpus);
   const engine = await createEngine({ kernels: 'auto', threads: 1 });
-  const { model, features, rec } = recognizerOf(ckpt, engine);
+  const { model, features: saved, rec } = recognizerOf(ckpt, engine);
+  // --normalize running scores a two-pass model's causal pass (a stream's partial text).
+  const features = opt('--normalize') ? resolveFeatureSettings({ ...saved, normalize: opt('--normalize') }, '--normalize') : saved;
   const lexicon = await lexiconOption(opt);
   const evals: RobustSummary['evals'] = { ...base?.evals };
   const evalsLexicon: RobustSummary['evals'] = { ...base?.evalsLexicon };

@@ -15,8 +15,9 @@
 //    measurement on the page's main thread with the browser bundle (dist/web/sparse-rnn.js).
 //
 // Usage: flock /tmp/sparse-rnn-bench.lock node dist/experiments/stream-latency.js [--seconds 10] [--reps 5]
-//        [--cli-seconds 3] [--cli-reps 3] [--no-cli] [--no-chromium] [--stack 3] [--json FILE]
-//        (--stack K: K stacked frames, e.g. 9 for `train --task speech --stack 9`)
+//        [--cli-seconds 3] [--cli-reps 3] [--no-cli] [--no-chromium] [--stack 3] [--normalize running|two-pass] [--json FILE]
+//        (--stack K: K stacked frames, e.g. 9 for `train --task speech --stack 9`; --normalize two-pass: the
+//        final text from a second pass over the whole utterance, `train --task speech --normalize two-pass`)
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,10 +49,13 @@ export function testAudio(seconds: number, rate: number, seed = 1): Float32Array
   return x;
 }
 
-/** The default speech features ('running' normalisation; `stack` frames, 3 by default) with statistics measured on test audio. */
-export function streamingFeatures(stack = 3): SpeechFeatureSettings {
+/**
+ * The default speech features ('running' normalisation; `stack` frames, 3 by default) with statistics measured on
+ * test audio. 'two-pass' adds the whole-utterance pass to the latency.
+ */
+export function streamingFeatures(stack = 3, normalize: 'running' | 'two-pass' = 'running'): SpeechFeatureSettings {
   const mel = logMelSpectrogram(testAudio(5, 16000, 99), { nMels: 40 });
-  return resolveFeatureSettings({ nMels: 40, stack, stride: 2, normalize: 'running', ...featureStats([{ feats: mel.data, T: mel.T }], 40) });
+  return resolveFeatureSettings({ nMels: 40, stack, stride: 2, normalize, ...featureStats([{ feats: mel.data, T: mel.T }], 40) });
 }
 
 /** The connected-digit lexicon (results/speech-robust/digits.txt). */
@@ -311,11 +315,13 @@ async function main(): Promise<void> {
   const jsonAt = args.indexOf('--json');
   const stack = opt('--stack', 3);
   if (!Number.isInteger(stack) || stack < 1) throw new Error(`--stack: expected a positive integer, found ${args[args.indexOf('--stack') + 1]}`);
-  const features = streamingFeatures(stack);
+  const ni = args.indexOf('--normalize'), normalize = ni >= 0 ? args[ni + 1] : 'running';
+  if (normalize !== 'running' && normalize !== 'two-pass') throw new Error(`--normalize: expected running or two-pass, found ${normalize}`);
+  const features = streamingFeatures(stack, normalize);
   const sparse = randomStreamingModel(features, 0.1);
   const models: TimedModel[] = [['dense', randomStreamingModel(features, 1)], ['sparse-90', sparse], ['sparse-90 + digit lexicon (beam 16)', sparse, DIGITS]];
   const ip = inProcess(models, { seconds: opt('--seconds', 10), reps: opt('--reps', 5), rates: [16000, 48000], chunkMs: 100 });
-  console.log(`Node ${process.version}, in process, stack ${stack} (${featureWidth(features)} inputs), ${ip[0].audioSeconds} s of audio, ${ip[0].frames} model frames, ${ip[0].backend}:\n${table(ip)}`);
+  console.log(`Node ${process.version}, in process, stack ${stack} (${featureWidth(features)} inputs), ${normalize} normalisation, ${ip[0].audioSeconds} s of audio, ${ip[0].frames} model frames, ${ip[0].backend}:\n${table(ip)}`);
   let chromium: InProcessResult[] | string = 'skipped (--no-chromium)';
   if (!args.includes('--no-chromium')) {
     chromium = await inChromium(models, { seconds: opt('--seconds', 10), reps: opt('--reps', 5), rates: [16000, 48000], chunkMs: 100 });

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FormatError } from '../src/io/errors.js';
 import { decodeWav, encodeWav16, resample } from '../src/data/speech/wav.js';
-import { FFT, RealFFT, logMelSpectrogram, melFilterbank, mfcc, normalizeFeatures, numFrames, stackFrames } from '../src/data/speech/features.js';
+import { FFT, RealFFT, RunningNormalizer, featureStats, logMelSpectrogram, melFilterbank, mfcc, normalizeFeatures, numFrames, stackFrames } from '../src/data/speech/features.js';
 import { BLANK, VOCAB, VOCAB_SIZE, decodeIds, encodeText } from '../src/data/speech/vocab.js';
-import { batchIndices, loadSpeechSplit, makeBatch, type SpeechUtterance } from '../src/data/speech/dataset.js';
+import { batchIndices, causalHalf, loadSpeechSplit, makeBatch, type SpeechUtterance } from '../src/data/speech/dataset.js';
 import { CLASSIC_RECIPE, INSTALL_HINT, SPEAKERS, SPLITS, checkSynthesizers, planUtterances, synthesizeCorpus, SynthesizerMissingError, type Split } from '../src/data/speech/synth.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -425,7 +425,25 @@ test('synthesis smoke test: 16 kHz files, speaker-independent split, second run 
     assert.equal(b.utterances[0].T, Math.ceil(u0.T / 2));
     assert.deepEqual(b.utterances[0].feats.subarray(0, 40), u0.feats.subarray(0, 40));
     assert.equal(decodeIds(u0.labels), m.utterances.find((u) => u.id === u0.id)!.text);
+
+    // 'two-pass': whole utterances as 'utterance' does; for training (mixCausal) the causal half by 'running'.
+    const raw = await loadSpeechSplit(dir, 'train', { features: { nMels: 40, normalize: 'none' } });
+    const stats = featureStats(raw.utterances, 40);
+    const whole = await loadSpeechSplit(dir, 'train', { features: { nMels: 40, normalize: 'two-pass', ...stats } });
+    const mixed = await loadSpeechSplit(dir, 'train', { features: { nMels: 40, normalize: 'two-pass', ...stats }, mixCausal: true });
+    raw.utterances.forEach((u, i) => {
+      const byUtterance = normalizeFeatures(Float32Array.from(u.feats), u.T, 40);
+      const causal = new RunningNormalizer(stats).apply(Float32Array.from(u.feats), u.T);
+      assert.deepEqual(whole.utterances[i].feats, byUtterance, u.id);
+      assert.deepEqual(mixed.utterances[i].feats, causalHalf(u.id) ? causal : byUtterance, u.id);
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('two-pass training data: causalHalf puts about half of the utterances in the causal pass', () => {
+  const ids = Array.from({ length: 2000 }, (_, i) => `train-${String(i).padStart(5, '0')}`);
+  const causal = ids.filter(causalHalf).length;
+  assert.ok(causal > 900 && causal < 1100, `${causal} of 2000`);
 });

@@ -209,6 +209,38 @@ test('streamed final transcript equals the whole-file transcript for any chunkin
   }
 });
 
+test('two-pass: partials from the causal pass, the final text from the whole-utterance pass, equal to the whole-file transcript', () => {
+  const run = globalSettings({ normalize: 'running' }), two = globalSettings({ normalize: 'two-pass' });
+  const utt = resolveFeatureSettings({ ...two, normalize: 'utterance' });
+  assert.deepEqual(two.running, DEFAULT_RUNNING);
+  const [mr, m2, mu] = [run, two, utt].map((s) => SparseModel.load(randomSpeechModel(3, s).bytes, { backend: 'ts' }));
+  const wav = encodeWav16(tones(16000, 11), 16000);
+  const samples = decodeWav(wav).samples;
+  // Whole files: normalised over the utterance, as an 'utterance' model reads them.
+  const u = samplesToModelFeatures(samples, 16000, utt), t = samplesToModelFeatures(samples, 16000, two);
+  assert.deepEqual(t.feats, u.feats);
+  const words = lexiconConstraint([[2, 3], [3, 4, 5], [6], [7, 8]], VOCAB.indexOf(' '));
+  for (const decode of [{}, { lexicon: words }]) {
+    const whole = transcribeWav(m2, wav, { decode }).text;
+    assert.equal(whole, transcribeWav(mu, wav, { decode }).text);
+    const stream = (m: SparseModel): { partials: string[]; fin: StreamEvent } => {
+      const st = new StreamingTranscriber(m, 16000, { decode });
+      const partials: string[] = [];
+      for (let o = 0; o < samples.length; o += 777) {
+        const e = st.push(samples.subarray(o, o + 777));
+        if (e) partials.push(e.text);
+      }
+      return { partials, fin: st.end() };
+    };
+    const a = stream(m2), b = stream(mr);
+    assert.deepEqual(a.partials, b.partials, 'the partials are the running normaliser\'s');
+    assert.ok(a.partials.length >= 2, 'partials while the audio arrives');
+    assert.equal(a.fin.text, whole);
+    // (Greedy, the two passes of this model read differently, so the final text shows which pass made it.)
+    if (!decode.lexicon) assert.notEqual(b.fin.text, whole);
+  }
+});
+
 test('transcripts are tidied: no space at either end, none doubled; the scores keep the raw symbols', () => {
   assert.equal(tidyTranscript(' oh  one oh '), 'oh one oh');
   assert.equal(tidyTranscript('   '), '');
@@ -255,7 +287,7 @@ test('streaming refuses what cannot stream, and bad bytes, with one clear messag
   assert.throws(() => new StreamingTranscriber(um, 16000, { label: 'old.srnn' }), /old\.srnn: .*normalised over each whole utterance.*--normalize running/);
   assert.throws(() => resolveFeatureSettings({ nMels: 20, normalize: 'global' }), /features\.mean: normalize "global" needs 20 numbers/);
   assert.throws(() => resolveFeatureSettings({ nMels: 2, normalize: 'global', mean: [0, 0], std: [1, 0] }), /features\.std: .*positive/);
-  assert.throws(() => resolveFeatureSettings({ normalize: 'cmvn' }), /features\.normalize: expected one of "utterance", "global", "running", "none"/);
+  assert.throws(() => resolveFeatureSettings({ normalize: 'cmvn' }), /features\.normalize: expected one of "utterance", "global", "running", "two-pass", "none"/);
   assert.throws(() => new AudioBytesDecoder({ format: 'pcm', rate: 12.5 }), /--rate: expected the raw PCM sample rate/);
   const d = new AudioBytesDecoder({ format: 'pcm', rate: 16000, label: '<stdin>' });
   assert.equal(d.push(new Uint8Array([1, 0, 2, 0, 3])).length, 2);
@@ -356,7 +388,7 @@ test('CLI transcribe --stream: WAV file and stdin PCM give the whole-file text; 
   }
 });
 
-test('train --task speech defaults to running normalisation: training-split statistics in the checkpoint and .srnn; streamed == whole file', () => {
+test('train --task speech defaults to running normalisation (and takes two-pass): training-split statistics in the checkpoint and .srnn; streamed == whole file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'srnn-stream-train-'));
   try {
     // A tiny corpus in the manifest format of `sparse-rnn data speech` (tones standing in for speech).
@@ -401,6 +433,19 @@ test('train --task speech defaults to running normalisation: training-split stat
     const r = cli('train', '--task', 'speech', '--corpus', corpus, '--normalize', 'utterance', '--resume', '-o', ck);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--normalize utterance differs from the checkpoint's running/);
+    // --normalize two-pass: the same statistics stored, and the stream's final line is the whole-file text.
+    const ck2 = join(dir, 'two.ckpt'), srnn2 = join(dir, 'two.srnn');
+    const t2 = cli('train', '--task', 'speech', '--corpus', corpus, '--normalize', 'two-pass', '--mels', '20', '--layers', '1', '--hidden', '16', '--epochs', '1',
+      '--batch', '2', '--kernels', 'ts', '--quiet', '-o', ck2);
+    assert.equal(t2.status, 0, t2.stderr);
+    assert.equal(cli('export', ck2, '-o', srnn2).status, 0);
+    const f2 = resolveFeatureSettings(SparseModel.load(readFileSync(srnn2), { backend: 'ts' }).header.extra!.features);
+    assert.equal(f2.normalize, 'two-pass');
+    assert.deepEqual([f2.mean, f2.std, f2.running], [f.mean, f.std, f.running]);
+    const whole2 = cli('transcribe', '--kernels', 'ts', srnn2, wav);
+    const streamed2 = cli('transcribe', '--kernels', 'ts', '--stream', '--quiet', srnn2, wav);
+    assert.equal(streamed2.status, 0, streamed2.stderr);
+    assert.equal(streamed2.stdout.trimEnd().split('\n').at(-1), `final: ${whole2.stdout.trimEnd()}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,21 +8,23 @@
 // is made once every input it reads has arrived) → log-mel (LogMelStream: a frame once its window
 // is full) → causal normalisation ('global' or 'running': causalNormalizer) → stacking (FrameStacker: a model
 // frame once its last stacked frame is in; the last ones zero-padded at the end). So the final
-// text equals the whole-file transcript of the same audio. Two things cannot stream: a
-// bidirectional model (its backward direction starts at the end of the utterance) and
-// per-utterance normalisation (its mean and variance are over the whole utterance); both are
-// refused with one clear message.
+// text equals the whole-file transcript of the same audio. A 'two-pass' model streams its partial
+// text with the causal normaliser and, at the end, runs once more over the whole utterance's
+// log-mel normalised as whole files are: its final text is the whole-file transcript too. Two
+// things cannot stream: a bidirectional model (its backward direction starts at the end of the
+// utterance) and 'utterance' normalisation alone (its mean and variance are over the whole
+// utterance, and the model never saw causal features); both are refused with one clear message.
 //
 // Latency: a model frame needs (stack − 1)·hop + window of audio past its start, so text lags the
 // audio by ≈ 45 ms at the defaults (25 ms window, 10 ms hop, stack 3), plus up to 16 input
 // samples of the resampler's kernel when the input rate differs from the model's.
 
-import { FrameStacker, LogMelStream, type FrameNormalizer } from '../data/speech/features.js';
+import { FrameStacker, LogMelStream, normalizeFeatures, stackFrames, type FrameNormalizer } from '../data/speech/features.js';
 import { decodeWavFrames, parseWavHeader, resampleAt, resampleFloor, resampleKernel, type ResampleKernel, type WavLayout } from '../data/speech/wav.js';
 import { FormatError } from '../io/errors.js';
 import type { SparseModel, SparseState } from './runtime.js';
 import { CtcPrefixBeam } from '../nn/ctc.js';
-import { beamWidthOf, causalNormalizer, tidyTranscript, logMelConfigOf, speechModelInfo, type DecodeOptions, type SpeechFeatureSettings, type SpeechModelInfo } from './transcribe.js';
+import { beamWidthOf, causalNormalizer, decodeLogits, tidyTranscript, logMelConfigOf, speechModelInfo, type DecodeOptions, type SpeechFeatureSettings, type SpeechModelInfo } from './transcribe.js';
 
 // ---------------------------------------------------------------------------------------------
 // Resampling
@@ -91,6 +93,10 @@ export class SpeechFeatureStream {
   private readonly mel: LogMelStream;
   private readonly norm: FrameNormalizer | null;
   private readonly stacker: FrameStacker;
+  /** 'two-pass': every log-mel frame so far, before normalisation, for the final pass (16 KB per second at 40 bands). */
+  private raw: Float32Array | null;
+  private rawLen = 0;
+  private ended = false;
 
   /** `sampleRate`: the rate of the pushed samples (resampled to the model's). Throws for 'utterance' normalisation. */
   constructor(readonly settings: SpeechFeatureSettings, sampleRate: number) {
@@ -100,6 +106,19 @@ export class SpeechFeatureStream {
     this.mel = new LogMelStream(cfg);
     this.stacker = new FrameStacker(cfg.nMels, settings.stack, settings.stride);
     this.F = this.stacker.outF;
+    this.raw = settings.normalize === 'two-pass' ? new Float32Array(cfg.nMels * 512) : null;
+  }
+
+  /**
+   * 'two-pass', after end(): the whole utterance's features as whole files get them (normalised over
+   * the utterance, then stacked), [T, F].
+   */
+  wholeUtterance(): { feats: Float32Array; T: number } {
+    if (!this.raw || !this.ended) throw new Error('stream: the whole-utterance pass needs "two-pass" normalisation and the end of the audio');
+    const nMels = this.settings.nMels, T = this.rawLen / nMels;
+    const mel = normalizeFeatures(this.raw.slice(0, this.rawLen), T, nMels);
+    const s = stackFrames(mel, T, nMels, this.settings.stack, this.settings.stride);
+    return { feats: s.data, T: s.T };
   }
 
   push(samples: Float32Array): Float32Array {
@@ -110,6 +129,7 @@ export class SpeechFeatureStream {
   end(): Float32Array {
     const a = this.frames(this.mel.push(this.resampler.end()), false);
     const b = this.frames(this.mel.end(), true);
+    this.ended = true;
     const out = new Float32Array(a.length + b.length);
     out.set(a);
     out.set(b, a.length);
@@ -117,6 +137,7 @@ export class SpeechFeatureStream {
   }
 
   private frames(mel: Float32Array, last: boolean): Float32Array {
+    if (this.raw) this.keepRaw(mel);
     this.norm?.apply(mel);
     const s = this.stacker.push(mel);
     if (!last) return s;
@@ -125,6 +146,16 @@ export class SpeechFeatureStream {
     out.set(s);
     out.set(e, s.length);
     return out;
+  }
+
+  private keepRaw(mel: Float32Array): void {
+    if (this.rawLen + mel.length > this.raw!.length) {
+      const r = new Float32Array(Math.max(2 * this.raw!.length, this.rawLen + mel.length));
+      r.set(this.raw!.subarray(0, this.rawLen));
+      this.raw = r;
+    }
+    this.raw!.set(mel, this.rawLen);
+    this.rawLen += mel.length;
   }
 }
 
@@ -138,7 +169,7 @@ export function streamRefusal(model: Pick<SparseModel, 'config'>, info: SpeechMo
       'transcribe whole files (drop --stream), or train a forward-only model (train --task speech --cell gru, without --bidirectional)';
   if (info.features.normalize === 'utterance')
     return `${label}: its features are normalised over each whole utterance (features.normalize "utterance"), which cannot stream: ` +
-      'transcribe whole files (drop --stream), or train with --normalize running (the default of train --task speech)';
+      'transcribe whole files (drop --stream), or train with --normalize running (the default of train --task speech) or two-pass';
   return null;
 }
 
@@ -185,6 +216,9 @@ export class StreamingTranscriber {
   private frames = 0;
   private ended = false;
   private lastText = '';
+  /** 'two-pass': the final text, from the whole-utterance pass. */
+  private finalText: string | null = null;
+  private readonly decodeOpts: DecodeOptions;
 
   constructor(readonly model: SparseModel, readonly sampleRate: number, opts: StreamOptions = {}) {
     const label = opts.label ?? 'model';
@@ -201,12 +235,14 @@ export class StreamingTranscriber {
     }
     this.state = opts.state ?? model.createState(1);
     this.logits = opts.keepLogits ? [] : null;
-    const width = beamWidthOf(opts.decode ?? {});
+    this.decodeOpts = opts.decode ?? {};
+    const width = beamWidthOf(this.decodeOpts);
     this.beam = width ? new CtcPrefixBeam(this.C, width, { constraint: opts.decode?.lexicon }) : null;
   }
 
   /** The text so far (once ended: the final text), tidied as the whole-file transcript is. */
   get text(): string {
+    if (this.finalText !== null) return this.finalText;
     const ids = !this.beam ? this.ids : this.ended ? this.beam.results()[0].labels : this.beam.leader;
     return tidyTranscript(ids.map((i) => this.info.vocab[i]).join(''));
   }
@@ -223,6 +259,12 @@ export class StreamingTranscriber {
     if (this.ended) throw new Error('stream: end() called twice');
     this.decode(this.features.end());
     this.ended = true;
+    if (this.info.features.normalize === 'two-pass') {
+      // The second pass: the whole utterance as transcribeSamples reads it (model.run, decodeLogits).
+      const w = this.features.wholeUtterance();
+      const y = w.T ? this.model.run(w.feats, { batch: 1, softmax: false }) : new Float32Array(0);
+      this.finalText = tidyTranscript(decodeLogits(y, w.T, this.info.vocab, this.decodeOpts));
+    }
     return this.event('final')!;
   }
 

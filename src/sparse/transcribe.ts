@@ -7,14 +7,15 @@
 // next to `extra.vocab` (the output symbols, index 0 the CTC blank) and `extra.task` ('speech').
 // The front end is the one training uses (src/data/speech/dataset.ts wavFeatures, then
 // stackFrames): decode → mono mixdown → resample to the model's rate → log-mel → mean/variance
-// normalisation (`normalize`: fixed training-split statistics 'global', the default of new models;
-// 'running', which adapts them to the utterance so far; or 'utterance' for models from before streaming) → stack `stack` frames, keep every `stride`-th.
+// normalisation (`normalize`: fixed training-split statistics 'global'; 'running', which adapts them
+// to the utterance so far, the default of new models; 'utterance' for models from before streaming;
+// whole files of a 'two-pass' model as 'utterance') → stack `stack` frames, keep every `stride`-th.
 // stream.ts runs the same front end incrementally (streaming transcription).
 
 import type { ModelConfig } from '../nn/config.js';
 import { ctcBeamDecode, ctcGreedyDecode, lexiconConstraint, type PrefixConstraint } from '../nn/ctc.js';
 import {
-  DEFAULT_FEATURES, DEFAULT_RUNNING, frameNormalizerOf, logMelSpectrogram, needsStats, NORMALIZE_MODES, normalizeFeatures, stackFrames,
+  DEFAULT_FEATURES, DEFAULT_RUNNING, frameNormalizerOf, logMelSpectrogram, needsStats, NORMALIZE_MODES, normalizeFeatures, stackFrames, wholeUtterance,
   type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
 } from '../data/speech/features.js';
 import { decodeWav, resample } from '../data/speech/wav.js';
@@ -30,14 +31,15 @@ export interface SpeechFeatureSettings extends FeatureConfig {
   /**
    * 'utterance' (mean/variance over the whole utterance: cannot stream), 'global' (fixed
    * statistics of the training split, in `mean`/`std`: streams), 'running' ('global', then the
-   * utterance's running statistics so far: streams) or 'none'. Stored settings from before
+   * utterance's running statistics so far: streams), 'two-pass' ('running' for a stream's partial
+   * text, 'utterance' for whole files and its final text: streams) or 'none'. Stored settings from before
    * streaming have true (= 'utterance') or false (= 'none'); a missing field means 'utterance'.
    */
   normalize: NormalizeMode;
   /** 'global' and 'running': per log-mel band mean and standard deviation over the training split. */
   mean?: number[];
   std?: number[];
-  /** 'running': the prior weight and the fading window, in frames (default DEFAULT_RUNNING). */
+  /** 'running' and 'two-pass': the prior weight and the fading window, in frames (default DEFAULT_RUNNING). */
   running?: RunningOptions;
   /** Frames stacked into one model input frame, and the step between model frames. */
   stack: number;
@@ -90,7 +92,7 @@ export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unkno
     delete s.mean;
     delete s.std;
   }
-  if (s.normalize === 'running') {
+  if (s.normalize === 'running' || s.normalize === 'two-pass') {
     const r = (s.running ?? DEFAULT_RUNNING) as unknown;
     const ok = typeof r === 'object' && r !== null && !Array.isArray(r);
     const { prior, window } = (ok ? r : {}) as Partial<RunningOptions>;
@@ -135,7 +137,7 @@ export function samplesToModelFeatures(samples: Float32Array, sampleRate: number
   const cfg = logMelConfigOf(s);
   const x = resample(samples, sampleRate, cfg.sampleRate);
   const f = logMelSpectrogram(x, cfg);
-  if (s.normalize === 'utterance') normalizeFeatures(f.data, f.T, f.F);
+  if (wholeUtterance(s.normalize)) normalizeFeatures(f.data, f.T, f.F);
   else causalNormalizer(s)?.apply(f.data, f.T);
   if (s.stack === 1 && s.stride === 1) return { feats: f.data, T: f.T, F: f.F };
   const st = stackFrames(f.data, f.T, f.F, s.stack, s.stride);

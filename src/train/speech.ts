@@ -445,7 +445,7 @@ export async function loadSpeechCorpus(dir: string, features: SpeechFeatureSetti
   const manifest = await requireManifest(dir, `synthesise the speech corpus first with "sparse-rnn data speech --out ${dir}" ` +
     `(needs flite, espeak-ng, festival and sox: ${INSTALL_HINT})`);
   const load = (s: CorpusSplit, fo = featureConfigOf(features)): Promise<SpeechSplit> =>
-    loadSpeechSplit(dir, s, { manifest, features: fo, onProgress: onFeatures && ((d, t) => onFeatures(s, d, t)) });
+    loadSpeechSplit(dir, s, { manifest, features: fo, mixCausal: s === 'train', onProgress: onFeatures && ((d, t) => onFeatures(s, d, t)) });
   if (needsStats(features.normalize) && !features.mean) {
     const raw = await load('train', { ...featureConfigOf(features), normalize: 'none', stack: 1, stride: 1 });
     if (raw.utterances.length) features = resolveFeatureSettings({ ...features, ...featureStats(raw.utterances, raw.F) });

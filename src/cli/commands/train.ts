@@ -71,7 +71,7 @@ export interface TrainCliOptions {
   stack?: number;
   stride?: number;
   /** Speech: feature normalisation ('running' default: training-split statistics, then the utterance's so far; streams). */
-  normalize?: 'global' | 'running' | 'utterance' | 'none';
+  normalize?: 'global' | 'running' | 'utterance' | 'two-pass' | 'none';
   bidirectional?: boolean;
   buckets?: number;
   beam?: number;
@@ -197,7 +197,8 @@ export function addTrainOptions(c: Command): Command {
     .option('--stride <n>', 'speech: keep every n-th stacked frame (1-3)', int('--stride', 1, 3), 2)
     .addOption(new Option('--normalize <mode>', 'speech: feature normalisation: running (the training split\'s mean/std, stored with the model, then the ' +
       'utterance\'s running mean/std so far: adapts to the voice and channel, and transcription can stream), global (the training split\'s only), ' +
-      'utterance (each utterance\'s own mean/std: whole files only), none').choices(['running', 'global', 'utterance', 'none']).default('running'))
+      'utterance (each utterance\'s own mean/std: whole files only), two-pass (running for a stream\'s partial text, utterance for whole files and a stream\'s final text; ' +
+      'trains on half the utterances each way), none').choices(['running', 'global', 'utterance', 'two-pass', 'none']).default('running'))
     .option('--bidirectional', 'speech: bidirectional recurrent layers (the paper\'s RNN model: --cell rnn_clipped --bidirectional)', false)
     .option('--buckets <n>', 'speech: window lengths batches are padded to (memory vs padding)', int('--buckets', 1), 6)
     .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0)

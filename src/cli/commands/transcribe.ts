@@ -5,7 +5,8 @@
 // in the checkpoint metadata (`features`) and, after export, in the .srnn header's `extra`.
 // The file type is recognised by its content (the .srnn magic), not its extension.
 // With --stream, audio is read in chunks (a WAV file, or raw PCM / WAV on stdin) and the text is
-// printed as it grows (src/sparse/stream.ts; forward-only models with causal normalisation).
+// printed as it grows (src/sparse/stream.ts; forward-only models with causal normalisation, or
+// 'two-pass' models, whose final line comes from a second pass over the whole utterance).
 
 import type { Command } from 'commander';
 import type { KernelChoice } from '../../kernels/engine.js';

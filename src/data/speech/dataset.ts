@@ -13,7 +13,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../util/rng.js';
 import {
-  DEFAULT_FEATURES, frameNormalizerOf, logMelSpectrogram, needsStats, normalizeFeatures, stackFrames,
+  DEFAULT_FEATURES, frameNormalizerOf, logMelSpectrogram, needsStats, normalizeFeatures, stackFrames, wholeUtterance,
   type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
 } from './features.js';
 import { requireManifest, type CorpusSplit, type Manifest, type ManifestEntry } from './synth.js';
@@ -142,7 +142,7 @@ export function wavFeatures(bytes: Uint8Array, file: string, opts: SpeechFeature
   const x = resample(w.samples, w.sampleRate, cfg.sampleRate);
   const f = logMelSpectrogram(x, cfg);
   const mode = normalizeMode(opts.normalize);
-  if (mode === 'utterance') normalizeFeatures(f.data, f.T, f.F);
+  if (wholeUtterance(mode)) normalizeFeatures(f.data, f.T, f.F);
   else if (needsStats(mode)) frameNormalizer(opts, mode).apply(f.data, f.T);
   return { feats: f.data, T: f.T, F: f.F };
 }
@@ -172,7 +172,16 @@ export interface LoadOptions {
   onProgress?: (done: number, total: number) => void;
   /** An already loaded manifest (default: read <dir>/manifest.json). */
   manifest?: Manifest;
+  /**
+   * Normalisation 'two-pass' only: normalise half of the utterances (those whose id hashes odd) causally
+   * ('running'), the rest over the whole utterance, so that a model trained on them serves both passes.
+   * Without it every utterance is normalised over the whole utterance, as whole files are.
+   */
+  mixCausal?: boolean;
 }
+
+/** Whether a 'two-pass' training utterance is normalised causally: a fixed half, by its id. */
+export const causalHalf = (id: string): boolean => (parseInt(fnv1a(id).slice(-1), 16) & 1) === 1;
 
 /** Load one split of the corpus in `dir` with features (computed once, then cached). */
 export async function loadSpeechSplit(dir: string, split: CorpusSplit, opts: LoadOptions = {}): Promise<SpeechSplit> {
@@ -180,7 +189,7 @@ export async function loadSpeechSplit(dir: string, split: CorpusSplit, opts: Loa
   const entries: ManifestEntry[] = manifest.utterances.filter((u) => u.split === split);
   const fo = opts.features ?? {};
   const mode = normalizeMode(fo.normalize);
-  // The cache holds per-utterance normalised or raw log-mel; 'global' and 'running' are applied after it.
+  // The cache holds per-utterance normalised or raw log-mel; 'global', 'running' and 'two-pass' are applied after it.
   const config = { ...DEFAULT_FEATURES, ...pickFeatureConfig(fo), normalize: mode === 'utterance' };
   const key = fnv1a(JSON.stringify([config, entries.map((e) => [e.id, e.bytes])]));
   const cacheDir = opts.cacheDir ?? join(dir, 'features');
@@ -224,7 +233,8 @@ export async function loadSpeechSplit(dir: string, split: CorpusSplit, opts: Loa
   const utterances: SpeechUtterance[] = entries.map((e, i) => {
     let x = feats![i];
     let T = Ts[i];
-    if (norm) {
+    if (mode === 'two-pass' && !(opts.mixCausal && causalHalf(e.id))) x = normalizeFeatures(Float32Array.from(x), T, F);
+    else if (norm) {
       norm.reset();
       x = norm.apply(Float32Array.from(x), T);
     }

@@ -414,13 +414,19 @@ export function normalizeFeatures(feats: Float32Array, T: number, F: number, eps
  *    model (GlobalNormalizer). Causal, and the same frame gives the same numbers streamed or not.
  *  - 'running': 'global', then each band's running mean and variance so far in the utterance
  *    (RunningNormalizer): adapts to a new voice or channel like 'utterance', yet stays causal.
+ *  - 'two-pass': both 'utterance' and 'running'. Whole files are normalised as by 'utterance'; a
+ *    stream's partial hypotheses come from 'running' and its final text from 'utterance' on the
+ *    whole utterance, once it has ended. The model trains on half of its utterances each way.
  *  - 'none': raw log-mel.
  */
-export type NormalizeMode = 'utterance' | 'global' | 'running' | 'none';
-export const NORMALIZE_MODES: readonly NormalizeMode[] = ['utterance', 'global', 'running', 'none'];
+export type NormalizeMode = 'utterance' | 'global' | 'running' | 'two-pass' | 'none';
+export const NORMALIZE_MODES: readonly NormalizeMode[] = ['utterance', 'global', 'running', 'two-pass', 'none'];
 
 /** Whether a mode needs the training split's statistics (FeatureStats). */
-export const needsStats = (m: NormalizeMode): boolean => m === 'global' || m === 'running';
+export const needsStats = (m: NormalizeMode): boolean => m === 'global' || m === 'running' || m === 'two-pass';
+
+/** Whether whole files are normalised over the whole utterance (normalizeFeatures). */
+export const wholeUtterance = (m: NormalizeMode): boolean => m === 'utterance' || m === 'two-pass';
 
 /** Normalises frames in arrival order; reset() starts a new utterance. */
 export interface FrameNormalizer {
@@ -544,9 +550,9 @@ export class RunningNormalizer implements FrameNormalizer {
   }
 }
 
-/** The causal normaliser of a 'global' or 'running' mode for one utterance (null for other modes). */
+/** The causal normaliser of a 'global', 'running' or 'two-pass' mode for one utterance (null for other modes). */
 export function frameNormalizerOf(mode: NormalizeMode, stats: FeatureStats, running: RunningOptions = DEFAULT_RUNNING): FrameNormalizer | null {
-  if (mode === 'running') return new RunningNormalizer(stats, running);
+  if (mode === 'running' || mode === 'two-pass') return new RunningNormalizer(stats, running);
   return mode === 'global' ? new GlobalNormalizer(stats) : null;
 }
 
