@@ -15,7 +15,7 @@ import { SparseModel } from '../src/sparse/runtime.js';
 import { Rng } from '../src/util/rng.js';
 import { decodeWav, encodeWav16, resample } from '../src/data/speech/wav.js';
 import {
-  DEFAULT_RUNNING, featureStats, FrameStacker, GlobalNormalizer, logMelSpectrogram, LogMelStream, normalizeFeatures, RunningNormalizer, stackFrames,
+  DEFAULT_RUNNING, featureStats, FrameStacker, GlobalNormalizer, logMelSpectrogram, LogMelStream, normalizeFeatures, normalizeWhole, RunningNormalizer, stackFrames,
 } from '../src/data/speech/features.js';
 import { VOCAB } from '../src/data/speech/dataset.js';
 import { lexiconConstraint } from '../src/nn/ctc.js';
@@ -239,6 +239,23 @@ test('two-pass: partials from the causal pass, the final text from the whole-utt
     // (Greedy, the two passes of this model read differently, so the final text shows which pass made it.)
     if (!decode.lexicon) assert.notEqual(b.fin.text, whole);
   }
+});
+
+test('two-pass whole-utterance statistics: stdFloor floors a band\'s standard deviation at a fraction of the training split\'s', () => {
+  // Band 0 nearly constant (an empty band, as above 4 kHz in 8 kHz audio), band 1 varies.
+  const T = 100, x = new Float32Array(2 * T);
+  for (let t = 0; t < T; t++) [x[2 * t], x[2 * t + 1]] = [-13 + 0.01 * (t % 2 ? 1 : -1), 3 * Math.sin(t)];
+  const plain = normalizeFeatures(Float32Array.from(x), T, 2);
+  const floored = normalizeWhole(Float32Array.from(x), T, 2, 'two-pass', [4, 4], 0.25);
+  assert.ok(Math.abs(Math.abs(plain[0]) - 1) < 1e-3, 'without a floor the empty band is scaled to unit variance');
+  assert.ok(Math.abs(Math.abs(floored[0]) - 0.01) < 1e-5, 'with it, divided by 0.25 × 4 = 1 instead');
+  for (let t = 0; t < T; t++) assert.ok(Math.abs(floored[2 * t + 1] - plain[2 * t + 1]) < 1e-6, 'a band above the floor is unchanged');
+  assert.deepEqual(normalizeWhole(Float32Array.from(x), T, 2, 'utterance', [4, 4], 0.25), plain, "'utterance' has no floor");
+  const two = globalSettings({ normalize: 'two-pass' });
+  assert.equal(two.stdFloor, 0, 'stored settings without the field mean no floor');
+  assert.equal(resolveFeatureSettings({ ...two, stdFloor: 0.25 }).stdFloor, 0.25);
+  assert.throws(() => resolveFeatureSettings({ ...two, stdFloor: 2 }), /features\.stdFloor: expected a fraction .* in \[0, 1\], found 2/);
+  assert.equal(resolveFeatureSettings({ ...two, normalize: 'running', stdFloor: 0.25 }).stdFloor, undefined);
 });
 
 test('transcripts are tidied: no space at either end, none doubled; the scores keep the raw symbols', () => {

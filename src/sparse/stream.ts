@@ -19,7 +19,7 @@
 // audio by ≈ 45 ms at the defaults (25 ms window, 10 ms hop, stack 3), plus up to 16 input
 // samples of the resampler's kernel when the input rate differs from the model's.
 
-import { FrameStacker, LogMelStream, normalizeFeatures, stackFrames, type FrameNormalizer } from '../data/speech/features.js';
+import { FrameStacker, LogMelStream, normalizeWhole, stackFrames, type FrameNormalizer } from '../data/speech/features.js';
 import { decodeWavFrames, parseWavHeader, resampleAt, resampleFloor, resampleKernel, type ResampleKernel, type WavLayout } from '../data/speech/wav.js';
 import { FormatError } from '../io/errors.js';
 import type { SparseModel, SparseState } from './runtime.js';
@@ -116,7 +116,8 @@ export class SpeechFeatureStream {
   wholeUtterance(): { feats: Float32Array; T: number } {
     if (!this.raw || !this.ended) throw new Error('stream: the whole-utterance pass needs "two-pass" normalisation and the end of the audio');
     const nMels = this.settings.nMels, T = this.rawLen / nMels;
-    const mel = normalizeFeatures(this.raw.slice(0, this.rawLen), T, nMels);
+    const { std, stdFloor } = this.settings;
+    const mel = normalizeWhole(this.raw.slice(0, this.rawLen), T, nMels, 'two-pass', std, stdFloor);
     const s = stackFrames(mel, T, nMels, this.settings.stack, this.settings.stride);
     return { feats: s.data, T: s.T };
   }

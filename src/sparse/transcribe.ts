@@ -15,7 +15,7 @@
 import type { ModelConfig } from '../nn/config.js';
 import { ctcBeamDecode, ctcGreedyDecode, lexiconConstraint, type PrefixConstraint } from '../nn/ctc.js';
 import {
-  DEFAULT_FEATURES, DEFAULT_RUNNING, frameNormalizerOf, logMelSpectrogram, needsStats, NORMALIZE_MODES, normalizeFeatures, stackFrames, wholeUtterance,
+  DEFAULT_FEATURES, DEFAULT_RUNNING, frameNormalizerOf, logMelSpectrogram, needsStats, NORMALIZE_MODES, normalizeWhole, stackFrames, wholeUtterance,
   type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
 } from '../data/speech/features.js';
 import { decodeWav, resample } from '../data/speech/wav.js';
@@ -41,6 +41,11 @@ export interface SpeechFeatureSettings extends FeatureConfig {
   std?: number[];
   /** 'running' and 'two-pass': the prior weight and the fading window, in frames (default DEFAULT_RUNNING). */
   running?: RunningOptions;
+  /**
+   * 'two-pass': each band's standard deviation over a whole utterance is floored at this fraction of
+   * `std` (default 0; new models store TWO_PASS_STD_FLOOR).
+   */
+  stdFloor?: number;
   /** Frames stacked into one model input frame, and the step between model frames. */
   stack: number;
   stride: number;
@@ -102,6 +107,12 @@ export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unkno
       throw new Error(`${where}.running.window: expected a number of frames ≥ 1, found ${JSON.stringify(window)}`);
     s.running = { prior, window };
   } else delete s.running;
+  if (s.normalize === 'two-pass') {
+    const v = s.stdFloor ?? 0;
+    if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1))
+      throw new Error(`${where}.stdFloor: expected a fraction of the training standard deviation in [0, 1], found ${JSON.stringify(v)}`);
+    s.stdFloor = v;
+  } else delete s.stdFloor;
   return s;
 }
 
@@ -137,7 +148,7 @@ export function samplesToModelFeatures(samples: Float32Array, sampleRate: number
   const cfg = logMelConfigOf(s);
   const x = resample(samples, sampleRate, cfg.sampleRate);
   const f = logMelSpectrogram(x, cfg);
-  if (wholeUtterance(s.normalize)) normalizeFeatures(f.data, f.T, f.F);
+  if (wholeUtterance(s.normalize)) normalizeWhole(f.data, f.T, f.F, s.normalize, s.std, s.stdFloor);
   else causalNormalizer(s)?.apply(f.data, f.T);
   if (s.stack === 1 && s.stride === 1) return { feats: f.data, T: f.T, F: f.F };
   const st = stackFrames(f.data, f.T, f.F, s.stack, s.stride);

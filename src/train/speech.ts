@@ -40,7 +40,7 @@ import type { Kernels } from '../kernels/types.js';
 import { ctcLoss } from '../nn/ctc.js';
 import { cerCounts, werCounts } from '../nn/metrics.js';
 import type { Rng } from '../util/rng.js';
-import { featureStats, needsStats } from '../data/speech/features.js';
+import { featureStats, needsStats, TWO_PASS_STD_FLOOR } from '../data/speech/features.js';
 import { batchIndices, loadSpeechSplit, VOCAB, VOCAB_SIZE, type SpeechSplit, type SpeechUtterance } from '../data/speech/dataset.js';
 import { EVAL_SPLITS, INSTALL_HINT, requireManifest, type CorpusSplit } from '../data/speech/synth.js';
 import { applyMelWarp, applySpecMasks, drawSpecMasks, melWarpSources, type SpecAugmentOptions } from '../data/speech/augment.js';
@@ -463,6 +463,8 @@ export async function runSpeech(o: SpeechRunOptions): Promise<SpeechRunResult> {
     const data = resuming && base!.meta.corpus && !o.splits ? base!.meta.corpus : o.data;
     // The model's inputs are its features: a resumed or initialising checkpoint brings its own.
     let features = resolveFeatureSettings(base ? base.meta.features : o.features, base ? `${base.file}: features` : 'features', !base);
+    // A new two-pass model records the floor it trains with (stored settings without one mean 0).
+    if (!base && features.normalize === 'two-pass' && o.features.stdFloor === undefined) features.stdFloor = TWO_PASS_STD_FLOOR;
     const F = featureWidth(features);
     if (o.splits && needsStats(features.normalize) && !features.mean)
       throw new Error(`features: normalize "${features.normalize}" with pre-loaded splits needs its mean and std (featureStats of the raw training features)`);

@@ -13,7 +13,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../util/rng.js';
 import {
-  DEFAULT_FEATURES, frameNormalizerOf, logMelSpectrogram, needsStats, normalizeFeatures, stackFrames, wholeUtterance,
+  DEFAULT_FEATURES, frameNormalizerOf, logMelSpectrogram, needsStats, normalizeWhole, stackFrames, wholeUtterance,
   type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
 } from './features.js';
 import { requireManifest, type CorpusSplit, type Manifest, type ManifestEntry } from './synth.js';
@@ -32,6 +32,8 @@ export interface SpeechFeatureOptions extends Partial<FeatureConfig> {
   std?: number[];
   /** 'running': prior weight and window in frames (default DEFAULT_RUNNING). */
   running?: RunningOptions;
+  /** 'two-pass': whole-utterance standard deviations floored at this fraction of `std` (features.ts TWO_PASS_STD_FLOOR). */
+  stdFloor?: number;
   /** Frame stacking applied after loading (not cached): stack frames, keep every stride-th (default 1, 1). */
   stack?: number;
   stride?: number;
@@ -142,7 +144,7 @@ export function wavFeatures(bytes: Uint8Array, file: string, opts: SpeechFeature
   const x = resample(w.samples, w.sampleRate, cfg.sampleRate);
   const f = logMelSpectrogram(x, cfg);
   const mode = normalizeMode(opts.normalize);
-  if (wholeUtterance(mode)) normalizeFeatures(f.data, f.T, f.F);
+  if (wholeUtterance(mode)) normalizeWhole(f.data, f.T, f.F, mode, opts.std, opts.stdFloor);
   else if (needsStats(mode)) frameNormalizer(opts, mode).apply(f.data, f.T);
   return { feats: f.data, T: f.T, F: f.F };
 }
@@ -233,7 +235,7 @@ export async function loadSpeechSplit(dir: string, split: CorpusSplit, opts: Loa
   const utterances: SpeechUtterance[] = entries.map((e, i) => {
     let x = feats![i];
     let T = Ts[i];
-    if (mode === 'two-pass' && !(opts.mixCausal && causalHalf(e.id))) x = normalizeFeatures(Float32Array.from(x), T, F);
+    if (mode === 'two-pass' && !(opts.mixCausal && causalHalf(e.id))) x = normalizeWhole(Float32Array.from(x), T, F, mode, fo.std, fo.stdFloor);
     else if (norm) {
       norm.reset();
       x = norm.apply(Float32Array.from(x), T);

@@ -386,9 +386,10 @@ export function mfcc(samples: ArrayLike<number>, nCeps = 13, config: Partial<Fea
 
 /**
  * Per-utterance mean/variance normalisation, in place: each feature dimension gets mean 0 and
- * variance 1 over the T frames (variance floored at `eps`). Returns `feats`.
+ * variance 1 over the T frames (variance floored at `eps`, and the standard deviation of dimension f
+ * at `minStd[f]` when given). Returns `feats`.
  */
-export function normalizeFeatures(feats: Float32Array, T: number, F: number, eps = 1e-5): Float32Array {
+export function normalizeFeatures(feats: Float32Array, T: number, F: number, eps = 1e-5, minStd?: ArrayLike<number>): Float32Array {
   if (feats.length < T * F) throw new RangeError(`normalizeFeatures: ${feats.length} values, expected T*F = ${T * F}`);
   if (T === 0) return feats;
   for (let f = 0; f < F; f++) {
@@ -400,7 +401,7 @@ export function normalizeFeatures(feats: Float32Array, T: number, F: number, eps
       s2 += v * v;
     }
     const mean = s / T;
-    const inv = 1 / Math.sqrt(Math.max(s2 / T - mean * mean, eps));
+    const inv = 1 / Math.max(Math.sqrt(Math.max(s2 / T - mean * mean, eps)), minStd ? minStd[f] : 0);
     for (let t = 0; t < T; t++) feats[t * F + f] = (feats[t * F + f] - mean) * inv;
   }
   return feats;
@@ -425,8 +426,24 @@ export const NORMALIZE_MODES: readonly NormalizeMode[] = ['utterance', 'global',
 /** Whether a mode needs the training split's statistics (FeatureStats). */
 export const needsStats = (m: NormalizeMode): boolean => m === 'global' || m === 'running' || m === 'two-pass';
 
-/** Whether whole files are normalised over the whole utterance (normalizeFeatures). */
+/** Whether whole files are normalised over the whole utterance (normalizeWhole). */
 export const wholeUtterance = (m: NormalizeMode): boolean => m === 'utterance' || m === 'two-pass';
+
+/**
+ * 'two-pass': each band's standard deviation over the utterance is floored at this fraction of the
+ * training split's, stored with the model (`stdFloor`; models without the field: 0). A band with
+ * no energy, such as those above 4 kHz in 8 kHz audio, would otherwise be scaled up a hundredfold.
+ */
+export const TWO_PASS_STD_FLOOR = 0;
+
+/**
+ * The whole-utterance normalisation of a mode with wholeUtterance(mode), in place: normalizeFeatures,
+ * for 'two-pass' with each band's standard deviation floored at `stdFloor` × the training split's `std`.
+ */
+export function normalizeWhole(feats: Float32Array, T: number, F: number, mode: NormalizeMode, std?: ArrayLike<number>, stdFloor = 0): Float32Array {
+  const floor = mode === 'two-pass' && std && stdFloor > 0 ? Float64Array.from(std as ArrayLike<number>, (v) => v * stdFloor) : undefined;
+  return normalizeFeatures(feats, T, F, 1e-5, floor);
+}
 
 /** Normalises frames in arrival order; reset() starts a new utterance. */
 export interface FrameNormalizer {
