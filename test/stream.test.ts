@@ -450,15 +450,21 @@ test('train --task speech defaults to running normalisation (and takes two-pass)
     const r = cli('train', '--task', 'speech', '--corpus', corpus, '--normalize', 'utterance', '--resume', '-o', ck);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--normalize utterance differs from the checkpoint's running/);
-    // --normalize two-pass: the same statistics stored, and the stream's final line is the whole-file text.
+    const rp = cli('train', '--task', 'speech', '--corpus', corpus, '--running-prior', '30', '--resume', '-o', ck);
+    assert.equal(rp.status, 1);
+    assert.match(rp.stderr, /--running-prior 30 differs from the checkpoint's 100/);
+    const rg = cli('train', '--task', 'speech', '--corpus', corpus, '--normalize', 'global', '--running-prior', '30', '-o', join(dir, 'g.ckpt'));
+    assert.equal(rg.status, 1);
+    assert.match(rg.stderr, /--running-prior sets the running normaliser, which --normalize global does not use/);
+    // --normalize two-pass (here with --running-prior 30): the same statistics stored, and the stream's final line is the whole-file text.
     const ck2 = join(dir, 'two.ckpt'), srnn2 = join(dir, 'two.srnn');
-    const t2 = cli('train', '--task', 'speech', '--corpus', corpus, '--normalize', 'two-pass', '--mels', '20', '--layers', '1', '--hidden', '16', '--epochs', '1',
+    const t2 = cli('train', '--task', 'speech', '--corpus', corpus, '--normalize', 'two-pass', '--running-prior', '30', '--mels', '20', '--layers', '1', '--hidden', '16', '--epochs', '1',
       '--batch', '2', '--kernels', 'ts', '--quiet', '-o', ck2);
     assert.equal(t2.status, 0, t2.stderr);
     assert.equal(cli('export', ck2, '-o', srnn2).status, 0);
     const f2 = resolveFeatureSettings(SparseModel.load(readFileSync(srnn2), { backend: 'ts' }).header.extra!.features);
     assert.equal(f2.normalize, 'two-pass');
-    assert.deepEqual([f2.mean, f2.std, f2.running], [f.mean, f.std, f.running]);
+    assert.deepEqual([f2.mean, f2.std, f2.running], [f.mean, f.std, { ...DEFAULT_RUNNING, prior: 30 }]);
     const whole2 = cli('transcribe', '--kernels', 'ts', srnn2, wav);
     const streamed2 = cli('transcribe', '--kernels', 'ts', '--stream', '--quiet', srnn2, wav);
     assert.equal(streamed2.status, 0, streamed2.stderr);

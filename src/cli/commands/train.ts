@@ -12,6 +12,7 @@ import { loadCharCorpus } from '../../data/charlm.js';
 import { evaluateBpc, runCharLM } from '../../train/charlm.js';
 import { runSpeech } from '../../train/speech.js';
 import { DEFAULT_SPEC_AUGMENT, type SpecAugmentOptions } from '../../data/speech/augment.js';
+import { DEFAULT_RUNNING } from '../../data/speech/features.js';
 import { sampleText } from '../../train/sample.js';
 import { writeReports } from '../../train/reports.js';
 import type { LoopOptions, LrScheduleKind, StepBase, Task, Trainer } from '../../train/loop.js';
@@ -72,6 +73,8 @@ export interface TrainCliOptions {
   stride?: number;
   /** Speech: feature normalisation ('running' default: training-split statistics, then the utterance's so far; streams). */
   normalize?: 'global' | 'running' | 'utterance' | 'two-pass' | 'none';
+  /** Speech, 'running' and 'two-pass': the running normaliser's prior weight, in frames (default DEFAULT_RUNNING.prior). */
+  runningPrior?: number;
   bidirectional?: boolean;
   buckets?: number;
   beam?: number;
@@ -115,7 +118,7 @@ const isPruning = (o: Pick<TrainCliOptions, 'prune' | 'pruneConfig'>): boolean =
 const PRUNE_ONLY = ['targetSparsity', 'phiMult', 'freq', 'startItr', 'rampItr', 'endItr', 'q', 'revival', 'hardEpoch', 'pruneEmbedding', 'pruneBlock'] as const;
 const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 /** Options one task reads and the other would ignore. */
-const SPEECH_ONLY = ['mels', 'stack', 'stride', 'normalize', 'bidirectional', 'buckets', 'beam', 'vtlp', 'specAugment', 'sortagrad'] as const;
+const SPEECH_ONLY = ['mels', 'stack', 'stride', 'normalize', 'runningPrior', 'bidirectional', 'buckets', 'beam', 'vtlp', 'specAugment', 'sortagrad'] as const;
 const CHARLM_ONLY = ['embed', 'seqLen', 'evalChars'] as const;
 
 /** The pruning recipe from --prune-config and/or the command-line schedule options. */
@@ -199,6 +202,8 @@ export function addTrainOptions(c: Command): Command {
       'utterance\'s running mean/std so far: adapts to the voice and channel, and transcription can stream), global (the training split\'s only), ' +
       'utterance (each utterance\'s own mean/std: whole files only), two-pass (running for a stream\'s partial text, utterance for whole files and a stream\'s final text; ' +
       'trains on half the utterances each way), none').choices(['running', 'global', 'utterance', 'two-pass', 'none']).default('running'))
+    .option('--running-prior <frames>', `speech, --normalize running or two-pass: weight, in 10 ms frames, of the training statistics the running normaliser starts from (default ${DEFAULT_RUNNING.prior}: 1 s)`,
+      num('--running-prior', 1, 100000))
     .option('--bidirectional', 'speech: bidirectional recurrent layers (the paper\'s RNN model: --cell rnn_clipped --bidirectional)', false)
     .option('--buckets <n>', 'speech: window lengths batches are padded to (memory vs padding)', int('--buckets', 1), 6)
     .option('--beam <n>', 'speech: beam width for validation decoding (0 = greedy)', int('--beam', 0), 0)
@@ -231,6 +236,8 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   const otherTask = (o.task === 'speech' ? CHARLM_ONLY : SPEECH_ONLY).filter((k) => given(k));
   if (otherTask.length)
     throw new UsageError(`${otherTask.map(flag).join(', ')} only ${otherTask.length > 1 ? 'apply' : 'applies'} to ${o.task === 'speech' ? 'the character LM (--task charlm)' : '--task speech'}: drop ${otherTask.length > 1 ? 'them' : 'it'}${o.task === 'speech' ? '' : ', or add --task speech'}`);
+  if (given('runningPrior') && o.normalize !== 'running' && o.normalize !== 'two-pass')
+    throw new UsageError(`--running-prior sets the running normaliser, which --normalize ${o.normalize} does not use: drop it, or use --normalize running or two-pass`);
   if (o.lrSchedule === 'cosine' && given('lrDecay') && o.lrDecay !== 1)
     throw new UsageError(`--lr-decay ${o.lrDecay} and --lr-schedule cosine both set the learning rate's decay: give one of them`);
   const resuming = o.resume && existsSync(o.out);
@@ -249,14 +256,17 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   const saved = (ck.meta.train?.options ?? {}) as { batch?: number; seqLen?: number; maxStepsPerEpoch?: number; seed?: number; epochs?: number; lrSchedule?: string };
   if (saved.lrSchedule === 'cosine' && given('epochs') && saved.epochs !== undefined && o.epochs !== saved.epochs)
     notes.push(`warning: ${o.out} follows a cosine learning rate over ${saved.epochs} epochs; with --epochs ${o.epochs} the cosine is redrawn over ${o.epochs} (the learning rate ${o.epochs > saved.epochs ? 'rises again' : 'falls faster'} from here)`);
-  const feats = (ck.meta.features ?? {}) as { nMels?: number; stack?: number; stride?: number; normalize?: unknown };
+  const feats = (ck.meta.features ?? {}) as { nMels?: number; stack?: number; stride?: number; normalize?: unknown; running?: { prior?: number } };
   const savedNorm = feats.normalize === undefined || feats.normalize === true ? 'utterance' : feats.normalize === false ? 'none' : feats.normalize;
+  if (o.task === 'speech' && given('runningPrior') && savedNorm !== 'running' && savedNorm !== 'two-pass')
+    throw new UsageError(`--running-prior: ${o.out} normalises its features "${String(savedNorm)}", without the running normaliser: drop --running-prior`);
   const same: [keyof TrainCliOptions, unknown, unknown][] = [
     ['cell', o.cell, c.cell], ['layers', o.layers, c.numLayers], ['hidden', o.hidden, c.hiddenSize],
     ['batch', o.batch, saved.batch], ['maxSteps', o.maxSteps, saved.maxStepsPerEpoch ?? 0], ['seed', o.seed, saved.seed],
     ...(o.task === 'charlm'
       ? [['embed', o.embed, c.inputSize], ['seqLen', o.seqLen, saved.seqLen], ['dropout', o.dropout, c.dropout ?? 0]] as [keyof TrainCliOptions, unknown, unknown][]
-      : [['bidirectional', !!o.bidirectional, c.bidirectional], ['mels', o.mels, feats.nMels], ['stack', o.stack, feats.stack], ['stride', o.stride, feats.stride], ['normalize', o.normalize, savedNorm]] as [keyof TrainCliOptions, unknown, unknown][]),
+      : [['bidirectional', !!o.bidirectional, c.bidirectional], ['mels', o.mels, feats.nMels], ['stack', o.stack, feats.stack], ['stride', o.stride, feats.stride], ['normalize', o.normalize, savedNorm],
+        ['runningPrior', o.runningPrior, feats.running?.prior]] as [keyof TrainCliOptions, unknown, unknown][]),
   ];
   for (const [k, mine, theirs] of same)
     if (given(k) && theirs !== undefined && mine !== theirs)
@@ -333,7 +343,10 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
       let busy = 0, audio = 0, featStart = 0, announced = false;
       const r = await runSpeech({
         ...common, data: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, bidirectional: !!o.bidirectional, dropout: o.dropout,
-        features: { nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2, normalize: o.normalize ?? 'running' },
+        features: {
+          nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2, normalize: o.normalize ?? 'running',
+          ...(o.runningPrior !== undefined ? { running: { ...DEFAULT_RUNNING, prior: o.runningPrior } } : {}),
+        },
         train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels, specAugment: parseSpecAugment(o.specAugment ?? 'off'), vtlp: o.vtlp ?? 0, sortaGrad: !!o.sortagrad },
         onFeatures: (split, done, total) => {
           if (done === 1) {
