@@ -432,7 +432,7 @@ export const wholeUtterance = (m: NormalizeMode): boolean => m === 'utterance' |
 /**
  * 'two-pass': each band's standard deviation over the utterance is floored at this fraction of the
  * training split's, stored with the model (`stdFloor`; models without the field: 0). A band with
- * no energy, such as those above 4 kHz in 8 kHz audio, would otherwise be scaled up a hundredfold.
+ * no energy, such as those above 4 kHz in 8 kHz audio, would otherwise be scaled up many times over.
  */
 export const TWO_PASS_STD_FLOOR = 0;
 
