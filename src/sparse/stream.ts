@@ -19,12 +19,12 @@
 // audio by ≈ 45 ms at the defaults (25 ms window, 10 ms hop, stack 3), plus up to 16 input
 // samples of the resampler's kernel when the input rate differs from the model's.
 
-import { FrameStacker, LogMelStream, normalizeWhole, stackFrames, type FrameNormalizer } from '../data/speech/features.js';
+import { FrameStacker, LogMelStream, type FrameNormalizer } from '../data/speech/features.js';
 import { decodeWavFrames, parseWavHeader, resampleAt, resampleFloor, resampleKernel, type ResampleKernel, type WavLayout } from '../data/speech/wav.js';
 import { FormatError } from '../io/errors.js';
 import type { SparseModel, SparseState } from './runtime.js';
 import { CtcPrefixBeam } from '../nn/ctc.js';
-import { beamWidthOf, causalNormalizer, decodeLogits, tidyTranscript, logMelConfigOf, speechModelInfo, type DecodeOptions, type SpeechFeatureSettings, type SpeechModelInfo } from './transcribe.js';
+import { beamWidthOf, causalNormalizer, featuresToText, melToModelFeatures, tidyTranscript, logMelConfigOf, speechModelInfo, type DecodeOptions, type SpeechFeatureSettings, type SpeechModelInfo } from './transcribe.js';
 
 // ---------------------------------------------------------------------------------------------
 // Resampling
@@ -113,13 +113,10 @@ export class SpeechFeatureStream {
    * 'two-pass', after end(): the whole utterance's features as whole files get them (normalised over
    * the utterance, then stacked), [T, F].
    */
-  wholeUtterance(): { feats: Float32Array; T: number } {
+  wholeUtterance(): { feats: Float32Array; T: number; F: number } {
     if (!this.raw || !this.ended) throw new Error('stream: the whole-utterance pass needs "two-pass" normalisation and the end of the audio');
-    const nMels = this.settings.nMels, T = this.rawLen / nMels;
-    const { std, stdFloor } = this.settings;
-    const mel = normalizeWhole(this.raw.slice(0, this.rawLen), T, nMels, 'two-pass', std, stdFloor);
-    const s = stackFrames(mel, T, nMels, this.settings.stack, this.settings.stride);
-    return { feats: s.data, T: s.T };
+    const nMels = this.settings.nMels;
+    return melToModelFeatures({ data: this.raw.slice(0, this.rawLen), T: this.rawLen / nMels, F: nMels }, this.settings);
   }
 
   push(samples: Float32Array): Float32Array {
@@ -261,10 +258,8 @@ export class StreamingTranscriber {
     this.decode(this.features.end());
     this.ended = true;
     if (this.info.features.normalize === 'two-pass') {
-      // The second pass: the whole utterance as transcribeSamples reads it (model.run, decodeLogits).
-      const w = this.features.wholeUtterance();
-      const y = w.T ? this.model.run(w.feats, { batch: 1, softmax: false }) : new Float32Array(0);
-      this.finalText = tidyTranscript(decodeLogits(y, w.T, this.info.vocab, this.decodeOpts));
+      // The second pass: the whole utterance as transcribeSamples reads it.
+      this.finalText = featuresToText(this.model, this.info, this.features.wholeUtterance(), this.decodeOpts).text;
     }
     return this.event('final')!;
   }

@@ -147,11 +147,18 @@ export function causalNormalizer(s: SpeechFeatureSettings): FrameNormalizer | nu
 export function samplesToModelFeatures(samples: Float32Array, sampleRate: number, s: SpeechFeatureSettings): { feats: Float32Array; T: number; F: number } {
   const cfg = logMelConfigOf(s);
   const x = resample(samples, sampleRate, cfg.sampleRate);
-  const f = logMelSpectrogram(x, cfg);
-  if (wholeUtterance(s.normalize)) normalizeWhole(f.data, f.T, f.F, s.normalize, s.std, s.stdFloor);
-  else causalNormalizer(s)?.apply(f.data, f.T);
-  if (s.stack === 1 && s.stride === 1) return { feats: f.data, T: f.T, F: f.F };
-  const st = stackFrames(f.data, f.T, f.F, s.stack, s.stride);
+  return melToModelFeatures(logMelSpectrogram(x, cfg), s);
+}
+
+/**
+ * Model input features [T, F] of one whole utterance's log-mel frames (`mel.data`, normalised in place):
+ * normalisation, then stacking. A two-pass stream's final pass reads its log-mel through this too.
+ */
+export function melToModelFeatures(mel: { data: Float32Array; T: number; F: number }, s: SpeechFeatureSettings): { feats: Float32Array; T: number; F: number } {
+  if (wholeUtterance(s.normalize)) normalizeWhole(mel.data, mel.T, mel.F, s.normalize, s.std, s.stdFloor);
+  else causalNormalizer(s)?.apply(mel.data, mel.T);
+  if (s.stack === 1 && s.stride === 1) return { feats: mel.data, T: mel.T, F: mel.F };
+  const st = stackFrames(mel.data, mel.T, mel.F, s.stack, s.stride);
   return { feats: st.data, T: st.T, F: st.F };
 }
 
@@ -289,10 +296,15 @@ export function transcribeWav(model: SparseModel, wavBytes: Uint8Array, opts: Tr
 }
 
 function finish(model: SparseModel, info: SpeechModelInfo, f: { feats: Float32Array; T: number; F: number }, seconds: number, t0: number, decode?: DecodeOptions): TranscribeResult {
+  const { text, modelMs } = featuresToText(model, info, f, decode);
+  return { text, frames: f.T, seconds, ms: performance.now() - t0, modelMs };
+}
+
+/** The transcript of model input features [T, F] (batch 1), and the milliseconds in the network alone. */
+export function featuresToText(model: SparseModel, info: SpeechModelInfo, f: { feats: Float32Array; T: number; F: number }, decode?: DecodeOptions): { text: string; modelMs: number } {
   if (f.F !== model.config.inputSize) throw new Error(`the features have ${f.F} values per frame, the model takes ${model.config.inputSize}`);
   const t1 = performance.now();
   const y = f.T ? model.run(f.feats, { batch: 1, softmax: false }) : new Float32Array(0);
   const modelMs = performance.now() - t1;
-  const text = tidyTranscript(decodeLogits(y, f.T, info.vocab, decode));
-  return { text, frames: f.T, seconds, ms: performance.now() - t0, modelMs };
+  return { text: tidyTranscript(decodeLogits(y, f.T, info.vocab, decode)), modelMs };
 }
