@@ -122,6 +122,9 @@ test('resolveFeatureSettings: defaults and validation', () => {
   assert.equal(s.stride, 2);
   assert.throws(() => resolveFeatureSettings({ stride: 4 }), /stride/);
   assert.throws(() => resolveFeatureSettings({ kind: 'mfcc' as 'logmel' }), /logmel/);
+  assert.equal(resolveFeatureSettings({ lifter: 16 }).lifter, 16);
+  assert.throws(() => resolveFeatureSettings({ lifter: 41 }), /features\.lifter: expected an integer in \[1, 40\]/);
+  assert.throws(() => resolveFeatureSettings({ nMels: 20, lifter: 0 }), /lifter/);
 });
 
 test('CTC training learns the synthetic phoneme task: loss falls, greedy CER on the training set is low', async () => {

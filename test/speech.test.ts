@@ -257,6 +257,37 @@ test('log-mel features: shape, and a tone peaks in the right mel band', () => {
   assert.equal(c.T, numFrames(4000));
 });
 
+test('liftering: the log-mel frames rebuilt from their first K cepstral coefficients', () => {
+  const sr = 16000;
+  // A 220 Hz pulse train (a high voice's harmonics) through a smooth resonance near 800 Hz.
+  const x = Float32Array.from({ length: sr / 2 }, (_, i) => {
+    let v = 0;
+    for (let h = 1; h * 220 < 7000; h++) v += Math.sin((2 * Math.PI * h * 220 * i) / sr) / (1 + ((h * 220 - 800) / 400) ** 2);
+    return v;
+  });
+  const M = 40, K = 16;
+  const plain = logMelSpectrogram(x, { nMels: M });
+  const lift = logMelSpectrogram(x, { nMels: M, lifter: K });
+  assert.deepEqual(logMelSpectrogram(x, { nMels: M, lifter: M }).data, plain.data, 'lifter = nMels is off');
+  // The same as the inverse DCT of the MFCC: out = Cᵀ·(C·logmel) with C the first K rows of the orthonormal DCT-II.
+  const c = mfcc(x, K, { nMels: M });
+  for (const t of [0, 10, plain.T - 1])
+    for (let m = 0; m < M; m++) {
+      let v = 0;
+      for (let k = 0; k < K; k++) v += c.data[t * K + k] * Math.cos((Math.PI * k * (m + 0.5)) / M) * Math.sqrt((k === 0 ? 1 : 2) / M);
+      assert.ok(Math.abs(lift.data[t * M + m] - v) < 1e-4, `frame ${t}, band ${m}: ${lift.data[t * M + m]} vs ${v}`);
+    }
+  // A projection: liftering twice changes nothing, the frame's mean (k = 0) is kept, and the ripple across the
+  // low bands (the resolved harmonics) shrinks.
+  const t = 20, row = (d: Float32Array) => Array.from(d.subarray(t * M, (t + 1) * M));
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  assert.ok(Math.abs(mean(row(plain.data)) - mean(row(lift.data))) < 1e-4);
+  const ripple = (a: number[]) => a.slice(1, 12).reduce((s, v, i) => s + Math.abs(v - 0.5 * (a[i] + a[i + 2])), 0);
+  assert.ok(ripple(row(lift.data)) < 0.5 * ripple(row(plain.data)), `ripple ${ripple(row(lift.data))} vs ${ripple(row(plain.data))}`);
+  assert.throws(() => logMelSpectrogram(x, { nMels: M, lifter: 41 }), /lifter/);
+  assert.throws(() => logMelSpectrogram(x, { nMels: M, lifter: 2.5 }), /lifter/);
+});
+
 test('normalizeFeatures and stackFrames', () => {
   const T = 50;
   const F = 3;

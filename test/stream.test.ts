@@ -88,7 +88,7 @@ test('incremental features: resampler, log-mel, global normaliser and stacker gi
     assert.deepEqual(chunked(z, [5, 111], (c) => r.push(c), () => r.end()), resample(z, from, to), `resample ${from} → ${to}`);
   }
   const y = tones(16000, 8, 0.5);
-  for (const cfg of [{ nMels: 20 }, { nMels: 20, preemphasis: 0.97 }]) {
+  for (const cfg of [{ nMels: 20 }, { nMels: 20, preemphasis: 0.97 }, { nMels: 20, lifter: 8 }]) {
     for (const sizes of [[1], [13, 2], [400], [3000]]) {
       const s = new LogMelStream(cfg);
       assert.deepEqual(chunked(y, sizes, (c) => s.push(c), () => s.end()), logMelSpectrogram(y, cfg).data, `log-mel ${JSON.stringify(cfg)}, chunks ${sizes}`);

@@ -6,7 +6,7 @@
 // checkpoint's metadata (`features`) and, after export, in the .srnn header's `extra.features`,
 // next to `extra.vocab` (the output symbols, index 0 the CTC blank) and `extra.task` ('speech').
 // The front end is the one training uses (src/data/speech/dataset.ts wavFeatures, then
-// stackFrames): decode → mono mixdown → resample to the model's rate → log-mel → mean/variance
+// stackFrames): decode → mono mixdown → resample to the model's rate → log-mel (liftered if `lifter`) → mean/variance
 // normalisation (`normalize`: fixed training-split statistics 'global'; 'running', which adapts them
 // to the utterance so far, the default of new models; 'utterance' for models from before streaming;
 // whole files of a 'two-pass' model as 'utterance') → stack `stack` frames, keep every `stride`-th.
@@ -15,7 +15,7 @@
 import type { ModelConfig } from '../nn/config.js';
 import { ctcBeamDecode, ctcGreedyDecode, lexiconConstraint, type PrefixConstraint } from '../nn/ctc.js';
 import {
-  DEFAULT_FEATURES, DEFAULT_RUNNING, frameNormalizerOf, logMelSpectrogram, needsStats, NORMALIZE_MODES, normalizeWhole, stackFrames, wholeUtterance,
+  DEFAULT_FEATURES, DEFAULT_RUNNING, FEATURE_CONFIG_KEYS, frameNormalizerOf, logMelSpectrogram, needsStats, NORMALIZE_MODES, normalizeWhole, stackFrames, wholeUtterance,
   type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
 } from '../data/speech/features.js';
 import { decodeWav, resample } from '../data/speech/wav.js';
@@ -81,6 +81,7 @@ export function resolveFeatureSettings(p: Partial<SpeechFeatureSettings> | unkno
   pos('preemphasis');
   pos('logFloor');
   if (s.nFft !== undefined) int('nFft', 2, 1 << 16);
+  if (s.lifter !== undefined) int('lifter', 1, s.nMels);
   if (s.fMax !== undefined) pos('fMax');
   const n = s.normalize as unknown;
   if (n === true) s.normalize = 'utterance';
@@ -128,12 +129,10 @@ export function featureConfigOf(s: SpeechFeatureSettings): Partial<FeatureConfig
   return rest;
 }
 
-const FEATURE_KEYS = ['sampleRate', 'winSec', 'hopSec', 'nFft', 'nMels', 'fMin', 'fMax', 'preemphasis', 'logFloor'] as const;
-
 /** The log-mel part of the settings. */
 export function logMelConfigOf(s: SpeechFeatureSettings): FeatureConfig {
   const cfg: FeatureConfig = { ...DEFAULT_FEATURES };
-  for (const k of FEATURE_KEYS) if (s[k] !== undefined) (cfg as unknown as Record<string, unknown>)[k] = s[k];
+  for (const k of FEATURE_CONFIG_KEYS) if (s[k] !== undefined) (cfg as unknown as Record<string, unknown>)[k] = s[k];
   return cfg;
 }
 

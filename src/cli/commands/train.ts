@@ -69,6 +69,8 @@ export interface TrainCliOptions {
   quiet?: boolean;
   /** Speech (--task speech): log-mel bands, frame stacking and striding, bidirectional layers, length buckets, beam width. */
   mels?: number;
+  /** Speech: keep this many cepstral coefficients of each log-mel frame (liftering; off when not given). */
+  lifter?: number;
   stack?: number;
   stride?: number;
   /** Speech: feature normalisation ('running' default: training-split statistics, then the utterance's so far; streams). */
@@ -118,7 +120,7 @@ const isPruning = (o: Pick<TrainCliOptions, 'prune' | 'pruneConfig'>): boolean =
 const PRUNE_ONLY = ['targetSparsity', 'phiMult', 'freq', 'startItr', 'rampItr', 'endItr', 'q', 'revival', 'hardEpoch', 'pruneEmbedding', 'pruneBlock'] as const;
 const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 /** Options one task reads and the other would ignore. */
-const SPEECH_ONLY = ['mels', 'stack', 'stride', 'normalize', 'runningPrior', 'bidirectional', 'buckets', 'beam', 'vtlp', 'specAugment', 'sortagrad'] as const;
+const SPEECH_ONLY = ['mels', 'lifter', 'stack', 'stride', 'normalize', 'runningPrior', 'bidirectional', 'buckets', 'beam', 'vtlp', 'specAugment', 'sortagrad'] as const;
 const CHARLM_ONLY = ['embed', 'seqLen', 'evalChars'] as const;
 
 /** The pruning recipe from --prune-config and/or the command-line schedule options. */
@@ -196,6 +198,7 @@ export function addTrainOptions(c: Command): Command {
     .option('--prune-block <RxC>', 'block pruning: keep or drop RxC blocks (e.g. 1x4, 4x4, 8x1), scored by their largest |w|; per layer type as type=RxC[,type=RxC] (e.g. recurrent=4x1, within 2% of unstructured accuracy on the character model and the fastest such shape; other types prune single weights); default 1x1 (unstructured)', blockSpec('--prune-block'))
     .option('--quiet', 'no progress bar, engine line or pruner updates: results, warnings and errors only', false)
     .option('--mels <n>', 'speech: log-mel bands', int('--mels', 1), 40)
+    .option('--lifter <n>', 'speech: smooth each log-mel frame across bands by keeping its first n cepstral (DCT) coefficients: removes a voice\'s pitch harmonics, keeps its formants (at most --mels; off by default)', int('--lifter', 1))
     .option('--stack <n>', 'speech: frames stacked per model input frame', int('--stack', 1), 3)
     .option('--stride <n>', 'speech: keep every n-th stacked frame (1-3)', int('--stride', 1, 3), 2)
     .addOption(new Option('--normalize <mode>', 'speech: feature normalisation: running (the training split\'s mean/std, stored with the model, then the ' +
@@ -236,6 +239,8 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   const otherTask = (o.task === 'speech' ? CHARLM_ONLY : SPEECH_ONLY).filter((k) => given(k));
   if (otherTask.length)
     throw new UsageError(`${otherTask.map(flag).join(', ')} only ${otherTask.length > 1 ? 'apply' : 'applies'} to ${o.task === 'speech' ? 'the character LM (--task charlm)' : '--task speech'}: drop ${otherTask.length > 1 ? 'them' : 'it'}${o.task === 'speech' ? '' : ', or add --task speech'}`);
+  if (given('lifter') && o.lifter! > (o.mels ?? 40))
+    throw new UsageError(`--lifter ${o.lifter} keeps more cepstral coefficients than there are log-mel bands (--mels ${o.mels ?? 40}): give at most ${o.mels ?? 40}`);
   if (given('runningPrior') && o.normalize !== 'running' && o.normalize !== 'two-pass')
     throw new UsageError(`--running-prior sets the running normaliser, which --normalize ${o.normalize} does not use: drop it, or use --normalize running or two-pass`);
   if (o.lrSchedule === 'cosine' && given('lrDecay') && o.lrDecay !== 1)
@@ -256,7 +261,7 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
   const saved = (ck.meta.train?.options ?? {}) as { batch?: number; seqLen?: number; maxStepsPerEpoch?: number; seed?: number; epochs?: number; lrSchedule?: string };
   if (saved.lrSchedule === 'cosine' && given('epochs') && saved.epochs !== undefined && o.epochs !== saved.epochs)
     notes.push(`warning: ${o.out} follows a cosine learning rate over ${saved.epochs} epochs; with --epochs ${o.epochs} the cosine is redrawn over ${o.epochs} (the learning rate ${o.epochs > saved.epochs ? 'rises again' : 'falls faster'} from here)`);
-  const feats = (ck.meta.features ?? {}) as { nMels?: number; stack?: number; stride?: number; normalize?: unknown; running?: { prior?: number } };
+  const feats = (ck.meta.features ?? {}) as { nMels?: number; lifter?: number; stack?: number; stride?: number; normalize?: unknown; running?: { prior?: number } };
   const savedNorm = feats.normalize === undefined || feats.normalize === true ? 'utterance' : feats.normalize === false ? 'none' : feats.normalize;
   if (o.task === 'speech' && given('runningPrior') && savedNorm !== 'running' && savedNorm !== 'two-pass')
     throw new UsageError(`--running-prior: ${o.out} normalises its features "${String(savedNorm)}", without the running normaliser: drop --running-prior`);
@@ -265,7 +270,7 @@ export function checkTrainOptions(o: TrainCliOptions, given: Given): { resumeFro
     ['batch', o.batch, saved.batch], ['maxSteps', o.maxSteps, saved.maxStepsPerEpoch ?? 0], ['seed', o.seed, saved.seed],
     ...(o.task === 'charlm'
       ? [['embed', o.embed, c.inputSize], ['seqLen', o.seqLen, saved.seqLen], ['dropout', o.dropout, c.dropout ?? 0]] as [keyof TrainCliOptions, unknown, unknown][]
-      : [['bidirectional', !!o.bidirectional, c.bidirectional], ['mels', o.mels, feats.nMels], ['stack', o.stack, feats.stack], ['stride', o.stride, feats.stride], ['normalize', o.normalize, savedNorm],
+      : [['bidirectional', !!o.bidirectional, c.bidirectional], ['mels', o.mels, feats.nMels], ['lifter', o.lifter, feats.lifter ?? feats.nMels], ['stack', o.stack, feats.stack], ['stride', o.stride, feats.stride], ['normalize', o.normalize, savedNorm],
         ['runningPrior', o.runningPrior, feats.running?.prior]] as [keyof TrainCliOptions, unknown, unknown][]),
   ];
   for (const [k, mine, theirs] of same)
@@ -345,6 +350,7 @@ export async function trainFromCli(o: TrainCliOptions, given: Given): Promise<bo
         ...common, data: o.corpus, cell: o.cell, layers: o.layers, hidden: o.hidden, bidirectional: !!o.bidirectional, dropout: o.dropout,
         features: {
           nMels: o.mels ?? 40, stack: o.stack ?? 3, stride: o.stride ?? 2, normalize: o.normalize ?? 'running',
+          ...(o.lifter !== undefined && o.lifter !== (o.mels ?? 40) ? { lifter: o.lifter } : {}),
           ...(o.runningPrior !== undefined ? { running: { ...DEFAULT_RUNNING, prior: o.runningPrior } } : {}),
         },
         train: { ...loop, batch: o.batch, buckets: o.buckets ?? 6, beam: o.beam ?? 0, evalKernels: o.kernels, specAugment: parseSpecAugment(o.specAugment ?? 'off'), vtlp: o.vtlp ?? 0, sortaGrad: !!o.sortagrad },

@@ -13,7 +13,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../util/rng.js';
 import {
-  DEFAULT_FEATURES, frameNormalizerOf, logMelSpectrogram, needsStats, normalizeWhole, stackFrames, wholeUtterance,
+  DEFAULT_FEATURES, FEATURE_CONFIG_KEYS, frameNormalizerOf, logMelSpectrogram, needsStats, normalizeWhole, stackFrames, wholeUtterance,
   type FeatureConfig, type FrameNormalizer, type NormalizeMode, type RunningOptions,
 } from './features.js';
 import { requireManifest, type CorpusSplit, type Manifest, type ManifestEntry } from './synth.js';
@@ -161,7 +161,7 @@ function frameNormalizer(o: SpeechFeatureOptions, mode: NormalizeMode): FrameNor
 
 function pickFeatureConfig(o: SpeechFeatureOptions): Partial<FeatureConfig> {
   const out: Partial<FeatureConfig> = {};
-  for (const k of ['sampleRate', 'winSec', 'hopSec', 'nFft', 'nMels', 'fMin', 'fMax', 'preemphasis', 'logFloor'] as const)
+  for (const k of FEATURE_CONFIG_KEYS)
     if (o[k] !== undefined) (out as Record<string, unknown>)[k] = o[k];
   return out;
 }

@@ -26,7 +26,17 @@ export interface FeatureConfig {
   preemphasis: number;
   /** Added before the log (default 1e-6). */
   logFloor: number;
+  /**
+   * Low-quefrency liftering: each log-mel frame is replaced by its reconstruction from its first
+   * `lifter` orthonormal DCT-II coefficients (its cepstrum), which smooths away ripple across bands
+   * shorter than 2·nMels/lifter bands, such as a high voice's resolved pitch harmonics, and keeps the
+   * spectral envelope. Undefined (the default) or nMels: off.
+   */
+  lifter?: number;
 }
+
+/** The fields of FeatureConfig: what the log-mel front end reads from stored feature settings. */
+export const FEATURE_CONFIG_KEYS = ['sampleRate', 'winSec', 'hopSec', 'nFft', 'nMels', 'fMin', 'fMax', 'preemphasis', 'logFloor', 'lifter'] as const;
 
 export const DEFAULT_FEATURES: Readonly<FeatureConfig> = {
   sampleRate: 16000,
@@ -217,6 +227,8 @@ interface Plan {
   window: Float64Array;
   fft: RealFFT;
   bank: MelFilterbank;
+  /** Liftering as an nMels × nMels matrix (row-major), or null when off. */
+  lift: Float64Array | null;
   cfg: FeatureConfig;
 }
 
@@ -234,10 +246,33 @@ function plan(cfg: FeatureConfig): Plan {
   if (nFft < win) throw new RangeError(`features: nFft ${nFft} is shorter than the window (${win} samples)`);
   const window = Float64Array.from({ length: win }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / win));
   const bank = melFilterbank(cfg.sampleRate, nFft, cfg.nMels, cfg.fMin, cfg.fMax ?? cfg.sampleRate / 2);
-  p = { win, hop, nFft, window, fft: new RealFFT(nFft), bank, cfg };
+  p = { win, hop, nFft, window, fft: new RealFFT(nFft), bank, lift: lifterMatrix(cfg.nMels, cfg.lifter), cfg };
   if (planCache.size > 16) planCache.clear();
   planCache.set(key, p);
   return p;
+}
+
+/** Orthonormal DCT-II basis: row k, column m (k < K, m < M). */
+function dctBasis(K: number, M: number): Float64Array {
+  const dct = new Float64Array(K * M);
+  for (let k = 0; k < K; k++)
+    for (let m = 0; m < M; m++) dct[k * M + m] = Math.cos((Math.PI * k * (m + 0.5)) / M) * Math.sqrt((k === 0 ? 1 : 2) / M);
+  return dct;
+}
+
+/** Cᵀ·C for the first `lifter` rows C of the DCT: projection onto the low quefrencies (null when off). */
+function lifterMatrix(M: number, lifter: number | undefined): Float64Array | null {
+  if (lifter === undefined || lifter === M) return null;
+  if (!(Number.isInteger(lifter) && lifter >= 1 && lifter <= M)) throw new RangeError(`features: lifter must be an integer in [1, nMels=${M}], got ${lifter}`);
+  const c = dctBasis(lifter, M);
+  const l = new Float64Array(M * M);
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < M; j++) {
+      let s = 0;
+      for (let k = 0; k < lifter; k++) s += c[k * M + i] * c[k * M + j];
+      l[i * M + j] = s;
+    }
+  return l;
 }
 
 /** Number of frames for n samples (see the header). */
@@ -253,10 +288,11 @@ interface FrameWork {
   buf: Float64Array;
   re: Float64Array;
   im: Float64Array;
+  mel: Float64Array;
 }
 
 const frameWork = (p: Plan): FrameWork => ({
-  buf: new Float64Array(p.nFft), re: new Float64Array((p.nFft >> 1) + 1), im: new Float64Array((p.nFft >> 1) + 1),
+  buf: new Float64Array(p.nFft), re: new Float64Array((p.nFft >> 1) + 1), im: new Float64Array((p.nFft >> 1) + 1), mel: new Float64Array(p.cfg.nMels),
 });
 
 /**
@@ -265,7 +301,7 @@ const frameWork = (p: Plan): FrameWork => ({
  * pre-emphasis. The batch and the streaming front ends both call this, so they agree bit for bit.
  */
 function melFrame(p: Plan, x: ArrayLike<number>, s0: number, end: number, prev: number, ws: FrameWork, out: Float32Array, o: number): void {
-  const { buf, re, im } = ws;
+  const { buf, re, im, mel } = ws;
   const pre = p.cfg.preemphasis;
   buf.fill(0);
   for (let i = 0; i < p.win && s0 + i < end; i++) {
@@ -275,12 +311,23 @@ function melFrame(p: Plan, x: ArrayLike<number>, s0: number, end: number, prev: 
   }
   p.fft.forward(buf, re, im);
   const { first, weights } = p.bank;
-  for (let m = 0; m < p.cfg.nMels; m++) {
+  const M = p.cfg.nMels;
+  for (let m = 0; m < M; m++) {
     const w = weights[m];
     const f0 = first[m];
     let s = 0;
     for (let j = 0; j < w.length; j++) s += w[j] * (re[f0 + j] * re[f0 + j] + im[f0 + j] * im[f0 + j]);
-    out[o + m] = Math.log(s + p.cfg.logFloor);
+    mel[m] = Math.log(s + p.cfg.logFloor);
+  }
+  const l = p.lift;
+  for (let i = 0; i < M; i++) {
+    if (!l) {
+      out[o + i] = mel[i];
+      continue;
+    }
+    let s = 0;
+    for (let j = 0; j < M; j++) s += l[i * M + j] * mel[j];
+    out[o + i] = s;
   }
 }
 
@@ -371,9 +418,7 @@ export function mfcc(samples: ArrayLike<number>, nCeps = 13, config: Partial<Fea
   const mel = logMelSpectrogram(samples, { nMels: 40, ...config });
   const M = mel.F;
   if (!(nCeps >= 1 && nCeps <= M)) throw new RangeError(`mfcc: nCeps must be in [1, nMels=${M}], got ${nCeps}`);
-  const dct = new Float64Array(nCeps * M);
-  for (let k = 0; k < nCeps; k++)
-    for (let m = 0; m < M; m++) dct[k * M + m] = Math.cos((Math.PI * k * (m + 0.5)) / M) * Math.sqrt((k === 0 ? 1 : 2) / M);
+  const dct = dctBasis(nCeps, M);
   const out = new Float32Array(mel.T * nCeps);
   for (let t = 0; t < mel.T; t++)
     for (let k = 0; k < nCeps; k++) {
