@@ -320,11 +320,11 @@ function melFrame(p: Plan, x: ArrayLike<number>, s0: number, end: number, prev: 
     mel[m] = Math.log(s + p.cfg.logFloor);
   }
   const l = p.lift;
+  if (!l) {
+    out.set(mel, o);
+    return;
+  }
   for (let i = 0; i < M; i++) {
-    if (!l) {
-      out[o + i] = mel[i];
-      continue;
-    }
     let s = 0;
     for (let j = 0; j < M; j++) s += l[i * M + j] * mel[j];
     out[o + i] = s;
